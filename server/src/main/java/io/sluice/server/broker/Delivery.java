@@ -1,0 +1,96 @@
+package io.sluice.server.broker;
+
+/**
+ * A message on its way to one session: the effective QoS (the lower of publish and subscription QoS), the
+ * retain flag as it goes out, the matching subscription identifiers, and the adapter's subscription tag.
+ *
+ * <p>The packet id and DUP flag are set by the session's {@link SubscriberQueue} when the delivery enters
+ * the in-flight window, on the session's executor; adapters only read them.
+ */
+public final class Delivery {
+    private final Message message;
+    private final int qos;
+    private final boolean retainFlag;
+    private final int[] subscriptionIds;
+    private final Object tag;
+    private int packetId;
+    private boolean duplicate;
+    private boolean released;
+    private SharedGroup group;
+
+    public Delivery(Message message, int qos, boolean retainFlag, int[] subscriptionIds, Object tag) {
+        this.message = message;
+        this.qos = qos;
+        this.retainFlag = retainFlag;
+        this.subscriptionIds = subscriptionIds == null ? NO_IDS : subscriptionIds;
+        this.tag = tag;
+    }
+
+    static final int[] NO_IDS = new int[0];
+
+    public Message message() {
+        return message;
+    }
+
+    public int qos() {
+        return qos;
+    }
+
+    public boolean retainFlag() {
+        return retainFlag;
+    }
+
+    public int[] subscriptionIds() {
+        return subscriptionIds;
+    }
+
+    public Object tag() {
+        return tag;
+    }
+
+    /** 0 for QoS 0; for QoS 1 and 2, the id this delivery holds in the in-flight window. */
+    public int packetId() {
+        return packetId;
+    }
+
+    /** True when this is a resend after the session resumed (MQTT DUP, STOMP redelivered). */
+    public boolean duplicate() {
+        return duplicate;
+    }
+
+    /** QoS 2 only: PUBREC came back and PUBREL was (or is to be) sent; on resume, PUBREL is resent. */
+    public boolean released() {
+        return released;
+    }
+
+    /** The shared group that chose this session, so a leaving member's unacknowledged share can move on. */
+    SharedGroup group() {
+        return group;
+    }
+
+    Delivery viaGroup(SharedGroup group) {
+        this.group = group;
+        return this;
+    }
+
+    void assign(int packetId) {
+        this.packetId = packetId;
+    }
+
+    void markDuplicate() {
+        this.duplicate = true;
+    }
+
+    void markReleased() {
+        this.released = true;
+    }
+
+    int weight() {
+        return message.weight();
+    }
+
+    @Override
+    public String toString() {
+        return "Delivery[" + message.topic() + ", qos=" + qos + ", id=" + packetId + (duplicate ? ", dup" : "") + "]";
+    }
+}

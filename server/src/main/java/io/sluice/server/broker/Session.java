@@ -1,0 +1,103 @@
+package io.sluice.server.broker;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The broker-side state of one client id: its subscriptions and its outbound queue, which outlive a
+ * connection when the session is persistent (MQTT clean session false / session expiry > 0).
+ * A STOMP connection opens one non-persistent session per SUBSCRIBE, so each subscription has its own
+ * prefetch window.
+ */
+public final class Session {
+    private final String clientId;
+    private final SubscriberQueue queue;
+    private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
+    private final Set<Integer> inboundQos2 = ConcurrentHashMap.newKeySet();
+    private volatile long expiryIntervalSeconds;
+    private volatile Will will;
+    private volatile int maximumPacketSize;
+    private volatile long generation;
+    /** Timers of a disconnected session: its delayed will and its expiry; guarded by this session. */
+    java.util.concurrent.ScheduledFuture<?> pendingWill;
+    java.util.concurrent.ScheduledFuture<?> pendingExpiry;
+
+    Session(String clientId, QueueLimits limits, BrokerStats stats) {
+        this.clientId = clientId;
+        this.queue = new SubscriberQueue(limits, stats);
+    }
+
+    public String clientId() {
+        return clientId;
+    }
+
+    public SubscriberQueue queue() {
+        return queue;
+    }
+
+    public boolean isOnline() {
+        return queue.isOnline();
+    }
+
+    /** 0: ends with the connection; {@link Long#MAX_VALUE}: never expires (MQTT 3.1.1 clean session false). */
+    public long expiryIntervalSeconds() {
+        return expiryIntervalSeconds;
+    }
+
+    public void expiryIntervalSeconds(long seconds) {
+        this.expiryIntervalSeconds = seconds;
+    }
+
+    public boolean isPersistent() {
+        return expiryIntervalSeconds > 0;
+    }
+
+    public Will will() {
+        return will;
+    }
+
+    public void will(Will will) {
+        this.will = will;
+    }
+
+    /** The client's Maximum Packet Size (MQTT 5), 0 when unlimited. */
+    public int maximumPacketSize() {
+        return maximumPacketSize;
+    }
+
+    public void maximumPacketSize(int bytes) {
+        this.maximumPacketSize = bytes;
+    }
+
+    public Collection<Subscription> subscriptions() {
+        return subscriptions.values();
+    }
+
+    Map<String, Subscription> subscriptionMap() {
+        return subscriptions;
+    }
+
+    /**
+     * QoS 2 packet ids received and not yet released (PUBREL): a PUBLISH with one of these ids is a
+     * duplicate and is not forwarded again (MQTT 5 section 4.3.3).
+     */
+    public Set<Integer> inboundQos2() {
+        return inboundQos2;
+    }
+
+    /** Bumped on each new connection, so a stale connection's late close does not end the new one. */
+    long generation() {
+        return generation;
+    }
+
+    long nextGeneration() {
+        return ++generation;
+    }
+
+    @Override
+    public String toString() {
+        return "Session[" + clientId + "]";
+    }
+}

@@ -1,0 +1,332 @@
+package io.sluice.server.broker;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One session's outbound side: the bounded queue of QoS 1/2 messages waiting for the in-flight window, the
+ * window itself (sent, not yet acknowledged), and the bounded QoS 0 buffer with its drop policy.
+ *
+ * <p>Publishers on any thread {@link #offer} into it; everything else runs on the session's connection
+ * executor. A full QoS 1/2 queue answers {@link Offer#FULL} instead of growing; the publisher then
+ * {@linkplain #awaitRoom waits for room}, which is how a slow subscriber's pressure reaches its publishers.
+ * The lock is this queue's own: publishers to other sessions never meet it.
+ */
+public final class SubscriberQueue {
+    public enum Offer { ACCEPTED, FULL }
+
+    private static final int DRAIN_BATCH = 64;
+
+    private final QueueLimits limits;
+    private final BrokerStats stats;
+
+    private final ArrayDeque<Delivery> reliable = new ArrayDeque<>();
+    private long reliableBytes;
+    private final ArrayDeque<Delivery> qos0 = new ArrayDeque<>();
+    private final LinkedHashMap<String, Delivery> conflated = new LinkedHashMap<>();
+    private final LinkedHashMap<Integer, Delivery> inflight = new LinkedHashMap<>();
+    private int window;
+    private int nextPacketId = 1;
+    private List<Runnable> roomWaiters;
+    private DeliverySink sink;
+    private boolean drainScheduled;
+    private long lastProgressNanos = System.nanoTime();
+
+    SubscriberQueue(QueueLimits limits, BrokerStats stats) {
+        this.limits = limits;
+        this.stats = stats;
+        this.window = limits.defaultWindow();
+    }
+
+    /** Queue a delivery; QoS 0 always fits (by dropping per policy), QoS 1/2 may be refused as FULL. */
+    public Offer offer(Delivery d, boolean conflate) {
+        DeliverySink wake;
+        synchronized (this) {
+            if (d.qos() == 0) {
+                offerQos0(d, conflate);
+            } else {
+                if (!hasRoom()) {
+                    return Offer.FULL;
+                }
+                reliable.addLast(d);
+                reliableBytes += d.weight();
+            }
+            wake = claimDrain();
+        }
+        if (wake != null) {
+            wake.executor().execute(this::drain);
+        }
+        return Offer.ACCEPTED;
+    }
+
+    private void offerQos0(Delivery d, boolean conflate) {
+        if (conflate) {
+            if (conflated.remove(d.message().topic()) != null) {
+                stats.dropped(BrokerStats.Drop.QOS0_CONFLATED);
+            }
+            conflated.put(d.message().topic(), d);
+            if (conflated.size() > limits.maxQos0Messages()) {
+                Iterator<Delivery> eldest = conflated.values().iterator();
+                eldest.next();
+                eldest.remove();
+                stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
+            }
+        } else {
+            if (qos0.size() >= limits.maxQos0Messages()) {
+                qos0.pollFirst();
+                stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
+            }
+            qos0.addLast(d);
+        }
+    }
+
+    /**
+     * Run {@code onRoom} once when the QoS 1/2 queue has room again, or when the session goes offline.
+     * Returns false, without registering, when there is room already: the caller retries at once.
+     */
+    public synchronized boolean awaitRoom(Runnable onRoom) {
+        if (hasRoom()) {
+            return false;
+        }
+        if (roomWaiters == null) {
+            roomWaiters = new ArrayList<>(2);
+        }
+        roomWaiters.add(onRoom);
+        return true;
+    }
+
+    private boolean hasRoom() {
+        // one message larger than the byte bound still passes an empty queue, or it could never be delivered
+        return reliable.size() < limits.maxQueuedMessages()
+                && (reliable.isEmpty() || reliableBytes < limits.maxQueuedBytes());
+    }
+
+    private DeliverySink claimDrain() {
+        if (sink != null && !drainScheduled) {
+            drainScheduled = true;
+            return sink;
+        }
+        return null;
+    }
+
+    /** Hand queued deliveries to the sink while it is writable and the window has room. On the sink's executor. */
+    public void drain() {
+        DeliverySink out;
+        List<Delivery> batch = new ArrayList<>(8);
+        List<Runnable> waiters = null;
+        boolean more;
+        synchronized (this) {
+            drainScheduled = false;
+            out = sink;
+            if (out == null || !out.isWritable()) {
+                return;
+            }
+            long now = System.currentTimeMillis();
+            while (batch.size() < DRAIN_BATCH) {
+                Delivery d = nextDeliverable(now);
+                if (d == null) {
+                    break;
+                }
+                batch.add(d);
+            }
+            if (roomWaiters != null && hasRoom()) {
+                waiters = roomWaiters;
+                roomWaiters = null;
+            }
+            more = batch.size() == DRAIN_BATCH;
+            if (more) {
+                drainScheduled = true;
+            }
+        }
+        for (Delivery d : batch) {
+            out.send(d);
+        }
+        if (!batch.isEmpty()) {
+            stats.delivered.add(batch.size());
+            out.flush();
+        }
+        if (waiters != null) {
+            waiters.forEach(Runnable::run);
+        }
+        if (more) {
+            out.executor().execute(this::drain);
+        }
+    }
+
+    private Delivery nextDeliverable(long now) {
+        while (true) {
+            Delivery d = qos0.pollFirst();
+            if (d == null && !conflated.isEmpty()) {
+                Iterator<Delivery> it = conflated.values().iterator();
+                d = it.next();
+                it.remove();
+            }
+            if (d == null && !reliable.isEmpty() && inflight.size() < window) {
+                d = reliable.pollFirst();
+                reliableBytes -= d.weight();
+                d.assign(allocatePacketId());
+                inflight.put(d.packetId(), d);
+            }
+            if (d == null) {
+                return null;
+            }
+            if (d.message().isExpired(now)) {
+                stats.dropped(BrokerStats.Drop.EXPIRED);
+                if (d.packetId() != 0) {
+                    inflight.remove(d.packetId());
+                }
+                continue;
+            }
+            return d;
+        }
+    }
+
+    private int allocatePacketId() {
+        while (true) {
+            int id = nextPacketId;
+            nextPacketId = id == 65_535 ? 1 : id + 1;
+            if (!inflight.containsKey(id)) {
+                return id;
+            }
+        }
+    }
+
+    /** PUBACK, PUBCOMP, STOMP ACK: the delivery leaves the window. Null when the id is not in flight. */
+    public Delivery acknowledge(int packetId) {
+        Delivery d;
+        synchronized (this) {
+            d = inflight.remove(packetId);
+            if (d != null) {
+                lastProgressNanos = System.nanoTime();
+            }
+        }
+        if (d != null) {
+            drain();
+        }
+        return d;
+    }
+
+    /** QoS 2 PUBREC: the delivery stays in the window until PUBCOMP; the adapter sends PUBREL. */
+    public synchronized Delivery received(int packetId) {
+        Delivery d = inflight.get(packetId);
+        if (d != null) {
+            d.markReleased();
+            lastProgressNanos = System.nanoTime();
+        }
+        return d;
+    }
+
+    /** STOMP NACK: the delivery leaves the window and goes back to the head of the queue, marked redelivered. */
+    public Delivery reject(int packetId) {
+        Delivery d;
+        synchronized (this) {
+            d = inflight.remove(packetId);
+            if (d != null) {
+                d.markDuplicate();
+                Delivery again = new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag());
+                again.markDuplicate();
+                reliable.addFirst(again);
+                reliableBytes += again.weight();
+            }
+        }
+        if (d != null) {
+            drain();
+        }
+        return d;
+    }
+
+    /** The connection is up: resend the window with DUP (MQTT 4.4), then go on draining. On the sink's executor. */
+    void attach(DeliverySink newSink, int clientWindow) {
+        List<Delivery> resend;
+        synchronized (this) {
+            sink = newSink;
+            window = clientWindow > 0 ? clientWindow : limits.defaultWindow();
+            resend = new ArrayList<>(inflight.values());
+            lastProgressNanos = System.nanoTime();
+            drainScheduled = false;
+        }
+        for (Delivery d : resend) {
+            d.markDuplicate();
+            if (d.released()) {
+                newSink.sendRelease(d);
+            } else {
+                newSink.send(d);
+            }
+        }
+        if (!resend.isEmpty()) {
+            newSink.flush();
+        }
+        drain();
+    }
+
+    /** The connection is gone; the queue keeps filling up to its bounds, and waiting publishers move on. */
+    void detach() {
+        List<Runnable> waiters;
+        synchronized (this) {
+            sink = null;
+            waiters = roomWaiters;
+            roomWaiters = null;
+            qos0.clear();
+            conflated.clear();
+        }
+        if (waiters != null) {
+            waiters.forEach(Runnable::run);
+        }
+    }
+
+    synchronized DeliverySink currentSink() {
+        return sink;
+    }
+
+    synchronized boolean isOnline() {
+        return sink != null;
+    }
+
+    /** Everything not yet acknowledged, window first, emptied out: for handing a leaving member's share on. */
+    synchronized List<Delivery> takeUnacknowledged() {
+        List<Delivery> all = new ArrayList<>(inflight.size() + reliable.size());
+        all.addAll(inflight.values());
+        all.addAll(reliable);
+        inflight.clear();
+        reliable.clear();
+        reliableBytes = 0;
+        return all;
+    }
+
+    /** Nanoseconds the window has been full without an acknowledgement, 0 when it is not full. */
+    public synchronized long stalledNanos(long now) {
+        if (sink == null || inflight.size() < window || inflight.isEmpty()) {
+            return 0;
+        }
+        return now - lastProgressNanos;
+    }
+
+    public synchronized int queuedReliable() {
+        return reliable.size();
+    }
+
+    public synchronized long queuedBytes() {
+        return reliableBytes;
+    }
+
+    public synchronized int queuedQos0() {
+        return qos0.size() + conflated.size();
+    }
+
+    public synchronized int inflightCount() {
+        return inflight.size();
+    }
+
+    public synchronized int window() {
+        return window;
+    }
+
+    /** A snapshot of in-flight deliveries in send order, for tests and diagnostics. */
+    public synchronized Map<Integer, Delivery> inflightSnapshot() {
+        return new LinkedHashMap<>(inflight);
+    }
+}

@@ -1,0 +1,236 @@
+package io.sluice.server.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+
+/**
+ * Every setting of the broker in one place: a default, a flag {@code --name value} (or {@code --name=value}),
+ * and the same name as a key in the {@code --config FILE} (Java properties format). Flags override the file.
+ * Declaring a setting here is all it takes for it to appear in {@code --help}.
+ */
+public final class Settings {
+    private static final Map<String, Setting<?>> ALL = new LinkedHashMap<>();
+
+    // ---- listeners
+    public static final Setting<String> BIND = string("bind", "0.0.0.0", "address every listener binds to");
+    public static final Setting<Integer> MQTT_PORT = port("mqtt-port", 1883, "MQTT over TCP port (0: ephemeral, -1: off)");
+    public static final Setting<Integer> HTTP_PORT = port("http-port", 8083, "HTTP + WebSocket port for MQTT, STOMP, SSE, /metrics (0: ephemeral, -1: off)");
+    public static final Setting<Path> CONFIG = setting("config", null, "read settings from this properties file", Path::of);
+    public static final Setting<String> LOG_LEVEL = string("log-level", "info", "log level: error, warn, info, debug, trace");
+
+    // ---- broker core
+    public static final Setting<Integer> MAX_QUEUED_MESSAGES = positive("max-queued-messages", 1000, "QoS 1/2 messages queued per subscriber beyond its in-flight window");
+    public static final Setting<Long> MAX_QUEUED_BYTES = bytes("max-queued-bytes", 16L * 1024 * 1024, "bytes of QoS 1/2 messages queued per subscriber");
+    public static final Setting<Integer> INFLIGHT_WINDOW = range("inflight-window", 32, 1, 65_535, "in-flight QoS 1/2 messages per subscriber when the client states no Receive Maximum (MQTT 3.1.1, STOMP)");
+    public static final Setting<Integer> MAX_QOS0_QUEUED = positive("max-qos0-queued", 1000, "QoS 0 messages buffered per subscriber before the oldest is dropped");
+    public static final Setting<List<String>> CONFLATE_FILTERS = list("conflate-filters", "topic filters (comma separated) whose QoS 0 messages keep only the latest value per topic");
+    public static final Setting<Long> MATCH_CACHE_SIZE = bytes("match-cache-size", 65_536L, "entries in the topic match cache");
+
+    // ---- MQTT
+    public static final Setting<Integer> MAX_PACKET_SIZE = bytes32("max-packet-size", 1024 * 1024, "largest MQTT packet or STOMP frame accepted, in bytes");
+
+    private final Map<Setting<?>, Object> values;
+
+    private Settings(Map<Setting<?>, Object> values) {
+        this.values = values;
+    }
+
+    public static Settings defaults() {
+        return new Settings(new HashMap<>());
+    }
+
+    /** Parse flags (and the config file they name); unknown flags and bad values throw, naming the flag. */
+    public static Settings parse(String... args) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--") || arg.length() == 2) {
+                throw new SettingsException("unexpected argument '" + arg + "': settings are flags like --mqtt-port 1883 (see --help)");
+            }
+            String name = arg.substring(2);
+            String value;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            } else if (i + 1 < args.length) {
+                value = args[++i];
+            } else {
+                throw new SettingsException("--" + name + " needs a value (see --help)");
+            }
+            if (!ALL.containsKey(name)) {
+                throw new SettingsException("unknown flag --" + name + " (see --help for every setting)");
+            }
+            flags.put(name, value);
+        }
+        Map<String, String> raw = new LinkedHashMap<>();
+        if (flags.containsKey(CONFIG.name())) {
+            raw.putAll(readFile(Path.of(flags.get(CONFIG.name()))));
+        }
+        raw.putAll(flags);
+        Map<Setting<?>, Object> values = new HashMap<>();
+        for (Map.Entry<String, String> e : raw.entrySet()) {
+            Setting<?> s = ALL.get(e.getKey());
+            values.put(s, s.parse(e.getValue()));
+        }
+        return new Settings(values);
+    }
+
+    private static Map<String, String> readFile(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new SettingsException("--config: cannot read " + file + ": " + e.getMessage());
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String key : p.stringPropertyNames()) {
+            if (!ALL.containsKey(key) || key.equals(CONFIG.name())) {
+                throw new SettingsException("unknown key '" + key + "' in " + file + " (keys are the flag names of --help)");
+            }
+            out.put(key, p.getProperty(key));
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    public <T> T get(Setting<T> s) {
+        return values.containsKey(s) ? (T) values.get(s) : s.defaultValue();
+    }
+
+    /** A copy with one setting changed, for tests and embedding. */
+    public <T> Settings with(Setting<T> s, T value) {
+        Map<Setting<?>, Object> copy = new HashMap<>(values);
+        copy.put(s, value);
+        return new Settings(copy);
+    }
+
+    public static Collection<Setting<?>> all() {
+        return Collections.unmodifiableCollection(ALL.values());
+    }
+
+    public static String help() {
+        StringBuilder sb = new StringBuilder("Usage: java -jar sluice.jar [--flag value ...]\n"
+                + "Every flag is also a key of the --config properties file; flags win.\n\n");
+        for (Setting<?> s : ALL.values()) {
+            String flag = "  --" + s.name();
+            sb.append(flag).append(" ".repeat(Math.max(1, 28 - flag.length()))).append(s.help());
+            if (s.defaultValue() != null) {
+                Object d = s.defaultValue();
+                sb.append(" [default: ").append(d instanceof List<?> l && l.isEmpty() ? "none" : d).append(']');
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    // ---- declaration helpers
+
+    private static <T> Setting<T> setting(String name, T def, String help, Function<String, T> parser) {
+        Setting<T> s = new Setting<>(name, def, help, parser);
+        if (ALL.put(name, s) != null) {
+            throw new IllegalStateException("setting declared twice: " + name);
+        }
+        return s;
+    }
+
+    static Setting<String> string(String name, String def, String help) {
+        return setting(name, def, help, v -> v);
+    }
+
+    static Setting<Boolean> bool(String name, boolean def, String help) {
+        return setting(name, def, help, v -> switch (v.toLowerCase()) {
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw new IllegalArgumentException("expected true or false");
+        });
+    }
+
+    static Setting<Integer> range(String name, int def, int min, int max, String help) {
+        return setting(name, def, help, v -> {
+            int n = Integer.parseInt(v);
+            if (n < min || n > max) {
+                throw new IllegalArgumentException("must be between " + min + " and " + max);
+            }
+            return n;
+        });
+    }
+
+    static Setting<Integer> port(String name, int def, String help) {
+        return range(name, def, -1, 65_535, help);
+    }
+
+    static Setting<Integer> positive(String name, int def, String help) {
+        return range(name, def, 1, Integer.MAX_VALUE, help);
+    }
+
+    /** A size in bytes, with an optional k, m or g suffix (binary). */
+    static Setting<Long> bytes(String name, long def, String help) {
+        return setting(name, def, help, Settings::parseBytes);
+    }
+
+    static Setting<Integer> bytes32(String name, int def, String help) {
+        return setting(name, def, help, v -> Math.toIntExact(parseBytes(v)));
+    }
+
+    /** A duration in milliseconds, written as 500ms, 30s, 5m or a bare number of seconds. */
+    static Setting<Long> millis(String name, long def, String help) {
+        return setting(name, def, help, Settings::parseMillis);
+    }
+
+    static Setting<List<String>> list(String name, String help) {
+        return setting(name, List.of(), help,
+                v -> v.isEmpty() ? List.of() : Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList());
+    }
+
+    static long parseBytes(String v) {
+        String s = v.toLowerCase();
+        long unit = 1;
+        if (s.endsWith("k")) {
+            unit = 1024;
+        } else if (s.endsWith("m")) {
+            unit = 1024 * 1024;
+        } else if (s.endsWith("g")) {
+            unit = 1024L * 1024 * 1024;
+        }
+        long n = Long.parseLong(unit == 1 ? s : s.substring(0, s.length() - 1));
+        if (n < 0) {
+            throw new IllegalArgumentException("must not be negative");
+        }
+        return n * unit;
+    }
+
+    static long parseMillis(String v) {
+        String s = v.toLowerCase();
+        long n;
+        if (s.endsWith("ms")) {
+            n = Long.parseLong(s.substring(0, s.length() - 2));
+        } else if (s.endsWith("s")) {
+            n = Long.parseLong(s.substring(0, s.length() - 1)) * 1000;
+        } else if (s.endsWith("m")) {
+            n = Long.parseLong(s.substring(0, s.length() - 1)) * 60_000;
+        } else {
+            n = Long.parseLong(s) * 1000;
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException("must not be negative");
+        }
+        return n;
+    }
+
+    List<String> names() {
+        return new ArrayList<>(ALL.keySet());
+    }
+}

@@ -1,0 +1,39 @@
+package io.sluice.server.transport;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelPipeline;
+import io.sluice.protocol.ws.Subprotocol;
+
+import java.util.List;
+
+/**
+ * A protocol the negotiator can hand connections to (MQTT, STOMP). Modules register with the
+ * {@link ProtocolRegistry}; the transport never names a protocol itself.
+ */
+public interface ProtocolModule {
+    /** Short lower-case name for logs and metrics: "mqtt", "stomp". */
+    String name();
+
+    /** The WebSocket subprotocols this module serves, in the server's order of preference. */
+    List<Subprotocol> subprotocols();
+
+    /** Upgrade paths served by this module when the client offers no subprotocol, e.g. "/mqtt". */
+    List<String> paths();
+
+    /** From the first bytes of a connection that named no protocol: is it ours? */
+    Recognition recognize(ByteBuf head);
+
+    enum Recognition { YES, NO, NEED_MORE }
+
+    /**
+     * Whether WebSocket text frames carry this protocol (STOMP: yes; MQTT: no, a text frame closes the
+     * connection with status 1003, MQTT 5 section 6).
+     */
+    boolean acceptsTextFrames();
+
+    /**
+     * Add this protocol's handlers at the end of a pipeline whose inbound messages are {@link ByteBuf}s (TCP
+     * bytes, or WebSocket frame payloads in order) and whose outbound end accepts {@link ByteBuf}s.
+     */
+    void install(ChannelPipeline pipeline, ConnectionInfo info);
+}

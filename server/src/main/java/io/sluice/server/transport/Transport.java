@@ -1,0 +1,16 @@
+package io.sluice.server.transport;
+
+/** How a connection reached the broker; logs and metrics label connections with it. */
+public enum Transport {
+    TCP("tcp"), WEBSOCKET("ws"), SSE("sse");
+
+    private final String label;
+
+    Transport(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+}
