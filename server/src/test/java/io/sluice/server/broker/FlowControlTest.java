@@ -1,0 +1,271 @@
+package io.sluice.server.broker;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The core's side of lossless QoS 1 backpressure: bounded queues, windows, and publishers that wait. */
+class FlowControlTest {
+    private static final QueueLimits SMALL = new QueueLimits(4, 1 << 20, 2, 3, List.of("prices/#"));
+
+    private final Broker broker = new Broker(new BrokerConfig(SMALL, 1024));
+    private final RecordingSink sub = new RecordingSink();
+    private final RecordingSink other = new RecordingSink();
+
+    @AfterEach
+    void tearDown() {
+        sub.close();
+        other.close();
+        broker.close();
+    }
+
+    private static Message msg(String topic, int qos, String body) {
+        return Message.builder(topic).qos(qos).payload(body.getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    private CompletableFuture<PublishOutcome> publish(Message m) {
+        CompletableFuture<PublishOutcome> f = new CompletableFuture<>();
+        broker.publish(m, f::complete);
+        return f;
+    }
+
+    private Broker.Connection connect(String id, RecordingSink sink, boolean clean, long expiry, String filter,
+                                      int qos) throws Exception {
+        return sink.onLoop(() -> {
+            Broker.Connection c = broker.connect(id, clean, expiry, 0, sink);
+            if (filter != null) {
+                broker.subscribe(c.session(), filter, null, SubscriptionOptions.ofQos(qos), null);
+            }
+            return c;
+        });
+    }
+
+    @Test
+    void aFullQueueHoldsThePublisherUntilTheSubscriberAcknowledgesAndLosesNothing() throws Exception {
+        Broker.Connection c = connect("slow", sub, true, 0, "t/#", 1);
+        Session s = c.session();
+        int total = 40;
+        int maxQueued = 0;
+        int received = 0;
+        for (int i = 0; i < total; i++) {
+            CompletableFuture<PublishOutcome> done = publish(msg("t/a", 1, "m" + i));
+            while (!done.isDone()) {
+                // the publisher is held: the queue is at its bound, the window never above its size
+                assertTrue(s.queue().queuedReliable() <= SMALL.maxQueuedMessages());
+                assertTrue(s.queue().inflightCount() <= SMALL.defaultWindow());
+                Delivery d = sub.next();
+                assertEquals("m" + received++, new String(d.message().payload(), StandardCharsets.UTF_8));
+                sub.onLoop(() -> s.queue().acknowledge(d.packetId()));
+                done.get(100, TimeUnit.MILLISECONDS);
+            }
+            assertEquals(1, done.get().matchedSessions());
+            maxQueued = Math.max(maxQueued, s.queue().queuedReliable());
+        }
+        while (received < total) {
+            Delivery d = sub.next();
+            assertEquals("m" + received++, new String(d.message().payload(), StandardCharsets.UTF_8));
+            sub.onLoop(() -> s.queue().acknowledge(d.packetId()));
+        }
+        assertTrue(maxQueued <= SMALL.maxQueuedMessages());
+        assertTrue(broker.stats().backpressurePauses.sum() > 0);
+        assertEquals(0, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+    }
+
+    @Test
+    void aHeldPublisherDoesNotHoldOtherTopics() throws Exception {
+        Broker.Connection slow = connect("slow", sub, true, 0, "slow/#", 1);
+        connect("fast", other, true, 0, "fast/#", 1);
+        CompletableFuture<PublishOutcome> last = null;
+        for (int i = 0; i < 10; i++) {
+            last = publish(msg("slow/x", 1, "s" + i));
+        }
+        assertFalse(last.isDone(), "the slow subscriber's queue should be full by now");
+        for (int i = 0; i < 20; i++) {
+            CompletableFuture<PublishOutcome> f = publish(msg("fast/x", 1, "f" + i));
+            assertTrue(f.isDone(), "a publish on another topic must not wait for the slow subscriber");
+            Delivery d = other.next();
+            other.onLoop(() -> broker.session("fast").queue().acknowledge(d.packetId()));
+        }
+        assertTrue(slow.session().queue().queuedReliable() <= SMALL.maxQueuedMessages());
+    }
+
+    @Test
+    void qos0DropsOldestWhenTheSubscriberCannotKeepUpAndCountsIt() throws Exception {
+        sub.writable = false;
+        connect("stalled", sub, true, 0, "live/#", 0);
+        for (int i = 0; i < 10; i++) {
+            assertTrue(publish(msg("live/x", 0, "v" + i)).isDone());
+        }
+        assertEquals(SMALL.maxQos0Messages(), broker.session("stalled").queue().queuedQos0());
+        assertEquals(10 - SMALL.maxQos0Messages(), broker.stats().drops(BrokerStats.Drop.QOS0_OVERFLOW));
+        sub.writable = true;
+        sub.onLoop(() -> {
+            broker.session("stalled").queue().drain();
+            return null;
+        });
+        assertEquals("v7", new String(sub.next().message().payload()));
+        assertEquals("v8", new String(sub.next().message().payload()));
+        assertEquals("v9", new String(sub.next().message().payload()));
+    }
+
+    @Test
+    void conflatedTopicsKeepOnlyTheLatestValueEach() throws Exception {
+        sub.writable = false;
+        connect("ticker", sub, true, 0, "prices/+", 0);
+        for (int i = 0; i < 5; i++) {
+            publish(msg("prices/a", 0, "a" + i));
+            publish(msg("prices/b", 0, "b" + i));
+        }
+        assertEquals(2, broker.session("ticker").queue().queuedQos0());
+        assertEquals(8, broker.stats().drops(BrokerStats.Drop.QOS0_CONFLATED));
+        sub.writable = true;
+        sub.onLoop(() -> {
+            broker.session("ticker").queue().drain();
+            return null;
+        });
+        assertEquals("a4", new String(sub.next().message().payload()));
+        assertEquals("b4", new String(sub.next().message().payload()));
+    }
+
+    @Test
+    void aPersistentSessionResumesWithItsWindowResentAsDuplicatesThenTheQueue() throws Exception {
+        Broker.Connection first = connect("keeper", sub, false, 3600, "k/#", 1);
+        for (int i = 0; i < 5; i++) {
+            publish(msg("k/x", 1, "m" + i));
+        }
+        Delivery d0 = sub.next();
+        Delivery d1 = sub.next();
+        sub.onLoop(() -> {
+            broker.disconnect(first, false);
+            return null;
+        });
+        assertFalse(broker.session("keeper").isOnline());
+        // published while offline: queued up to the bound
+        publish(msg("k/x", 1, "m5"));
+        try (RecordingSink again = new RecordingSink()) {
+            Broker.Connection second = again.onLoop(() -> broker.connect("keeper", false, 3600, 0, again));
+            assertTrue(second.present());
+            Delivery r0 = again.next();
+            Delivery r1 = again.next();
+            assertTrue(r0.duplicate() && r1.duplicate());
+            assertEquals(d0.packetId(), r0.packetId());
+            assertEquals(d1.packetId(), r1.packetId());
+            again.onLoop(() -> second.session().queue().acknowledge(r0.packetId()));
+            again.onLoop(() -> second.session().queue().acknowledge(r1.packetId()));
+            for (int i = 2; i <= 5; i++) {
+                Delivery d = again.next();
+                assertEquals("m" + i, new String(d.message().payload()));
+                again.onLoop(() -> second.session().queue().acknowledge(d.packetId()));
+            }
+        }
+    }
+
+    @Test
+    void anOfflineSessionsFullQueueIsReportedNotSilentlyDropped() throws Exception {
+        Broker.Connection c = connect("away", sub, false, 3600, "o/#", 1);
+        sub.onLoop(() -> {
+            broker.disconnect(c, false);
+            return null;
+        });
+        int quota = 0;
+        for (int i = 0; i < SMALL.maxQueuedMessages() + 3; i++) {
+            PublishOutcome o = publish(msg("o/x", 1, "m" + i)).get(5, TimeUnit.SECONDS);
+            if (o.quotaExceeded()) {
+                quota++;
+            }
+        }
+        assertEquals(3, quota);
+        assertEquals(3, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+    }
+
+    @Test
+    void aSecondConnectionWithTheSameIdTakesTheSessionOver() throws Exception {
+        connect("dup", sub, false, 3600, "d/#", 1);
+        try (RecordingSink second = new RecordingSink()) {
+            Broker.Connection c2 = second.onLoop(() -> broker.connect("dup", false, 3600, 0, second));
+            assertTrue(c2.present());
+            assertEquals(CloseReason.SESSION_TAKEN_OVER, sub.closed.poll(10, TimeUnit.SECONDS));
+            publish(msg("d/x", 1, "after"));
+            assertEquals("after", new String(second.next().message().payload()));
+        }
+    }
+
+    @Test
+    void sharedGroupsGiveEachMessageToOneMemberAndPassOnALeavingMembersShare() throws Exception {
+        Broker.Connection a = sub.onLoop(() -> {
+            Broker.Connection c = broker.connect("a", true, 0, 0, sub);
+            broker.subscribe(c.session(), "jobs/#", "workers", SubscriptionOptions.ofQos(1), null);
+            return c;
+        });
+        other.onLoop(() -> {
+            Broker.Connection c = broker.connect("b", true, 0, 0, other);
+            broker.subscribe(c.session(), "jobs/#", "workers", SubscriptionOptions.ofQos(1), null);
+            return c;
+        });
+        for (int i = 0; i < 4; i++) {
+            assertEquals(1, publish(msg("jobs/x", 1, "j" + i)).get(5, TimeUnit.SECONDS).matchedSessions());
+        }
+        // both windows (2 each) hold the four messages; nobody acknowledges yet
+        sub.next();
+        sub.next();
+        Delivery b0 = other.next();
+        Delivery b1 = other.next();
+        int toA = 2;
+        sub.onLoop(() -> {
+            broker.disconnect(a, false);
+            return null;
+        });
+        other.onLoop(() -> broker.session("b").queue().acknowledge(b0.packetId()));
+        other.onLoop(() -> broker.session("b").queue().acknowledge(b1.packetId()));
+        AtomicInteger seen = new AtomicInteger();
+        for (int i = 0; i < toA; i++) {
+            Delivery d = other.next();
+            seen.incrementAndGet();
+            other.onLoop(() -> broker.session("b").queue().acknowledge(d.packetId()));
+        }
+        assertEquals(toA, seen.get());
+        assertTrue(other.sent.isEmpty());
+    }
+
+    @Test
+    void aWillIsPublishedOnAbnormalLossOnly() throws Exception {
+        connect("watcher", other, true, 0, "wills/#", 1);
+        Broker.Connection normal = sub.onLoop(() -> broker.connect("n", true, 0, 0, sub));
+        normal.session().will(new Will(msg("wills/n", 1, "gone"), 0));
+        sub.onLoop(() -> {
+            broker.disconnect(normal, false);
+            return null;
+        });
+        Broker.Connection lost = sub.onLoop(() -> broker.connect("l", true, 0, 0, sub));
+        lost.session().will(new Will(msg("wills/l", 1, "lost"), 0));
+        sub.onLoop(() -> {
+            broker.disconnect(lost, true);
+            return null;
+        });
+        Delivery d = other.next();
+        assertEquals("wills/l", d.message().topic());
+        assertTrue(other.sent.isEmpty());
+    }
+
+    @Test
+    void aDelayedWillIsCancelledWhenTheSessionResumesInTime() throws Exception {
+        connect("watcher", other, true, 0, "wills/#", 1);
+        Broker.Connection c = sub.onLoop(() -> broker.connect("d", false, 60, 0, sub));
+        c.session().will(new Will(msg("wills/d", 1, "late"), 30));
+        sub.onLoop(() -> {
+            broker.disconnect(c, true);
+            return null;
+        });
+        sub.onLoop(() -> broker.connect("d", false, 60, 0, sub));
+        assertEquals(null, other.sent.poll(300, TimeUnit.MILLISECONDS));
+    }
+}
