@@ -37,6 +37,26 @@ public final class Broker implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        if (config.stuckConsumerMillis() > 0) {
+            long period = Math.max(100, config.stuckConsumerMillis() / 4);
+            timer.scheduleWithFixedDelay(this::closeStuckConsumers, period, period, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** A consumer whose window stays full with no acknowledgement holds its publishers back: let it go. */
+    private void closeStuckConsumers() {
+        long now = System.nanoTime();
+        long limit = TimeUnit.MILLISECONDS.toNanos(config.stuckConsumerMillis());
+        for (Session s : sessions.values()) {
+            if (s.queue().stalledNanos(now) >= limit) {
+                DeliverySink sink = s.queue().currentSink();
+                if (sink != null) {
+                    log.warn("client {} acknowledged nothing for {} ms with its window full: disconnecting it as a "
+                            + "stuck consumer", s.clientId(), config.stuckConsumerMillis());
+                    sink.executor().execute(() -> sink.close(CloseReason.STUCK_CONSUMER));
+                }
+            }
+        }
     }
 
     /** A session bound to one connection; {@code present} is MQTT's Session Present flag. */

@@ -237,6 +237,23 @@ class FlowControlTest {
     }
 
     @Test
+    void aConsumerWhoseWindowStaysFullIsDisconnectedAsStuck() throws Exception {
+        try (Broker quick = new Broker(new BrokerConfig(SMALL, 64, 200))) {
+            sub.onLoop(() -> {
+                Broker.Connection c = quick.connect("stuck", true, 0, 0, sub);
+                quick.subscribe(c.session(), "s/#", null, SubscriptionOptions.ofQos(1), null);
+                return c;
+            });
+            for (int i = 0; i < SMALL.defaultWindow(); i++) {
+                quick.publish(msg("s/x", 1, "m" + i), o -> { });
+            }
+            sub.next();
+            sub.next();
+            assertEquals(CloseReason.STUCK_CONSUMER, sub.closed.poll(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     void aWillIsPublishedOnAbnormalLossOnly() throws Exception {
         connect("watcher", other, true, 0, "wills/#", 1);
         Broker.Connection normal = sub.onLoop(() -> broker.connect("n", true, 0, 0, sub));
