@@ -1,0 +1,20 @@
+package io.sluice.bench;
+
+import java.util.Arrays;
+
+/**
+ * Entry point of {@code benchmarks.jar}: JMH by default (every JMH flag works, e.g. {@code -prof gc}), or one
+ * of the end-to-end tools named by the first argument.
+ */
+public final class BenchMain {
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String tool = args.length == 0 ? "" : args[0];
+        String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
+        switch (tool) {
+            default -> org.openjdk.jmh.Main.main(args);
+        }
+    }
+}
