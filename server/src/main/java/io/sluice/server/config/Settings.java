@@ -41,6 +41,16 @@ public final class Settings {
 
     // ---- MQTT
     public static final Setting<Integer> MAX_PACKET_SIZE = bytes32("max-packet-size", 1024 * 1024, "largest MQTT packet or STOMP frame accepted, in bytes");
+    public static final Setting<Long> MQTT_CONNECT_TIMEOUT = millis("mqtt-connect-timeout", 10_000L, "time a new MQTT connection has to send CONNECT before it is closed");
+    public static final Setting<Integer> MQTT_RECEIVE_MAXIMUM = range("mqtt-receive-maximum", 64, 1, 65_535, "QoS 1/2 PUBLISHes one MQTT 5 client may have unacknowledged towards the broker (Receive Maximum; more: DISCONNECT 0x93)");
+    public static final Setting<Integer> MQTT_MAXIMUM_QOS = range("mqtt-maximum-qos", 2, 0, 2, "highest QoS accepted from MQTT clients (advertised as Maximum QoS; higher: 0x9B)");
+    public static final Setting<Boolean> MQTT_RETAIN_AVAILABLE = bool("mqtt-retain-available", true, "accept retained messages (advertised as Retain Available; otherwise 0x9A)");
+    public static final Setting<Integer> MQTT_TOPIC_ALIAS_MAXIMUM = range("mqtt-topic-alias-maximum", 32, 0, 65_535, "topic aliases one MQTT 5 client may define towards the broker (Topic Alias Maximum)");
+    public static final Setting<Boolean> MQTT_WILDCARD_SUBSCRIPTIONS = bool("mqtt-wildcard-subscriptions", true, "allow '+' and '#' in subscriptions (otherwise SUBACK 0xA2)");
+    public static final Setting<Boolean> MQTT_SUBSCRIPTION_IDENTIFIERS = bool("mqtt-subscription-identifiers", true, "allow MQTT 5 Subscription Identifiers (otherwise DISCONNECT 0xA1)");
+    public static final Setting<Boolean> MQTT_SHARED_SUBSCRIPTIONS = bool("mqtt-shared-subscriptions", true, "allow $share/GROUP/FILTER subscriptions (otherwise SUBACK 0x9E)");
+    public static final Setting<Integer> MQTT_SERVER_KEEP_ALIVE = range("mqtt-server-keep-alive", 0, 0, 65_535, "keep-alive seconds imposed on MQTT 5 clients through Server Keep Alive (0: the client's own)");
+    public static final Setting<String> MQTT_RESPONSE_INFORMATION = string("mqtt-response-information", "", "Response Information given to MQTT 5 clients that request it, the base of their response topics (empty: none)");
 
     private final Map<Setting<?>, Object> values;
 

@@ -1,0 +1,277 @@
+package io.sluice.server.mqtt;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttConnectPayload;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.protocol.mqtt.Properties;
+import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.protocol.mqtt.Utf8;
+import io.sluice.protocol.topic.TopicName;
+import io.sluice.server.auth.Authenticator;
+import io.sluice.server.auth.Credentials;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.Will;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The life of the connection: CONNECT to CONNACK (versions 3.1, 3.1.1 and 5; client id assignment; session
+ * takeover through {@link Broker#connect}; the will), keep-alive at 1.5 times the interval (MQTT 5 section
+ * 3.1.2.10), PINGREQ, DISCONNECT, and the end of the connection, which publishes the will unless the client
+ * said goodbye.
+ */
+final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
+    static final String KEEP_ALIVE_HANDLER = "mqtt-keepalive";
+
+    private final MqttConnection connection;
+    private final MqttConnectRefusal refusal;
+    private final MqttDeliverySink sink;
+    private final MqttInboundGate gate;
+    private final Authenticator authenticator;
+    private ScheduledFuture<?> connectTimeout;
+
+    MqttConnectHandler(MqttConnection connection, MqttConnectRefusal refusal, MqttDeliverySink sink,
+                       MqttInboundGate gate, Authenticator authenticator) {
+        this.connection = connection;
+        this.refusal = refusal;
+        this.sink = sink;
+        this.gate = gate;
+        this.authenticator = authenticator;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        long timeout = connection.limits.connectTimeoutMillis();
+        if (timeout > 0) {
+            connectTimeout = ctx.executor().schedule(() -> {
+                if (!connection.isConnected() && !connection.isClosing()) {
+                    connection.closeForViolation(ReasonCode.MAXIMUM_CONNECT_TIME,
+                            "no CONNECT within " + timeout + " ms");
+                }
+            }, timeout, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        MqttMessage m = (MqttMessage) msg;
+        switch (m.fixedHeader().messageType()) {
+            case CONNECT -> connect(ctx, (MqttConnectMessage) m);
+            case PINGREQ -> ctx.write(MqttMessage.PINGRESP);
+            case DISCONNECT -> disconnect(m);
+            default -> ctx.fireChannelRead(msg);
+        }
+    }
+
+    private void connect(ChannelHandlerContext ctx, MqttConnectMessage m) {
+        if (connectTimeout != null) {
+            connectTimeout.cancel(false);
+        }
+        MqttConnectVariableHeader h = m.variableHeader();
+        MqttConnectPayload p = m.payload();
+        MqttVersion version = MqttVersion.fromProtocolNameAndLevel(h.name(), (byte) h.version());
+        connection.version(version);
+        boolean v5 = version == MqttVersion.MQTT_5;
+        MqttProperties props = h.properties();
+        MqttLimits limits = connection.limits;
+
+        String clientId = p.clientIdentifier() == null ? "" : p.clientIdentifier();
+        boolean assigned = false;
+        if (clientId.isEmpty()) {
+            if (!v5 && !h.isCleanSession()) {
+                refusal.refuse(ReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
+                        "an empty client id needs clean session (MQTT 3.1.1 section 3.1.3.1)");
+                return;
+            }
+            clientId = "sluice-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+            assigned = true;
+        }
+        connection.clientId(clientId);
+
+        long receiveMaximum = Properties.integer(props, MqttProperties.RECEIVE_MAXIMUM, 65_535);
+        long maximumPacketSize = Properties.integer(props, MqttProperties.MAXIMUM_PACKET_SIZE, 0);
+        if (receiveMaximum == 0 || (Properties.has(props, MqttProperties.MAXIMUM_PACKET_SIZE) && maximumPacketSize == 0)) {
+            refusal.refuse(ReasonCode.PROTOCOL_ERROR,
+                    "Receive Maximum and Maximum Packet Size must not be 0 (MQTT 5 section 3.1.2.11)");
+            return;
+        }
+        long expiry;
+        if (v5) {
+            expiry = Properties.integer(props, MqttProperties.SESSION_EXPIRY_INTERVAL, 0);
+            if (expiry == 0xFFFF_FFFFL) {
+                expiry = Long.MAX_VALUE;
+            }
+        } else {
+            expiry = h.isCleanSession() ? 0 : Long.MAX_VALUE;
+        }
+
+        Will will = null;
+        if (h.isWillFlag()) {
+            will = will(h, p, clientId);
+            if (will == null) {
+                return;
+            }
+        }
+
+        Authenticator.Decision decision = authenticator.login(new Credentials("mqtt", clientId,
+                h.hasUserName() ? p.userName() : null, h.hasPassword() ? p.passwordInBytes() : null, connection.info.remote()));
+        if (decision != Authenticator.Decision.ALLOW) {
+            refusal.refuse(decision == Authenticator.Decision.BAD_CREDENTIALS
+                    ? ReasonCode.BAD_USER_NAME_OR_PASSWORD : ReasonCode.NOT_AUTHORIZED, "login refused");
+            return;
+        }
+        String authMethod = Properties.string(props, MqttProperties.AUTHENTICATION_METHOD);
+        if (authMethod != null) {
+            refusal.refuse(ReasonCode.BAD_AUTHENTICATION_METHOD,
+                    "authentication method '" + authMethod + "' is not supported");
+            return;
+        }
+
+        int keepAlive = h.keepAliveTimeSeconds();
+        boolean serverKeepAlive = v5 && limits.serverKeepAlive() > 0;
+        if (serverKeepAlive) {
+            keepAlive = limits.serverKeepAlive();
+        }
+        connection.problemInformation(Properties.integer(props, MqttProperties.REQUEST_PROBLEM_INFORMATION, 1) == 1);
+        sink.clientLimits((int) Math.min(maximumPacketSize, Integer.MAX_VALUE),
+                v5 ? (int) Properties.integer(props, MqttProperties.TOPIC_ALIAS_MAXIMUM, 0) : 0);
+
+        int window = v5 && Properties.has(props, MqttProperties.RECEIVE_MAXIMUM) ? (int) receiveMaximum : 0;
+        Broker.Connection c = connection.broker.connect(clientId, h.isCleanSession(), expiry, window, sink);
+        connection.brokerConnection(c);
+        c.session().will(will);
+        c.session().maximumPacketSize((int) Math.min(maximumPacketSize, Integer.MAX_VALUE));
+
+        MqttProperties ack = MqttProperties.NO_PROPERTIES;
+        if (v5) {
+            boolean wantsResponseInformation =
+                    Properties.integer(props, MqttProperties.REQUEST_RESPONSE_INFORMATION, 0) == 1;
+            ack = connAckProperties(assigned ? clientId : null, serverKeepAlive ? keepAlive : -1,
+                    wantsResponseInformation ? limits.responseInformation() : null);
+        }
+        ctx.write(MqttMessageBuilders.connAck()
+                .returnCode(MqttConnectReturnCode.CONNECTION_ACCEPTED)
+                .sessionPresent(c.present())
+                .properties(ack)
+                .build());
+        sink.activate();
+        if (keepAlive > 0) {
+            ctx.pipeline().addBefore(ctx.name(), KEEP_ALIVE_HANDLER,
+                    new IdleStateHandler(keepAlive * 1500L, 0, 0, TimeUnit.MILLISECONDS));
+        }
+        MqttConnection.log().debug("{}: connected, MQTT {}, keep-alive {} s, session {}", connection.describe(),
+                version, keepAlive, c.present() ? "resumed" : "new");
+    }
+
+    /** The will of this connection, or null when it was refused (and the connection answered). */
+    private Will will(MqttConnectVariableHeader h, MqttConnectPayload p, String clientId) {
+        MqttLimits limits = connection.limits;
+        if (!TopicName.isValid(p.willTopic())) {
+            refusal.refuse(ReasonCode.TOPIC_NAME_INVALID, "will topic '" + p.willTopic() + "' is not a valid topic name");
+            return null;
+        }
+        if (h.willQos() > limits.maximumQos()) {
+            refusal.refuse(ReasonCode.QOS_NOT_SUPPORTED, "will QoS " + h.willQos() + " exceeds Maximum QoS "
+                    + limits.maximumQos());
+            return null;
+        }
+        if (h.isWillRetain() && !limits.retainAvailable()) {
+            refusal.refuse(ReasonCode.RETAIN_NOT_SUPPORTED, "retained will, but retain is not available");
+            return null;
+        }
+        MqttProperties willProps = p.willProperties() == null ? MqttProperties.NO_PROPERTIES : p.willProperties();
+        byte[] payload = p.willMessageInBytes() == null ? new byte[0] : p.willMessageInBytes();
+        if (InboundMessages.declaresUtf8(willProps) && !Utf8.isWellFormed(payload)) {
+            refusal.refuse(ReasonCode.PAYLOAD_FORMAT_INVALID, "will payload is declared UTF-8 but is not");
+            return null;
+        }
+        Message message = InboundMessages.message(p.willTopic(), payload, h.willQos(), h.isWillRetain(), willProps,
+                clientId);
+        return new Will(message, Properties.integer(willProps, MqttProperties.WILL_DELAY_INTERVAL, 0));
+    }
+
+    private MqttProperties connAckProperties(String assignedClientId, int serverKeepAlive, String responseInformation) {
+        MqttLimits limits = connection.limits;
+        MqttMessageBuilders.ConnAckPropertiesBuilder b = new MqttMessageBuilders.ConnAckPropertiesBuilder()
+                .receiveMaximum(limits.receiveMaximum())
+                .retainAvailable(limits.retainAvailable())
+                .maximumPacketSize(limits.maxPacketSize())
+                .topicAliasMaximum(limits.topicAliasMaximum())
+                .wildcardSubscriptionAvailable(limits.wildcardSubscriptions())
+                .subscriptionIdentifiersAvailable(limits.subscriptionIdentifiers())
+                .sharedSubscriptionAvailable(limits.sharedSubscriptions());
+        if (limits.maximumQos() < 2) {
+            b.maximumQos((byte) limits.maximumQos());
+        }
+        if (assignedClientId != null) {
+            b.assignedClientId(assignedClientId);
+        }
+        if (serverKeepAlive >= 0) {
+            b.serverKeepAlive(serverKeepAlive);
+        }
+        if (responseInformation != null) {
+            b.responseInformation(responseInformation);
+        }
+        return b.build();
+    }
+
+    private void disconnect(MqttMessage m) {
+        if (connection.isV5() && m.variableHeader() instanceof MqttReasonCodeAndPropertiesVariableHeader v) {
+            long expiry = Properties.integer(v.properties(), MqttProperties.SESSION_EXPIRY_INTERVAL, -1);
+            if (expiry >= 0) {
+                if (connection.session().expiryIntervalSeconds() == 0 && expiry != 0) {
+                    // MQTT 5 section 3.14.2.2.2: a session that was to end may not be extended at DISCONNECT
+                    connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                            "DISCONNECT sets a Session Expiry Interval after CONNECT set 0");
+                    return;
+                }
+                connection.session().expiryIntervalSeconds(expiry == 0xFFFF_FFFFL ? Long.MAX_VALUE : expiry);
+            }
+            connection.publishWillOnClose(v.reasonCode() == ReasonCode.DISCONNECT_WITH_WILL.code());
+        } else {
+            connection.publishWillOnClose(false);
+        }
+        connection.markClosing();
+        connection.channel.close();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            // a publisher held back by a full subscriber queue is not read from, so it cannot be idle
+            if (!gate.isPaused()) {
+                connection.closeByServer(ReasonCode.KEEP_ALIVE_TIMEOUT,
+                        "nothing received for 1.5 times the keep-alive interval");
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (connectTimeout != null) {
+            connectTimeout.cancel(false);
+        }
+        Broker.Connection c = connection.brokerConnection();
+        if (c != null) {
+            connection.broker.disconnect(c, connection.publishWillOnClose());
+            MqttConnection.log().debug("{}: disconnected{}", connection.describe(),
+                    connection.publishWillOnClose() ? " abnormally" : "");
+        }
+        ctx.fireChannelInactive();
+    }
+}

@@ -1,0 +1,160 @@
+package io.sluice.server.mqtt;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.Session;
+import io.sluice.server.transport.ConnectionInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the handlers of one MQTT connection share: who the client is once CONNECT is accepted, the limits it
+ * stated, and the one way a connection is ended by the broker (a DISCONNECT with a reason code for MQTT 5,
+ * a plain close before that, and one log line naming client id, protocol, transport and address).
+ * Only touched on the connection's event loop.
+ */
+final class MqttConnection {
+    private static final Logger log = LoggerFactory.getLogger("io.sluice.server.mqtt");
+
+    final Channel channel;
+    final ConnectionInfo info;
+    final Broker broker;
+    final MqttLimits limits;
+
+    private MqttVersion version;
+    private String clientId;
+    private Broker.Connection brokerConnection;
+    private boolean closing;
+    /** The will goes out when the connection ends without a normal DISCONNECT (MQTT 5 section 3.1.2.5). */
+    private boolean publishWillOnClose = true;
+    /** MQTT 5 Request Problem Information: false means reason strings only on CONNACK, PUBLISH and DISCONNECT. */
+    private boolean problemInformation = true;
+
+    MqttConnection(Channel channel, ConnectionInfo info, Broker broker, MqttLimits limits) {
+        this.channel = channel;
+        this.info = info;
+        this.broker = broker;
+        this.limits = limits;
+    }
+
+    boolean isConnected() {
+        return brokerConnection != null;
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    boolean isV5() {
+        return version == MqttVersion.MQTT_5;
+    }
+
+    MqttVersion version() {
+        return version;
+    }
+
+    void version(MqttVersion version) {
+        this.version = version;
+    }
+
+    String clientId() {
+        return clientId;
+    }
+
+    void clientId(String clientId) {
+        this.clientId = clientId;
+    }
+
+    Broker.Connection brokerConnection() {
+        return brokerConnection;
+    }
+
+    void brokerConnection(Broker.Connection c) {
+        this.brokerConnection = c;
+    }
+
+    Session session() {
+        return brokerConnection == null ? null : brokerConnection.session();
+    }
+
+    boolean publishWillOnClose() {
+        return publishWillOnClose;
+    }
+
+    void publishWillOnClose(boolean publish) {
+        this.publishWillOnClose = publish;
+    }
+
+    void problemInformation(boolean wanted) {
+        this.problemInformation = wanted;
+    }
+
+    /** Reason string property for an acknowledgement, when the client did not ask to go without them. */
+    MqttProperties reasonString(String why) {
+        if (!isV5() || !problemInformation || why == null) {
+            return MqttProperties.NO_PROPERTIES;
+        }
+        MqttProperties p = new MqttProperties();
+        p.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, why));
+        return p;
+    }
+
+    /**
+     * End the connection because the client broke a rule: an MQTT 5 client that completed CONNECT gets a
+     * DISCONNECT with the reason code and a reason string; earlier versions have no DISCONNECT from the
+     * server (MQTT 3.1.1 section 4.8), so the connection just closes. Further inbound packets are dropped.
+     */
+    void closeForViolation(ReasonCode reason, String why) {
+        if (closing) {
+            return;
+        }
+        log.warn("{}: {}; closing the connection{}", describe(), why,
+                isV5() && isConnected() ? " with DISCONNECT " + reason : "");
+        disconnect(reason, why);
+    }
+
+    /** End the connection for a reason of the broker's own (takeover, shutdown, keep-alive), logged at info. */
+    void closeByServer(ReasonCode reason, String why) {
+        if (closing) {
+            return;
+        }
+        log.info("{}: {}; closing the connection{}", describe(), why,
+                isV5() && isConnected() ? " with DISCONNECT " + reason : "");
+        disconnect(reason, why);
+    }
+
+    private void disconnect(ReasonCode reason, String why) {
+        closing = true;
+        channel.config().setAutoRead(false);
+        if (isV5() && isConnected()) {
+            MqttProperties props = new MqttProperties();
+            props.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, why));
+            MqttMessage disconnect = MqttMessageBuilders.disconnect().reasonCode(reason.code()).properties(props).build();
+            channel.writeAndFlush(disconnect).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    /** Stop processing inbound packets after a refusal that answers itself (a CONNACK with a failure code). */
+    void markClosing() {
+        closing = true;
+        channel.config().setAutoRead(false);
+    }
+
+    /** "mqtt tcp /127.0.0.1:50123 client 'sensor-1'": the prefix of every log line about this connection. */
+    String describe() {
+        return "mqtt " + info.transport().label() + " " + info.remote() + " client "
+                + (clientId == null ? "(before CONNECT)" : "'" + clientId + "'");
+    }
+
+    static Logger log() {
+        return log;
+    }
+}

@@ -1,0 +1,253 @@
+package io.sluice.server.mqtt;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.protocol.mqtt.PacketSize;
+import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.broker.BrokerStats;
+import io.sluice.server.broker.CloseReason;
+import io.sluice.server.broker.Delivery;
+import io.sluice.server.broker.DeliverySink;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageProperties;
+import io.sluice.server.broker.SubscriberQueue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+
+/**
+ * The broker's deliveries to this client as PUBLISH packets, and the client's PUBACK, PUBREC and PUBCOMP back
+ * into the session's queue (MQTT 5 section 4.3). The payload is wrapped, never copied. A delivery larger than
+ * the client's Maximum Packet Size is dropped for this client and counted (section 3.1.2.11.4).
+ *
+ * <p>Until the CONNACK is out, deliveries (the resent window of a resumed session) wait here, so the client
+ * sees CONNACK first; they are bounded by the in-flight window because the queue drains nothing more while
+ * this sink reports itself unwritable.
+ */
+final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements DeliverySink {
+    private final MqttConnection connection;
+    private final BrokerStats stats;
+    private List<Object> beforeConnack = new ArrayList<>();
+    private int clientMaximumPacketSize;
+    private OutboundTopicAliases aliases = new OutboundTopicAliases(0);
+
+    MqttDeliverySink(MqttConnection connection) {
+        this.connection = connection;
+        this.stats = connection.broker.stats();
+    }
+
+    /** The client's Maximum Packet Size (0: no limit) and Topic Alias Maximum, from its CONNECT. */
+    void clientLimits(int maximumPacketSize, int topicAliasMaximum) {
+        this.clientMaximumPacketSize = maximumPacketSize;
+        this.aliases = new OutboundTopicAliases(topicAliasMaximum);
+    }
+
+    /** CONNACK is written: send what waited for it, then let the queue drain. */
+    void activate() {
+        List<Object> waiting = beforeConnack;
+        beforeConnack = null;
+        for (Object o : waiting) {
+            if (o instanceof Release r) {
+                sendRelease(r.delivery);
+            } else {
+                send((Delivery) o);
+            }
+        }
+        connection.channel.flush();
+        connection.session().queue().drain();
+    }
+
+    private record Release(Delivery delivery) {
+    }
+
+    @Override
+    public Executor executor() {
+        return connection.channel.eventLoop();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return beforeConnack == null && connection.channel.isWritable() && !connection.isClosing();
+    }
+
+    @Override
+    public void send(Delivery d) {
+        if (beforeConnack != null) {
+            beforeConnack.add(d);
+            return;
+        }
+        Message m = d.message();
+        MqttProperties props = connection.isV5() ? properties(d) : MqttProperties.NO_PROPERTIES;
+        String topic = m.topic();
+        int newAlias = 0;
+        if (connection.isV5()) {
+            int alias = aliases.existing(topic);
+            if (alias == 0) {
+                newAlias = alias = aliases.next();
+            } else {
+                topic = "";
+            }
+            if (alias != 0) {
+                props.add(new MqttProperties.IntegerProperty(MqttProperties.TOPIC_ALIAS, alias));
+            }
+        }
+        if (clientMaximumPacketSize > 0) {
+            int size = PacketSize.publish(topic, d.qos(), connection.isV5() ? props : null, m.payload().length);
+            if (size > clientMaximumPacketSize) {
+                tooLarge(d, size);
+                return;
+            }
+        }
+        if (newAlias != 0) {
+            aliases.set(topic, newAlias);
+        }
+        MqttFixedHeader header = new MqttFixedHeader(MqttMessageType.PUBLISH, d.duplicate(),
+                MqttQoS.valueOf(d.qos()), d.retainFlag(), 0);
+        stats.deliveredBytes.add(m.payload().length);
+        connection.channel.write(new MqttPublishMessage(header,
+                new MqttPublishVariableHeader(topic, d.packetId(), props), Unpooled.wrappedBuffer(m.payload())));
+    }
+
+    private void tooLarge(Delivery d, int size) {
+        stats.dropped(BrokerStats.Drop.TOO_LARGE_FOR_CLIENT);
+        MqttConnection.log().debug("{}: PUBLISH of {} bytes on '{}' exceeds the client's Maximum Packet Size {}; not sent",
+                connection.describe(), size, d.message().topic(), clientMaximumPacketSize);
+        if (d.packetId() != 0) {
+            // leave the window later: acknowledging now would drain (and send) from inside this drain
+            int id = d.packetId();
+            SubscriberQueue queue = connection.session().queue();
+            connection.channel.eventLoop().execute(() -> queue.acknowledge(id));
+        }
+    }
+
+    /** MQTT 5 PUBLISH properties of one delivery (section 3.3.2.3); a fresh, modifiable set each time. */
+    private static MqttProperties properties(Delivery d) {
+        Message m = d.message();
+        MessageProperties mp = m.properties();
+        MqttProperties props = new MqttProperties();
+        if (mp.payloadFormatUtf8() != null) {
+            props.add(new MqttProperties.IntegerProperty(MqttProperties.PAYLOAD_FORMAT_INDICATOR,
+                    mp.payloadFormatUtf8() ? 1 : 0));
+        }
+        if (m.expiresAtMillis() != 0) {
+            props.add(new MqttProperties.IntegerProperty(MqttProperties.PUBLICATION_EXPIRY_INTERVAL,
+                    (int) Math.min(m.remainingExpirySeconds(System.currentTimeMillis()), 0xFFFF_FFFFL)));
+        }
+        if (mp.contentType() != null) {
+            props.add(new MqttProperties.StringProperty(MqttProperties.CONTENT_TYPE, mp.contentType()));
+        }
+        if (mp.responseTopic() != null) {
+            props.add(new MqttProperties.StringProperty(MqttProperties.RESPONSE_TOPIC, mp.responseTopic()));
+        }
+        if (mp.correlationData() != null) {
+            props.add(new MqttProperties.BinaryProperty(MqttProperties.CORRELATION_DATA, mp.correlationData()));
+        }
+        for (Map.Entry<String, String> e : mp.userProperties()) {
+            props.add(new MqttProperties.UserProperty(e.getKey(), e.getValue()));
+        }
+        for (int id : d.subscriptionIds()) {
+            props.add(new MqttProperties.IntegerProperty(MqttProperties.SUBSCRIPTION_IDENTIFIER, id));
+        }
+        return props;
+    }
+
+    @Override
+    public void sendRelease(Delivery d) {
+        if (beforeConnack != null) {
+            beforeConnack.add(new Release(d));
+            return;
+        }
+        connection.channel.write(pubRel(d.packetId(), ReasonCode.SUCCESS));
+    }
+
+    private static MqttMessage pubRel(int packetId, ReasonCode reason) {
+        return new MqttMessage(new MqttFixedHeader(MqttMessageType.PUBREL, false, MqttQoS.AT_LEAST_ONCE, false, 0),
+                new MqttPubReplyMessageVariableHeader(packetId, reason.code(), MqttProperties.NO_PROPERTIES));
+    }
+
+    @Override
+    public void flush() {
+        connection.channel.flush();
+    }
+
+    @Override
+    public void close(CloseReason reason) {
+        switch (reason) {
+            case SESSION_TAKEN_OVER -> connection.closeByServer(ReasonCode.SESSION_TAKEN_OVER,
+                    "another connection took over the session");
+            case SERVER_SHUTTING_DOWN -> connection.closeByServer(ReasonCode.SERVER_SHUTTING_DOWN,
+                    "the broker is shutting down");
+            case STUCK_CONSUMER -> connection.closeByServer(ReasonCode.SERVER_BUSY,
+                    "no acknowledgement for a full in-flight window; the client is not consuming");
+            case ADMINISTRATIVE -> connection.closeByServer(ReasonCode.ADMINISTRATIVE_ACTION,
+                    "closed by an administrator");
+        }
+    }
+
+    // ---- the client's acknowledgements of deliveries
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof MqttMessage m)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        MqttMessageType type = m.fixedHeader().messageType();
+        if (type != MqttMessageType.PUBACK && type != MqttMessageType.PUBREC && type != MqttMessageType.PUBCOMP) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            acknowledged(type, m);
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void acknowledged(MqttMessageType type, MqttMessage m) {
+        SubscriberQueue queue = connection.session().queue();
+        int packetId;
+        byte reason = 0;
+        if (m.variableHeader() instanceof MqttPubReplyMessageVariableHeader v) {
+            packetId = v.messageId();
+            reason = v.reasonCode();
+        } else {
+            packetId = ((io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+        }
+        switch (type) {
+            case PUBACK, PUBCOMP -> queue.acknowledge(packetId);
+            case PUBREC -> {
+                if ((reason & 0xFF) >= 0x80) {
+                    // the client refused the message: its QoS 2 flow ends here (MQTT 5 section 4.3.3)
+                    queue.acknowledge(packetId);
+                } else if (queue.received(packetId) != null) {
+                    connection.channel.write(pubRel(packetId, ReasonCode.SUCCESS));
+                } else {
+                    connection.channel.write(pubRel(packetId, connection.isV5()
+                            ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : ReasonCode.SUCCESS));
+                }
+            }
+            default -> throw new IllegalStateException(type.toString());
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && connection.isConnected()) {
+            connection.session().queue().drain();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+}

@@ -1,0 +1,131 @@
+package io.sluice.server.mqtt;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.handler.codec.mqtt.MqttEncoder;
+import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.auth.Authenticator;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.config.Settings;
+import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.ProtocolModule;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * MQTT 3.1, 3.1.1 and 5.0 for the transport: Netty's MQTT codec plus one handler per concern, over TCP or
+ * WebSocket alike. Pipeline, inbound order:
+ * <pre>
+ *   MqttDecoder -> [keep-alive idle handler, after CONNECT] -> MqttInboundGate (flow control)
+ *   -> MqttProtocolGuard (decode failures, packet order) -> MqttConnectHandler (CONNECT, PINGREQ, DISCONNECT)
+ *   -> MqttPublishHandler (PUBLISH, PUBREL) -> MqttSubscribeHandler (SUBSCRIBE, UNSUBSCRIBE)
+ *   -> MqttDeliverySink (deliveries out, PUBACK/PUBREC/PUBCOMP in) -> MqttErrorHandler
+ * </pre>
+ */
+public final class MqttModule implements ProtocolModule {
+    private static final byte[] MQTT = "MQTT".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MQISDP = "MQIsdp".getBytes(StandardCharsets.US_ASCII);
+
+    private final Broker broker;
+    private final MqttLimits limits;
+    private final Authenticator authenticator;
+
+    public MqttModule(Broker broker, Settings settings) {
+        this(broker, settings, Authenticator.ALLOW_ALL);
+    }
+
+    public MqttModule(Broker broker, Settings settings, Authenticator authenticator) {
+        this.broker = broker;
+        this.limits = MqttLimits.from(settings);
+        this.authenticator = authenticator;
+    }
+
+    @Override
+    public String name() {
+        return "mqtt";
+    }
+
+    @Override
+    public List<Subprotocol> subprotocols() {
+        return List.of(Subprotocol.MQTT, Subprotocol.MQTT_V31);
+    }
+
+    @Override
+    public List<String> paths() {
+        return List.of("/mqtt");
+    }
+
+    /** A CONNECT fixed header (0x10), its remaining length, then the protocol name "MQTT" or "MQIsdp". */
+    @Override
+    public Recognition recognize(ByteBuf head) {
+        int i = head.readerIndex();
+        int end = head.writerIndex();
+        if (i >= end) {
+            return Recognition.NEED_MORE;
+        }
+        if (head.getUnsignedByte(i++) != 0x10) {
+            return Recognition.NO;
+        }
+        for (int n = 0; ; n++) {
+            if (i >= end) {
+                return Recognition.NEED_MORE;
+            }
+            if (n == 4) {
+                return Recognition.NO;
+            }
+            if ((head.getUnsignedByte(i++) & 0x80) == 0) {
+                break;
+            }
+        }
+        if (end - i < 2) {
+            return Recognition.NEED_MORE;
+        }
+        int nameLength = head.getUnsignedShort(i);
+        i += 2;
+        if (nameLength != MQTT.length && nameLength != MQISDP.length) {
+            return Recognition.NO;
+        }
+        byte[] expected = nameLength == MQTT.length ? MQTT : MQISDP;
+        for (int k = 0; k < expected.length; k++, i++) {
+            if (i >= end) {
+                return Recognition.NEED_MORE;
+            }
+            if (head.getByte(i) != expected[k]) {
+                return Recognition.NO;
+            }
+        }
+        return Recognition.YES;
+    }
+
+    @Override
+    public boolean acceptsTextFrames() {
+        return false;
+    }
+
+    @Override
+    public void install(ChannelPipeline pipeline, ConnectionInfo info) {
+        MqttConnection connection = new MqttConnection(pipeline.channel(), info, broker, limits);
+        MqttConnectRefusal refusal = new MqttConnectRefusal(connection);
+        MqttInboundGate gate = new MqttInboundGate(connection);
+        MqttDeliverySink sink = new MqttDeliverySink(connection);
+        pipeline.addLast("mqtt-decoder", new MqttDecoder(decoderLimit(limits.maxPacketSize())));
+        pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
+        pipeline.addLast("mqtt-gate", gate);
+        pipeline.addLast("mqtt-guard", new MqttProtocolGuard(connection, refusal));
+        pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, gate, authenticator));
+        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection, gate));
+        pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection));
+        pipeline.addLast("mqtt-delivery", sink);
+        pipeline.addLast("mqtt-errors", new MqttErrorHandler(connection));
+    }
+
+    /**
+     * The decoder bounds the bytes after the fixed header; Maximum Packet Size (MQTT 5 section 3.1.2.11.4)
+     * bounds the whole packet, fixed header included.
+     */
+    static int decoderLimit(int maxPacketSize) {
+        return Math.max(1, maxPacketSize - 1 - io.sluice.protocol.mqtt.PacketSize.varIntSize(maxPacketSize));
+    }
+}

@@ -1,0 +1,95 @@
+package io.sluice.server.mqtt;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
+import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.protocol.mqtt.ReasonCode;
+
+/**
+ * Packet order and decoding failures, before any packet reaches the handlers that act on it: a packet that
+ * could not be decoded, anything but CONNECT first, a second CONNECT, and packets only a server sends each
+ * end this connection with the spec's answer (MQTT 5 section 4.13, 3.1.1 section 4.8). Once the connection
+ * is closing, nothing more gets through.
+ */
+final class MqttProtocolGuard extends ChannelInboundHandlerAdapter {
+    private final MqttConnection connection;
+    private final MqttConnectRefusal refusal;
+
+    MqttProtocolGuard(MqttConnection connection, MqttConnectRefusal refusal) {
+        this.connection = connection;
+        this.refusal = refusal;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof MqttMessage m) || connection.isClosing()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (m.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(msg);
+            decodingFailed(m);
+            return;
+        }
+        MqttMessageType type = m.fixedHeader().messageType();
+        if (!connection.isConnected()) {
+            if (type != MqttMessageType.CONNECT) {
+                ReferenceCountUtil.release(msg);
+                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                        type + " before CONNECT (the first packet must be CONNECT, MQTT 5 section 3.1)");
+                return;
+            }
+        } else if (type == MqttMessageType.CONNECT) {
+            ReferenceCountUtil.release(msg);
+            connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                    "second CONNECT on one connection (MQTT 5 section 3.1)");
+            return;
+        }
+        switch (type) {
+            case CONNACK, SUBACK, UNSUBACK, PINGRESP -> {
+                ReferenceCountUtil.release(msg);
+                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR, type + " is sent only by servers");
+            }
+            default -> ctx.fireChannelRead(msg);
+        }
+    }
+
+    private void decodingFailed(MqttMessage m) {
+        Throwable cause = m.decoderResult().cause();
+        String what = (m.fixedHeader() == null ? "packet" : m.fixedHeader().messageType().toString())
+                + " could not be decoded: " + cause.getMessage();
+        ReasonCode reason = reasonFor(cause);
+        if (!connection.isConnected()) {
+            if (m.variableHeader() instanceof MqttConnectVariableHeader h) {
+                connection.version(MqttVersion.fromProtocolNameAndLevel(h.name(), (byte) h.version()));
+            }
+            refusal.refuse(reason, what);
+            return;
+        }
+        connection.closeForViolation(reason, what);
+    }
+
+    private static ReasonCode reasonFor(Throwable cause) {
+        if (cause instanceof TooLongFrameException) {
+            return ReasonCode.PACKET_TOO_LARGE;
+        }
+        if (cause instanceof MqttUnacceptableProtocolVersionException) {
+            return ReasonCode.UNSUPPORTED_PROTOCOL_VERSION;
+        }
+        if (cause instanceof MqttIdentifierRejectedException) {
+            return ReasonCode.CLIENT_IDENTIFIER_NOT_VALID;
+        }
+        String text = String.valueOf(cause.getMessage());
+        if (text.contains("publish topic name")) {
+            return ReasonCode.TOPIC_NAME_INVALID;
+        }
+        return ReasonCode.MALFORMED_PACKET;
+    }
+}

@@ -1,0 +1,261 @@
+package io.sluice.server.mqtt;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.util.ReferenceCountUtil;
+import io.sluice.protocol.mqtt.Properties;
+import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.protocol.mqtt.Utf8;
+import io.sluice.protocol.topic.TopicName;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.PublishOutcome;
+
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Inbound PUBLISH at QoS 0, 1 and 2 and the QoS 2 PUBREL (MQTT 5 section 4.3): validation, topic aliases,
+ * the broker's Receive Maximum, duplicate QoS 2 suppression, and flow control. The PUBACK or PUBREC goes out
+ * only once {@code Broker.publish} reports every matching queue holds the message; until then the
+ * {@link MqttInboundGate} holds further packets and the channel stops reading.
+ */
+final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
+    private final MqttConnection connection;
+    private final MqttInboundGate gate;
+    private InboundTopicAliases aliases;
+    /** QoS 1 and 2 PUBLISHes of this connection not yet answered with PUBACK or PUBCOMP (Receive Maximum). */
+    private int unacknowledged;
+    /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}. */
+    private final Set<Integer> countedQos2 = new HashSet<>();
+
+    MqttPublishHandler(MqttConnection connection, MqttInboundGate gate) {
+        this.connection = connection;
+        this.gate = gate;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof MqttPublishMessage publish) {
+            try {
+                publish(ctx, publish);
+            } finally {
+                ReferenceCountUtil.release(publish);
+            }
+        } else if (((MqttMessage) msg).fixedHeader().messageType() == MqttMessageType.PUBREL) {
+            release(ctx, (MqttMessage) msg);
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    private void publish(ChannelHandlerContext ctx, MqttPublishMessage m) {
+        MqttLimits limits = connection.limits;
+        int qos = m.fixedHeader().qosLevel().value();
+        int packetId = m.variableHeader().packetId();
+        boolean retain = m.fixedHeader().isRetain();
+        MqttProperties props = m.variableHeader().properties();
+        if (qos > limits.maximumQos()) {
+            connection.closeForViolation(ReasonCode.QOS_NOT_SUPPORTED,
+                    "PUBLISH at QoS " + qos + " above the Maximum QoS " + limits.maximumQos() + " (MQTT 5 section 3.2.2.3.4)");
+            return;
+        }
+        if (retain && !limits.retainAvailable()) {
+            connection.closeForViolation(ReasonCode.RETAIN_NOT_SUPPORTED,
+                    "retained PUBLISH while retain is not available (MQTT 5 section 3.2.2.3.5)");
+            return;
+        }
+        String topic = resolveTopic(m.variableHeader().topicName(), props);
+        if (topic == null) {
+            return;
+        }
+        if (!TopicName.isValid(topic)) {
+            connection.closeForViolation(ReasonCode.TOPIC_NAME_INVALID, "PUBLISH to invalid topic name '" + topic + "'");
+            return;
+        }
+        if (connection.isV5()) {
+            if (Properties.has(props, MqttProperties.SUBSCRIPTION_IDENTIFIER)) {
+                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                        "a client's PUBLISH carries a Subscription Identifier (MQTT 5 section 3.3.4)");
+                return;
+            }
+            String responseTopic = Properties.string(props, MqttProperties.RESPONSE_TOPIC);
+            if (responseTopic != null && !TopicName.isValid(responseTopic)) {
+                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                        "Response Topic '" + responseTopic + "' is not a topic name (MQTT 5 section 3.3.2.3.5)");
+                return;
+            }
+        }
+        boolean duplicateQos2 = qos == 2 && connection.session().inboundQos2().contains(packetId);
+        if (qos > 0 && !duplicateQos2 && unacknowledged >= limits.receiveMaximum()) {
+            connection.closeForViolation(ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, "more than Receive Maximum "
+                    + limits.receiveMaximum() + " unacknowledged QoS 1/2 PUBLISHes (MQTT 5 section 3.3.4)");
+            return;
+        }
+        if (duplicateQos2) {
+            // already forwarded; the client resends because our PUBREC was lost (MQTT 5 section 4.3.3)
+            ctx.write(pubRec(packetId, ReasonCode.SUCCESS));
+            return;
+        }
+        byte[] payload = ByteBufUtil.getBytes(m.payload());
+        if (connection.isV5() && InboundMessages.declaresUtf8(props) && !Utf8.isWellFormed(payload)) {
+            String why = "payload declared UTF-8 (Payload Format Indicator 1) is not (MQTT 5 section 3.3.2.3.2)";
+            if (qos == 0) {
+                connection.closeForViolation(ReasonCode.PAYLOAD_FORMAT_INVALID, why);
+            } else {
+                ctx.write(qos == 1 ? pubAck(packetId, ReasonCode.PAYLOAD_FORMAT_INVALID, why)
+                        : pubRec(packetId, ReasonCode.PAYLOAD_FORMAT_INVALID, why));
+            }
+            return;
+        }
+        Message message = InboundMessages.message(topic, payload, qos, retain, props, connection.clientId());
+        if (qos > 0) {
+            unacknowledged++;
+        }
+        if (qos == 2) {
+            connection.session().inboundQos2().add(packetId);
+            countedQos2.add(packetId);
+        }
+        Completion completion = new Completion(qos, packetId);
+        connection.broker.publish(message, completion);
+        PublishOutcome now = completion.outcomeIfImmediate();
+        if (now != null) {
+            acknowledge(qos, packetId, now);
+        } else {
+            gate.pause();
+        }
+    }
+
+    /** The topic of a PUBLISH after MQTT 5 topic aliases; null when the client broke the alias rules. */
+    private String resolveTopic(String topic, MqttProperties props) {
+        if (!connection.isV5()) {
+            return topic;
+        }
+        long alias = Properties.integer(props, MqttProperties.TOPIC_ALIAS, 0);
+        if (alias == 0) {
+            if (Properties.has(props, MqttProperties.TOPIC_ALIAS)) {
+                connection.closeForViolation(ReasonCode.TOPIC_ALIAS_INVALID, "Topic Alias 0 (MQTT 5 section 3.3.2.3.4)");
+                return null;
+            }
+            return topic;
+        }
+        if (aliases == null) {
+            aliases = new InboundTopicAliases(connection.limits.topicAliasMaximum());
+        }
+        if (!aliases.isValid((int) alias)) {
+            connection.closeForViolation(ReasonCode.TOPIC_ALIAS_INVALID, "Topic Alias " + alias
+                    + " above the Topic Alias Maximum " + connection.limits.topicAliasMaximum() + " (MQTT 5 section 3.3.2.3.4)");
+            return null;
+        }
+        if (topic.isEmpty()) {
+            String known = aliases.topic((int) alias);
+            if (known == null) {
+                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                        "Topic Alias " + alias + " used before it was set (MQTT 5 section 3.3.4)");
+            }
+            return known;
+        }
+        aliases.set((int) alias, topic);
+        return topic;
+    }
+
+    private void acknowledge(int qos, int packetId, PublishOutcome outcome) {
+        if (qos == 0) {
+            return;
+        }
+        ReasonCode reason = ReasonCode.SUCCESS;
+        if (outcome.quotaExceeded()) {
+            reason = ReasonCode.QUOTA_EXCEEDED;
+        } else if (outcome.matchedSessions() == 0) {
+            reason = ReasonCode.NO_MATCHING_SUBSCRIBERS;
+        }
+        if (!connection.isV5()) {
+            reason = ReasonCode.SUCCESS;
+        }
+        if (qos == 1) {
+            unacknowledged--;
+            connection.channel.write(pubAck(packetId, reason, null));
+        } else {
+            if (reason.isError()) {
+                connection.session().inboundQos2().remove(packetId);
+                if (countedQos2.remove(packetId)) {
+                    unacknowledged--;
+                }
+            }
+            connection.channel.write(pubRec(packetId, reason));
+        }
+    }
+
+    private void release(ChannelHandlerContext ctx, MqttMessage m) {
+        int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
+        boolean known = connection.session().inboundQos2().remove(packetId);
+        if (countedQos2.remove(packetId)) {
+            unacknowledged--;
+        }
+        ReasonCode reason = known || !connection.isV5() ? ReasonCode.SUCCESS : ReasonCode.PACKET_IDENTIFIER_NOT_FOUND;
+        ctx.write(new MqttMessage(new MqttFixedHeader(MqttMessageType.PUBCOMP, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                new MqttPubReplyMessageVariableHeader(packetId, reason.code(), MqttProperties.NO_PROPERTIES)));
+    }
+
+    private MqttMessage pubAck(int packetId, ReasonCode reason, String why) {
+        return MqttMessageBuilders.pubAck().packetId(packetId).reasonCode(reason.code())
+                .properties(connection.reasonString(why)).build();
+    }
+
+    private MqttMessage pubRec(int packetId, ReasonCode reason) {
+        return pubRec(packetId, reason, null);
+    }
+
+    private MqttMessage pubRec(int packetId, ReasonCode reason, String why) {
+        return new MqttMessage(new MqttFixedHeader(MqttMessageType.PUBREC, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                new MqttPubReplyMessageVariableHeader(packetId, reason.code(), connection.reasonString(why)));
+    }
+
+    /**
+     * The {@code done} of one {@code Broker.publish}: it tells whether the broker finished within the call;
+     * when it finishes later, on whatever thread made room, it hops to this connection's event loop to send
+     * the acknowledgement and resume reading.
+     */
+    private final class Completion implements Consumer<PublishOutcome> {
+        private final int qos;
+        private final int packetId;
+        private PublishOutcome outcome;
+        private boolean deferred;
+
+        Completion(int qos, int packetId) {
+            this.qos = qos;
+            this.packetId = packetId;
+        }
+
+        @Override
+        public void accept(PublishOutcome o) {
+            synchronized (this) {
+                if (!deferred) {
+                    outcome = o;
+                    return;
+                }
+            }
+            connection.channel.eventLoop().execute(() -> {
+                acknowledge(qos, packetId, o);
+                gate.resume();
+            });
+        }
+
+        synchronized PublishOutcome outcomeIfImmediate() {
+            if (outcome == null) {
+                deferred = true;
+            }
+            return outcome;
+        }
+    }
+}
