@@ -168,8 +168,30 @@ public final class Broker implements AutoCloseable {
         s.queue().detach();
         for (Delivery d : s.queue().takeUnacknowledged()) {
             if (d.group() != null) {
-                MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
-                new Fanout(d.message(), only, outcome -> { }, config.queueLimits(), stats).run();
+                toGroupAgain(d);
+            }
+        }
+    }
+
+    private void toGroupAgain(Delivery d) {
+        MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
+        new Fanout(d.message(), only, outcome -> { }, config.queueLimits(), stats).run();
+    }
+
+    /**
+     * Give what an offline session holds for its shared groups back to the groups, whose online members take it
+     * first; what it holds for ordinary subscriptions stays queued, in order. A STOMP queue parks its messages
+     * in such a session while it has no consumer; a consumer arriving takes them over this way.
+     */
+    public void handOverGroupShare(Session s) {
+        if (s.isOnline()) {
+            return;
+        }
+        for (Delivery d : s.queue().takeUnacknowledged()) {
+            if (d.group() != null) {
+                toGroupAgain(d);
+            } else {
+                s.queue().offer(new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag()), false);
             }
         }
     }

@@ -52,6 +52,16 @@ public final class Settings {
     public static final Setting<Integer> MQTT_SERVER_KEEP_ALIVE = range("mqtt-server-keep-alive", 0, 0, 65_535, "keep-alive seconds imposed on MQTT 5 clients through Server Keep Alive (0: the client's own)");
     public static final Setting<String> MQTT_RESPONSE_INFORMATION = string("mqtt-response-information", "", "Response Information given to MQTT 5 clients that request it, the base of their response topics (empty: none)");
 
+    // ---- STOMP
+    public static final Setting<Integer> STOMP_PORT = port("stomp-port", 61613, "STOMP over TCP port (0: ephemeral, -1: off)");
+    public static final Setting<Long> STOMP_HEARTBEAT_MIN = millis("stomp-heartbeat-min", 1_000, "shortest STOMP heart-beat interval the server agrees to, either way");
+    public static final Setting<Long> STOMP_HEARTBEAT_GRACE = millis("stomp-heartbeat-grace", 5_000, "a STOMP client silent for its heart-beat interval plus this is disconnected");
+    public static final Setting<Integer> STOMP_MAX_HEADER_LINE = bytes32("stomp-max-header-line", 8 * 1024, "longest STOMP command or header line, in bytes");
+    public static final Setting<Integer> STOMP_MAX_HEADERS = positive("stomp-max-headers", 64, "most headers in one STOMP frame");
+    public static final Setting<Integer> STOMP_MAX_SUBSCRIPTIONS = positive("stomp-max-subscriptions", 1000, "most subscriptions on one STOMP connection");
+    public static final Setting<Integer> STOMP_MAX_TRANSACTION_FRAMES = positive("stomp-max-transaction-frames", 1000, "most SEND/ACK/NACK frames held by one open STOMP transaction (and open transactions per connection)");
+    public static final Setting<Integer> STOMP_MAX_QUEUES = positive("stomp-max-queues", 10_000, "most STOMP /queue/ destinations; each holds up to max-queued-messages while it has no consumer");
+
     private final Map<Setting<?>, Object> values;
 
     private Settings(Map<Setting<?>, Object> values) {

@@ -1,0 +1,144 @@
+package io.sluice.server.stomp;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.stomp.DefaultStompFrame;
+import io.netty.handler.codec.stomp.StompCommand;
+import io.netty.handler.codec.stomp.StompFrame;
+import io.netty.handler.codec.stomp.StompHeaders;
+import io.sluice.protocol.stomp.StompVersion;
+import io.sluice.protocol.ws.Subprotocol;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Optional;
+
+/**
+ * The connection's lifecycle: CONNECT/STOMP (version negotiation, login, heart-beat agreement, CONNECTED) and
+ * DISCONNECT (its RECEIPT, then close). Until CONNECTED every other frame is refused; frames that failed to
+ * decode are refused here, in their turn, with what the decoder found wrong.
+ */
+final class StompConnectHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(StompConnectHandler.class);
+    static final String SERVER = "Sluice/0.1";
+
+    private final StompConnection conn;
+
+    StompConnectHandler(StompConnection conn) {
+        this.conn = conn;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof StompFrame frame)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (conn.closing) {
+            frame.release();
+            return;
+        }
+        boolean passOn = false;
+        try {
+            if (frame.decoderResult().isFailure()) {
+                throw decodeFailure(frame);
+            }
+            switch (frame.command()) {
+                case CONNECT, STOMP -> connect(ctx, frame);
+                case DISCONNECT -> disconnect(ctx, frame);
+                default -> {
+                    if (!conn.connected) {
+                        throw StompFrames.bad(frame, "not connected",
+                                "The first frame must be CONNECT (or STOMP), not " + frame.command() + ".");
+                    }
+                    passOn = true;
+                }
+            }
+        } finally {
+            if (passOn) {
+                ctx.fireChannelRead(frame);
+            } else {
+                frame.release();
+            }
+        }
+    }
+
+    private StompProtocolException decodeFailure(StompFrame frame) {
+        Throwable cause = frame.decoderResult().cause();
+        String why = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+        if (cause instanceof TooLongFrameException) {
+            return new StompProtocolException("frame too large", why + " Send shorter header lines (up to "
+                    + conn.config.maxHeaderLine() + " bytes) and fewer headers (up to " + conn.config.maxHeaders() + ").");
+        }
+        if (frame.command() == StompCommand.UNKNOWN) {
+            return new StompProtocolException("unknown command", why + ". Commands are CONNECT, STOMP, SEND, SUBSCRIBE, "
+                    + "UNSUBSCRIBE, ACK, NACK, BEGIN, COMMIT, ABORT and DISCONNECT, in upper case.");
+        }
+        return new StompProtocolException("malformed frame", why
+                + ". Header values escape '\\' ':' LF (and in 1.2 CR) as \\\\ \\c \\n \\r.");
+    }
+
+    private void connect(ChannelHandlerContext ctx, StompFrame frame) {
+        if (conn.connected) {
+            throw StompFrames.bad(frame, "already connected", "CONNECT was sent twice on one connection.");
+        }
+        Optional<StompVersion> version = StompVersion.negotiate(StompFrames.header(frame, StompHeaders.ACCEPT_VERSION),
+                preferredVersion(conn.info.subprotocol()));
+        if (version.isEmpty()) {
+            StompFrame error = StompFrames.error("unsupported STOMP version", "Supported protocol versions are "
+                    + StompVersion.supportedList() + "; the client accepts " + StompFrames.header(frame, StompHeaders.ACCEPT_VERSION) + ".", null);
+            error.headers().set(StompHeaders.VERSION, StompVersion.supportedList());
+            log.info("stomp {}: ERROR unsupported STOMP version {}; closing", conn.describe(),
+                    StompFrames.header(frame, StompHeaders.ACCEPT_VERSION));
+            conn.closing = true;
+            conn.gate.discardAll();
+            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        StompVersion v = version.get();
+        long[] heartbeat = v == StompVersion.V1_0 ? new long[] {0, 0}
+                : StompHeartbeat.parse(StompFrames.header(frame, StompHeaders.HEART_BEAT));
+        conn.login = StompFrames.header(frame, StompHeaders.LOGIN);
+        conn.version(v);
+        conn.connected = true;
+
+        StompFrame connected = new DefaultStompFrame(StompCommand.CONNECTED);
+        if (v != StompVersion.V1_0) {
+            connected.headers().set(StompHeaders.VERSION, v.token());
+        }
+        connected.headers().set(StompHeaders.SERVER, SERVER);
+        connected.headers().set(StompHeaders.SESSION, conn.id);
+        if (v != StompVersion.V1_0) {
+            StompHeartbeat agreed = StompHeartbeat.agree(heartbeat[0], heartbeat[1], conn.config);
+            connected.headers().set(StompHeaders.HEART_BEAT, agreed.header());
+            agreed.install(ctx.pipeline(), conn);
+        }
+        ctx.writeAndFlush(connected);
+        log.info("stomp {}: connected, STOMP {}", conn.describe(), v.token());
+    }
+
+    private static StompVersion preferredVersion(Subprotocol p) {
+        if (p == null) {
+            return null;
+        }
+        return switch (p) {
+            case STOMP_10 -> StompVersion.V1_0;
+            case STOMP_11 -> StompVersion.V1_1;
+            case STOMP_12 -> StompVersion.V1_2;
+            default -> null;
+        };
+    }
+
+    private void disconnect(ChannelHandlerContext ctx, StompFrame frame) {
+        conn.closing = true;
+        conn.gate.discardAll();
+        String receipt = StompFrames.header(frame, StompHeaders.RECEIPT);
+        if (receipt != null && conn.connected) {
+            ctx.writeAndFlush(StompFrames.receipt(receipt)).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package io.sluice.server.stomp;
+
+import io.sluice.protocol.stomp.StompFrameDecoder;
+import io.sluice.protocol.stomp.StompFrameEncoder;
+import io.sluice.protocol.stomp.StompVersion;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.transport.ConnectionInfo;
+
+/**
+ * What the handlers of one STOMP connection share: who it is, the negotiated version, and the pipeline pieces
+ * that must learn that version. Touched only on the connection's event loop.
+ */
+final class StompConnection {
+    final String id;
+    final ConnectionInfo info;
+    final Broker broker;
+    final StompConfig config;
+    final StompQueues queues;
+    final StompFrameDecoder decoder;
+    final StompFrameEncoder encoder;
+    final StompInboundGate gate = new StompInboundGate();
+    final StompErrorHandler errors = new StompErrorHandler(this);
+    StompVersion version;
+    String login;
+    /** CONNECTED was sent. */
+    boolean connected;
+    /** DISCONNECT or an ERROR was handled: further frames are dropped. */
+    boolean closing;
+
+    StompConnection(String id, ConnectionInfo info, Broker broker, StompConfig config, StompQueues queues) {
+        this.id = id;
+        this.info = info;
+        this.broker = broker;
+        this.config = config;
+        this.queues = queues;
+        this.decoder = new StompFrameDecoder(config.maxHeaderLine(), config.maxHeaders());
+        this.encoder = new StompFrameEncoder();
+    }
+
+    void version(StompVersion v) {
+        version = v;
+        decoder.version(v);
+        encoder.version(v);
+    }
+
+    /** "stomp-7 (alice) tcp /127.0.0.1:5000" for log lines. */
+    String describe() {
+        return id + (login == null ? "" : " (" + login + ")") + " " + info.transport().label() + " " + info.remote();
+    }
+}

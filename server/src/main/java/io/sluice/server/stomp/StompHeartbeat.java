@@ -1,0 +1,96 @@
+package io.sluice.server.stomp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Heart-beating as STOMP 1.1+ negotiates it (section "Heart-beating"). The client's CONNECT says
+ * {@code heart-beat:cx,cy} (it can send every cx ms, wants to receive every cy ms); the server answers
+ * {@code sx,sy} with sx = max(cy, minimum) when cy &gt; 0 and sy = max(cx, minimum) when cx &gt; 0, so the
+ * agreed intervals are simply sx (server to client) and sy (client to server), never shorter than the
+ * configured minimum. An {@link IdleStateHandler} ahead of the decoder sees every inbound byte, heart-beat EOLs
+ * included: the server writes an EOL after sx ms without writing, and a client silent for sy ms plus the grace
+ * period gets an ERROR and is disconnected.
+ *
+ * @param sendMillis    server to client interval, 0 for none
+ * @param receiveMillis client to server interval, 0 for none
+ */
+record StompHeartbeat(long sendMillis, long receiveMillis, long graceMillis) {
+    private static final ByteBuf EOL = Unpooled.unreleasableBuffer(Unpooled.directBuffer(1, 1).writeByte('\n')).asReadOnly();
+
+    /** {@code cx,cy} from a CONNECT; absent means 0,0. */
+    static long[] parse(String header) {
+        if (header == null || header.isBlank()) {
+            return new long[] {0, 0};
+        }
+        String[] parts = header.split(",");
+        try {
+            if (parts.length != 2) {
+                throw new NumberFormatException();
+            }
+            long cx = Long.parseLong(parts[0].trim());
+            long cy = Long.parseLong(parts[1].trim());
+            if (cx < 0 || cy < 0) {
+                throw new NumberFormatException();
+            }
+            return new long[] {cx, cy};
+        } catch (NumberFormatException e) {
+            throw new StompProtocolException("bad heart-beat header",
+                    "heart-beat must be two non-negative numbers of milliseconds, like 10000,10000; got '" + header + "'.");
+        }
+    }
+
+    static StompHeartbeat agree(long clientSends, long clientWants, StompConfig config) {
+        long min = config.heartbeatMinMillis();
+        return new StompHeartbeat(clientWants == 0 ? 0 : Math.max(clientWants, min),
+                clientSends == 0 ? 0 : Math.max(clientSends, min), config.heartbeatGraceMillis());
+    }
+
+    /** The CONNECTED header value. */
+    String header() {
+        return sendMillis + "," + receiveMillis;
+    }
+
+    /** Start heart-beating, ahead of the decoder so heart-beat EOLs count as activity. */
+    void install(ChannelPipeline pipeline, StompConnection conn) {
+        if (sendMillis == 0 && receiveMillis == 0) {
+            return;
+        }
+        long readTimeout = receiveMillis == 0 ? 0 : receiveMillis + graceMillis;
+        String decoder = pipeline.context(conn.decoder).name();
+        pipeline.addBefore(decoder, "stomp-idle", new IdleStateHandler(readTimeout, sendMillis, 0, TimeUnit.MILLISECONDS));
+        pipeline.addBefore(decoder, "stomp-heartbeat", new Beats(conn, readTimeout));
+    }
+
+    /** Writes the server's heart-beats and ends a silent client's connection. */
+    private static final class Beats extends ChannelInboundHandlerAdapter {
+        private final StompConnection conn;
+        private final long readTimeout;
+
+        Beats(StompConnection conn, long readTimeout) {
+            this.conn = conn;
+            this.readTimeout = readTimeout;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof IdleStateEvent e) {
+                switch (e.state()) {
+                    case WRITER_IDLE -> ctx.writeAndFlush(EOL.duplicate());
+                    case READER_IDLE -> conn.errors.fail("heart-beat timeout", "Nothing, not even a heart-beat, arrived for "
+                            + readTimeout + " ms; send heart-beats as agreed in CONNECTED.", null);
+                    default -> { }
+                }
+                return;
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package io.sluice.server.stomp;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.stomp.DefaultStompFrame;
+import io.netty.handler.codec.stomp.StompCommand;
+import io.netty.handler.codec.stomp.StompFrame;
+import io.netty.handler.codec.stomp.StompHeaders;
+import io.sluice.protocol.stomp.StompDestination;
+import io.sluice.server.broker.Delivery;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageProperties;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * SEND frames into broker messages and deliveries into MESSAGE frames, with the header mapping both protocols
+ * share: the body bytes unchanged; {@code content-type} is the MQTT 5 Content Type; {@code reply-to} the
+ * Response Topic (through the destination mapping); {@code correlation-id} the Correlation Data (UTF-8); every
+ * other header of a SEND a User Property, in order, and every User Property a MESSAGE header, in order.
+ * A SEND is a QoS 1 publish. {@code retain:true} on a SEND to a topic makes it the topic's retained message.
+ */
+final class StompMessages {
+    static final String CORRELATION_ID = "correlation-id";
+    static final String REPLY_TO = "reply-to";
+    static final String RETAIN = "retain";
+    static final String RETAINED = "retained";
+    static final String REDELIVERED = "redelivered";
+
+    /** SEND headers that are about the frame, not the message: never user properties. */
+    private static final Set<String> SEND_FRAME_HEADERS = Set.of("destination", "content-length", "content-type",
+            "receipt", "transaction", REPLY_TO, CORRELATION_ID, RETAIN);
+    /** MESSAGE headers the server sets: a user property of the same name does not override them. */
+    private static final Set<String> MESSAGE_HEADERS = Set.of("destination", "message-id", "subscription", "ack",
+            "content-length", "content-type", "receipt-id", REPLY_TO, CORRELATION_ID, RETAINED, REDELIVERED);
+
+    private StompMessages() {
+    }
+
+    static Message toMessage(StompFrame send, StompDestination destination, String publisherId) {
+        String contentType = null;
+        String responseTopic = null;
+        byte[] correlation = null;
+        boolean retain = false;
+        List<Map.Entry<String, String>> user = new ArrayList<>(0);
+        for (Map.Entry<CharSequence, CharSequence> h : send.headers()) {
+            String name = h.getKey().toString();
+            String value = h.getValue().toString();
+            switch (name) {
+                case "content-type" -> contentType = contentType == null ? value : contentType;
+                case REPLY_TO -> {
+                    if (responseTopic == null) {
+                        String topic = StompDestination.toMqttTopicOrNull(value);
+                        responseTopic = topic == null ? value : topic;
+                    }
+                }
+                case CORRELATION_ID -> correlation = correlation == null ? value.getBytes(StandardCharsets.UTF_8) : correlation;
+                case RETAIN -> retain = "true".equals(value) && destination.kind() == StompDestination.Kind.TOPIC;
+                default -> {
+                    if (!SEND_FRAME_HEADERS.contains(name)) {
+                        user.add(Map.entry(name, value));
+                    }
+                }
+            }
+        }
+        MessageProperties props = contentType == null && responseTopic == null && correlation == null && user.isEmpty()
+                ? MessageProperties.NONE
+                : new MessageProperties(contentType, null, responseTopic, correlation, user);
+        return Message.builder(destination.mqttTopic())
+                .payload(ByteBufUtil.getBytes(send.content()))
+                .qos(1)
+                .retain(retain)
+                .properties(props)
+                .publisherId(publisherId)
+                .build();
+    }
+
+    /**
+     * @param subscription the subscription header (null to leave it out: a 1.0 SUBSCRIBE without id)
+     * @param ack          the 1.2 ack header (null for ack:auto and for older versions)
+     */
+    static StompFrame toFrame(Delivery d, String subscription, String messageId, String ack) {
+        Message m = d.message();
+        StompFrame f = new DefaultStompFrame(StompCommand.MESSAGE, Unpooled.wrappedBuffer(m.payload()));
+        StompHeaders h = f.headers();
+        h.set(StompHeaders.DESTINATION, StompDestination.ofMqttTopic(m.topic()));
+        h.set(StompHeaders.MESSAGE_ID, messageId);
+        if (subscription != null) {
+            h.set(StompHeaders.SUBSCRIPTION, subscription);
+        }
+        if (ack != null) {
+            h.set(StompHeaders.ACK, ack);
+        }
+        if (d.duplicate()) {
+            h.set(REDELIVERED, "true");
+        }
+        if (d.retainFlag()) {
+            h.set(RETAINED, "true");
+        }
+        MessageProperties p = m.properties();
+        if (p.contentType() != null) {
+            h.set(StompHeaders.CONTENT_TYPE, p.contentType());
+        }
+        if (p.responseTopic() != null) {
+            h.set(REPLY_TO, StompDestination.ofMqttTopic(p.responseTopic()));
+        }
+        if (p.correlationData() != null) {
+            h.set(CORRELATION_ID, new String(p.correlationData(), StandardCharsets.UTF_8));
+        }
+        for (Map.Entry<String, String> u : p.userProperties()) {
+            if (!MESSAGE_HEADERS.contains(u.getKey()) && !u.getKey().isEmpty()) {
+                h.add(u.getKey(), u.getValue());
+            }
+        }
+        h.setInt(StompHeaders.CONTENT_LENGTH, m.payload().length);
+        return f;
+    }
+}

@@ -1,0 +1,119 @@
+package io.sluice.server.stomp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.stomp.StompSubframeAggregator;
+import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.config.Settings;
+import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.ProtocolModule;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * STOMP 1.0, 1.1 and 1.2 on the shared broker, over TCP and WebSocket ({@code v10.stomp}, {@code v11.stomp},
+ * {@code v12.stomp}, path {@code /stomp}). Frames are parsed and written by Netty's STOMP codec; see
+ * {@link io.sluice.protocol.stomp.StompDestination} for how destinations map onto MQTT topics.
+ *
+ * <p>The pipeline, one concern per handler: decoder (heart-beat EOLs, per-version unescaping), aggregator
+ * (body limit), encoder (per-version escaping), inbound gate (order and backpressure), connect (CONNECT,
+ * DISCONNECT, heart-beats), transactions, send, subscriptions (SUBSCRIBE, ACK, deliveries), errors.
+ */
+public final class StompModule implements ProtocolModule {
+    private static final byte[] CONNECT = "CONNECT".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] STOMP = "STOMP".getBytes(StandardCharsets.US_ASCII);
+
+    private final Broker broker;
+    private final StompConfig config;
+    private final StompQueues queues;
+    private final AtomicLong connections = new AtomicLong();
+
+    public StompModule(Broker broker, Settings settings) {
+        this.broker = broker;
+        this.config = StompConfig.of(settings);
+        this.queues = new StompQueues(broker, config.maxQueues());
+    }
+
+    @Override
+    public String name() {
+        return "stomp";
+    }
+
+    @Override
+    public List<Subprotocol> subprotocols() {
+        return List.of(Subprotocol.STOMP_12, Subprotocol.STOMP_11, Subprotocol.STOMP_10);
+    }
+
+    @Override
+    public List<String> paths() {
+        return List.of("/stomp");
+    }
+
+    /** A STOMP connection starts with CONNECT or STOMP on a line of its own, maybe after heart-beat EOLs. */
+    @Override
+    public Recognition recognize(ByteBuf head) {
+        int i = head.readerIndex();
+        int end = head.writerIndex();
+        while (i < end && (head.getByte(i) == '\n' || head.getByte(i) == '\r')) {
+            i++;
+        }
+        if (i == end) {
+            return Recognition.NEED_MORE;
+        }
+        Recognition connect = command(head, i, end, CONNECT);
+        return connect == Recognition.NO ? command(head, i, end, STOMP) : connect;
+    }
+
+    private static Recognition command(ByteBuf head, int start, int end, byte[] command) {
+        int i = start;
+        for (byte b : command) {
+            if (i == end) {
+                return Recognition.NEED_MORE;
+            }
+            if (head.getByte(i++) != b) {
+                return Recognition.NO;
+            }
+        }
+        if (i == end) {
+            return Recognition.NEED_MORE;
+        }
+        byte next = head.getByte(i++);
+        if (next == '\n') {
+            return Recognition.YES;
+        }
+        if (next != '\r') {
+            return Recognition.NO;
+        }
+        if (i == end) {
+            return Recognition.NEED_MORE;
+        }
+        return head.getByte(i) == '\n' ? Recognition.YES : Recognition.NO;
+    }
+
+    @Override
+    public boolean acceptsTextFrames() {
+        return true;
+    }
+
+    @Override
+    public void install(ChannelPipeline pipeline, ConnectionInfo info) {
+        StompConnection conn = new StompConnection("stomp-" + connections.incrementAndGet(), info, broker, config, queues);
+        pipeline.addLast("stomp-decoder", conn.decoder);
+        pipeline.addLast("stomp-aggregator", new StompSubframeAggregator(config.maxFrameBody()));
+        pipeline.addLast("stomp-encoder", conn.encoder);
+        pipeline.addLast("stomp-gate", conn.gate);
+        pipeline.addLast("stomp-connect", new StompConnectHandler(conn));
+        pipeline.addLast("stomp-transactions", new StompTransactionHandler(conn));
+        pipeline.addLast("stomp-send", new StompSendHandler(conn));
+        pipeline.addLast("stomp-subscriptions", new StompSubscriptionHandler(conn));
+        pipeline.addLast("stomp-errors", conn.errors);
+    }
+
+    /** Queues holding messages, for metrics and tests. */
+    public int queueCount() {
+        return queues.count();
+    }
+}
