@@ -10,9 +10,12 @@ import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.handler.codec.stomp.StompHeaders;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.auth.Authenticator;
+import io.sluice.server.auth.Credentials;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
@@ -25,9 +28,11 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
     static final String SERVER = "Sluice/0.1";
 
     private final StompConnection conn;
+    private final Authenticator authenticator;
 
-    StompConnectHandler(StompConnection conn) {
+    StompConnectHandler(StompConnection conn, Authenticator authenticator) {
         this.conn = conn;
+        this.authenticator = authenticator;
     }
 
     @Override
@@ -100,7 +105,15 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         StompVersion v = version.get();
         long[] heartbeat = v == StompVersion.V1_0 ? new long[] {0, 0}
                 : StompHeartbeat.parse(StompFrames.header(frame, StompHeaders.HEART_BEAT));
-        conn.login = StompFrames.header(frame, StompHeaders.LOGIN);
+        String login = StompFrames.header(frame, StompHeaders.LOGIN);
+        String passcode = StompFrames.header(frame, StompHeaders.PASSCODE);
+        Authenticator.Decision decision = authenticator.login(new Credentials("stomp", null, login,
+                passcode == null ? null : passcode.getBytes(StandardCharsets.UTF_8), conn.info.remote()));
+        conn.login = login;
+        if (decision != Authenticator.Decision.ALLOW) {
+            throw StompFrames.bad(frame, "access refused", decision == Authenticator.Decision.BAD_CREDENTIALS
+                    ? "Unknown login or wrong passcode." : "Login '" + login + "' may not connect.");
+        }
         conn.version(v);
         conn.connected = true;
 

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.stomp.StompSubframeAggregator;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.transport.ConnectionInfo;
@@ -29,10 +30,17 @@ public final class StompModule implements ProtocolModule {
     private final Broker broker;
     private final StompConfig config;
     private final StompQueues queues;
+    private final Authenticator authenticator;
     private final AtomicLong connections = new AtomicLong();
 
     public StompModule(Broker broker, Settings settings) {
+        this(broker, settings, Authenticator.ALLOW_ALL);
+    }
+
+    /** With the authenticator that checks CONNECT's login and passcode (the one MQTT uses). */
+    public StompModule(Broker broker, Settings settings, Authenticator authenticator) {
         this.broker = broker;
+        this.authenticator = authenticator;
         this.config = StompConfig.of(settings);
         this.queues = new StompQueues(broker, config.maxQueues());
     }
@@ -105,7 +113,7 @@ public final class StompModule implements ProtocolModule {
         pipeline.addLast("stomp-aggregator", new StompSubframeAggregator(config.maxFrameBody()));
         pipeline.addLast("stomp-encoder", conn.encoder);
         pipeline.addLast("stomp-gate", conn.gate);
-        pipeline.addLast("stomp-connect", new StompConnectHandler(conn));
+        pipeline.addLast("stomp-connect", new StompConnectHandler(conn, authenticator));
         pipeline.addLast("stomp-transactions", new StompTransactionHandler(conn));
         pipeline.addLast("stomp-send", new StompSendHandler(conn));
         pipeline.addLast("stomp-subscriptions", new StompSubscriptionHandler(conn));
