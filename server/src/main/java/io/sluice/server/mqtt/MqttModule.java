@@ -110,7 +110,8 @@ public final class MqttModule implements ProtocolModule {
         MqttConnectRefusal refusal = new MqttConnectRefusal(connection);
         MqttInboundGate gate = new MqttInboundGate(connection);
         MqttDeliverySink sink = new MqttDeliverySink(connection);
-        pipeline.addLast("mqtt-decoder", new MqttDecoder(decoderLimit(limits.maxPacketSize())));
+        // Netty's limit counts the whole packet, fixed header included, as Maximum Packet Size does (MQTT 5 3.1.2.11.4)
+        pipeline.addLast("mqtt-decoder", new MqttDecoder(limits.maxPacketSize()));
         pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
         pipeline.addLast("mqtt-gate", gate);
         pipeline.addLast("mqtt-guard", new MqttProtocolGuard(connection, refusal));
@@ -119,13 +120,5 @@ public final class MqttModule implements ProtocolModule {
         pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection));
         pipeline.addLast("mqtt-delivery", sink);
         pipeline.addLast("mqtt-errors", new MqttErrorHandler(connection));
-    }
-
-    /**
-     * The decoder bounds the bytes after the fixed header; Maximum Packet Size (MQTT 5 section 3.1.2.11.4)
-     * bounds the whole packet, fixed header included.
-     */
-    static int decoderLimit(int maxPacketSize) {
-        return Math.max(1, maxPacketSize - 1 - io.sluice.protocol.mqtt.PacketSize.varIntSize(maxPacketSize));
     }
 }
