@@ -33,7 +33,7 @@ public enum ReasonCode {
     RECEIVE_MAXIMUM_EXCEEDED(0x93, "Receive Maximum exceeded", -1),
     TOPIC_ALIAS_INVALID(0x94, "Topic Alias invalid", -1),
     PACKET_TOO_LARGE(0x95, "Packet too large", -1),
-    QUOTA_EXCEEDED(0x97, "Quota exceeded", -1),
+    QUOTA_EXCEEDED(0x97, "Quota exceeded", 0x03),
     ADMINISTRATIVE_ACTION(0x98, "Administrative action", -1),
     PAYLOAD_FORMAT_INVALID(0x99, "Payload format invalid", -1),
     RETAIN_NOT_SUPPORTED(0x9A, "Retain not supported", -1),
@@ -41,6 +41,7 @@ public enum ReasonCode {
     SERVER_SHUTTING_DOWN(0x8B, "Server shutting down", -1),
     SHARED_SUBSCRIPTIONS_NOT_SUPPORTED(0x9E, "Shared Subscriptions not supported", -1),
     SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED(0xA1, "Subscription Identifiers not supported", -1),
+    CONNECTION_RATE_EXCEEDED(0x9F, "Connection rate exceeded", 0x03),
     MAXIMUM_CONNECT_TIME(0xA0, "Maximum connect time", -1),
     WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED(0xA2, "Wildcard Subscriptions not supported", -1);
 

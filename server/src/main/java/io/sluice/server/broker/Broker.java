@@ -28,6 +28,7 @@ public final class Broker implements AutoCloseable {
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
     private final BrokerStats stats = new BrokerStats();
     private final ScheduledExecutorService timer;
+    private volatile boolean holdingPublishes;
 
     public Broker(BrokerConfig config) {
         this.config = config;
@@ -234,6 +235,11 @@ public final class Broker implements AutoCloseable {
      * publisher must withhold its acknowledgement and stop reading.
      */
     public void publish(Message m, Consumer<PublishOutcome> done) {
+        if (holdingPublishes) {
+            // shutting down: never answered, so the publisher keeps the message and sends it again elsewhere
+            stats.heldAtShutdown.increment();
+            return;
+        }
         stats.published.increment();
         stats.publishedBytes.add(m.payload().length);
         if (m.retain()) {
@@ -269,6 +275,19 @@ public final class Broker implements AutoCloseable {
 
     public BrokerConfig config() {
         return config;
+    }
+
+    /**
+     * Shutdown's first step: from now on {@link #publish} neither queues nor answers, as if every queue were
+     * full. Publishers get no acknowledgement and stop, so what is already queued can drain; a will is not
+     * published either.
+     */
+    public void holdPublishes() {
+        holdingPublishes = true;
+    }
+
+    public boolean isHoldingPublishes() {
+        return holdingPublishes;
     }
 
     /** Close every live connection with the reason (shutdown, for one); sessions stay as their expiry says. */

@@ -3,6 +3,7 @@ package io.sluice.server.broker;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongConsumer;
 
 /** Counters the core keeps on its hot path; the metrics registry reads them. LongAdder: no contention. */
 public final class BrokerStats {
@@ -28,7 +29,10 @@ public final class BrokerStats {
     public final LongAdder deliveredBytes = new LongAdder();
     public final LongAdder backpressurePauses = new LongAdder();
     public final LongAdder backpressurePausedNanos = new LongAdder();
+    /** Publishes the core held unanswered because the broker was shutting down (their publishers resend). */
+    public final LongAdder heldAtShutdown = new LongAdder();
     private final Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
+    private volatile LongConsumer latencyObserver = nanos -> { };
 
     public BrokerStats() {
         for (Drop d : Drop.values()) {
@@ -38,6 +42,18 @@ public final class BrokerStats {
 
     public void dropped(Drop reason) {
         drops.get(reason).increment();
+    }
+
+    /** Who hears the publish-to-deliver latency of each first delivery (the metrics registry), in nanoseconds. */
+    public void observeLatency(LongConsumer observer) {
+        this.latencyObserver = observer;
+    }
+
+    /** A delivery went to its connection: unless it is a resend, report its publish-to-deliver latency. */
+    void delivered(Delivery d, long nowNanos) {
+        if (!d.duplicate()) {
+            latencyObserver.accept(nowNanos - d.message().receivedNanos());
+        }
     }
 
     public long drops(Drop reason) {

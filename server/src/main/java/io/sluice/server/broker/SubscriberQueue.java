@@ -142,8 +142,10 @@ public final class SubscriberQueue {
                 drainScheduled = true;
             }
         }
+        long now = System.nanoTime();
         for (Delivery d : batch) {
             out.send(d);
+            stats.delivered(d, now);
         }
         if (!batch.isEmpty()) {
             stats.delivered.add(batch.size());

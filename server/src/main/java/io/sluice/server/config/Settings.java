@@ -62,6 +62,20 @@ public final class Settings {
     public static final Setting<Integer> STOMP_MAX_TRANSACTION_FRAMES = positive("stomp-max-transaction-frames", 1000, "most SEND/ACK/NACK frames held by one open STOMP transaction (and open transactions per connection)");
     public static final Setting<Integer> STOMP_MAX_QUEUES = positive("stomp-max-queues", 10_000, "most STOMP /queue/ destinations; each holds up to max-queued-messages while it has no consumer");
 
+    // ---- limits against floods and storms (0: no limit where the help says so)
+    public static final Setting<Integer> MAX_CONNECTIONS = range("max-connections", 100_000, 1, Integer.MAX_VALUE, "open client connections on all listeners; more are refused (HTTP 503, MQTT CONNACK 0x97/0x03, STOMP ERROR)");
+    public static final Setting<Integer> MAX_CONNECTIONS_PER_ADDRESS = range("max-connections-per-address", 0, 0, Integer.MAX_VALUE, "open connections from one remote IP address (0: no limit; clients behind one NAT share an address)");
+    public static final Setting<Integer> CONNECT_RATE = range("connect-rate", 1000, 0, Integer.MAX_VALUE, "new connections admitted per second, a token bucket, so a reconnect storm is admitted at a steady pace (HTTP 429, MQTT CONNACK 0x9F/0x03, STOMP ERROR; 0: no limit)");
+    public static final Setting<Integer> CONNECT_BURST = positive("connect-burst", 2000, "connections admitted at once before connect-rate paces them (the token bucket's size)");
+    public static final Setting<Integer> MAX_SUBSCRIPTIONS_PER_CLIENT = positive("max-subscriptions-per-client", 1000, "subscriptions one MQTT session may hold (STOMP connections: stomp-max-subscriptions)");
+    public static final Setting<Integer> MAX_TOPIC_LENGTH = range("max-topic-length", 4096, 1, 65_535, "bytes (UTF-8) of a topic name or filter, STOMP destination included");
+    public static final Setting<Integer> MAX_TOPIC_LEVELS = range("max-topic-levels", 64, 1, 32_768, "levels ('/'-separated parts) of a topic name or filter");
+    public static final Setting<Integer> MAX_HTTP_HEADER_SIZE = bytes32("max-http-header-size", 8 * 1024, "bytes of HTTP headers on a request or WebSocket upgrade (HTTP 431 beyond)");
+
+    // ---- operations
+    public static final Setting<Long> SYS_INTERVAL = millis("sys-interval", 10_000, "how often $SYS/broker/... topics are published, retained (0: off)");
+    public static final Setting<Long> SHUTDOWN_DRAIN = millis("shutdown-drain", 10_000, "on shutdown, how long in-flight QoS 1/2 deliveries get to be acknowledged before connections close");
+
     private final Map<Setting<?>, Object> values;
 
     private Settings(Map<Setting<?>, Object> values) {

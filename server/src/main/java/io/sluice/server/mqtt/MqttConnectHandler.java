@@ -23,6 +23,10 @@ import io.sluice.server.auth.Credentials;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.Will;
+import io.sluice.server.ops.Admission;
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.Heartbeat;
+import io.sluice.server.ops.Refusal;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -70,7 +74,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         MqttMessage m = (MqttMessage) msg;
         switch (m.fixedHeader().messageType()) {
             case CONNECT -> connect(ctx, (MqttConnectMessage) m);
-            case PINGREQ -> ctx.write(MqttMessage.PINGRESP);
+            case PINGREQ -> {
+                connection.events.heartbeat("mqtt", Heartbeat.MQTT_PINGREQ);
+                ctx.write(MqttMessage.PINGRESP);
+            }
             case DISCONNECT -> disconnect(m);
             default -> ctx.fireChannelRead(msg);
         }
@@ -85,6 +92,12 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         MqttVersion version = MqttVersion.fromProtocolNameAndLevel(h.name(), (byte) h.version());
         connection.version(version);
         boolean v5 = version == MqttVersion.MQTT_5;
+        Refusal admission = Admission.refusal(ctx.channel());
+        if (admission != null) {
+            connection.clientId(p.clientIdentifier());
+            refusal.refuse(admission);
+            return;
+        }
         MqttProperties props = h.properties();
         MqttLimits limits = connection.limits;
 
@@ -167,6 +180,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
                 .sessionPresent(c.present())
                 .properties(ack)
                 .build());
+        connection.events.connected("mqtt", connection.info, clientId);
         sink.activate();
         if (keepAlive > 0) {
             ctx.pipeline().addBefore(ctx.name(), KEEP_ALIVE_HANDLER,
@@ -244,6 +258,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         } else {
             connection.publishWillOnClose(false);
         }
+        connection.endReason(DisconnectReason.CLIENT_DISCONNECT);
         connection.markClosing();
         connection.channel.close();
     }
@@ -269,6 +284,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         Broker.Connection c = connection.brokerConnection();
         if (c != null) {
             connection.broker.disconnect(c, connection.publishWillOnClose());
+            connection.events.disconnected("mqtt", connection.info, connection.clientId(), connection.endReason());
             MqttConnection.log().debug("{}: disconnected{}", connection.describe(),
                     connection.publishWillOnClose() ? " abnormally" : "");
         }

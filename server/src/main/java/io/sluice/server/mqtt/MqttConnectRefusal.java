@@ -4,6 +4,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.ops.Refusal;
 
 /**
  * Refusing a CONNECT: a CONNACK with the reason code (MQTT 5, with a reason string) or the nearest 3.1.1
@@ -15,6 +16,20 @@ final class MqttConnectRefusal {
 
     MqttConnectRefusal(MqttConnection connection) {
         this.connection = connection;
+    }
+
+    /**
+     * A connection {@link io.sluice.server.ops.Admission} refused (a limit, the connection rate, shutdown):
+     * MQTT 5 CONNACK 0x97 quota exceeded, 0x9F connection rate exceeded or 0x88 server unavailable; MQTT 3.1.1
+     * return code 0x03 server unavailable.
+     */
+    void refuse(Refusal admission) {
+        ReasonCode reason = switch (admission) {
+            case CONNECTION_LIMIT, ADDRESS_LIMIT -> ReasonCode.QUOTA_EXCEEDED;
+            case RATE_LIMIT -> ReasonCode.CONNECTION_RATE_EXCEEDED;
+            default -> ReasonCode.SERVER_UNAVAILABLE;
+        };
+        refuse(reason, admission.message());
     }
 
     void refuse(ReasonCode reason, String why) {

@@ -9,6 +9,9 @@ import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
+import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.ConnectionInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +29,8 @@ final class MqttConnection {
     final ConnectionInfo info;
     final Broker broker;
     final MqttLimits limits;
+    final ConnectionEvents events;
+    final TopicLimits topicLimits;
 
     private MqttVersion version;
     private String clientId;
@@ -36,11 +41,25 @@ final class MqttConnection {
     /** MQTT 5 Request Problem Information: false means reason strings only on CONNACK, PUBLISH and DISCONNECT. */
     private boolean problemInformation = true;
 
-    MqttConnection(Channel channel, ConnectionInfo info, Broker broker, MqttLimits limits) {
+    /** Why the connection ended, reported when it closes; a socket that just drops is a lost connection. */
+    private DisconnectReason endReason = DisconnectReason.CONNECTION_LOST;
+
+    MqttConnection(Channel channel, ConnectionInfo info, Broker broker, MqttLimits limits, ConnectionEvents events,
+                   TopicLimits topicLimits) {
         this.channel = channel;
         this.info = info;
         this.broker = broker;
         this.limits = limits;
+        this.events = events;
+        this.topicLimits = topicLimits;
+    }
+
+    DisconnectReason endReason() {
+        return endReason;
+    }
+
+    void endReason(DisconnectReason reason) {
+        this.endReason = reason;
     }
 
     boolean isConnected() {
@@ -116,6 +135,8 @@ final class MqttConnection {
         }
         log.warn("{}: {}; closing the connection{}", describe(), why,
                 isV5() && isConnected() ? " with DISCONNECT " + reason : "");
+        endReason = DisconnectReason.PROTOCOL_ERROR;
+        events.protocolError("mqtt", info, clientId, why);
         disconnect(reason, why);
     }
 
@@ -126,6 +147,14 @@ final class MqttConnection {
         }
         log.info("{}: {}; closing the connection{}", describe(), why,
                 isV5() && isConnected() ? " with DISCONNECT " + reason : "");
+        endReason = switch (reason) {
+            case SESSION_TAKEN_OVER -> DisconnectReason.SESSION_TAKEN_OVER;
+            case SERVER_SHUTTING_DOWN -> DisconnectReason.SERVER_SHUTTING_DOWN;
+            case KEEP_ALIVE_TIMEOUT -> DisconnectReason.KEEP_ALIVE_TIMEOUT;
+            case SERVER_BUSY -> DisconnectReason.STUCK_CONSUMER;
+            case QUOTA_EXCEEDED, TOPIC_NAME_INVALID, TOPIC_FILTER_INVALID -> DisconnectReason.LIMIT_EXCEEDED;
+            default -> DisconnectReason.ADMINISTRATIVE;
+        };
         disconnect(reason, why);
     }
 

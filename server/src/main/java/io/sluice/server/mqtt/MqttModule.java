@@ -8,6 +8,8 @@ import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
+import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.ConnectionInfo;
 import io.sluice.server.transport.ProtocolModule;
 
@@ -31,15 +33,24 @@ public final class MqttModule implements ProtocolModule {
     private final Broker broker;
     private final MqttLimits limits;
     private final Authenticator authenticator;
+    private final ConnectionEvents events;
+    private final TopicLimits topicLimits;
 
     public MqttModule(Broker broker, Settings settings) {
         this(broker, settings, Authenticator.ALLOW_ALL);
     }
 
     public MqttModule(Broker broker, Settings settings, Authenticator authenticator) {
+        this(broker, settings, authenticator, ConnectionEvents.NONE);
+    }
+
+    /** {@code events}: where connects, disconnects, traffic and errors are reported (metrics, log). */
+    public MqttModule(Broker broker, Settings settings, Authenticator authenticator, ConnectionEvents events) {
         this.broker = broker;
         this.limits = MqttLimits.from(settings);
         this.authenticator = authenticator;
+        this.events = events;
+        this.topicLimits = TopicLimits.from(settings);
     }
 
     @Override
@@ -106,7 +117,7 @@ public final class MqttModule implements ProtocolModule {
 
     @Override
     public void install(ChannelPipeline pipeline, ConnectionInfo info) {
-        MqttConnection connection = new MqttConnection(pipeline.channel(), info, broker, limits);
+        MqttConnection connection = new MqttConnection(pipeline.channel(), info, broker, limits, events, topicLimits);
         MqttConnectRefusal refusal = new MqttConnectRefusal(connection);
         MqttInboundGate gate = new MqttInboundGate(connection);
         MqttDeliverySink sink = new MqttDeliverySink(connection);

@@ -15,6 +15,7 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.ops.Limit;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.broker.Message;
@@ -83,6 +84,12 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             connection.closeForViolation(ReasonCode.TOPIC_NAME_INVALID, "PUBLISH to invalid topic name '" + topic + "'");
             return;
         }
+        Limit exceeded = connection.topicLimits.check(topic);
+        if (exceeded != null) {
+            connection.events.limitExceeded("mqtt", connection.info, connection.clientId(), exceeded);
+            connection.closeByServer(ReasonCode.TOPIC_NAME_INVALID, "PUBLISH topic exceeds --" + exceeded.setting());
+            return;
+        }
         if (connection.isV5()) {
             if (Properties.has(props, MqttProperties.SUBSCRIPTION_IDENTIFIER)) {
                 connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
@@ -127,6 +134,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             countedQos2.add(packetId);
         }
         Completion completion = new Completion(qos, packetId);
+        connection.events.messageIn("mqtt", qos, payload.length);
         connection.broker.publish(message, completion);
         PublishOutcome now = completion.outcomeIfImmediate();
         if (now != null) {

@@ -16,6 +16,7 @@ import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.ops.Limit;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;
@@ -89,6 +90,18 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
                 connection.closeForViolation(ReasonCode.TOPIC_FILTER_INVALID,
                         "invalid topic filter '" + written + "': " + e.getMessage());
                 return;
+            }
+            Limit exceeded = connection.topicLimits.check(written);
+            if (exceeded == null && !connection.topicLimits.allowsAnotherSubscription(session.subscriptions().size())
+                    && session.subscriptions().stream().noneMatch(existing -> existing.key().equals(written))) {
+                exceeded = Limit.SUBSCRIPTIONS_PER_CLIENT;
+            }
+            if (exceeded != null) {
+                // the spec's per-filter answer: 0x97 Quota exceeded / 0x8F Topic Filter invalid (3.1.1: 0x80)
+                connection.events.limitExceeded("mqtt", connection.info, connection.clientId(), exceeded);
+                reasons[i] = (exceeded == Limit.SUBSCRIPTIONS_PER_CLIENT ? ReasonCode.QUOTA_EXCEEDED
+                        : ReasonCode.TOPIC_FILTER_INVALID).unsignedCode();
+                continue;
             }
             MqttSubscriptionOption o = sub.option();
             if (group != null && o.isNoLocal()) {

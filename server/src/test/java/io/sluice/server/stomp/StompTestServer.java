@@ -8,7 +8,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
@@ -37,12 +36,8 @@ final class StompTestServer implements AutoCloseable {
     }
 
     StompTestServer(Settings settings, BrokerConfig config) {
-        this(settings, config, Authenticator.ALLOW_ALL);
-    }
-
-    StompTestServer(Settings settings, BrokerConfig config, Authenticator authenticator) {
         broker = new Broker(config);
-        stomp = new StompModule(broker, settings, authenticator);
+        stomp = new StompModule(broker, settings);
         stompListener = listen(stomp);
         mqttListener = listen(new MqttModule(broker, settings));
     }

@@ -1,0 +1,137 @@
+package io.sluice.server.ops;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import io.sluice.server.config.Settings;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * Who may open a connection: at most {@code max-connections} open at once, at most
+ * {@code max-connections-per-address} from one IP address, new ones paced by the {@code connect-rate} token
+ * bucket, and none while the broker shuts down.
+ *
+ * <p>How it plugs in: {@link AdmissionHandler} sits at the front of every listener's pipeline and asks
+ * {@link #admit} when a socket opens. An admitted socket holds its place until it closes. A refused one is not
+ * closed at once: it is marked (see {@link #refusal(Channel)}) so whoever reads its first request answers in
+ * its own protocol, the HTTP upgrade with 429/503, MQTT with CONNACK 0x9F/0x97 (3.1.1: 0x03), STOMP with an
+ * ERROR frame, and then closes; {@link AdmissionHandler} closes it anyway after a short grace period.
+ */
+public final class Admission {
+    static final AttributeKey<Refusal> REFUSAL = AttributeKey.valueOf("sluice.refusal");
+
+    private final int maxConnections;
+    private final int maxPerAddress;
+    private final TokenBucket bucket;
+    private final AtomicInteger open = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private volatile boolean shuttingDown;
+
+    /**
+     * @param maxPerAddress 0 for no per-address limit
+     * @param ratePerSecond 0 for no rate limit
+     */
+    public Admission(int maxConnections, int maxPerAddress, int ratePerSecond, int burst, LongSupplier nanoClock) {
+        this.maxConnections = maxConnections;
+        this.maxPerAddress = maxPerAddress;
+        this.bucket = ratePerSecond <= 0 ? null : new TokenBucket(ratePerSecond, burst, nanoClock);
+    }
+
+    public static Admission from(Settings s) {
+        return new Admission(s.get(Settings.MAX_CONNECTIONS), s.get(Settings.MAX_CONNECTIONS_PER_ADDRESS),
+                s.get(Settings.CONNECT_RATE), s.get(Settings.CONNECT_BURST), System::nanoTime);
+    }
+
+    /**
+     * Take a place for a new connection from {@code remote}: null when admitted (call {@link #release} when it
+     * closes), else why not. Limits are checked before the rate, so a refused connection spends no token.
+     */
+    public Refusal admit(SocketAddress remote) {
+        if (shuttingDown) {
+            return Refusal.SHUTTING_DOWN;
+        }
+        if (open.incrementAndGet() > maxConnections) {
+            open.decrementAndGet();
+            return Refusal.CONNECTION_LIMIT;
+        }
+        InetAddress address = maxPerAddress > 0 ? addressOf(remote) : null;
+        if (address != null) {
+            AtomicInteger n = perAddress.computeIfAbsent(address, a -> new AtomicInteger());
+            if (n.incrementAndGet() > maxPerAddress) {
+                decrement(address);
+                open.decrementAndGet();
+                return Refusal.ADDRESS_LIMIT;
+            }
+        }
+        if (bucket != null && !bucket.tryTake()) {
+            if (address != null) {
+                decrement(address);
+            }
+            open.decrementAndGet();
+            return Refusal.RATE_LIMIT;
+        }
+        return null;
+    }
+
+    /** An admitted connection closed. */
+    public void release(SocketAddress remote) {
+        open.decrementAndGet();
+        InetAddress address = maxPerAddress > 0 ? addressOf(remote) : null;
+        if (address != null) {
+            decrement(address);
+        }
+    }
+
+    private void decrement(InetAddress address) {
+        perAddress.computeIfPresent(address, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    private static InetAddress addressOf(SocketAddress remote) {
+        return remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
+    }
+
+    /** From now on every new connection is refused with {@link Refusal#SHUTTING_DOWN}. */
+    public void shutDown() {
+        shuttingDown = true;
+    }
+
+    public boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
+    /** Admitted connections open now. */
+    public int open() {
+        return open.get();
+    }
+
+    /** Seconds a refused client should wait, for HTTP Retry-After: at least 1. */
+    public long retryAfterSeconds(Refusal refusal) {
+        if (refusal == Refusal.RATE_LIMIT && bucket != null) {
+            return Math.max(1, (bucket.nanosUntilNextToken() + 999_999_999L) / 1_000_000_000L);
+        }
+        return refusal == Refusal.SHUTTING_DOWN ? 30 : 5;
+    }
+
+    /**
+     * The hook for protocol adapters: why this connection was refused, or null when it was admitted. An
+     * adapter asks on the connection's first request (MQTT CONNECT, STOMP CONNECT) and, when refused, answers
+     * in its protocol and closes.
+     */
+    public static Refusal refusal(Channel channel) {
+        Channel c = channel;
+        // a WebSocket child stream or an embedded channel may sit on the socket's channel
+        while (c != null) {
+            Refusal r = c.attr(REFUSAL).get();
+            if (r != null) {
+                return r;
+            }
+            c = c.parent() instanceof io.netty.channel.ServerChannel ? null : c.parent();
+        }
+        return null;
+    }
+}

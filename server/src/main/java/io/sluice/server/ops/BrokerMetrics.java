@@ -1,0 +1,294 @@
+package io.sluice.server.ops;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.BrokerStats;
+import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.Transport;
+
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The broker's metrics, in a Micrometer {@link PrometheusMeterRegistry} scraped at {@code GET /metrics}.
+ *
+ * <p>Two kinds of source: the core's own {@link BrokerStats} counters and a {@link SessionCensus} taken at
+ * scrape time are read by function meters (nothing is added to the publish path), and the adapters'
+ * {@link ConnectionEvents} move counters cached per label set, so a hot-path event is one LongAdder add.
+ * Every label has a small fixed set of values (protocol, transport, QoS, an enum reason): no client ids.
+ */
+public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Broker broker;
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final ConcurrentHashMap<String, ProtocolMeters> protocols = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicLong> openConnections = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final AtomicLong connectedClients = new AtomicLong();
+    private final AtomicLong maxConnectedClients = new AtomicLong();
+    private final LongAdder connects = new LongAdder();
+    private final LongAdder ownPublishes = new LongAdder();
+    private final LongAdder ownPublishedBytes = new LongAdder();
+    private final Timer latency;
+    private volatile SessionCensus census = SessionCensus.EMPTY;
+
+    public BrokerMetrics(Broker broker) {
+        this.broker = broker;
+        BrokerStats stats = broker.stats();
+        MeterRegistry r = registry;
+
+        FunctionCounter.builder("sluice.messages.published", stats, s -> s.published.sum() - ownPublishes.sum())
+                .description("application messages published into the broker by clients (all protocols)").register(r);
+        FunctionCounter.builder("sluice.published", stats, s -> s.publishedBytes.sum() - ownPublishedBytes.sum())
+                .baseUnit(BaseUnits.BYTES).description("payload bytes published by clients").register(r);
+        FunctionCounter.builder("sluice.messages.delivered", stats, s -> s.delivered.sum())
+                .description("deliveries handed to client connections (one per subscriber)").register(r);
+        FunctionCounter.builder("sluice.delivered", stats, s -> s.deliveredBytes.sum())
+                .baseUnit(BaseUnits.BYTES).description("payload bytes handed to client connections").register(r);
+        for (BrokerStats.Drop drop : BrokerStats.Drop.values()) {
+            FunctionCounter.builder("sluice.messages.dropped", stats, s -> s.drops(drop))
+                    .tag("reason", drop.name().toLowerCase())
+                    .description("messages that did not reach one subscriber, by reason").register(r);
+        }
+        FunctionCounter.builder("sluice.backpressure.pauses", stats, s -> s.backpressurePauses.sum())
+                .description("publishes that waited for room in a full subscriber queue (publisher paused)").register(r);
+        FunctionCounter.builder("sluice.backpressure.paused", stats, s -> s.backpressurePausedNanos.sum() / 1e9)
+                .baseUnit("seconds").description("total time publishers spent paused by backpressure").register(r);
+        FunctionCounter.builder("sluice.shutdown.held.publishes", stats, s -> s.heldAtShutdown.sum())
+                .description("publishes left unacknowledged during shutdown, for their publishers to resend").register(r);
+
+        Gauge.builder("sluice.retained.messages", broker, b -> b.retained().size())
+                .description("retained messages stored").register(r);
+        Gauge.builder("sluice.subscriptions", broker, b -> b.trie().subscriptionCount())
+                .description("subscriptions in the topic trie (shared group members included)").register(r);
+        censusGauge("sluice.sessions", Tags.of("state", "online"), SessionCensus::online, "sessions with a live connection");
+        censusGauge("sluice.sessions", Tags.of("state", "offline"), SessionCensus::offline, "persistent sessions without a connection");
+        censusGauge("sluice.queued.messages", Tags.empty(), SessionCensus::queuedReliable, "QoS 1/2 messages queued beyond the in-flight windows, all sessions");
+        censusGauge("sluice.queued", Tags.empty(), SessionCensus::queuedBytes, "bytes of QoS 1/2 messages queued, all sessions");
+        censusGauge("sluice.queued.qos0.messages", Tags.empty(), SessionCensus::queuedQos0, "QoS 0 messages buffered, all sessions");
+        censusGauge("sluice.inflight.messages", Tags.empty(), SessionCensus::inflight, "QoS 1/2 deliveries sent and not yet acknowledged, all sessions");
+        bucketGauges("sluice.sessions.by.queue.depth", SessionCensus.QUEUE_DEPTH_BOUNDS, SessionCensus::queueDepthBuckets,
+                "sessions whose queued QoS 1/2 messages are at most le, now (cumulative, like histogram buckets)");
+        bucketGauges("sluice.sessions.by.inflight", SessionCensus.INFLIGHT_BOUNDS, SessionCensus::inflightBuckets,
+                "sessions whose unacknowledged deliveries are at most le, now (cumulative, like histogram buckets)");
+
+        latency = Timer.builder("sluice.delivery.latency")
+                .description("time from a message's arrival to its hand-over to a subscriber's connection")
+                .serviceLevelObjectives(Duration.ofNanos(100_000), Duration.ofMillis(1), Duration.ofMillis(5),
+                        Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(500),
+                        Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                .register(r);
+        stats.observeLatency(nanos -> latency.record(nanos, TimeUnit.NANOSECONDS));
+
+        new JvmMemoryMetrics().bindTo(r);
+        new JvmThreadMetrics().bindTo(r);
+        gcMetrics.bindTo(r);
+        new ProcessorMetrics().bindTo(r);
+        new UptimeMetrics().bindTo(r);
+        new FileDescriptorMetrics().bindTo(r);
+    }
+
+    private void censusGauge(String name, Tags tags, ToDoubleFunction<SessionCensus> f, String description) {
+        Gauge.builder(name, this, m -> f.applyAsDouble(m.census())).tags(tags).description(description).register(registry);
+    }
+
+    private void bucketGauges(String name, long[] bounds, java.util.function.Function<SessionCensus, long[]> buckets,
+                              String description) {
+        for (int i = 0; i <= bounds.length; i++) {
+            int index = i;
+            String le = i == bounds.length ? "+Inf" : Long.toString(bounds[i]);
+            Gauge.builder(name, this, m -> buckets.apply(m.census())[index]).tag("le", le)
+                    .description(description).register(registry);
+        }
+    }
+
+    /** The census the gauges report: the one the latest scrape took (see {@link #scrape}). */
+    public SessionCensus census() {
+        return census;
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** The Prometheus text exposition (format 0.0.4), or OpenMetrics when that is what the scraper accepts. */
+    public String scrape(String acceptHeader) {
+        // one walk over the sessions per scrape, shared by all the gauges it feeds
+        census = SessionCensus.take(broker);
+        return registry.scrape(contentType(acceptHeader));
+    }
+
+    /** The content type {@link #scrape(String)} answers with for this Accept header. */
+    public static String contentType(String acceptHeader) {
+        if (acceptHeader != null && acceptHeader.contains("application/openmetrics-text")) {
+            return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        }
+        return "text/plain; version=0.0.4; charset=utf-8";
+    }
+
+    // ---- numbers $SYS publishes
+
+    /** Clients connected now, every protocol. */
+    public long connectedClients() {
+        return connectedClients.get();
+    }
+
+    public long maxConnectedClients() {
+        return maxConnectedClients.get();
+    }
+
+    /** Connections accepted since start. */
+    public long connectsTotal() {
+        return connects.sum();
+    }
+
+    /** The broker's own messages ($SYS) are not counted as published by clients. */
+    public void ownPublish(int bytes) {
+        ownPublishes.increment();
+        ownPublishedBytes.add(bytes);
+    }
+
+    public long clientPublished() {
+        return broker.stats().published.sum() - ownPublishes.sum();
+    }
+
+    public long clientPublishedBytes() {
+        return broker.stats().publishedBytes.sum() - ownPublishedBytes.sum();
+    }
+
+    // ---- events from the adapters
+
+    @Override
+    public void connected(String protocol, ConnectionInfo info, String clientId) {
+        connection(protocol, info.transport()).incrementAndGet();
+        counter("sluice.connects", "connections accepted (CONNECT answered with success)",
+                "protocol", protocol, "transport", info.transport().label()).increment();
+        connects.increment();
+        long now = connectedClients.incrementAndGet();
+        maxConnectedClients.accumulateAndGet(now, Math::max);
+    }
+
+    @Override
+    public void disconnected(String protocol, ConnectionInfo info, String clientId, DisconnectReason reason) {
+        connection(protocol, info.transport()).decrementAndGet();
+        connectedClients.decrementAndGet();
+        counter("sluice.disconnects", "accepted connections that ended, by reason",
+                "protocol", protocol, "transport", info.transport().label(), "reason", reason.label()).increment();
+    }
+
+    @Override
+    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+        counter("sluice.connections.refused", "connections refused before being accepted, by reason",
+                "transport", transport == null ? "unknown" : transport.label(), "reason", reason.label()).increment();
+    }
+
+    @Override
+    public void protocolError(String protocol, ConnectionInfo info, String clientId, String detail) {
+        counter("sluice.protocol.errors", "connections closed for breaking their protocol",
+                "protocol", protocol, "transport", info.transport().label()).increment();
+    }
+
+    @Override
+    public void limitExceeded(String protocol, ConnectionInfo info, String clientId, Limit limit) {
+        counter("sluice.limit.rejections", "requests rejected by a limit",
+                "protocol", protocol, "limit", limit.label()).increment();
+    }
+
+    @Override
+    public void messageIn(String protocol, int qos, int bytes) {
+        ProtocolMeters m = meters(protocol);
+        int q = clampQos(qos);
+        m.messagesIn[q].increment();
+        m.bytesIn[q].increment(bytes);
+    }
+
+    @Override
+    public void messageOut(String protocol, int qos, int bytes) {
+        ProtocolMeters m = meters(protocol);
+        int q = clampQos(qos);
+        m.messagesOut[q].increment();
+        m.bytesOut[q].increment(bytes);
+    }
+
+    @Override
+    public void heartbeat(String protocol, Heartbeat kind) {
+        counter("sluice.heartbeats", "keep-alive exchanges: WebSocket ping/pong, MQTT PINGREQ, STOMP heart-beats",
+                "protocol", protocol, "kind", kind.label()).increment();
+    }
+
+    private static int clampQos(int qos) {
+        return qos < 0 ? 0 : Math.min(qos, 2);
+    }
+
+    private AtomicLong connection(String protocol, Transport transport) {
+        return openConnections.computeIfAbsent(protocol + '\0' + transport.label(), k -> {
+            AtomicLong n = new AtomicLong();
+            Gauge.builder("sluice.connections", n, AtomicLong::get)
+                    .description("client connections open now (CONNECT accepted)")
+                    .tag("protocol", protocol).tag("transport", transport.label()).register(registry);
+            return n;
+        });
+    }
+
+    private Counter counter(String name, String description, String... tags) {
+        String key = name + '\0' + String.join("\0", tags);
+        Counter c = counters.get(key);
+        if (c == null) {
+            c = counters.computeIfAbsent(key, k -> Counter.builder(name).description(description).tags(tags).register(registry));
+        }
+        return c;
+    }
+
+    private ProtocolMeters meters(String protocol) {
+        ProtocolMeters m = protocols.get(protocol);
+        return m != null ? m : protocols.computeIfAbsent(protocol, p -> new ProtocolMeters(registry, p));
+    }
+
+    /** Counters by QoS for one protocol, indexed 0..2, so a message event is an array read and an add. */
+    private static final class ProtocolMeters {
+        final Counter[] messagesIn = new Counter[3];
+        final Counter[] bytesIn = new Counter[3];
+        final Counter[] messagesOut = new Counter[3];
+        final Counter[] bytesOut = new Counter[3];
+
+        ProtocolMeters(MeterRegistry r, String protocol) {
+            for (int q = 0; q < 3; q++) {
+                Tags tags = Tags.of("protocol", protocol, "qos", Integer.toString(q));
+                messagesIn[q] = Counter.builder("sluice.messages.received").tags(tags)
+                        .description("application messages received from clients").register(r);
+                bytesIn[q] = Counter.builder("sluice.received").baseUnit(BaseUnits.BYTES).tags(tags)
+                        .description("payload bytes received from clients").register(r);
+                messagesOut[q] = Counter.builder("sluice.messages.sent").tags(tags)
+                        .description("application messages sent to clients").register(r);
+                bytesOut[q] = Counter.builder("sluice.sent").baseUnit(BaseUnits.BYTES).tags(tags)
+                        .description("payload bytes sent to clients").register(r);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        broker.stats().observeLatency(nanos -> { });
+        gcMetrics.close();
+        registry.close();
+    }
+}

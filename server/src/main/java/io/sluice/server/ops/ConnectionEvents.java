@@ -1,0 +1,111 @@
+package io.sluice.server.ops;
+
+import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.Transport;
+
+import java.net.SocketAddress;
+import java.util.List;
+
+/**
+ * What the protocol adapters and the transport tell operations about connections and traffic: the one neutral
+ * API behind the metrics, the connection log and $SYS. Adapters call it on their event loop; every method
+ * is cheap and never blocks. {@code protocol} is the {@code ProtocolModule} name ("mqtt", "stomp").
+ */
+public interface ConnectionEvents {
+    /** Hears nothing: for adapters built without operations (tests, embedding). */
+    ConnectionEvents NONE = new ConnectionEvents() { };
+
+    /** The client's CONNECT (MQTT) or CONNECT/STOMP frame was accepted. */
+    default void connected(String protocol, ConnectionInfo info, String clientId) {
+    }
+
+    /** An accepted connection ended, for the reason given. */
+    default void disconnected(String protocol, ConnectionInfo info, String clientId, DisconnectReason reason) {
+    }
+
+    /** A connection was refused before it was accepted: by a limit, a failed handshake or the protocol's CONNECT. */
+    default void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+    }
+
+    /** The peer broke its protocol; {@code detail} says how (it goes into the log, not into metric labels). */
+    default void protocolError(String protocol, ConnectionInfo info, String clientId, String detail) {
+    }
+
+    /** A SUBSCRIBE or PUBLISH went past a limit (max subscriptions, topic length or levels) and was rejected. */
+    default void limitExceeded(String protocol, ConnectionInfo info, String clientId, Limit limit) {
+    }
+
+    /** An application message arrived from a client: its QoS (STOMP SEND counts as the QoS the adapter maps it to) and payload size. */
+    default void messageIn(String protocol, int qos, int bytes) {
+    }
+
+    /** An application message was written to a client. */
+    default void messageOut(String protocol, int qos, int bytes) {
+    }
+
+    /** A keep-alive exchange: WebSocket ping/pong, MQTT PINGREQ, STOMP heart-beat. */
+    default void heartbeat(String protocol, Heartbeat kind) {
+    }
+
+    /** Every listener hears every event, in order. */
+    static ConnectionEvents all(ConnectionEvents... listeners) {
+        List<ConnectionEvents> list = List.of(listeners);
+        return new ConnectionEvents() {
+            @Override
+            public void connected(String protocol, ConnectionInfo info, String clientId) {
+                for (ConnectionEvents l : list) {
+                    l.connected(protocol, info, clientId);
+                }
+            }
+
+            @Override
+            public void disconnected(String protocol, ConnectionInfo info, String clientId, DisconnectReason reason) {
+                for (ConnectionEvents l : list) {
+                    l.disconnected(protocol, info, clientId, reason);
+                }
+            }
+
+            @Override
+            public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+                for (ConnectionEvents l : list) {
+                    l.refused(transport, remote, protocol, clientId, reason);
+                }
+            }
+
+            @Override
+            public void protocolError(String protocol, ConnectionInfo info, String clientId, String detail) {
+                for (ConnectionEvents l : list) {
+                    l.protocolError(protocol, info, clientId, detail);
+                }
+            }
+
+            @Override
+            public void limitExceeded(String protocol, ConnectionInfo info, String clientId, Limit limit) {
+                for (ConnectionEvents l : list) {
+                    l.limitExceeded(protocol, info, clientId, limit);
+                }
+            }
+
+            @Override
+            public void messageIn(String protocol, int qos, int bytes) {
+                for (ConnectionEvents l : list) {
+                    l.messageIn(protocol, qos, bytes);
+                }
+            }
+
+            @Override
+            public void messageOut(String protocol, int qos, int bytes) {
+                for (ConnectionEvents l : list) {
+                    l.messageOut(protocol, qos, bytes);
+                }
+            }
+
+            @Override
+            public void heartbeat(String protocol, Heartbeat kind) {
+                for (ConnectionEvents l : list) {
+                    l.heartbeat(protocol, kind);
+                }
+            }
+        };
+    }
+}

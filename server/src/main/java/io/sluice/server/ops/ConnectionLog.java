@@ -1,0 +1,73 @@
+package io.sluice.server.ops;
+
+import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/**
+ * One log line per connect, disconnect, refusal, protocol error and exceeded limit, each naming the client id,
+ * protocol, transport and remote address in the same {@code key=value} order so lines can be grepped and
+ * parsed. Traffic and heartbeats are not logged (metrics count them).
+ */
+public final class ConnectionLog implements ConnectionEvents {
+    private static final Logger log = LoggerFactory.getLogger("io.sluice.connections");
+
+    @Override
+    public void connected(String protocol, ConnectionInfo info, String clientId) {
+        if (log.isInfoEnabled()) {
+            log.info("connect {}", describe(clientId, protocol, info.transport(), info.remote()));
+        }
+    }
+
+    @Override
+    public void disconnected(String protocol, ConnectionInfo info, String clientId, DisconnectReason reason) {
+        if (log.isInfoEnabled()) {
+            log.info("disconnect {} reason={}", describe(clientId, protocol, info.transport(), info.remote()),
+                    reason.label());
+        }
+    }
+
+    @Override
+    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+        if (log.isInfoEnabled()) {
+            log.info("refuse {} reason={} ({})", describe(clientId, protocol, transport, remote), reason.label(),
+                    reason.message());
+        }
+    }
+
+    @Override
+    public void protocolError(String protocol, ConnectionInfo info, String clientId, String detail) {
+        if (log.isWarnEnabled()) {
+            log.warn("protocol-error {} detail=\"{}\" (the connection was closed; fix the client)",
+                    describe(clientId, protocol, info.transport(), info.remote()), detail);
+        }
+    }
+
+    @Override
+    public void limitExceeded(String protocol, ConnectionInfo info, String clientId, Limit limit) {
+        if (log.isInfoEnabled()) {
+            log.info("limit {} limit={} (raise --{} if this client is legitimate)",
+                    describe(clientId, protocol, info.transport(), info.remote()), limit.label(),
+                    limit.setting());
+        }
+    }
+
+    static String describe(String clientId, String protocol, Transport transport, SocketAddress remote) {
+        return "client=" + (clientId == null || clientId.isEmpty() ? "-" : clientId)
+                + " protocol=" + (protocol == null ? "-" : protocol)
+                + " transport=" + (transport == null ? "-" : transport.label())
+                + " remote=" + address(remote);
+    }
+
+    /** {@code 127.0.0.1:50322} rather than InetSocketAddress's {@code /127.0.0.1:50322}. */
+    static String address(SocketAddress remote) {
+        if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
+            return inet.getAddress().getHostAddress() + ":" + inet.getPort();
+        }
+        return String.valueOf(remote);
+    }
+}

@@ -1,0 +1,131 @@
+package io.sluice.server.ops;
+
+import io.sluice.server.broker.Broker;
+import io.sluice.server.config.Settings;
+import io.sluice.server.transport.Transport;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * Everything operational around one broker, built from the settings: metrics and the connection log behind
+ * one {@link ConnectionEvents}, connection admission, topic limits, $SYS, health and graceful shutdown.
+ *
+ * <p>How the server wires it: {@link #admissionHandler} first in every listener's pipeline; {@link #events()}
+ * and {@link #topicLimits()} to the protocol modules; {@link #endpoints()} on the HTTP router;
+ * {@link Readiness#ready()} once the listeners are bound; {@link #shutdown()} and then {@link #close()} when
+ * the server closes (SIGTERM included), before the listeners and event loops stop.
+ */
+public final class Operations implements AutoCloseable {
+    private final Broker broker;
+    private final BrokerMetrics metrics;
+    private final ConnectionLog log = new ConnectionLog();
+    private final ConnectionEvents events;
+    private final Admission admission;
+    private final TopicLimits topicLimits;
+    private final Readiness readiness = new Readiness();
+    private final OpsEndpoints endpoints;
+    private final SysTopics sys;
+    private final GracefulShutdown shutdown;
+    private final ScheduledExecutorService timer;
+    private boolean shutDown;
+
+    private Operations(Settings settings, Broker broker) {
+        this.broker = broker;
+        this.metrics = new BrokerMetrics(broker);
+        this.events = ConnectionEvents.all(metrics, log);
+        this.admission = Admission.from(settings);
+        this.topicLimits = TopicLimits.from(settings);
+        this.endpoints = new OpsEndpoints(metrics, readiness);
+        this.sys = new SysTopics(broker, metrics, version());
+        this.shutdown = new GracefulShutdown(broker, admission, readiness, settings.get(Settings.SHUTDOWN_DRAIN));
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-ops");
+            t.setDaemon(true);
+            return t;
+        });
+        sys.start(timer, settings.get(Settings.SYS_INTERVAL));
+    }
+
+    /** Build and start (the $SYS timer); not ready until the server calls {@code readiness().ready()}. */
+    public static Operations start(Settings settings, Broker broker) {
+        return new Operations(settings, broker);
+    }
+
+    /** What adapters report to: metrics and the connection log. */
+    public ConnectionEvents events() {
+        return events;
+    }
+
+    public BrokerMetrics metrics() {
+        return metrics;
+    }
+
+    public Admission admission() {
+        return admission;
+    }
+
+    /** The first handler of a listener's pipeline; one instance per transport, shared by its connections. */
+    public AdmissionHandler admissionHandler(Transport transport) {
+        // refusals are counted here and logged where the protocol answers them, with the client id
+        return new AdmissionHandler(admission, transport, metrics);
+    }
+
+    /** Answers refused WebSocket upgrades; goes after the HTTP codec, before the upgrade handler. */
+    public UpgradeRefusalHandler upgradeRefusalHandler() {
+        return new UpgradeRefusalHandler(admission, metrics, log);
+    }
+
+    public TopicLimits topicLimits() {
+        return topicLimits;
+    }
+
+    public Readiness readiness() {
+        return readiness;
+    }
+
+    public OpsEndpoints endpoints() {
+        return endpoints;
+    }
+
+    public SysTopics sys() {
+        return sys;
+    }
+
+    /** Drain and close every connection (see {@link GracefulShutdown}); blocks; runs once. Not on an event loop. */
+    public void shutdown() {
+        synchronized (this) {
+            if (shutDown) {
+                return;
+            }
+            shutDown = true;
+        }
+        sys.close();
+        shutdown.run();
+    }
+
+    @Override
+    public void close() {
+        sys.close();
+        timer.shutdownNow();
+        readiness.stopped();
+        metrics.close();
+    }
+
+    /** The version of the running jar, from its Maven metadata; "dev" when run from classes. */
+    static String version() {
+        try (InputStream in = Operations.class.getResourceAsStream("/META-INF/maven/io.sluice/sluice-server/pom.properties")) {
+            if (in != null) {
+                Properties p = new Properties();
+                p.load(in);
+                return p.getProperty("version", "dev");
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "dev";
+    }
+}
