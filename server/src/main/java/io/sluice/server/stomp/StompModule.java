@@ -2,7 +2,7 @@ package io.sluice.server.stomp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.stomp.StompSubframeAggregator;
+import io.sluice.protocol.stomp.StompFrameAggregator;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
@@ -110,7 +110,7 @@ public final class StompModule implements ProtocolModule {
     public void install(ChannelPipeline pipeline, ConnectionInfo info) {
         StompConnection conn = new StompConnection("stomp-" + connections.incrementAndGet(), info, broker, config, queues);
         pipeline.addLast("stomp-decoder", conn.decoder);
-        pipeline.addLast("stomp-aggregator", new StompSubframeAggregator(config.maxFrameBody()));
+        pipeline.addLast("stomp-aggregator", new StompFrameAggregator(config.maxFrameBody()));
         pipeline.addLast("stomp-encoder", conn.encoder);
         pipeline.addLast("stomp-gate", conn.gate);
         pipeline.addLast("stomp-connect", new StompConnectHandler(conn, authenticator));

@@ -11,7 +11,9 @@ import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.SubscriberQueue;
 
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Executor;
@@ -147,6 +149,8 @@ final class StompSubscription implements DeliverySink {
             release(unacked.remove(seq));
             return true;
         }
+        // collect first: acknowledging lets the queue deliver more, which adds entries here
+        List<Integer> released = new ArrayList<>();
         Iterator<Map.Entry<Long, Integer>> it = unacked.entrySet().iterator();
         while (it.hasNext()) {
             Map.Entry<Long, Integer> e = it.next();
@@ -154,8 +158,9 @@ final class StompSubscription implements DeliverySink {
                 break;
             }
             it.remove();
-            release(e.getValue());
+            released.add(e.getValue());
         }
+        released.forEach(this::release);
         return true;
     }
 

@@ -8,6 +8,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
@@ -36,8 +37,12 @@ final class StompTestServer implements AutoCloseable {
     }
 
     StompTestServer(Settings settings, BrokerConfig config) {
+        this(settings, config, Authenticator.ALLOW_ALL);
+    }
+
+    StompTestServer(Settings settings, BrokerConfig config, Authenticator authenticator) {
         broker = new Broker(config);
-        stomp = new StompModule(broker, settings);
+        stomp = new StompModule(broker, settings, authenticator);
         stompListener = listen(stomp);
         mqttListener = listen(new MqttModule(broker, settings));
     }
