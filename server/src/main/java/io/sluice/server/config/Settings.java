@@ -28,7 +28,16 @@ public final class Settings {
     public static final Setting<Integer> MQTT_PORT = port("mqtt-port", 1883, "MQTT over TCP port (0: ephemeral, -1: off)");
     public static final Setting<Integer> HTTP_PORT = port("http-port", 8083, "HTTP + WebSocket port for MQTT, STOMP, SSE, /metrics (0: ephemeral, -1: off)");
     public static final Setting<Path> CONFIG = setting("config", null, "read settings from this properties file", Path::of);
-    public static final Setting<String> LOG_LEVEL = string("log-level", "info", "log level: error, warn, info, debug, trace");
+    public static final Setting<String> LOG_LEVEL = choice("log-level", "info", List.of("error", "warn", "info", "debug", "trace"), "log level");
+
+    // ---- transport (HTTP, WebSocket)
+    public static final Setting<Integer> HTTP_MAX_HEADER_SIZE = bytes32("http-max-header-size", 8 * 1024, "largest HTTP request header block (WebSocket upgrade included); larger: 431");
+    public static final Setting<Integer> HTTP_MAX_CONTENT_LENGTH = bytes32("http-max-content-length", 64 * 1024, "largest HTTP request body; larger: 413");
+    public static final Setting<Integer> WS_MAX_FRAME_SIZE = bytes32("ws-max-frame-size", 2 * 1024 * 1024, "largest WebSocket frame payload; larger: close 1009");
+    public static final Setting<Long> WS_PING_INTERVAL = millis("ws-ping-interval", 30_000, "interval of the server's WebSocket Ping frames (0: none)");
+    public static final Setting<Long> WS_IDLE_TIMEOUT = millis("ws-idle-timeout", 90_000, "close a WebSocket that sent nothing, not even a Pong, for this long (0: never)");
+    public static final Setting<Long> HANDSHAKE_TIMEOUT = millis("handshake-timeout", 10_000, "close a connection that has not completed its WebSocket upgrade and named its protocol (or, on TCP, sent its first bytes) within this time");
+    public static final Setting<Integer> WS_SNIFF_LIMIT = bytes32("ws-sniff-limit", 4 * 1024, "bytes read from a WebSocket that named no subprotocol and no protocol path while recognising its protocol");
 
     // ---- broker core
     public static final Setting<Integer> MAX_QUEUED_MESSAGES = positive("max-queued-messages", 1000, "QoS 1/2 messages queued per subscriber beyond its in-flight window");
@@ -190,6 +199,15 @@ public final class Settings {
             case "true", "yes", "on", "1" -> true;
             case "false", "no", "off", "0" -> false;
             default -> throw new IllegalArgumentException("expected true or false");
+        });
+    }
+
+    static Setting<String> choice(String name, String def, List<String> choices, String help) {
+        return setting(name, def, help + " (one of " + String.join(", ", choices) + ")", v -> {
+            if (!choices.contains(v.toLowerCase())) {
+                throw new IllegalArgumentException("expected one of " + String.join(", ", choices));
+            }
+            return v.toLowerCase();
         });
     }
 

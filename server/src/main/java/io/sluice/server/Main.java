@@ -1,0 +1,79 @@
+package io.sluice.server;
+
+import io.sluice.server.config.Settings;
+import io.sluice.server.config.SettingsException;
+
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * {@code java -jar sluice.jar [--flag value ...]}: parses the settings, starts the broker and prints one line
+ * naming every listener and its bound address, which tests and tools read:
+ * <pre>Sluice ready: mqtt=0.0.0.0:1883 http=0.0.0.0:8083</pre>
+ * SIGTERM or Ctrl-C closes the broker and exits with 0. Exit codes: 2 for a bad command line or config file,
+ * 1 when the broker cannot start (a port in use, say).
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        Started started = start(args, System.out, System.err);
+        if (started.server() == null) {
+            System.exit(started.exitCode());
+        }
+        SluiceServer server = started.server();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown"));
+        // The JVM's default for SIGTERM and SIGINT is exit status 143 and 130; a clean stop is 0.
+        ShutdownSignals.exitCleanlyOn("TERM", "INT");
+    }
+
+    /** The outcome of start-up: a running server, or the exit code to stop with. */
+    public record Started(SluiceServer server, int exitCode) {
+    }
+
+    /** Parse, configure logging, start and announce; never exits the JVM (tests call this). */
+    public static Started start(String[] args, PrintStream out, PrintStream err) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h")) {
+                out.print(Settings.help());
+                out.flush();
+                return new Started(null, 0);
+            }
+        }
+        Settings settings;
+        try {
+            settings = Settings.parse(args);
+        } catch (SettingsException e) {
+            err.println("sluice: " + e.getMessage());
+            err.flush();
+            return new Started(null, 2);
+        }
+        Logging.configure(settings.get(Settings.LOG_LEVEL));
+        SluiceServer server;
+        try {
+            server = SluiceServer.start(settings);
+        } catch (RuntimeException e) {
+            err.println("sluice: " + e.getMessage());
+            err.flush();
+            return new Started(null, 1);
+        }
+        out.println(readyLine(server.listeners()));
+        out.flush();
+        return new Started(server, 0);
+    }
+
+    /** {@code Sluice ready: mqtt=HOST:PORT http=HOST:PORT}, one entry per bound listener. */
+    public static String readyLine(Map<String, InetSocketAddress> listeners) {
+        StringJoiner line = new StringJoiner(" ", "Sluice ready: ", "");
+        listeners.forEach((name, address) -> line.add(name + "=" + hostPort(address)));
+        return line.toString();
+    }
+
+    static String hostPort(InetSocketAddress address) {
+        String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+}

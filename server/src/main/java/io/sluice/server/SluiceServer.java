@@ -1,0 +1,181 @@
+package io.sluice.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.BrokerConfig;
+import io.sluice.server.broker.QueueLimits;
+import io.sluice.server.config.Settings;
+import io.sluice.server.transport.EventLoops;
+import io.sluice.server.transport.HttpEndpoints;
+import io.sluice.server.transport.HttpInitializer;
+import io.sluice.server.transport.Listener;
+import io.sluice.server.transport.ProtocolModule;
+import io.sluice.server.transport.ProtocolRegistry;
+import io.sluice.server.transport.TcpProtocolInitializer;
+import io.sluice.server.transport.TransportConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
+
+/**
+ * A running broker: the core, its protocols and its listeners. The embedding API of tests, benchmarks and
+ * {@link Main}:
+ * <pre>
+ *   try (SluiceServer server = SluiceServer.start(Settings.defaults().with(Settings.MQTT_PORT, 0))) {
+ *       int port = server.port("mqtt");
+ *   }
+ * </pre>
+ */
+public final class SluiceServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
+
+    private final Settings settings;
+    private final Broker broker;
+    private final ProtocolRegistry protocols = new ProtocolRegistry();
+    private final HttpEndpoints http = new HttpEndpoints();
+    private final EventLoops loops = new EventLoops();
+    private final ChannelGroup connections = new DefaultChannelGroup("sluice-connections", GlobalEventExecutor.INSTANCE);
+    private final List<Channel> serverChannels = new ArrayList<>();
+    private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private SluiceServer(Settings settings) {
+        this.settings = settings;
+        this.broker = new Broker(brokerConfig(settings));
+    }
+
+    /** Start with the standard protocols; returns once every enabled listener is bound. */
+    public static SluiceServer start(Settings settings) {
+        return start(settings, SluiceServer::standardModules);
+    }
+
+    /** Start with the protocols {@code modules} makes (tests, embedding with custom protocols). */
+    public static SluiceServer start(Settings settings,
+                                     BiFunction<Broker, Settings, List<ProtocolModule>> modules) {
+        SluiceServer server = new SluiceServer(settings);
+        try {
+            modules.apply(server.broker, settings).forEach(server.protocols::register);
+            server.bindAll();
+            return server;
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    /** The protocols of a standard broker: the one place a protocol is switched on. */
+    public static List<ProtocolModule> standardModules(Broker broker, Settings settings) {
+        return List.of();
+    }
+
+    /** The listening ports; another TCP protocol listener is one more line here. */
+    private List<Listener> listeners(TransportConfig transport) {
+        return List.of(
+                new Listener("mqtt", Settings.MQTT_PORT, new TcpProtocolInitializer(protocols, "mqtt", transport)),
+                new Listener("http", Settings.HTTP_PORT, new HttpInitializer(protocols, http, transport)));
+    }
+
+    static BrokerConfig brokerConfig(Settings s) {
+        QueueLimits limits = new QueueLimits(s.get(Settings.MAX_QUEUED_MESSAGES), s.get(Settings.MAX_QUEUED_BYTES),
+                s.get(Settings.INFLIGHT_WINDOW), s.get(Settings.MAX_QOS0_QUEUED), s.get(Settings.CONFLATE_FILTERS));
+        return new BrokerConfig(limits, s.get(Settings.MATCH_CACHE_SIZE));
+    }
+
+    private void bindAll() {
+        String host = settings.get(Settings.BIND);
+        for (Listener listener : listeners(TransportConfig.from(settings))) {
+            int port = settings.get(listener.port());
+            if (port < 0) {
+                continue;
+            }
+            ServerBootstrap bootstrap = new ServerBootstrap()
+                    .group(loops.acceptors(), loops.workers())
+                    .channel(loops.serverChannelType())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            connections.add(ch);
+                            ch.pipeline().addLast(listener.initializer());
+                        }
+                    });
+            Channel channel;
+            try {
+                channel = bootstrap.bind(host, port).syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot listen for " + listener.name() + " on " + host + ":" + port
+                        + " (" + e.getMessage() + "); free the port or choose another with --" + listener.port().name(), e);
+            }
+            serverChannels.add(channel);
+            bound.put(listener.name(), (InetSocketAddress) channel.localAddress());
+            log.info("listening for {} on {} ({})", listener.name(), channel.localAddress(), loops.kind());
+        }
+    }
+
+    /** The bound port of a listener ("mqtt", "http", ...), -1 when it is disabled. */
+    public int port(String listener) {
+        InetSocketAddress a = bound.get(listener);
+        return a == null ? -1 : a.getPort();
+    }
+
+    /** Every bound listener and its address, in listener order. */
+    public Map<String, InetSocketAddress> listeners() {
+        return Collections.unmodifiableMap(bound);
+    }
+
+    public Broker broker() {
+        return broker;
+    }
+
+    public ProtocolRegistry protocols() {
+        return protocols;
+    }
+
+    /** The plain HTTP paths of the HTTP port (metrics, health, SSE register here). */
+    public HttpEndpoints http() {
+        return http;
+    }
+
+    /** Every open client connection, on every listener. */
+    public ChannelGroup connections() {
+        return connections;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** Stop accepting, close every connection, stop the I/O threads, close the core. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        for (Channel c : serverChannels) {
+            c.close().awaitUninterruptibly();
+        }
+        connections.close().awaitUninterruptibly();
+        loops.shutdown();
+        broker.close();
+        log.info("stopped");
+    }
+}

@@ -1,0 +1,56 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The broker's I/O threads: one acceptor thread and the default number of worker threads (twice the cores),
+ * on native epoll where Netty's native library loads (Linux), NIO elsewhere.
+ */
+public final class EventLoops {
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final Class<? extends ServerSocketChannel> serverChannelType;
+
+    public EventLoops() {
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept"), io);
+        this.workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("sluice-io"), io);
+        this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    public EventLoopGroup acceptors() {
+        return acceptors;
+    }
+
+    public EventLoopGroup workers() {
+        return workers;
+    }
+
+    public Class<? extends ServerSocketChannel> serverChannelType() {
+        return serverChannelType;
+    }
+
+    public String kind() {
+        return serverChannelType == EpollServerSocketChannel.class ? "epoll" : "nio";
+    }
+
+    /** Stop both groups and wait (bounded) for their threads to finish. */
+    public void shutdown() {
+        acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        acceptors.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        workers.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,90 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Closes a connection that does not get as far as a protocol within the handshake timeout: on the HTTP port,
+ * one that never completes its WebSocket upgrade and names (or shows) its protocol; on a TCP port, one that
+ * never sends a byte. A socket that opens and waits costs the broker a file descriptor and buffers; this
+ * bounds how long. The connection counts as established when {@link ProtocolInstaller} fires
+ * {@link #ESTABLISHED} (or, with {@code firstByteEnough}, at the first read); the handler then leaves.
+ */
+public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
+    /** User event: the connection has reached its protocol (or an HTTP endpoint); stop the clock. */
+    public static final Object ESTABLISHED = new Object() {
+        @Override
+        public String toString() {
+            return "ESTABLISHED";
+        }
+    };
+
+    private final long timeoutMillis;
+    private final boolean firstByteEnough;
+    private ScheduledFuture<?> timer;
+
+    public HandshakeTimeout(long timeoutMillis, boolean firstByteEnough) {
+        this.timeoutMillis = timeoutMillis;
+        this.firstByteEnough = firstByteEnough;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            start(ctx);
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        start(ctx);
+        ctx.fireChannelActive();
+    }
+
+    private void start(ChannelHandlerContext ctx) {
+        if (timer == null && timeoutMillis > 0) {
+            timer = ctx.executor().schedule(() -> {
+                ConnectionLog.refused(ctx.channel(), "no protocol established within the handshake timeout ("
+                        + timeoutMillis + " ms)");
+                ctx.close();
+            }, timeoutMillis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (firstByteEnough) {
+            stop(ctx);
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ESTABLISHED) {
+            if (!firstByteEnough) {
+                stop(ctx);
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancel();
+    }
+
+    private void stop(ChannelHandlerContext ctx) {
+        ctx.pipeline().remove(this);
+    }
+
+    private void cancel() {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+
+/**
+ * The pipeline of the HTTP + WebSocket port: HTTP/1.1 decoding with bounded headers and bodies, then the
+ * {@link HttpRouter}. Everything on this port must reach a protocol or an endpoint within the handshake timeout.
+ */
+public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
+    private final TransportConfig config;
+    private final HttpEndpoints endpoints;
+    private final WebSocketUpgrader upgrader;
+
+    public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config) {
+        this.config = config;
+        this.endpoints = endpoints;
+        this.upgrader = new WebSocketUpgrader(registry, config);
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ConnectionLog.transport(ch, Transport.WEBSOCKET);
+        ch.pipeline()
+                .addLast("handshake-timeout", new HandshakeTimeout(config.handshakeTimeoutMillis(), false))
+                .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
+                        .setMaxInitialLineLength(4096)
+                        .setMaxHeaderSize(config.maxHeaderSize())))
+                .addLast("http-aggregator", new HttpObjectAggregator(config.maxContentLength()))
+                .addLast("http-router", new HttpRouter(endpoints, upgrader));
+    }
+}

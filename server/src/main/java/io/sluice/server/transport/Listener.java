@@ -1,0 +1,11 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.ChannelHandler;
+import io.sluice.server.config.Setting;
+
+/**
+ * A listening port: its name (in the ready line and {@code SluiceServer.port(name)}), the setting that holds its
+ * port (-1: disabled, 0: ephemeral), and the initializer of its connections' pipelines.
+ */
+public record Listener(String name, Setting<Integer> port, ChannelHandler initializer) {
+}

@@ -1,0 +1,25 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+
+/**
+ * Hands a connection to its protocol: the one place every transport path (TCP, WebSocket by subprotocol, by
+ * path, by sniffing) ends. Appends the connection log and the module's handlers, records the connection's
+ * {@link ConnectionInfo} on the channel, and stops the handshake clock.
+ */
+public final class ProtocolInstaller {
+    /** The connection's transport facts, for anything that wants to label it (metrics, logs). */
+    public static final AttributeKey<ConnectionInfo> INFO = AttributeKey.valueOf("sluice.connectionInfo");
+
+    private ProtocolInstaller() {
+    }
+
+    /** Must run on the channel's event loop; the channel is active. */
+    public static void install(Channel channel, ProtocolModule module, ConnectionInfo info) {
+        channel.attr(INFO).set(info);
+        channel.pipeline().addLast("connection-log", new ConnectionLog(info, module.name()));
+        module.install(channel.pipeline(), info);
+        channel.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);
+    }
+}

@@ -1,0 +1,45 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+
+import java.util.Optional;
+
+/**
+ * The pipeline of a TCP listener dedicated to one protocol (MQTT on 1883): the protocol's handlers straight on
+ * the socket, installed once the channel is active so they see the same state as on WebSocket.
+ */
+public final class TcpProtocolInitializer extends ChannelInitializer<SocketChannel> {
+    private final ProtocolRegistry registry;
+    private final String protocol;
+    private final TransportConfig config;
+
+    public TcpProtocolInitializer(ProtocolRegistry registry, String protocol, TransportConfig config) {
+        this.registry = registry;
+        this.protocol = protocol;
+        this.config = config;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ConnectionLog.transport(ch, Transport.TCP);
+        ch.pipeline().addLast("handshake-timeout", new HandshakeTimeout(config.handshakeTimeoutMillis(), true));
+        ch.pipeline().addLast("tcp-install", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                Optional<ProtocolModule> module = registry.byName(protocol);
+                if (module.isEmpty()) {
+                    ConnectionLog.refused(ctx.channel(), "protocol " + protocol + " is not enabled on this server");
+                    ctx.close();
+                    return;
+                }
+                ctx.pipeline().remove(this);
+                ProtocolInstaller.install(ctx.channel(), module.get(),
+                        new ConnectionInfo(Transport.TCP, null, ctx.channel().remoteAddress(), null));
+                ctx.fireChannelActive();
+            }
+        });
+    }
+}

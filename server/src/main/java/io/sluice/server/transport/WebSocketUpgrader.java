@@ -1,0 +1,102 @@
+package io.sluice.server.transport;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakeException;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.sluice.protocol.ws.FramePayloadCodec;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Carries out a WebSocket upgrade: asks the {@link SubprotocolNegotiator}, refuses with HTTP 400 (body naming the
+ * supported subprotocols) or performs the handshake with Netty's handshaker, then turns the HTTP pipeline into a
+ * WebSocket one:
+ * <pre>
+ *   [ws-idle] wsdecoder/wsencoder  utf8  ws-control  ws-heartbeat  ws-payload  (protocol | ws-sniffer)
+ * </pre>
+ * Frames are decoded and limited by Netty ({@code ws-max-frame-size}, close 1009; protocol violations get
+ * their RFC 6455 close status); the protocol sees only bytes.
+ */
+public final class WebSocketUpgrader {
+    private final SubprotocolNegotiator negotiator;
+    private final ProtocolRegistry registry;
+    private final TransportConfig config;
+    private final WebSocketDecoderConfig decoderConfig;
+
+    public WebSocketUpgrader(ProtocolRegistry registry, TransportConfig config) {
+        this.negotiator = new SubprotocolNegotiator(registry);
+        this.registry = registry;
+        this.config = config;
+        this.decoderConfig = WebSocketDecoderConfig.newBuilder()
+                .maxFramePayloadLength(config.maxFrameSize())
+                .expectMaskedFrames(true)
+                .allowExtensions(false)
+                .closeOnProtocolViolation(true)
+                .build();
+    }
+
+    public static boolean isUpgrade(FullHttpRequest request) {
+        String upgrade = request.headers().get(HttpHeaderNames.UPGRADE);
+        return upgrade != null && upgrade.toLowerCase().contains("websocket");
+    }
+
+    /** Upgrade (or refuse) the request; {@code router} is the handler whose place the WebSocket handlers take. */
+    public void upgrade(ChannelHandlerContext router, FullHttpRequest request) {
+        Channel channel = router.channel();
+        String path = new QueryStringDecoder(request.uri()).path();
+        List<String> offered = request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
+        SubprotocolNegotiator.Decision decision = negotiator.decide(offered, path);
+        if (decision instanceof SubprotocolNegotiator.Refuse refuse) {
+            ConnectionLog.refused(channel, "WebSocket upgrade to " + path + ": " + refuse.reason());
+            HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, refuse.reason() + "\n");
+            return;
+        }
+        SubprotocolNegotiator.Serve serve = decision instanceof SubprotocolNegotiator.Serve s ? s : null;
+        String host = request.headers().get(HttpHeaderNames.HOST, "localhost");
+        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory("ws://" + host + request.uri(),
+                serve == null ? null : serve.token(), decoderConfig).newHandshaker(request);
+        if (handshaker == null) {
+            ConnectionLog.refused(channel, "WebSocket upgrade to " + path + ": unsupported WebSocket version "
+                    + request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
+            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(channel)
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        try {
+            handshaker.handshake(channel, request).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        } catch (WebSocketServerHandshakeException e) {
+            ConnectionLog.refused(channel, "WebSocket upgrade to " + path + ": " + e.getMessage());
+            HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
+            return;
+        }
+        ChannelPipeline p = channel.pipeline();
+        p.remove(router.handler());
+        if (config.idleTimeoutMillis() > 0) {
+            p.addBefore("wsdecoder", "ws-idle",
+                    new IdleStateHandler(config.idleTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        }
+        p.addLast("utf8", new Utf8FrameValidator(true));
+        p.addLast("ws-control", new WebSocketControl());
+        p.addLast("ws-heartbeat", new WebSocketHeartbeat(config.pingIntervalMillis(), config.idleTimeoutMillis()));
+        if (serve != null) {
+            p.addLast("ws-payload", new FramePayloadCodec(serve.module().acceptsTextFrames()));
+            ProtocolInstaller.install(channel, serve.module(),
+                    new ConnectionInfo(Transport.WEBSOCKET, serve.subprotocol(), channel.remoteAddress(), path));
+        } else {
+            p.addLast("ws-payload", new FramePayloadCodec(true));
+            p.addLast("ws-sniffer", new ProtocolSniffer(registry, path, config.sniffLimit()));
+        }
+    }
+}
