@@ -12,6 +12,8 @@ import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.config.Settings;
+import io.sluice.server.mqtt.MqttModule;
+import io.sluice.server.stomp.StompModule;
 import io.sluice.server.transport.EventLoops;
 import io.sluice.server.transport.HttpEndpoints;
 import io.sluice.server.transport.HttpInitializer;
@@ -80,14 +82,15 @@ public final class SluiceServer implements AutoCloseable {
 
     /** The protocols of a standard broker: the one place a protocol is switched on. */
     public static List<ProtocolModule> standardModules(Broker broker, Settings settings) {
-        return List.of();
+        return List.of(new MqttModule(broker, settings), new StompModule(broker, settings));
     }
 
     /** The listening ports; another TCP protocol listener is one more line here. */
     private List<Listener> listeners(TransportConfig transport) {
         return List.of(
                 new Listener("mqtt", Settings.MQTT_PORT, new TcpProtocolInitializer(protocols, "mqtt", transport)),
-                new Listener("http", Settings.HTTP_PORT, new HttpInitializer(protocols, http, transport)));
+                new Listener("http", Settings.HTTP_PORT, new HttpInitializer(protocols, http, transport)),
+                new Listener("stomp", Settings.STOMP_PORT, new TcpProtocolInitializer(protocols, "stomp", transport)));
     }
 
     static BrokerConfig brokerConfig(Settings s) {
