@@ -32,6 +32,7 @@ public final class StompFrameDecoder extends StompSubframeDecoder {
 
     private StompVersion version;
     private boolean betweenFrames = true;
+    private Runnable onHeartbeat = () -> { };
 
     /**
      * @param maxLineLength longest command or header line, in bytes
@@ -44,6 +45,11 @@ public final class StompFrameDecoder extends StompSubframeDecoder {
     /** The negotiated version; until it is set (before CONNECT is handled) headers stay as Netty decoded them. */
     public void version(StompVersion version) {
         this.version = version;
+    }
+
+    /** Told whenever EOLs arrive between frames: heart-beats (or the optional EOLs after a frame's NUL). */
+    public void onHeartbeat(Runnable listener) {
+        this.onHeartbeat = listener;
     }
 
     @Override
@@ -62,6 +68,7 @@ public final class StompFrameDecoder extends StompSubframeDecoder {
             if (eols > 0) {
                 in.skipBytes(eols);
                 checkpoint();
+                onHeartbeat.run();
             }
             if (eols == readable) {
                 return;

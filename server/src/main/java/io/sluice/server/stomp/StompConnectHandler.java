@@ -12,6 +12,10 @@ import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.auth.Authenticator;
 import io.sluice.server.auth.Credentials;
+import io.sluice.server.ops.Admission;
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.Heartbeat;
+import io.sluice.server.ops.Refusal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,17 +93,20 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         if (conn.connected) {
             throw StompFrames.bad(frame, "already connected", "CONNECT was sent twice on one connection.");
         }
+        Refusal admission = Admission.refusal(ctx.channel());
+        if (admission != null) {
+            conn.errors.refuse(admission, StompFrames.error(admission.message(), admission.message() + ".", null),
+                    admission.label());
+            return;
+        }
         Optional<StompVersion> version = StompVersion.negotiate(StompFrames.header(frame, StompHeaders.ACCEPT_VERSION),
                 preferredVersion(conn.info.subprotocol()));
         if (version.isEmpty()) {
-            StompFrame error = StompFrames.error("unsupported STOMP version", "Supported protocol versions are "
-                    + StompVersion.supportedList() + "; the client accepts " + StompFrames.header(frame, StompHeaders.ACCEPT_VERSION) + ".", null);
+            String detail = "Supported protocol versions are " + StompVersion.supportedList() + "; the client accepts "
+                    + StompFrames.header(frame, StompHeaders.ACCEPT_VERSION) + ".";
+            StompFrame error = StompFrames.error("unsupported STOMP version", detail, null);
             error.headers().set(StompHeaders.VERSION, StompVersion.supportedList());
-            log.info("stomp {}: ERROR unsupported STOMP version {}; closing", conn.describe(),
-                    StompFrames.header(frame, StompHeaders.ACCEPT_VERSION));
-            conn.closing = true;
-            conn.gate.discardAll();
-            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+            conn.errors.refuse(Refusal.UNSUPPORTED_VERSION, error, detail);
             return;
         }
         StompVersion v = version.get();
@@ -111,8 +118,10 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
                 passcode == null ? null : passcode.getBytes(StandardCharsets.UTF_8), conn.info.remote()));
         conn.login = login;
         if (decision != Authenticator.Decision.ALLOW) {
-            throw StompFrames.bad(frame, "access refused", decision == Authenticator.Decision.BAD_CREDENTIALS
-                    ? "Unknown login or wrong passcode." : "Login '" + login + "' may not connect.");
+            String detail = decision == Authenticator.Decision.BAD_CREDENTIALS
+                    ? "Unknown login or wrong passcode." : "Login '" + login + "' may not connect.";
+            conn.errors.refuse(Refusal.NOT_AUTHORIZED, StompFrames.error("access refused", detail, null), detail);
+            return;
         }
         conn.version(v);
         conn.connected = true;
@@ -129,6 +138,8 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
             agreed.install(ctx.pipeline(), conn);
         }
         ctx.writeAndFlush(connected);
+        conn.decoder.onHeartbeat(() -> conn.events.heartbeat("stomp", Heartbeat.STOMP_HEARTBEAT_RECEIVED));
+        conn.events.connected("stomp", conn.info, conn.id);
         log.info("stomp {}: connected, STOMP {}", conn.describe(), v.token());
     }
 
@@ -145,6 +156,7 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void disconnect(ChannelHandlerContext ctx, StompFrame frame) {
+        conn.ending(DisconnectReason.CLIENT_DISCONNECT);
         conn.closing = true;
         conn.gate.discardAll();
         String receipt = StompFrames.header(frame, StompHeaders.RECEIPT);
@@ -153,5 +165,14 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         } else {
             ctx.close();
         }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (conn.connected) {
+            conn.events.disconnected("stomp", conn.info, conn.id,
+                    conn.endReason == null ? DisconnectReason.CONNECTION_LOST : conn.endReason);
+        }
+        ctx.fireChannelInactive();
     }
 }

@@ -4,6 +4,9 @@ import io.sluice.protocol.stomp.StompFrameDecoder;
 import io.sluice.protocol.stomp.StompFrameEncoder;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.server.broker.Broker;
+import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.ConnectionInfo;
 
 /**
@@ -16,6 +19,8 @@ final class StompConnection {
     final Broker broker;
     final StompConfig config;
     final StompQueues queues;
+    final ConnectionEvents events;
+    final TopicLimits topicLimits;
     final StompFrameDecoder decoder;
     final StompFrameEncoder encoder;
     final StompInboundGate gate = new StompInboundGate();
@@ -26,13 +31,18 @@ final class StompConnection {
     boolean connected;
     /** DISCONNECT or an ERROR was handled: further frames are dropped. */
     boolean closing;
+    /** Why the connection ends, once the server or the client has said; else the socket was lost. */
+    DisconnectReason endReason;
 
-    StompConnection(String id, ConnectionInfo info, Broker broker, StompConfig config, StompQueues queues) {
+    StompConnection(String id, ConnectionInfo info, Broker broker, StompConfig config, StompQueues queues,
+                    ConnectionEvents events, TopicLimits topicLimits) {
         this.id = id;
         this.info = info;
         this.broker = broker;
         this.config = config;
         this.queues = queues;
+        this.events = events;
+        this.topicLimits = topicLimits;
         this.decoder = new StompFrameDecoder(config.maxHeaderLine(), config.maxHeaders());
         this.encoder = new StompFrameEncoder();
     }
@@ -41,6 +51,13 @@ final class StompConnection {
         version = v;
         decoder.version(v);
         encoder.version(v);
+    }
+
+    /** Record why the connection ends; the first reason given counts. */
+    void ending(DisconnectReason reason) {
+        if (endReason == null) {
+            endReason = reason;
+        }
     }
 
     /** "stomp-7 (alice) tcp /127.0.0.1:5000" for log lines. */

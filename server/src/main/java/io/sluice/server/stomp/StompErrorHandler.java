@@ -8,6 +8,8 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.stomp.StompCommand;
 import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.util.ReferenceCountUtil;
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.Refusal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,10 +51,13 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof StompProtocolException e) {
-            fail(e.getMessage(), e.detail(), e.receiptId());
+            if (e.limit() != null) {
+                conn.events.limitExceeded("stomp", conn.info, conn.id, e.limit());
+            }
+            fail(e.reason(), e.getMessage(), e.detail(), e.receiptId());
         } else if (cause instanceof TooLongFrameException || cause.getCause() instanceof TooLongFrameException) {
-            fail("frame too large", "The frame exceeds a limit of this server: " + cause.getMessage()
-                    + " Send smaller frames (bodies up to " + conn.config.maxFrameBody() + " bytes).", null);
+            fail(DisconnectReason.LIMIT_EXCEEDED, "frame too large", "The frame exceeds a limit of this server: "
+                    + cause.getMessage() + " Send smaller frames (bodies up to " + conn.config.maxFrameBody() + " bytes).", null);
         } else if (cause instanceof DecoderException) {
             fail("malformed frame", String.valueOf(cause.getMessage()), null);
         } else if (cause instanceof java.io.IOException) {
@@ -64,17 +69,52 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Answer with an ERROR frame, log one line, close; later frames are dropped. Only the first failure counts. */
+    /** Bad input: answer with an ERROR frame, log one line, close; later frames are dropped. */
     void fail(String message, String detail, String receiptId) {
-        if (failed) {
+        fail(DisconnectReason.PROTOCOL_ERROR, message, detail, receiptId);
+    }
+
+    /** End the connection with an ERROR frame, for the reason given. Only the first failure counts. */
+    void fail(DisconnectReason reason, String message, String detail, String receiptId) {
+        if (!start(reason)) {
             return;
+        }
+        if (reason == DisconnectReason.PROTOCOL_ERROR) {
+            conn.events.protocolError("stomp", conn.info, conn.id, message + ": " + detail);
+        }
+        log.info("stomp {}: ERROR {}: {} Closing.", conn.describe(), message, detail);
+        answer(StompFrames.error(message, detail, receiptId));
+    }
+
+    /** Refuse a CONNECT: the connection was never accepted. {@code error} is the ERROR frame to answer with. */
+    void refuse(Refusal refusal, StompFrame error, String detail) {
+        if (!start(null)) {
+            error.release();
+            return;
+        }
+        conn.events.refused(conn.info.transport(), conn.info.remote(), "stomp", conn.login, refusal);
+        log.info("stomp {}: refused CONNECT: {}: {} Closing.", conn.describe(), refusal.message(), detail);
+        answer(error);
+    }
+
+    private boolean start(DisconnectReason reason) {
+        if (failed) {
+            return false;
         }
         failed = true;
         conn.closing = true;
+        if (reason != null) {
+            conn.ending(reason);
+        }
         conn.gate.discardAll();
-        log.info("stomp {}: ERROR {}: {} Closing.", conn.describe(), message, detail);
+        return true;
+    }
+
+    private void answer(StompFrame error) {
         if (ctx.channel().isActive()) {
-            ctx.writeAndFlush(StompFrames.error(message, detail, receiptId)).addListener(ChannelFutureListener.CLOSE);
+            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            error.release();
         }
     }
 }

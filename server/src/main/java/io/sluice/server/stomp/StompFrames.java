@@ -7,6 +7,9 @@ import io.netty.handler.codec.stomp.StompCommand;
 import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.handler.codec.stomp.StompHeaders;
 
+import io.sluice.protocol.stomp.StompDestination;
+import io.sluice.server.ops.Limit;
+
 import java.nio.charset.StandardCharsets;
 
 /** The frames the server writes besides MESSAGE, and header lookups shared by the handlers. */
@@ -45,6 +48,17 @@ final class StompFrames {
                     frame.command() + " frames need a '" + name + "' header.", header(frame, StompHeaders.RECEIPT));
         }
         return v;
+    }
+
+    /** A destination past the topic limits (max-topic-length, max-topic-levels) earns an ERROR. */
+    static void checkLimits(StompConnection conn, StompFrame frame, StompDestination destination) {
+        Limit exceeded = conn.topicLimits.check(destination.mqttTopic());
+        if (exceeded != null) {
+            throw StompProtocolException.limit("destination too long", "'" + destination + "' exceeds "
+                    + exceeded.setting() + " (" + (exceeded == Limit.TOPIC_LENGTH ? conn.topicLimits.maxTopicLength()
+                    + " bytes" : conn.topicLimits.maxTopicLevels() + " levels") + "); use a shorter destination.",
+                    header(frame, StompHeaders.RECEIPT), exceeded);
+        }
     }
 
     static StompProtocolException bad(StompFrame frame, String message, String detail) {

@@ -8,6 +8,9 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.Heartbeat;
+
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -83,9 +86,15 @@ record StompHeartbeat(long sendMillis, long receiveMillis, long graceMillis) {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
             if (evt instanceof IdleStateEvent e) {
                 switch (e.state()) {
-                    case WRITER_IDLE -> ctx.writeAndFlush(EOL.duplicate());
-                    case READER_IDLE -> conn.errors.fail("heart-beat timeout", "Nothing, not even a heart-beat, arrived for "
+                    case WRITER_IDLE -> {
+                        ctx.writeAndFlush(EOL.duplicate());
+                        conn.events.heartbeat("stomp", Heartbeat.STOMP_HEARTBEAT_SENT);
+                    }
+                    case READER_IDLE -> {
+                        conn.events.heartbeat("stomp", Heartbeat.TIMEOUT);
+                        conn.errors.fail(DisconnectReason.KEEP_ALIVE_TIMEOUT, "heart-beat timeout", "Nothing, not even a heart-beat, arrived for "
                             + readTimeout + " ms; send heart-beats as agreed in CONNECTED.", null);
+                    }
                     default -> { }
                 }
                 return;

@@ -7,6 +7,8 @@ import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
+import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.ConnectionInfo;
 import io.sluice.server.transport.ProtocolModule;
 
@@ -31,6 +33,8 @@ public final class StompModule implements ProtocolModule {
     private final StompConfig config;
     private final StompQueues queues;
     private final Authenticator authenticator;
+    private final ConnectionEvents events;
+    private final TopicLimits topicLimits;
     private final AtomicLong connections = new AtomicLong();
 
     public StompModule(Broker broker, Settings settings) {
@@ -39,8 +43,15 @@ public final class StompModule implements ProtocolModule {
 
     /** With the authenticator that checks CONNECT's login and passcode (the one MQTT uses). */
     public StompModule(Broker broker, Settings settings, Authenticator authenticator) {
+        this(broker, settings, authenticator, ConnectionEvents.NONE);
+    }
+
+    /** {@code events}: where connects, disconnects, traffic and errors are reported (metrics, log). */
+    public StompModule(Broker broker, Settings settings, Authenticator authenticator, ConnectionEvents events) {
         this.broker = broker;
         this.authenticator = authenticator;
+        this.events = events;
+        this.topicLimits = TopicLimits.from(settings);
         this.config = StompConfig.of(settings);
         this.queues = new StompQueues(broker, config.maxQueues());
     }
@@ -108,14 +119,16 @@ public final class StompModule implements ProtocolModule {
 
     @Override
     public void install(ChannelPipeline pipeline, ConnectionInfo info) {
-        StompConnection conn = new StompConnection("stomp-" + connections.incrementAndGet(), info, broker, config, queues);
+        StompConnection conn = new StompConnection("stomp-" + connections.incrementAndGet(), info, broker, config, queues,
+                events, topicLimits);
         pipeline.addLast("stomp-decoder", conn.decoder);
         pipeline.addLast("stomp-aggregator", new StompFrameAggregator(config.maxFrameBody()));
         pipeline.addLast("stomp-encoder", conn.encoder);
         pipeline.addLast("stomp-gate", conn.gate);
         pipeline.addLast("stomp-connect", new StompConnectHandler(conn, authenticator));
-        pipeline.addLast("stomp-transactions", new StompTransactionHandler(conn));
-        pipeline.addLast("stomp-send", new StompSendHandler(conn));
+        StompSendHandler send = new StompSendHandler(conn);
+        pipeline.addLast("stomp-transactions", new StompTransactionHandler(conn, send));
+        pipeline.addLast("stomp-send", send);
         pipeline.addLast("stomp-subscriptions", new StompSubscriptionHandler(conn));
         pipeline.addLast("stomp-errors", conn.errors);
     }

@@ -9,6 +9,8 @@ import io.netty.util.concurrent.EventExecutor;
 import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
+import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.ops.Limit;
 
 import java.util.function.Consumer;
 
@@ -45,19 +47,23 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
         } finally {
             frame.release();
         }
+        conn.events.messageIn("stomp", 1, message.payload().length);
         Completion done = new Completion(ctx, destination, receipt);
         conn.broker.publish(message, done);
         done.publishReturned();
     }
 
-    /** The frame's destination, parsed for a SEND; the ERROR says what is wrong with it. */
-    static StompDestination destination(StompFrame frame) {
+    /** The frame's destination, parsed for a SEND and within the topic limits; the ERROR says what is wrong. */
+    StompDestination destination(StompFrame frame) {
         String d = StompFrames.required(frame, StompHeaders.DESTINATION);
+        StompDestination destination;
         try {
-            return StompDestination.forSend(d);
+            destination = StompDestination.forSend(d);
         } catch (StompDestination.InvalidDestinationException e) {
             throw StompFrames.bad(frame, "invalid destination", e.getMessage());
         }
+        StompFrames.checkLimits(conn, frame, destination);
+        return destination;
     }
 
     /** Runs once the broker holds the message: RECEIPT, then reading resumes if it had to stop. */
@@ -98,7 +104,7 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
 
         private void finish(PublishOutcome outcome) {
             if (outcome.quotaExceeded() && destination.kind() == StompDestination.Kind.QUEUE) {
-                conn.errors.fail("queue full", "The queue " + destination + " holds as many messages as it may "
+                conn.errors.fail(DisconnectReason.LIMIT_EXCEEDED, "queue full", "The queue " + destination + " holds as many messages as it may "
                         + "while it has no consumer (settings max-queued-messages, max-queued-bytes); this message was "
                         + "not accepted. Attach a consumer, then send again.", receipt);
                 return;

@@ -10,6 +10,7 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.SubscriberQueue;
+import io.sluice.server.ops.DisconnectReason;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -110,6 +111,7 @@ final class StompSubscription implements DeliverySink {
         String ackHeader = clientAck && conn.version == StompVersion.V1_2 ? messageId : null;
         StompFrame frame = StompMessages.toFrame(d, idInMessages ? id : null, messageId, ackHeader);
         int packetId = d.packetId();
+        conn.events.messageOut("stomp", d.qos(), d.message().payload().length);
         if (clientAck) {
             unacked.put(seq, packetId);
             if (packetId == 0 && ++unackedQos0 > maxUnackedQos0) {
@@ -199,11 +201,11 @@ final class StompSubscription implements DeliverySink {
     @Override
     public void close(CloseReason reason) {
         switch (reason) {
-            case STUCK_CONSUMER -> conn.errors.fail("consumer stuck", "Subscription " + id + " left its "
+            case STUCK_CONSUMER -> conn.errors.fail(DisconnectReason.STUCK_CONSUMER, "consumer stuck", "Subscription " + id + " left its "
                     + queue().window() + " unacknowledged messages unanswered too long. ACK (or NACK) messages "
                     + "promptly, or subscribe with a smaller prefetch-count.", null);
-            case SERVER_SHUTTING_DOWN -> conn.errors.fail("server shutting down", "The broker is stopping; reconnect later.", null);
-            default -> conn.errors.fail("subscription closed", "The broker ended subscription " + id + " (" + reason + ").", null);
+            case SERVER_SHUTTING_DOWN -> conn.errors.fail(DisconnectReason.SERVER_SHUTTING_DOWN, "server shutting down", "The broker is stopping; reconnect later.", null);
+            default -> conn.errors.fail(DisconnectReason.of(reason), "subscription closed", "The broker ended subscription " + id + " (" + reason + ").", null);
         }
     }
 }

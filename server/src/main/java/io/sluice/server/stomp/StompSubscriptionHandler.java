@@ -8,6 +8,7 @@ import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.ops.Limit;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -69,6 +70,7 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
         } catch (StompDestination.InvalidDestinationException e) {
             throw StompFrames.bad(frame, "invalid destination", e.getMessage());
         }
+        StompFrames.checkLimits(conn, frame, destination);
         String id = StompFrames.header(frame, StompHeaders.ID);
         boolean idGiven = id != null;
         if (!idGiven) {
@@ -82,8 +84,9 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
                     + id + "'; UNSUBSCRIBE it first or use another id.");
         }
         if (byId.size() >= conn.config.maxSubscriptions()) {
-            throw StompFrames.bad(frame, "too many subscriptions", "A connection may hold " + conn.config.maxSubscriptions()
-                    + " subscriptions (setting stomp-max-subscriptions); UNSUBSCRIBE some first.");
+            throw StompProtocolException.limit("too many subscriptions", "A connection may hold " + conn.config.maxSubscriptions()
+                    + " subscriptions (setting stomp-max-subscriptions); UNSUBSCRIBE some first.",
+                    StompFrames.header(frame, StompHeaders.RECEIPT), Limit.SUBSCRIPTIONS_PER_CLIENT);
         }
         StompSubscription.AckMode ack = StompSubscription.AckMode.of(StompFrames.header(frame, StompHeaders.ACK));
         if (ack == null) {

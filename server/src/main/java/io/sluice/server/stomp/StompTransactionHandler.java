@@ -19,10 +19,12 @@ import java.util.Map;
  */
 final class StompTransactionHandler extends ChannelInboundHandlerAdapter {
     private final StompConnection conn;
+    private final StompSendHandler send;
     private final Map<String, List<StompFrame>> open = new HashMap<>();
 
-    StompTransactionHandler(StompConnection conn) {
+    StompTransactionHandler(StompConnection conn, StompSendHandler send) {
         this.conn = conn;
+        this.send = send;
     }
 
     @Override
@@ -64,7 +66,7 @@ final class StompTransactionHandler extends ChannelInboundHandlerAdapter {
                     + conn.config.maxTransactionFrames() + " frames (setting stomp-max-transaction-frames); commit sooner.");
         }
         if (frame.command() == StompCommand.SEND) {
-            StompSendHandler.destination(frame);   // refuse a bad destination now, not at COMMIT
+            send.destination(frame);   // refuse a bad destination now, not at COMMIT
         }
         String receipt = StompFrames.header(frame, StompHeaders.RECEIPT);
         frame.headers().remove(StompHeaders.TRANSACTION);

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 final class StompTestServer implements AutoCloseable {
     final Broker broker;
     final StompModule stomp;
+    final RecordingEvents events = new RecordingEvents();
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private final Channel stompListener;
     private final Channel mqttListener;
@@ -42,7 +43,7 @@ final class StompTestServer implements AutoCloseable {
 
     StompTestServer(Settings settings, BrokerConfig config, Authenticator authenticator) {
         broker = new Broker(config);
-        stomp = new StompModule(broker, settings, authenticator);
+        stomp = new StompModule(broker, settings, authenticator, events);
         stompListener = listen(stomp);
         mqttListener = listen(new MqttModule(broker, settings));
     }
