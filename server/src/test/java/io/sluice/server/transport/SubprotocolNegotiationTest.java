@@ -116,6 +116,11 @@ class SubprotocolNegotiationTest {
     void sniffingStopsAtTheLimit() throws Exception {
         SluiceServer small = TransportTestServer.start(s -> s.with(io.sluice.server.config.Settings.WS_SNIFF_LIMIT, 64));
         try (WsClient c = WsClient.connect(small.port("http"), "/")) {
+            String line = "CONNECT" + "x".repeat(55) + "\n"; // 63 bytes: recognised just under the limit
+            c.binary(line, true);
+            assertEquals(new WsClient.Binary("stomp:" + line), c.next());
+        }
+        try (WsClient c = WsClient.connect(small.port("http"), "/")) {
             c.binary("C".repeat(63), true);
             c.binary("C", true);
             assertEquals(1008, ((WsClient.Closed) c.next()).status());
