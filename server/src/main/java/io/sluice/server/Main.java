@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.StringJoiner;
+import java.util.function.Consumer;
 
 /**
  * {@code java -jar sluice.jar [--flag value ...]}: parses the settings, starts the broker and prints one line
@@ -20,14 +21,14 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        Started started = start(args, System.out, System.err);
+        // The JVM's default for SIGTERM and SIGINT is exit status 143 and 130; a clean stop is 0. Both the
+        // signal handlers and the hook are in place before the ready line, which is when tools may signal.
+        ShutdownSignals.exitCleanlyOn("TERM", "INT");
+        Started started = start(args, System.out, System.err,
+                server -> Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown")));
         if (started.server() == null) {
             System.exit(started.exitCode());
         }
-        SluiceServer server = started.server();
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown"));
-        // The JVM's default for SIGTERM and SIGINT is exit status 143 and 130; a clean stop is 0.
-        ShutdownSignals.exitCleanlyOn("TERM", "INT");
     }
 
     /** The outcome of start-up: a running server, or the exit code to stop with. */
@@ -36,6 +37,11 @@ public final class Main {
 
     /** Parse, configure logging, start and announce; never exits the JVM (tests call this). */
     public static Started start(String[] args, PrintStream out, PrintStream err) {
+        return start(args, out, err, server -> { });
+    }
+
+    /** As {@link #start(String[], PrintStream, PrintStream)}, running {@code beforeReady} before the ready line. */
+    static Started start(String[] args, PrintStream out, PrintStream err, Consumer<SluiceServer> beforeReady) {
         for (String a : args) {
             if (a.equals("--help") || a.equals("-h")) {
                 out.print(Settings.help());
@@ -60,6 +66,7 @@ public final class Main {
             err.flush();
             return new Started(null, 1);
         }
+        beforeReady.accept(server);
         out.println(readyLine(server.listeners()));
         out.flush();
         return new Started(server, 0);
