@@ -8,11 +8,15 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.config.Settings;
 import io.sluice.server.mqtt.MqttModule;
+import io.sluice.server.ops.AdmissionHandler;
+import io.sluice.server.ops.Operations;
+import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.stomp.StompModule;
 import io.sluice.server.transport.EventLoops;
 import io.sluice.server.transport.HttpEndpoints;
@@ -21,6 +25,7 @@ import io.sluice.server.transport.Listener;
 import io.sluice.server.transport.ProtocolModule;
 import io.sluice.server.transport.ProtocolRegistry;
 import io.sluice.server.transport.TcpProtocolInitializer;
+import io.sluice.server.transport.Transport;
 import io.sluice.server.transport.TransportConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +53,7 @@ public final class SluiceServer implements AutoCloseable {
 
     private final Settings settings;
     private final Broker broker;
+    private final Operations ops;
     private final ProtocolRegistry protocols = new ProtocolRegistry();
     private final HttpEndpoints http = new HttpEndpoints();
     private final EventLoops loops = new EventLoops();
@@ -59,11 +65,15 @@ public final class SluiceServer implements AutoCloseable {
     private SluiceServer(Settings settings) {
         this.settings = settings;
         this.broker = new Broker(brokerConfig(settings));
+        this.ops = Operations.start(settings, broker);
+        for (String path : OpsEndpoints.PATHS) {
+            http.register(path, ops.endpoints()::handle);
+        }
     }
 
     /** Start with the standard protocols; returns once every enabled listener is bound. */
     public static SluiceServer start(Settings settings) {
-        return start(settings, SluiceServer::standardModules);
+        return start(settings, null);
     }
 
     /** Start with the protocols {@code modules} makes (tests, embedding with custom protocols). */
@@ -71,8 +81,10 @@ public final class SluiceServer implements AutoCloseable {
                                      BiFunction<Broker, Settings, List<ProtocolModule>> modules) {
         SluiceServer server = new SluiceServer(settings);
         try {
-            modules.apply(server.broker, settings).forEach(server.protocols::register);
+            (modules == null ? server.standardModules() : modules.apply(server.broker, settings))
+                    .forEach(server.protocols::register);
             server.bindAll();
+            server.ops.readiness().ready();
             return server;
         } catch (RuntimeException e) {
             server.close();
@@ -85,11 +97,18 @@ public final class SluiceServer implements AutoCloseable {
         return List.of(new MqttModule(broker, settings), new StompModule(broker, settings));
     }
 
+    /** The standard protocols, reporting connections and traffic to this server's operations. */
+    private List<ProtocolModule> standardModules() {
+        return List.of(new MqttModule(broker, settings, Authenticator.ALLOW_ALL, ops.events()),
+                new StompModule(broker, settings, Authenticator.ALLOW_ALL, ops.events()));
+    }
+
     /** The listening ports; another TCP protocol listener is one more line here. */
     private List<Listener> listeners(TransportConfig transport) {
         return List.of(
                 new Listener("mqtt", Settings.MQTT_PORT, new TcpProtocolInitializer(protocols, "mqtt", transport)),
-                new Listener("http", Settings.HTTP_PORT, new HttpInitializer(protocols, http, transport)),
+                new Listener("http", Settings.HTTP_PORT,
+                        new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler)),
                 new Listener("stomp", Settings.STOMP_PORT, new TcpProtocolInitializer(protocols, "stomp", transport)));
     }
 
@@ -106,6 +125,9 @@ public final class SluiceServer implements AutoCloseable {
             if (port < 0) {
                 continue;
             }
+            // admission first: limits, connection rate and shutdown are decided before any protocol work
+            AdmissionHandler admission = ops.admissionHandler(
+                    listener.initializer() instanceof HttpInitializer ? Transport.WEBSOCKET : Transport.TCP);
             ServerBootstrap bootstrap = new ServerBootstrap()
                     .group(loops.acceptors(), loops.workers())
                     .channel(loops.serverChannelType())
@@ -118,6 +140,7 @@ public final class SluiceServer implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             connections.add(ch);
+                            ch.pipeline().addLast("admission", admission);
                             ch.pipeline().addLast(listener.initializer());
                         }
                     });
@@ -167,17 +190,29 @@ public final class SluiceServer implements AutoCloseable {
         return settings;
     }
 
-    /** Stop accepting, close every connection, stop the I/O threads, close the core. Idempotent. */
+    /** Metrics, admission, $SYS, readiness: the server's operations. */
+    public Operations operations() {
+        return ops;
+    }
+
+    /**
+     * Shut down gracefully (see {@link io.sluice.server.ops.GracefulShutdown}): refuse new connections and
+     * report not ready, let in-flight QoS 1/2 deliveries drain for up to {@code shutdown-drain}, tell every
+     * client why (MQTT 5 DISCONNECT 0x8B, STOMP ERROR, WebSocket 1001); then stop listening, stop the I/O
+     * threads and close the core. Idempotent; SIGTERM runs it too.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        ops.shutdown();
         for (Channel c : serverChannels) {
             c.close().awaitUninterruptibly();
         }
         connections.close().awaitUninterruptibly();
         loops.shutdown();
+        ops.close();
         broker.close();
         log.info("stopped");
     }

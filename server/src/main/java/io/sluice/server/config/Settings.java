@@ -79,7 +79,6 @@ public final class Settings {
     public static final Setting<Integer> MAX_SUBSCRIPTIONS_PER_CLIENT = positive("max-subscriptions-per-client", 1000, "subscriptions one MQTT session may hold (STOMP connections: stomp-max-subscriptions)");
     public static final Setting<Integer> MAX_TOPIC_LENGTH = range("max-topic-length", 4096, 1, 65_535, "bytes (UTF-8) of a topic name or filter, STOMP destination included");
     public static final Setting<Integer> MAX_TOPIC_LEVELS = range("max-topic-levels", 64, 1, 32_768, "levels ('/'-separated parts) of a topic name or filter");
-    public static final Setting<Integer> MAX_HTTP_HEADER_SIZE = bytes32("max-http-header-size", 8 * 1024, "bytes of HTTP headers on a request or WebSocket upgrade (HTTP 431 beyond)");
 
     // ---- operations
     public static final Setting<Long> SYS_INTERVAL = millis("sys-interval", 10_000, "how often $SYS/broker/... topics are published, retained (0: off)");

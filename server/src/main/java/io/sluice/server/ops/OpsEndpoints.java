@@ -1,29 +1,28 @@
 package io.sluice.server.ops;
 
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.sluice.server.transport.HttpResponses;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The operator's HTTP endpoints on the HTTP port: {@code GET /metrics} (Prometheus text format, or OpenMetrics
- * when asked for), {@code GET /healthz} (200 while the process is alive) and {@code GET /readyz} (200 while
- * accepting traffic, 503 once shutdown has begun). Each answer is small and built on the event loop; the
- * scrape walks the sessions once (see {@link SessionCensus}).
+ * when the scraper asks for it), {@code GET /healthz} (200 while the process is alive) and {@code GET /readyz}
+ * (200 while accepting traffic, 503 once shutdown has begun, so load balancers stop sending clients before
+ * connections close). The server registers {@link #handle} for each of {@link #PATHS}.
  */
 public final class OpsEndpoints {
     public static final String METRICS = "/metrics";
     public static final String HEALTHZ = "/healthz";
     public static final String READYZ = "/readyz";
     public static final List<String> PATHS = List.of(METRICS, HEALTHZ, READYZ);
+    private static final String TEXT = "text/plain; charset=utf-8";
 
     private final BrokerMetrics metrics;
     private final Readiness readiness;
@@ -33,47 +32,25 @@ public final class OpsEndpoints {
         this.readiness = readiness;
     }
 
-    /** The answer to a request for one of {@link #PATHS} (query string ignored), or null for any other path. */
-    public FullHttpResponse respond(HttpRequest request, ByteBufAllocator alloc) {
-        String path = request.uri();
-        int q = path.indexOf('?');
-        if (q >= 0) {
-            path = path.substring(0, q);
+    /** Answer one request for one of {@link #PATHS}, on the connection's event loop. */
+    public void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (!HttpMethod.GET.equals(request.method())) {
+            HttpResponses.text(ctx, request, HttpResponseStatus.METHOD_NOT_ALLOWED, TEXT, "use GET\n");
+            return;
         }
-        if (!PATHS.contains(path)) {
-            return null;
-        }
-        HttpMethod method = request.method();
-        if (!HttpMethod.GET.equals(method) && !HttpMethod.HEAD.equals(method)) {
-            FullHttpResponse r = text(alloc, request, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET\n",
-                    "text/plain; charset=utf-8");
-            r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
-            return r;
-        }
-        return switch (path) {
+        switch (new QueryStringDecoder(request.uri()).path()) {
             case METRICS -> {
                 String accept = request.headers().get(HttpHeaderNames.ACCEPT);
-                yield text(alloc, request, HttpResponseStatus.OK, metrics.scrape(accept), BrokerMetrics.contentType(accept));
+                HttpResponses.text(ctx, request, HttpResponseStatus.OK, BrokerMetrics.contentType(accept),
+                        metrics.scrape(accept));
             }
-            case HEALTHZ -> readiness.isAlive()
-                    ? text(alloc, request, HttpResponseStatus.OK, "ok\n", "text/plain; charset=utf-8")
-                    : text(alloc, request, HttpResponseStatus.SERVICE_UNAVAILABLE, "stopped\n", "text/plain; charset=utf-8");
-            default -> readiness.isReady()
-                    ? text(alloc, request, HttpResponseStatus.OK, "ready\n", "text/plain; charset=utf-8")
-                    : text(alloc, request, HttpResponseStatus.SERVICE_UNAVAILABLE,
-                            readiness.state().name().toLowerCase() + "\n", "text/plain; charset=utf-8");
-        };
-    }
-
-    private static FullHttpResponse text(ByteBufAllocator alloc, HttpRequest request, HttpResponseStatus status,
-                                         String body, String contentType) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        boolean head = HttpMethod.HEAD.equals(request.method());
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                head ? alloc.buffer(0) : alloc.buffer(bytes.length).writeBytes(bytes));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        r.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
-        return r;
+            case HEALTHZ -> HttpResponses.text(ctx, request,
+                    readiness.isAlive() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT,
+                    readiness.isAlive() ? "ok\n" : "stopped\n");
+            case READYZ -> HttpResponses.text(ctx, request,
+                    readiness.isReady() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT,
+                    readiness.state().name().toLowerCase(Locale.ROOT) + "\n");
+            default -> HttpResponses.text(ctx, request, HttpResponseStatus.NOT_FOUND, TEXT, "not found\n");
+        }
     }
 }

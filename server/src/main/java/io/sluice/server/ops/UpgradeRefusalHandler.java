@@ -1,30 +1,22 @@
 package io.sluice.server.ops;
 
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import io.sluice.server.transport.HttpResponses;
 import io.sluice.server.transport.Transport;
 
-import java.nio.charset.StandardCharsets;
-
 /**
- * Sits right after the HTTP codec on the HTTP port and answers, in HTTP, the requests that must not go on:
- * a WebSocket upgrade on a connection {@link Admission} refused (429 or 503 with Retry-After), and a request
- * whose head broke {@code max-http-header-size} (431) or the line limit (414). Everything else passes, so
- * {@code /healthz}, {@code /readyz} and {@code /metrics} still answer when the broker is full or draining.
- * One log line per refusal, naming the remote address.
+ * The HTTP port's request gate, just before the router: a WebSocket upgrade on a connection {@link Admission}
+ * refused gets the refusal's status (429 or 503) with Retry-After, and the connection closes. Every other
+ * request passes, so {@code /healthz}, {@code /readyz} and {@code /metrics} still answer when the broker is
+ * full or draining. Requests whose headers broke {@code http-max-header-size} pass on to the router, which
+ * answers 431; they are counted here.
  */
 public final class UpgradeRefusalHandler extends ChannelInboundHandlerAdapter {
     private final Admission admission;
@@ -39,49 +31,31 @@ public final class UpgradeRefusalHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof HttpRequest request)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
-        DecoderResult result = request.decoderResult();
-        if (result.isFailure() && result.cause() instanceof TooLongFrameException) {
-            boolean line = result.cause() instanceof TooLongHttpLineException;
-            ReferenceCountUtil.release(msg);
-            Refusal why = Refusal.HEADER_TOO_LARGE;
-            metrics.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, why);
-            log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, why);
-            // the header case is the one with a setting; a too long request line is the same defence
-            refuse(ctx, line ? HttpResponseStatus.REQUEST_URI_TOO_LONG : HttpResponseStatus.valueOf(431),
-                    line ? "request line too long\n" : "request headers larger than max-http-header-size\n", -1);
-            return;
-        }
-        Refusal refusal = Admission.refusal(ctx.channel());
-        if (refusal != null && isUpgrade(request)) {
-            ReferenceCountUtil.release(msg);
-            // counted by AdmissionHandler when the socket opened
-            log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal);
-            refuse(ctx, HttpResponseStatus.valueOf(refusal.httpStatus()), refusal.message() + "\n",
-                    admission.retryAfterSeconds(refusal));
-            return;
+        if (msg instanceof FullHttpRequest request) {
+            if (request.decoderResult().cause() instanceof TooLongHttpHeaderException) {
+                metrics.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, Refusal.HEADER_TOO_LARGE);
+            } else {
+                Refusal refusal = Admission.refusal(ctx.channel());
+                if (refusal != null && isUpgrade(request)) {
+                    // counted by AdmissionHandler when the socket opened; logged here, where it is answered
+                    log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal);
+                    ReferenceCountUtil.release(msg);
+                    refuse(ctx, refusal);
+                    return;
+                }
+            }
         }
         ctx.fireChannelRead(msg);
     }
 
-    static boolean isUpgrade(HttpRequest request) {
-        return request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    private void refuse(ChannelHandlerContext ctx, Refusal refusal) {
+        ctx.channel().config().setAutoRead(false);
+        // Retry-After (RFC 9110 section 10.2.3) tells a well-behaved client when to come back
+        HttpResponses.textAndClose(ctx, HttpResponseStatus.valueOf(refusal.httpStatus()), refusal.message() + "\n",
+                HttpHeaderNames.RETRY_AFTER, Long.toString(admission.retryAfterSeconds(refusal)));
     }
 
-    private static void refuse(ChannelHandlerContext ctx, HttpResponseStatus status, String body, long retryAfter) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                ctx.alloc().buffer(bytes.length).writeBytes(bytes));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        if (retryAfter > 0) {
-            r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(retryAfter));
-        }
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        ctx.channel().config().setAutoRead(false);
+    static boolean isUpgrade(FullHttpRequest request) {
+        return request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
     }
 }

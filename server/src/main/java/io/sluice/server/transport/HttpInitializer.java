@@ -1,10 +1,13 @@
 package io.sluice.server.transport;
 
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+
+import java.util.function.Supplier;
 
 /**
  * The pipeline of the HTTP + WebSocket port: HTTP/1.1 decoding with bounded headers and bodies, then the
@@ -14,11 +17,22 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final TransportConfig config;
     private final HttpEndpoints endpoints;
     private final WebSocketUpgrader upgrader;
+    private final Supplier<ChannelHandler> requestGate;
 
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config) {
+        this(registry, endpoints, config, null);
+    }
+
+    /**
+     * {@code requestGate}: a handler per connection put before the router, which sees every complete request
+     * first and may answer it itself (connection admission refusing an upgrade with 429/503); null for none.
+     */
+    public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config,
+                           Supplier<ChannelHandler> requestGate) {
         this.config = config;
         this.endpoints = endpoints;
         this.upgrader = new WebSocketUpgrader(registry, config);
+        this.requestGate = requestGate;
     }
 
     @Override
@@ -29,7 +43,10 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                         .setMaxInitialLineLength(4096)
                         .setMaxHeaderSize(config.maxHeaderSize())))
-                .addLast("http-aggregator", new HttpObjectAggregator(config.maxContentLength()))
-                .addLast("http-router", new HttpRouter(endpoints, upgrader));
+                .addLast("http-aggregator", new HttpObjectAggregator(config.maxContentLength()));
+        if (requestGate != null) {
+            ch.pipeline().addLast("http-gate", requestGate.get());
+        }
+        ch.pipeline().addLast("http-router", new HttpRouter(endpoints, upgrader));
     }
 }

@@ -30,12 +30,21 @@ public final class HttpResponses {
         return send(ctx, null, status, "text/plain; charset=utf-8", body, false);
     }
 
+    /** The same, with one more header (Retry-After on a 429 or 503, say). */
+    public static ChannelFuture textAndClose(ChannelHandlerContext ctx, HttpResponseStatus status, String body,
+                                             CharSequence header, String value) {
+        return send(ctx, null, status, "text/plain; charset=utf-8", body, false, header, value);
+    }
+
     private static ChannelFuture send(ChannelHandlerContext ctx, HttpRequest request, HttpResponseStatus status,
-                                      String contentType, String body, boolean keepAlive) {
+                                      String contentType, String body, boolean keepAlive, CharSequence... extra) {
         ByteBuf content = ByteBufUtil.writeUtf8(ctx.alloc(), body);
         HttpVersion version = request == null ? HttpVersion.HTTP_1_1 : request.protocolVersion();
         FullHttpResponse response = new DefaultFullHttpResponse(version, status, content);
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        for (int i = 0; i + 1 < extra.length; i += 2) {
+            response.headers().set(extra[i], extra[i + 1]);
+        }
         HttpUtil.setContentLength(response, content.readableBytes());
         if (keepAlive) {
             if (version.equals(HttpVersion.HTTP_1_0)) {
