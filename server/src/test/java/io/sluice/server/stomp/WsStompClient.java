@@ -87,6 +87,10 @@ final class WsStompClient implements AutoCloseable {
         return f;
     }
 
+    StompTestClient.Frame poll(long millis) throws InterruptedException {
+        return frames.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
     @Override
     public void close() {
         ws.abort();
