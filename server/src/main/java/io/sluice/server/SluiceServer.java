@@ -27,10 +27,12 @@ import io.sluice.server.transport.ProtocolRegistry;
 import io.sluice.server.transport.TcpProtocolInitializer;
 import io.sluice.server.transport.Transport;
 import io.sluice.server.transport.TransportConfig;
+import io.sluice.server.transport.TransportEvents;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -104,12 +106,37 @@ public final class SluiceServer implements AutoCloseable {
     }
 
     /** The listening ports; another TCP protocol listener is one more line here. */
-    private List<Listener> listeners(TransportConfig transport) {
+    private List<Listener> listeners(TransportConfig transport, TransportEvents events) {
         return List.of(
-                new Listener("mqtt", Settings.MQTT_PORT, new TcpProtocolInitializer(protocols, "mqtt", transport)),
+                new Listener("mqtt", Settings.MQTT_PORT, new TcpProtocolInitializer(protocols, "mqtt", transport, events)),
                 new Listener("http", Settings.HTTP_PORT,
-                        new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler)),
-                new Listener("stomp", Settings.STOMP_PORT, new TcpProtocolInitializer(protocols, "stomp", transport)));
+                        new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler, events)),
+                new Listener("stomp", Settings.STOMP_PORT, new TcpProtocolInitializer(protocols, "stomp", transport, events)));
+    }
+
+    /** The transport's refusals and WebSocket heartbeats, counted in the metrics (the transport logs them itself). */
+    private TransportEvents transportEvents() {
+        return new TransportEvents() {
+            @Override
+            public void refused(Transport transport, SocketAddress remote, Refusal reason) {
+                ops.metrics().refused(transport, remote, null, null, io.sluice.server.ops.Refusal.valueOf(reason.name()));
+            }
+
+            @Override
+            public void heartbeat(String protocol, Heartbeat kind) {
+                ops.metrics().heartbeat(protocol, switch (kind) {
+                    case PING_SENT -> io.sluice.server.ops.Heartbeat.WS_PING_SENT;
+                    case PING_RECEIVED -> io.sluice.server.ops.Heartbeat.WS_PING_RECEIVED;
+                    case PONG_RECEIVED -> io.sluice.server.ops.Heartbeat.WS_PONG_RECEIVED;
+                    case TIMEOUT -> io.sluice.server.ops.Heartbeat.TIMEOUT;
+                });
+            }
+
+            @Override
+            public boolean goingAway() {
+                return closed.get();
+            }
+        };
     }
 
     static BrokerConfig brokerConfig(Settings s) {
@@ -120,7 +147,7 @@ public final class SluiceServer implements AutoCloseable {
 
     private void bindAll() {
         String host = settings.get(Settings.BIND);
-        for (Listener listener : listeners(TransportConfig.from(settings))) {
+        for (Listener listener : listeners(TransportConfig.from(settings), transportEvents())) {
             int port = settings.get(listener.port());
             if (port < 0) {
                 continue;

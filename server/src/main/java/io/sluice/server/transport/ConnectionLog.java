@@ -36,10 +36,11 @@ public final class ConnectionLog extends ChannelInboundHandlerAdapter {
         channel.attr(CLOSE_REASON).setIfAbsent(reason);
     }
 
-    /** A connection turned away before reaching a protocol. */
-    public static void refused(Channel channel, String reason) {
+    /** A connection turned away before reaching a protocol: logged here, counted by the listener's events. */
+    public static void refused(Channel channel, TransportEvents.Refusal kind, String reason) {
         closeReason(channel, reason);
         Transport t = channel.attr(TRANSPORT).get();
+        TransportEvents.of(channel).refused(t, channel.remoteAddress(), kind);
         log.info("refused {} connection from {}: {}", t == null ? "?" : t.label(), channel.remoteAddress(), reason);
     }
 

@@ -47,7 +47,7 @@ public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
     private void start(ChannelHandlerContext ctx) {
         if (timer == null && timeoutMillis > 0) {
             timer = ctx.executor().schedule(() -> {
-                ConnectionLog.refused(ctx.channel(), "no protocol established within the handshake timeout ("
+                ConnectionLog.refused(ctx.channel(), TransportEvents.Refusal.HANDSHAKE_TIMEOUT, "no protocol established within the handshake timeout ("
                         + timeoutMillis + " ms)");
                 ctx.close();
             }, timeoutMillis, TimeUnit.MILLISECONDS);

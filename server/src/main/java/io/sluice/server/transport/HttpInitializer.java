@@ -18,9 +18,10 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpEndpoints endpoints;
     private final WebSocketUpgrader upgrader;
     private final Supplier<ChannelHandler> requestGate;
+    private final TransportEvents events;
 
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config) {
-        this(registry, endpoints, config, null);
+        this(registry, endpoints, config, null, TransportEvents.NONE);
     }
 
     /**
@@ -28,7 +29,8 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
      * first and may answer it itself (connection admission refusing an upgrade with 429/503); null for none.
      */
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config,
-                           Supplier<ChannelHandler> requestGate) {
+                           Supplier<ChannelHandler> requestGate, TransportEvents events) {
+        this.events = events;
         this.config = config;
         this.endpoints = endpoints;
         this.upgrader = new WebSocketUpgrader(registry, config);
@@ -38,6 +40,7 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
         ConnectionLog.transport(ch, Transport.WEBSOCKET);
+        TransportEvents.attach(ch, events);
         ch.pipeline()
                 .addLast("handshake-timeout", new HandshakeTimeout(config.handshakeTimeoutMillis(), false))
                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()

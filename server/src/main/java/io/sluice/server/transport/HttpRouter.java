@@ -52,7 +52,8 @@ public final class HttpRouter extends SimpleChannelInboundHandler<FullHttpReques
                 : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
                 : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE
                 : HttpResponseStatus.BAD_REQUEST;
-        ConnectionLog.refused(ctx.channel(), "unreadable HTTP request (" + status + "): " + cause.getMessage());
+        ConnectionLog.refused(ctx.channel(), status == HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                ? TransportEvents.Refusal.HEADER_TOO_LARGE : TransportEvents.Refusal.BAD_HANDSHAKE, "unreadable HTTP request (" + status + "): " + cause.getMessage());
         HttpResponses.textAndClose(ctx, status, "bad request: " + cause.getMessage() + "\n");
     }
 }

@@ -11,13 +11,22 @@ import io.netty.util.AttributeKey;
 public final class ProtocolInstaller {
     /** The connection's transport facts, for anything that wants to label it (metrics, logs). */
     public static final AttributeKey<ConnectionInfo> INFO = AttributeKey.valueOf("sluice.connectionInfo");
+    /** The name of the module serving the connection. */
+    public static final AttributeKey<String> PROTOCOL = AttributeKey.valueOf("sluice.protocol");
 
     private ProtocolInstaller() {
+    }
+
+    /** The module serving the channel, "ws" while a WebSocket has not shown its protocol yet. */
+    static String protocolOf(Channel channel) {
+        String p = channel.attr(PROTOCOL).get();
+        return p == null ? "ws" : p;
     }
 
     /** Must run on the channel's event loop; the channel is active. */
     public static void install(Channel channel, ProtocolModule module, ConnectionInfo info) {
         channel.attr(INFO).set(info);
+        channel.attr(PROTOCOL).set(module.name());
         channel.pipeline().addLast("connection-log", new ConnectionLog(info, module.name()));
         module.install(channel.pipeline(), info);
         channel.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);

@@ -83,7 +83,7 @@ public final class ProtocolSniffer extends ChannelInboundHandlerAdapter {
     }
 
     private void refuse(ChannelHandlerContext ctx, WebSocketCloseStatus status, String reason) {
-        ConnectionLog.refused(ctx.channel(), "WebSocket on " + path + ": " + reason);
+        ConnectionLog.refused(ctx.channel(), TransportEvents.Refusal.BAD_HANDSHAKE, "WebSocket on " + path + ": " + reason);
         refused = true;
         release();
         ctx.writeAndFlush(new CloseWebSocketFrame(status, reason.length() > 120 ? reason.substring(0, 120) : reason))

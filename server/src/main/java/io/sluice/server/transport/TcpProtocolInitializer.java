@@ -15,23 +15,31 @@ public final class TcpProtocolInitializer extends ChannelInitializer<SocketChann
     private final ProtocolRegistry registry;
     private final String protocol;
     private final TransportConfig config;
+    private final TransportEvents events;
 
     public TcpProtocolInitializer(ProtocolRegistry registry, String protocol, TransportConfig config) {
+        this(registry, protocol, config, TransportEvents.NONE);
+    }
+
+    public TcpProtocolInitializer(ProtocolRegistry registry, String protocol, TransportConfig config,
+                                  TransportEvents events) {
         this.registry = registry;
         this.protocol = protocol;
         this.config = config;
+        this.events = events;
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
         ConnectionLog.transport(ch, Transport.TCP);
+        TransportEvents.attach(ch, events);
         ch.pipeline().addLast("handshake-timeout", new HandshakeTimeout(config.handshakeTimeoutMillis(), true));
         ch.pipeline().addLast("tcp-install", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
                 Optional<ProtocolModule> module = registry.byName(protocol);
                 if (module.isEmpty()) {
-                    ConnectionLog.refused(ctx.channel(), "protocol " + protocol + " is not enabled on this server");
+                    ConnectionLog.refused(ctx.channel(), TransportEvents.Refusal.BAD_HANDSHAKE, "protocol " + protocol + " is not enabled on this server");
                     ctx.close();
                     return;
                 }

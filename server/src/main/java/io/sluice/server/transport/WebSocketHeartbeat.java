@@ -33,6 +33,8 @@ public final class WebSocketHeartbeat extends ChannelInboundHandlerAdapter {
             pinger = ctx.executor().scheduleAtFixedRate(() -> {
                 if (ctx.channel().isWritable()) {
                     ctx.writeAndFlush(new PingWebSocketFrame());
+                    TransportEvents.of(ctx.channel())
+                            .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.PING_SENT);
                 }
             }, pingIntervalMillis, pingIntervalMillis, TimeUnit.MILLISECONDS);
         }
@@ -41,6 +43,8 @@ public final class WebSocketHeartbeat extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent idle && idle.state() == IdleState.READER_IDLE) {
+            TransportEvents.of(ctx.channel())
+                    .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.TIMEOUT);
             ConnectionLog.closeReason(ctx.channel(), "WebSocket silent for " + idleTimeoutMillis
                     + " ms (no frame, not even a Pong); closed as dead");
             // A dead peer may never drain the socket: close now rather than after the Close frame is written.

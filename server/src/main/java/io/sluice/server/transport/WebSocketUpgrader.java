@@ -59,7 +59,8 @@ public final class WebSocketUpgrader {
         List<String> offered = request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         SubprotocolNegotiator.Decision decision = negotiator.decide(offered, path);
         if (decision instanceof SubprotocolNegotiator.Refuse refuse) {
-            ConnectionLog.refused(channel, "WebSocket upgrade to " + path + ": " + refuse.reason());
+            ConnectionLog.refused(channel, TransportEvents.Refusal.BAD_HANDSHAKE,
+                    "WebSocket upgrade to " + path + ": " + refuse.reason());
             HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, refuse.reason() + "\n");
             return;
         }
@@ -68,7 +69,8 @@ public final class WebSocketUpgrader {
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory("ws://" + host + request.uri(),
                 serve == null ? null : serve.token(), decoderConfig).newHandshaker(request);
         if (handshaker == null) {
-            ConnectionLog.refused(channel, "WebSocket upgrade to " + path + ": unsupported WebSocket version "
+            ConnectionLog.refused(channel, TransportEvents.Refusal.UNSUPPORTED_VERSION,
+                    "WebSocket upgrade to " + path + ": unsupported WebSocket version "
                     + request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
             WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(channel)
                     .addListener(ChannelFutureListener.CLOSE);
@@ -77,7 +79,8 @@ public final class WebSocketUpgrader {
         try {
             handshaker.handshake(channel, request).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         } catch (WebSocketServerHandshakeException e) {
-            ConnectionLog.refused(channel, "WebSocket upgrade to " + path + ": " + e.getMessage());
+            ConnectionLog.refused(channel, TransportEvents.Refusal.BAD_HANDSHAKE,
+                    "WebSocket upgrade to " + path + ": " + e.getMessage());
             HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
             return;
         }

@@ -14,7 +14,7 @@ import java.util.List;
 /**
  * A stand-in protocol for transport tests: its units are lines, and it answers each line with
  * {@code name + ":" + line} in a write of its own, so a test sees both which module got the bytes and where
- * the unit boundaries fell. Recognised, when sniffed, by the first line starting with one of its commands.
+ * the unit boundaries fell. The line {@code bye} makes it close the connection. Recognised, when sniffed, by the first line starting with one of its commands.
  */
 final class LineEchoModule implements ProtocolModule {
     private final String name;
@@ -81,6 +81,10 @@ final class LineEchoModule implements ProtocolModule {
         pipeline.addLast(new SimpleChannelInboundHandler<ByteBuf>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
+                if (line.toString(StandardCharsets.UTF_8).equals("bye\n")) { // the protocol ends the connection
+                    ctx.close();
+                    return;
+                }
                 ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), name + ":" + line.toString(StandardCharsets.UTF_8)));
             }
         });
