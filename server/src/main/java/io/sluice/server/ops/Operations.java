@@ -76,7 +76,7 @@ public final class Operations implements AutoCloseable {
 
     /** Answers refused WebSocket upgrades; goes after the HTTP codec, before the upgrade handler. */
     public UpgradeRefusalHandler upgradeRefusalHandler() {
-        return new UpgradeRefusalHandler(admission, metrics, log);
+        return new UpgradeRefusalHandler(admission, log);
     }
 
     public TopicLimits topicLimits() {

@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.server.transport.HttpResponses;
 import io.sluice.server.transport.Transport;
@@ -15,34 +14,27 @@ import io.sluice.server.transport.Transport;
  * The HTTP port's request gate, just before the router: a WebSocket upgrade on a connection {@link Admission}
  * refused gets the refusal's status (429 or 503) with Retry-After, and the connection closes. Every other
  * request passes, so {@code /healthz}, {@code /readyz} and {@code /metrics} still answer when the broker is
- * full or draining. Requests whose headers broke {@code http-max-header-size} pass on to the router, which
- * answers 431; they are counted here.
+ * full or draining, and so do requests the HTTP decoder failed on (the router answers those).
  */
 public final class UpgradeRefusalHandler extends ChannelInboundHandlerAdapter {
     private final Admission admission;
-    private final ConnectionEvents metrics;
     private final ConnectionEvents log;
 
-    UpgradeRefusalHandler(Admission admission, ConnectionEvents metrics, ConnectionEvents log) {
+    UpgradeRefusalHandler(Admission admission, ConnectionEvents log) {
         this.admission = admission;
-        this.metrics = metrics;
         this.log = log;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof FullHttpRequest request) {
-            if (request.decoderResult().cause() instanceof TooLongHttpHeaderException) {
-                metrics.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, Refusal.HEADER_TOO_LARGE);
-            } else {
-                Refusal refusal = Admission.refusal(ctx.channel());
-                if (refusal != null && isUpgrade(request)) {
-                    // counted by AdmissionHandler when the socket opened; logged here, where it is answered
-                    log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal);
-                    ReferenceCountUtil.release(msg);
-                    refuse(ctx, refusal);
-                    return;
-                }
+        if (msg instanceof FullHttpRequest request && request.decoderResult().isSuccess()) {
+            Refusal refusal = Admission.refusal(ctx.channel());
+            if (refusal != null && isUpgrade(request)) {
+                // counted by AdmissionHandler when the socket opened; logged here, where it is answered
+                log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal);
+                ReferenceCountUtil.release(msg);
+                refuse(ctx, refusal);
+                return;
             }
         }
         ctx.fireChannelRead(msg);
