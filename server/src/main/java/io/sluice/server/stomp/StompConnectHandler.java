@@ -140,7 +140,7 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(connected);
         conn.decoder.onHeartbeat(() -> conn.events.heartbeat("stomp", Heartbeat.STOMP_HEARTBEAT_RECEIVED));
         conn.events.connected("stomp", conn.info, conn.id);
-        log.info("stomp {}: connected, STOMP {}", conn.describe(), v.token());
+        log.debug("stomp {}: connected, STOMP {}", conn.describe(), v.token());
     }
 
     private static StompVersion preferredVersion(Subprotocol p) {
