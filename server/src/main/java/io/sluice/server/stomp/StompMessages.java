@@ -22,7 +22,8 @@ import java.util.Set;
  * share: the body bytes unchanged; {@code content-type} is the MQTT 5 Content Type; {@code reply-to} the
  * Response Topic (through the destination mapping); {@code correlation-id} the Correlation Data (UTF-8); every
  * other header of a SEND a User Property, in order, and every User Property a MESSAGE header, in order.
- * A SEND is a QoS 1 publish. {@code retain:true} on a SEND to a topic makes it the topic's retained message.
+ * A SEND is a QoS 1 publish. {@code retain:true} on a SEND to a topic makes it the topic's retained message;
+ * {@code expires} (epoch milliseconds) is the MQTT 5 Message Expiry Interval, counted from now.
  */
 final class StompMessages {
     static final String CORRELATION_ID = "correlation-id";
@@ -30,13 +31,15 @@ final class StompMessages {
     static final String RETAIN = "retain";
     static final String RETAINED = "retained";
     static final String REDELIVERED = "redelivered";
+    /** When the message expires, in epoch milliseconds, as ActiveMQ and Artemis write it; 0 for never. */
+    static final String EXPIRES = "expires";
 
     /** SEND headers that are about the frame, not the message: never user properties. */
     private static final Set<String> SEND_FRAME_HEADERS = Set.of("destination", "content-length", "content-type",
-            "receipt", "transaction", REPLY_TO, CORRELATION_ID, RETAIN);
+            "receipt", "transaction", REPLY_TO, CORRELATION_ID, RETAIN, EXPIRES);
     /** MESSAGE headers the server sets: a user property of the same name does not override them. */
     private static final Set<String> MESSAGE_HEADERS = Set.of("destination", "message-id", "subscription", "ack",
-            "content-length", "content-type", "receipt-id", REPLY_TO, CORRELATION_ID, RETAINED, REDELIVERED);
+            "content-length", "content-type", "receipt-id", REPLY_TO, CORRELATION_ID, RETAINED, REDELIVERED, EXPIRES);
 
     private StompMessages() {
     }
@@ -46,6 +49,7 @@ final class StompMessages {
         String responseTopic = null;
         byte[] correlation = null;
         boolean retain = false;
+        long expires = 0;
         List<Map.Entry<String, String>> user = new ArrayList<>(0);
         for (Map.Entry<CharSequence, CharSequence> h : send.headers()) {
             String name = h.getKey().toString();
@@ -60,6 +64,7 @@ final class StompMessages {
                 }
                 case CORRELATION_ID -> correlation = correlation == null ? value.getBytes(StandardCharsets.UTF_8) : correlation;
                 case RETAIN -> retain = "true".equals(value) && destination.kind() == StompDestination.Kind.TOPIC;
+                case EXPIRES -> expires = expires(send, value);
                 default -> {
                     if (!SEND_FRAME_HEADERS.contains(name)) {
                         user.add(Map.entry(name, value));
@@ -76,7 +81,21 @@ final class StompMessages {
                 .retain(retain)
                 .properties(props)
                 .publisherId(publisherId)
+                .expiresAtMillis(expires)
                 .build();
+    }
+
+    private static long expires(StompFrame send, String value) {
+        try {
+            long at = Long.parseLong(value.trim());
+            if (at >= 0) {
+                return at;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw StompFrames.bad(send, "bad expires header", "expires is the time the message expires, in milliseconds "
+                + "since the epoch (0: never), not '" + value + "'.");
     }
 
     /**
@@ -115,6 +134,9 @@ final class StompMessages {
             if (!MESSAGE_HEADERS.contains(u.getKey()) && !u.getKey().isEmpty()) {
                 h.add(u.getKey(), u.getValue());
             }
+        }
+        if (m.expiresAtMillis() != 0) {
+            h.set(EXPIRES, Long.toString(m.expiresAtMillis()));
         }
         h.setInt(StompHeaders.CONTENT_LENGTH, m.payload().length);
         return f;

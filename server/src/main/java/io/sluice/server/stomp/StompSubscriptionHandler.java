@@ -99,7 +99,7 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
             conn.queues.declare(destination);
         }
 
-        StompSubscription sub = new StompSubscription(conn, ctx, nextNumber++, id, idGiven || conn.version != StompVersion.V1_0,
+        StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven || conn.version != StompVersion.V1_0,
                 destination, ack, conn.broker.config().queueLimits().maxQos0Messages());
         Broker.Connection session = conn.broker.connect(sub.clientId(), true, 0, prefetch, sub);
         sub.attached(session);
@@ -110,6 +110,17 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
         if (destination.kind() == StompDestination.Kind.QUEUE) {
             conn.queues.consumerArrived(destination);
         }
+    }
+
+    /**
+     * The next subscription number whose broker session id ({@code stomp-<conn>-<n>}) no one holds: an MQTT
+     * client that chose such an id keeps its session instead of being taken over by a STOMP subscription.
+     */
+    private int freeNumber() {
+        while (conn.broker.session(conn.id + "-" + nextNumber) != null) {
+            nextNumber++;
+        }
+        return nextNumber++;
     }
 
     private static int prefetch(StompFrame frame) {

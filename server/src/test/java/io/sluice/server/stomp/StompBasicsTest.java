@@ -46,6 +46,16 @@ class StompBasicsTest {
     }
 
     @Test
+    void stompCommandConnectsLikeConnect() throws Exception {
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            c.send(frame(StompCommand.STOMP, "accept-version", "1.1,1.2", "host", "x", "heart-beat", "0,0"));
+            StompTestClient.Frame connected = c.next(StompCommand.CONNECTED);
+            assertEquals("1.2", connected.header("version"));
+            assertEquals("0,0", connected.header("heart-beat"));
+        }
+    }
+
+    @Test
     void unsupportedVersionIsAnError() throws Exception {
         try (StompTestClient c = new StompTestClient(server.port())) {
             c.send(frame(StompCommand.CONNECT, "accept-version", "2.0", "host", "x"));

@@ -185,4 +185,54 @@ class StompMqttTest {
             mq.disconnect();
         }
     }
+
+    @Test
+    void expiryCrossesBothWays() throws Exception {
+        Mqtt5BlockingClient mq = mqtt("expiry");
+        try (Mqtt5BlockingClient.Mqtt5Publishes received = mq.publishes(MqttGlobalPublishFilter.ALL);
+             StompTestClient c = new StompTestClient(server.port())) {
+            c.connect("1.2");
+            c.subscribe("/topic/exp/#", "s");
+            mq.subscribeWith().topicFilter("exp/#").qos(MqttQos.AT_LEAST_ONCE).send();
+            long before = System.currentTimeMillis();
+            mq.publishWith().topic("exp/from-mqtt").qos(MqttQos.AT_LEAST_ONCE).payload("x".getBytes())
+                    .messageExpiryInterval(60).send();
+            StompTestClient.Frame m = c.next(StompCommand.MESSAGE);
+            long expires = Long.parseLong(m.header("expires"));
+            assertTrue(expires >= before + 59_000 && expires <= System.currentTimeMillis() + 61_000, m.toString());
+            received.receive(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS).orElseThrow();
+
+            c.sendAndAwaitReceipt(sendFrame("/topic/exp/from-stomp", "y", "expires",
+                    Long.toString(System.currentTimeMillis() + 120_000)), "r");
+            Mqtt5Publish p = received.receive(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS).orElseThrow();
+            assertEquals("exp/from-stomp", p.getTopic().toString());
+            long interval = p.getMessageExpiryInterval().orElseThrow();
+            assertTrue(interval > 100 && interval <= 120, "expiry interval " + interval);
+            c.next(StompCommand.MESSAGE);
+
+            // already expired: nobody gets it
+            c.sendAndAwaitReceipt(sendFrame("/topic/exp/late", "z", "expires", "1"), "late");
+            assertNull(c.poll(300));
+        } finally {
+            mq.disconnect();
+        }
+    }
+
+    @Test
+    void anMqttClientIdInTheStompNamespaceIsNotTakenOver() throws Exception {
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            String session = c.connect("1.2").header("session");
+            Mqtt5BlockingClient squatter = mqtt(session + "-0");
+            try (Mqtt5BlockingClient.Mqtt5Publishes received = squatter.publishes(MqttGlobalPublishFilter.ALL)) {
+                squatter.subscribeWith().topicFilter("squat").qos(MqttQos.AT_LEAST_ONCE).send();
+                c.subscribe("/topic/squat", "s");
+                c.sendAndAwaitReceipt(sendFrame("/topic/squat", "both"), "r");
+                assertEquals("both", c.next(StompCommand.MESSAGE).text());
+                assertEquals("both", new String(received.receive(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                        .orElseThrow().getPayloadAsBytes(), StandardCharsets.UTF_8));
+            } finally {
+                squatter.disconnect();
+            }
+        }
+    }
 }
