@@ -1,6 +1,7 @@
 package io.sluice.protocol.ws;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageCodec;
@@ -11,6 +12,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -21,8 +23,8 @@ import java.util.List;
  *
  * <p>Text frames reach the protocol only when it accepts them (STOMP); on any other protocol a text frame
  * closes the connection with status 1003 (MQTT 5 section 6.0, MQTT 3.1.1 section 6.0). Outbound frames mirror
- * the type of the client's data frames, so a STOMP client that speaks text is answered in text; otherwise they
- * are binary. Control frames (ping, pong, close) are not this handler's business and pass through untouched.
+ * the type of the client's data frames, so a STOMP client that speaks text is answered in text (unless the bytes
+ * are not UTF-8, which a text frame cannot carry); otherwise they are binary. Control frames (ping, pong, close) are not this handler's business and pass through untouched.
  */
 public final class FramePayloadCodec extends MessageToMessageCodec<WebSocketFrame, ByteBuf> {
     private boolean acceptsText;
@@ -65,7 +67,10 @@ public final class FramePayloadCodec extends MessageToMessageCodec<WebSocketFram
     @Override
     protected void encode(ChannelHandlerContext ctx, ByteBuf bytes, List<Object> out) {
         bytes.retain();
-        out.add(inboundText ? new TextWebSocketFrame(bytes) : new BinaryWebSocketFrame(bytes));
+        // a text frame must hold valid UTF-8 (RFC 6455 section 8.1): a STOMP MESSAGE whose body is binary (an
+        // MQTT payload, say) goes out as a binary frame even to a client that speaks text
+        boolean text = inboundText && ByteBufUtil.isText(bytes, StandardCharsets.UTF_8);
+        out.add(text ? new TextWebSocketFrame(bytes) : new BinaryWebSocketFrame(bytes));
     }
 
     /**

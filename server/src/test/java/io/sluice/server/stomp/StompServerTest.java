@@ -85,6 +85,24 @@ class StompServerTest {
     }
 
     @Test
+    void binaryBodyReachesATextSpeakingClientIntact() throws Exception {
+        byte[] body = {(byte) 0xff, 0, (byte) 0xfe, 'x'};
+        try (WsStompClient ws = WsStompClient.connect(server.port("http"), "/stomp", "v12.stomp");
+             StompTestClient tcp = new StompTestClient(server.port("stomp"))) {
+            ws.sendText(connect("1.2"));
+            ws.next(StompCommand.CONNECTED);
+            ws.sendText(frame(StompCommand.SUBSCRIBE, "destination", "/topic/bin", "id", "b", "receipt", "s"));
+            ws.next(StompCommand.RECEIPT);
+            tcp.connect("1.2");
+            tcp.sendAndAwaitReceipt(sendFrame("/topic/bin", body, "content-length", "4"), "r");
+            // not valid UTF-8: it cannot travel in a text frame, so it comes as a binary one
+            assertArrayEquals(body, ws.next(StompCommand.MESSAGE).body());
+            tcp.sendAndAwaitReceipt(sendFrame("/topic/bin", "plain text"), "t");
+            assertEquals("plain text", ws.next(StompCommand.MESSAGE).text());
+        }
+    }
+
+    @Test
     void firstFrameRecognisedWhenNothingIsNamed() throws Exception {
         try (WsStompClient ws = WsStompClient.connect(server.port("http"), "/")) {
             ws.sendText("\nCONNECT\naccept-version:1.2\nhost:x\n\n\0");
