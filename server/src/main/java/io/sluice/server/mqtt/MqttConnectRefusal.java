@@ -29,13 +29,24 @@ final class MqttConnectRefusal {
             case RATE_LIMIT -> ReasonCode.CONNECTION_RATE_EXCEEDED;
             default -> ReasonCode.SERVER_UNAVAILABLE;
         };
-        refuse(reason, admission.message());
+        refuse(reason, admission.message(), admission);
     }
 
     void refuse(ReasonCode reason, String why) {
+        refuse(reason, why, switch (reason) {
+            case UNSUPPORTED_PROTOCOL_VERSION -> Refusal.UNSUPPORTED_VERSION;
+            case CLIENT_IDENTIFIER_NOT_VALID -> Refusal.CLIENT_ID_REJECTED;
+            case BAD_USER_NAME_OR_PASSWORD, NOT_AUTHORIZED, BAD_AUTHENTICATION_METHOD -> Refusal.NOT_AUTHORIZED;
+            default -> Refusal.BAD_HANDSHAKE;
+        });
+    }
+
+    private void refuse(ReasonCode reason, String why, Refusal counted) {
         if (connection.isClosing()) {
             return;
         }
+        connection.events.refused(connection.info.transport(), connection.info.remote(), "mqtt",
+                connection.clientId(), counted);
         byte code;
         if (connection.isV5()) {
             code = reason.code();

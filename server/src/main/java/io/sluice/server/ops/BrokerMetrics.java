@@ -197,6 +197,9 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
 
     @Override
     public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+        if (protocol != null && reason.isAdmission()) {
+            return; // counted by AdmissionHandler when the socket opened; the adapter only answered it
+        }
         counter("sluice.connections.refused", "connections refused before being accepted, by reason",
                 "transport", transport == null ? "unknown" : transport.label(), "reason", reason.label()).increment();
     }

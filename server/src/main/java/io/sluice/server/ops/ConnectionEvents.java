@@ -23,7 +23,12 @@ public interface ConnectionEvents {
     default void disconnected(String protocol, ConnectionInfo info, String clientId, DisconnectReason reason) {
     }
 
-    /** A connection was refused before it was accepted: by a limit, a failed handshake or the protocol's CONNECT. */
+    /**
+     * A connection was refused before it was accepted: by a limit, a failed handshake or the protocol's CONNECT.
+     * An adapter answering a refusal reports it with its {@code protocol}; it logs its own line, with the detail
+     * ({@link ConnectionLog} logs only refusals without a protocol), and an {@link Refusal#isAdmission()
+     * admission} refusal it answers is not counted again (it was counted when the socket opened).
+     */
     default void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
     }
 

@@ -33,7 +33,8 @@ public final class ConnectionLog implements ConnectionEvents {
 
     @Override
     public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
-        if (log.isInfoEnabled()) {
+        // a protocol adapter that refuses logs its own line, with what exactly was wrong
+        if (protocol == null && log.isInfoEnabled()) {
             log.info("refuse {} reason={} ({})", describe(clientId, protocol, transport, remote), reason.label(),
                     reason.message());
         }

@@ -65,4 +65,9 @@ public enum Refusal {
     public String label() {
         return label;
     }
+
+    /** Decided by {@link Admission} when the socket opened (and counted then), not by a protocol. */
+    public boolean isAdmission() {
+        return this == CONNECTION_LIMIT || this == ADDRESS_LIMIT || this == RATE_LIMIT || this == SHUTTING_DOWN;
+    }
 }
