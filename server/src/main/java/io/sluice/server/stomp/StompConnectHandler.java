@@ -110,8 +110,13 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         StompVersion v = version.get();
-        long[] heartbeat = v == StompVersion.V1_0 ? new long[] {0, 0}
-                : StompHeartbeat.parse(StompFrames.header(frame, StompHeaders.HEART_BEAT));
+        String heartbeatHeader = StompFrames.header(frame, StompHeaders.HEART_BEAT);
+        long[] heartbeat = StompHeartbeat.parse(heartbeatHeader);
+        if (v == StompVersion.V1_0) {
+            // heart-beating is 1.1's; a 1.0 client that asks anyway gets the server's beats, but is never
+            // expected to send any (stomp.js, for one, sends none on a 1.0 connection whatever it asked)
+            heartbeat[0] = 0;
+        }
         String login = StompFrames.header(frame, StompHeaders.LOGIN);
         String passcode = StompFrames.header(frame, StompHeaders.PASSCODE);
         Authenticator.Decision decision = authenticator.login(new Credentials("stomp", null, login,
@@ -132,7 +137,7 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         }
         connected.headers().set(StompHeaders.SERVER, SERVER);
         connected.headers().set(StompHeaders.SESSION, conn.id);
-        if (v != StompVersion.V1_0) {
+        if (v != StompVersion.V1_0 || heartbeatHeader != null) {
             StompHeartbeat agreed = StompHeartbeat.agree(heartbeat[0], heartbeat[1], conn.config);
             connected.headers().set(StompHeaders.HEART_BEAT, agreed.header());
             agreed.install(ctx.pipeline(), conn);

@@ -15,6 +15,7 @@ import static io.sluice.server.stomp.StompTestClient.frame;
 import static io.sluice.server.stomp.StompTestClient.sendFrame;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Header escaping per version, content-length bodies with NUL bytes, EOLs between frames, heart-beats. */
@@ -144,6 +145,23 @@ class StompWireTest {
         try (StompTestClient c = new StompTestClient(server.port())) {
             assertEquals("100,100", c.connect("1.2", "1,1").header("heart-beat"));
             c.sendRaw("\n");
+        }
+    }
+
+    @Test
+    void version10ClientThatAsksGetsBeatsButNeedNotSendAny() throws Exception {
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            StompTestClient.Frame connected = c.connect(null, "150,150");
+            assertEquals("150,0", connected.header("heart-beat"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(StompTestClient.TIMEOUT_SECONDS);
+            while (c.heartbeatsReceived() < 5 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            // five beats take 750 ms, past 150 ms + 300 ms grace: silence from the client was not held against it
+            assertTrue(c.heartbeatsReceived() >= 5 && c.isOpen());
+        }
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            assertNull(c.connect(null).header("heart-beat"), "no heart-beat header unless a 1.0 client asks");
         }
     }
 
