@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
  * Closes a connection that does not get as far as a protocol within the handshake timeout: on the HTTP port,
  * one that never completes its WebSocket upgrade and names (or shows) its protocol; on a TCP port, one that
  * never sends a byte. A socket that opens and waits costs the broker a file descriptor and buffers; this
- * bounds how long. The connection counts as established when {@link ProtocolInstaller} fires
+ * bounds how long. On the HTTP port the clock restarts with every plain HTTP request answered ({@link #RESTART}),
+ * which bounds idle keep-alive connections the same way. The connection counts as established when {@link ProtocolInstaller} fires
  * {@link #ESTABLISHED} (or, with {@code firstByteEnough}, at the first read); the handler then leaves.
  */
 public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
@@ -19,6 +20,17 @@ public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
         @Override
         public String toString() {
             return "ESTABLISHED";
+        }
+    };
+
+    /**
+     * User event: a plain HTTP request was answered; the connection gets the timeout again to send its next
+     * request (keep-alive) or be closed, so idle HTTP connections do not pile up.
+     */
+    public static final Object RESTART = new Object() {
+        @Override
+        public String toString() {
+            return "RESTART";
         }
     };
 
@@ -68,6 +80,12 @@ public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
             if (!firstByteEnough) {
                 stop(ctx);
             }
+            return;
+        }
+        if (evt == RESTART) {
+            cancel();
+            timer = null;
+            start(ctx);
             return;
         }
         ctx.fireUserEventTriggered(evt);

@@ -37,12 +37,12 @@ public final class HttpRouter extends SimpleChannelInboundHandler<FullHttpReques
         }
         String path = new QueryStringDecoder(request.uri()).path();
         Optional<HttpEndpoint> endpoint = endpoints.find(path);
+        ctx.pipeline().fireUserEventTriggered(HandshakeTimeout.RESTART);
         if (endpoint.isEmpty()) {
             HttpResponses.text(ctx, request, HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8",
                     "not found: " + path + "\n");
             return;
         }
-        ctx.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);
         endpoint.get().handle(ctx, request);
     }
 

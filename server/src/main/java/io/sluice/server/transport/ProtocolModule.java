@@ -34,6 +34,11 @@ public interface ProtocolModule {
     /**
      * Add this protocol's handlers at the end of a pipeline whose inbound messages are {@link ByteBuf}s (TCP
      * bytes, or WebSocket frame payloads in order) and whose outbound end accepts {@link ByteBuf}s.
+     *
+     * <p>Called on the channel's event loop once the channel is active. On WebSocket that is after the upgrade,
+     * so the handlers see no {@code channelActive}: start per-connection work in {@code handlerAdded}. Closing
+     * the channel is enough to end a WebSocket properly: the transport sends the Close frame (1000, or 1001
+     * while the server shuts down).
      */
     void install(ChannelPipeline pipeline, ConnectionInfo info);
 }

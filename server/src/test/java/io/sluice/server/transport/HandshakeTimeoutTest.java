@@ -51,6 +51,19 @@ class HandshakeTimeoutTest {
     }
 
     @Test
+    void anIdleKeepAliveHttpConnectionIsClosedAfterItsAnswer() throws Exception {
+        try (RawWebSocket raw = RawWebSocket.connect(server.port("http"))) {
+            raw.sendRaw("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String head = raw.readHead();
+            assertTrue(head.startsWith("HTTP/1.1 404") && !head.toLowerCase().contains("connection: close"), head);
+            raw.sendRaw("GET /again HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            // both answers, then the server closes the idle connection (readToEnd times out otherwise)
+            String rest = raw.readToEnd();
+            assertTrue(rest.contains("not found: /nothing") && rest.contains("not found: /again"), rest);
+        }
+    }
+
+    @Test
     void aSilentSocketOnATcpPortIsClosed() throws Exception {
         try (RawWebSocket raw = RawWebSocket.connect(server.port("mqtt"))) {
             assertTrue(raw.closedByServer());
