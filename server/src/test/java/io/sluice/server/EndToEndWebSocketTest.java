@@ -107,6 +107,20 @@ class EndToEndWebSocketTest {
             assertNotNull(connected, "no CONNECTED");
             assertTrue(connected.startsWith("CONNECTED\n"), connected);
             assertTrue(connected.contains("version:1.2"), connected);
+            ws.sendText("SUBSCRIBE\nid:0\ndestination:/topic/e2e/stomp\nreceipt:r1\n\n\0", true).join();
+            String receipt = frames.poll(20, TimeUnit.SECONDS);
+            assertNotNull(receipt, "no RECEIPT");
+            assertTrue(receipt.startsWith("RECEIPT\n"), receipt);
+            Mqtt5BlockingClient tcp = Mqtt5Client.builder().identifier("to-stomp").serverHost("127.0.0.1")
+                    .serverPort(server.port("mqtt")).buildBlocking();
+            tcp.connect();
+            tcp.publishWith().topic("e2e/stomp").payload("hello stomp".getBytes(StandardCharsets.UTF_8)).send();
+            tcp.disconnect();
+            // one STOMP frame per WebSocket message, whole: command, headers, body, NUL
+            String message = frames.poll(20, TimeUnit.SECONDS);
+            assertNotNull(message, "no MESSAGE");
+            assertTrue(message.startsWith("MESSAGE\n"), message);
+            assertTrue(message.endsWith("\n\nhello stomp\0"), message);
         } finally {
             ws.abort();
         }

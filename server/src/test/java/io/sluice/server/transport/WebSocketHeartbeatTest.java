@@ -41,15 +41,16 @@ class WebSocketHeartbeatTest {
     void aPeerThatAnswersPingsOutlivesManyIdleTimeouts() throws Exception {
         SluiceServer server = TransportTestServer.start(s -> s
                 .with(Settings.WS_PING_INTERVAL, 100L)
-                .with(Settings.WS_IDLE_TIMEOUT, 1_000L));
+                .with(Settings.WS_IDLE_TIMEOUT, 2_000L));
         try (WsClient c = WsClient.connect(server.port("http"), "/", "mqtt")) {
-            // The JDK client answers every Ping with a Pong by itself; wait for 3 s worth of pings.
-            long deadline = System.nanoTime() + WsClient.WAIT_SECONDS * 1_000_000_000L;
-            while (c.pings.get() < 30 && System.nanoTime() < deadline) {
+            // The JDK client answers every Ping with a Pong by itself (and sends nothing else): wait for about
+            // 5 s of pings, more than twice the idle timeout.
+            long deadline = System.nanoTime() + 2 * WsClient.WAIT_SECONDS * 1_000_000_000L;
+            while (c.pings.get() < 50 && System.nanoTime() < deadline) {
                 assertTrue(c.events.isEmpty(), () -> "unexpected " + c.events.peek());
                 Thread.sleep(50);
             }
-            assertTrue(c.pings.get() >= 30, "pings: " + c.pings.get());
+            assertTrue(c.pings.get() >= 50, "pings: " + c.pings.get());
             c.binary("alive\n", true);
             assertEquals(new WsClient.Binary("mqtt:alive\n"), c.next());
         } finally {
