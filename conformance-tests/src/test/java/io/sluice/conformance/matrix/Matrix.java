@@ -1,0 +1,134 @@
+package io.sluice.conformance.matrix;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The results of this run, cell by cell, and their rendering as a Markdown table. Tests record into it
+ * (through {@link Cells}); {@link MatrixReport} prints and writes it when the test plan ends.
+ */
+public final class Matrix {
+    private static final Map<String, Map<Feature, Outcome>> RESULTS = new ConcurrentHashMap<>();
+    private static final Map<String, String> CLIENT_VERSIONS = new ConcurrentHashMap<>();
+
+    private Matrix() {
+    }
+
+    public static void record(Row row, Feature feature, Outcome outcome) {
+        RESULTS.computeIfAbsent(row.id(), k -> new ConcurrentHashMap<>()).put(feature, outcome);
+    }
+
+    /** A client's version as the run found it, for the table's legend ("mqtt" -> "5.16.0"). */
+    public static void clientVersion(String client, String version) {
+        CLIENT_VERSIONS.put(client, version);
+    }
+
+    public static boolean isEmpty() {
+        return RESULTS.isEmpty();
+    }
+
+    /** The outcome of a cell; null when the run did not reach it. */
+    public static Outcome outcome(Row row, Feature feature) {
+        if (!row.applies(feature)) {
+            return new Outcome(Outcome.Kind.NOT_APPLICABLE, "");
+        }
+        Map<Feature, Outcome> r = RESULTS.get(row.id());
+        return r == null ? null : r.get(feature);
+    }
+
+    /** Whether every applicable cell of every row has an outcome (a full run, not a filtered one). */
+    public static boolean complete() {
+        for (Row row : Catalog.rows()) {
+            for (Feature f : row.features()) {
+                if (outcome(row, f) == null) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    public static Map<Outcome.Kind, Integer> counts() {
+        Map<Outcome.Kind, Integer> counts = new EnumMap<>(Outcome.Kind.class);
+        for (Row row : Catalog.rows()) {
+            for (Feature f : row.features()) {
+                Outcome o = outcome(row, f);
+                if (o != null) {
+                    counts.merge(o.kind(), 1, Integer::sum);
+                }
+            }
+        }
+        return counts;
+    }
+
+    public static String markdown() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Compatibility matrix\n\n")
+                .append("Written by `mvn verify` (module `conformance-tests`) from what that run measured: each cell is a real\n")
+                .append("client driving an in-process Sluice on 127.0.0.1. **pass**: the check ran and passed; **FAIL**: it ran\n")
+                .append("and failed; **not built**: the broker does not offer what the check needs yet, so it did not run;\n")
+                .append("**skipped**: the client is not installed on the machine that ran it; **—**: not applicable to this\n")
+                .append("client or not part of its checks. The checks are listed below the table.\n\n");
+        sb.append("| client | transport |");
+        for (Feature f : Feature.values()) {
+            sb.append(' ').append(f.title()).append(" |");
+        }
+        sb.append("\n|---|---|");
+        sb.append("---|".repeat(Feature.values().length)).append('\n');
+        for (Row row : Catalog.rows()) {
+            sb.append("| ").append(row.client()).append(" | ").append(row.transport()).append(" |");
+            for (Feature f : Feature.values()) {
+                Outcome o = outcome(row, f);
+                String label = o == null ? "not run" : o.kind().label();
+                sb.append(' ').append(o != null && o.kind() == Outcome.Kind.PASS ? label : "**" + label + "**")
+                        .append(" |");
+            }
+            sb.append('\n');
+        }
+        Map<Outcome.Kind, Integer> counts = counts();
+        sb.append("\nTotals: ");
+        List<String> parts = new ArrayList<>();
+        for (Outcome.Kind k : Outcome.Kind.values()) {
+            if (k != Outcome.Kind.NOT_APPLICABLE) {
+                parts.add(counts.getOrDefault(k, 0) + " " + k.label());
+            }
+        }
+        sb.append(String.join(", ", parts)).append(".\n");
+        if (!CLIENT_VERSIONS.isEmpty()) {
+            sb.append("\nClient versions in this run: ");
+            List<String> versions = new ArrayList<>();
+            new TreeMap<>(CLIENT_VERSIONS).forEach((k, v) -> versions.add(k + " " + v));
+            sb.append(String.join(", ", versions)).append(".\n");
+        }
+        sb.append("\n## The checks\n\n")
+                .append("- **connect (clean)**: CONNECT/CONNACK (STOMP: CONNECTED with the version of the subprotocol), no session present.\n")
+                .append("- **connect (persistent)**: clean session 0 / clean start 0 with a session expiry; session present on the second connect.\n")
+                .append("- **wildcard subscribe**: `+` and `#` filters (STOMP: in `/topic/` destinations) get matching topics and not others.\n")
+                .append("- **QoS 0/1/2**: publish and receive at that QoS in both directions (STOMP: QoS 0 = `ack:auto`, QoS 1 = `ack:client-individual` (1.0: `client`) with ACKs and SEND receipts).\n")
+                .append("- **retained**: a retained message reaches a later subscriber with the retain flag and an empty payload clears it (STOMP: a retained MQTT message reaches a new `/topic/` subscriber).\n")
+                .append("- **will**: the will is published when the connection is lost without DISCONNECT, not after a DISCONNECT.\n")
+                .append("- **resume with queued QoS 1**: QoS 1 messages published while a persistent session is offline arrive, in order, when it resumes (STOMP: messages sent to a `/queue/` without consumers reach a later subscriber).\n")
+                .append("- **MQTT ↔ STOMP**: an MQTT publish reaches a STOMP `/topic/` subscriber and a STOMP SEND reaches an MQTT subscriber.\n")
+                .append("- **ping / heart-beat**: keep-alive of 1 s (STOMP: 1 s heart-beats both ways) for 3.5 s, then a round trip on the same connection.\n")
+                .append("- **refused bad input**: MQTT.js publishes to a wildcard topic, the Java clients and mosquitto publish a packet over `max-packet-size`, stomp.js sends to an invalid destination: the broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n");
+        return sb.toString();
+    }
+
+    /** Cells that failed, with their details, for the end-of-run printout. */
+    public static List<String> failures() {
+        List<String> out = new ArrayList<>();
+        for (Row row : Catalog.rows()) {
+            for (Feature f : row.features()) {
+                Outcome o = outcome(row, f);
+                if (o != null && o.kind() == Outcome.Kind.FAIL) {
+                    out.add(row + " / " + f.title() + ": " + o.detail());
+                }
+            }
+        }
+        return out;
+    }
+}

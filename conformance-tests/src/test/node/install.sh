@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the pinned Node clients (npm ci from package-lock.json, npm registry only) and bundles MQTT.js and
+# stomp.js for the browser page. Run by the Maven build before the tests: install.sh <required> <bundle dir>.
+# Without Node.js/npm the Node and browser tests are skipped (they say so), unless <required> is true.
+set -euo pipefail
+required="${1:-false}"
+bundle_dir="${2:?bundle output directory}"
+cd "$(dirname "$0")"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  message="Node.js and npm not found: the MQTT.js, stomp.js and browser conformance tests will be skipped. Install Node.js 18+ with npm (Debian: apt-get install nodejs npm) to run them."
+  if [ "$required" = "true" ]; then
+    echo "ERROR: $message (-Dsluice.requireAllClients=true makes every client mandatory)" >&2
+    exit 1
+  fi
+  echo "WARNING: $message"
+  exit 0
+fi
+
+npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+node bundle.mjs "$bundle_dir"
