@@ -20,6 +20,7 @@ import java.util.function.Predicate;
  */
 public final class Mosquitto {
     static final long TIMEOUT_SECONDS = 20;
+    private static final Path STDBUF = Path.of("/usr/bin/stdbuf");
 
     private final int port;
     private final boolean v5;
@@ -51,7 +52,12 @@ public final class Mosquitto {
     }
 
     private List<String> common(String program, String clientId) {
-        List<String> args = new ArrayList<>(List.of(program, "-d", "-h", TestBroker.HOST, "-p", String.valueOf(port),
+        List<String> args = new ArrayList<>();
+        if (Files.isExecutable(STDBUF)) {
+            // line-buffered stdout, so each debug line and message reaches the test as it happens
+            args.addAll(List.of(STDBUF.toString(), "-oL"));
+        }
+        args.addAll(List.of(program, "-d", "-h", TestBroker.HOST, "-p", String.valueOf(port),
                 "-V", v5 ? "mqttv5" : "mqttv311", "-i", clientId));
         return args;
     }
@@ -82,10 +88,11 @@ public final class Mosquitto {
         return out;
     }
 
-    /** mosquitto_pub with the message read from a file (-f); returns the exit code and output. */
-    public Exit pubFile(String clientId, String topic, Path file, int qos) throws Exception {
+    /** mosquitto_pub with any options, for input the broker must refuse; returns the exit code and output. */
+    public Exit pubExpectingRefusal(String clientId, String topic, int qos, String... options) throws Exception {
         List<String> args = common("mosquitto_pub", clientId);
-        args.addAll(List.of("-t", topic, "-q", String.valueOf(qos), "-f", file.toString()));
+        args.addAll(List.of("-t", topic, "-q", String.valueOf(qos)));
+        args.addAll(List.of(options));
         Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

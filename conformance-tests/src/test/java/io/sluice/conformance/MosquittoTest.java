@@ -209,27 +209,37 @@ class MosquittoTest {
 
         String keepalive() throws Exception {
             String topic = prefix + "/alive";
-            try (Sub sub = m().sub(id("ka"), List.of("-k", "1", "-C", "1"), 1, topic)) {
+            // mosquitto's shortest keep-alive is 5 s
+            try (Sub sub = m().sub(id("ka"), List.of("-k", "5", "-C", "1"), 1, topic)) {
                 sub.awaitSubscribed();
-                for (int i = 0; i < 2; i++) {
-                    sub.awaitLine(l -> l.contains("received PINGRESP"), "PINGRESP " + (i + 1));
-                }
+                sub.awaitLine(l -> l.contains("received PINGRESP"), "PINGRESP");
                 m().pub(id("p"), topic, "still here", 1, false);
                 expect(sub, topic, "still here");
             }
-            return "keep-alive 1 s: PINGREQ answered with PINGRESP twice, then a delivery on the same connection";
+            return "keep-alive 5 s: PINGREQ answered with PINGRESP, then a delivery on the same connection";
         }
 
         String badInput() throws Exception {
+            if (v5) {
+                // libmosquitto itself holds back a PUBLISH over the broker's advertised Maximum Packet Size, so
+                // the MQTT 5 row sends what only the broker can judge: a topic alias over its Topic Alias Maximum
+                Mosquitto.Exit exit = m().pubExpectingRefusal(id("alias"), prefix + "/alias", 1, "-m", "x",
+                        "-D", "publish", "topic-alias", "1000");
+                check(exit.code() != 0 && exit.output().contains("Received DISCONNECT (148)"),
+                        "topic alias 1000 not refused with DISCONNECT 0x94: exit " + exit.code() + ": " + exit.output());
+                m().pub(id("after"), prefix + "/after", "fine", 1, false);
+                return "topic alias over Topic Alias Maximum: DISCONNECT 0x94, mosquitto_pub exit " + exit.code()
+                        + "; new connections served";
+            }
             Path big = Files.createTempFile("sluice-too-large", ".bin");
             try {
                 Files.write(big, new byte[TestBroker.MAX_PACKET_SIZE + 1024]);
-                Mosquitto.Exit exit = m().pubFile(id("big"), prefix + "/big", big, 1);
-                check(exit.code() != 0, "a PUBLISH over max-packet-size succeeded: " + exit.output());
-                String[] lines = exit.output().strip().split("\n");
+                Mosquitto.Exit exit = m().pubExpectingRefusal(id("big"), prefix + "/big", 1, "-f", big.toString());
+                check(exit.code() != 0 && exit.output().contains("sending PUBLISH"),
+                        "a PUBLISH over max-packet-size was not refused: exit " + exit.code() + ": " + exit.output());
                 m().pub(id("after"), prefix + "/after", "fine", 1, false);
-                return "PUBLISH over max-packet-size refused (mosquitto_pub exit " + exit.code() + ": "
-                        + lines[lines.length - 1] + "); new connections served";
+                return "PUBLISH over max-packet-size: connection closed, mosquitto_pub exit " + exit.code()
+                        + "; new connections served";
             } finally {
                 Files.deleteIfExists(big);
             }

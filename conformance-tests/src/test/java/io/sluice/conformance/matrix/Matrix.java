@@ -84,7 +84,8 @@ public final class Matrix {
             for (Feature f : Feature.values()) {
                 Outcome o = outcome(row, f);
                 String label = o == null ? "not run" : o.kind().label();
-                sb.append(' ').append(o != null && o.kind() == Outcome.Kind.PASS ? label : "**" + label + "**")
+                boolean plain = o != null && (o.kind() == Outcome.Kind.PASS || o.kind() == Outcome.Kind.NOT_APPLICABLE);
+                sb.append(' ').append(plain ? label : "**" + label + "**")
                         .append(" |");
             }
             sb.append('\n');
@@ -113,8 +114,8 @@ public final class Matrix {
                 .append("- **will**: the will is published when the connection is lost without DISCONNECT, not after a DISCONNECT.\n")
                 .append("- **resume with queued QoS 1**: QoS 1 messages published while a persistent session is offline arrive, in order, when it resumes (STOMP: messages sent to a `/queue/` without consumers reach a later subscriber).\n")
                 .append("- **MQTT ↔ STOMP**: an MQTT publish reaches a STOMP `/topic/` subscriber and a STOMP SEND reaches an MQTT subscriber.\n")
-                .append("- **ping / heart-beat**: keep-alive of 1 s (STOMP: 1 s heart-beats both ways) for 3.5 s, then a round trip on the same connection.\n")
-                .append("- **refused bad input**: MQTT.js publishes to a wildcard topic, the Java clients and mosquitto publish a packet over `max-packet-size`, stomp.js sends to an invalid destination: the broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n");
+                .append("- **ping / heart-beat**: keep-alive of 1 s for 3.5 s, then a round trip on the same connection (mosquitto: keep-alive 5 s, its minimum, until a PINGRESP; STOMP 1.1/1.2: 1 s heart-beats both ways).\n")
+                .append("- **refused bad input**: MQTT.js publishes to a wildcard topic; the Java clients and mosquitto (3.1.1) publish a packet over `max-packet-size` (MQTT 5 clients that honour the advertised Maximum Packet Size refuse it themselves, which the detail says); mosquitto (5) uses a topic alias over the Topic Alias Maximum; stomp.js sends to an invalid destination. The broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n");
         return sb.toString();
     }
 
