@@ -14,6 +14,7 @@ public final class BenchMain {
         String tool = args.length == 0 ? "" : args[0];
         String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
         switch (tool) {
+            case "load" -> io.sluice.bench.load.LoadGenerator.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

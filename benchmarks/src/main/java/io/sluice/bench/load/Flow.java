@@ -1,0 +1,312 @@
+package io.sluice.bench.load;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.HdrHistogram.Histogram;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One publish/subscribe topology driven for a fixed time: publishers send as fast as their connection (and,
+ * at QoS 1, their in-flight window) allows, or at a capped total rate; subscribers count every message by
+ * publisher and sequence number and record its latency. All on the generator's one event loop.
+ */
+final class Flow implements ClientConn.Listener {
+    private static final int BATCH = 32;
+
+    final class Pub {
+        final int index;
+        final String topic;
+        final int qos;
+        ClientConn conn;
+        long sent;
+
+        Pub(int index, String topic, int qos) {
+            this.index = index;
+            this.topic = topic;
+            this.qos = qos;
+        }
+    }
+
+    final class Sub {
+        final String filter;
+        final int qos;
+        final int[] publishers;
+        final boolean slow;
+        BitSet[] seen;
+        ClientConn conn;
+        long received;
+        long unique;
+        long duplicates;
+        long inWindow;
+        double ackCredit;
+
+        Sub(String filter, int qos, int[] publishers, boolean slow) {
+            this.filter = filter;
+            this.qos = qos;
+            this.publishers = publishers;
+            this.slow = slow;
+            this.seen = new BitSet[Math.max(1, pubs.size())];
+        }
+
+        long expected() {
+            long n = 0;
+            for (int p : publishers) {
+                n += pubs.get(p).sent;
+            }
+            return n;
+        }
+    }
+
+    final LoadOptions o;
+    final Wire wire;
+    final List<Pub> pubs = new ArrayList<>();
+    final List<Sub> subs = new ArrayList<>();
+    final Histogram latencyMicros = new Histogram(60_000_000L, 3);
+    long errors;
+    private long t0;
+    private long windowStart;
+    private long windowEnd;
+    private long totalSent;
+    private boolean publishing;
+    private boolean pumpPending;
+    private int rotate;
+    private ScheduledFuture<?> ticker;
+
+    Flow(LoadOptions o, Wire wire) {
+        this.o = o;
+        this.wire = wire;
+    }
+
+    Pub publisher(String topic, int qos) {
+        Pub p = new Pub(pubs.size(), topic, qos);
+        pubs.add(p);
+        return p;
+    }
+
+    Sub subscriber(String filter, int qos, boolean slow, int... publishers) {
+        Sub s = new Sub(filter, qos, publishers, slow);
+        subs.add(s);
+        return s;
+    }
+
+    /** Connect everyone, subscribe, publish for warm-up + duration, then wait for stragglers. */
+    void run(String idPrefix, ProcessStats proc) throws Exception {
+        List<Future<ClientConn>> pending = new ArrayList<>();
+        for (int i = 0; i < subs.size(); i++) {
+            pending.add(wire.connect(idPrefix + "-sub-" + i));
+        }
+        for (int i = 0; i < pubs.size(); i++) {
+            pending.add(wire.connect(idPrefix + "-pub-" + i));
+        }
+        for (int i = 0; i < pending.size(); i++) {
+            Future<ClientConn> f = pending.get(i);
+            if (!f.await(30, TimeUnit.SECONDS) || !f.isSuccess()) {
+                throw new IllegalStateException("connection " + i + " failed: "
+                        + (f.cause() == null ? "timeout" : f.cause().toString()));
+            }
+        }
+        CountDownLatch subscribed = new CountDownLatch(subs.size());
+        wire.loop.submit(() -> {
+            for (int i = 0; i < subs.size(); i++) {
+                Sub s = subs.get(i);
+                s.conn = pending.get(i).getNow();
+                s.conn.attachment = s;
+                s.conn.listener = this;
+                s.conn.manualAck = s.slow;
+                s.conn.subscribe(s.filter, s.qos, subscribed::countDown);
+            }
+            for (int i = 0; i < pubs.size(); i++) {
+                Pub p = pubs.get(i);
+                p.conn = pending.get(subs.size() + i).getNow();
+                p.conn.attachment = p;
+                p.conn.listener = this;
+                p.conn.window = p.qos > 0 ? o.inflight : Integer.MAX_VALUE;
+            }
+        }).sync();
+        if (!subscribed.await(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("subscriptions not confirmed within 30 s");
+        }
+        long warm = (long) (o.warmup * 1e9);
+        long dur = (long) (o.duration * 1e9);
+        wire.loop.submit(() -> {
+            t0 = System.nanoTime();
+            windowStart = t0 + warm;
+            windowEnd = windowStart + dur;
+            publishing = true;
+            ticker = wire.loop.scheduleAtFixedRate(this::tick, 10, 10, TimeUnit.MILLISECONDS);
+            requestPump();
+        }).sync();
+        long deadline = System.nanoTime() + warm + dur + TimeUnit.SECONDS.toNanos(2);
+        while (System.nanoTime() < deadline && wire.loop.submit(() -> publishing).get()) {
+            proc.sample();
+            Thread.sleep(100);
+        }
+        wire.loop.submit(() -> {
+            publishing = false;
+            for (Sub s : subs) {
+                if (s.slow) {
+                    s.conn.manualAck = false; // the slow one catches up so its count can be checked
+                    s.conn.ackPending(Integer.MAX_VALUE);
+                }
+            }
+        }).sync();
+        long drainEnd = System.nanoTime() + (long) (o.drain * 1e9);
+        while (System.nanoTime() < drainEnd && !wire.loop.submit(this::allArrived).get()) {
+            proc.sample();
+            Thread.sleep(50);
+        }
+        proc.sample();
+        wire.loop.submit(() -> ticker.cancel(false)).sync();
+    }
+
+    private boolean allArrived() {
+        for (Sub s : subs) {
+            if (s.unique < s.expected()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Every 10 ms: the slow subscribers acknowledge their share, and a blocked pump checks the clock. */
+    private void tick() {
+        for (Sub s : subs) {
+            if (s.slow && s.conn.manualAck) {
+                s.ackCredit += o.slowRate / 100.0;
+                int n = (int) s.ackCredit;
+                s.ackCredit -= s.conn.ackPending(n);
+                s.ackCredit = Math.min(s.ackCredit, Math.max(1, o.slowRate / 100.0));
+            }
+        }
+        requestPump();
+    }
+
+    private void requestPump() {
+        if (!pumpPending && publishing) {
+            pumpPending = true;
+            wire.loop.execute(this::pump);
+        }
+    }
+
+    private void pump() {
+        pumpPending = false;
+        if (!publishing) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now >= windowEnd || totalSent >= o.maxMessages) {
+            publishing = false;
+            return;
+        }
+        long budget = o.rate > 0 ? (long) ((now - t0) * o.rate / 1e9) + 1 - totalSent : Long.MAX_VALUE;
+        boolean more = false;
+        int n = pubs.size();
+        for (int k = 0; k < n && budget > 0; k++) {
+            Pub p = pubs.get((rotate + k) % n);
+            int batch = 0;
+            while (batch < BATCH && budget > 0 && p.conn.canPublish() && totalSent < o.maxMessages) {
+                long stamp = o.rate > 0 ? t0 + (long) (totalSent * 1e9 / o.rate) : System.nanoTime();
+                ByteBuf payload = Payloads.stamp(p.conn.ctx.alloc(), o.payload, p.index, p.sent, stamp);
+                p.conn.publish(p.topic, payload, p.qos);
+                p.sent++;
+                totalSent++;
+                budget--;
+                batch++;
+            }
+            p.conn.flush();
+            if (batch == BATCH && p.conn.canPublish()) {
+                more = true;
+            }
+        }
+        rotate++;
+        if (more && budget > 0) {
+            requestPump(); // yield to reads between batches
+        }
+        // otherwise: writability, an acknowledgement or the 10 ms tick asks again
+    }
+
+    @Override
+    public void onMessage(ClientConn conn, ByteBuf payload, long nowNanos) {
+        Sub s = (Sub) conn.attachment;
+        s.received++;
+        if (payload.readableBytes() < Payloads.HEADER) {
+            errors++;
+            return;
+        }
+        int p = Payloads.publisher(payload);
+        long seq = Payloads.seq(payload);
+        if (p < 0 || p >= pubs.size() || seq < 0 || seq > Integer.MAX_VALUE) {
+            errors++;
+            return;
+        }
+        if (p >= s.seen.length) {
+            s.seen = java.util.Arrays.copyOf(s.seen, pubs.size());
+        }
+        BitSet bits = s.seen[p];
+        if (bits == null) {
+            bits = s.seen[p] = new BitSet();
+        }
+        if (bits.get((int) seq)) {
+            s.duplicates++;
+            return;
+        }
+        bits.set((int) seq);
+        s.unique++;
+        if (nowNanos >= windowStart && nowNanos < windowEnd) {
+            s.inWindow++;
+            long micros = Math.max(0, (nowNanos - Payloads.sentNanos(payload)) / 1000);
+            latencyMicros.recordValue(Math.min(micros, latencyMicros.getHighestTrackableValue()));
+        }
+    }
+
+    @Override
+    public void onPublishAcked(ClientConn conn) {
+        requestPump();
+    }
+
+    @Override
+    public void onReady(ClientConn conn) {
+        requestPump();
+    }
+
+    @Override
+    public void onClosed(ClientConn conn) {
+        if (publishing) {
+            errors++;
+            System.err.println("connection " + conn.clientId + " closed during the run");
+        }
+    }
+
+    void close() throws InterruptedException {
+        wire.loop.submit(() -> {
+            for (Sub s : subs) {
+                if (s.conn != null) {
+                    s.conn.listener = null;
+                    s.conn.sendDisconnect();
+                    s.conn.close();
+                }
+            }
+            for (Pub p : pubs) {
+                if (p.conn != null) {
+                    p.conn.listener = null;
+                    p.conn.sendDisconnect();
+                    p.conn.close();
+                }
+            }
+        }).sync();
+    }
+
+    long sent() {
+        long n = 0;
+        for (Pub p : pubs) {
+            n += p.sent;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,198 @@
+package io.sluice.bench.load;
+
+import org.HdrHistogram.Histogram;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The end-to-end load generator: {@code java -jar benchmarks.jar load --help}. It prints a few human lines and,
+ * last, one JSON object with every figure (the side-by-side runner reads that line).
+ */
+public final class LoadGenerator {
+    private final LoadOptions o;
+    private final ProcessStats proc;
+
+    private LoadGenerator(LoadOptions o) {
+        this.o = o;
+        this.proc = new ProcessStats(o.brokerPid);
+    }
+
+    public static void main(String[] args) throws Exception {
+        LoadOptions o;
+        try {
+            o = LoadOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Map<String, Object> result = run(o);
+        System.out.println(Json.write(result));
+        System.exit(Boolean.TRUE.equals(result.get("ok")) ? 0 : 1);
+    }
+
+    /** Run one scenario and return its figures (the JSON line's fields). */
+    public static Map<String, Object> run(String... args) throws Exception {
+        return run(LoadOptions.parse(args));
+    }
+
+    static Map<String, Object> run(LoadOptions o) throws Exception {
+        return new LoadGenerator(o).execute();
+    }
+
+    private Map<String, Object> execute() throws Exception {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("label", o.label);
+        r.put("scenario", o.scenario);
+        r.put("protocol", o.protocol);
+        r.put("transport", o.transport);
+        r.put("qos", o.qos);
+        r.put("payload", o.payload);
+        r.put("clients", o.clients);
+        r.put("duration_s", o.duration);
+        r.put("rate_cap", o.rate);
+        proc.sample();
+        long rssStart = proc.rssKb();
+        double cpuStart = proc.cpuSeconds();
+        long wallStart = System.nanoTime();
+        try (Wire wire = new Wire(o)) {
+            switch (o.scenario) {
+                case "fanin", "fanout", "p2p" -> throughput(wire, r);
+                case "slow" -> slow(wire, r);
+                case "storm" -> new Storm(o, wire, proc).run(r);
+                case "idle" -> new Idle(o, wire, proc).run(r);
+                default -> throw new IllegalStateException(o.scenario);
+            }
+        }
+        double wall = (System.nanoTime() - wallStart) / 1e9;
+        if (proc.enabled() || cpuStart >= 0) {
+            double cpu = proc.cpuSeconds() - cpuStart;
+            r.put("broker_cpu_s", cpu);
+            r.put("broker_cpu_pct", 100 * cpu / wall);
+            r.put("broker_rss_start_kb", rssStart);
+            r.put("broker_peak_rss_kb", proc.peakRssKb());
+        }
+        r.putIfAbsent("ok", true);
+        return r;
+    }
+
+    /** fanin: N publishers to one wildcard subscriber; fanout: one publisher to N; p2p: N pairs. */
+    private void throughput(Wire wire, Map<String, Object> r) throws Exception {
+        Flow f = new Flow(o, wire);
+        String run = "lg" + Long.toHexString(System.nanoTime() & 0xffffff);
+        switch (o.scenario) {
+            case "fanin" -> {
+                int[] all = new int[o.clients];
+                for (int i = 0; i < o.clients; i++) {
+                    f.publisher("bench/" + run + "/in/" + i, o.qos);
+                    all[i] = i;
+                }
+                f.subscriber("bench/" + run + "/in/+", o.qos, false, all);
+            }
+            case "fanout" -> {
+                f.publisher("bench/" + run + "/out", o.qos);
+                for (int i = 0; i < o.clients; i++) {
+                    f.subscriber("bench/" + run + "/out", o.qos, false, 0);
+                }
+            }
+            default -> {
+                for (int i = 0; i < o.clients; i++) {
+                    f.publisher("bench/" + run + "/p2p/" + i, o.qos);
+                    f.subscriber("bench/" + run + "/p2p/" + i, o.qos, false, i);
+                }
+            }
+        }
+        try {
+            f.run(run, proc);
+        } finally {
+            f.close();
+        }
+        report(f, r, "");
+        System.out.printf("%s %s/%s qos%d x%d: %.0f msg/s delivered, lost %d, duplicated %d, p50 %d us, p99 %d us%n",
+                o.scenario, o.protocol, o.transport, o.qos, o.clients, r.get("msgs_per_s"), r.get("lost"),
+                r.get("duplicated"), r.get("latency_p50_us"), r.get("latency_p99_us"));
+    }
+
+    /**
+     * One slow QoS 1 subscriber among fast pairs on other topics: the fast pairs' delivered rate alone, then with
+     * the slow one present (isolation: the ratio should stay near 1), and nothing lost anywhere.
+     */
+    private void slow(Wire wire, Map<String, Object> r) throws Exception {
+        double[] rates = new double[2];
+        long lostTotal = 0;
+        for (int phase = 0; phase < 2; phase++) {
+            Flow f = new Flow(o, wire);
+            String run = "lg" + Long.toHexString(System.nanoTime() & 0xffffff);
+            for (int i = 0; i < o.clients; i++) {
+                f.publisher("bench/" + run + "/p2p/" + i, o.qos);
+                f.subscriber("bench/" + run + "/p2p/" + i, o.qos, false, i);
+            }
+            Flow.Pub slowPub = null;
+            Flow.Sub slowSub = null;
+            if (phase == 1) {
+                slowPub = f.publisher("bench/" + run + "/slow", 1);
+                slowSub = f.subscriber("bench/" + run + "/slow", 1, true, slowPub.index);
+            }
+            try {
+                f.run(run, proc);
+            } finally {
+                f.close();
+            }
+            long fastInWindow = 0;
+            long lost = 0;
+            for (Flow.Sub s : f.subs) {
+                lost += Math.max(0, s.expected() - s.unique);
+                if (!s.slow) {
+                    fastInWindow += s.inWindow;
+                }
+            }
+            lostTotal += lost;
+            rates[phase] = fastInWindow / o.duration;
+            if (phase == 1) {
+                report(f, r, "");
+                r.put("slow_sent", slowPub.sent);
+                r.put("slow_sent_per_s", slowPub.sent / (o.warmup + o.duration));
+                r.put("slow_lost", Math.max(0, slowSub.expected() - slowSub.unique));
+                r.put("slow_duplicated", slowSub.duplicates);
+            }
+        }
+        r.put("fast_msgs_per_s_alone", rates[0]);
+        r.put("fast_msgs_per_s_with_slow", rates[1]);
+        r.put("isolation_ratio", rates[0] == 0 ? 0.0 : rates[1] / rates[0]);
+        r.put("lost", lostTotal);
+        r.put("ok", (o.qos == 0 || lostTotal == 0) && (long) r.get("errors") == 0);
+        System.out.printf("slow %s/%s: fast pairs %.0f msg/s alone, %.0f with a slow subscriber (ratio %.2f); slow one: %d sent, %d lost; lost in all %d%n",
+                o.protocol, o.transport, rates[0], rates[1], (double) r.get("isolation_ratio"), r.get("slow_sent"),
+                r.get("slow_lost"), lostTotal);
+    }
+
+    private void report(Flow f, Map<String, Object> r, String prefix) {
+        long expected = 0;
+        long unique = 0;
+        long dups = 0;
+        long inWindow = 0;
+        for (Flow.Sub s : f.subs) {
+            expected += s.expected();
+            unique += s.unique;
+            dups += s.duplicates;
+            inWindow += s.inWindow;
+        }
+        long sent = f.sent();
+        long lost = Math.max(0, expected - unique);
+        Histogram h = f.latencyMicros;
+        r.put(prefix + "sent", sent);
+        r.put(prefix + "sent_per_s", sent / (o.warmup + o.duration));
+        r.put(prefix + "expected", expected);
+        r.put(prefix + "delivered", unique);
+        r.put(prefix + "msgs_per_s", inWindow / o.duration);
+        r.put(prefix + "lost", lost);
+        r.put(prefix + "duplicated", dups);
+        r.put(prefix + "latency_p50_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(50));
+        r.put(prefix + "latency_p99_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99));
+        r.put(prefix + "latency_p999_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99.9));
+        r.put(prefix + "latency_max_us", h.getTotalCount() == 0 ? -1 : h.getMaxValue());
+        r.put(prefix + "errors", f.errors);
+        r.put("ok", (o.qos == 0 || lost == 0) && f.errors == 0);
+    }
+}

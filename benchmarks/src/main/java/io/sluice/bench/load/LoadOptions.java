@@ -1,0 +1,129 @@
+package io.sluice.bench.load;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The load generator's flags, {@code --name value}. Every run is bounded in time ({@code --duration}) and in
+ * count ({@code --max-messages}); connections go to loopback only.
+ */
+public final class LoadOptions {
+    static final String HELP = """
+            java -jar benchmarks.jar load [flags]
+              --scenario S      fanin | fanout | p2p | slow | storm | idle            (p2p)
+              --protocol P      mqtt | stomp                                          (mqtt)
+              --transport T     tcp | ws                                              (ws)
+              --host H          loopback address of the broker                        (127.0.0.1)
+              --port N          broker port (the HTTP port for ws)                    (8083)
+              --path P          WebSocket path                                        (/mqtt or /stomp)
+              --qos Q           0 | 1 (STOMP: 0 = ack auto, 1 = client-individual + receipts) (0)
+              --payload B       payload bytes, at least 20 (sequence number, timestamp) (64)
+              --clients N       fanin: publishers; fanout: subscribers; p2p/slow: pairs; storm/idle: connections (10)
+              --duration S      seconds of publishing (after warm-up)                 (5)
+              --warmup S        seconds of publishing left out of rates and latency   (1)
+              --rate R          total messages/s cap, 0 = as fast as the broker takes them (0)
+              --inflight N      QoS 1 messages a publisher has unacknowledged at most (64)
+              --slow-rate R     acknowledgements/s of the slow subscriber (scenario slow) (20)
+              --keepalive S     keep-alive seconds (idle, storm)                      (30)
+              --max-messages N  bound on messages published in all                    (50000000)
+              --drain S         seconds to wait for in-flight messages after publishing (10)
+              --broker-pid PID  read the broker's CPU seconds and peak RSS from /proc (and heap via jcmd for a JVM)
+              --label L         a name carried into the JSON line
+            The last line of output is one JSON object with every figure.""";
+
+    String scenario = "p2p";
+    String protocol = "mqtt";
+    String transport = "ws";
+    String host = "127.0.0.1";
+    int port = 8083;
+    String path;
+    int qos = 0;
+    int payload = 64;
+    int clients = 10;
+    double duration = 5;
+    double warmup = 1;
+    double rate = 0;
+    int inflight = 64;
+    double slowRate = 20;
+    int keepAlive = 30;
+    long maxMessages = 50_000_000;
+    double drain = 10;
+    long brokerPid = 0;
+    String label = "";
+
+    static LoadOptions parse(String[] args) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--help") || a.equals("-h")) {
+                System.out.println(HELP);
+                System.exit(0);
+            }
+            if (!a.startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + a + "'\n" + HELP);
+            }
+            String name = a.substring(2);
+            String value;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            } else if (i + 1 < args.length) {
+                value = args[++i];
+            } else {
+                throw new IllegalArgumentException("--" + name + " needs a value");
+            }
+            m.put(name, value);
+        }
+        LoadOptions o = new LoadOptions();
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "scenario" -> o.scenario = oneOf(v, "fanin", "fanout", "p2p", "slow", "storm", "idle");
+                case "protocol" -> o.protocol = oneOf(v, "mqtt", "stomp");
+                case "transport" -> o.transport = oneOf(v, "tcp", "ws");
+                case "host" -> o.host = v;
+                case "port" -> o.port = Integer.parseInt(v);
+                case "path" -> o.path = v;
+                case "qos" -> o.qos = Integer.parseInt(oneOf(v, "0", "1"));
+                case "payload" -> o.payload = Math.max(Payloads.HEADER, Integer.parseInt(v));
+                case "clients" -> o.clients = Math.max(1, Integer.parseInt(v));
+                case "duration" -> o.duration = Double.parseDouble(v);
+                case "warmup" -> o.warmup = Double.parseDouble(v);
+                case "rate" -> o.rate = Double.parseDouble(v);
+                case "inflight" -> o.inflight = Math.max(1, Integer.parseInt(v));
+                case "slow-rate" -> o.slowRate = Double.parseDouble(v);
+                case "keepalive" -> o.keepAlive = Integer.parseInt(v);
+                case "max-messages" -> o.maxMessages = Long.parseLong(v);
+                case "drain" -> o.drain = Double.parseDouble(v);
+                case "broker-pid" -> o.brokerPid = Long.parseLong(v);
+                case "label" -> o.label = v;
+                default -> throw new IllegalArgumentException("unknown flag --" + e.getKey() + "\n" + HELP);
+            }
+        }
+        if (o.path == null) {
+            o.path = "/" + o.protocol;
+        }
+        if (!o.host.equals("localhost") && !o.host.startsWith("127.") && !o.host.equals("::1")) {
+            throw new IllegalArgumentException("--host must be a loopback address: this tool loads one machine only");
+        }
+        return o;
+    }
+
+    private static String oneOf(String v, String... allowed) {
+        for (String a : allowed) {
+            if (a.equals(v)) {
+                return v;
+            }
+        }
+        throw new IllegalArgumentException("'" + v + "' is not one of " + String.join(", ", allowed));
+    }
+
+    boolean stomp() {
+        return protocol.equals("stomp");
+    }
+
+    boolean ws() {
+        return transport.equals("ws");
+    }
+}
