@@ -23,8 +23,19 @@ final class Flow implements ClientConn.Listener {
         final int index;
         final String topic;
         final int qos;
+        final List<Sub> listeners = new ArrayList<>();
         ClientConn conn;
         long sent;
+
+        /** Messages sent and not yet seen (or passed over) by its slowest listener. */
+        long inTransit() {
+            long lag = 0;
+            for (Sub s : listeners) {
+                long next = index < s.next.length ? s.next[index] : 0;
+                lag = Math.max(lag, sent - next);
+            }
+            return lag;
+        }
 
         Pub(int index, String topic, int qos) {
             this.index = index;
@@ -39,6 +50,8 @@ final class Flow implements ClientConn.Listener {
         final int[] publishers;
         final boolean slow;
         BitSet[] seen;
+        /** Per publisher: one past the highest sequence number seen; order per topic makes a gap a loss. */
+        long[] next = new long[0];
         ClientConn conn;
         long received;
         long unique;
@@ -76,6 +89,7 @@ final class Flow implements ClientConn.Listener {
     private boolean publishing;
     private boolean pumpPending;
     private int rotate;
+    private boolean transitBlocked;
     private ScheduledFuture<?> ticker;
 
     Flow(LoadOptions o, Wire wire) {
@@ -92,6 +106,9 @@ final class Flow implements ClientConn.Listener {
     Sub subscriber(String filter, int qos, boolean slow, int... publishers) {
         Sub s = new Sub(filter, qos, publishers, slow);
         subs.add(s);
+        for (int p : publishers) {
+            pubs.get(p).listeners.add(s);
+        }
         return s;
     }
 
@@ -156,13 +173,30 @@ final class Flow implements ClientConn.Listener {
                 }
             }
         }).sync();
+        // wait for what is still on its way: until all arrived, nothing came for 2 s, or --drain passed
         long drainEnd = System.nanoTime() + (long) (o.drain * 1e9);
-        while (System.nanoTime() < drainEnd && !wire.loop.submit(this::allArrived).get()) {
+        long lastCount = -1;
+        long lastChange = System.nanoTime();
+        while (System.nanoTime() < drainEnd && !wire.loop.submit(this::allArrived).get()
+                && System.nanoTime() - lastChange < TimeUnit.SECONDS.toNanos(2)) {
+            long count = wire.loop.submit(this::receivedCount).get();
+            if (count != lastCount) {
+                lastCount = count;
+                lastChange = System.nanoTime();
+            }
             proc.sample();
             Thread.sleep(50);
         }
         proc.sample();
         wire.loop.submit(() -> ticker.cancel(false)).sync();
+    }
+
+    private long receivedCount() {
+        long n = 0;
+        for (Sub s : subs) {
+            n += s.received;
+        }
+        return n;
     }
 
     private boolean allArrived() {
@@ -206,11 +240,18 @@ final class Flow implements ClientConn.Listener {
         }
         long budget = o.rate > 0 ? (long) ((now - t0) * o.rate / 1e9) + 1 - totalSent : Long.MAX_VALUE;
         boolean more = false;
+        transitBlocked = false;
         int n = pubs.size();
         for (int k = 0; k < n && budget > 0; k++) {
             Pub p = pubs.get((rotate + k) % n);
+            long room = o.transit - p.inTransit();
+            if (room <= 0) {
+                transitBlocked = true;
+                continue;
+            }
+            int limit = (int) Math.min(BATCH, room);
             int batch = 0;
-            while (batch < BATCH && budget > 0 && p.conn.canPublish() && totalSent < o.maxMessages) {
+            while (batch < limit && budget > 0 && p.conn.canPublish() && totalSent < o.maxMessages) {
                 long stamp = o.rate > 0 ? t0 + (long) (totalSent * 1e9 / o.rate) : System.nanoTime();
                 ByteBuf payload = Payloads.stamp(p.conn.ctx.alloc(), o.payload, p.index, p.sent, stamp);
                 p.conn.publish(p.topic, payload, p.qos);
@@ -220,6 +261,9 @@ final class Flow implements ClientConn.Listener {
                 batch++;
             }
             p.conn.flush();
+            if (batch == limit && limit < BATCH) {
+                transitBlocked = true;
+            }
             if (batch == BATCH && p.conn.canPublish()) {
                 more = true;
             }
@@ -247,6 +291,15 @@ final class Flow implements ClientConn.Listener {
         }
         if (p >= s.seen.length) {
             s.seen = java.util.Arrays.copyOf(s.seen, pubs.size());
+        }
+        if (p >= s.next.length) {
+            s.next = java.util.Arrays.copyOf(s.next, pubs.size());
+        }
+        if (seq >= s.next[p]) {
+            s.next[p] = seq + 1;
+            if (transitBlocked) {
+                requestPump();
+            }
         }
         BitSet bits = s.seen[p];
         if (bits == null) {

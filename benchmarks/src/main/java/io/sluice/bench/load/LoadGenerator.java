@@ -56,6 +56,7 @@ public final class LoadGenerator {
         long rssStart = proc.rssKb();
         double cpuStart = proc.cpuSeconds();
         long wallStart = System.nanoTime();
+        double ownCpuStart = ownCpuSeconds();
         try (Wire wire = new Wire(o)) {
             switch (o.scenario) {
                 case "fanin", "fanout", "p2p" -> throughput(wire, r);
@@ -66,6 +67,7 @@ public final class LoadGenerator {
             }
         }
         double wall = (System.nanoTime() - wallStart) / 1e9;
+        r.put("generator_cpu_pct", 100 * (ownCpuSeconds() - ownCpuStart) / wall);
         if (proc.enabled() || cpuStart >= 0) {
             double cpu = proc.cpuSeconds() - cpuStart;
             r.put("broker_cpu_s", cpu);
@@ -75,6 +77,15 @@ public final class LoadGenerator {
         }
         r.putIfAbsent("ok", true);
         return r;
+    }
+
+    /** This process's CPU seconds, to show the generator is not the bottleneck. */
+    private static double ownCpuSeconds() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getProcessCpuTime() / 1e9;
+        }
+        return 0;
     }
 
     /** fanin: N publishers to one wildcard subscriber; fanout: one publisher to N; p2p: N pairs. */

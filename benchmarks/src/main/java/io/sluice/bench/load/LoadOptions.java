@@ -23,6 +23,9 @@ public final class LoadOptions {
               --warmup S        seconds of publishing left out of rates and latency   (1)
               --rate R          total messages/s cap, 0 = as fast as the broker takes them (0)
               --inflight N      QoS 1 messages a publisher has unacknowledged at most (64)
+              --transit N       messages a publisher has on their way to its slowest subscriber at most,
+                                end to end (a gap in the sequence counts as lost, not on its way): a closed
+                                loop, so an unpaced run measures delivery, not how fast a broker drops (1000)
               --slow-rate R     acknowledgements/s of the slow subscriber (scenario slow) (20)
               --keepalive S     keep-alive seconds (idle, storm)                      (30)
               --max-messages N  bound on messages published in all                    (50000000)
@@ -44,6 +47,7 @@ public final class LoadOptions {
     double warmup = 1;
     double rate = 0;
     int inflight = 64;
+    long transit = 1000;
     double slowRate = 20;
     int keepAlive = 30;
     long maxMessages = 50_000_000;
@@ -92,6 +96,7 @@ public final class LoadOptions {
                 case "warmup" -> o.warmup = Double.parseDouble(v);
                 case "rate" -> o.rate = Double.parseDouble(v);
                 case "inflight" -> o.inflight = Math.max(1, Integer.parseInt(v));
+                case "transit" -> o.transit = Math.max(1, Long.parseLong(v));
                 case "slow-rate" -> o.slowRate = Double.parseDouble(v);
                 case "keepalive" -> o.keepAlive = Integer.parseInt(v);
                 case "max-messages" -> o.maxMessages = Long.parseLong(v);

@@ -9,6 +9,7 @@ import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
@@ -55,8 +56,9 @@ final class MqttConn extends ClientConn {
     @Override
     void publish(String topic, ByteBuf payload, int qos) {
         int id = qos > 0 ? packetId() : 0;
-        write(MqttMessageBuilders.publish().topicName(topic).qos(MqttQoS.valueOf(qos)).messageId(id)
-                .retained(false).payload(payload).build());
+        // not MqttMessageBuilders.publish(): its build() copies the payload
+        write(new MqttPublishMessage(new MqttFixedHeader(MqttMessageType.PUBLISH, false, MqttQoS.valueOf(qos), false, 0),
+                new MqttPublishVariableHeader(topic, id), payload));
         if (qos > 0) {
             inflight++;
         }
