@@ -145,6 +145,31 @@ class StompQueueTest {
     }
 
     @Test
+    void unacknowledgedAreHeldWhenTheLastConsumerLeaves() throws Exception {
+        try (StompTestClient pub = new StompTestClient(server.port())) {
+            pub.connect("1.2");
+            try (StompTestClient only = new StompTestClient(server.port())) {
+                only.connect("1.2");
+                only.subscribe("/queue/solo", "o", "ack", "client-individual");
+                pub.sendAndAwaitReceipt(sendFrame("/queue/solo", "first"), "r1");
+                assertEquals("first", only.next(StompCommand.MESSAGE).text());
+            }
+            pub.sendAndAwaitReceipt(sendFrame("/queue/solo", "second"), "r2");
+        }
+        try (StompTestClient next = new StompTestClient(server.port())) {
+            next.connect("1.2");
+            next.subscribe("/queue/solo", "n", "ack", "client-individual");
+            Set<String> got = new HashSet<>();
+            for (int i = 0; i < 2; i++) {
+                StompTestClient.Frame m = next.next(StompCommand.MESSAGE);
+                got.add(m.text());
+                next.send(frame(StompCommand.ACK, "id", m.header("ack")));
+            }
+            assertEquals(Set.of("first", "second"), got);
+        }
+    }
+
+    @Test
     void topicNamespaceOfQueuesIsReserved() throws Exception {
         try (StompTestClient c = new StompTestClient(server.port())) {
             c.connect("1.2");
