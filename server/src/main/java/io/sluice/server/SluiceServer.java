@@ -58,7 +58,7 @@ public final class SluiceServer implements AutoCloseable {
     private final Operations ops;
     private final ProtocolRegistry protocols = new ProtocolRegistry();
     private final HttpEndpoints http = new HttpEndpoints();
-    private final EventLoops loops = new EventLoops();
+    private final EventLoops loops;
     private final ChannelGroup connections = new DefaultChannelGroup("sluice-connections", GlobalEventExecutor.INSTANCE);
     private final List<Channel> serverChannels = new ArrayList<>();
     private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
@@ -66,6 +66,7 @@ public final class SluiceServer implements AutoCloseable {
 
     private SluiceServer(Settings settings) {
         this.settings = settings;
+        this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
         this.broker = new Broker(brokerConfig(settings));
         this.ops = Operations.start(settings, broker);
         for (String path : OpsEndpoints.PATHS) {

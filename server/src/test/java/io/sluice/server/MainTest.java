@@ -122,6 +122,36 @@ class MainTest {
         }
     }
 
+    /** Log lines go to stderr, one per event, starting with an ISO date-time; --log-level sets the level. */
+    @Test
+    void theLogLevelIsAppliedAndLinesCarryTheDateTime(@TempDir Path dir) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (String level : List.of("info", "warn")) {
+            Path log = dir.resolve(level + ".log");
+            Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "--bind", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "0",
+                    "--log-level", level)
+                    .redirectError(log.toFile())
+                    .start();
+            try {
+                String ready = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+                assertNotNull(ready);
+                p.destroy();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            } finally {
+                p.destroyForcibly();
+            }
+            List<String> lines = Files.readAllLines(log);
+            boolean listening = lines.stream().anyMatch(l -> l.matches(
+                    "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) \\[main\\] INFO SluiceServer - listening for mqtt .*"));
+            if (level.equals("info")) {
+                assertTrue(listening, String.join("\n", lines));
+            } else {
+                assertTrue(lines.stream().noneMatch(l -> l.contains(" INFO ")), String.join("\n", lines));
+            }
+        }
+    }
+
     /** The real process: the ready line on stdout, listeners that accept, and SIGTERM exits with 0. */
     @Test
     void theProcessPrintsTheReadyLineAndStopsCleanlyOnSigterm() throws Exception {

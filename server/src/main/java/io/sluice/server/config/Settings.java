@@ -37,6 +37,7 @@ public final class Settings {
     public static final Setting<Long> WS_PING_INTERVAL = millis("ws-ping-interval", 30_000, "interval of the server's WebSocket Ping frames (0: none)");
     public static final Setting<Long> WS_IDLE_TIMEOUT = millis("ws-idle-timeout", 90_000, "close a WebSocket that sent nothing, not even a Pong, for this long (0: never)");
     public static final Setting<Long> HANDSHAKE_TIMEOUT = millis("handshake-timeout", 10_000, "close a connection that has not completed its WebSocket upgrade and named its protocol (on TCP: sent its first bytes; on a keep-alive HTTP connection: sent its next request) within this time");
+    public static final Setting<Integer> IO_THREADS = range("io-threads", 0, 0, 1024, "event-loop threads serving connections (0: twice the CPU cores)");
     public static final Setting<Integer> WS_SNIFF_LIMIT = bytes32("ws-sniff-limit", 4 * 1024, "bytes read from a WebSocket that named no subprotocol and no protocol path while recognising its protocol");
 
     // ---- broker core

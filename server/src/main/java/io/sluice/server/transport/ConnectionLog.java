@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * with the client id and so on); these lines are the transport's view: remote address, transport, protocol.
  */
 public final class ConnectionLog extends ChannelInboundHandlerAdapter {
-    private static final Logger log = LoggerFactory.getLogger(ConnectionLog.class);
+    private static final Logger log = LoggerFactory.getLogger("io.sluice.transport");
     private static final AttributeKey<Transport> TRANSPORT = AttributeKey.valueOf("sluice.transport");
     private static final AttributeKey<String> CLOSE_REASON = AttributeKey.valueOf("sluice.closeReason");
 

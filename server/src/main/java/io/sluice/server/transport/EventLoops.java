@@ -14,19 +14,19 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The broker's I/O threads: one acceptor thread and the default number of worker threads (twice the cores),
- * on native epoll where Netty's native library loads (Linux), NIO elsewhere.
+ * The broker's I/O threads: one acceptor thread and {@code io-threads} worker threads (0: Netty's default,
+ * twice the cores), on native epoll where Netty's native library loads (Linux), NIO elsewhere.
  */
 public final class EventLoops {
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final Class<? extends ServerSocketChannel> serverChannelType;
 
-    public EventLoops() {
+    public EventLoops(int ioThreads) {
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept"), io);
-        this.workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("sluice-io"), io);
+        this.workers = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("sluice-io"), io);
         this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
