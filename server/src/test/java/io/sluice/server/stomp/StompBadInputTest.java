@@ -143,6 +143,14 @@ class StompBadInputTest {
     }
 
     @Test
+    void bodyLongerThanItsContentLength() throws Exception {
+        try (StompTestClient c = connected()) {
+            c.sendRaw("SEND\ndestination:/topic/a\ncontent-length:2\n\nabc\0");
+            c.expectError("malformed frame");
+        }
+    }
+
+    @Test
     void headerLineOverTheLimit() throws Exception {
         try (StompTestClient c = connected()) {
             // "long:" plus 251 characters is a line of 256 bytes, the limit
