@@ -16,6 +16,7 @@ import java.util.ArrayDeque;
  *
  * <p>Acknowledgements of the broker's own deliveries (PUBACK, PUBREC, PUBCOMP) pass even while paused: they
  * free room in this client's queue, and holding them behind a publish that waits for room could wait forever.
+ * PINGREQ passes too: it orders nothing, and a client that waits too long for PINGRESP drops the connection.
  * It also flushes what the handlers wrote once a read (or a replay) is done, so acknowledgements of one read
  * go out in one write.
  */
@@ -49,7 +50,8 @@ final class MqttInboundGate extends ChannelInboundHandlerAdapter {
             return false;
         }
         MqttMessageType type = m.fixedHeader().messageType();
-        return type == MqttMessageType.PUBACK || type == MqttMessageType.PUBREC || type == MqttMessageType.PUBCOMP;
+        return type == MqttMessageType.PUBACK || type == MqttMessageType.PUBREC || type == MqttMessageType.PUBCOMP
+                || type == MqttMessageType.PINGREQ;
     }
 
     @Override

@@ -253,6 +253,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
+            if (connection.channel.eventLoop().isShuttingDown()) {
+                return; // the broker is stopping: no one is left to acknowledge
+            }
             connection.channel.eventLoop().execute(() -> {
                 acknowledge(qos, packetId, o);
                 gate.resume();

@@ -168,10 +168,17 @@ class MqttBadInputTest {
         // QoS 0 PUBLISH on "t/x": 1 header byte + 2 length bytes + 2 + 3 topic + 1 property length + payload
         int overhead = 1 + 2 + 2 + 3 + 1;
         c.send(publish("t/x", 0, 0, "a".repeat(MAX_PACKET - overhead)));
-        MqttPublishMessage atLimit = (MqttPublishMessage) bystander.expect(MqttMessageType.PUBLISH);
-        bystander.send(MqttMessageBuilders.pubAck().packetId(atLimit.variableHeader().packetId()).build());
-        MqttPublishMessage fine = (MqttPublishMessage) bystander.expect(MqttMessageType.PUBLISH);
-        assertEquals(MAX_PACKET - overhead, fine.payload().readableBytes());
+        // the accepted QoS 1 message and the QoS 0 one at the limit, in either order (QoS 0 is never queued behind QoS 1)
+        int atLimit = 0;
+        for (int i = 0; i < 2; i++) {
+            MqttPublishMessage p = (MqttPublishMessage) bystander.expect(MqttMessageType.PUBLISH);
+            if (p.fixedHeader().qosLevel() == MqttQoS.AT_LEAST_ONCE) {
+                bystander.send(MqttMessageBuilders.pubAck().packetId(p.variableHeader().packetId()).build());
+            } else {
+                atLimit = p.payload().readableBytes();
+            }
+        }
+        assertEquals(MAX_PACKET - overhead, atLimit);
         c.send(publish("t/x", 0, 0, "a".repeat(MAX_PACKET - overhead + 1)));
         assertDisconnectedWith(c, ReasonCode.PACKET_TOO_LARGE);
     }
