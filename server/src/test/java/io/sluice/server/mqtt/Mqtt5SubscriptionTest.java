@@ -113,6 +113,8 @@ class Mqtt5SubscriptionTest {
         pub.send(new MqttPublishMessage(new io.netty.handler.codec.mqtt.MqttFixedHeader(MqttMessageType.PUBLISH, false,
                 MqttQoS.AT_MOST_ONCE, true, 0), new io.netty.handler.codec.mqtt.MqttPublishVariableHeader("rs/x", 0,
                 MqttProperties.NO_PROPERTIES), io.netty.buffer.Unpooled.wrappedBuffer(bytes("kept"))));
+        pub.send(MqttMessage.PINGREQ);
+        pub.expect(MqttMessageType.PINGRESP); // the retained message is stored before anyone subscribes
         RawMqttClient member = RawMqttClient.connected(server.port(), MqttVersion.MQTT_5, "ret-share", true);
         member.send(MqttMessageBuilders.subscribe().messageId(1).addSubscription(MqttQoS.AT_MOST_ONCE, "$share/g/rs/#").build());
         member.expect(MqttMessageType.SUBACK);

@@ -85,8 +85,9 @@ class MqttFlowsTest {
         sub.subscribe("x/#", 1);
         pub.publish("x/y/z", bytes("hello"), 1, false);
         pub.publish("x", bytes("parent"), 0, false);
-        assertEquals("x/y/z hello 1", got.poll(10, TimeUnit.SECONDS));
-        assertEquals("x parent 0", got.poll(10, TimeUnit.SECONDS));
+        // QoS 0 may overtake QoS 1 (MQTT orders the messages of one QoS on one topic only)
+        assertEquals(java.util.Set.of("x/y/z hello 1", "x parent 0"),
+                java.util.Set.of(got.poll(10, TimeUnit.SECONDS), got.poll(10, TimeUnit.SECONDS)));
         pub.disconnect();
         sub.disconnect();
         pub.close();
