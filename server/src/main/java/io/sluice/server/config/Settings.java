@@ -64,6 +64,7 @@ public final class Settings {
 
     // ---- STOMP
     public static final Setting<Integer> STOMP_PORT = port("stomp-port", 61613, "STOMP over TCP port (0: ephemeral, -1: off)");
+    public static final Setting<Long> STOMP_CONNECT_TIMEOUT = millis("stomp-connect-timeout", 10_000L, "time a new STOMP connection has to send CONNECT before it is closed (0: no limit)");
     public static final Setting<Long> STOMP_HEARTBEAT_MIN = millis("stomp-heartbeat-min", 1_000, "shortest STOMP heart-beat interval the server agrees to, either way");
     public static final Setting<Long> STOMP_HEARTBEAT_GRACE = millis("stomp-heartbeat-grace", 5_000, "a STOMP client silent for its heart-beat interval plus this is disconnected");
     public static final Setting<Integer> STOMP_MAX_HEADER_LINE = bytes32("stomp-max-header-line", 8 * 1024, "longest STOMP command or header line, in bytes");

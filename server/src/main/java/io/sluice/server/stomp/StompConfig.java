@@ -14,15 +14,16 @@ import io.sluice.server.config.Settings;
  * @param maxTransactionFrames frames held by one transaction, and transactions open per connection
  * @param defaultPrefetch     in-flight window of a subscription that names no prefetch-count
  * @param maxQueues           /queue/ destinations the broker holds messages for
+ * @param connectTimeoutMillis time a new connection has to send CONNECT
  */
 record StompConfig(int maxFrameBody, int maxHeaderLine, int maxHeaders, long heartbeatMinMillis,
                    long heartbeatGraceMillis, int maxSubscriptions, int maxTransactionFrames, int defaultPrefetch,
-                   int maxQueues) {
+                   int maxQueues, long connectTimeoutMillis) {
     static StompConfig of(Settings s) {
         return new StompConfig(s.get(Settings.MAX_PACKET_SIZE), s.get(Settings.STOMP_MAX_HEADER_LINE),
                 s.get(Settings.STOMP_MAX_HEADERS), s.get(Settings.STOMP_HEARTBEAT_MIN),
                 s.get(Settings.STOMP_HEARTBEAT_GRACE), s.get(Settings.STOMP_MAX_SUBSCRIPTIONS),
                 s.get(Settings.STOMP_MAX_TRANSACTION_FRAMES), s.get(Settings.INFLIGHT_WINDOW),
-                s.get(Settings.STOMP_MAX_QUEUES));
+                s.get(Settings.STOMP_MAX_QUEUES), s.get(Settings.STOMP_CONNECT_TIMEOUT));
     }
 }

@@ -21,6 +21,8 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The connection's lifecycle: CONNECT/STOMP (version negotiation, login, heart-beat agreement, CONNECTED) and
@@ -33,10 +35,32 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
 
     private final StompConnection conn;
     private final Authenticator authenticator;
+    private ScheduledFuture<?> connectTimeout;
 
     StompConnectHandler(StompConnection conn, Authenticator authenticator) {
         this.conn = conn;
         this.authenticator = authenticator;
+    }
+
+    /** A connection that sends no CONNECT in time is refused, so idle sockets cannot hold connection slots. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        long timeout = conn.config.connectTimeoutMillis();
+        if (timeout > 0) {
+            connectTimeout = ctx.executor().schedule(() -> {
+                if (!conn.connected && !conn.closing) {
+                    String detail = "No CONNECT frame arrived within " + timeout + " ms of opening the connection.";
+                    conn.errors.refuse(Refusal.HANDSHAKE_TIMEOUT, StompFrames.error("CONNECT timeout", detail, null), detail);
+                }
+            }, timeout, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void cancelConnectTimeout() {
+        if (connectTimeout != null) {
+            connectTimeout.cancel(false);
+            connectTimeout = null;
+        }
     }
 
     @Override
@@ -130,6 +154,7 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         }
         conn.version(v);
         conn.connected = true;
+        cancelConnectTimeout();
 
         StompFrame connected = new DefaultStompFrame(StompCommand.CONNECTED);
         if (v != StompVersion.V1_0) {
@@ -174,6 +199,7 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelConnectTimeout();
         if (conn.connected) {
             conn.events.disconnected("stomp", conn.info, conn.id,
                     conn.endReason == null ? DisconnectReason.CONNECTION_LOST : conn.endReason);

@@ -20,7 +20,8 @@ class StompEventsTest {
                 .with(Settings.MAX_TOPIC_LENGTH, 16)
                 .with(Settings.MAX_TOPIC_LEVELS, 3)
                 .with(Settings.STOMP_HEARTBEAT_MIN, 100L)
-                .with(Settings.STOMP_HEARTBEAT_GRACE, 200L));
+                .with(Settings.STOMP_HEARTBEAT_GRACE, 200L)
+                .with(Settings.STOMP_CONNECT_TIMEOUT, 300L));
     }
 
     @AfterEach
@@ -70,6 +71,20 @@ class StompEventsTest {
             c.connect("1.2");
             c.close();
             assertTrue(server.events.await("disconnected connection_lost"));
+        }
+    }
+
+    @Test
+    void noConnectInTimeIsRefused() throws Exception {
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            c.sendRaw("CONN");
+            c.expectError("CONNECT timeout");
+            assertTrue(server.events.await("refused handshake_timeout"));
+        }
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            c.connect("1.2");
+            Thread.sleep(600);
+            c.sendAndAwaitReceipt(sendFrame("/topic/a", "connected in time stays connected"), "r");
         }
     }
 
