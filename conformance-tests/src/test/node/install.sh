@@ -8,12 +8,12 @@ bundle_dir="${2:?bundle output directory}"
 cd "$(dirname "$0")"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  message="Node.js and npm not found: the MQTT.js, stomp.js and browser conformance tests will be skipped. Install Node.js 18+ with npm (Debian: apt-get install nodejs npm) to run them."
+  install="Install Node.js 18+ with npm (Debian: apt-get install nodejs npm)"
   if [ "$required" = "true" ]; then
-    echo "ERROR: $message (-Dsluice.requireAllClients=true makes every client mandatory)" >&2
+    echo "ERROR: Node.js and npm not found, and -Dsluice.requireAllClients=true makes the MQTT.js, stomp.js and browser conformance tests mandatory. $install." >&2
     exit 1
   fi
-  echo "WARNING: $message"
+  echo "WARNING: Node.js and npm not found: the MQTT.js, stomp.js and browser conformance tests will be skipped. $install to run them."
   exit 0
 fi
 

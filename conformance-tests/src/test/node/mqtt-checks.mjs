@@ -200,14 +200,14 @@ const checks = {
   },
 
   keepalive: async () => {
-    const c = await open({ keepalive: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 3500)); // three keep-alive periods of PINGREQ/PINGRESP
+    const c = await open({ keepalive: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 5000)); // keep-alive periods of PINGREQ/PINGRESP
     assert(c.closes.length === 0 && c.client.connected, 'connection dropped during keep-alive');
     await sub(c, `${prefix}/alive`, 1);
     await pub(c, `${prefix}/alive`, 'still here', 1);
     await expect(c, `${prefix}/alive`, 'still here');
     await end(c);
-    return 'keep-alive 1 s: PINGREQ answered for 3.5 s';
+    return 'keep-alive 2 s: PINGREQ answered for 5 s';
   },
 
   'bad-input': async () => {

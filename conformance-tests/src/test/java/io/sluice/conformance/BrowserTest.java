@@ -38,6 +38,7 @@ class BrowserTest {
         }
         if (unavailable == null) {
             Matrix.clientVersion("Chromium", chromiumVersion());
+            Matrix.clientVersion("playwright-core", NodeScripts.packageVersion("playwright-core"));
         }
     }
 

@@ -2,6 +2,7 @@ package io.sluice.conformance;
 
 import io.sluice.conformance.matrix.Catalog;
 import io.sluice.conformance.matrix.Cells;
+import io.sluice.conformance.matrix.Matrix;
 import io.sluice.conformance.matrix.Row;
 import io.sluice.conformance.mqtt.HiveMq3Driver;
 import io.sluice.conformance.mqtt.HiveMq5Driver;
@@ -23,6 +24,8 @@ class JavaClientsTest {
     @BeforeAll
     static void start() {
         broker = TestBroker.start();
+        Matrix.clientVersion("Eclipse Paho Java", System.getProperty("sluice.version.paho", "?"));
+        Matrix.clientVersion("HiveMQ MQTT client", System.getProperty("sluice.version.hivemq", "?"));
     }
 
     @AfterAll

@@ -99,6 +99,11 @@ public final class Matrix {
             }
         }
         sb.append(String.join(", ", parts)).append(".\n");
+        List<String> skipped = notRunReasons();
+        if (!skipped.isEmpty()) {
+            sb.append("\nNot run on this machine:\n\n");
+            skipped.forEach(reason -> sb.append("- ").append(reason).append('\n'));
+        }
         if (!CLIENT_VERSIONS.isEmpty()) {
             sb.append("\nClient versions in this run: ");
             List<String> versions = new ArrayList<>();
@@ -114,9 +119,26 @@ public final class Matrix {
                 .append("- **will**: the will is published when the connection is lost without DISCONNECT, not after a DISCONNECT.\n")
                 .append("- **resume with queued QoS 1**: QoS 1 messages published while a persistent session is offline arrive, in order, when it resumes (STOMP: messages sent to a `/queue/` without consumers reach a later subscriber).\n")
                 .append("- **MQTT ↔ STOMP**: an MQTT publish reaches a STOMP `/topic/` subscriber and a STOMP SEND reaches an MQTT subscriber.\n")
-                .append("- **ping / heart-beat**: keep-alive of 1 s for 3.5 s, then a round trip on the same connection (mosquitto: keep-alive 5 s, its minimum, until a PINGRESP; STOMP 1.1/1.2: 1 s heart-beats both ways).\n")
+                .append("- **ping / heart-beat**: keep-alive of 2 s for 5 s, then a round trip on the same connection (mosquitto: keep-alive 5 s, its minimum, until a PINGRESP; STOMP 1.1/1.2: 1 s heart-beats both ways).\n")
                 .append("- **refused bad input**: MQTT.js publishes to a wildcard topic; the Java clients and mosquitto (3.1.1) publish a packet over `max-packet-size` (MQTT 5 clients that honour the advertised Maximum Packet Size refuse it themselves, which the detail says); mosquitto (5) uses a topic alias over the Topic Alias Maximum; stomp.js sends to an invalid destination. The broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n");
         return sb.toString();
+    }
+
+    /** Why rows were skipped or not built, once per row and reason. */
+    public static List<String> notRunReasons() {
+        List<String> out = new ArrayList<>();
+        for (Row row : Catalog.rows()) {
+            for (Feature f : row.features()) {
+                Outcome o = outcome(row, f);
+                if (o != null && (o.kind() == Outcome.Kind.SKIPPED || o.kind() == Outcome.Kind.NOT_BUILT)) {
+                    String line = row + ": " + o.kind().label() + ", " + o.detail();
+                    if (!out.contains(line)) {
+                        out.add(line);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Cells that failed, with their details, for the end-of-run printout. */
