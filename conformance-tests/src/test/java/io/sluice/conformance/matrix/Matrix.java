@@ -120,7 +120,9 @@ public final class Matrix {
                 .append("- **resume with queued QoS 1**: QoS 1 messages published while a persistent session is offline arrive, in order, when it resumes (STOMP: messages sent to a `/queue/` without consumers reach a later subscriber).\n")
                 .append("- **MQTT ↔ STOMP**: an MQTT publish reaches a STOMP `/topic/` subscriber and a STOMP SEND reaches an MQTT subscriber.\n")
                 .append("- **ping / heart-beat**: keep-alive of 2 s for 5 s, then a round trip on the same connection (mosquitto: keep-alive 5 s, its minimum, until a PINGRESP; STOMP 1.1/1.2: 1 s heart-beats both ways).\n")
-                .append("- **refused bad input**: MQTT.js publishes to a wildcard topic; the Java clients and mosquitto (3.1.1) publish a packet over `max-packet-size` (MQTT 5 clients that honour the advertised Maximum Packet Size refuse it themselves, which the detail says); mosquitto (5) uses a topic alias over the Topic Alias Maximum; stomp.js sends to an invalid destination. The broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n");
+                .append("- **refused bad input**: MQTT.js publishes to a wildcard topic; the Java clients and mosquitto (3.1.1) publish a packet over `max-packet-size` (MQTT 5 clients that honour the advertised Maximum Packet Size refuse it themselves, which the detail says); mosquitto (5) uses a topic alias over the Topic Alias Maximum; stomp.js sends to an invalid destination. The broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n")
+                .append("\nThe mosquitto rows are TCP only: Debian 12's `mosquitto_pub`/`mosquitto_sub` have no WebSocket transport.\n")
+                .append("The Java clients' STOMP peer is Netty's STOMP codec over the STOMP TCP listener; the Node and browser clients' is stomp.js over WebSocket.\n");
         return sb.toString();
     }
 
