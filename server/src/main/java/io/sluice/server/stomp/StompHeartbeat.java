@@ -91,6 +91,9 @@ record StompHeartbeat(long sendMillis, long receiveMillis, long graceMillis) {
                         conn.events.heartbeat("stomp", Heartbeat.STOMP_HEARTBEAT_SENT);
                     }
                     case READER_IDLE -> {
+                        if (conn.gate.isPaused()) {
+                            return; // backpressure stopped reading: the client's heart-beats wait unread
+                        }
                         conn.events.heartbeat("stomp", Heartbeat.TIMEOUT);
                         conn.errors.fail(DisconnectReason.KEEP_ALIVE_TIMEOUT, "heart-beat timeout", "Nothing, not even a heart-beat, arrived for "
                             + readTimeout + " ms; send heart-beats as agreed in CONNECTED.", null);

@@ -2,6 +2,9 @@ package io.sluice.server.stomp;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.stomp.StompCommand;
+import io.netty.handler.codec.stomp.StompFrame;
+import io.netty.handler.codec.stomp.StompHeaders;
 import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayDeque;
@@ -9,15 +12,22 @@ import java.util.List;
 
 /**
  * Keeps decoded frames in order while the connection waits for the broker. A SEND whose publish is not yet
- * done (a subscriber's queue is full) {@linkplain #pause pauses} the gate: the channel stops reading and frames
- * already decoded wait here, in order, until the publish completes and {@link #resume} lets them through. This
- * is how backpressure reaches a STOMP publisher, and why a RECEIPT (for a DISCONNECT too) is never written
- * before the frames ahead of it are done. Held frames are bounded by what one read decodes.
+ * done (a subscriber's queue is full) {@linkplain #pause pauses} the gate: later frames wait here, in order,
+ * until the publish completes and {@link #resume} lets them through, and once {@value #MAX_HELD} wait the
+ * channel stops reading. This is how backpressure reaches a STOMP publisher, and why a RECEIPT (for a
+ * DISCONNECT too) is never written before the frames ahead of it are done.
+ *
+ * <p>ACK and NACK outside a transaction pass even while paused: they free room in this connection's own
+ * subscriptions, and holding them behind a SEND that waits for room (say, in a queue this same connection
+ * consumes) could wait forever. Reading goes on for that reason until the bound is reached.
  *
  * <p>COMMIT uses {@link #pushFront} to replay a transaction's frames through the same path, ahead of
  * anything read after it; a {@link Runnable} queued here runs when its turn comes (a COMMIT's RECEIPT).
  */
 final class StompInboundGate extends ChannelInboundHandlerAdapter {
+    /** Frames held while paused before the channel stops reading. */
+    static final int MAX_HELD = 8;
+
     private final ArrayDeque<Object> held = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private boolean paused;
@@ -35,13 +45,30 @@ final class StompInboundGate extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (paused && passesWhilePaused(msg)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
         held.addLast(msg);
         drain();
+        stopReadingIfFull();
+    }
+
+    private static boolean passesWhilePaused(Object msg) {
+        return msg instanceof StompFrame f && f.decoderResult().isSuccess()
+                && (f.command() == StompCommand.ACK || f.command() == StompCommand.NACK)
+                && !f.headers().contains(StompHeaders.TRANSACTION);
+    }
+
+    private void stopReadingIfFull() {
+        if (paused && held.size() >= MAX_HELD) {
+            ctx.channel().config().setAutoRead(false);
+        }
     }
 
     void pause() {
         paused = true;
-        ctx.channel().config().setAutoRead(false);
+        stopReadingIfFull();
     }
 
     void resume() {

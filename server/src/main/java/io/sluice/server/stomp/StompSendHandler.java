@@ -17,8 +17,8 @@ import java.util.function.Consumer;
 /**
  * SEND: the frame becomes a QoS 1 publish on the shared trie. {@code Broker.publish} says when every matching
  * queue holds the message, possibly later, from another thread, when a subscriber's queue was full; until
- * then the connection stops reading and later frames wait in order in the {@link StompInboundGate}, and only
- * then is the RECEIPT written. That withheld receipt and the stopped reads are STOMP's form of the QoS 1
+ * then later frames wait in order in the {@link StompInboundGate} (which stops reading when enough wait), and
+ * only then is the RECEIPT written. That withheld receipt and the stopped reads are STOMP's form of the QoS 1
  * backpressure MQTT publishers get through PUBACK.
  */
 final class StompSendHandler extends ChannelInboundHandlerAdapter {

@@ -16,6 +16,7 @@ import static io.sluice.server.stomp.StompTestClient.sendFrame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** ack modes, prefetch windows, cumulative and individual ACK, NACK redelivery, backpressure on SEND. */
 class StompAckTest {
@@ -135,6 +136,60 @@ class StompAckTest {
                 sub.send(frame(StompCommand.ACK, "id", m.header("ack")));
             }
             assertEquals(List.of("m2", "m3", "m4"), rest);
+        }
+    }
+
+    @Test
+    void aConnectionHeldByItsOwnSubscriptionCanStillAck() throws Exception {
+        try (StompTestClient c = new StompTestClient(server.port())) {
+            c.connect("1.2");
+            c.subscribe("/queue/self", "s", "ack", "client-individual", "prefetch-count", "1");
+            // 1 in the window + 2 queued: the fourth SEND waits for room this same connection must make
+            for (int i = 1; i <= 4; i++) {
+                c.send(sendFrame("/queue/self", "m" + i, "receipt", "r" + i));
+            }
+            List<String> bodies = new ArrayList<>();
+            int receipts = 0;
+            while (bodies.size() < 4 || receipts < 4) {
+                StompTestClient.Frame f = c.next();
+                if (f.command() == StompCommand.RECEIPT) {
+                    receipts++;
+                } else {
+                    bodies.add(f.text());
+                    c.send(frame(StompCommand.ACK, "id", f.header("ack")));
+                }
+            }
+            assertEquals(List.of("m1", "m2", "m3", "m4"), bodies);
+        }
+    }
+
+    @Test
+    void heldPublisherIsNotTimedOutForUnreadHeartbeats() throws Exception {
+        try (StompTestServer hb = new StompTestServer(Settings.defaults().with(Settings.STOMP_HEARTBEAT_MIN, 100L)
+                .with(Settings.STOMP_HEARTBEAT_GRACE, 200L), new BrokerConfig(SMALL, 1024));
+             StompTestClient sub = new StompTestClient(hb.port()); StompTestClient pub = new StompTestClient(hb.port())) {
+            sub.connect("1.2");
+            pub.connect("1.2", "200,0");
+            sub.subscribe("/topic/held", "s", "ack", "client-individual", "prefetch-count", "1");
+            // three fill the subscriber, the fourth waits, and the next frames fill the gate so reading stops
+            int total = 4 + StompInboundGate.MAX_HELD;
+            for (int i = 1; i <= total; i++) {
+                pub.send(sendFrame("/topic/held", "m" + i, "receipt", "r" + i));
+            }
+            // beat for well over 200 ms + 200 ms grace while the server reads nothing
+            for (int i = 0; i < 10; i++) {
+                pub.sendRaw("\n");
+                Thread.sleep(100);
+            }
+            assertTrue(pub.isOpen(), "a publisher held by backpressure is not timed out");
+            for (int i = 1; i <= total; i++) {
+                StompTestClient.Frame m = sub.next(StompCommand.MESSAGE);
+                assertEquals("m" + i, m.text());
+                sub.send(frame(StompCommand.ACK, "id", m.header("ack")));
+            }
+            for (int i = 1; i <= total; i++) {
+                assertEquals("r" + i, pub.next(StompCommand.RECEIPT).header("receipt-id"));
+            }
         }
     }
 
