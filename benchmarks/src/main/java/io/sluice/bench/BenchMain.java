@@ -15,6 +15,8 @@ public final class BenchMain {
         String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
         switch (tool) {
             case "load" -> io.sluice.bench.load.LoadGenerator.main(rest);
+            case "forwarder" -> io.sluice.bench.load.RawForwarder.main(rest);
+            case "side-by-side" -> io.sluice.bench.side.SideBySide.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

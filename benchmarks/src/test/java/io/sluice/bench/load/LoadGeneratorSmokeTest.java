@@ -1,0 +1,71 @@
+package io.sluice.bench.load;
+
+import io.sluice.server.SluiceServer;
+import io.sluice.server.config.Settings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The load generator against an in-process broker, briefly: it must count every QoS 1 message through, none
+ * lost or duplicated, over WebSocket and TCP, MQTT and STOMP. Counts only; speed is the benchmarks' business.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LoadGeneratorSmokeTest {
+    private static SluiceServer server;
+
+    @BeforeAll
+    static void start() {
+        server = SluiceServer.start(Settings.parse("--bind", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0",
+                "--stomp-port", "0", "--log-level", "warn"));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static Map<String, Object> run(String... extra) throws Exception {
+        String[] base = {"--duration", "1", "--warmup", "0.2", "--drain", "10", "--clients", "2", "--qos", "1"};
+        String[] args = new String[base.length + extra.length];
+        System.arraycopy(base, 0, args, 0, base.length);
+        System.arraycopy(extra, 0, args, base.length, extra.length);
+        return LoadGenerator.run(args);
+    }
+
+    private static void assertAllDelivered(Map<String, Object> r) {
+        long sent = ((Number) r.get("sent")).longValue();
+        assertTrue(sent > 0, "nothing was published: " + r);
+        assertEquals(((Number) r.get("expected")).longValue(), ((Number) r.get("delivered")).longValue(), r.toString());
+        assertEquals(0L, ((Number) r.get("lost")).longValue(), r.toString());
+        assertEquals(0L, ((Number) r.get("duplicated")).longValue(), r.toString());
+        assertEquals(Boolean.TRUE, r.get("ok"), r.toString());
+    }
+
+    @Test
+    void mqttOverWebSocketFanIn() throws Exception {
+        Map<String, Object> r = run("--scenario", "fanin", "--port", Integer.toString(server.port("http")));
+        assertAllDelivered(r);
+        assertTrue(((Number) r.get("latency_p99_us")).longValue() >= 0, r.toString());
+    }
+
+    @Test
+    void mqttOverTcpFanOut() throws Exception {
+        Map<String, Object> r = run("--scenario", "fanout", "--transport", "tcp", "--port", Integer.toString(server.port("mqtt")));
+        assertAllDelivered(r);
+        assertEquals(2 * ((Number) r.get("sent")).longValue(), ((Number) r.get("delivered")).longValue(), r.toString());
+    }
+
+    @Test
+    void stompOverTcpPairs() throws Exception {
+        assertAllDelivered(run("--scenario", "p2p", "--protocol", "stomp", "--transport", "tcp",
+                "--port", Integer.toString(server.port("stomp"))));
+    }
+}
