@@ -9,9 +9,11 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
- * One log line per connect, disconnect, refusal, protocol error and exceeded limit, each naming the client id,
- * protocol, transport and remote address in the same {@code key=value} order so lines can be grepped and
- * parsed. Traffic and heartbeats are not logged (metrics count them).
+ * One log line per connect, disconnect, exceeded limit and refusal no adapter answered (an upgrade refused by
+ * admission), each naming the client id, protocol, transport and remote address in the same
+ * {@code key=value} order so lines can be grepped and parsed. Protocol errors and the refusals an adapter
+ * answers are logged by that adapter, once, with what exactly was wrong; traffic and heartbeats are not
+ * logged (metrics count them).
  */
 public final class ConnectionLog implements ConnectionEvents {
     private static final Logger log = LoggerFactory.getLogger("io.sluice.connections");
@@ -37,14 +39,6 @@ public final class ConnectionLog implements ConnectionEvents {
         if (protocol == null && log.isInfoEnabled()) {
             log.info("refuse {} reason={} ({})", describe(clientId, protocol, transport, remote), reason.label(),
                     reason.message());
-        }
-    }
-
-    @Override
-    public void protocolError(String protocol, ConnectionInfo info, String clientId, String detail) {
-        if (log.isWarnEnabled()) {
-            log.warn("protocol-error {} detail=\"{}\" (the connection was closed; fix the client)",
-                    describe(clientId, protocol, info.transport(), info.remote()), detail);
         }
     }
 
