@@ -1,20 +1,24 @@
-// @stomp/stompjs 7 feature checks over WebSocket (the ws package) with one STOMP subprotocol.
-// Argument: {"url": "ws://.../stomp", "subprotocol": "v12.stomp", "mqttUrl": "mqtt://...", "features": [...]}.
+// @stomp/stompjs 7 feature checks with one STOMP version, over WebSocket (the ws package, the version's
+// subprotocol) or over TCP (@stomp/tcp-wrapper).
+// Argument: {"version": "1.2", "url": "ws://.../stomp" | "tcpPort": 61613, "mqttUrl": "mqtt://...", "features": [...]}.
 import { Client, Versions } from '@stomp/stompjs';
+import { TCPWrapper } from '@stomp/tcp-wrapper';
 import WebSocket from 'ws';
 import mqtt from 'mqtt';
 import { assert, Inbox, parseArgs, runChecks, unique, withTimeout } from './checks.mjs';
 
 const args = parseArgs();
-const SUBPROTOCOL = args.subprotocol;
-const VERSION = { 'v10.stomp': '1.0', 'v11.stomp': '1.1', 'v12.stomp': '1.2' }[SUBPROTOCOL];
+const VERSION = args.version;
+const SUBPROTOCOL = `v${VERSION.replace('.', '')}.stomp`;
+const TCP_PORT = args.tcpPort;
 const STEP_MS = 15000;
-const prefix = unique(`stompjs-${SUBPROTOCOL.replace('.', '-')}`);
+const prefix = unique(`stompjs-${TCP_PORT ? 'tcp' : 'ws'}-${VERSION.replace('.', '')}`);
+const transport = () => (TCP_PORT ? new TCPWrapper('127.0.0.1', TCP_PORT) : new WebSocket(args.url, [SUBPROTOCOL]));
 
 function open(extra = {}) {
   let failed;
   const client = new Client({
-    webSocketFactory: () => new WebSocket(args.url, [SUBPROTOCOL]),
+    webSocketFactory: transport,
     stompVersions: new Versions([VERSION]),
     reconnectDelay: 0,
     heartbeatIncoming: 0,
@@ -69,13 +73,15 @@ function openMqtt() {
 const checks = {
   'connect-clean': async () => {
     const c = await open();
-    const ws = c.client.webSocket;
-    assert(ws.protocol === SUBPROTOCOL, `negotiated subprotocol "${ws.protocol}", offered ${SUBPROTOCOL}`);
+    if (!TCP_PORT) {
+      const ws = c.client.webSocket;
+      assert(ws.protocol === SUBPROTOCOL, `negotiated subprotocol "${ws.protocol}", offered ${SUBPROTOCOL}`);
+    }
     const version = c.connected.headers.version;
     assert(version === VERSION || (VERSION === '1.0' && version === undefined),
       `CONNECTED version ${version} on ${SUBPROTOCOL}`);
     await close(c);
-    return `CONNECTED version ${version || '(none: 1.0)'} over ${SUBPROTOCOL}`;
+    return `CONNECTED version ${version || '(none: 1.0)'} over ${TCP_PORT ? 'TCP' : SUBPROTOCOL}`;
   },
 
   wildcard: async () => {

@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** @stomp/stompjs 7 on Node (WebSocket from the ws package), once per STOMP subprotocol. */
+/** @stomp/stompjs 7 on Node, per STOMP version: over WebSocket (the ws package) and over TCP (@stomp/tcp-wrapper). */
 class StompJsTest {
     private static TestBroker broker;
     private static String unavailable;
@@ -30,17 +30,30 @@ class StompJsTest {
         }
     }
 
-    private static DynamicContainer row(Row row, String subprotocol) {
+    private static DynamicContainer ws(Row row, String version) {
         return Cells.row(row, unavailable, NodeScripts.checks(row, () -> NodeScripts.run("stomp-checks.mjs", Map.of(
+                "version", version,
                 "url", broker.stompWsUrl(),
-                "subprotocol", subprotocol,
+                "mqttUrl", broker.mqttTcpUrl("mqtt"),
+                "features", NodeScripts.runnableIds(row)), Duration.ofMinutes(5))));
+    }
+
+    private static DynamicContainer tcp(Row row, String version) {
+        return Cells.row(row, unavailable, NodeScripts.checks(row, () -> NodeScripts.run("stomp-checks.mjs", Map.of(
+                "version", version,
+                "tcpPort", broker.stompPort(),
                 "mqttUrl", broker.mqttTcpUrl("mqtt"),
                 "features", NodeScripts.runnableIds(row)), Duration.ofMinutes(5))));
     }
 
     @TestFactory
-    Stream<DynamicContainer> stompJs() {
-        return Stream.of(row(Catalog.STOMPJS10, "v10.stomp"), row(Catalog.STOMPJS11, "v11.stomp"),
-                row(Catalog.STOMPJS12, "v12.stomp"));
+    Stream<DynamicContainer> stompJsOverWebSocket() {
+        return Stream.of(ws(Catalog.STOMPJS10, "1.0"), ws(Catalog.STOMPJS11, "1.1"), ws(Catalog.STOMPJS12, "1.2"));
+    }
+
+    @TestFactory
+    Stream<DynamicContainer> stompJsOverTcp() {
+        return Stream.of(tcp(Catalog.STOMPJS10_TCP, "1.0"), tcp(Catalog.STOMPJS11_TCP, "1.1"),
+                tcp(Catalog.STOMPJS12_TCP, "1.2"));
     }
 }

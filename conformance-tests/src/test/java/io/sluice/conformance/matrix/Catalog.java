@@ -25,7 +25,8 @@ public final class Catalog {
     private static final Set<Feature> STOMP = EnumSet.of(Feature.CONNECT_CLEAN, Feature.WILDCARD, Feature.QOS0,
             Feature.QOS1, Feature.RETAINED, Feature.SESSION_RESUME, Feature.CROSS_PROTOCOL, Feature.KEEPALIVE,
             Feature.BAD_INPUT);
-    private static final Set<Feature> BROWSER = EnumSet.of(Feature.CONNECT_CLEAN, Feature.QOS1, Feature.CROSS_PROTOCOL);
+    private static final Set<Feature> BROWSER = EnumSet.of(Feature.CONNECT_CLEAN, Feature.WILDCARD, Feature.QOS0,
+            Feature.QOS1, Feature.QOS2, Feature.RETAINED, Feature.CROSS_PROTOCOL);
 
     // Java clients: the STOMP side of their cross-protocol check is a Netty-codec STOMP client over TCP.
     private static final Map<Feature, Set<Capability>> JAVA_CROSS = Map.of(Feature.CROSS_PROTOCOL, Set.of(STOMP_TCP));
@@ -58,6 +59,11 @@ public final class Catalog {
             STOMP_NEEDS, STOMP_WS);
     public static final Row STOMPJS11 = row("stompjs-v11", "@stomp/stompjs 7 (Node, ws), STOMP 1.1", "ws:// /stomp (v11.stomp)", STOMP, STOMP_NEEDS, STOMP_WS);
     public static final Row STOMPJS12 = row("stompjs-v12", "@stomp/stompjs 7 (Node, ws), STOMP 1.2", "ws:// /stomp (v12.stomp)", STOMP, STOMP_NEEDS, STOMP_WS);
+    public static final Row STOMPJS10_TCP = row("stompjs-tcp-v10", "@stomp/stompjs 7 (Node, tcp-wrapper), STOMP 1.0", "TCP",
+            EnumSet.complementOf(EnumSet.of(Feature.CONNECT_PERSISTENT, Feature.QOS2, Feature.WILL, Feature.KEEPALIVE)),
+            STOMP_NEEDS, STOMP_TCP);
+    public static final Row STOMPJS11_TCP = row("stompjs-tcp-v11", "@stomp/stompjs 7 (Node, tcp-wrapper), STOMP 1.1", "TCP", STOMP, STOMP_NEEDS, STOMP_TCP);
+    public static final Row STOMPJS12_TCP = row("stompjs-tcp-v12", "@stomp/stompjs 7 (Node, tcp-wrapper), STOMP 1.2", "TCP", STOMP, STOMP_NEEDS, STOMP_TCP);
 
     public static final Row MOSQUITTO311 = row("mosquitto-v311", "mosquitto_pub / mosquitto_sub (Debian), MQTT 3.1.1", "TCP", ALL_MQTT, JAVA_CROSS, MQTT_TCP);
     public static final Row MOSQUITTO5 = row("mosquitto-v5", "mosquitto_pub / mosquitto_sub (Debian), MQTT 5", "TCP", ALL_MQTT, JAVA_CROSS, MQTT_TCP, MQTT_5);
