@@ -99,7 +99,7 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
             conn.queues.declare(destination);
         }
 
-        StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven || conn.version != StompVersion.V1_0,
+        StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven,
                 destination, ack, conn.broker.config().queueLimits().maxQos0Messages());
         Broker.Connection session = conn.broker.connect(sub.clientId(), true, 0, prefetch, sub);
         sub.attached(session);
