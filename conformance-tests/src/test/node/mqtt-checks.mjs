@@ -188,15 +188,37 @@ const checks = {
     const m = await open();
     const fromMqtt = new Inbox();
     await stompSubscribe(stomp, `/topic/${prefix}/x/#`, (f) => fromMqtt.push(f));
-    await pub(m, `${prefix}/x/1`, 'mqtt to stomp', 1);
+    const properties = V === 5 ? {
+      contentType: 'text/plain', userProperties: { origin: 'mqtt' },
+      responseTopic: `${prefix}/reply`, correlationData: Buffer.from('corr-1'),
+    } : undefined;
+    await withTimeout(m.client.publishAsync(`${prefix}/x/1`, 'mqtt to stomp', { qos: 1, properties }), STEP_MS, 'publish');
     const frame = await fromMqtt.next(STEP_MS, 'STOMP MESSAGE');
     assert(frame.body === 'mqtt to stomp', `STOMP got ${frame.body}`);
+    if (V === 5) {
+      const h = frame.headers;
+      assert(h['content-type'] === 'text/plain' && h.origin === 'mqtt' && h['correlation-id'] === 'corr-1'
+        && h['reply-to'] === `/topic/${prefix}/reply`, `MQTT 5 properties as STOMP headers: ${JSON.stringify(h)}`);
+    }
+    const received = new Inbox();
+    m.client.on('message', (topic, payload, packet) => received.push(packet.properties || {}));
     await sub(m, `${prefix}/y/+`, 1);
-    stomp.publish({ destination: `/topic/${prefix}/y/2`, body: 'stomp to mqtt' });
+    stomp.publish({
+      destination: `/topic/${prefix}/y/2`, body: 'stomp to mqtt',
+      headers: { 'content-type': 'application/json', origin: 'stomp', 'correlation-id': 'corr-2', 'reply-to': `/topic/${prefix}/back` },
+    });
     await expect(m, `${prefix}/y/2`, 'stomp to mqtt');
+    if (V === 5) {
+      const p = await received.next(STEP_MS, 'properties');
+      assert(p.contentType === 'application/json' && p.userProperties?.origin === 'stomp'
+        && Buffer.from(p.correlationData || []).toString() === 'corr-2' && p.responseTopic === `${prefix}/back`,
+        `STOMP headers as MQTT 5 properties: ${JSON.stringify(p)}`);
+    }
     await stomp.deactivate();
     await end(m);
-    return 'MQTT to STOMP /topic and STOMP /topic to MQTT';
+    return V === 5
+      ? 'MQTT to STOMP /topic and back, content-type, user properties/headers, reply-to and correlation-id mapped both ways'
+      : 'MQTT to STOMP /topic and STOMP /topic to MQTT';
   },
 
   keepalive: async () => {
