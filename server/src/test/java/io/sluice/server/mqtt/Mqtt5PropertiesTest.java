@@ -24,8 +24,6 @@ import io.netty.handler.codec.mqtt.MqttSubAckMessage;
 import io.netty.handler.codec.mqtt.MqttUnsubAckMessage;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.broker.BrokerConfig;
-import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.config.Settings;
 import org.eclipse.paho.mqttv5.client.MqttClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
@@ -268,8 +266,7 @@ class Mqtt5PropertiesTest {
 
     @Test
     void quotaExceededWhenAnOfflineSessionQueueIsFull() { // MQTT 5 section 3.4.2.1: 0x97
-        server = new MqttTestServer(Settings.defaults(),
-                new BrokerConfig(new QueueLimits(2, 1 << 20, 8, 10, List.of()), 1024));
+        server = new MqttTestServer(MqttTestServer.tinyQueues(8, 2));
         MqttProperties expiry = new MqttProperties();
         expiry.add(new MqttProperties.IntegerProperty(MqttProperties.SESSION_EXPIRY_INTERVAL, 600));
         RawMqttClient away = RawMqttClient.connected(server.port(), MqttVersion.MQTT_5, "away", true, expiry);

@@ -10,16 +10,12 @@ import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.handler.codec.mqtt.MqttVersion;
-import io.sluice.server.broker.BrokerConfig;
-import io.sluice.server.broker.QueueLimits;
-import io.sluice.server.config.Settings;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -44,8 +40,7 @@ class MqttFlowControlTest {
 
     /** Window 1 and 2 queued messages per subscriber: the fourth unacknowledged QoS 1 message fills it. */
     private void startTiny() {
-        server = new MqttTestServer(Settings.defaults(),
-                new BrokerConfig(new QueueLimits(2, 1 << 20, 1, 100, List.of()), 1024, 0));
+        server = new MqttTestServer(MqttTestServer.tinyQueues(1, 2));
     }
 
     @Test

@@ -1,62 +1,59 @@
 package io.sluice.server.mqtt;
 
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.sluice.server.SluiceServer;
 import io.sluice.server.broker.Broker;
-import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
-import io.sluice.server.transport.ConnectionInfo;
-import io.sluice.server.transport.Transport;
 
-import java.net.InetSocketAddress;
-
-/** A broker and the MQTT module on a plain TCP listener on 127.0.0.1, ephemeral port, for tests. */
+/**
+ * The whole broker as users run it ({@link SluiceServer}), MQTT over TCP and WebSocket on ephemeral ports of
+ * 127.0.0.1; STOMP's own TCP port and the periodic $SYS topics are off so they cannot disturb the tests.
+ */
 final class MqttTestServer implements AutoCloseable {
     final Broker broker;
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-    private final Channel listener;
+    private final SluiceServer server;
 
     MqttTestServer() {
         this(Settings.defaults());
     }
 
     MqttTestServer(Settings settings) {
-        this(settings, BrokerConfig.DEFAULTS);
+        server = SluiceServer.start(settings
+                .with(Settings.BIND, "127.0.0.1")
+                .with(Settings.MQTT_PORT, 0)
+                .with(Settings.HTTP_PORT, 0)
+                .with(Settings.STOMP_PORT, -1)
+                .with(Settings.SYS_INTERVAL, 0L)
+                .with(Settings.SHUTDOWN_DRAIN, 0L));
+        broker = server.broker();
     }
 
-    MqttTestServer(Settings settings, BrokerConfig config) {
-        broker = new Broker(config);
-        MqttModule module = new MqttModule(broker, settings);
-        listener = new ServerBootstrap()
-                .group(group)
-                .channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        module.install(ch.pipeline(), new ConnectionInfo(Transport.TCP, null, ch.remoteAddress(), null));
-                    }
-                })
-                .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+    /** Tiny subscriber queues: an in-flight window, queued QoS 1/2 messages, and no stuck-consumer timeout. */
+    static Settings tinyQueues(int window, int queued) {
+        return Settings.defaults()
+                .with(Settings.INFLIGHT_WINDOW, window)
+                .with(Settings.MAX_QUEUED_MESSAGES, queued)
+                .with(Settings.STUCK_CONSUMER_TIMEOUT, 0L);
     }
 
     int port() {
-        return ((InetSocketAddress) listener.localAddress()).getPort();
+        return server.port("mqtt");
+    }
+
+    int httpPort() {
+        return server.port("http");
     }
 
     String tcpUri() {
         return "tcp://127.0.0.1:" + port();
     }
 
+    /** MQTT over WebSocket at the path the MQTT module serves. */
+    String wsUri() {
+        return "ws://127.0.0.1:" + httpPort() + "/mqtt";
+    }
+
     @Override
     public void close() {
-        listener.close().syncUninterruptibly();
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-        broker.close();
+        server.close();
     }
 }
