@@ -11,12 +11,24 @@ public final class Setting<T> {
     private final T defaultValue;
     private final String help;
     private final Function<String, T> parser;
+    private final Function<T, String> format;
 
     Setting(String name, T defaultValue, String help, Function<String, T> parser) {
+        this(name, defaultValue, help, parser, String::valueOf);
+    }
+
+    /** {@code format} writes a value the way the flag takes it (a duration as "10s", not 10000). */
+    Setting(String name, T defaultValue, String help, Function<String, T> parser, Function<T, String> format) {
         this.name = name;
         this.defaultValue = defaultValue;
         this.help = help;
         this.parser = parser;
+        this.format = format;
+    }
+
+    /** A value as it would be written on the command line. */
+    public String format(T value) {
+        return format.apply(value);
     }
 
     public String name() {

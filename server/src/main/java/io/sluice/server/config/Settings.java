@@ -173,8 +173,7 @@ public final class Settings {
             String flag = "  --" + s.name();
             sb.append(flag).append(" ".repeat(Math.max(1, 28 - flag.length()))).append(s.help());
             if (s.defaultValue() != null) {
-                Object d = s.defaultValue();
-                sb.append(" [default: ").append(d instanceof List<?> l && l.isEmpty() ? "none" : d).append(']');
+                sb.append(" [default: ").append(defaultText(s)).append(']');
             }
             sb.append('\n');
         }
@@ -183,8 +182,17 @@ public final class Settings {
 
     // ---- declaration helpers
 
+    private static <T> String defaultText(Setting<T> s) {
+        T d = s.defaultValue();
+        return d instanceof List<?> l && l.isEmpty() ? "none" : s.format(d);
+    }
+
     private static <T> Setting<T> setting(String name, T def, String help, Function<String, T> parser) {
-        Setting<T> s = new Setting<>(name, def, help, parser);
+        return register(new Setting<>(name, def, help, parser));
+    }
+
+    private static <T> Setting<T> register(Setting<T> s) {
+        String name = s.name();
         if (ALL.put(name, s) != null) {
             throw new IllegalStateException("setting declared twice: " + name);
         }
@@ -241,7 +249,18 @@ public final class Settings {
 
     /** A duration in milliseconds, written as 500ms, 30s, 5m or a bare number of seconds. */
     static Setting<Long> millis(String name, long def, String help) {
-        return setting(name, def, help, Settings::parseMillis);
+        return register(new Setting<>(name, def, help, Settings::parseMillis, Settings::formatMillis));
+    }
+
+    /** Milliseconds as a flag takes them: 10s, 5m, 250ms (a bare number would mean seconds). */
+    static String formatMillis(long ms) {
+        if (ms != 0 && ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        if (ms % 1000 == 0) {
+            return ms / 1000 + "s";
+        }
+        return ms + "ms";
     }
 
     static Setting<List<String>> list(String name, String help) {
