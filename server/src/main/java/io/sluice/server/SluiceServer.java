@@ -11,6 +11,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
+import io.sluice.server.broker.OfflineQueuePolicy;
 import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.config.Settings;
 import io.sluice.server.mqtt.MqttModule;
@@ -143,7 +144,8 @@ public final class SluiceServer implements AutoCloseable {
     static BrokerConfig brokerConfig(Settings s) {
         QueueLimits limits = new QueueLimits(s.get(Settings.MAX_QUEUED_MESSAGES), s.get(Settings.MAX_QUEUED_BYTES),
                 s.get(Settings.INFLIGHT_WINDOW), s.get(Settings.MAX_QOS0_QUEUED), s.get(Settings.CONFLATE_FILTERS));
-        return new BrokerConfig(limits, s.get(Settings.MATCH_CACHE_SIZE));
+        return new BrokerConfig(limits, s.get(Settings.MATCH_CACHE_SIZE), s.get(Settings.STUCK_CONSUMER_TIMEOUT),
+                OfflineQueuePolicy.valueOf(s.get(Settings.OFFLINE_QUEUE_FULL).toUpperCase(java.util.Locale.ROOT)));
     }
 
     private void bindAll() {

@@ -235,6 +235,16 @@ public final class Broker implements AutoCloseable {
      * publisher must withhold its acknowledgement and stop reading.
      */
     public void publish(Message m, Consumer<PublishOutcome> done) {
+        publish(m, false, done);
+    }
+
+    /**
+     * As {@link #publish(Message, Consumer)}, for a publisher that {@code canRefuse}: it can tell its client the
+     * message was not accepted (MQTT 5 PUBACK 0x97, a STOMP ERROR). When a matching offline session's queue is
+     * full, such a publish goes nowhere and {@code done} gets {@link PublishOutcome#quotaExceeded()}; other
+     * publishes follow the configured {@link OfflineQueuePolicy}.
+     */
+    public void publish(Message m, boolean canRefuse, Consumer<PublishOutcome> done) {
         if (holdingPublishes) {
             // shutting down: never answered, so the publisher keeps the message and sends it again elsewhere
             stats.heldAtShutdown.increment();
@@ -250,7 +260,7 @@ public final class Broker implements AutoCloseable {
             done.accept(new PublishOutcome(0, false));
             return;
         }
-        new Fanout(m, match, done, config.queueLimits(), stats).run();
+        new Fanout(m, match, done, config.queueLimits(), stats, canRefuse, config.offlineQueuePolicy()).start();
     }
 
     public Session session(String clientId) {

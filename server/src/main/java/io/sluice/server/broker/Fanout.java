@@ -19,17 +19,57 @@ final class Fanout implements Runnable {
     private final Consumer<PublishOutcome> done;
     private final QueueLimits limits;
     private final BrokerStats stats;
+    private final boolean publisherCanRefuse;
+    private final OfflineQueuePolicy offlinePolicy;
     private int next;
     private int matched;
     private boolean quotaExceeded;
     private long pausedSince;
 
     Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, QueueLimits limits, BrokerStats stats) {
+        this(message, match, done, limits, stats, false, OfflineQueuePolicy.DROP);
+    }
+
+    /**
+     * @param publisherCanRefuse the publisher can be told "not accepted" (MQTT 5 0x97, STOMP ERROR): refuse the
+     *                           whole publish up front when an offline session's queue is full
+     * @param offlinePolicy      otherwise, what to do at an offline session's full queue
+     */
+    Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, QueueLimits limits, BrokerStats stats,
+           boolean publisherCanRefuse, OfflineQueuePolicy offlinePolicy) {
         this.message = message;
         this.match = match;
         this.done = done;
         this.limits = limits;
         this.stats = stats;
+        this.publisherCanRefuse = publisherCanRefuse;
+        this.offlinePolicy = offlinePolicy;
+    }
+
+    /** Start the fan-out: refused at once when the publisher can be told and an offline queue is full. */
+    void start() {
+        if (publisherCanRefuse && message.qos() > 0 && offlineQueueFull()) {
+            stats.dropped(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
+            done.accept(new PublishOutcome(0, true));
+            return;
+        }
+        run();
+    }
+
+    private boolean offlineQueueFull() {
+        for (Target t : match.targets) {
+            Session s = t.session;
+            if (!s.isOnline() && !s.queue().hasRoomNow()) {
+                for (Subscription sub : t.subscriptions) {
+                    if (sub.options().qos() > 0) {
+                        log.warn("queue full for offline session {}: QoS {} message on {} refused", s.clientId(),
+                                message.qos(), message.topic());
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     @Override
@@ -134,7 +174,15 @@ final class Fanout implements Runnable {
                 matched++;
                 return false;
             }
+            if (!session.isOnline() && !publisherCanRefuse && offlinePolicy == OfflineQueuePolicy.WITHHOLD) {
+                // lossless: wait for the session to come back (or end); its reconnect drains and makes room
+                if (q.awaitRoom(this)) {
+                    return true;
+                }
+                continue;
+            }
             if (!session.isOnline()) {
+                // DROP, or a refusable publisher that lost the race with another publisher for the last place
                 quotaExceeded = true;
                 stats.dropped(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
                 log.warn("queue full for offline session {}: QoS {} message on {} not queued for it",

@@ -99,6 +99,11 @@ public final class SubscriberQueue {
         return true;
     }
 
+    /** Whether a QoS 1/2 offer would be accepted now. */
+    synchronized boolean hasRoomNow() {
+        return hasRoom();
+    }
+
     private boolean hasRoom() {
         // one message larger than the byte bound still passes an empty queue, or it could never be delivered
         return reliable.size() < limits.maxQueuedMessages()

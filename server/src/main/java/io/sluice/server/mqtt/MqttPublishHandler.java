@@ -135,7 +135,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
         Completion completion = new Completion(qos, packetId);
         connection.events.messageIn("mqtt", qos, payload.length);
-        connection.broker.publish(message, completion);
+        connection.broker.publish(message, connection.isV5(), completion);
         PublishOutcome now = completion.outcomeIfImmediate();
         if (now != null) {
             acknowledge(qos, packetId, now);

@@ -49,7 +49,7 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
         }
         conn.events.messageIn("stomp", 1, message.payload().length);
         Completion done = new Completion(ctx, destination, receipt);
-        conn.broker.publish(message, done);
+        conn.broker.publish(message, destination.kind() == StompDestination.Kind.QUEUE, done);
         done.publishReturned();
     }
 

@@ -169,22 +169,74 @@ class FlowControlTest {
         }
     }
 
-    @Test
-    void anOfflineSessionsFullQueueIsReportedNotSilentlyDropped() throws Exception {
-        Broker.Connection c = connect("away", sub, false, 3600, "o/#", 1);
+    private CompletableFuture<PublishOutcome> publishRefusable(Message m) {
+        CompletableFuture<PublishOutcome> f = new CompletableFuture<>();
+        broker.publish(m, true, f::complete);
+        return f;
+    }
+
+    private Broker.Connection offline(Broker b, String id) throws Exception {
+        Broker.Connection c = sub.onLoop(() -> {
+            Broker.Connection conn = b.connect(id, false, 3600, 0, sub);
+            b.subscribe(conn.session(), "o/#", null, SubscriptionOptions.ofQos(1), null);
+            return conn;
+        });
         sub.onLoop(() -> {
-            broker.disconnect(c, false);
+            b.disconnect(c, false);
             return null;
         });
-        int quota = 0;
-        for (int i = 0; i < SMALL.maxQueuedMessages() + 3; i++) {
-            PublishOutcome o = publish(msg("o/x", 1, "m" + i)).get(5, TimeUnit.SECONDS);
-            if (o.quotaExceeded()) {
-                quota++;
-            }
+        return c;
+    }
+
+    @Test
+    void aRefusablePublisherIsRefusedWhenAnOfflineSessionsQueueIsFullAndTheMessageGoesNowhere() throws Exception {
+        offline(broker, "away");
+        connect("present", other, true, 0, "o/#", 1);
+        for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
+            assertFalse(publishRefusable(msg("o/x", 1, "m" + i)).get(5, TimeUnit.SECONDS).quotaExceeded());
         }
-        assertEquals(3, quota);
-        assertEquals(3, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+        PublishOutcome refused = publishRefusable(msg("o/x", 1, "late")).get(5, TimeUnit.SECONDS);
+        assertTrue(refused.quotaExceeded());
+        assertEquals(0, refused.matchedSessions(), "a refused message must not reach anyone");
+        assertEquals(1, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+    }
+
+    @Test
+    void byDefaultAPublisherThatCannotBeRefusedWaitsForTheOfflineSessionToComeBack() throws Exception {
+        Broker.Connection c = offline(broker, "away");
+        for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
+            assertTrue(publish(msg("o/x", 1, "m" + i)).isDone());
+        }
+        CompletableFuture<PublishOutcome> held = publish(msg("o/x", 1, "m" + SMALL.maxQueuedMessages()));
+        assertFalse(held.isDone(), "withheld until the session makes room");
+        try (RecordingSink back = new RecordingSink()) {
+            Broker.Connection again = back.onLoop(() -> broker.connect("away", false, 3600, 0, back));
+            for (int i = 0; i <= SMALL.maxQueuedMessages(); i++) {
+                Delivery d = back.next();
+                assertEquals("m" + i, new String(d.message().payload()));
+                back.onLoop(() -> again.session().queue().acknowledge(d.packetId()));
+            }
+            assertFalse(held.get(5, TimeUnit.SECONDS).quotaExceeded());
+        }
+        assertEquals(0, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+        assertEquals(c.session(), broker.session("away"));
+    }
+
+    @Test
+    void theDropPolicyQueuesForOthersAndCountsTheOfflineSessionsLoss() throws Exception {
+        try (Broker dropping = new Broker(new BrokerConfig(SMALL, 64, 0, OfflineQueuePolicy.DROP))) {
+            offline(dropping, "away");
+            int quota = 0;
+            for (int i = 0; i < SMALL.maxQueuedMessages() + 3; i++) {
+                CompletableFuture<PublishOutcome> f = new CompletableFuture<>();
+                dropping.publish(msg("o/x", 1, "m" + i), f::complete);
+                if (f.get(5, TimeUnit.SECONDS).quotaExceeded()) {
+                    quota++;
+                }
+            }
+            assertEquals(3, quota);
+            assertEquals(3, dropping.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+        }
     }
 
     @Test
