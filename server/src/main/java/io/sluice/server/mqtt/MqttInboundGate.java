@@ -10,9 +10,11 @@ import java.util.ArrayDeque;
 
 /**
  * Backpressure from the broker core to one publisher. While a PUBLISH waits for room in a full subscriber
- * queue (see {@code Broker.publish}), the channel stops reading and the packets the decoder already produced
- * from the last read wait here, in order; {@link #resume()} replays them and reads again. The held packets are
- * bounded by what one read delivers.
+ * queue (see {@code Broker.publish}), its acknowledgement is withheld and the packets after it wait here, in
+ * order; {@link #resume()} replays them. Reading goes on until {@value #MAX_HELD} packets wait, then the channel
+ * stops reading: held packets are bounded by that plus what one read delivers, and a publisher that is also a
+ * subscriber of the full queue (a client subscribed to its own topics) still gets its acknowledgements read,
+ * which is what frees the queue it waits for.
  *
  * <p>Acknowledgements of the broker's own deliveries (PUBACK, PUBREC, PUBCOMP) pass even while paused: they
  * free room in this client's queue, and holding them behind a publish that waits for room could wait forever.
@@ -21,6 +23,9 @@ import java.util.ArrayDeque;
  * go out in one write.
  */
 final class MqttInboundGate extends ChannelInboundHandlerAdapter {
+    /** Packets held before the channel stops reading. */
+    static final int MAX_HELD = 16;
+
     private final MqttConnection connection;
     private final ArrayDeque<Object> held = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
@@ -40,6 +45,9 @@ final class MqttInboundGate extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if ((paused || !held.isEmpty()) && !passesWhilePaused(msg)) {
             held.addLast(msg);
+            if (held.size() >= MAX_HELD) {
+                ctx.channel().config().setAutoRead(false);
+            }
             return;
         }
         ctx.fireChannelRead(msg);
@@ -64,10 +72,12 @@ final class MqttInboundGate extends ChannelInboundHandlerAdapter {
         return paused;
     }
 
-    /** Hold inbound packets and stop reading until {@link #resume()}. On the event loop. */
+    /** Hold inbound packets (and stop reading once {@value #MAX_HELD} wait) until {@link #resume()}. On the event loop. */
     void pause() {
         paused = true;
-        ctx.channel().config().setAutoRead(false);
+        if (held.size() >= MAX_HELD) {
+            ctx.channel().config().setAutoRead(false);
+        }
     }
 
     /** Replay the held packets in order (one of them may pause again), then read again. On the event loop. */

@@ -72,6 +72,36 @@ class MqttFlowControlTest {
     }
 
     @Test
+    void aPublisherSubscribedToItsOwnFullQueueIsNotDeadlocked() {
+        startTiny();
+        RawMqttClient c = RawMqttClient.connected(server.port(), MqttVersion.MQTT_3_1_1, "echo", true);
+        c.send(MqttMessageBuilders.subscribe().messageId(1).addSubscription(MqttQoS.AT_LEAST_ONCE, "echo").build());
+        c.expect(MqttMessageType.SUBACK);
+        int n = 8;
+        for (int i = 1; i <= n; i++) {
+            c.send(publish("echo", 1, i, "m" + i));
+        }
+        // the queue fills, the fourth PUBLISH waits; only acknowledging our own deliveries frees it
+        int pubAcks = 0;
+        int delivered = 0;
+        while (pubAcks < n || delivered < n) {
+            MqttMessage m = c.next(10_000);
+            if (m == null) {
+                throw new AssertionError("stalled after " + pubAcks + " PUBACKs and " + delivered + " deliveries");
+            }
+            if (m instanceof MqttPublishMessage p) {
+                delivered++;
+                assertEquals("m" + delivered, p.payload().toString(StandardCharsets.UTF_8), "in order");
+                c.send(MqttMessageBuilders.pubAck().packetId(p.variableHeader().packetId()).build());
+            } else {
+                assertEquals(MqttMessageType.PUBACK, m.fixedHeader().messageType());
+                pubAcks++;
+            }
+        }
+        assertTrue(server.broker.stats().backpressurePauses.sum() > 0, "the queue did fill up");
+    }
+
+    @Test
     void manyQos1MessagesThroughATinyQueueArriveInOrderWithRealClients() throws Exception {
         startTiny();
         MqttClient sub = new MqttClient(server.tcpUri(), "paho-slow", new MemoryPersistence());
