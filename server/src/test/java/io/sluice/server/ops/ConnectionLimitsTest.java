@@ -87,14 +87,23 @@ class ConnectionLimitsTest {
 
     @Test
     void connectRateAdmitsTheBurstThenRefusesWithConnectionRateExceededThenAdmitsAgain() throws Exception {
-        // 1 per second after a burst of 3: the 4th at once is past the edge
+        // 1 per second after a burst of 3: the burst is admitted at once, then connecting faster than 1/s
+        // is refused (a slow machine may earn a token or two meanwhile, hence the bounded loop)
         server = new OpsTestServer(settings().with(Settings.CONNECT_RATE, 1).with(Settings.CONNECT_BURST, 3));
         for (int i = 0; i < 3; i++) {
             client("r" + i).connect();
         }
-        Mqtt5ConnAckException refused = assertThrows(Mqtt5ConnAckException.class, () -> client("r3").connect());
+        Mqtt5ConnAckException refused = null;
+        for (int i = 3; i < 20 && refused == null; i++) {
+            try {
+                client("r" + i).connect();
+            } catch (Mqtt5ConnAckException e) {
+                refused = e;
+            }
+        }
+        assertTrue(refused != null, "connecting back to back past the burst was refused");
         assertEquals(Mqtt5ConnAckReasonCode.CONNECTION_RATE_EXCEEDED, refused.getMqttMessage().getReasonCode());
-        assertTrue(refusals("rate_limit") >= 1.0);
+        assertEquals(1.0, refusals("rate_limit"));
         // the bucket refills at the rate: a client that backs off gets in (bounded: 20 tries, 500 ms apart)
         boolean admitted = false;
         for (int attempt = 0; attempt < 20 && !admitted; attempt++) {
