@@ -34,8 +34,8 @@ public final class Settings {
     public static final Setting<Integer> HTTP_MAX_HEADER_SIZE = bytes32("http-max-header-size", 8 * 1024, "largest HTTP request header block (WebSocket upgrade included); larger: 431");
     public static final Setting<Integer> HTTP_MAX_CONTENT_LENGTH = bytes32("http-max-content-length", 64 * 1024, "largest HTTP request body; larger: 413");
     public static final Setting<Integer> WS_MAX_FRAME_SIZE = bytes32("ws-max-frame-size", 2 * 1024 * 1024, "largest WebSocket frame payload; larger: close 1009");
-    public static final Setting<Long> WS_PING_INTERVAL = millis("ws-ping-interval", 30_000, "interval of the server's WebSocket Ping frames (0: none)");
-    public static final Setting<Long> WS_IDLE_TIMEOUT = millis("ws-idle-timeout", 90_000, "close a WebSocket that sent nothing, not even a Pong, for this long (0: never)");
+    public static final Setting<Long> WS_PING_INTERVAL = millis("ws-ping-interval", 30_000, "interval of the server's WebSocket Ping frames to STOMP and not yet identified WebSockets; MQTT uses its own keep-alive (0: none)");
+    public static final Setting<Long> WS_IDLE_TIMEOUT = millis("ws-idle-timeout", 90_000, "close a WebSocket (not MQTT: its keep-alive rules) that sent nothing, not even a Pong, for this long (0: never)");
     public static final Setting<Long> HANDSHAKE_TIMEOUT = millis("handshake-timeout", 10_000, "close a connection that has not completed its WebSocket upgrade and named its protocol (on TCP: sent its first bytes; on a keep-alive HTTP connection: sent its next request) within this time");
     public static final Setting<Integer> IO_THREADS = range("io-threads", 0, 0, 1024, "event-loop threads serving connections (0: twice the CPU cores)");
     public static final Setting<Integer> WS_SNIFF_LIMIT = bytes32("ws-sniff-limit", 4 * 1024, "bytes read from a WebSocket that named no subprotocol and no protocol path while recognising its protocol");

@@ -110,6 +110,16 @@ public final class MqttModule implements ProtocolModule {
         return Recognition.YES;
     }
 
+    /**
+     * No: MQTT keep-alive, enforced at 1.5 times the client's interval, finds dead MQTT peers on every transport,
+     * and Eclipse Paho's Java WebSocket transport (1.2.5) takes a server Ping frame for MQTT data and drops
+     * the connection.
+     */
+    @Override
+    public boolean wantsWebSocketPings() {
+        return false;
+    }
+
     @Override
     public boolean acceptsTextFrames() {
         return false;

@@ -27,6 +27,13 @@ public final class ProtocolInstaller {
     public static void install(Channel channel, ProtocolModule module, ConnectionInfo info) {
         channel.attr(INFO).set(info);
         channel.attr(PROTOCOL).set(module.name());
+        if (!module.wantsWebSocketPings()) {
+            for (String name : new String[] {"ws-heartbeat", "ws-idle"}) {
+                if (channel.pipeline().get(name) != null) {
+                    channel.pipeline().remove(name);
+                }
+            }
+        }
         channel.pipeline().addLast("connection-log", new ConnectionLog(info, module.name()));
         module.install(channel.pipeline(), info);
         channel.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);

@@ -32,6 +32,14 @@ public interface ProtocolModule {
     boolean acceptsTextFrames();
 
     /**
+     * Whether the server's WebSocket Ping frames and idle timeout watch this protocol's connections. A protocol
+     * with its own keep-alive may say no: its handlers then detect dead peers themselves.
+     */
+    default boolean wantsWebSocketPings() {
+        return true;
+    }
+
+    /**
      * Add this protocol's handlers at the end of a pipeline whose inbound messages are {@link ByteBuf}s (TCP
      * bytes, or WebSocket frame payloads in order) and whose outbound end accepts {@link ByteBuf}s.
      *
