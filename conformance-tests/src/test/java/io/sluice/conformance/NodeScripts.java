@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs the Node scripts of src/test/node (installed by the build with npm ci) and turns the one JSON line each
@@ -121,16 +122,25 @@ public final class NodeScripts {
      * row whose cells are all "not built" or skipped never starts Node).
      */
     public static Map<Feature, ThrowingSupplier<String>> checks(Row row, ThrowingSupplier<Map<String, Result>> runOnce) {
-        Map<String, Result>[] cache = new Map[1];
+        // the run's results, or why it produced none: a failed run is not repeated for each cell
+        AtomicReference<Map<String, Result>> cache = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         Map<Feature, ThrowingSupplier<String>> checks = new EnumMap<>(Feature.class);
         for (Feature f : row.features()) {
             checks.put(f, () -> {
-                if (cache[0] == null) {
-                    cache[0] = runOnce.get();
+                if (cache.get() == null && failure.get() == null) {
+                    try {
+                        cache.set(runOnce.get());
+                    } catch (Throwable t) {
+                        failure.set(t);
+                    }
                 }
-                Result r = cache[0].get(f.id());
+                if (failure.get() != null) {
+                    throw new AssertionError("the script produced no results", failure.get());
+                }
+                Result r = cache.get().get(f.id());
                 if (r == null) {
-                    throw new AssertionError("the script reported nothing for " + f.id() + ": " + cache[0]);
+                    throw new AssertionError("the script reported nothing for " + f.id() + ": " + cache.get());
                 }
                 if (!r.ok()) {
                     throw new AssertionError(r.detail());
