@@ -23,6 +23,7 @@ final class RawWebSocket implements AutoCloseable {
     final Socket socket;
     private final InputStream in;
     private final EmbeddedChannel encoder = new EmbeddedChannel(new WebSocket13FrameEncoder(true));
+    private final EmbeddedChannel unmaskedEncoder = new EmbeddedChannel(new WebSocket13FrameEncoder(false));
     private final EmbeddedChannel decoder = new EmbeddedChannel(new WebSocket13FrameDecoder(false, false, 1 << 20));
 
     private RawWebSocket(Socket socket) throws IOException {
@@ -76,6 +77,15 @@ final class RawWebSocket implements AutoCloseable {
     }
 
     void send(WebSocketFrame frame) throws IOException {
+        send(encoder, frame);
+    }
+
+    /** A frame without the mask RFC 6455 section 5.1 requires of clients. */
+    void sendUnmasked(WebSocketFrame frame) throws IOException {
+        send(unmaskedEncoder, frame);
+    }
+
+    private void send(EmbeddedChannel encoder, WebSocketFrame frame) throws IOException {
         encoder.writeOutbound(frame);
         ByteBuf out;
         while ((out = encoder.readOutbound()) != null) {
@@ -121,6 +131,7 @@ final class RawWebSocket implements AutoCloseable {
     public void close() throws IOException {
         socket.close();
         encoder.finishAndReleaseAll();
+        unmaskedEncoder.finishAndReleaseAll();
         decoder.finishAndReleaseAll();
     }
 }

@@ -4,6 +4,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.config.Settings;
@@ -135,6 +136,32 @@ class WebSocketFramesTest {
             close.release();
             assertTrue(raw.closedByServer());
         }
+    }
+
+    @Test
+    void invalidUtf8InATextFrameClosesWith1007() throws Exception {
+        try (RawWebSocket raw = RawWebSocket.connect(http)) {
+            assertTrue(raw.upgrade("/stomp").startsWith("HTTP/1.1 101"));
+            raw.send(new TextWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {'o', 'k', (byte) 0xC3, (byte) 0x28, '\n'})));
+            assertCloseStatus(raw, 1007);
+        }
+    }
+
+    @Test
+    void anUnmaskedClientFrameClosesWith1002() throws Exception {
+        try (RawWebSocket raw = RawWebSocket.connect(http)) {
+            assertTrue(raw.upgrade("/mqtt").startsWith("HTTP/1.1 101"));
+            raw.sendUnmasked(new BinaryWebSocketFrame(Unpooled.copiedBuffer("plain\n", StandardCharsets.UTF_8)));
+            assertCloseStatus(raw, 1002);
+        }
+    }
+
+    private static void assertCloseStatus(RawWebSocket raw, int status) throws Exception {
+        WebSocketFrame close = raw.read();
+        assertInstanceOf(CloseWebSocketFrame.class, close);
+        assertEquals(status, ((CloseWebSocketFrame) close).statusCode());
+        close.release();
+        assertTrue(raw.closedByServer());
     }
 
     @Test
