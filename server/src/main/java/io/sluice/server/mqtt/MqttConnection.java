@@ -165,11 +165,34 @@ final class MqttConnection {
             MqttProperties props = new MqttProperties();
             props.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, why));
             MqttMessage disconnect = MqttMessageBuilders.disconnect().reasonCode(reason.code()).properties(props).build();
-            channel.writeAndFlush(disconnect).addListener(ChannelFutureListener.CLOSE);
+            channel.writeAndFlush(disconnect).addListener(ChannelFutureListener.CLOSE_ON_FAILURE)
+                    .addListener(f -> closeAfterDisconnect());
         } else {
             channel.close();
         }
     }
+
+    /**
+     * On TCP, a client may still be writing when our DISCONNECT goes out; closing at once would make the kernel
+     * answer its next packet with a reset that can destroy the DISCONNECT before the client reads it. So send
+     * FIN, read and drop what still comes (the protocol guard drops packets while closing), and close when the
+     * client does or after a short linger. A WebSocket ends with its own close handshake instead.
+     */
+    private void closeAfterDisconnect() {
+        if (info.transport() != io.sluice.server.transport.Transport.TCP
+                || !(channel instanceof io.netty.channel.socket.DuplexChannel duplex) || !channel.isActive()) {
+            channel.close();
+            return;
+        }
+        duplex.shutdownOutput().addListener(f -> {
+            channel.config().setAutoRead(true);
+            channel.eventLoop().schedule(() -> {
+                channel.close();
+            }, DISCONNECT_LINGER_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        });
+    }
+
+    private static final long DISCONNECT_LINGER_MILLIS = 2_000;
 
     /** Stop processing inbound packets after a refusal that answers itself (a CONNACK with a failure code). */
     void markClosing() {
