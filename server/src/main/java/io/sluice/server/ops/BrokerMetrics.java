@@ -22,10 +22,12 @@ import io.sluice.server.transport.Transport;
 
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -66,7 +68,7 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
                 .baseUnit(BaseUnits.BYTES).description("payload bytes handed to client connections").register(r);
         for (BrokerStats.Drop drop : BrokerStats.Drop.values()) {
             FunctionCounter.builder("sluice.messages.dropped", stats, s -> s.drops(drop))
-                    .tag("reason", drop.name().toLowerCase())
+                    .tag("reason", drop.name().toLowerCase(Locale.ROOT))
                     .description("messages that did not reach one subscriber, by reason").register(r);
         }
         FunctionCounter.builder("sluice.backpressure.pauses", stats, s -> s.backpressurePauses.sum())
@@ -111,7 +113,7 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
         Gauge.builder(name, this, m -> f.applyAsDouble(m.census())).tags(tags).description(description).register(registry);
     }
 
-    private void bucketGauges(String name, long[] bounds, java.util.function.Function<SessionCensus, long[]> buckets,
+    private void bucketGauges(String name, long[] bounds, Function<SessionCensus, long[]> buckets,
                               String description) {
         for (int i = 0; i <= bounds.length; i++) {
             int index = i;

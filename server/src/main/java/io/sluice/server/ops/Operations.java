@@ -20,7 +20,6 @@ import java.util.concurrent.ScheduledExecutorService;
  * the server closes (SIGTERM included), before the listeners and event loops stop.
  */
 public final class Operations implements AutoCloseable {
-    private final Broker broker;
     private final BrokerMetrics metrics;
     private final ConnectionLog log = new ConnectionLog();
     private final ConnectionEvents events;
@@ -34,7 +33,6 @@ public final class Operations implements AutoCloseable {
     private boolean shutDown;
 
     private Operations(Settings settings, Broker broker) {
-        this.broker = broker;
         this.metrics = new BrokerMetrics(broker);
         this.events = ConnectionEvents.all(metrics, log);
         this.admission = Admission.from(settings);

@@ -79,6 +79,30 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void connectionsAreLabelledByProtocolAndTransport() throws Exception {
+        Mqtt5BlockingClient tcp = client("over-tcp");
+        Mqtt5BlockingClient ws = Mqtt5Client.builder().identifier("over-ws").serverHost("127.0.0.1")
+                .serverPort(server.httpPort()).webSocketConfig().serverPath("mqtt").applyWebSocketConfig()
+                .buildBlocking();
+        tcp.connect();
+        ws.connect();
+        try (java.net.Socket stomp = new java.net.Socket("127.0.0.1", server.stompPort())) {
+            stomp.setSoTimeout(20_000);
+            stomp.getOutputStream().write("CONNECT\naccept-version:1.2\nhost:sluice\n\n\0"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals('C', stomp.getInputStream().read(), "CONNECTED");
+            Scrape s = Scrape.of(server.httpPort());
+            assertEquals(1.0, s.value("sluice_connections", "protocol", "mqtt", "transport", "tcp"));
+            assertEquals(1.0, s.value("sluice_connections", "protocol", "mqtt", "transport", "ws"));
+            assertEquals(1.0, s.value("sluice_connections", "protocol", "stomp", "transport", "tcp"));
+        }
+        tcp.disconnect();
+        ws.disconnect();
+        awaitValue(() -> scrapeValue("sluice_connections"), 0.0);
+        assertEquals(3.0, Scrape.of(server.httpPort()).value("sluice_disconnects_total"));
+    }
+
+    @Test
     void healthAndReadiness() throws Exception {
         assertEquals(200, Scrape.get(server.httpPort(), "/healthz").statusCode());
         assertEquals(200, Scrape.get(server.httpPort(), "/readyz").statusCode());
