@@ -24,7 +24,10 @@ public final class TestBroker implements AutoCloseable {
                 .with(Settings.MQTT_PORT, 0)
                 .with(Settings.HTTP_PORT, 0)
                 .with(Settings.STOMP_PORT, 0)
-                .with(Settings.MAX_PACKET_SIZE, MAX_PACKET_SIZE);
+                .with(Settings.MAX_PACKET_SIZE, MAX_PACKET_SIZE)
+                // WebSocket Pings every second instead of every 30, so each WebSocket client meets several
+                // during its checks (the idle keep-alive and heart-beat checks last 3.5 to 5 s)
+                .with(Settings.WS_PING_INTERVAL, 1000L);
         return new TestBroker(SluiceServer.start(settings));
     }
 
