@@ -18,6 +18,7 @@ import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
+import io.sluice.server.auth.AuthMechanism;
 import io.sluice.server.auth.Authenticator;
 import io.sluice.server.auth.Credentials;
 import io.sluice.server.broker.Broker;
@@ -46,6 +47,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private final MqttInboundGate gate;
     private final Authenticator authenticator;
     private ScheduledFuture<?> connectTimeout;
+    /** The enhanced authentication of this connection (MQTT 5 section 4.12), null when it used none. */
+    private MqttEnhancedAuth auth;
+    /** A CONNECT waiting for its authentication exchange to end. */
+    private ConnectRequest pendingConnect;
 
     MqttConnectHandler(MqttConnection connection, MqttConnectRefusal refusal, MqttDeliverySink sink,
                        MqttInboundGate gate, Authenticator authenticator) {
@@ -63,7 +68,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             connectTimeout = ctx.executor().schedule(() -> {
                 if (!connection.isConnected() && !connection.isClosing()) {
                     connection.closeForViolation(ReasonCode.MAXIMUM_CONNECT_TIME,
-                            "no CONNECT within " + timeout + " ms");
+                            "not connected within " + timeout + " ms of opening the connection");
                 }
             }, timeout, TimeUnit.MILLISECONDS);
         }
@@ -73,7 +78,14 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         MqttMessage m = (MqttMessage) msg;
         switch (m.fixedHeader().messageType()) {
-            case CONNECT -> connect(ctx, (MqttConnectMessage) m);
+            case CONNECT -> {
+                if (connection.isAuthenticating()) {
+                    refusal.refuse(ReasonCode.PROTOCOL_ERROR, "second CONNECT during authentication");
+                } else {
+                    connect(ctx, (MqttConnectMessage) m);
+                }
+            }
+            case AUTH -> auth(ctx, m);
             case PINGREQ -> {
                 connection.events.heartbeat("mqtt", Heartbeat.MQTT_PINGREQ);
                 ctx.write(MqttMessage.PINGRESP);
@@ -84,9 +96,6 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void connect(ChannelHandlerContext ctx, MqttConnectMessage m) {
-        if (connectTimeout != null) {
-            connectTimeout.cancel(false);
-        }
         MqttConnectVariableHeader h = m.variableHeader();
         MqttConnectPayload p = m.payload();
         MqttVersion version = MqttVersion.fromProtocolNameAndLevel(h.name(), (byte) h.version());
@@ -139,55 +148,128 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
-        Authenticator.Decision decision = authenticator.login(new Credentials("mqtt", clientId,
-                h.hasUserName() ? p.userName() : null, h.hasPassword() ? p.passwordInBytes() : null, connection.info.remote()));
+        Credentials credentials = new Credentials("mqtt", clientId, h.hasUserName() ? p.userName() : null,
+                h.hasPassword() ? p.passwordInBytes() : null, connection.info.remote());
+        Authenticator.Decision decision = authenticator.login(credentials);
         if (decision != Authenticator.Decision.ALLOW) {
             refusal.refuse(decision == Authenticator.Decision.BAD_CREDENTIALS
                     ? ReasonCode.BAD_USER_NAME_OR_PASSWORD : ReasonCode.NOT_AUTHORIZED, "login refused");
             return;
         }
+        ConnectRequest request = new ConnectRequest(version, clientId, assigned, h.isCleanSession(), expiry, will,
+                h.keepAliveTimeSeconds(), maximumPacketSize,
+                v5 ? (int) Properties.integer(props, MqttProperties.TOPIC_ALIAS_MAXIMUM, 0) : 0,
+                v5 && Properties.has(props, MqttProperties.RECEIVE_MAXIMUM) ? (int) receiveMaximum : 0,
+                Properties.integer(props, MqttProperties.REQUEST_PROBLEM_INFORMATION, 1) == 1,
+                Properties.integer(props, MqttProperties.REQUEST_RESPONSE_INFORMATION, 0) == 1);
         String authMethod = Properties.string(props, MqttProperties.AUTHENTICATION_METHOD);
-        if (authMethod != null) {
+        if (authMethod == null) {
+            accept(ctx, request, null, null);
+            return;
+        }
+        auth = MqttEnhancedAuth.start(authenticator, authMethod, credentials);
+        if (auth == null) {
             refusal.refuse(ReasonCode.BAD_AUTHENTICATION_METHOD,
                     "authentication method '" + authMethod + "' is not supported");
             return;
         }
+        pendingConnect = request;
+        connection.authenticating(true);
+        authStep(ctx, auth.respond(Properties.binary(props, MqttProperties.AUTHENTICATION_DATA)));
+    }
 
-        int keepAlive = h.keepAliveTimeSeconds();
+    /** What CONNECT asked for, kept while an enhanced authentication runs (MQTT 5 section 4.12). */
+    private record ConnectRequest(MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
+                                  long expiry, Will will, int keepAlive, long maximumPacketSize,
+                                  int topicAliasMaximum, int window, boolean problemInformation,
+                                  boolean wantsResponseInformation) {
+    }
+
+    /** The client's AUTH: the next step of the exchange, or a re-authentication (MQTT 5 section 4.12.1). */
+    private void auth(ChannelHandlerContext ctx, MqttMessage m) {
+        MqttReasonCodeAndPropertiesVariableHeader v = (MqttReasonCodeAndPropertiesVariableHeader) m.variableHeader();
+        String method = Properties.string(v.properties(), MqttProperties.AUTHENTICATION_METHOD);
+        byte[] data = Properties.binary(v.properties(), MqttProperties.AUTHENTICATION_DATA);
+        if (auth == null || !auth.method().equals(method)) {
+            authFailed(ReasonCode.PROTOCOL_ERROR, "AUTH with method '" + method + "', but the connection "
+                    + (auth == null ? "did not use enhanced authentication" : "authenticated with '" + auth.method() + "'")
+                    + " (MQTT 5 section 4.12)");
+            return;
+        }
+        if (v.reasonCode() == ReasonCode.REAUTHENTICATE.code() && connection.isConnected() && !auth.inProgress()) {
+            auth = MqttEnhancedAuth.start(authenticator, method, auth.credentials());
+            authStep(ctx, auth.respond(data));
+        } else if (v.reasonCode() == ReasonCode.CONTINUE_AUTHENTICATION.code() && auth.inProgress()) {
+            authStep(ctx, auth.respond(data));
+        } else {
+            authFailed(ReasonCode.PROTOCOL_ERROR, String.format("AUTH with reason 0x%02X out of turn", v.reasonCode()));
+        }
+    }
+
+    private void authStep(ChannelHandlerContext ctx, AuthMechanism.Step step) {
+        switch (step.kind()) {
+            case CHALLENGE -> ctx.write(auth.challenge(step.data()));
+            case SUCCESS -> {
+                if (pendingConnect != null) {
+                    ConnectRequest request = pendingConnect;
+                    pendingConnect = null;
+                    connection.authenticating(false);
+                    accept(ctx, request, auth.method(), step.data());
+                } else {
+                    ctx.write(auth.success(step.data()));
+                }
+            }
+            case FAILURE -> authFailed(ReasonCode.NOT_AUTHORIZED, "enhanced authentication '" + auth.method() + "' failed");
+        }
+    }
+
+    private void authFailed(ReasonCode reason, String why) {
+        if (pendingConnect != null) {
+            refusal.refuse(reason, why);
+        } else {
+            connection.closeForViolation(reason, why);
+        }
+    }
+
+    /** CONNECT accepted: bind the session, answer CONNACK, start keep-alive. */
+    private void accept(ChannelHandlerContext ctx, ConnectRequest r, String authMethod, byte[] authData) {
+        if (connectTimeout != null) {
+            connectTimeout.cancel(false); // it also bounds an enhanced authentication, which ends here
+        }
+        MqttLimits limits = connection.limits;
+        boolean v5 = r.version() == MqttVersion.MQTT_5;
+        int keepAlive = r.keepAlive();
         boolean serverKeepAlive = v5 && limits.serverKeepAlive() > 0;
         if (serverKeepAlive) {
             keepAlive = limits.serverKeepAlive();
         }
-        connection.problemInformation(Properties.integer(props, MqttProperties.REQUEST_PROBLEM_INFORMATION, 1) == 1);
-        sink.clientLimits((int) Math.min(maximumPacketSize, Integer.MAX_VALUE),
-                v5 ? (int) Properties.integer(props, MqttProperties.TOPIC_ALIAS_MAXIMUM, 0) : 0);
+        connection.problemInformation(r.problemInformation());
+        int maximumPacketSize = (int) Math.min(r.maximumPacketSize(), Integer.MAX_VALUE);
+        sink.clientLimits(maximumPacketSize, r.topicAliasMaximum());
 
-        int window = v5 && Properties.has(props, MqttProperties.RECEIVE_MAXIMUM) ? (int) receiveMaximum : 0;
-        Broker.Connection c = connection.broker.connect(clientId, h.isCleanSession(), expiry, window, sink);
+        Broker.Connection c = connection.broker.connect(r.clientId(), r.cleanStart(), r.expiry(), r.window(), sink);
         connection.brokerConnection(c);
-        c.session().will(will);
-        c.session().maximumPacketSize((int) Math.min(maximumPacketSize, Integer.MAX_VALUE));
+        c.session().will(r.will());
+        c.session().maximumPacketSize(maximumPacketSize);
 
         MqttProperties ack = MqttProperties.NO_PROPERTIES;
         if (v5) {
-            boolean wantsResponseInformation =
-                    Properties.integer(props, MqttProperties.REQUEST_RESPONSE_INFORMATION, 0) == 1;
-            ack = connAckProperties(assigned ? clientId : null, serverKeepAlive ? keepAlive : -1,
-                    wantsResponseInformation ? limits.responseInformation() : null);
+            ack = connAckProperties(r.assigned() ? r.clientId() : null, serverKeepAlive ? keepAlive : -1,
+                    r.wantsResponseInformation() ? limits.responseInformation() : null, authMethod, authData);
         }
         ctx.write(MqttMessageBuilders.connAck()
                 .returnCode(MqttConnectReturnCode.CONNECTION_ACCEPTED)
                 .sessionPresent(c.present())
                 .properties(ack)
                 .build());
-        connection.events.connected("mqtt", connection.info, clientId);
+        connection.events.connected("mqtt", connection.info, r.clientId());
         sink.activate();
         if (keepAlive > 0) {
             ctx.pipeline().addBefore(ctx.name(), KEEP_ALIVE_HANDLER,
                     new IdleStateHandler(keepAlive * 1500L, 0, 0, TimeUnit.MILLISECONDS));
         }
         MqttConnection.log().debug("{}: connected, MQTT {}, keep-alive {} s, session {}", connection.describe(),
-                version, keepAlive, c.present() ? "resumed" : "new");
+                r.version(), keepAlive, c.present() ? "resumed" : "new");
     }
 
     /** The will of this connection, or null when it was refused (and the connection answered). */
@@ -217,7 +299,8 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         return new Will(message, Properties.integer(willProps, MqttProperties.WILL_DELAY_INTERVAL, 0));
     }
 
-    private MqttProperties connAckProperties(String assignedClientId, int serverKeepAlive, String responseInformation) {
+    private MqttProperties connAckProperties(String assignedClientId, int serverKeepAlive, String responseInformation,
+                                             String authMethod, byte[] authData) {
         MqttLimits limits = connection.limits;
         MqttMessageBuilders.ConnAckPropertiesBuilder b = new MqttMessageBuilders.ConnAckPropertiesBuilder()
                 .receiveMaximum(limits.receiveMaximum())
@@ -238,6 +321,12 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         }
         if (responseInformation != null) {
             b.responseInformation(responseInformation);
+        }
+        if (authMethod != null) {
+            b.authenticationMethod(authMethod);
+            if (authData != null) {
+                b.authenticationData(authData);
+            }
         }
         return b.build();
     }

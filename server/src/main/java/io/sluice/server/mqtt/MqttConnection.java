@@ -62,6 +62,17 @@ final class MqttConnection {
         this.endReason = reason;
     }
 
+    /** Between a CONNECT with an Authentication Method and its CONNACK: AUTH packets may come. */
+    private boolean authenticating;
+
+    boolean isAuthenticating() {
+        return authenticating;
+    }
+
+    void authenticating(boolean on) {
+        this.authenticating = on;
+    }
+
     boolean isConnected() {
         return brokerConnection != null;
     }

@@ -40,7 +40,8 @@ final class MqttProtocolGuard extends ChannelInboundHandlerAdapter {
         }
         MqttMessageType type = m.fixedHeader().messageType();
         if (!connection.isConnected()) {
-            if (type != MqttMessageType.CONNECT) {
+            if (type != MqttMessageType.CONNECT
+                    && !(type == MqttMessageType.AUTH && connection.isAuthenticating())) {
                 ReferenceCountUtil.release(msg);
                 connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
                         type + " before CONNECT (the first packet must be CONNECT, MQTT 5 section 3.1)");

@@ -1,8 +1,12 @@
 package io.sluice.server.mqtt;
 
 import io.sluice.server.SluiceServer;
+import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
+import io.sluice.server.transport.ProtocolModule;
+
+import java.util.List;
 
 /**
  * The whole broker as users run it ({@link SluiceServer}), MQTT over TCP and WebSocket on ephemeral ports of
@@ -17,14 +21,24 @@ final class MqttTestServer implements AutoCloseable {
     }
 
     MqttTestServer(Settings settings) {
-        server = SluiceServer.start(settings
+        this(settings, null);
+    }
+
+    /** With an MQTT module that authenticates through {@code authenticator} (null: the standard modules). */
+    MqttTestServer(Settings settings, Authenticator authenticator) {
+        server = SluiceServer.start(testSettings(settings), authenticator == null ? null
+                : (broker, s) -> List.<ProtocolModule>of(new MqttModule(broker, s, authenticator)));
+        broker = server.broker();
+    }
+
+    private static Settings testSettings(Settings settings) {
+        return settings
                 .with(Settings.BIND, "127.0.0.1")
                 .with(Settings.MQTT_PORT, 0)
                 .with(Settings.HTTP_PORT, 0)
                 .with(Settings.STOMP_PORT, -1)
                 .with(Settings.SYS_INTERVAL, 0L)
-                .with(Settings.SHUTDOWN_DRAIN, 0L));
-        broker = server.broker();
+                .with(Settings.SHUTDOWN_DRAIN, 0L);
     }
 
     /** Tiny subscriber queues: an in-flight window, queued QoS 1/2 messages, and no stuck-consumer timeout. */
