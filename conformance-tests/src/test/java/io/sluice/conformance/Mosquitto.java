@@ -62,7 +62,7 @@ public final class Mosquitto {
         return args;
     }
 
-    /** mosquitto_pub; returns its output, fails unless it exits 0 (or fails when {@code expectFailure}). */
+    /** mosquitto_pub (message null: -n, an empty message); returns its output, fails unless it exits 0. */
     public String pub(String clientId, String topic, String message, int qos, boolean retain, String... extra) throws Exception {
         List<String> args = common("mosquitto_pub", clientId);
         args.addAll(List.of("-t", topic, "-q", String.valueOf(qos)));
