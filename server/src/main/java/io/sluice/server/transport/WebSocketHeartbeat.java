@@ -14,13 +14,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * Detects dead WebSocket peers: sends a Ping every interval (a live client answers with a Pong, RFC 6455 section
  * 5.5.2), and when the {@link io.netty.handler.timeout.IdleStateHandler} in front reports that nothing at all was
- * read for the idle timeout, closes the connection with status 1001. Pings are skipped while the channel is not
+ * read for the idle timeout, closes the connection with status 1001 - unless the server itself has stopped
+ * reading (autoRead off: a publisher paused by backpressure), when silence proves nothing. Pings are skipped while the channel is not
  * writable: a client that is slow to read is not dead, and pings must not pile up behind its data.
  */
 public final class WebSocketHeartbeat extends ChannelInboundHandlerAdapter {
     private final long pingIntervalMillis;
     private final long idleTimeoutMillis;
     private ScheduledFuture<?> pinger;
+    private boolean pausedByServer;
 
     public WebSocketHeartbeat(long pingIntervalMillis, long idleTimeoutMillis) {
         this.pingIntervalMillis = pingIntervalMillis;
@@ -43,6 +45,16 @@ public final class WebSocketHeartbeat extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent idle && idle.state() == IdleState.READER_IDLE) {
+            if (!ctx.channel().config().isAutoRead()) {
+                // The server has stopped reading (backpressure on a publisher): the silence is ours, not the peer's.
+                pausedByServer = true;
+                return;
+            }
+            if (pausedByServer) {
+                // Reading resumed since the last check: the peer gets a whole idle period from now.
+                pausedByServer = false;
+                return;
+            }
             TransportEvents.of(ctx.channel())
                     .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.TIMEOUT);
             ConnectionLog.closeReason(ctx.channel(), "WebSocket silent for " + idleTimeoutMillis

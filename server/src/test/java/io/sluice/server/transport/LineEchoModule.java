@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * A stand-in protocol for transport tests: its units are lines, and it answers each line with
  * {@code name + ":" + line} in a write of its own, so a test sees both which module got the bytes and where
- * the unit boundaries fell. The line {@code bye} makes it close the connection. Recognised, when sniffed, by the first line starting with one of its commands.
+ * the unit boundaries fell. The line {@code bye} makes it close the
+ * connection, {@code pause MILLIS} makes it stop reading for that long (as backpressure pauses a publisher). Recognised, when sniffed, by the first line starting with one of its commands.
  */
 final class LineEchoModule implements ProtocolModule {
     private final String name;
@@ -81,8 +82,18 @@ final class LineEchoModule implements ProtocolModule {
         pipeline.addLast(new SimpleChannelInboundHandler<ByteBuf>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
-                if (line.toString(StandardCharsets.UTF_8).equals("bye\n")) { // the protocol ends the connection
+                String text = line.toString(StandardCharsets.UTF_8);
+                if (text.equals("bye\n")) { // the protocol ends the connection
                     ctx.close();
+                    return;
+                }
+                if (text.startsWith("pause ")) { // stop reading for a while, as backpressure does to a publisher
+                    long millis = Long.parseLong(text.substring(6).trim());
+                    ctx.channel().config().setAutoRead(false);
+                    ctx.executor().schedule(() -> {
+                        ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), name + ":resumed\n"));
+                        ctx.channel().config().setAutoRead(true);
+                    }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
                     return;
                 }
                 ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), name + ":" + line.toString(StandardCharsets.UTF_8)));

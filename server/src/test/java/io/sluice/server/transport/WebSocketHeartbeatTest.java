@@ -59,6 +59,21 @@ class WebSocketHeartbeatTest {
     }
 
     @Test
+    void aPeerTheServerStoppedReadingIsNotClosedAsIdle() throws Exception {
+        SluiceServer server = TransportTestServer.start(s -> s
+                .with(Settings.WS_PING_INTERVAL, 0L)
+                .with(Settings.WS_IDLE_TIMEOUT, 1_000L));
+        try (WsClient c = WsClient.connect(server.port("http"), "/", "mqtt")) {
+            c.binary("pause 3000\n", true); // three idle timeouts without the server reading
+            assertEquals(new WsClient.Binary("mqtt:resumed\n"), c.next());
+            c.binary("after\n", true);
+            assertEquals(new WsClient.Binary("mqtt:after\n"), c.next());
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void zeroSwitchesPingsAndTheIdleTimeoutOff() throws Exception {
         SluiceServer server = TransportTestServer.start(s -> s
                 .with(Settings.WS_PING_INTERVAL, 0L)
