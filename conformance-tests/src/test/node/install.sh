@@ -7,13 +7,20 @@ required="${1:-false}"
 bundle_dir="${2:?bundle output directory}"
 cd "$(dirname "$0")"
 
+# playwright-core needs Node.js 20 or later
+missing=""
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  install="Install Node.js 18+ with npm (Debian: apt-get install nodejs npm)"
+  missing="Node.js and npm not found"
+elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  missing="Node.js $(node --version) is older than 20"
+fi
+if [ -n "$missing" ]; then
+  install="Install Node.js 20+ with npm (from nodejs.org or NodeSource; Debian 12's own nodejs is 18)"
   if [ "$required" = "true" ]; then
-    echo "ERROR: Node.js and npm not found, and -Dsluice.requireAllClients=true makes the MQTT.js, stomp.js and browser conformance tests mandatory. $install." >&2
+    echo "ERROR: $missing, and -Dsluice.requireAllClients=true makes the MQTT.js, stomp.js and browser conformance tests mandatory. $install." >&2
     exit 1
   fi
-  echo "WARNING: Node.js and npm not found: the MQTT.js, stomp.js and browser conformance tests will be skipped. $install to run them."
+  echo "WARNING: $missing: the MQTT.js, stomp.js and browser conformance tests will be skipped. $install to run them."
   exit 0
 fi
 

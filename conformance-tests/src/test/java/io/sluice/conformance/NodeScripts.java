@@ -40,8 +40,8 @@ public final class NodeScripts {
     /** Null when Node.js and the installed packages are present; otherwise what is missing and what to do. */
     public static String unavailable() {
         if (!Files.isDirectory(DIR.resolve("node_modules/mqtt")) || !Files.isDirectory(DIR.resolve("node_modules/@stomp/stompjs"))) {
-            return "Node.js clients not installed: install Node.js 18+ with npm (Debian: apt-get install nodejs npm), "
-                    + "then run the build again (it runs npm ci in " + DIR + ")";
+            return "Node.js clients not installed: install Node.js 20+ with npm, then run the build again "
+                    + "(it runs npm ci in " + DIR + ")";
         }
         try {
             Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
@@ -54,7 +54,7 @@ public final class NodeScripts {
             Matrix.clientVersion("@stomp/stompjs", packageVersion("@stomp/stompjs"));
             return null;
         } catch (IOException e) {
-            return "node not found on PATH: install Node.js 18+ (Debian: apt-get install nodejs npm)";
+            return "node not found on PATH: install Node.js 20+ with npm";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "interrupted";
