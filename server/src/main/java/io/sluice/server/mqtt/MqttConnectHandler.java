@@ -250,6 +250,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         Broker.Connection c = connection.broker.connect(r.clientId(), r.cleanStart(), r.expiry(), r.window(), sink);
         connection.brokerConnection(c);
         c.session().will(r.will());
+        connection.will(r.will());
         c.session().maximumPacketSize(maximumPacketSize);
 
         MqttProperties ack = MqttProperties.NO_PROPERTIES;

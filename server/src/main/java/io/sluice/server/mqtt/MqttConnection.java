@@ -9,6 +9,7 @@ import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
+import io.sluice.server.broker.Will;
 import io.sluice.server.ops.ConnectionEvents;
 import io.sluice.server.ops.DisconnectReason;
 import io.sluice.server.ops.TopicLimits;
@@ -60,6 +61,25 @@ final class MqttConnection {
 
     void endReason(DisconnectReason reason) {
         this.endReason = reason;
+    }
+
+    /** This connection's will; the session's may already be the will of a connection that took it over. */
+    private Will will;
+
+    void will(Will will) {
+        this.will = will;
+    }
+
+    /**
+     * Another connection took the session over: this connection ended without DISCONNECT, so its will goes out,
+     * unless it has a Will Delay, which the new connection of the same client id opened in time cancels
+     * (MQTT 5 section 3.1.2.5). The core leaves a stale connection's will to its adapter.
+     */
+    void publishWillOfTakenOverConnection() {
+        if (will != null && will.delaySeconds() <= 0 && publishWillOnClose) {
+            broker.publish(will.message(), outcome -> { });
+        }
+        will = null;
     }
 
     /** Between a CONNECT with an Authentication Method and its CONNACK: AUTH packets may come. */

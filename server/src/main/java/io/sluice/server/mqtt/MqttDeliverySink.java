@@ -186,8 +186,10 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     @Override
     public void close(CloseReason reason) {
         switch (reason) {
-            case SESSION_TAKEN_OVER -> connection.closeByServer(ReasonCode.SESSION_TAKEN_OVER,
-                    "another connection took over the session");
+            case SESSION_TAKEN_OVER -> {
+                connection.publishWillOfTakenOverConnection();
+                connection.closeByServer(ReasonCode.SESSION_TAKEN_OVER, "another connection took over the session");
+            }
             case SERVER_SHUTTING_DOWN -> connection.closeByServer(ReasonCode.SERVER_SHUTTING_DOWN,
                     "the broker is shutting down");
             case STUCK_CONSUMER -> connection.closeByServer(ReasonCode.SERVER_BUSY,

@@ -68,7 +68,7 @@ class Mqtt5LimitsTest {
 
     @Test
     void inboundTopicAliasesAreResolved() { // MQTT 5 section 3.3.2.3.4
-        server = new MqttTestServer(Settings.defaults().with(Settings.MQTT_TOPIC_ALIAS_MAXIMUM, 4));
+        server = new MqttTestServer(Settings.defaults().with(Settings.MQTT_TOPIC_ALIAS_MAXIMUM, 3)); // alias 3: at the limit
         RawMqttClient sub = subscriber("alias-sub", "alias/#", MqttProperties.NO_PROPERTIES);
         RawMqttClient pub = RawMqttClient.connected(server.port(), MqttVersion.MQTT_5, "alias-pub", true);
         pub.send(publish("alias/long/topic/name", 0, 0, property(MqttProperties.TOPIC_ALIAS, 3), "set"));

@@ -443,4 +443,51 @@ class MqttSessionTest {
         assertNull(c.next(100), "MQTT 3.1.1 has no return code for it: the connection just closes");
         assertNull(server.broker.session("c"));
     }
+
+    @Test
+    void willOfATakenOverConnectionIsPublishedUnlessDelayed() throws Exception { // MQTT 5 section 3.1.2.5
+        Mqtt3BlockingClient watcher = v3("takeover-watch");
+        watcher.connect();
+        try (Mqtt3BlockingClient.Mqtt3Publishes got = watcher.publishes(MqttGlobalPublishFilter.ALL)) {
+            watcher.subscribeWith().topicFilter("tw/#").send();
+            MqttProperties delay = new MqttProperties();
+            delay.add(new MqttProperties.IntegerProperty(MqttProperties.WILL_DELAY_INTERVAL, 30));
+            MqttProperties session = new MqttProperties();
+            session.add(new MqttProperties.IntegerProperty(MqttProperties.SESSION_EXPIRY_INTERVAL, 60));
+            RawMqttClient delayed = RawMqttClient.open(server.port());
+            delayed.send(MqttMessageBuilders.connect().protocolVersion(MqttVersion.MQTT_5).clientId("tw-delayed")
+                    .properties(session).willFlag(true).willTopic("tw/delayed").willMessage(bytes("x"))
+                    .willProperties(delay).build());
+            delayed.expect(MqttMessageType.CONNACK);
+            RawMqttClient.connected(server.port(), MqttVersion.MQTT_5, "tw-delayed", false, session);
+            assertTrue(delayed.awaitClosed(10_000));
+
+            RawMqttClient old = RawMqttClient.open(server.port());
+            old.send(MqttMessageBuilders.connect().protocolVersion(MqttVersion.MQTT_3_1_1).clientId("tw-now")
+                    .willFlag(true).willTopic("tw/now").willMessage(bytes("taken over")).build());
+            old.expect(MqttMessageType.CONNACK);
+            RawMqttClient.connected(server.port(), MqttVersion.MQTT_3_1_1, "tw-now", true);
+            assertTrue(old.awaitClosed(10_000));
+
+            assertEquals("tw/now", got.receive(10, TimeUnit.SECONDS).orElseThrow().getTopic().toString());
+            assertTrue(got.receive(300, TimeUnit.MILLISECONDS).isEmpty(),
+                    "a delayed will is cancelled by the new connection");
+        }
+        watcher.disconnect();
+    }
+
+    @Test
+    void connectionThatNeverConnectsIsClosed() throws Exception { // setting mqtt-connect-timeout
+        server.close();
+        server = new MqttTestServer(io.sluice.server.config.Settings.defaults()
+                .with(io.sluice.server.config.Settings.MQTT_CONNECT_TIMEOUT, 300L));
+        try (java.net.Socket idle = new java.net.Socket("127.0.0.1", server.port())) {
+            idle.setSoTimeout(10_000);
+            assertEquals(-1, idle.getInputStream().read(), "closed without a word");
+        }
+        RawMqttClient c = RawMqttClient.connected(server.port(), MqttVersion.MQTT_3_1_1, "in-time", true);
+        Thread.sleep(600);
+        c.send(MqttMessage.PINGREQ);
+        c.expect(MqttMessageType.PINGRESP);
+    }
 }
