@@ -18,6 +18,7 @@ import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.ops.AdmissionHandler;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.ops.OpsEndpoints;
+import io.sluice.server.ops.ShutdownEvent;
 import io.sluice.server.stomp.StompModule;
 import io.sluice.server.transport.EventLoops;
 import io.sluice.server.transport.HttpEndpoints;
@@ -236,7 +237,7 @@ public final class SluiceServer implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        ops.shutdown();
+        ops.shutdown(() -> connections.forEach(ch -> ch.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE)));
         for (Channel c : serverChannels) {
             c.close().awaitUninterruptibly();
         }

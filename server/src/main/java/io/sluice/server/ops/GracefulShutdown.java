@@ -38,8 +38,12 @@ public final class GracefulShutdown {
         this.drainMillis = drainMillis;
     }
 
-    /** Steps 1 to 4; blocks the calling thread (never an event loop) for at most the drain period plus a few seconds. */
-    public void run() {
+    /**
+     * Steps 1 to 4; blocks the calling thread (never an event loop) for at most the drain period plus a few
+     * seconds. {@code farewell} runs right after {@link Broker#closeAll}: it tells the connections the core
+     * does not know of (see {@link ShutdownEvent}).
+     */
+    public void run(Runnable farewell) {
         long start = System.nanoTime();
         readiness.draining();
         admission.shutDown();
@@ -49,6 +53,7 @@ public final class GracefulShutdown {
         boolean drained = waitUntil(this::drained, drainMillis);
         long left = pending();
         broker.closeAll(CloseReason.SERVER_SHUTTING_DOWN);
+        farewell.run();
         waitUntil(this::allOffline, CLOSE_WAIT_MILLIS);
         readiness.stopped();
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);

@@ -95,6 +95,11 @@ public final class Operations implements AutoCloseable {
 
     /** Drain and close every connection (see {@link GracefulShutdown}); blocks; runs once. Not on an event loop. */
     public void shutdown() {
+        shutdown(() -> { });
+    }
+
+    /** The same; {@code farewell} fires {@link ShutdownEvent} on every open connection when the drain is over. */
+    public void shutdown(Runnable farewell) {
         synchronized (this) {
             if (shutDown) {
                 return;
@@ -102,7 +107,7 @@ public final class Operations implements AutoCloseable {
             shutDown = true;
         }
         sys.close();
-        shutdown.run();
+        shutdown.run(farewell);
     }
 
     @Override

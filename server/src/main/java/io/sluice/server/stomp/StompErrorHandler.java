@@ -10,6 +10,7 @@ import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.server.ops.DisconnectReason;
 import io.sluice.server.ops.Refusal;
+import io.sluice.server.ops.ShutdownEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +47,19 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
         } finally {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /** Shutdown's goodbye to a connection the core may not know (one without subscriptions). */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == ShutdownEvent.INSTANCE) {
+            if (conn.connected) {
+                fail(DisconnectReason.SERVER_SHUTTING_DOWN, "server shutting down",
+                        "The broker is stopping; reconnect later.", null);
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override
