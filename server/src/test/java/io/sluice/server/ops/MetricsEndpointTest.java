@@ -103,6 +103,21 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void aPrometheusServerGetsOpenMetrics() throws Exception {
+        // the Accept header Prometheus itself sends
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.httpPort() + "/metrics"))
+                        .header("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                                + "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1").build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("application/openmetrics-text"));
+        assertTrue(r.body().endsWith("# EOF\n"), "OpenMetrics ends with # EOF");
+        assertTrue(r.body().contains("sluice_connects_total") || r.body().contains("# TYPE sluice_connects counter")
+                || r.body().contains("sluice_messages_published"), "sluice metrics present");
+    }
+
+    @Test
     void healthAndReadiness() throws Exception {
         assertEquals(200, Scrape.get(server.httpPort(), "/healthz").statusCode());
         assertEquals(200, Scrape.get(server.httpPort(), "/readyz").statusCode());
