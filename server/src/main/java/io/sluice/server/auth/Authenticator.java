@@ -1,8 +1,9 @@
 package io.sluice.server.auth;
 
 /**
- * Decides who may connect, for every protocol: MQTT CONNECT user name and password, STOMP login and passcode.
- * Implementations run on a connection's event loop and must not block.
+ * Decides who may connect, for every protocol: MQTT CONNECT user name and password, STOMP login and passcode;
+ * and, once connected, what each client may publish to and subscribe to. Implementations run on a
+ * connection's event loop and must not block.
  */
 public interface Authenticator {
     /** Lets everyone in: the default until a real mechanism is configured. */
@@ -25,5 +26,18 @@ public interface Authenticator {
      */
     default AuthMechanism mechanism(String method) {
         return null;
+    }
+
+    /**
+     * May this client publish to the topic? Refused: MQTT 5 PUBACK/PUBREC 0x87 Not authorized (MQTT 3.1.1,
+     * which has no negative acknowledgement, gets its usual one and the message goes nowhere).
+     */
+    default boolean mayPublish(Credentials client, String topic) {
+        return true;
+    }
+
+    /** May this client subscribe to the filter? Refused: SUBACK 0x87 (MQTT 3.1.1: 0x80 Failure). */
+    default boolean maySubscribe(Credentials client, String filter) {
+        return true;
     }
 }

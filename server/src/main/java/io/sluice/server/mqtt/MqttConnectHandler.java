@@ -156,7 +156,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
                     ? ReasonCode.BAD_USER_NAME_OR_PASSWORD : ReasonCode.NOT_AUTHORIZED, "login refused");
             return;
         }
-        ConnectRequest request = new ConnectRequest(version, clientId, assigned, h.isCleanSession(), expiry, will,
+        ConnectRequest request = new ConnectRequest(credentials, version, clientId, assigned, h.isCleanSession(), expiry, will,
                 h.keepAliveTimeSeconds(), maximumPacketSize,
                 v5 ? (int) Properties.integer(props, MqttProperties.TOPIC_ALIAS_MAXIMUM, 0) : 0,
                 v5 && Properties.has(props, MqttProperties.RECEIVE_MAXIMUM) ? (int) receiveMaximum : 0,
@@ -179,7 +179,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** What CONNECT asked for, kept while an enhanced authentication runs (MQTT 5 section 4.12). */
-    private record ConnectRequest(MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
+    private record ConnectRequest(Credentials credentials, MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
                                   long expiry, Will will, int keepAlive, long maximumPacketSize,
                                   int topicAliasMaximum, int window, boolean problemInformation,
                                   boolean wantsResponseInformation) {
@@ -247,6 +247,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         int maximumPacketSize = (int) Math.min(r.maximumPacketSize(), Integer.MAX_VALUE);
         sink.clientLimits(maximumPacketSize, r.topicAliasMaximum());
 
+        connection.credentials(r.credentials());
         Broker.Connection c = connection.broker.connect(r.clientId(), r.cleanStart(), r.expiry(), r.window(), sink);
         connection.brokerConnection(c);
         c.session().will(r.will());

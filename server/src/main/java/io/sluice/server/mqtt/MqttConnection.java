@@ -7,6 +7,7 @@ import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.auth.Credentials;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.Will;
@@ -61,6 +62,17 @@ final class MqttConnection {
 
     void endReason(DisconnectReason reason) {
         this.endReason = reason;
+    }
+
+    /** Who the client logged in as, for the authenticator's publish and subscribe decisions. */
+    private Credentials credentials;
+
+    Credentials credentials() {
+        return credentials;
+    }
+
+    void credentials(Credentials credentials) {
+        this.credentials = credentials;
     }
 
     /** This connection's will; the session's may already be the will of a connection that took it over. */

@@ -137,8 +137,8 @@ public final class MqttModule implements ProtocolModule {
         pipeline.addLast("mqtt-gate", gate);
         pipeline.addLast("mqtt-guard", new MqttProtocolGuard(connection, refusal));
         pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, gate, authenticator));
-        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection, gate));
-        pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection));
+        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection, gate, authenticator));
+        pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection, authenticator));
         pipeline.addLast("mqtt-delivery", sink);
         pipeline.addLast("mqtt-errors", new MqttErrorHandler(connection));
     }

@@ -18,6 +18,7 @@ import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.ops.Limit;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
+import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
 
@@ -34,14 +35,16 @@ import java.util.function.Consumer;
 final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
     private final MqttInboundGate gate;
+    private final Authenticator authenticator;
     private InboundTopicAliases aliases;
     /** QoS 1 and 2 PUBLISHes of this connection not yet answered with PUBACK or PUBCOMP (Receive Maximum). */
     private int unacknowledged;
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}. */
     private final Set<Integer> countedQos2 = new HashSet<>();
 
-    MqttPublishHandler(MqttConnection connection, MqttInboundGate gate) {
+    MqttPublishHandler(MqttConnection connection, MqttInboundGate gate, Authenticator authenticator) {
         this.connection = connection;
+        this.authenticator = authenticator;
         this.gate = gate;
     }
 
@@ -114,6 +117,10 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             ctx.write(pubRec(packetId, ReasonCode.SUCCESS));
             return;
         }
+        if (!authenticator.mayPublish(connection.credentials(), topic)) {
+            notAuthorized(ctx, qos, packetId, topic);
+            return;
+        }
         byte[] payload = ByteBufUtil.getBytes(m.payload());
         if (connection.isV5() && InboundMessages.declaresUtf8(props) && !Utf8.isWellFormed(payload)) {
             String why = "payload declared UTF-8 (Payload Format Indicator 1) is not (MQTT 5 section 3.3.2.3.2)";
@@ -142,6 +149,20 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         } else {
             gate.pause();
         }
+    }
+
+    /**
+     * The authenticator refused this topic to this client: MQTT 5 says so in the acknowledgement (0x87); MQTT
+     * 3.1.1 has no negative acknowledgement, so the client gets its usual one and the message goes nowhere.
+     */
+    private void notAuthorized(ChannelHandlerContext ctx, int qos, int packetId, String topic) {
+        MqttConnection.log().info("{}: not authorized to publish to '{}'; message dropped", connection.describe(), topic);
+        if (qos == 0) {
+            return;
+        }
+        ReasonCode reason = connection.isV5() ? ReasonCode.NOT_AUTHORIZED : ReasonCode.SUCCESS;
+        String why = "not authorized to publish to '" + topic + "'";
+        ctx.write(qos == 1 ? pubAck(packetId, reason, why) : pubRec(packetId, reason, why));
     }
 
     /** The topic of a PUBLISH after MQTT 5 topic aliases; null when the client broke the alias rules. */

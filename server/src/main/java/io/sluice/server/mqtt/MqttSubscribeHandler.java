@@ -20,6 +20,7 @@ import io.sluice.server.ops.Limit;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;
+import io.sluice.server.auth.Authenticator;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.SubscriptionOptions;
 
@@ -33,9 +34,11 @@ import java.util.List;
  */
 final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
+    private final Authenticator authenticator;
 
-    MqttSubscribeHandler(MqttConnection connection) {
+    MqttSubscribeHandler(MqttConnection connection, Authenticator authenticator) {
         this.connection = connection;
+        this.authenticator = authenticator;
     }
 
     @Override
@@ -120,6 +123,11 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
             int qos = Math.min(o.qos().value(), limits.maximumQos());
             SubscriptionOptions options = new SubscriptionOptions(qos, o.isNoLocal(), o.isRetainAsPublished(),
                     o.retainHandling().value(), (int) subscriptionId);
+            if (!authenticator.maySubscribe(connection.credentials(), written)) {
+                MqttConnection.log().info("{}: not authorized to subscribe to '{}'", connection.describe(), written);
+                reasons[i] = ReasonCode.NOT_AUTHORIZED.unsignedCode();
+                continue;
+            }
             connection.broker.subscribe(session, filter, group, options, null);
             reasons[i] = qos;
         }

@@ -58,6 +58,16 @@ class Mqtt5AuthTest {
             public io.sluice.server.auth.AuthMechanism mechanism(String method) {
                 return mechanisms.mechanism(method);
             }
+
+            @Override
+            public boolean mayPublish(io.sluice.server.auth.Credentials c, String topic) {
+                return !topic.startsWith("secret/");
+            }
+
+            @Override
+            public boolean maySubscribe(io.sluice.server.auth.Credentials c, String filter) {
+                return !filter.startsWith("secret/");
+            }
         };
         server = new MqttTestServer(Settings.defaults(), auth);
     }
@@ -169,6 +179,36 @@ class Mqtt5AuthTest {
         assertEquals(5, ((MqttConnAckMessage) v3.expect(MqttMessageType.CONNACK)).variableHeader()
                 .connectReturnCode().byteValue());
         assertTrue(v3.awaitClosed(10_000));
+    }
+
+    @Test
+    void publishAndSubscribeRefusedByTheAuthenticator() { // MQTT 5 sections 3.4.2.1, 3.5.2.1, 3.9.3: 0x87
+        RawMqttClient c = RawMqttClient.connected(server.port(), MqttVersion.MQTT_5, "nosy", true);
+        c.send(MqttMessageBuilders.subscribe().messageId(1)
+                .addSubscription(io.netty.handler.codec.mqtt.MqttQoS.AT_LEAST_ONCE, "secret/#")
+                .addSubscription(io.netty.handler.codec.mqtt.MqttQoS.AT_LEAST_ONCE, "open/#").build());
+        io.netty.handler.codec.mqtt.MqttSubAckMessage sub =
+                (io.netty.handler.codec.mqtt.MqttSubAckMessage) c.expect(MqttMessageType.SUBACK);
+        assertEquals(java.util.List.of(0x87, 1), sub.payload().reasonCodes());
+        c.send(MqttBadInputTest.publish("secret/plans", 1, 2, "x"));
+        MqttMessage ack = c.expect(MqttMessageType.PUBACK);
+        assertEquals(ReasonCode.NOT_AUTHORIZED.code(),
+                ((io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader) ack.variableHeader()).reasonCode());
+        c.send(MqttBadInputTest.publish("secret/plans", 2, 3, "x"));
+        MqttMessage rec = c.expect(MqttMessageType.PUBREC);
+        assertEquals(ReasonCode.NOT_AUTHORIZED.code(),
+                ((io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader) rec.variableHeader()).reasonCode());
+        c.send(MqttBadInputTest.publish("open/door", 1, 4, "y"));
+        c.expect(MqttMessageType.PUBACK);
+        io.netty.handler.codec.mqtt.MqttPublishMessage p =
+                (io.netty.handler.codec.mqtt.MqttPublishMessage) c.expect(MqttMessageType.PUBLISH);
+        assertEquals("open/door", p.variableHeader().topicName());
+
+        RawMqttClient old = RawMqttClient.connected(server.port(), MqttVersion.MQTT_3_1_1, "nosy311", true);
+        old.send(MqttMessageBuilders.subscribe().messageId(1)
+                .addSubscription(io.netty.handler.codec.mqtt.MqttQoS.AT_MOST_ONCE, "secret/x").build());
+        assertEquals(java.util.List.of(0x80), ((io.netty.handler.codec.mqtt.MqttSubAckMessage)
+                old.expect(MqttMessageType.SUBACK)).payload().reasonCodes());
     }
 
     private static byte[] bytes(String s) {
