@@ -111,10 +111,12 @@ public final class SluiceServer implements AutoCloseable {
     /** The listening ports; another TCP protocol listener is one more line here. */
     private List<Listener> listeners(TransportConfig transport, TransportEvents events) {
         return List.of(
-                new Listener("mqtt", Settings.MQTT_PORT, new TcpProtocolInitializer(protocols, "mqtt", transport, events)),
-                new Listener("http", Settings.HTTP_PORT,
+                new Listener("mqtt", Settings.MQTT_PORT, Transport.TCP,
+                        new TcpProtocolInitializer(protocols, "mqtt", transport, events)),
+                new Listener("http", Settings.HTTP_PORT, Transport.WEBSOCKET,
                         new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler, events)),
-                new Listener("stomp", Settings.STOMP_PORT, new TcpProtocolInitializer(protocols, "stomp", transport, events)));
+                new Listener("stomp", Settings.STOMP_PORT, Transport.TCP,
+                        new TcpProtocolInitializer(protocols, "stomp", transport, events)));
     }
 
     /** The transport's refusals and WebSocket heartbeats, counted in the metrics (the transport logs them itself). */
@@ -157,8 +159,7 @@ public final class SluiceServer implements AutoCloseable {
                 continue;
             }
             // admission first: limits, connection rate and shutdown are decided before any protocol work
-            AdmissionHandler admission = ops.admissionHandler(
-                    listener.initializer() instanceof HttpInitializer ? Transport.WEBSOCKET : Transport.TCP);
+            AdmissionHandler admission = ops.admissionHandler(listener.transport());
             ServerBootstrap bootstrap = new ServerBootstrap()
                     .group(loops.acceptors(), loops.workers())
                     .channel(loops.serverChannelType())

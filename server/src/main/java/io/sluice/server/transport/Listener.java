@@ -5,7 +5,8 @@ import io.sluice.server.config.Setting;
 
 /**
  * A listening port: its name (in the ready line and {@code SluiceServer.port(name)}), the setting that holds its
- * port (-1: disabled, 0: ephemeral), and the initializer of its connections' pipelines.
+ * port (-1: disabled, 0: ephemeral), the transport its connections use (the HTTP port counts as WebSocket),
+ * and the initializer of its connections' pipelines.
  */
-public record Listener(String name, Setting<Integer> port, ChannelHandler initializer) {
+public record Listener(String name, Setting<Integer> port, Transport transport, ChannelHandler initializer) {
 }
