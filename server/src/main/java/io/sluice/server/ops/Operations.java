@@ -1,5 +1,6 @@
 package io.sluice.server.ops;
 
+import io.micrometer.core.instrument.Gauge;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.transport.Transport;
@@ -45,6 +46,9 @@ public final class Operations implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        Gauge.builder("sluice.sockets", admission, Admission::open)
+                .description("sockets admitted and open now, on every listener (before and after CONNECT)")
+                .register(metrics.registry());
         sys.start(timer, settings.get(Settings.SYS_INTERVAL));
     }
 

@@ -95,6 +95,7 @@ class MetricsEndpointTest {
             assertEquals(1.0, s.value("sluice_connections", "protocol", "mqtt", "transport", "tcp"));
             assertEquals(1.0, s.value("sluice_connections", "protocol", "mqtt", "transport", "ws"));
             assertEquals(1.0, s.value("sluice_connections", "protocol", "stomp", "transport", "tcp"));
+            assertTrue(s.value("sluice_sockets") >= 4.0, "3 clients and the scrape's own connection");
         }
         tcp.disconnect();
         ws.disconnect();
