@@ -26,6 +26,8 @@ final class Flow implements ClientConn.Listener {
         final List<Sub> listeners = new ArrayList<>();
         ClientConn conn;
         long sent;
+        /** Held back by --transit: a message from it reaching its slowest listener asks the pump again. */
+        boolean transitBlocked;
 
         /** Messages sent and not yet seen (or passed over) by its slowest listener. */
         long inTransit() {
@@ -89,7 +91,6 @@ final class Flow implements ClientConn.Listener {
     private boolean publishing;
     private boolean pumpPending;
     private int rotate;
-    private boolean transitBlocked;
     private ScheduledFuture<?> ticker;
 
     Flow(LoadOptions o, Wire wire) {
@@ -240,13 +241,12 @@ final class Flow implements ClientConn.Listener {
         }
         long budget = o.rate > 0 ? (long) ((now - t0) * o.rate / 1e9) + 1 - totalSent : Long.MAX_VALUE;
         boolean more = false;
-        transitBlocked = false;
         int n = pubs.size();
         for (int k = 0; k < n && budget > 0; k++) {
             Pub p = pubs.get((rotate + k) % n);
             long room = o.transit - p.inTransit();
-            if (room <= 0) {
-                transitBlocked = true;
+            p.transitBlocked = room <= 0;
+            if (p.transitBlocked) {
                 continue;
             }
             int limit = (int) Math.min(BATCH, room);
@@ -262,7 +262,7 @@ final class Flow implements ClientConn.Listener {
             }
             p.conn.flush();
             if (batch == limit && limit < BATCH) {
-                transitBlocked = true;
+                p.transitBlocked = true;
             }
             if (batch == BATCH && p.conn.canPublish()) {
                 more = true;
@@ -297,7 +297,7 @@ final class Flow implements ClientConn.Listener {
         }
         if (seq >= s.next[p]) {
             s.next[p] = seq + 1;
-            if (transitBlocked) {
+            if (pubs.get(p).transitBlocked) {
                 requestPump();
             }
         }

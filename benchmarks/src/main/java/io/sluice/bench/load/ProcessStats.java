@@ -76,7 +76,7 @@ final class ProcessStats {
 
     /** Heap in use (KiB) after a full GC when the broker is a JVM that jcmd can reach, else -1. Blocks: not on an event loop. */
     long heapUsedAfterGcKb() {
-        if (pid <= 0) {
+        if (pid <= 0 || !isJvm()) {
             return -1;
         }
         if (run("GC.run") == null) {
@@ -88,6 +88,16 @@ final class ProcessStats {
         }
         Matcher m = HEAP_USED.matcher(info);
         return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /** jcmd attaches by sending SIGQUIT, which ends a process that is not a JVM: ask only a JVM. */
+    private boolean isJvm() {
+        try {
+            Path exe = Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe"));
+            return exe.getFileName().toString().equals("java");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private String run(String command) {

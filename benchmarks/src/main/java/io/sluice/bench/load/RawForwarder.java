@@ -188,14 +188,11 @@ public final class RawForwarder {
             MqttPublishMessage out = new MqttPublishMessage(
                     new MqttFixedHeader(MqttMessageType.PUBLISH, false, MqttQoS.valueOf(q), false, 0),
                     new MqttPublishVariableHeader(topic, id), payload.retainedDuplicate());
+            // write now, flush once per read batch (channelReadComplete), for every target alike
             Channel ch = t.channel();
-            if (ch.eventLoop() == ctx.channel().eventLoop()) {
-                ch.write(out);
-                if (!toFlush.contains(ch)) {
-                    toFlush.add(ch);
-                }
-            } else {
-                ch.writeAndFlush(out);
+            ch.write(out, ch.voidPromise());
+            if (!toFlush.contains(ch)) {
+                toFlush.add(ch);
             }
         }
 

@@ -191,12 +191,23 @@ public final class SideBySide {
     }
 
     private final List<Case> latencyCases = new ArrayList<>();
+    /** The machine's 1-minute load average before each load: other work on the machine shows here. */
+    private final List<Double> loadAverages = new ArrayList<>();
+
+    private static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
 
     private void runOne(Case c, Broker b, int round, List<String> more) throws Exception {
         if (c.protocol().equals("stomp") && !b.stomp) {
             return;
         }
         b.ensureRunning();
+        loadAverages.add(loadAverage());
         List<String> cmd = new ArrayList<>(List.of(java(), "-Xms512m", "-Xmx1g", "-jar", o.benchJar.toString(), "load",
                 "--scenario", c.scenario(), "--protocol", c.protocol(), "--transport", c.transport(),
                 "--qos", Integer.toString(c.qos()), "--clients", Integer.toString(c.clients()),
@@ -330,6 +341,15 @@ public final class SideBySide {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
+    /** Median over the rounds of the broker's CPU microseconds per delivered message (whole run). */
+    private double cpuPerMessage(String key, String broker) {
+        double[] v = runs(key, broker).stream()
+                .filter(r -> r.get("broker_cpu_s") instanceof Number && r.get("delivered") instanceof Number)
+                .mapToDouble(r -> num(r, "delivered") > 0 ? num(r, "broker_cpu_s") * 1e6 / num(r, "delivered") : Double.NaN)
+                .filter(d -> !Double.isNaN(d) && d >= 0).sorted().toArray();
+        return v.length == 0 ? Double.NaN : v[v.length / 2];
+    }
+
     private double max(String key, String broker, String field) {
         return runs(key, broker).stream().filter(r -> r.get(field) instanceof Number)
                 .mapToDouble(r -> ((Number) r.get(field)).doubleValue()).max().orElse(Double.NaN);
@@ -387,6 +407,15 @@ public final class SideBySide {
                 .append(" mode, ").append(f1(o.warmup)).append(" s warm-up + ").append(f1(o.duration)).append(" s measured per run\n");
         md.append("- CPU: ").append(cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors()).append(" cores; memory ")
                 .append(memTotal()).append("; kernel ").append(exec("uname", "-r")).append("\n");
+        double[] la = loadAverages.stream().mapToDouble(Double::doubleValue).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        if (la.length > 0) {
+            md.append("- Load average (1 min) before each load: min ").append(String.format(Locale.ROOT, "%.1f", la[0]))
+                    .append(", median ").append(String.format(Locale.ROOT, "%.1f", la[la.length / 2])).append(", max ")
+                    .append(String.format(Locale.ROOT, "%.1f", la[la.length - 1]))
+                    .append(la[la.length / 2] > Runtime.getRuntime().availableProcessors()
+                            ? " (**other work was running on the machine: the figures are noisy; ratios from one run, side by side, are still comparable**)" : "")
+                    .append("\n");
+        }
         md.append("- Java: ").append(System.getProperty("java.vm.name")).append(" ").append(System.getProperty("java.version"))
                 .append(" (Sluice, Moquette, the forwarder and the load generator, each with JVM defaults; the generator -Xmx1g)\n");
         md.append("- Mosquitto: ").append(exec("mosquitto", "-h").lines().filter(l -> l.startsWith("mosquitto version")).findFirst().orElse("?"))
@@ -396,7 +425,7 @@ public final class SideBySide {
         md.append("    ").append(o.command).append(o.full ? " --full" : "").append("\n\n");
 
         md.append("## Throughput (delivered messages per second, medians)\n\n");
-        md.append("| load | Sluice | Mosquitto | Moquette | raw Netty | Sluice / best peer | Sluice / raw Netty | lost (S / Mq / Mo) | p99 ms (S / Mq / Mo) | broker CPU s (S / Mq / Mo) |\n");
+        md.append("| load | Sluice | Mosquitto | Moquette | raw Netty | Sluice / best peer | Sluice / raw Netty | lost (S / Mq / Mo) | p99 ms (S / Mq / Mo) | broker CPU µs per delivered msg (S / Mq / Mo / raw) |\n");
         md.append("|---|---:|---:|---:|---:|---:|---:|---|---|---|\n");
         List<String> targetNotes = new ArrayList<>();
         for (Case c : cs) {
@@ -414,8 +443,8 @@ public final class SideBySide {
                     .append(f0(max(k, SLUICE, "lost"))).append(" / ").append(f0(max(k, MOSQUITTO, "lost"))).append(" / ").append(f0(max(k, MOQUETTE, "lost")))
                     .append(" | ").append(f1(median(k, SLUICE, "latency_p99_us") / 1000)).append(" / ").append(f1(median(k, MOSQUITTO, "latency_p99_us") / 1000))
                     .append(" / ").append(f1(median(k, MOQUETTE, "latency_p99_us") / 1000))
-                    .append(" | ").append(f1(median(k, SLUICE, "broker_cpu_s"))).append(" / ").append(f1(median(k, MOSQUITTO, "broker_cpu_s")))
-                    .append(" / ").append(f1(median(k, MOQUETTE, "broker_cpu_s"))).append(" |\n");
+                    .append(" | ").append(f1(cpuPerMessage(k, SLUICE))).append(" / ").append(f1(cpuPerMessage(k, MOSQUITTO)))
+                    .append(" / ").append(f1(cpuPerMessage(k, MOQUETTE))).append(" / ").append(f1(cpuPerMessage(k, CEILING))).append(" |\n");
             if (c.transport().equals("ws") && c.payload() == 64 && c.protocol().equals("mqtt") && !Double.isNaN(s)) {
                 boolean peerOk = !Double.isNaN(best) && s >= 1.5 * best;
                 boolean ceilOk = !Double.isNaN(ce) && s >= 0.7 * ce;
@@ -424,7 +453,8 @@ public final class SideBySide {
             }
         }
         md.append("\n\"lost\" is the largest count over the rounds (QoS 1 must be 0); lost QoS 0 messages are ones a broker dropped. ")
-                .append("CPU is the broker process's user+system seconds over the whole run (connect, warm-up, measurement, drain).\n\n");
+                .append("CPU per message is the broker process's user+system CPU over the whole load (connect, warm-up, measurement, drain) ")
+                .append("divided by the messages it delivered: it depends far less than throughput on what else the machine is doing.\n\n");
 
         if (!latencyCases.isEmpty()) {
             md.append("## Latency at half the best peer's peak rate (open loop, --rate)\n\n");
