@@ -54,6 +54,8 @@ public final class SideBySide {
         Path analysis = Path.of("benchmarks/analysis.md");
         Path work = Path.of("benchmarks/target/side-by-side");
         String command = "benchmarks/run-side-by-side.sh";
+        /** Only write the report again from an earlier run's results.jsonl (after editing the notes). */
+        Path fromResults;
     }
 
     private SideBySide(Options o) throws IOException {
@@ -61,7 +63,9 @@ public final class SideBySide {
         this.work = o.work.toAbsolutePath();
         Files.createDirectories(work);
         this.jsonl = work.resolve("results.jsonl");
-        Files.deleteIfExists(jsonl);
+        if (o.fromResults == null) {
+            Files.deleteIfExists(jsonl);
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -84,6 +88,7 @@ public final class SideBySide {
                 case "--analysis" -> o.analysis = Path.of(args[++i]);
                 case "--work" -> o.work = Path.of(args[++i]);
                 case "--command" -> o.command = args[++i];
+                case "--from-results" -> o.fromResults = Path.of(args[++i]);
                 default -> {
                     System.err.println("unknown flag " + a + "; flags: --full --rounds N --duration S --warmup S --out FILE"
                             + " --sluice-jar JAR --bench-jar JAR --moquette-classpath FILE --analysis FILE --work DIR");
@@ -117,6 +122,10 @@ public final class SideBySide {
     }
 
     private void run() throws Exception {
+        if (o.fromResults != null) {
+            rewrite();
+            return;
+        }
         startBrokers();
         Instant started = Instant.now();
         try {
@@ -156,6 +165,38 @@ public final class SideBySide {
             System.out.println("written to " + o.out);
         }
     }
+
+    /** The report again from a results.jsonl, without running anything. */
+    private void rewrite() throws Exception {
+        List<String> lines = Files.readAllLines(o.fromResults);
+        Map<String, Case> latency = new LinkedHashMap<>();
+        for (String line : lines) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Map<String, Object> r = Json.read(line);
+            if (num(r, "round") < 0) {
+                continue;
+            }
+            String key = (String) r.get("case");
+            String broker = (String) r.get("label");
+            results.computeIfAbsent(key, k -> new LinkedHashMap<>()).computeIfAbsent(broker, k -> new ArrayList<>()).add(r);
+            if (!Double.isNaN(num(r, "loadavg_1m"))) {
+                loadAverages.add(num(r, "loadavg_1m"));
+            }
+            restarts.merge(broker, (int) Math.max(0, num(r, "broker_restarts")), Math::max);
+            if (key.contains("'s peak)")) {
+                latency.putIfAbsent(key, new Case(key, "p2p", "mqtt", "ws", key.contains("qos1") ? 1 : 0, 8, 64, List.of(), true, false));
+            }
+        }
+        latencyCases.addAll(latency.values());
+        String report = report(Files.getLastModifiedTime(o.fromResults).toInstant());
+        System.out.println(report);
+        Files.writeString(o.out, report);
+        System.out.println("written to " + o.out);
+    }
+
+    private final Map<String, Integer> restarts = new LinkedHashMap<>();
 
     /** p99 at half the best peer's peak rate (open loop, --rate), Sluice and that peer alternating. */
     private void latencyAtHalfPeerRate() throws Exception {
@@ -207,7 +248,8 @@ public final class SideBySide {
             return;
         }
         b.ensureRunning();
-        loadAverages.add(loadAverage());
+        double loadAverage = loadAverage();
+        loadAverages.add(loadAverage);
         List<String> cmd = new ArrayList<>(List.of(java(), "-Xms512m", "-Xmx1g", "-jar", o.benchJar.toString(), "load",
                 "--scenario", c.scenario(), "--protocol", c.protocol(), "--transport", c.transport(),
                 "--qos", Integer.toString(c.qos()), "--clients", Integer.toString(c.clients()),
@@ -239,6 +281,8 @@ public final class SideBySide {
         }
         r.put("round", round);
         r.put("case", c.key());
+        r.put("loadavg_1m", loadAverage);
+        r.put("broker_restarts", b.restarts);
         Files.writeString(jsonl, Json.write(r) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         results.computeIfAbsent(c.key(), k -> new LinkedHashMap<>()).computeIfAbsent(b.name, k -> new ArrayList<>()).add(r);
         System.out.printf(Locale.ROOT, "round %d  %-60s %-10s %s%n", round + 1, c.key(), b.name, summary(c, r));
@@ -522,11 +566,14 @@ public final class SideBySide {
             }
         }
         for (Broker b : brokers) {
-            if (b.restarts > 0) {
-                md.append("- ").append(b.name).append(" exited during the run and was started again ").append(b.restarts)
-                        .append(" time(s); the load running at the time shows as not ok.\n");
-            }
+            restarts.merge(b.name, b.restarts, Math::max);
         }
+        restarts.forEach((name, n) -> {
+            if (n > 0) {
+                md.append("- ").append(name).append(" exited during the run and was started again ").append(n)
+                        .append(" time(s); the load running at the time shows as failed.\n");
+            }
+        });
         md.append("\n## Against the targets\n\n");
         targetNotes.forEach(t -> md.append(t).append('\n'));
         md.append("\n");
@@ -543,16 +590,30 @@ public final class SideBySide {
     }
 
     private String failNote(String key) {
-        long n = 0;
+        StringBuilder sb = new StringBuilder();
         for (String b : List.of(SLUICE, MOSQUITTO, MOQUETTE, CEILING)) {
-            n += failures(key, b);
+            String note = failNote(key, b);
+            if (!note.isEmpty()) {
+                sb.append(sb.length() == 0 ? " (" : "; ").append(b).append(": ").append(note, 2, note.length() - 1);
+            }
         }
-        return n == 0 ? "" : " (" + n + " run(s) not ok, see results.jsonl)";
+        return sb.length() == 0 ? "" : sb.append(")").toString();
     }
 
+    /** Why runs were not ok: a broker that lost QoS 1 messages, or a load that failed (see results.jsonl). */
     private String failNote(String key, String broker) {
-        long n = failures(key, broker);
-        return n == 0 ? "" : " (" + n + " run(s) not ok)";
+        long failed = runs(key, broker).stream().filter(r -> r.containsKey("error")).count();
+        long lossy = runs(key, broker).stream().filter(r -> !r.containsKey("error") && !Boolean.TRUE.equals(r.get("ok"))
+                && num(r, "lost") > 0).count();
+        long other = failures(key, broker) - failed - lossy;
+        List<String> parts = new ArrayList<>();
+        if (lossy > 0) {
+            parts.add("lost QoS 1 messages in " + lossy + " of " + runs(key, broker).size() + " runs");
+        }
+        if (failed + other > 0) {
+            parts.add((failed + other) + " run(s) failed, see results.jsonl");
+        }
+        return parts.isEmpty() ? "" : " (" + String.join(", ", parts) + ")";
     }
 
     private String moquetteVersion() {
