@@ -89,7 +89,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
             return;
         }
         Message m = d.message();
-        MqttProperties props = connection.isV5() ? properties(d) : MqttProperties.NO_PROPERTIES;
+        MqttProperties props = connection.isV5() ? properties(d) : null;
         String topic = m.topic();
         int newAlias = 0;
         if (connection.isV5()) {
@@ -100,8 +100,14 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
                 topic = "";
             }
             if (alias != 0) {
+                if (props == null) {
+                    props = new MqttProperties();
+                }
                 props.add(new MqttProperties.IntegerProperty(MqttProperties.TOPIC_ALIAS, alias));
             }
+        }
+        if (props == null) {
+            props = MqttProperties.NO_PROPERTIES;
         }
         if (clientMaximumPacketSize > 0) {
             int size = PacketSize.publish(topic, d.qos(), connection.isV5() ? props : null, m.payload().length);
@@ -133,10 +139,16 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         }
     }
 
-    /** MQTT 5 PUBLISH properties of one delivery (section 3.3.2.3); a fresh, modifiable set each time. */
+    /**
+     * MQTT 5 PUBLISH properties of one delivery (section 3.3.2.3): a fresh, modifiable set, or null when the
+     * delivery has none (most messages), so nothing is allocated for them.
+     */
     private static MqttProperties properties(Delivery d) {
         Message m = d.message();
         MessageProperties mp = m.properties();
+        if (mp.isEmpty() && m.expiresAtMillis() == 0 && d.subscriptionIds().length == 0) {
+            return null;
+        }
         MqttProperties props = new MqttProperties();
         if (mp.payloadFormatUtf8() != null) {
             props.add(new MqttProperties.IntegerProperty(MqttProperties.PAYLOAD_FORMAT_INDICATOR,

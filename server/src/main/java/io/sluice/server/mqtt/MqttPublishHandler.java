@@ -107,7 +107,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             }
         }
         boolean duplicateQos2 = qos == 2 && connection.session().inboundQos2().contains(packetId);
-        if (qos > 0 && !duplicateQos2 && unacknowledged >= limits.receiveMaximum()) {
+        // only MQTT 5 clients are told the Receive Maximum, so only they can be held to it
+        if (qos > 0 && !duplicateQos2 && connection.isV5() && unacknowledged >= limits.receiveMaximum()) {
             connection.closeForViolation(ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, "more than Receive Maximum "
                     + limits.receiveMaximum() + " unacknowledged QoS 1/2 PUBLISHes (MQTT 5 section 3.3.4)");
             return;

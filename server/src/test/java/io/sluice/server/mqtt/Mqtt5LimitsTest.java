@@ -244,4 +244,17 @@ class Mqtt5LimitsTest {
         }
         assertTrue(pub.isOpen());
     }
+
+    @Test
+    void mqtt311ClientsAreNotHeldToAReceiveMaximumTheyWereNeverTold() { // MQTT 3.1.1 has no Receive Maximum
+        server = new MqttTestServer(Settings.defaults().with(Settings.MQTT_RECEIVE_MAXIMUM, 1));
+        RawMqttClient pub = RawMqttClient.connected(server.port(), MqttVersion.MQTT_3_1_1, "rm-311", true);
+        for (int i = 1; i <= 3; i++) {
+            pub.send(publish("rm/z", 2, i, MqttProperties.NO_PROPERTIES, "m"));
+            pub.expect(MqttMessageType.PUBREC);
+        }
+        pub.send(MqttMessage.PINGREQ);
+        pub.expect(MqttMessageType.PINGRESP);
+        assertTrue(pub.isOpen());
+    }
 }
