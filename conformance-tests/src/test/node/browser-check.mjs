@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, unique, withTimeout } from './checks.mjs';
+import { parseArgs, withTimeout } from './checks.mjs';
 
 const args = parseArgs();
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
@@ -45,8 +45,8 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   await page.goto(pageUrl, { timeout: 30000 });
   results = await withTimeout(page.evaluate((p) => window.sluiceRoundTrip(p), {
-    mqttUrl: args.mqttUrl, stompUrl: args.stompUrl, prefix: unique('browser'), features: args.features,
-  }), 90000, 'the page\'s checks');
+    mqttUrl: args.mqttUrl, stompUrl: args.stompUrl, features: args.features,
+  }), 240000, 'the page\'s checks');
   const agent = await page.evaluate(() => navigator.userAgent);
   for (const r of Object.values(results)) {
     r.detail = `${r.detail} [${agent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] || agent}]`;

@@ -25,8 +25,6 @@ public final class Catalog {
     private static final Set<Feature> STOMP = EnumSet.of(Feature.CONNECT_CLEAN, Feature.WILDCARD, Feature.QOS0,
             Feature.QOS1, Feature.RETAINED, Feature.SESSION_RESUME, Feature.CROSS_PROTOCOL, Feature.KEEPALIVE,
             Feature.BAD_INPUT);
-    private static final Set<Feature> BROWSER = EnumSet.of(Feature.CONNECT_CLEAN, Feature.WILDCARD, Feature.QOS0,
-            Feature.QOS1, Feature.QOS2, Feature.RETAINED, Feature.CROSS_PROTOCOL);
 
     // Java clients: the STOMP side of their cross-protocol check is a Netty-codec STOMP client over TCP.
     private static final Map<Feature, Set<Capability>> JAVA_CROSS = Map.of(Feature.CROSS_PROTOCOL, Set.of(STOMP_TCP));
@@ -69,7 +67,7 @@ public final class Catalog {
     public static final Row MOSQUITTO5 = row("mosquitto-v5", "mosquitto_pub / mosquitto_sub (Debian), MQTT 5", "TCP", ALL_MQTT, JAVA_CROSS, MQTT_TCP, MQTT_5);
 
     public static final Row CHROMIUM = row("chromium", "Chromium (headless) with MQTT.js 5 and stomp.js 7", "ws:// /mqtt and /stomp",
-            BROWSER, JS_CROSS, MQTT_WS, MQTT_5, STOMP_WS);
+            ALL_MQTT, JS_CROSS, MQTT_WS, MQTT_5);
 
     private Catalog() {
     }
