@@ -122,7 +122,8 @@ public final class Matrix {
                 .append("- **ping / heart-beat**: keep-alive of 2 s for 5 s, then a round trip on the same connection (mosquitto: keep-alive 5 s, its minimum, until a PINGRESP; STOMP 1.1/1.2: 1 s heart-beats both ways).\n")
                 .append("- **refused bad input**: MQTT.js publishes to a wildcard topic; the Java clients and mosquitto (3.1.1) publish a packet over `max-packet-size` (MQTT 5 clients that honour the advertised Maximum Packet Size refuse it themselves, which the detail says); mosquitto (5) uses a topic alias over the Topic Alias Maximum; stomp.js sends to an invalid destination. The broker refuses (closes, with DISCONNECT or ERROR where the protocol has one) and keeps serving new connections.\n")
                 .append("\nThe mosquitto rows are TCP only: Debian 12's `mosquitto_pub`/`mosquitto_sub` have no WebSocket transport.\n")
-                .append("The Java clients' STOMP peer is Netty's STOMP codec over the STOMP TCP listener; the Node and browser clients' is stomp.js over WebSocket.\n");
+                .append("The Java clients' STOMP peer is Netty's STOMP codec over the STOMP TCP listener; the Node and browser clients' is stomp.js over WebSocket.\n")
+                .append("The Chromium row runs the MQTT.js checks of the Node rows inside the page (MQTT 5 over WebSocket, the browser's own WebSocket), and its connect check also connects MQTT.js with MQTT 3.1.1 and stomp.js with its default subprotocols.\n");
         return sb.toString();
     }
 
