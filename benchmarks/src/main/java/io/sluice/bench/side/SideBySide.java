@@ -582,6 +582,8 @@ public final class SideBySide {
         }
         md.append("## Reproduce\n\n");
         md.append("    benchmarks/run-side-by-side.sh            # default: a few minutes; --full: TCP too, STOMP, 4 KiB, storm, 10,000 idle\n");
+        md.append("    java -jar benchmarks/target/benchmarks.jar side-by-side --from-results benchmarks/target/side-by-side/results.jsonl \\\n")
+                .append("        --moquette-classpath benchmarks/target/moquette.classpath   # this page again from a run's results\n");
         md.append("    java -jar benchmarks/target/benchmarks.jar load --help          # the load generator alone\n");
         md.append("    java -jar benchmarks/target/benchmarks.jar -prof gc             # JMH: trie, cache, churn, MQTT/STOMP/WebSocket codecs\n");
         md.append("    java -jar benchmarks/target/benchmarks.jar -f 1 -wi 1 -i 1 -r 1s -w 1s   # JMH smoke run\n\n");
