@@ -219,4 +219,23 @@ class MqttWebSocketTest {
         }
         watcher.disconnect();
     }
+
+    @Test
+    void mqtt31OverWebSocketWithItsOwnSubprotocol() throws Exception { // subprotocol "mqttv3.1"
+        org.eclipse.paho.client.mqttv3.MqttClient old = new org.eclipse.paho.client.mqttv3.MqttClient(server.wsUri(),
+                "paho31-ws", new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+        BlockingQueue<String> got = new LinkedBlockingQueue<>();
+        old.setCallback(MqttFlowsTest.collect(got));
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1);
+        old.connect(o);
+        old.subscribe("v31/#", 1);
+        Mqtt5BlockingClient pub = tcp5("v31-pub");
+        pub.connect();
+        pub.publishWith().topic("v31/x").qos(MqttQos.AT_LEAST_ONCE).payload(bytes("to 3.1")).send();
+        assertEquals("v31/x to 3.1 1", got.poll(10, TimeUnit.SECONDS));
+        pub.disconnect();
+        old.disconnect();
+        old.close();
+    }
 }

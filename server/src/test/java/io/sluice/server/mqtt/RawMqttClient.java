@@ -1,6 +1,7 @@
 package io.sluice.server.mqtt;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -51,7 +52,8 @@ final class RawMqttClient implements AutoCloseable {
                                     protected void channelRead0(ChannelHandlerContext ctx, MqttMessage msg) {
                                         if (msg instanceof MqttPublishMessage p) {
                                             // keep a heap copy so tests need not release anything
-                                            MqttPublishMessage copy = p.copy();
+                                            MqttPublishMessage copy = p.replace(
+                                                    Unpooled.wrappedBuffer(ByteBufUtil.getBytes(p.content())));
                                             ReferenceCountUtil.release(p);
                                             received.add(copy);
                                         } else {
