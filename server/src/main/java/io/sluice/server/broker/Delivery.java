@@ -14,6 +14,7 @@ public final class Delivery {
     private final int[] subscriptionIds;
     private final Object tag;
     private int packetId;
+    private long sendSequence;
     private boolean duplicate;
     private boolean released;
     private SharedGroup group;
@@ -73,8 +74,13 @@ public final class Delivery {
         return this;
     }
 
-    void assign(int packetId) {
+    void assign(int packetId, long sendSequence) {
         this.packetId = packetId;
+        this.sendSequence = sendSequence;
+    }
+
+    long sendSequence() {
+        return sendSequence;
     }
 
     void markDuplicate() {

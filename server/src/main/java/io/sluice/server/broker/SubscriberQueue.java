@@ -1,6 +1,9 @@
 package io.sluice.server.broker;
 
+import io.netty.util.collection.IntObjectHashMap;
+
 import java.util.ArrayDeque;
+import java.util.Comparator;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -28,7 +31,9 @@ public final class SubscriberQueue {
     private long reliableBytes;
     private final ArrayDeque<Delivery> qos0 = new ArrayDeque<>();
     private final LinkedHashMap<String, Delivery> conflated = new LinkedHashMap<>();
-    private final LinkedHashMap<Integer, Delivery> inflight = new LinkedHashMap<>();
+    // keyed by packet id without boxing; send order (for resends) is each delivery's sequence number
+    private final IntObjectHashMap<Delivery> inflight = new IntObjectHashMap<>();
+    private long sendSequence;
     private int window;
     private int nextPacketId = 1;
     private List<Runnable> roomWaiters;
@@ -175,7 +180,7 @@ public final class SubscriberQueue {
             if (d == null && !reliable.isEmpty() && inflight.size() < window) {
                 d = reliable.pollFirst();
                 reliableBytes -= d.weight();
-                d.assign(allocatePacketId());
+                d.assign(allocatePacketId(), ++sendSequence);
                 inflight.put(d.packetId(), d);
             }
             if (d == null) {
@@ -205,14 +210,17 @@ public final class SubscriberQueue {
     /** PUBACK, PUBCOMP, STOMP ACK: the delivery leaves the window. Null when the id is not in flight. */
     public Delivery acknowledge(int packetId) {
         Delivery d;
+        DeliverySink wake = null;
         synchronized (this) {
             d = inflight.remove(packetId);
             if (d != null) {
                 lastProgressNanos = System.nanoTime();
+                wake = claimDrain();
             }
         }
-        if (d != null) {
-            drain();
+        if (wake != null) {
+            // a task, not a call: the acknowledgements of one read share one drain and one flush
+            wake.executor().execute(this::drain);
         }
         return d;
     }
@@ -252,7 +260,7 @@ public final class SubscriberQueue {
         synchronized (this) {
             sink = newSink;
             window = clientWindow > 0 ? clientWindow : limits.defaultWindow();
-            resend = new ArrayList<>(inflight.values());
+            resend = inSendOrder();
             lastProgressNanos = System.nanoTime();
             drainScheduled = false;
         }
@@ -296,7 +304,7 @@ public final class SubscriberQueue {
     /** Everything not yet acknowledged, window first, emptied out: for handing a leaving member's share on. */
     synchronized List<Delivery> takeUnacknowledged() {
         List<Delivery> all = new ArrayList<>(inflight.size() + reliable.size());
-        all.addAll(inflight.values());
+        all.addAll(inSendOrder());
         all.addAll(reliable);
         inflight.clear();
         reliable.clear();
@@ -334,6 +342,16 @@ public final class SubscriberQueue {
 
     /** A snapshot of in-flight deliveries in send order, for tests and diagnostics. */
     public synchronized Map<Integer, Delivery> inflightSnapshot() {
-        return new LinkedHashMap<>(inflight);
+        Map<Integer, Delivery> ordered = new LinkedHashMap<>();
+        for (Delivery d : inSendOrder()) {
+            ordered.put(d.packetId(), d);
+        }
+        return ordered;
+    }
+
+    private List<Delivery> inSendOrder() {
+        List<Delivery> ordered = new ArrayList<>(inflight.values());
+        ordered.sort(Comparator.comparingLong(Delivery::sendSequence));
+        return ordered;
     }
 }
