@@ -136,27 +136,45 @@ public final class TopicTrie {
     // package-private for the benchmarks, which time the walk without the cache
     MatchResult matchUncached(String topic, long gen) {
         String[] levels = TopicLevels.split(topic);
-        List<Subscription> subs = new ArrayList<>();
+        List<Subscription[]> perNode = new ArrayList<>(4);
         List<SharedGroup> groups = new ArrayList<>(0);
         // MQTT 5 section 4.7.2: a filter starting with a wildcard does not match a '$' topic
         boolean system = TopicName.isSystemTopic(topic);
-        collect(root, levels, 0, subs, groups, system);
-        if (subs.isEmpty() && groups.isEmpty()) {
+        collect(root, levels, 0, perNode, groups, system);
+        if (perNode.isEmpty() && groups.isEmpty()) {
             return new MatchResult(MatchResult.EMPTY.targets, MatchResult.EMPTY.groups, gen);
         }
+        return new MatchResult(targets(perNode), groups.toArray(new SharedGroup[0]), gen);
+    }
+
+    /**
+     * One target per session. A node holds at most one subscription per session, so when a single filter
+     * matched (the common case, and the one with many subscribers) no grouping is needed.
+     */
+    private static Target[] targets(List<Subscription[]> perNode) {
+        if (perNode.size() == 1) {
+            Subscription[] only = perNode.get(0);
+            Target[] targets = new Target[only.length];
+            for (int i = 0; i < only.length; i++) {
+                targets[i] = new Target(only[i].session(), new Subscription[] {only[i]});
+            }
+            return targets;
+        }
         Map<Session, List<Subscription>> perSession = new IdentityHashMap<>();
-        for (Subscription s : subs) {
-            perSession.computeIfAbsent(s.session(), k -> new ArrayList<>(1)).add(s);
+        for (Subscription[] node : perNode) {
+            for (Subscription s : node) {
+                perSession.computeIfAbsent(s.session(), k -> new ArrayList<>(1)).add(s);
+            }
         }
         Target[] targets = new Target[perSession.size()];
         int i = 0;
         for (Map.Entry<Session, List<Subscription>> e : perSession.entrySet()) {
             targets[i++] = new Target(e.getKey(), e.getValue().toArray(new Subscription[0]));
         }
-        return new MatchResult(targets, groups.toArray(new SharedGroup[0]), gen);
+        return targets;
     }
 
-    private static void collect(Node node, String[] levels, int depth, List<Subscription> subs,
+    private static void collect(Node node, String[] levels, int depth, List<Subscription[]> subs,
                                 List<SharedGroup> groups, boolean system) {
         boolean wildcardsAllowed = !(system && depth == 0);
         if (wildcardsAllowed) {
@@ -216,10 +234,10 @@ public final class TopicTrie {
             return false;
         }
 
-        void addTo(List<Subscription> subs, List<SharedGroup> groups) {
+        void addTo(List<Subscription[]> subs, List<SharedGroup> groups) {
             Subscription[] cur = subscriptions;
             if (cur.length > 0) {
-                subs.addAll(Arrays.asList(cur));
+                subs.add(cur);
             }
             if (!shared.isEmpty()) {
                 groups.addAll(shared.values());
