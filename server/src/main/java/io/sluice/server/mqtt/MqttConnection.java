@@ -75,6 +75,17 @@ final class MqttConnection {
         this.credentials = credentials;
     }
 
+    /** Between a read's first packet and its end, when the gate flushes whatever the packets made us write. */
+    private boolean inRead;
+
+    boolean inRead() {
+        return inRead;
+    }
+
+    void inRead(boolean on) {
+        this.inRead = on;
+    }
+
     /** This connection's will; the session's may already be the will of a connection that took it over. */
     private Will will;
 

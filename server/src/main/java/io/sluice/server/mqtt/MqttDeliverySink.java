@@ -40,6 +40,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     private final MqttConnection connection;
     private final BrokerStats stats;
     private List<Object> beforeConnack = new ArrayList<>();
+    private boolean flushScheduled;
     private int clientMaximumPacketSize;
     private OutboundTopicAliases aliases = new OutboundTopicAliases(0);
 
@@ -192,7 +193,20 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
 
     @Override
     public void flush() {
-        connection.channel.flush();
+        if (!connection.inRead()) {
+            connection.channel.flush();
+            return;
+        }
+        // The client's acknowledgements drain the queue one by one: flushing once when the read is done sends
+        // the same packets with one write instead of one per acknowledgement. The task is the safety net in
+        // case nothing else flushes; it runs after the read, and finds little or nothing left to send.
+        if (!flushScheduled) {
+            flushScheduled = true;
+            connection.channel.eventLoop().execute(() -> {
+                flushScheduled = false;
+                connection.channel.flush();
+            });
+        }
     }
 
     @Override

@@ -43,6 +43,7 @@ final class MqttInboundGate extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        connection.inRead(true);
         if ((paused || !held.isEmpty()) && !passesWhilePaused(msg)) {
             held.addLast(msg);
             if (held.size() >= MAX_HELD) {
@@ -64,6 +65,7 @@ final class MqttInboundGate extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        connection.inRead(false);
         ctx.flush();
         ctx.fireChannelReadComplete();
     }
