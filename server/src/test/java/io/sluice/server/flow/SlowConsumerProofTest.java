@@ -40,9 +40,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * MQTT 3.1.1 subscriber that reads ten messages a second, a HiveMQ MQTT 5 publisher sending 5,000 as fast as it
  * can. Paho acknowledges a message only after its callback returns, so a sleeping callback is a slow reader.
  *
- * <p>The subscriber reads at ten a second for its first {@value #SLOW_MESSAGES} messages, long enough to fill
- * its queue and hold the publisher for seconds, then as fast as it can, so the run stays short;
- * {@code -Dsluice.proof.slowMessages=5000} makes the whole run slow (about 500 s).
+ * <p>The subscriber reads at ten a second until the test has seen the publisher held and a pair on another topic
+ * pass freely, then as fast as it can, so the run stays short; {@code -Dsluice.proof.slowMessages=5000} keeps it
+ * slow for the whole run (about 500 s).
  */
 class SlowConsumerProofTest {
     private static final int TOTAL = 5_000;
@@ -83,6 +83,7 @@ class SlowConsumerProofTest {
         final List<Integer> sequence = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Boolean> duplicate = java.util.Collections.synchronizedList(new ArrayList<>());
         final AtomicInteger slowFor;
+        volatile boolean slow;
         final CountDownLatch all;
         final java.util.Set<Integer> distinct = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -99,7 +100,7 @@ class SlowConsumerProofTest {
             if (distinct.add(seq)) {
                 all.countDown();
             }
-            if (slowFor.getAndDecrement() > 0) {
+            if (slowFor.getAndDecrement() > 0 || slow) {
                 Thread.sleep(100);
             }
         }
@@ -180,6 +181,7 @@ class SlowConsumerProofTest {
     @ValueSource(strings = {"tcp", "ws"})
     void aSlowQos1SubscriberGetsEveryMessageInOrderWhileThePublisherIsPaced(String transport) throws Exception {
         SlowReader reader = new SlowReader(Integer.getInteger("sluice.proof.slowMessages", SLOW_MESSAGES), TOTAL);
+        reader.slow = true;
         String id = "slow-" + transport;
         MqttClient sub = subscribe(transport, id, true, reader);
         closers.add(sub::close);
@@ -203,9 +205,12 @@ class SlowConsumerProofTest {
 
             List<CompletableFuture<Mqtt5PublishResult>> otherAcks =
                     publishAll(otherPub, "proof/other-" + transport + "/data", 200);
-            assertTrue(bystander.all.await(30, TimeUnit.SECONDS),
+            assertTrue(bystander.all.await(60, TimeUnit.SECONDS),
                     "a pair on another topic was held back by the slow subscriber: " + bystander.distinct.size());
-            CompletableFuture.allOf(otherAcks.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+            CompletableFuture.allOf(otherAcks.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
+            assertFalse(CompletableFuture.allOf(acks.toArray(new CompletableFuture[0])).isDone(),
+                    "the slow subscriber's publisher should still be held");
+            reader.slow = false;
 
             assertTrue(reader.all.await(10, TimeUnit.MINUTES), "lost messages: got " + reader.distinct.size());
             // paced, not failed: every publish was acknowledged, none refused
