@@ -18,6 +18,7 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,6 +45,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * pass freely, then as fast as it can, so the run stays short; {@code -Dsluice.proof.slowMessages=5000} keeps it
  * slow for the whole run (about 500 s).
  */
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class SlowConsumerProofTest {
     private static final int TOTAL = 5_000;
     private static final int SLOW_MESSAGES = 40;
@@ -196,11 +198,13 @@ class SlowConsumerProofTest {
         Mqtt5AsyncClient otherPub = publisher("other-pub-" + transport);
 
         try (QueueWatch watch = new QueueWatch(server, id)) {
-            List<CompletableFuture<Mqtt5PublishResult>> acks = publishAll(pub, "proof/" + id + "/data", TOTAL);
+            // on its own thread: the client's send blocks once its own buffer is full, as a paced publisher's should
+            CompletableFuture<List<CompletableFuture<Mqtt5PublishResult>>> sending =
+                    CompletableFuture.supplyAsync(() -> publishAll(pub, "proof/" + id + "/data", TOTAL));
 
             // while the slow reader is still slow, the publisher is held: not every PUBACK can have come back
             awaitTrue(() -> server.broker().stats().backpressurePauses.sum() > 0, "backpressure never engaged");
-            assertFalse(CompletableFuture.allOf(acks.toArray(new CompletableFuture[0])).isDone(),
+            assertFalse(allAcknowledged(sending),
                     "every PUBACK came back although the subscriber is slow: the broker must have buffered");
 
             List<CompletableFuture<Mqtt5PublishResult>> otherAcks =
@@ -208,9 +212,9 @@ class SlowConsumerProofTest {
             assertTrue(bystander.all.await(60, TimeUnit.SECONDS),
                     "a pair on another topic was held back by the slow subscriber: " + bystander.distinct.size());
             CompletableFuture.allOf(otherAcks.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
-            assertFalse(CompletableFuture.allOf(acks.toArray(new CompletableFuture[0])).isDone(),
-                    "the slow subscriber's publisher should still be held");
+            assertFalse(allAcknowledged(sending), "the slow subscriber's publisher should still be held");
             reader.slow = false;
+            List<CompletableFuture<Mqtt5PublishResult>> acks = sending.get(10, TimeUnit.MINUTES);
 
             assertTrue(reader.all.await(10, TimeUnit.MINUTES), "lost messages: got " + reader.distinct.size());
             // paced, not failed: every publish was acknowledged, none refused
@@ -289,6 +293,10 @@ class SlowConsumerProofTest {
             ack.get(60, TimeUnit.SECONDS);
         }
         assertEquals(0, server.broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+    }
+
+    private static boolean allAcknowledged(CompletableFuture<List<CompletableFuture<Mqtt5PublishResult>>> sending) {
+        return sending.isDone() && CompletableFuture.allOf(sending.join().toArray(new CompletableFuture[0])).isDone();
     }
 
     private static void awaitTrue(java.util.function.BooleanSupplier condition, String message) throws Exception {

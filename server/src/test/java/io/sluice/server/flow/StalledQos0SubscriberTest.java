@@ -14,6 +14,7 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the subscriber receives the newest value of each topic when it resumes. Paho stops reading its socket while
  * its callback blocks, so a blocked callback is a stalled subscriber.
  */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class StalledQos0SubscriberTest {
     private static final int BOUND = 200;
     private static final int TOPICS = 10;
