@@ -23,9 +23,11 @@ public final class ProtocolInstaller {
         return p == null ? "ws" : p;
     }
 
-    /** Must run on the channel's event loop; the channel is active. */
-    public static void install(Channel channel, ProtocolModule module, ConnectionInfo info) {
-        channel.attr(INFO).set(info);
+    /**
+     * Label the channel with the module that serves (or, once its first bytes are checked, will serve) it, and
+     * take away the WebSocket keep-alive a module watching its own peers does not want. Idempotent.
+     */
+    static void assign(Channel channel, ProtocolModule module) {
         channel.attr(PROTOCOL).set(module.name());
         if (!module.wantsWebSocketPings()) {
             for (String name : new String[] {"ws-heartbeat", "ws-idle"}) {
@@ -34,6 +36,12 @@ public final class ProtocolInstaller {
                 }
             }
         }
+    }
+
+    /** Must run on the channel's event loop; the channel is active. */
+    public static void install(Channel channel, ProtocolModule module, ConnectionInfo info) {
+        channel.attr(INFO).set(info);
+        assign(channel, module);
         channel.pipeline().addLast("connection-log", new ConnectionLog(info, module.name()));
         module.install(channel.pipeline(), info);
         channel.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);

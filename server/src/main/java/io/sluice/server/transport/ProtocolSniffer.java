@@ -9,25 +9,51 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.ws.FramePayloadCodec;
+import io.sluice.protocol.ws.Subprotocol;
+
+import java.util.Locale;
 
 /**
- * Recognises the protocol of a WebSocket whose client named neither a subprotocol nor a protocol path, from the
- * first bytes it sends (an MQTT CONNECT, a STOMP {@code CONNECT} or {@code STOMP} frame): the bytes are held
- * until a registered module says it is its protocol, then the module is installed and receives them all, in
- * order. Bounded: past the sniff limit, or when every module says no, the connection is closed (1008, 1003); a
- * client that sends nothing is left to the handshake timeout.
+ * Recognises the protocol of a WebSocket from the first bytes its client sends (an MQTT CONNECT, a STOMP
+ * {@code CONNECT} or {@code STOMP} frame): the bytes are held until a registered module says it is its protocol,
+ * then the module is installed and receives them all, in order. A client that sends nothing is left to the
+ * handshake timeout.
+ * <ul>
+ *   <li>A client that named neither a subprotocol nor a protocol path is served by what its first bytes are.
+ *       Bounded: past the sniff limit, or when every module says no, the connection is closed (1008, 1003).</li>
+ *   <li>A client that negotiated a subprotocol ({@link #expecting}) is served by that subprotocol's module,
+ *       unless its first bytes are recognisably another protocol's opening frame: that contradiction closes
+ *       the WebSocket with 1002 (protocol error, RFC 6455 section 7.4.1) and a reason naming both, e.g.
+ *       "negotiated mqtt, first frame is STOMP CONNECT". Bytes that no module recognises, or that stay
+ *       undecided past the sniff limit, go to the negotiated module, whose own parser answers them.</li>
+ * </ul>
  */
 public final class ProtocolSniffer extends ChannelInboundHandlerAdapter {
     private final ProtocolRegistry registry;
+    private final ProtocolModule expected;
+    private final Subprotocol negotiated;
     private final String path;
     private final int limit;
     private CompositeByteBuf head;
     private boolean refused;
 
     public ProtocolSniffer(ProtocolRegistry registry, String path, int limit) {
+        this(registry, null, null, path, limit);
+    }
+
+    private ProtocolSniffer(ProtocolRegistry registry, ProtocolModule expected, Subprotocol negotiated, String path,
+                            int limit) {
         this.registry = registry;
+        this.expected = expected;
+        this.negotiated = negotiated;
         this.path = path;
         this.limit = limit;
+    }
+
+    /** For a connection that negotiated {@code subprotocol}, served by {@code module}: checks its first bytes. */
+    public static ProtocolSniffer expecting(ProtocolRegistry registry, ProtocolModule module, Subprotocol subprotocol,
+                                            String path, int limit) {
+        return new ProtocolSniffer(registry, module, subprotocol, path, limit);
     }
 
     @Override
@@ -54,7 +80,14 @@ public final class ProtocolSniffer extends ChannelInboundHandlerAdapter {
             }
             undecided |= r == ProtocolModule.Recognition.NEED_MORE;
         }
-        if (chosen != null) {
+        if (expected != null) {
+            if (chosen != null && chosen != expected) {
+                refuse(ctx, WebSocketCloseStatus.PROTOCOL_ERROR, "negotiated " + negotiated.token()
+                        + ", first frame is " + chosen.name().toUpperCase(Locale.ROOT) + " CONNECT");
+            } else if (chosen != null || !undecided || head.readableBytes() >= limit) {
+                hand(ctx, expected);
+            }
+        } else if (chosen != null) {
             hand(ctx, chosen);
         } else if (!undecided) {
             refuse(ctx, WebSocketCloseStatus.INVALID_MESSAGE_TYPE, "the first bytes match no protocol of this server");
@@ -74,7 +107,7 @@ public final class ProtocolSniffer extends ChannelInboundHandlerAdapter {
             codec.acceptsText(module.acceptsTextFrames());
         }
         ProtocolInstaller.install(ctx.channel(), module,
-                new ConnectionInfo(Transport.WEBSOCKET, null, ctx.channel().remoteAddress(), path));
+                new ConnectionInfo(Transport.WEBSOCKET, negotiated, ctx.channel().remoteAddress(), path));
         ByteBuf buffered = head;
         head = null;
         ctx.pipeline().remove(this);

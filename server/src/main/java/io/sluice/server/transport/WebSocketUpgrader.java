@@ -26,6 +26,10 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  *   [ws-idle] wsdecoder/wsencoder  utf8  ws-control  ws-heartbeat  ws-payload  (protocol | ws-sniffer)
  * </pre>
+ * The 101 response names the subprotocol the negotiator chose, whichever of several
+ * {@code Sec-WebSocket-Protocol} headers offered it. A negotiated subprotocol is installed once the first bytes
+ * do not contradict it ({@link ProtocolSniffer#expecting}); a connection served by its path gets its protocol at
+ * once; one served by neither is sniffed.
  * Frames are decoded and limited by Netty ({@code ws-max-frame-size}, close 1009; protocol violations get
  * their RFC 6455 close status); the protocol sees only bytes.
  */
@@ -65,6 +69,11 @@ public final class WebSocketUpgrader {
             return;
         }
         SubprotocolNegotiator.Serve serve = decision instanceof SubprotocolNegotiator.Serve s ? s : null;
+        if (offered.size() > 1) {
+            // RFC 6455 section 11.3.4: several headers mean one comma list. Netty's handshaker reads only the
+            // first, so it would answer without the subprotocol the negotiator chose from a later one.
+            request.headers().set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", offered));
+        }
         String host = request.headers().get(HttpHeaderNames.HOST, "localhost");
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory("ws://" + host + request.uri(),
                 serve == null ? null : serve.token(), decoderConfig).newHandshaker(request);
@@ -93,10 +102,15 @@ public final class WebSocketUpgrader {
         p.addLast("utf8", new Utf8FrameValidator(true));
         p.addLast("ws-control", new WebSocketControl());
         p.addLast("ws-heartbeat", new WebSocketHeartbeat(config.pingIntervalMillis(), config.idleTimeoutMillis()));
-        if (serve != null) {
+        if (serve != null && serve.subprotocol() != null) {
+            p.addLast("ws-payload", new FramePayloadCodec(serve.module().acceptsTextFrames()));
+            p.addLast("ws-sniffer", ProtocolSniffer.expecting(registry, serve.module(), serve.subprotocol(), path,
+                    config.sniffLimit()));
+            ProtocolInstaller.assign(channel, serve.module());
+        } else if (serve != null) {
             p.addLast("ws-payload", new FramePayloadCodec(serve.module().acceptsTextFrames()));
             ProtocolInstaller.install(channel, serve.module(),
-                    new ConnectionInfo(Transport.WEBSOCKET, serve.subprotocol(), channel.remoteAddress(), path));
+                    new ConnectionInfo(Transport.WEBSOCKET, null, channel.remoteAddress(), path));
         } else {
             p.addLast("ws-payload", new FramePayloadCodec(true));
             p.addLast("ws-sniffer", new ProtocolSniffer(registry, path, config.sniffLimit()));
