@@ -12,7 +12,7 @@ import java.util.function.Consumer;
 /**
  * {@code java -jar sluice.jar [--flag value ...]}: parses the settings, starts the broker and prints one line
  * naming every listener and its bound address, which tests and tools read:
- * <pre>Sluice ready: mqtt=0.0.0.0:1883 http=0.0.0.0:8083</pre>
+ * <pre>Sluice ready: mqtt=127.0.0.1:1883 http=127.0.0.1:8083</pre>
  * SIGTERM or Ctrl-C closes the broker and exits with 0. Exit codes: 2 for a bad command line or config file,
  * 1 when the broker cannot start (a port in use, say).
  */

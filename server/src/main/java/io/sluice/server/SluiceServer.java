@@ -8,7 +8,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.sluice.server.auth.Authenticator;
+import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.broker.OfflineQueuePolicy;
@@ -19,6 +19,7 @@ import io.sluice.server.ops.AdmissionHandler;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;
+import io.sluice.server.security.BindPolicy;
 import io.sluice.server.stomp.StompModule;
 import io.sluice.server.transport.EventLoops;
 import io.sluice.server.transport.HttpEndpoints;
@@ -152,7 +153,7 @@ public final class SluiceServer implements AutoCloseable {
     }
 
     private void bindAll() {
-        String host = settings.get(Settings.BIND);
+        String host = BindPolicy.host(settings.get(Settings.BIND), false, settings.get(Settings.ALLOW_ANONYMOUS));
         for (Listener listener : listeners(TransportConfig.from(settings), transportEvents())) {
             int port = settings.get(listener.port());
             if (port < 0) {

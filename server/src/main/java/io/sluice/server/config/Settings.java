@@ -24,11 +24,14 @@ public final class Settings {
     private static final Map<String, Setting<?>> ALL = new LinkedHashMap<>();
 
     // ---- listeners
-    public static final Setting<String> BIND = string("bind", "0.0.0.0", "address every listener binds to");
+    public static final Setting<String> BIND = string("bind", "", "address every listener binds to (empty: 127.0.0.1 while no authentication is configured, 0.0.0.0 once it is); a non-loopback address with no authentication needs --allow-anonymous true");
     public static final Setting<Integer> MQTT_PORT = port("mqtt-port", 1883, "MQTT over TCP port (0: ephemeral, -1: off)");
     public static final Setting<Integer> HTTP_PORT = port("http-port", 8083, "HTTP + WebSocket port for MQTT, STOMP, SSE, /metrics (0: ephemeral, -1: off)");
     public static final Setting<Path> CONFIG = setting("config", null, "read settings from this properties file", Path::of);
     public static final Setting<String> LOG_LEVEL = choice("log-level", "info", List.of("error", "warn", "info", "debug", "trace"), "log level");
+
+    // ---- security
+    public static final Setting<Boolean> ALLOW_ANONYMOUS = bool("allow-anonymous", false, "let clients without credentials connect: always true on a loopback-only broker with no authentication configured; the explicit opt-in for a non-loopback --bind without authentication");
 
     // ---- transport (HTTP, WebSocket)
     public static final Setting<Integer> HTTP_MAX_HEADER_SIZE = bytes32("http-max-header-size", 8 * 1024, "largest HTTP request header block (WebSocket upgrade included); larger: 431");

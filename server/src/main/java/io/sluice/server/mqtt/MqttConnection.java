@@ -7,7 +7,7 @@ import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.auth.Credentials;
+import io.sluice.server.security.Credentials;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.Will;

@@ -4,9 +4,9 @@ import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.auth.AuthMechanism;
-import io.sluice.server.auth.Authenticator;
-import io.sluice.server.auth.Credentials;
+import io.sluice.server.security.AuthMechanism;
+import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Credentials;
 
 /**
  * One MQTT 5 enhanced authentication (section 4.12) of a connection: the mechanism's exchange, and the AUTH

@@ -18,7 +18,7 @@ import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.ops.Limit;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
-import io.sluice.server.auth.Authenticator;
+import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
 

@@ -20,7 +20,7 @@ import io.sluice.server.ops.Limit;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;
-import io.sluice.server.auth.Authenticator;
+import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.SubscriptionOptions;
 

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPipeline;
 import io.sluice.protocol.stomp.StompFrameAggregator;
 import io.sluice.protocol.ws.Subprotocol;
-import io.sluice.server.auth.Authenticator;
+import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.ops.ConnectionEvents;

@@ -21,8 +21,8 @@ import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.auth.Authenticator;
-import io.sluice.server.auth.HmacChallengeMechanism;
+import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.HmacChallengeMechanism;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,7 +47,7 @@ class Mqtt5AuthTest {
         Authenticator mechanisms = new HmacChallengeMechanism(Map.of("alice", SECRET)).asAuthenticator();
         Authenticator auth = new Authenticator() {
             @Override
-            public Decision login(io.sluice.server.auth.Credentials c) {
+            public Decision login(io.sluice.server.security.Credentials c) {
                 if ("mallory".equals(c.username())) {
                     return Decision.BAD_CREDENTIALS;
                 }
@@ -55,17 +55,17 @@ class Mqtt5AuthTest {
             }
 
             @Override
-            public io.sluice.server.auth.AuthMechanism mechanism(String method) {
+            public io.sluice.server.security.AuthMechanism mechanism(String method) {
                 return mechanisms.mechanism(method);
             }
 
             @Override
-            public boolean mayPublish(io.sluice.server.auth.Credentials c, String topic) {
+            public boolean mayPublish(io.sluice.server.security.Credentials c, String topic) {
                 return !topic.startsWith("secret/");
             }
 
             @Override
-            public boolean maySubscribe(io.sluice.server.auth.Credentials c, String filter) {
+            public boolean maySubscribe(io.sluice.server.security.Credentials c, String filter) {
                 return !filter.startsWith("secret/");
             }
         };

@@ -1,7 +1,7 @@
 package io.sluice.server.mqtt;
 
 import io.sluice.server.SluiceServer;
-import io.sluice.server.auth.Authenticator;
+import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.transport.ProtocolModule;

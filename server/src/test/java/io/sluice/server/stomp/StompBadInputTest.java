@@ -1,7 +1,7 @@
 package io.sluice.server.stomp;
 
 import io.netty.handler.codec.stomp.StompCommand;
-import io.sluice.server.auth.Authenticator;
+import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.AfterEach;

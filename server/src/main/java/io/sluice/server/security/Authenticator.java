@@ -1,4 +1,4 @@
-package io.sluice.server.auth;
+package io.sluice.server.security;
 
 /**
  * Decides who may connect, for every protocol: MQTT CONNECT user name and password, STOMP login and passcode;

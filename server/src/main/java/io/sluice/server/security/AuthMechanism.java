@@ -1,4 +1,4 @@
-package io.sluice.server.auth;
+package io.sluice.server.security;
 
 /**
  * One challenge/response authentication method (MQTT 5 enhanced authentication, section 4.12): the server

@@ -1,4 +1,4 @@
-package io.sluice.server.auth;
+package io.sluice.server.security;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
