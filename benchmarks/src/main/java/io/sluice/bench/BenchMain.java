@@ -17,6 +17,7 @@ public final class BenchMain {
             case "load" -> io.sluice.bench.load.LoadGenerator.main(rest);
             case "forwarder" -> io.sluice.bench.load.RawForwarder.main(rest);
             case "side-by-side" -> io.sluice.bench.side.SideBySide.main(rest);
+            case "startup" -> io.sluice.bench.startup.StartupTime.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

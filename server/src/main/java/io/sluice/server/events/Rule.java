@@ -1,0 +1,146 @@
+package io.sluice.server.events;
+
+/**
+ * The protocol rules a client can break, each with the specification's identifier and section: the names strict
+ * mode records violations under ({@code [MQTT-3.3.2-2]}, section 3.3.2), and the names the checks that refuse
+ * bad input cite. MQTT 3.1.1 and 5.0 number some statements differently, so a rule carries both identifiers;
+ * where a specification gives a section but no numbered statement (STOMP 1.2, RFC 6455, some MQTT tables)
+ * the identifier is built from the section, so every rule still has one stable name.
+ *
+ * <p>One constant per rule, grouped by protocol. A check that answers bad input names its rule; a rule that a
+ * lenient broker tolerates is marked {@link #toleratedWhenLenient()} and is only checked in strict mode.
+ */
+public enum Rule {
+    // ---- MQTT: packet order and direction (MQTT 5 section 3.1, 4.13; MQTT 3.1.1 section 3.1, 4.8)
+    MQTT_FIRST_PACKET_CONNECT(Protocol.MQTT, "MQTT-3.1.0-1", "MQTT-3.1.0-1", "3.1",
+            "the first packet a client sends must be CONNECT"),
+    MQTT_SECOND_CONNECT(Protocol.MQTT, "MQTT-3.1.0-2", "MQTT-3.1.0-2", "3.1",
+            "a second CONNECT on one connection is a protocol violation"),
+    MQTT_SERVER_ONLY_PACKET(Protocol.MQTT, "MQTT-2.1.2", "MQTT-2.2.1", "2.1.2",
+            "CONNACK, SUBACK, UNSUBACK and PINGRESP flow from server to client only"),
+    MQTT_MALFORMED_PACKET(Protocol.MQTT, "MQTT-4.13", "MQTT-4.8", "4.13",
+            "a packet must be well formed (fixed header flags, lengths, UTF-8, properties)"),
+    MQTT_PACKET_TOO_LARGE(Protocol.MQTT, "MQTT-3.2.2-15", "MQTT-3.2.2-15", "3.2.2.3.6",
+            "a client must not send a packet larger than the server's Maximum Packet Size"),
+
+    // ---- MQTT: PUBLISH (section 3.3)
+    MQTT_PUBLISH_QOS_3(Protocol.MQTT, "MQTT-3.3.1-4", "MQTT-3.3.1-4", "3.3.1.2",
+            "a PUBLISH must not have both QoS bits set"),
+    MQTT_PUBLISH_TOPIC_WILDCARD(Protocol.MQTT, "MQTT-3.3.2-2", "MQTT-3.3.2-2", "3.3.2.1",
+            "the topic name of a PUBLISH must not contain wildcard characters"),
+    MQTT_TOPIC_EMPTY(Protocol.MQTT, "MQTT-4.7.3-1", "MQTT-4.7.3-1", "4.7.3",
+            "topic names and topic filters must be at least one character long"),
+    MQTT_QOS_ABOVE_MAXIMUM(Protocol.MQTT, "MQTT-3.2.2-11", "MQTT-3.2.2-11", "3.2.2.3.4",
+            "a client must not publish at a QoS above the server's Maximum QoS"),
+    MQTT_RETAIN_NOT_AVAILABLE(Protocol.MQTT, "MQTT-3.2.2-14", "MQTT-3.2.2-14", "3.2.2.3.5",
+            "a client told Retain Available 0 must not publish with RETAIN set"),
+    MQTT_TOPIC_ALIAS_ZERO(Protocol.MQTT, "MQTT-3.3.2-8", "MQTT-3.3.2-8", "3.3.2.3.4",
+            "a Topic Alias must not be 0"),
+    MQTT_TOPIC_ALIAS_ABOVE_MAXIMUM(Protocol.MQTT, "MQTT-3.3.2-9", "MQTT-3.3.2-9", "3.3.2.3.4",
+            "a client must not use a Topic Alias above the server's Topic Alias Maximum"),
+    MQTT_TOPIC_ALIAS_UNKNOWN(Protocol.MQTT, "MQTT-3.3.2.3.4", "MQTT-3.3.2.3.4", "3.3.2.3.4",
+            "an empty topic name needs a Topic Alias the client has defined on this connection"),
+    MQTT_RECEIVE_MAXIMUM_EXCEEDED(Protocol.MQTT, "MQTT-3.3.4-7", "MQTT-3.3.4-7", "3.3.4",
+            "a client must not have more unacknowledged QoS 1/2 PUBLISHes than the server's Receive Maximum"),
+    MQTT_PAYLOAD_FORMAT_INVALID(Protocol.MQTT, "MQTT-3.3.2.3.2", "MQTT-3.3.2.3.2", "3.3.2.3.2",
+            "a payload marked as UTF-8 (Payload Format Indicator 1) must be valid UTF-8"),
+    MQTT_PUBLISH_OTHER(Protocol.MQTT, "MQTT-3.3", "MQTT-3.3", "3.3",
+            "a PUBLISH must follow the rules of section 3.3"),
+
+    // ---- MQTT: acknowledgements (section 4.3), tolerated by a lenient broker
+    MQTT_ACK_UNKNOWN_PACKET_ID(Protocol.MQTT, "MQTT-4.3.2-4", "MQTT-4.3.2-4", "4.3.2", true,
+            "a PUBACK (PUBREC, PUBCOMP) must carry the packet identifier of a PUBLISH (PUBREL) the server sent"),
+
+    // ---- MQTT: SUBSCRIBE and UNSUBSCRIBE (sections 3.8, 3.10, 4.7)
+    MQTT_SUBSCRIBE_EMPTY(Protocol.MQTT, "MQTT-3.8.3-2", "MQTT-3.8.3-3", "3.8.3",
+            "a SUBSCRIBE must contain at least one topic filter"),
+    MQTT_UNSUBSCRIBE_EMPTY(Protocol.MQTT, "MQTT-3.10.3-2", "MQTT-3.10.3-2", "3.10.3",
+            "an UNSUBSCRIBE must contain at least one topic filter"),
+    MQTT_TOPIC_FILTER_INVALID(Protocol.MQTT, "MQTT-4.7.1-1", "MQTT-4.7.1-2", "4.7.1",
+            "'#' must be last and alone in its level, '+' must fill its level"),
+    MQTT_SUBSCRIPTION_IDENTIFIER(Protocol.MQTT, "MQTT-3.8.2.1.2", "MQTT-3.8.2.1.2", "3.8.2.1.2",
+            "a Subscription Identifier must be 1 to 268,435,455 and sent only to a server that supports them"),
+    MQTT_SUBSCRIBE_OTHER(Protocol.MQTT, "MQTT-3.8", "MQTT-3.8", "3.8",
+            "a SUBSCRIBE must follow the rules of section 3.8"),
+
+    // ---- MQTT: CONNECT and keep-alive (sections 3.1, 3.1.2.10)
+    MQTT_CONNECT_INVALID(Protocol.MQTT, "MQTT-3.1", "MQTT-3.1", "3.1",
+            "a CONNECT must follow the rules of section 3.1"),
+    MQTT_KEEP_ALIVE_LATE(Protocol.MQTT, "MQTT-3.1.2-23", "MQTT-3.1.2-23", "3.1.2.10", true,
+            "a client must send a packet (PINGREQ when it has nothing else) within each Keep Alive interval"),
+    MQTT_UNCLASSIFIED(Protocol.MQTT, "MQTT", "MQTT", "4.13",
+            "a rule the broker enforces that has no name here yet (see the detail)"),
+
+    // ---- STOMP 1.2 (sections of the specification; it numbers no statements)
+    STOMP_FRAME_MALFORMED(Protocol.STOMP, "STOMP-1.2-frames", "STOMP-1.2-frames", "Frames and Headers",
+            "a frame is a command line, header lines, a blank line, a body and a NUL"),
+    STOMP_FIRST_FRAME_CONNECT(Protocol.STOMP, "STOMP-1.2-connecting", "STOMP-1.2-connecting", "Connecting",
+            "the first frame a client sends must be CONNECT or STOMP"),
+    STOMP_REQUIRED_HEADER(Protocol.STOMP, "STOMP-1.2-client-frames", "STOMP-1.2-client-frames", "Client Frames",
+            "a client frame must carry the headers its command requires (destination, id, transaction...)"),
+    STOMP_UNKNOWN_SUBSCRIPTION(Protocol.STOMP, "STOMP-1.2-unsubscribe", "STOMP-1.2-unsubscribe", "UNSUBSCRIBE",
+            "an UNSUBSCRIBE, ACK or NACK must name a subscription or message of this connection"),
+    STOMP_HEARTBEAT_LATE(Protocol.STOMP, "STOMP-1.2-heart-beating", "STOMP-1.2-heart-beating", "Heart-beating", true,
+            "a client must send something within each heart-beat interval it agreed to"),
+    STOMP_UNCLASSIFIED(Protocol.STOMP, "STOMP-1.2", "STOMP-1.2", "STOMP 1.2",
+            "a rule the broker enforces that has no name here yet (see the detail)"),
+
+    // ---- RFC 6455 (WebSocket frames)
+    WS_FRAME_INVALID(Protocol.WEBSOCKET, "RFC6455-5.2", "RFC6455-5.2", "5.2",
+            "a frame must be well formed: masked from the client (5.1), no reserved bits, control frames short and whole (5.5)"),
+    WS_FRAME_TOO_LARGE(Protocol.WEBSOCKET, "RFC6455-7.4.1", "RFC6455-7.4.1", "7.4.1",
+            "a frame larger than the server accepts is closed with 1009"),
+    WS_TEXT_FRAME_ON_BINARY_PROTOCOL(Protocol.WEBSOCKET, "MQTT-6.0.0-1", "MQTT-6.0.0-1", "MQTT 5 section 6",
+            "MQTT over WebSocket must use binary frames");
+
+    /** The specification a rule belongs to. */
+    public enum Protocol { MQTT, STOMP, WEBSOCKET }
+
+    private final Protocol protocol;
+    private final String id;
+    private final String id311;
+    private final String section;
+    private final boolean toleratedWhenLenient;
+    private final String summary;
+
+    Rule(Protocol protocol, String id, String id311, String section, String summary) {
+        this(protocol, id, id311, section, false, summary);
+    }
+
+    Rule(Protocol protocol, String id, String id311, String section, boolean toleratedWhenLenient, String summary) {
+        this.protocol = protocol;
+        this.id = id;
+        this.id311 = id311;
+        this.section = section;
+        this.toleratedWhenLenient = toleratedWhenLenient;
+        this.summary = summary;
+    }
+
+    public Protocol protocol() {
+        return protocol;
+    }
+
+    /** The identifier in MQTT 5.0 (or the only one): {@code MQTT-3.3.2-2}, {@code STOMP-1.2-frames}, {@code RFC6455-5.2}. */
+    public String id() {
+        return id;
+    }
+
+    /** The identifier for a client of the given MQTT protocol level (3 and 4: MQTT 3.1 and 3.1.1; 5: MQTT 5). */
+    public String id(int mqttLevel) {
+        return mqttLevel > 0 && mqttLevel < 5 ? id311 : id;
+    }
+
+    /** The section of the specification (MQTT 5 numbering for MQTT rules). */
+    public String section() {
+        return section;
+    }
+
+    /** Checked only in strict mode: a lenient broker lets the client go on. */
+    public boolean toleratedWhenLenient() {
+        return toleratedWhenLenient;
+    }
+
+    public String summary() {
+        return summary;
+    }
+}
