@@ -11,6 +11,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
+import io.sluice.server.broker.MessageStore;
 import io.sluice.server.broker.OfflineQueuePolicy;
 import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.config.Settings;
@@ -21,6 +22,7 @@ import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;
 import io.sluice.server.security.BindPolicy;
 import io.sluice.server.stomp.StompModule;
+import io.sluice.server.store.RocksMessageStore;
 import io.sluice.server.transport.EventLoops;
 import io.sluice.server.transport.HttpEndpoints;
 import io.sluice.server.transport.HttpInitializer;
@@ -57,6 +59,7 @@ public final class SluiceServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
     private final Settings settings;
+    private final MessageStore store;
     private final Broker broker;
     private final Operations ops;
     private final ProtocolRegistry protocols = new ProtocolRegistry();
@@ -69,9 +72,18 @@ public final class SluiceServer implements AutoCloseable {
 
     private SluiceServer(Settings settings) {
         this.settings = settings;
-        this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
-        this.broker = new Broker(brokerConfig(settings));
-        this.ops = Operations.start(settings, broker);
+        this.store = openStore(settings);
+        try {
+            this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
+            this.broker = new Broker(brokerConfig(settings), store);
+            this.ops = Operations.start(settings, broker);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        if (store instanceof RocksMessageStore rocks) {
+            rocks.bindMetrics(ops.metrics().registry());
+        }
         for (String path : OpsEndpoints.PATHS) {
             http.register(path, ops.endpoints()::handle);
         }
@@ -143,6 +155,16 @@ public final class SluiceServer implements AutoCloseable {
                 return closed.get();
             }
         };
+    }
+
+    /** The message store {@code --persistence} names; a RocksDB store locks its {@code --data-dir}. */
+    static MessageStore openStore(Settings s) {
+        if (s.get(Settings.PERSISTENCE).equals("none")) {
+            return MessageStore.NONE;
+        }
+        MessageStore store = RocksMessageStore.open(s.get(Settings.DATA_DIR), s.get(Settings.FSYNC).equals("batch"));
+        log.info("message store: {}", store);
+        return store;
     }
 
     static BrokerConfig brokerConfig(Settings s) {
@@ -247,6 +269,7 @@ public final class SluiceServer implements AutoCloseable {
         loops.shutdown();
         ops.close();
         broker.close();
+        store.close();
         log.info("stopped");
     }
 }

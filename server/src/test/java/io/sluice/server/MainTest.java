@@ -130,7 +130,7 @@ class MainTest {
             Path log = dir.resolve(level + ".log");
             Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                     "--bind", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "0",
-                    "--log-level", level)
+                    "--log-level", level, "--persistence", "none")
                     .redirectError(log.toFile())
                     .start();
             try {
@@ -158,7 +158,7 @@ class MainTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "--bind", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "0",
-                "--log-level", "warn")
+                "--log-level", "warn", "--persistence", "none")
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
         try {

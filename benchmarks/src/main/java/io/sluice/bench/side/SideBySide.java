@@ -328,7 +328,9 @@ public final class SideBySide {
         int sTcp = freePort(), sWs = freePort(), sStomp = freePort();
         brokers.add(new Broker(SLUICE, false, true, sTcp, sWs, sStomp, "/mqtt",
                 List.of(java(), "-jar", sluiceJar.toString(), "--bind", "127.0.0.1", "--mqtt-port", Integer.toString(sTcp),
-                        "--http-port", Integer.toString(sWs), "--stomp-port", Integer.toString(sStomp), "--log-level", "warn"),
+                        "--http-port", Integer.toString(sWs), "--stomp-port", Integer.toString(sStomp), "--log-level", "warn",
+                        // in memory, like the Mosquitto (persistence false) and Moquette it runs beside
+                        "--persistence", "none"),
                 work.resolve("sluice.log")));
 
         int mTcp = freePort(), mWs = freePort();

@@ -28,10 +28,17 @@ public final class Broker implements AutoCloseable {
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
     private final BrokerStats stats = new BrokerStats();
     private final ScheduledExecutorService timer;
+    private final MessageStore store;
     private volatile boolean holdingPublishes;
 
     public Broker(BrokerConfig config) {
+        this(config, MessageStore.NONE);
+    }
+
+    /** A broker keeping what must outlive the process in {@code store} ({@link MessageStore#NONE}: nothing). */
+    public Broker(BrokerConfig config, MessageStore store) {
         this.config = config;
+        this.store = store;
         this.trie = new TopicTrie(config.matchCacheSize());
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-broker-timer");
@@ -281,6 +288,10 @@ public final class Broker implements AutoCloseable {
 
     public BrokerStats stats() {
         return stats;
+    }
+
+    public MessageStore store() {
+        return store;
     }
 
     public BrokerConfig config() {

@@ -64,6 +64,11 @@ public final class Delivery {
         return released;
     }
 
+    /** The key of the shared subscription that chose this session ($share/GROUP/filter), null for its own. */
+    public String groupKey() {
+        return group == null ? null : "$share/" + group.name() + "/" + group.filter();
+    }
+
     /** The shared group that chose this session, so a leaving member's unacknowledged share can move on. */
     SharedGroup group() {
         return group;

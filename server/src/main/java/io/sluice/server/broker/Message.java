@@ -20,6 +20,9 @@ public final class Message {
     private final String publisherId;
     private final long receivedNanos;
     private final long expiresAtMillis;
+    // the message store's handle, guarded by this message's monitor (see MessageStore: payloads once)
+    private long storeId;
+    private int storeRefs;
 
     private Message(Builder b) {
         this.topic = Objects.requireNonNull(b.topic, "topic");
@@ -82,6 +85,27 @@ public final class Message {
             return -1;
         }
         return Math.max(0, (expiresAtMillis - nowMillis + 999) / 1000);
+    }
+
+    /**
+     * For {@link MessageStore} implementations, under this message's monitor: the id of its stored payload
+     * record, 0 when none holds it.
+     */
+    public long storeId() {
+        return storeId;
+    }
+
+    public void storeId(long id) {
+        this.storeId = id;
+    }
+
+    /** For {@link MessageStore} implementations, under this message's monitor: stored references to it. */
+    public int storeRefs() {
+        return storeRefs;
+    }
+
+    public void storeRefs(int refs) {
+        this.storeRefs = refs;
     }
 
     /** The size counted against queue byte limits. */

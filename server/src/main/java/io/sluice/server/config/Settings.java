@@ -53,6 +53,11 @@ public final class Settings {
     public static final Setting<Long> STUCK_CONSUMER_TIMEOUT = millis("stuck-consumer-timeout", 60_000L, "disconnect a subscriber whose in-flight window stays full this long with no acknowledgement (0: never)");
     public static final Setting<Long> MATCH_CACHE_SIZE = bytes("match-cache-size", 65_536L, "entries in the topic match cache");
 
+    // ---- persistence
+    public static final Setting<String> PERSISTENCE = choice("persistence", System.getProperty("sluice.persistence", "rocksdb"), List.of("rocksdb", "none"), "where retained messages, persistent sessions, their queues and delayed wills live: rocksdb (in --data-dir, survives restarts, crashes and kill -9) or none (memory only, for tests and embedding; the JVM property sluice.persistence sets the default)");
+    public static final Setting<Path> DATA_DIR = setting("data-dir", Path.of("sluice-data"), "directory of the message store, created on first start; one broker process per directory", Path::of);
+    public static final Setting<String> FSYNC = choice("fsync", "never", List.of("never", "batch"), "never: a write reaches the operating system before it is acknowledged (survives a crash or kill -9 of the broker, not a power loss); batch: one fsync per group commit before acknowledging (survives power loss, slower)");
+
     // ---- MQTT
     public static final Setting<Integer> MAX_PACKET_SIZE = bytes32("max-packet-size", 1024 * 1024, "largest MQTT packet or STOMP frame accepted, in bytes");
     public static final Setting<Long> MQTT_CONNECT_TIMEOUT = millis("mqtt-connect-timeout", 10_000L, "time a new MQTT connection has to send CONNECT before it is closed");

@@ -36,7 +36,7 @@ class SigtermDrainTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "--bind", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "0",
-                "--log-level", "warn", "--shutdown-drain", "20s")
+                "--log-level", "warn", "--shutdown-drain", "20s", "--persistence", "none")
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
         try {

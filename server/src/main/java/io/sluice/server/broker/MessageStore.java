@@ -1,0 +1,217 @@
+package io.sluice.server.broker;
+
+/**
+ * Where the broker keeps what must outlive the process: retained messages, persistent sessions (their
+ * subscriptions, queued and in-flight QoS 1/2 deliveries, inbound QoS 2 packet ids), delayed wills, and
+ * per-topic history for the HTTP fallback transports. The core owns this interface; the RocksDB
+ * implementation lives in {@code io.sluice.server.store}, {@link #NONE} keeps everything in memory.
+ *
+ * <p><b>Order and durability.</b> Every call only records an operation and returns at once, from any thread:
+ * no caller ever waits for the disk. Operations are applied in the order they were made (callers that need an
+ * order between two operations make them under the same lock, as a session's queue does). A caller that must
+ * not answer before its operations are safe (a PUBACK, a PUBREC, a STOMP RECEIPT, a QoS 2 resend) asks
+ * {@link #afterWrites}: its callback runs, on the store's writer thread, once every operation made before it
+ * is written (to the write-ahead log, and fsynced with {@code --fsync batch}), or has failed.
+ *
+ * <p><b>Payloads once.</b> A message is written once however many queues hold it: queue entries and retained
+ * entries refer to it by the id the store keeps on the {@link Message}, and the store deletes it when the
+ * last reference goes. Fan-out to 1,000 persistent sessions writes one payload and 1,000 small references.
+ */
+public interface MessageStore extends AutoCloseable {
+
+    /** False when nothing is kept ({@code --persistence none}): the core then skips all store work. */
+    boolean isDurable();
+
+    // ---- sessions
+
+    /**
+     * A persistent session exists (or changed): {@code expiryIntervalSeconds} as the client set it
+     * ({@link Long#MAX_VALUE} never), {@code disconnectedAtMillis} wall-clock time it went offline, 0 online.
+     */
+    void putSession(String sessionId, long expiryIntervalSeconds, long disconnectedAtMillis);
+
+    /** The session ended (clean start, expiry, no longer persistent): it and everything it holds go. */
+    void deleteSession(String sessionId);
+
+    void putSubscription(String sessionId, String filter, String shareGroup, SubscriptionOptions options);
+
+    void deleteSubscription(String sessionId, String key);
+
+    /** A QoS 1/2 delivery entered the session's queue at position {@code seq} (increasing per session). */
+    void putQueued(String sessionId, long seq, Delivery delivery);
+
+    /**
+     * The delivery at {@code seq} changed state: it holds a packet id in the in-flight window, and for QoS 2,
+     * whether the client's PUBREC came back (so a resume resends PUBREL, not the PUBLISH).
+     */
+    void putInflight(String sessionId, long seq, Delivery delivery);
+
+    /** The delivery at {@code seq} is done (acknowledged, expired, handed on): its entry goes. */
+    void deleteQueued(String sessionId, long seq, Message message);
+
+    /** An inbound QoS 2 packet id received and not yet released (MQTT 5 section 4.3.3). */
+    void putInboundQos2(String sessionId, int packetId);
+
+    void deleteInboundQos2(String sessionId, int packetId);
+
+    /** A will waiting for its delay (or the session's expiry) after the connection ended. */
+    void putWill(String sessionId, Message will, long publishAtMillis);
+
+    void deleteWill(String sessionId);
+
+    // ---- retained messages
+
+    /** The retained message of its topic; replaces the previous one, whose reference goes. */
+    void putRetained(Message message, Message previous);
+
+    void deleteRetained(String topic, Message previous);
+
+    // ---- per-topic history (the HTTP fallback's replay by position)
+
+    /**
+     * Append to a topic's history at {@code position} (increasing per topic, chosen by the caller); entries
+     * older than the newest {@code keep} are deleted.
+     */
+    void appendHistory(String topic, long position, Message message, int keep);
+
+    /** Up to {@code max} history entries of a topic after {@code afterPosition}, oldest first. Reads the disk. */
+    java.util.List<HistoryEntry> readHistory(String topic, long afterPosition, int max);
+
+    record HistoryEntry(long position, Message message) {
+    }
+
+    // ---- durability and recovery
+
+    /**
+     * Run {@code callback} once every operation made before this call is durable ({@code true}), or could not be
+     * written ({@code false}: the disk is full, read-only or failing). Without a durable store it runs at once,
+     * on the calling thread. Callers hop back to their own thread; the callback must not block.
+     */
+    void afterWrites(WriteCallback callback);
+
+    @FunctionalInterface
+    interface WriteCallback {
+        void written(boolean ok);
+    }
+
+    /** False while writes fail: publishes that need the store are refused at once instead of queued. */
+    boolean isWritable();
+
+    /** Read everything back at start-up, in the order {@link Recovery} documents. */
+    void recover(Recovery into);
+
+    /** What {@link #recover} hands back. Sessions come before their subscriptions, queue entries and wills. */
+    interface Recovery {
+        void retained(Message message);
+
+        void session(String sessionId, long expiryIntervalSeconds, long disconnectedAtMillis);
+
+        void subscription(String sessionId, String filter, String shareGroup, SubscriptionOptions options);
+
+        /**
+         * One queue entry, in queue order; {@code packetId} 0 when it was not in flight. {@code groupKey}
+         * is the shared subscription ($share/GROUP/filter) that chose the session, null for its own ones.
+         */
+        void queued(String sessionId, long seq, Message message, int qos, boolean retainFlag, int[] subscriptionIds,
+                    int packetId, boolean released, String groupKey);
+
+        void inboundQos2(String sessionId, int packetId);
+
+        void will(String sessionId, Message will, long publishAtMillis);
+    }
+
+    @Override
+    void close();
+
+    /** {@code --persistence none}: nothing is kept, every barrier passes at once. */
+    MessageStore NONE = new MessageStore() {
+        @Override
+        public boolean isDurable() {
+            return false;
+        }
+
+        @Override
+        public void putSession(String sessionId, long expiryIntervalSeconds, long disconnectedAtMillis) {
+        }
+
+        @Override
+        public void deleteSession(String sessionId) {
+        }
+
+        @Override
+        public void putSubscription(String sessionId, String filter, String shareGroup, SubscriptionOptions options) {
+        }
+
+        @Override
+        public void deleteSubscription(String sessionId, String key) {
+        }
+
+        @Override
+        public void putQueued(String sessionId, long seq, Delivery delivery) {
+        }
+
+        @Override
+        public void putInflight(String sessionId, long seq, Delivery delivery) {
+        }
+
+        @Override
+        public void deleteQueued(String sessionId, long seq, Message message) {
+        }
+
+        @Override
+        public void putInboundQos2(String sessionId, int packetId) {
+        }
+
+        @Override
+        public void deleteInboundQos2(String sessionId, int packetId) {
+        }
+
+        @Override
+        public void putWill(String sessionId, Message will, long publishAtMillis) {
+        }
+
+        @Override
+        public void deleteWill(String sessionId) {
+        }
+
+        @Override
+        public void putRetained(Message message, Message previous) {
+        }
+
+        @Override
+        public void deleteRetained(String topic, Message previous) {
+        }
+
+        @Override
+        public void appendHistory(String topic, long position, Message message, int keep) {
+        }
+
+        @Override
+        public java.util.List<HistoryEntry> readHistory(String topic, long afterPosition, int max) {
+            return java.util.List.of();
+        }
+
+        @Override
+        public void afterWrites(WriteCallback callback) {
+            callback.written(true);
+        }
+
+        @Override
+        public boolean isWritable() {
+            return true;
+        }
+
+        @Override
+        public void recover(Recovery into) {
+        }
+
+        @Override
+        public void close() {
+        }
+
+        @Override
+        public String toString() {
+            return "none";
+        }
+    };
+}

@@ -1,0 +1,200 @@
+package io.sluice.server.store;
+
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageProperties;
+import io.sluice.server.broker.SubscriptionOptions;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The store's values, format version 1: {@link DataOutputStream} fields in a fixed order (docs/persistence.md).
+ * A field added later goes at the end of its record with a new format version; readers of version 1 never see
+ * it. Strings are modified UTF-8 with a presence byte where they may be absent.
+ */
+final class Records {
+    private Records() {
+    }
+
+    // ---- message: topic, payload, qos, retain, expiresAtMillis, publisherId?, properties
+    static byte[] message(Message m) {
+        return write(out -> writeMessage(out, m));
+    }
+
+    static void writeMessage(DataOutputStream out, Message m) throws IOException {
+        out.writeUTF(m.topic());
+        out.writeInt(m.payload().length);
+        out.write(m.payload());
+        out.writeByte(m.qos());
+        out.writeBoolean(m.retain());
+        out.writeLong(m.expiresAtMillis());
+        writeOptional(out, m.publisherId());
+        MessageProperties p = m.properties();
+        writeOptional(out, p.contentType());
+        out.writeByte(p.payloadFormatUtf8() == null ? 2 : p.payloadFormatUtf8() ? 1 : 0);
+        writeOptional(out, p.responseTopic());
+        out.writeInt(p.correlationData() == null ? -1 : p.correlationData().length);
+        if (p.correlationData() != null) {
+            out.write(p.correlationData());
+        }
+        out.writeInt(p.userProperties().size());
+        for (Map.Entry<String, String> e : p.userProperties()) {
+            out.writeUTF(e.getKey());
+            out.writeUTF(e.getValue());
+        }
+    }
+
+    static Message message(byte[] value) {
+        return read(value, Records::readMessage);
+    }
+
+    static Message readMessage(DataInputStream in) throws IOException {
+        String topic = in.readUTF();
+        byte[] payload = new byte[in.readInt()];
+        in.readFully(payload);
+        int qos = in.readByte();
+        boolean retain = in.readBoolean();
+        long expiresAt = in.readLong();
+        String publisher = readOptional(in);
+        String contentType = readOptional(in);
+        int format = in.readByte();
+        String responseTopic = readOptional(in);
+        int correlationLength = in.readInt();
+        byte[] correlation = null;
+        if (correlationLength >= 0) {
+            correlation = new byte[correlationLength];
+            in.readFully(correlation);
+        }
+        int users = in.readInt();
+        List<Map.Entry<String, String>> userProperties = new ArrayList<>(users);
+        for (int i = 0; i < users; i++) {
+            userProperties.add(new AbstractMap.SimpleImmutableEntry<>(in.readUTF(), in.readUTF()));
+        }
+        MessageProperties props = new MessageProperties(contentType, format == 2 ? null : format == 1,
+                responseTopic, correlation, userProperties);
+        return Message.builder(topic).payload(payload).qos(qos).retain(retain).expiresAtMillis(expiresAt)
+                .publisherId(publisher).properties(props.isEmpty() ? MessageProperties.NONE : props).build();
+    }
+
+    // ---- session: expiryIntervalSeconds, disconnectedAtMillis
+    static byte[] session(long expiryIntervalSeconds, long disconnectedAtMillis) {
+        return java.nio.ByteBuffer.allocate(16).putLong(expiryIntervalSeconds).putLong(disconnectedAtMillis).array();
+    }
+
+    // ---- subscription: filter, shareGroup?, qos, noLocal, retainAsPublished, retainHandling, subscriptionId
+    record StoredSubscription(String filter, String shareGroup, SubscriptionOptions options) {
+    }
+
+    static byte[] subscription(String filter, String shareGroup, SubscriptionOptions o) {
+        return write(out -> {
+            out.writeUTF(filter);
+            writeOptional(out, shareGroup);
+            out.writeByte(o.qos());
+            out.writeBoolean(o.noLocal());
+            out.writeBoolean(o.retainAsPublished());
+            out.writeByte(o.retainHandling());
+            out.writeInt(o.subscriptionId());
+        });
+    }
+
+    static StoredSubscription subscription(byte[] value) {
+        return read(value, in -> new StoredSubscription(in.readUTF(), readOptional(in),
+                new SubscriptionOptions(in.readByte(), in.readBoolean(), in.readBoolean(), in.readByte(), in.readInt())));
+    }
+
+    // ---- queue entry: messageId, qos, flags (1 retain, 2 released), packetId, subscription ids, groupKey?
+    record StoredEntry(long messageId, int qos, boolean retainFlag, boolean released, int packetId,
+                       int[] subscriptionIds, String groupKey) {
+    }
+
+    static byte[] entry(long messageId, int qos, boolean retainFlag, boolean released, int packetId,
+                        int[] subscriptionIds, String groupKey) {
+        return write(out -> {
+            out.writeLong(messageId);
+            out.writeByte(qos);
+            out.writeByte((retainFlag ? 1 : 0) | (released ? 2 : 0));
+            out.writeShort(packetId);
+            out.writeShort(subscriptionIds.length);
+            for (int id : subscriptionIds) {
+                out.writeInt(id);
+            }
+            writeOptional(out, groupKey);
+        });
+    }
+
+    static StoredEntry entry(byte[] value) {
+        return read(value, in -> {
+            long id = in.readLong();
+            int qos = in.readByte();
+            int flags = in.readByte();
+            int packetId = in.readShort() & 0xFFFF;
+            int[] ids = new int[in.readShort()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = in.readInt();
+            }
+            return new StoredEntry(id, qos, (flags & 1) != 0, (flags & 2) != 0, packetId, ids, readOptional(in));
+        });
+    }
+
+    // ---- will: publishAtMillis, message
+    static byte[] will(Message m, long publishAtMillis) {
+        return write(out -> {
+            out.writeLong(publishAtMillis);
+            writeMessage(out, m);
+        });
+    }
+
+    record StoredWill(long publishAtMillis, Message message) {
+    }
+
+    static StoredWill will(byte[] value) {
+        return read(value, in -> new StoredWill(in.readLong(), readMessage(in)));
+    }
+
+    // ---- plumbing
+
+    interface Writer {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    interface Reader<T> {
+        T read(DataInputStream in) throws IOException;
+    }
+
+    static byte[] write(Writer w) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            w.write(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static <T> T read(byte[] value, Reader<T> r) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(value))) {
+            return r.read(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable record in the message store: " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeOptional(DataOutputStream out, String s) throws IOException {
+        out.writeBoolean(s != null);
+        if (s != null) {
+            out.writeUTF(s);
+        }
+    }
+
+    private static String readOptional(DataInputStream in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+}

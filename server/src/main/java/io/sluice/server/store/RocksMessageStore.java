@@ -1,0 +1,447 @@
+package io.sluice.server.store;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.collection.LongObjectHashMap;
+import io.sluice.server.broker.Delivery;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageStore;
+import io.sluice.server.broker.SubscriptionOptions;
+import org.rocksdb.CompressionType;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@link MessageStore} on RocksDB, in the data directory's {@code db/}: the key layout of {@link KeyLayout}, the
+ * values of {@link Records}, one {@link GroupCommitWriter} thread. Payloads are stored once and counted: a
+ * message's record goes when its last queue entry or retained entry does, and a start-up deletes records that
+ * lost every reference in a crash.
+ */
+public final class RocksMessageStore implements MessageStore {
+    private static final Logger log = LoggerFactory.getLogger(RocksMessageStore.class);
+    /** How often a long recovery says how far it is. */
+    private static final long PROGRESS_MILLIS = 3000;
+
+    private final DataDirectory dir;
+    private final Options options;
+    private final RocksDB db;
+    private final StoreMetrics metrics = new StoreMetrics();
+    private final GroupCommitWriter writer;
+    private final AtomicLong nextMessageId = new AtomicLong();
+    private final boolean fsync;
+
+    private RocksMessageStore(DataDirectory dir, Options options, RocksDB db, boolean fsync) {
+        this.dir = dir;
+        this.options = options;
+        this.db = db;
+        this.fsync = fsync;
+        this.writer = new GroupCommitWriter(db, fsync, metrics, dir.path().toString());
+    }
+
+    /**
+     * Open (creating it on first start) the store in {@code dataDir}; {@code fsync} makes every group commit
+     * fsync its write-ahead log. Throws a {@link StoreException} whose message says what to do when the
+     * directory is taken, not writable, or written by a newer format.
+     */
+    public static RocksMessageStore open(Path dataDir, boolean fsync) {
+        RocksDB.loadLibrary();
+        DataDirectory dir = DataDirectory.open(dataDir);
+        Options options = new Options().setCreateIfMissing(true)
+                .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                .setMaxBackgroundJobs(2)
+                .setKeepLogFileNum(3)
+                .setInfoLogLevel(org.rocksdb.InfoLogLevel.WARN_LEVEL);
+        RocksDB db;
+        try {
+            db = RocksDB.open(options, dir.database().toString());
+        } catch (RocksDBException e) {
+            options.close();
+            dir.close();
+            throw new StoreException("cannot open the message store in " + dir.database() + " ("
+                    + GroupCommitWriter.reason(e) + "); make the data directory writable, free disk space, or start "
+                    + "with another --data-dir (--persistence none keeps nothing on disk)", e);
+        }
+        try {
+            checkFormat(db, dir.database());
+        } catch (RuntimeException e) {
+            db.close();
+            options.close();
+            dir.close();
+            throw e;
+        }
+        return new RocksMessageStore(dir, options, db, fsync);
+    }
+
+    private static void checkFormat(RocksDB db, Path where) {
+        try {
+            byte[] v = db.get(KeyLayout.VERSION_KEY);
+            if (v == null) {
+                db.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(KeyLayout.FORMAT_VERSION).array());
+                return;
+            }
+            int version = ByteBuffer.wrap(v).getInt();
+            if (version > KeyLayout.FORMAT_VERSION) {
+                throw new StoreException("the message store in " + where + " has format version " + version
+                        + ", newer than this Sluice reads (" + KeyLayout.FORMAT_VERSION + "); run the newer Sluice "
+                        + "that wrote it, or start with another --data-dir");
+            }
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot read the message store in " + where + " (" + GroupCommitWriter.reason(e)
+                    + ")", e);
+        }
+    }
+
+    /** Register the store's meters (size, batch size, write latency, recovery time). */
+    public void bindMetrics(MeterRegistry registry) {
+        metrics.bind(registry, this);
+    }
+
+    public Path directory() {
+        return dir.path();
+    }
+
+    @Override
+    public boolean isDurable() {
+        return true;
+    }
+
+    // ---- sessions
+
+    @Override
+    public void putSession(String sessionId, long expiryIntervalSeconds, long disconnectedAtMillis) {
+        byte[] key = KeyLayout.session(sessionId);
+        byte[] value = Records.session(expiryIntervalSeconds, disconnectedAtMillis);
+        writer.submit(b -> b.put(key, value));
+    }
+
+    @Override
+    public void deleteSession(String sessionId) {
+        writer.submit(b -> {
+            b.delete(KeyLayout.session(sessionId));
+            b.delete(KeyLayout.will(sessionId));
+            for (byte kind : new byte[] {KeyLayout.SUBSCRIPTION, KeyLayout.QUEUED, KeyLayout.INBOUND_QOS2}) {
+                b.deleteRange(KeyLayout.start(kind, sessionId), KeyLayout.end(kind, sessionId));
+            }
+        });
+    }
+
+    @Override
+    public void putSubscription(String sessionId, String filter, String shareGroup, SubscriptionOptions options) {
+        String key = shareGroup == null ? filter : "$share/" + shareGroup + "/" + filter;
+        writer.submit(b -> b.put(KeyLayout.subscription(sessionId, key), Records.subscription(filter, shareGroup, options)));
+    }
+
+    @Override
+    public void deleteSubscription(String sessionId, String key) {
+        writer.submit(b -> b.delete(KeyLayout.subscription(sessionId, key)));
+    }
+
+    @Override
+    public void putQueued(String sessionId, long seq, Delivery d) {
+        long id = reference(d.message());
+        putEntry(sessionId, seq, id, d, 0, false);
+    }
+
+    @Override
+    public void putInflight(String sessionId, long seq, Delivery d) {
+        long id;
+        synchronized (d.message()) {
+            id = d.message().storeId();
+        }
+        if (id != 0) {
+            putEntry(sessionId, seq, id, d, d.packetId(), d.released());
+        }
+    }
+
+    private void putEntry(String sessionId, long seq, long messageId, Delivery d, int packetId, boolean released) {
+        int qos = d.qos();
+        boolean retainFlag = d.retainFlag();
+        int[] ids = d.subscriptionIds();
+        String group = d.groupKey();
+        writer.submit(b -> b.put(KeyLayout.queued(sessionId, seq),
+                Records.entry(messageId, qos, retainFlag, released, packetId, ids, group)));
+    }
+
+    @Override
+    public void deleteQueued(String sessionId, long seq, Message message) {
+        writer.submit(b -> b.delete(KeyLayout.queued(sessionId, seq)));
+        release(message);
+    }
+
+    @Override
+    public void putInboundQos2(String sessionId, int packetId) {
+        writer.submit(b -> b.put(KeyLayout.inboundQos2(sessionId, packetId), new byte[0]));
+    }
+
+    @Override
+    public void deleteInboundQos2(String sessionId, int packetId) {
+        writer.submit(b -> b.delete(KeyLayout.inboundQos2(sessionId, packetId)));
+    }
+
+    @Override
+    public void putWill(String sessionId, Message will, long publishAtMillis) {
+        writer.submit(b -> b.put(KeyLayout.will(sessionId), Records.will(will, publishAtMillis)));
+    }
+
+    @Override
+    public void deleteWill(String sessionId) {
+        writer.submit(b -> b.delete(KeyLayout.will(sessionId)));
+    }
+
+    // ---- retained
+
+    @Override
+    public void putRetained(Message message, Message previous) {
+        long id = reference(message);
+        byte[] value = ByteBuffer.allocate(8).putLong(id).array();
+        writer.submit(b -> b.put(KeyLayout.retained(message.topic()), value));
+        if (previous != null) {
+            release(previous);
+        }
+    }
+
+    @Override
+    public void deleteRetained(String topic, Message previous) {
+        writer.submit(b -> b.delete(KeyLayout.retained(topic)));
+        if (previous != null) {
+            release(previous);
+        }
+    }
+
+    // ---- history
+
+    @Override
+    public void appendHistory(String topic, long position, Message message, int keep) {
+        writer.submit(b -> {
+            b.put(KeyLayout.history(topic, position), Records.message(message));
+            long oldestKept = position - keep + 1;
+            if (oldestKept > 0) {
+                b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, oldestKept));
+            }
+        });
+    }
+
+    @Override
+    public List<HistoryEntry> readHistory(String topic, long afterPosition, int max) {
+        List<HistoryEntry> out = new ArrayList<>();
+        byte[] end = KeyLayout.end(KeyLayout.HISTORY, topic);
+        try (Slice upper = new Slice(end);
+             ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
+             RocksIterator it = db.newIterator(ro)) {
+            for (it.seek(KeyLayout.history(topic, afterPosition + 1)); it.isValid() && out.size() < max; it.next()) {
+                byte[] key = it.key();
+                out.add(new HistoryEntry(KeyLayout.longAt(key, key.length - 8), Records.message(it.value())));
+            }
+        }
+        return out;
+    }
+
+    // ---- payloads once: reference counting on the message
+
+    private long reference(Message m) {
+        synchronized (m) {
+            if (m.storeRefs() == 0) {
+                long id = nextMessageId.incrementAndGet();
+                m.storeId(id);
+                byte[] key = KeyLayout.message(id);
+                writer.submit(b -> b.put(key, Records.message(m)));
+            }
+            m.storeRefs(m.storeRefs() + 1);
+            return m.storeId();
+        }
+    }
+
+    private void release(Message m) {
+        synchronized (m) {
+            int refs = m.storeRefs();
+            if (refs == 0) {
+                return;
+            }
+            m.storeRefs(refs - 1);
+            if (refs == 1) {
+                byte[] key = KeyLayout.message(m.storeId());
+                m.storeId(0);
+                writer.submit(b -> b.delete(key));
+            }
+        }
+    }
+
+    // ---- durability
+
+    @Override
+    public void afterWrites(WriteCallback callback) {
+        writer.afterWrites(callback);
+    }
+
+    @Override
+    public boolean isWritable() {
+        return writer.isWritable();
+    }
+
+    long pendingOperations() {
+        return writer.pending();
+    }
+
+    long sizeOnDisk() {
+        try {
+            return db.getLongProperty("rocksdb.total-sst-files-size") + db.getLongProperty("rocksdb.cur-size-all-mem-tables");
+        } catch (RocksDBException e) {
+            return -1;
+        }
+    }
+
+    // ---- recovery
+
+    @Override
+    public void recover(Recovery into) {
+        long start = System.currentTimeMillis();
+        long lastProgress = start;
+        LongObjectHashMap<Message> messages = new LongObjectHashMap<>();
+        long clock = start;
+        long maxId = 0;
+        long entries = 0;
+        long retained = 0;
+        long dropped = 0;
+        String lastSession = null;
+        boolean lastSessionKnown = false;
+        java.util.Set<String> sessions = new java.util.HashSet<>();
+        try (WriteBatch cleanup = new WriteBatch(); RocksIterator it = db.newIterator()) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                byte[] key = it.key();
+                byte[] value = it.value();
+                switch (key[0]) {
+                    case KeyLayout.META -> {
+                        if (key.length == 2 && key[1] == 'c') {
+                            clock = ByteBuffer.wrap(value).getLong();
+                        }
+                    }
+                    case KeyLayout.MESSAGE -> {
+                        long id = KeyLayout.longAt(key, 1);
+                        messages.put(id, Records.message(value));
+                        maxId = Math.max(maxId, id);
+                    }
+                    case KeyLayout.SESSION -> {
+                        String sid = KeyLayout.idAt(key);
+                        ByteBuffer v = ByteBuffer.wrap(value);
+                        long expiry = v.getLong();
+                        long disconnectedAt = v.getLong();
+                        // online when the broker stopped: offline since the last clock it wrote
+                        into.session(sid, expiry, disconnectedAt == 0 ? clock : disconnectedAt);
+                        sessions.add(sid);
+                    }
+                    case KeyLayout.SUBSCRIPTION -> {
+                        String sid = KeyLayout.idAt(key);
+                        if (!sessions.contains(sid)) {
+                            cleanup.delete(key);
+                            continue;
+                        }
+                        Records.StoredSubscription s = Records.subscription(value);
+                        into.subscription(sid, s.filter(), s.shareGroup(), s.options());
+                    }
+                    case KeyLayout.QUEUED -> {
+                        String sid = KeyLayout.idAt(key);
+                        long seq = KeyLayout.longAt(key, KeyLayout.afterId(key));
+                        Records.StoredEntry e = Records.entry(value);
+                        Message m = messages.get(e.messageId());
+                        if (m == null || !sessions.contains(sid)) {
+                            cleanup.delete(key);
+                            dropped++;
+                            continue;
+                        }
+                        m.storeId(e.messageId());
+                        m.storeRefs(m.storeRefs() + 1);
+                        into.queued(sid, seq, m, e.qos(), e.retainFlag(), e.subscriptionIds(), e.packetId(),
+                                e.released(), e.groupKey());
+                        entries++;
+                    }
+                    case KeyLayout.INBOUND_QOS2 -> {
+                        String sid = KeyLayout.idAt(key);
+                        if (sessions.contains(sid)) {
+                            into.inboundQos2(sid, KeyLayout.shortAt(key, KeyLayout.afterId(key)));
+                        } else {
+                            cleanup.delete(key);
+                        }
+                    }
+                    case KeyLayout.WILL -> {
+                        Records.StoredWill w = Records.will(value);
+                        into.will(KeyLayout.idAt(key), w.message(), w.publishAtMillis());
+                    }
+                    case KeyLayout.RETAINED -> {
+                        long id = ByteBuffer.wrap(value).getLong();
+                        Message m = messages.get(id);
+                        if (m == null) {
+                            cleanup.delete(key);
+                            continue;
+                        }
+                        m.storeId(id);
+                        m.storeRefs(m.storeRefs() + 1);
+                        into.retained(m);
+                        retained++;
+                    }
+                    default -> {
+                        // history and kinds a later minor version may add: read on demand, not at start-up
+                    }
+                }
+                long now = System.currentTimeMillis();
+                if (now - lastProgress >= PROGRESS_MILLIS) {
+                    lastProgress = now;
+                    log.info("recovering the message store: {} payloads, {} queued deliveries, {} retained so far "
+                            + "({} per second)", messages.size(), entries, retained,
+                            (messages.size() + entries + retained) * 1000 / Math.max(1, now - start));
+                }
+            }
+            long orphans = 0;
+            for (LongObjectHashMap.PrimitiveEntry<Message> e : messages.entries()) {
+                if (e.value().storeRefs() == 0) {
+                    cleanup.delete(KeyLayout.message(e.key()));
+                    orphans++;
+                }
+            }
+            nextMessageId.set(maxId);
+            if (cleanup.count() > 0) {
+                try (WriteOptions wo = new WriteOptions().setSync(fsync)) {
+                    db.write(wo, cleanup);
+                }
+            }
+            long millis = System.currentTimeMillis() - start;
+            metrics.recovered(millis, entries + retained);
+            log.info("message store in {} recovered in {} ms: {} sessions, {} queued deliveries, {} retained messages, "
+                    + "{} payloads{}", dir.path(), millis, sessions.size(), entries, retained, messages.size() - orphans,
+                    orphans + dropped == 0 ? "" : " (" + (orphans + dropped) + " unreferenced records removed)");
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot read the message store in " + dir.database() + " ("
+                    + GroupCommitWriter.reason(e) + ")", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        writer.close();
+        try {
+            db.flushWal(true);
+        } catch (RocksDBException e) {
+            log.warn("message store: final write-ahead-log sync failed ({})", GroupCommitWriter.reason(e));
+        }
+        db.close();
+        options.close();
+        dir.close();
+    }
+
+    @Override
+    public String toString() {
+        return "rocksdb(" + dir.path() + (fsync ? ", fsync batch" : "") + ")";
+    }
+}

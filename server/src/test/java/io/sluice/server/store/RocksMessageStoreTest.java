@@ -1,0 +1,289 @@
+package io.sluice.server.store;
+
+import io.sluice.server.broker.Delivery;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageProperties;
+import io.sluice.server.broker.MessageStore;
+import io.sluice.server.broker.SubscriptionOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksIterator;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The RocksDB store on a real directory: what is written comes back in order, payloads once, refusals. */
+class RocksMessageStoreTest {
+
+    @Test
+    void everythingWrittenComesBackAfterReopeningInOrder(@TempDir Path dir) throws Exception {
+        Message m1 = Message.builder("a/b").payload(bytes("one")).qos(1).publisherId("pub")
+                .properties(new MessageProperties("text/plain", true, "re/ply", bytes("corr"),
+                        List.of(Map.entry("k", "v"), Map.entry("k", "w")))).build();
+        Message m2 = Message.builder("a/c").payload(bytes("two")).qos(2).expiresAtMillis(4_000_000_000_000L).build();
+        Message retained = Message.builder("r/x").payload(bytes("kept")).qos(1).retain(true).build();
+        Message will = Message.builder("will/t").payload(bytes("bye")).qos(1).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.putSession("s1", 3600, 0);
+            store.putSubscription("s1", "a/#", null, new SubscriptionOptions(2, true, true, 1, 7));
+            store.putSubscription("s1", "a/+", "g", SubscriptionOptions.ofQos(1));
+            Delivery d1 = new Delivery(m1, 1, false, new int[] {7}, null);
+            Delivery d2 = new Delivery(m2, 2, true, new int[0], null);
+            store.putQueued("s1", 1, d1);
+            store.putQueued("s1", 2, d2);
+            store.putInboundQos2("s1", 42);
+            store.putWill("s1", will, 123_456L);
+            store.putRetained(retained, null);
+            awaitWrites(store);
+        }
+        Recorded r = recover(dir);
+        assertEquals(List.of("session s1 3600 " + 0L), r.sessions.subList(0, 1).stream()
+                .map(s -> s.replaceAll(" \\d+$", " 0")).toList());
+        assertEquals(List.of("s1 a/+ g 1 false false 0 0", "s1 a/# null 2 true true 1 7"), r.subscriptions); // key order
+        assertEquals(2, r.queued.size());
+        assertEquals("s1 1 a/b one 1 false [7] 0 false", r.queued.get(0));
+        assertEquals("s1 2 a/c two 2 true [] 0 false", r.queued.get(1));
+        assertEquals(List.of("s1 42"), r.inbound);
+        assertEquals(List.of("s1 will/t bye 123456"), r.wills);
+        assertEquals(List.of("r/x kept"), r.retained);
+        Message back = r.messages.get(0);
+        assertEquals("text/plain", back.properties().contentType());
+        assertEquals(Boolean.TRUE, back.properties().payloadFormatUtf8());
+        assertEquals("re/ply", back.properties().responseTopic());
+        assertArrayEquals(bytes("corr"), back.properties().correlationData());
+        assertEquals(List.of(Map.entry("k", "v"), Map.entry("k", "w")), back.properties().userProperties());
+        assertEquals("pub", back.publisherId());
+        assertEquals(4_000_000_000_000L, r.messages.get(1).expiresAtMillis());
+    }
+
+    @Test
+    void aSessionOnlineWhenTheBrokerStoppedCountsAsOfflineSinceTheLastClock(@TempDir Path dir) throws Exception {
+        long before = System.currentTimeMillis();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.putSession("online", 60, 0);
+            store.putSession("offline", 60, 1000);
+            awaitWrites(store);
+        }
+        Recorded r = recover(dir);
+        String online = r.sessions.stream().filter(s -> s.startsWith("session online ")).findFirst().orElseThrow();
+        long onlineSince = Long.parseLong(online.split(" ")[3]);
+        assertTrue(onlineSince >= before && onlineSince <= System.currentTimeMillis(), r.sessions.toString());
+        assertTrue(r.sessions.contains("session offline 60 1000"), r.sessions.toString());
+    }
+
+    @Test
+    void aPayloadFannedOutToManyQueuesIsWrittenOnceAndGoesWithItsLastReference(@TempDir Path dir) throws Exception {
+        Message m = Message.builder("fan/out").payload(new byte[1000]).qos(1).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            for (int i = 0; i < 1000; i++) {
+                store.putSession("s" + i, Long.MAX_VALUE, 0);
+                store.putQueued("s" + i, 1, new Delivery(m, 1, false, new int[0], null));
+            }
+            awaitWrites(store);
+        }
+        assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
+        assertEquals(1000, countKeys(dir, KeyLayout.QUEUED));
+        Recorded r = recover(dir);
+        assertEquals(1000, r.queued.size());
+        Message shared = r.messages.get(0);
+        for (Message other : r.messages) {
+            assertTrue(other == shared, "one Message object shared by every recovered queue entry");
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.recover(new Recorded());
+            for (int i = 0; i < 999; i++) {
+                store.deleteQueued("s" + i, 1, shared);
+            }
+            awaitWrites(store);
+            assertEquals(1, countKeysOpen(store, KeyLayout.MESSAGE), "one reference left holds the payload");
+            store.deleteQueued("s999", 1, shared);
+            awaitWrites(store);
+            assertEquals(0, countKeysOpen(store, KeyLayout.MESSAGE), "the last reference took the payload along");
+        }
+    }
+
+    @Test
+    void deletingASessionTakesItsSubscriptionsQueueInboundIdsAndWillButNotOthers(@TempDir Path dir) throws Exception {
+        Message m = Message.builder("t").payload(bytes("x")).qos(1).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            for (String sid : List.of("a", "ab", "b")) {
+                store.putSession(sid, 10, 0);
+                store.putSubscription(sid, "t", null, SubscriptionOptions.ofQos(1));
+                store.putQueued(sid, 5, new Delivery(m, 1, false, new int[0], null));
+                store.putInboundQos2(sid, 9);
+                store.putWill(sid, m, 1);
+            }
+            store.deleteQueued("a", 5, m);
+            store.deleteSession("a");
+            awaitWrites(store);
+        }
+        Recorded r = recover(dir);
+        assertEquals(2, r.sessions.size());
+        assertTrue(r.sessions.stream().noneMatch(s -> s.startsWith("session a ")), r.sessions.toString());
+        assertEquals(List.of("b t null 1 false false 0 0", "ab t null 1 false false 0 0"), r.subscriptions);
+        assertEquals(2, r.queued.size());
+        assertEquals(List.of("b 9", "ab 9"), r.inbound);
+        assertEquals(2, r.wills.size());
+    }
+
+    @Test
+    void inflightStateIsKeptWithItsPacketIdAndRelease(@TempDir Path dir) throws Exception {
+        Message m = Message.builder("q2").payload(bytes("x")).qos(2).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.putSession("s", 10, 0);
+            Delivery d = new Delivery(m, 2, false, new int[0], null);
+            store.putQueued("s", 1, d);
+            awaitWrites(store);
+        }
+        Recorded r = recover(dir);
+        assertEquals("s 1 q2 x 2 false [] 0 false", r.queued.get(0));
+    }
+
+    @Test
+    void historyKeepsTheNewestEntriesAndReadsFromAPosition(@TempDir Path dir) throws Exception {
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            for (int i = 1; i <= 10; i++) {
+                store.appendHistory("h/t", i, Message.builder("h/t").payload(bytes("m" + i)).build(), 4);
+                store.appendHistory("h/tt", i, Message.builder("h/tt").payload(bytes("other" + i)).build(), 100);
+            }
+            awaitWrites(store);
+            List<MessageStore.HistoryEntry> all = store.readHistory("h/t", 0, 100);
+            assertEquals(List.of(7L, 8L, 9L, 10L), all.stream().map(MessageStore.HistoryEntry::position).toList());
+            List<MessageStore.HistoryEntry> after = store.readHistory("h/t", 8, 1);
+            assertEquals(1, after.size());
+            assertEquals("m9", new String(after.get(0).message().payload(), StandardCharsets.UTF_8));
+            assertEquals(10, store.readHistory("h/tt", 0, 100).size());
+        }
+    }
+
+    @Test
+    void aSecondProcessOnTheSameDirectoryIsRefusedWithAClearMessage(@TempDir Path dir) {
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            StoreException e = assertThrows(StoreException.class, () -> RocksMessageStore.open(dir, false));
+            assertTrue(e.getMessage().contains("in use by another Sluice process") && e.getMessage().contains("--data-dir"),
+                    e.getMessage());
+        }
+        RocksMessageStore.open(dir, false).close(); // released on close
+    }
+
+    @Test
+    void aNewerFormatStopsStartUpWithAMessage(@TempDir Path dir) throws Exception {
+        RocksMessageStore.open(dir, false).close();
+        try (Options o = new Options(); RocksDB db = RocksDB.open(o, dir.resolve("db").toString())) {
+            db.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(KeyLayout.FORMAT_VERSION + 1).array());
+        }
+        StoreException e = assertThrows(StoreException.class, () -> RocksMessageStore.open(dir, false));
+        assertTrue(e.getMessage().contains("format version " + (KeyLayout.FORMAT_VERSION + 1)), e.getMessage());
+        // the refusal released the directory: a second try meets the same format, not a lock
+        StoreException again = assertThrows(StoreException.class, () -> RocksMessageStore.open(dir, false));
+        assertTrue(again.getMessage().contains("format version"), again.getMessage());
+    }
+
+    @Test
+    void anUnwritableDirectoryIsRefusedWithAClearMessage(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("not-a-directory");
+        java.nio.file.Files.writeString(file, "x");
+        StoreException e = assertThrows(StoreException.class, () -> RocksMessageStore.open(file.resolve("data"), false));
+        assertTrue(e.getMessage().contains("--data-dir"), e.getMessage());
+    }
+
+    // ---- helpers
+
+    static void awaitWrites(MessageStore store) throws Exception {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        store.afterWrites(done::complete);
+        assertTrue(done.get(10, TimeUnit.SECONDS), "store write failed");
+    }
+
+    private static Recorded recover(Path dir) {
+        Recorded r = new Recorded();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.recover(r);
+        }
+        return r;
+    }
+
+    private static long countKeys(Path dir, byte kind) throws Exception {
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString());
+             RocksIterator it = db.newIterator()) {
+            return count(it, kind);
+        }
+    }
+
+    private static long countKeysOpen(RocksMessageStore store, byte kind) throws Exception {
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, store.directory().resolve("db").toString());
+             RocksIterator it = db.newIterator()) {
+            return count(it, kind);
+        }
+    }
+
+    private static long count(RocksIterator it, byte kind) {
+        long n = 0;
+        for (it.seek(new byte[] {kind}); it.isValid() && it.key()[0] == kind; it.next()) {
+            n++;
+        }
+        return n;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static final class Recorded implements MessageStore.Recovery {
+        final List<String> sessions = new ArrayList<>();
+        final List<String> subscriptions = new ArrayList<>();
+        final List<String> queued = new ArrayList<>();
+        final List<Message> messages = new ArrayList<>();
+        final List<String> inbound = new ArrayList<>();
+        final List<String> wills = new ArrayList<>();
+        final List<String> retained = new ArrayList<>();
+
+        @Override
+        public void retained(Message m) {
+            retained.add(m.topic() + " " + new String(m.payload(), StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void session(String id, long expiry, long disconnectedAt) {
+            sessions.add("session " + id + " " + expiry + " " + disconnectedAt);
+        }
+
+        @Override
+        public void subscription(String id, String filter, String group, SubscriptionOptions o) {
+            subscriptions.add(id + " " + filter + " " + group + " " + o.qos() + " " + o.noLocal() + " "
+                    + o.retainAsPublished() + " " + o.retainHandling() + " " + o.subscriptionId());
+        }
+
+        @Override
+        public void queued(String id, long seq, Message m, int qos, boolean retainFlag, int[] ids, int packetId,
+                           boolean released, String groupKey) {
+            messages.add(m);
+            queued.add(id + " " + seq + " " + m.topic() + " " + new String(m.payload(), StandardCharsets.UTF_8) + " "
+                    + qos + " " + retainFlag + " " + java.util.Arrays.toString(ids).replace(" ", "") + " " + packetId
+                    + " " + released);
+        }
+
+        @Override
+        public void inboundQos2(String id, int packetId) {
+            inbound.add(id + " " + packetId);
+        }
+
+        @Override
+        public void will(String id, Message m, long at) {
+            wills.add(id + " " + m.topic() + " " + new String(m.payload(), StandardCharsets.UTF_8) + " " + at);
+        }
+    }
+}
