@@ -1,7 +1,7 @@
 package io.sluice.server.broker;
 
 /** What one topic matched: ordinary subscriptions grouped per session, and shared groups. Immutable. */
-final class MatchResult {
+public final class MatchResult {
     static final MatchResult EMPTY = new MatchResult(new Target[0], new SharedGroup[0], 0);
 
     final Target[] targets;
@@ -12,6 +12,16 @@ final class MatchResult {
         this.targets = targets;
         this.groups = groups;
         this.generation = generation;
+    }
+
+    /** Sessions with at least one matching ordinary subscription. */
+    public int sessionCount() {
+        return targets.length;
+    }
+
+    /** Shared subscription groups that matched. */
+    public int groupCount() {
+        return groups.length;
     }
 
     boolean isEmpty() {

@@ -29,6 +29,14 @@ public final class Session {
         this.queue = new SubscriberQueue(limits, stats);
     }
 
+    /**
+     * A session no broker knows of, for building a {@link TopicTrie} (or a {@link Subscription}) outside a broker:
+     * benchmarks and tests of the trie. Sessions of clients come from {@link Broker#connect}.
+     */
+    public static Session standalone(String clientId, QueueLimits limits, BrokerStats stats) {
+        return new Session(clientId, limits, stats);
+    }
+
     public String clientId() {
         return clientId;
     }

@@ -1,5 +1,10 @@
-package io.sluice.server.broker;
+package io.sluice.bench.trie;
 
+import io.sluice.server.broker.MatchResult;
+import io.sluice.server.broker.Session;
+import io.sluice.server.broker.Subscription;
+import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.broker.TopicTrie;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -43,6 +48,6 @@ public class TopicTrieFanoutBenchmark {
 
     @Benchmark
     public MatchResult walk() {
-        return trie.matchUncached("news/world/headline", 1);
+        return trie.matchUncached("news/world/headline");
     }
 }

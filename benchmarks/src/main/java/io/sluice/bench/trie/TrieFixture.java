@@ -1,4 +1,11 @@
-package io.sluice.server.broker;
+package io.sluice.bench.trie;
+
+import io.sluice.server.broker.BrokerStats;
+import io.sluice.server.broker.QueueLimits;
+import io.sluice.server.broker.Session;
+import io.sluice.server.broker.Subscription;
+import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.broker.TopicTrie;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,8 +15,8 @@ import java.util.SplittableRandom;
  * Builds a {@link TopicTrie} of a given size and shape for the benchmarks, and the topics to match against it.
  *
  * <p>Topics look like {@code site/S/dev/D/temp}: {@code S} a site among size/1000, {@code D} a device among
- * 1000 per site. The benchmarks live in the core's package so they can time the trie walk without the cache
- * (and without the list copying of the public {@code matchingSubscriptions}).
+ * 1000 per site. The benchmarks time the trie through its public API: {@code match} (with the front cache) and
+ * {@code matchUncached} (the walk alone), without the list copying of {@code matchingSubscriptions}.
  */
 public final class TrieFixture {
     /** How the subscriptions are written; in every shape a topic matches exactly one subscription. */
@@ -70,7 +77,7 @@ public final class TrieFixture {
     static Session[] sessions(int n) {
         Session[] out = new Session[n];
         for (int i = 0; i < n; i++) {
-            out[i] = new Session("client-" + i, QueueLimits.DEFAULTS, new BrokerStats());
+            out[i] = Session.standalone("client-" + i, QueueLimits.DEFAULTS, new BrokerStats());
         }
         return out;
     }

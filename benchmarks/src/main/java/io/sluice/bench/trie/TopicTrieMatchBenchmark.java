@@ -1,5 +1,6 @@
-package io.sluice.server.broker;
+package io.sluice.bench.trie;
 
+import io.sluice.server.broker.MatchResult;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -43,6 +44,6 @@ public class TopicTrieMatchBenchmark {
     @Benchmark
     public MatchResult walk() {
         String topic = fixture.topics[next++ & (fixture.topics.length - 1)];
-        return fixture.trie.matchUncached(topic, 1);
+        return fixture.trie.matchUncached(topic);
     }
 }

@@ -1,5 +1,6 @@
-package io.sluice.server.broker;
+package io.sluice.bench.trie;
 
+import io.sluice.server.broker.MatchResult;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -1,5 +1,8 @@
-package io.sluice.server.broker;
+package io.sluice.bench.trie;
 
+import io.sluice.server.broker.MatchResult;
+import io.sluice.server.broker.Subscription;
+import io.sluice.server.broker.SubscriptionOptions;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
