@@ -15,6 +15,8 @@ import io.sluice.server.broker.MessageStore;
 import io.sluice.server.broker.OfflineQueuePolicy;
 import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.Transport;
 import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.ops.AdmissionHandler;
 import io.sluice.server.ops.Operations;
@@ -30,14 +32,11 @@ import io.sluice.server.transport.Listener;
 import io.sluice.server.transport.ProtocolModule;
 import io.sluice.server.transport.ProtocolRegistry;
 import io.sluice.server.transport.TcpProtocolInitializer;
-import io.sluice.server.transport.Transport;
 import io.sluice.server.transport.TransportConfig;
-import io.sluice.server.transport.TransportEvents;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -122,7 +121,7 @@ public final class SluiceServer implements AutoCloseable {
     }
 
     /** The listening ports; another TCP protocol listener is one more line here. */
-    private List<Listener> listeners(TransportConfig transport, TransportEvents events) {
+    private List<Listener> listeners(TransportConfig transport, ConnectionEvents events) {
         return List.of(
                 new Listener("mqtt", Settings.MQTT_PORT, Transport.TCP,
                         new TcpProtocolInitializer(protocols, "mqtt", transport, events)),
@@ -132,29 +131,14 @@ public final class SluiceServer implements AutoCloseable {
                         new TcpProtocolInitializer(protocols, "stomp", transport, events)));
     }
 
-    /** The transport's refusals and WebSocket heartbeats, counted in the metrics (the transport logs them itself). */
-    private TransportEvents transportEvents() {
-        return new TransportEvents() {
-            @Override
-            public void refused(Transport transport, SocketAddress remote, Refusal reason) {
-                ops.metrics().refused(transport, remote, null, null, io.sluice.server.ops.Refusal.valueOf(reason.name()));
-            }
-
-            @Override
-            public void heartbeat(String protocol, Heartbeat kind) {
-                ops.metrics().heartbeat(protocol, switch (kind) {
-                    case PING_SENT -> io.sluice.server.ops.Heartbeat.WS_PING_SENT;
-                    case PING_RECEIVED -> io.sluice.server.ops.Heartbeat.WS_PING_RECEIVED;
-                    case PONG_RECEIVED -> io.sluice.server.ops.Heartbeat.WS_PONG_RECEIVED;
-                    case TIMEOUT -> io.sluice.server.ops.Heartbeat.TIMEOUT;
-                });
-            }
-
+    /** What the transport reports to: operations (metrics, connection log), and whether the server is going away. */
+    private ConnectionEvents transportEvents() {
+        return ConnectionEvents.all(ops.events(), new ConnectionEvents() {
             @Override
             public boolean goingAway() {
                 return closed.get();
             }
-        };
+        });
     }
 
     /** The message store {@code --persistence} names; a RocksDB store locks its {@code --data-dir}. */

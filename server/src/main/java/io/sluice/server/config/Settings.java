@@ -50,6 +50,7 @@ public final class Settings {
     public static final Setting<Integer> MAX_QOS0_QUEUED = positive("max-qos0-queued", 1000, "QoS 0 messages buffered per subscriber before the oldest is dropped");
     public static final Setting<List<String>> CONFLATE_FILTERS = list("conflate-filters", "topic filters (comma separated) whose QoS 0 messages keep only the latest value per topic");
     public static final Setting<String> OFFLINE_QUEUE_FULL = choice("offline-queue-full", "withhold", List.of("withhold", "drop"), "QoS 1/2 publish from an MQTT 3.1.1 client or to a STOMP topic meeting an offline session's full queue: withhold the acknowledgement until it has room, or drop it for that session (counted, logged); MQTT 5 publishers are refused with 0x97 either way");
+    public static final Setting<Integer> MAX_HELD_INBOUND = range("max-held-inbound", 16, 1, 1024, "packets or frames a publisher's connection holds, read but not yet processed, while one of its publishes waits for room; then the server stops reading its socket (memory per held publisher: this times --max-packet-size)");
     public static final Setting<Long> STUCK_CONSUMER_TIMEOUT = millis("stuck-consumer-timeout", 60_000L, "disconnect a subscriber whose in-flight window stays full this long with no acknowledgement (0: never)");
     public static final Setting<Long> MATCH_CACHE_SIZE = bytes("match-cache-size", 65_536L, "entries in the topic match cache");
 

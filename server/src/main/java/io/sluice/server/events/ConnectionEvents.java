@@ -1,19 +1,28 @@
-package io.sluice.server.ops;
-
-import io.sluice.server.transport.ConnectionInfo;
-import io.sluice.server.transport.Transport;
+package io.sluice.server.events;
 
 import java.net.SocketAddress;
 import java.util.List;
 
 /**
- * What the protocol adapters and the transport tell operations about connections and traffic: the one neutral
- * API behind the metrics, the connection log and $SYS. Adapters call it on their event loop; every method
- * is cheap and never blocks. {@code protocol} is the {@code ProtocolModule} name ("mqtt", "stomp").
+ * What the transport and the protocol adapters tell operations about connections and traffic: the one neutral
+ * API behind the metrics, the connection log and $SYS. Callers are on an event loop; every method is cheap and
+ * never blocks. {@code protocol} is the {@code ProtocolModule} name ("mqtt", "stomp"), null before a protocol
+ * was chosen, "ws" for a WebSocket whose protocol is not known yet.
+ *
+ * <p>Every listener instance is also attached to the connections it serves (see the transport's
+ * {@code ConnectionReporter}), so a handler reports without being handed it.
  */
 public interface ConnectionEvents {
     /** Hears nothing: for adapters built without operations (tests, embedding). */
     ConnectionEvents NONE = new ConnectionEvents() { };
+
+    /** The transport handed a connection to a protocol. */
+    default void opened(String protocol, ConnectionInfo info) {
+    }
+
+    /** A connection the transport handed to a protocol closed, after {@code seconds}, for the reason given. */
+    default void closed(String protocol, ConnectionInfo info, long seconds, String reason) {
+    }
 
     /** The client's CONNECT (MQTT) or CONNECT/STOMP frame was accepted. */
     default void connected(String protocol, ConnectionInfo info, String clientId) {
@@ -28,8 +37,11 @@ public interface ConnectionEvents {
      * An adapter answering a refusal reports it with its {@code protocol}; it logs its own line, with the detail
      * ({@link ConnectionLog} logs only refusals without a protocol), and an {@link Refusal#isAdmission()
      * admission} refusal it answers is not counted again (it was counted when the socket opened).
+     *
+     * @param detail what exactly was wrong, for the log (null: the refusal's own message)
      */
-    default void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+    default void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason,
+                         String detail) {
     }
 
     /** The peer broke its protocol; {@code detail} says how (it goes into the log, not into metric labels). */
@@ -52,10 +64,29 @@ public interface ConnectionEvents {
     default void heartbeat(String protocol, Heartbeat kind) {
     }
 
-    /** Every listener hears every event, in order. */
+    /** True once the server is shutting down (a WebSocket closed then gets status 1001 instead of 1000). */
+    default boolean goingAway() {
+        return false;
+    }
+
+    /** Every listener hears every event, in order; going away if any of them says so. */
     static ConnectionEvents all(ConnectionEvents... listeners) {
         List<ConnectionEvents> list = List.of(listeners);
         return new ConnectionEvents() {
+            @Override
+            public void opened(String protocol, ConnectionInfo info) {
+                for (ConnectionEvents l : list) {
+                    l.opened(protocol, info);
+                }
+            }
+
+            @Override
+            public void closed(String protocol, ConnectionInfo info, long seconds, String reason) {
+                for (ConnectionEvents l : list) {
+                    l.closed(protocol, info, seconds, reason);
+                }
+            }
+
             @Override
             public void connected(String protocol, ConnectionInfo info, String clientId) {
                 for (ConnectionEvents l : list) {
@@ -71,9 +102,10 @@ public interface ConnectionEvents {
             }
 
             @Override
-            public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+            public void refused(Transport transport, SocketAddress remote, String protocol, String clientId,
+                                Refusal reason, String detail) {
                 for (ConnectionEvents l : list) {
-                    l.refused(transport, remote, protocol, clientId, reason);
+                    l.refused(transport, remote, protocol, clientId, reason, detail);
                 }
             }
 
@@ -110,6 +142,16 @@ public interface ConnectionEvents {
                 for (ConnectionEvents l : list) {
                     l.heartbeat(protocol, kind);
                 }
+            }
+
+            @Override
+            public boolean goingAway() {
+                for (ConnectionEvents l : list) {
+                    if (l.goingAway()) {
+                        return true;
+                    }
+                }
+                return false;
             }
         };
     }

@@ -1,4 +1,4 @@
-package io.sluice.server.transport;
+package io.sluice.server.events;
 
 import io.sluice.protocol.ws.Subprotocol;
 

@@ -1,7 +1,5 @@
-package io.sluice.server.ops;
+package io.sluice.server.events;
 
-import io.sluice.server.transport.ConnectionInfo;
-import io.sluice.server.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,14 +7,30 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
- * One log line per connect, disconnect, exceeded limit and refusal no adapter answered (an upgrade refused by
- * admission), each naming the client id, protocol, transport and remote address in the same
- * {@code key=value} order so lines can be grepped and parsed. Protocol errors and the refusals an adapter
- * answers are logged by that adapter, once, with what exactly was wrong; traffic and heartbeats are not
+ * The connection log: one line when the transport hands a connection to a protocol and one when it closes (with
+ * why), one per connect, disconnect and exceeded limit, and one per refusal no adapter answered (a failed
+ * handshake, an upgrade refused by admission). Every line names client id, protocol, transport and remote address
+ * in the same {@code key=value} order, so lines can be grepped and parsed. Protocol errors and the refusals an
+ * adapter answers are logged by that adapter, once, with what exactly was wrong; traffic and heartbeats are not
  * logged (metrics count them).
  */
 public final class ConnectionLog implements ConnectionEvents {
     private static final Logger log = LoggerFactory.getLogger("io.sluice.connections");
+
+    @Override
+    public void opened(String protocol, ConnectionInfo info) {
+        if (log.isInfoEnabled()) {
+            log.info("open {}{}", describe(null, protocol, info.transport(), info.remote()), details(info));
+        }
+    }
+
+    @Override
+    public void closed(String protocol, ConnectionInfo info, long seconds, String reason) {
+        if (log.isInfoEnabled()) {
+            log.info("closed {}{} after={}s: {}", describe(null, protocol, info.transport(), info.remote()),
+                    details(info), seconds, reason);
+        }
+    }
 
     @Override
     public void connected(String protocol, ConnectionInfo info, String clientId) {
@@ -34,11 +48,12 @@ public final class ConnectionLog implements ConnectionEvents {
     }
 
     @Override
-    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason,
+                        String detail) {
         // a protocol adapter that refuses logs its own line, with what exactly was wrong
         if (protocol == null && log.isInfoEnabled()) {
-            log.info("refuse {} reason={} ({})", describe(clientId, protocol, transport, remote), reason.label(),
-                    reason.message());
+            log.info("refuse {} reason={} ({})", describe(clientId, null, transport, remote), reason.label(),
+                    detail == null ? reason.message() : detail);
         }
     }
 
@@ -51,15 +66,26 @@ public final class ConnectionLog implements ConnectionEvents {
         }
     }
 
-    static String describe(String clientId, String protocol, Transport transport, SocketAddress remote) {
+    public static String describe(String clientId, String protocol, Transport transport, SocketAddress remote) {
         return "client=" + (clientId == null || clientId.isEmpty() ? "-" : clientId)
                 + " protocol=" + (protocol == null ? "-" : protocol)
                 + " transport=" + (transport == null ? "-" : transport.label())
                 + " remote=" + address(remote);
     }
 
+    private static String details(ConnectionInfo info) {
+        StringBuilder sb = new StringBuilder();
+        if (info.subprotocol() != null) {
+            sb.append(" subprotocol=").append(info.subprotocol().token());
+        }
+        if (info.path() != null) {
+            sb.append(" path=").append(info.path());
+        }
+        return sb.toString();
+    }
+
     /** {@code 127.0.0.1:50322} rather than InetSocketAddress's {@code /127.0.0.1:50322}. */
-    static String address(SocketAddress remote) {
+    public static String address(SocketAddress remote) {
         if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
             return inet.getAddress().getHostAddress() + ":" + inet.getPort();
         }

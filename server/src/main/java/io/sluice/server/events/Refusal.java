@@ -1,4 +1,4 @@
-package io.sluice.server.ops;
+package io.sluice.server.events;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package io.sluice.server.transport;
+package io.sluice.server.events;
 
 /** How a connection reached the broker; logs and metrics label connections with it. */
 public enum Transport {

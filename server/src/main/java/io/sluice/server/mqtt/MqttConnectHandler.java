@@ -24,10 +24,10 @@ import io.sluice.server.security.Credentials;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.Will;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Heartbeat;
+import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.Admission;
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Heartbeat;
-import io.sluice.server.ops.Refusal;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -44,8 +44,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
     private final MqttConnectRefusal refusal;
     private final MqttDeliverySink sink;
-    private final MqttInboundGate gate;
-    private final Authenticator authenticator;
+        private final Authenticator authenticator;
     private ScheduledFuture<?> connectTimeout;
     /** The enhanced authentication of this connection (MQTT 5 section 4.12), null when it used none. */
     private MqttEnhancedAuth auth;
@@ -53,11 +52,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private ConnectRequest pendingConnect;
 
     MqttConnectHandler(MqttConnection connection, MqttConnectRefusal refusal, MqttDeliverySink sink,
-                       MqttInboundGate gate, Authenticator authenticator) {
+                       Authenticator authenticator) {
         this.connection = connection;
         this.refusal = refusal;
         this.sink = sink;
-        this.gate = gate;
         this.authenticator = authenticator;
     }
 
@@ -358,7 +356,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
             // a publisher held back by a full subscriber queue is not read from, so it cannot be idle
-            if (!gate.isPaused()) {
+            if (!connection.gate.isPaused()) {
                 connection.closeByServer(ReasonCode.KEEP_ALIVE_TIMEOUT,
                         "nothing received for 1.5 times the keep-alive interval");
             }

@@ -4,7 +4,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.ops.Refusal;
+import io.sluice.server.events.Refusal;
 
 /**
  * Refusing a CONNECT: a CONNACK with the reason code (MQTT 5, with a reason string) or the nearest 3.1.1
@@ -46,7 +46,7 @@ final class MqttConnectRefusal {
             return;
         }
         connection.events.refused(connection.info.transport(), connection.info.remote(), "mqtt",
-                connection.clientId(), counted);
+                connection.clientId(), counted, why);
         byte code;
         if (connection.isV5()) {
             code = reason.code();

@@ -11,10 +11,11 @@ import io.sluice.server.security.Credentials;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.Will;
-import io.sluice.server.ops.ConnectionEvents;
-import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.ops.TopicLimits;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.InboundGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,8 @@ final class MqttConnection {
     final MqttLimits limits;
     final ConnectionEvents events;
     final TopicLimits topicLimits;
+    /** Holds this client's inbound packets while one of its publishes waits for room (backpressure). */
+    final InboundGate gate;
 
     private MqttVersion version;
     private String clientId;
@@ -47,13 +50,14 @@ final class MqttConnection {
     private DisconnectReason endReason = DisconnectReason.CONNECTION_LOST;
 
     MqttConnection(Channel channel, ConnectionInfo info, Broker broker, MqttLimits limits, ConnectionEvents events,
-                   TopicLimits topicLimits) {
+                   TopicLimits topicLimits, InboundGate gate) {
         this.channel = channel;
         this.info = info;
         this.broker = broker;
         this.limits = limits;
         this.events = events;
         this.topicLimits = topicLimits;
+        this.gate = gate;
     }
 
     DisconnectReason endReason() {
@@ -73,17 +77,6 @@ final class MqttConnection {
 
     void credentials(Credentials credentials) {
         this.credentials = credentials;
-    }
-
-    /** Between a read's first packet and its end, when the gate flushes whatever the packets made us write. */
-    private boolean inRead;
-
-    boolean inRead() {
-        return inRead;
-    }
-
-    void inRead(boolean on) {
-        this.inRead = on;
     }
 
     /** This connection's will; the session's may already be the will of a connection that took it over. */
@@ -214,6 +207,7 @@ final class MqttConnection {
 
     private void disconnect(ReasonCode reason, String why) {
         closing = true;
+        gate.discardAll();
         channel.config().setAutoRead(false);
         if (isV5() && isConnected()) {
             MqttProperties props = new MqttProperties();
@@ -233,7 +227,7 @@ final class MqttConnection {
      * client does or after a short linger. A WebSocket ends with its own close handshake instead.
      */
     private void closeAfterDisconnect() {
-        if (info.transport() != io.sluice.server.transport.Transport.TCP
+        if (info.transport() != io.sluice.server.events.Transport.TCP
                 || !(channel instanceof io.netty.channel.socket.DuplexChannel duplex) || !channel.isActive()) {
             channel.close();
             return;
@@ -251,6 +245,7 @@ final class MqttConnection {
     /** Stop processing inbound packets after a refusal that answers itself (a CONNACK with a failure code). */
     void markClosing() {
         closing = true;
+        gate.discardAll();
         channel.config().setAutoRead(false);
     }
 

@@ -193,7 +193,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
 
     @Override
     public void flush() {
-        if (!connection.inRead()) {
+        if (!connection.gate.inRead()) {
             connection.channel.flush();
             return;
         }

@@ -4,13 +4,16 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
-import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.ops.TopicLimits;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.InboundGate;
 import io.sluice.server.transport.ProtocolModule;
 
 import java.nio.charset.StandardCharsets;
@@ -20,7 +23,7 @@ import java.util.List;
  * MQTT 3.1, 3.1.1 and 5.0 for the transport: Netty's MQTT codec plus one handler per concern, over TCP or
  * WebSocket alike. Pipeline, inbound order:
  * <pre>
- *   MqttDecoder -> [keep-alive idle handler, after CONNECT] -> MqttInboundGate (flow control)
+ *   MqttDecoder -> [keep-alive idle handler, after CONNECT] -> InboundGate (flow control)
  *   -> MqttProtocolGuard (decode failures, packet order) -> MqttConnectHandler (CONNECT, PINGREQ, DISCONNECT)
  *   -> MqttPublishHandler (PUBLISH, PUBREL) -> MqttSubscribeHandler (SUBSCRIBE, UNSUBSCRIBE)
  *   -> MqttDeliverySink (deliveries out, PUBACK/PUBREC/PUBCOMP in) -> MqttErrorHandler
@@ -35,6 +38,7 @@ public final class MqttModule implements ProtocolModule {
     private final Authenticator authenticator;
     private final ConnectionEvents events;
     private final TopicLimits topicLimits;
+    private final int maxHeldInbound;
 
     public MqttModule(Broker broker, Settings settings) {
         this(broker, settings, Authenticator.ALLOW_ALL);
@@ -51,6 +55,7 @@ public final class MqttModule implements ProtocolModule {
         this.authenticator = authenticator;
         this.events = events;
         this.topicLimits = TopicLimits.from(settings);
+        this.maxHeldInbound = settings.get(Settings.MAX_HELD_INBOUND);
     }
 
     @Override
@@ -125,19 +130,34 @@ public final class MqttModule implements ProtocolModule {
         return false;
     }
 
+    /**
+     * What the {@link InboundGate} lets through while a publish waits: acknowledgements of the broker's own
+     * deliveries (PUBACK, PUBREC, PUBCOMP) free room in this client's queue, and PINGREQ orders nothing while a
+     * client waiting too long for PINGRESP drops the connection. A packet that failed to decode waits in line.
+     */
+    static boolean passesWhilePaused(Object msg) {
+        if (!(msg instanceof MqttMessage m) || m.decoderResult().isFailure()) {
+            return false;
+        }
+        MqttMessageType type = m.fixedHeader().messageType();
+        return type == MqttMessageType.PUBACK || type == MqttMessageType.PUBREC || type == MqttMessageType.PUBCOMP
+                || type == MqttMessageType.PINGREQ;
+    }
+
     @Override
     public void install(ChannelPipeline pipeline, ConnectionInfo info) {
-        MqttConnection connection = new MqttConnection(pipeline.channel(), info, broker, limits, events, topicLimits);
+        InboundGate gate = new InboundGate(maxHeldInbound, MqttModule::passesWhilePaused);
+        MqttConnection connection = new MqttConnection(pipeline.channel(), info, broker, limits, events, topicLimits,
+                gate);
         MqttConnectRefusal refusal = new MqttConnectRefusal(connection);
-        MqttInboundGate gate = new MqttInboundGate(connection);
         MqttDeliverySink sink = new MqttDeliverySink(connection);
         // Netty's limit counts the whole packet, fixed header included, as Maximum Packet Size does (MQTT 5 3.1.2.11.4)
         pipeline.addLast("mqtt-decoder", new MqttDecoder(limits.maxPacketSize()));
         pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
         pipeline.addLast("mqtt-gate", gate);
         pipeline.addLast("mqtt-guard", new MqttProtocolGuard(connection, refusal));
-        pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, gate, authenticator));
-        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection, gate, authenticator));
+        pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, authenticator));
+        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection, authenticator));
         pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection, authenticator));
         pipeline.addLast("mqtt-delivery", sink);
         pipeline.addLast("mqtt-errors", new MqttErrorHandler(connection));

@@ -15,12 +15,12 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.ops.Limit;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
+import io.sluice.server.events.Limit;
 
 import java.util.HashSet;
 import java.util.Set;
@@ -30,22 +30,20 @@ import java.util.function.Consumer;
  * Inbound PUBLISH at QoS 0, 1 and 2 and the QoS 2 PUBREL (MQTT 5 section 4.3): validation, topic aliases,
  * the broker's Receive Maximum, duplicate QoS 2 suppression, and flow control. The PUBACK or PUBREC goes out
  * only once {@code Broker.publish} reports every matching queue holds the message; until then the
- * {@link MqttInboundGate} holds further packets and the channel stops reading.
+ * {@link io.sluice.server.transport.InboundGate} holds further packets and the channel stops reading.
  */
 final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
-    private final MqttInboundGate gate;
-    private final Authenticator authenticator;
+        private final Authenticator authenticator;
     private InboundTopicAliases aliases;
     /** QoS 1 and 2 PUBLISHes of this connection not yet answered with PUBACK or PUBCOMP (Receive Maximum). */
     private int unacknowledged;
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}. */
     private final Set<Integer> countedQos2 = new HashSet<>();
 
-    MqttPublishHandler(MqttConnection connection, MqttInboundGate gate, Authenticator authenticator) {
+    MqttPublishHandler(MqttConnection connection, Authenticator authenticator) {
         this.connection = connection;
         this.authenticator = authenticator;
-        this.gate = gate;
     }
 
     @Override
@@ -148,7 +146,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         if (now != null) {
             acknowledge(qos, packetId, now);
         } else {
-            gate.pause();
+            connection.gate.pause();
         }
     }
 
@@ -280,7 +278,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             }
             connection.channel.eventLoop().execute(() -> {
                 acknowledge(qos, packetId, o);
-                gate.resume();
+                connection.gate.resume();
             });
         }
 

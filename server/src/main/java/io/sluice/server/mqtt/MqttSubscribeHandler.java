@@ -16,13 +16,13 @@ import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.ops.Limit;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.events.Limit;
 
 import java.util.List;
 

@@ -3,6 +3,7 @@ package io.sluice.server.ops;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.Refusal;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -3,7 +3,9 @@ package io.sluice.server.ops;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.sluice.server.transport.Transport;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +39,7 @@ public final class AdmissionHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().closeFuture().addListener(f -> admission.release(remote));
         } else {
             ctx.channel().attr(Admission.REFUSAL).set(refusal);
-            events.refused(transport, remote, null, null, refusal);
+            events.refused(transport, remote, null, null, refusal, null);
             ctx.executor().schedule(() -> {
                 ctx.channel().close();
             }, REFUSED_GRACE_MILLIS, TimeUnit.MILLISECONDS);

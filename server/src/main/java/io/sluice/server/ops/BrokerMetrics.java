@@ -17,8 +17,13 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerStats;
-import io.sluice.server.transport.ConnectionInfo;
-import io.sluice.server.transport.Transport;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Heartbeat;
+import io.sluice.server.events.Limit;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -198,7 +203,8 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     }
 
     @Override
-    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason,
+                        String detail) {
         if (protocol != null && reason.isAdmission()) {
             return; // counted by AdmissionHandler when the socket opened; the adapter only answered it
         }

@@ -3,7 +3,9 @@ package io.sluice.server.ops;
 import io.micrometer.core.instrument.Gauge;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
-import io.sluice.server.transport.Transport;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionLog;
+import io.sluice.server.events.Transport;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,7 @@
 package io.sluice.server.ops;
 
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.Limit;
 
 import java.nio.charset.StandardCharsets;
 

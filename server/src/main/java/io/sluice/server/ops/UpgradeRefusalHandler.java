@@ -7,8 +7,10 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.ReferenceCountUtil;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 import io.sluice.server.transport.HttpResponses;
-import io.sluice.server.transport.Transport;
 
 /**
  * The HTTP port's request gate, just before the router: a WebSocket upgrade on a connection {@link Admission}
@@ -31,7 +33,7 @@ public final class UpgradeRefusalHandler extends ChannelInboundHandlerAdapter {
             Refusal refusal = Admission.refusal(ctx.channel());
             if (refusal != null && isUpgrade(request)) {
                 // counted by AdmissionHandler when the socket opened; logged here, where it is answered
-                log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal);
+                log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal, null);
                 ReferenceCountUtil.release(msg);
                 refuse(ctx, refusal);
                 return;

@@ -10,12 +10,12 @@ import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.handler.codec.stomp.StompHeaders;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Heartbeat;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.ops.Admission;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.security.Credentials;
-import io.sluice.server.ops.Admission;
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Heartbeat;
-import io.sluice.server.ops.Refusal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

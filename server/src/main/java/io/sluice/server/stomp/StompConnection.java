@@ -4,10 +4,11 @@ import io.sluice.protocol.stomp.StompFrameDecoder;
 import io.sluice.protocol.stomp.StompFrameEncoder;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.server.broker.Broker;
-import io.sluice.server.ops.ConnectionEvents;
-import io.sluice.server.ops.DisconnectReason;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.ops.TopicLimits;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.InboundGate;
 
 /**
  * What the handlers of one STOMP connection share: who it is, the negotiated version, and the pipeline pieces
@@ -23,7 +24,8 @@ final class StompConnection {
     final TopicLimits topicLimits;
     final StompFrameDecoder decoder;
     final StompFrameEncoder encoder;
-    final StompInboundGate gate = new StompInboundGate();
+    /** Keeps decoded frames in order while a SEND waits for room (backpressure); see {@link StompModule#passesWhilePaused}. */
+    final InboundGate gate;
     final StompErrorHandler errors = new StompErrorHandler(this);
     StompVersion version;
     String login;
@@ -45,6 +47,7 @@ final class StompConnection {
         this.topicLimits = topicLimits;
         this.decoder = new StompFrameDecoder(config.maxHeaderLine(), config.maxHeaders());
         this.encoder = new StompFrameEncoder();
+        this.gate = new InboundGate(config.maxHeldInbound(), StompModule::passesWhilePaused);
     }
 
     void version(StompVersion v) {

@@ -8,8 +8,8 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.stomp.StompCommand;
 import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.util.ReferenceCountUtil;
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Refusal;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.ShutdownEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -106,7 +106,7 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
             error.release();
             return;
         }
-        conn.events.refused(conn.info.transport(), conn.info.remote(), "stomp", conn.login, refusal);
+        conn.events.refused(conn.info.transport(), conn.info.remote(), "stomp", conn.login, refusal, detail);
         log.info("stomp {}: refused CONNECT: {}: {} Closing.", conn.describe(), refusal.message(), detail);
         answer(error);
     }

@@ -6,9 +6,8 @@ import io.netty.handler.codec.stomp.DefaultStompFrame;
 import io.netty.handler.codec.stomp.StompCommand;
 import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.handler.codec.stomp.StompHeaders;
-
 import io.sluice.protocol.stomp.StompDestination;
-import io.sluice.server.ops.Limit;
+import io.sluice.server.events.Limit;
 
 import java.nio.charset.StandardCharsets;
 

@@ -7,9 +7,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Heartbeat;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Heartbeat;
 
 import java.util.concurrent.TimeUnit;
 

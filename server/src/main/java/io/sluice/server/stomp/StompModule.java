@@ -2,14 +2,18 @@ package io.sluice.server.stomp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.stomp.StompCommand;
+import io.netty.handler.codec.stomp.StompFrame;
+import io.netty.handler.codec.stomp.StompHeaders;
 import io.sluice.protocol.stomp.StompFrameAggregator;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
-import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.ops.TopicLimits;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.transport.InboundGate;
 import io.sluice.server.transport.ProtocolModule;
 
 import java.nio.charset.StandardCharsets;
@@ -115,6 +119,18 @@ public final class StompModule implements ProtocolModule {
     @Override
     public boolean acceptsTextFrames() {
         return true;
+    }
+
+    /**
+     * What the {@link InboundGate} lets through while a SEND waits for room: ACK and NACK outside a transaction
+     * free room in this connection's own subscriptions, and holding them behind a SEND that waits for room (say,
+     * in a queue this same connection consumes) could wait forever. Everything else waits in order, so a RECEIPT
+     * (a DISCONNECT's too) is never written before the frames ahead of it are done.
+     */
+    static boolean passesWhilePaused(Object msg) {
+        return msg instanceof StompFrame f && f.decoderResult().isSuccess()
+                && (f.command() == StompCommand.ACK || f.command() == StompCommand.NACK)
+                && !f.headers().contains(StompHeaders.TRANSACTION);
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.sluice.server.stomp;
 
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Limit;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Limit;
 
 /**
  * Bad input from a STOMP client: it is answered with an ERROR frame whose {@code message} header is

@@ -9,15 +9,15 @@ import io.netty.util.concurrent.EventExecutor;
 import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Limit;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Limit;
 
 import java.util.function.Consumer;
 
 /**
  * SEND: the frame becomes a QoS 1 publish on the shared trie. {@code Broker.publish} says when every matching
  * queue holds the message, possibly later, from another thread, when a subscriber's queue was full; until
- * then later frames wait in order in the {@link StompInboundGate} (which stops reading when enough wait), and
+ * then later frames wait in order in the {@link io.sluice.server.transport.InboundGate} (which stops reading when enough wait), and
  * only then is the RECEIPT written. That withheld receipt and the stopped reads are STOMP's form of the QoS 1
  * backpressure MQTT publishers get through PUBACK.
  */

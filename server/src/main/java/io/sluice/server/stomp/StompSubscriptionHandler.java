@@ -8,7 +8,7 @@ import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.SubscriptionOptions;
-import io.sluice.server.ops.Limit;
+import io.sluice.server.events.Limit;
 
 import java.util.ArrayList;
 import java.util.HashMap;

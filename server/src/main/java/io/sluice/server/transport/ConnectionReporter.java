@@ -4,31 +4,42 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.AttributeKey;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 /**
- * One log line when a connection reaches its protocol, one when it closes (with why, if a handler said), and
- * one for every connection refused before reaching a protocol. Protocol adapters log their own events (CONNECT
- * with the client id and so on); these lines are the transport's view: remote address, transport, protocol.
+ * The transport's side of the connection events: tells the listener's {@link ConnectionEvents} when a
+ * connection reaches its protocol, when it closes (with why, if a handler said), and when one is refused
+ * before reaching a protocol. Each channel carries its listener's events and transport as attributes, so any
+ * handler reports through {@link #events(Channel)} without being handed it. The lines themselves are written by
+ * {@link io.sluice.server.events.ConnectionLog}.
  */
-public final class ConnectionLog extends ChannelInboundHandlerAdapter {
-    private static final Logger log = LoggerFactory.getLogger("io.sluice.transport");
+public final class ConnectionReporter extends ChannelInboundHandlerAdapter {
     private static final AttributeKey<Transport> TRANSPORT = AttributeKey.valueOf("sluice.transport");
     private static final AttributeKey<String> CLOSE_REASON = AttributeKey.valueOf("sluice.closeReason");
+    private static final AttributeKey<ConnectionEvents> EVENTS = AttributeKey.valueOf("sluice.connectionEvents");
 
     private final ConnectionInfo info;
     private final String protocol;
     private long openedNanos;
 
-    public ConnectionLog(ConnectionInfo info, String protocol) {
+    public ConnectionReporter(ConnectionInfo info, String protocol) {
         this.info = info;
         this.protocol = protocol;
     }
 
-    /** Label a new channel with the transport it arrived on (used by refusal lines). */
-    public static void transport(Channel channel, Transport transport) {
+    /** Label a new channel with the transport it arrived on and the events its listener reports to. */
+    public static void attach(Channel channel, Transport transport, ConnectionEvents events) {
         channel.attr(TRANSPORT).set(transport);
+        channel.attr(EVENTS).set(events);
+    }
+
+    /** The events of the channel's listener; {@link ConnectionEvents#NONE} if none was attached. */
+    public static ConnectionEvents events(Channel channel) {
+        ConnectionEvents e = channel.attr(EVENTS).get();
+        return e == null ? ConnectionEvents.NONE : e;
     }
 
     /** Say why the server is closing this connection; the close line reports the first reason given. */
@@ -36,37 +47,23 @@ public final class ConnectionLog extends ChannelInboundHandlerAdapter {
         channel.attr(CLOSE_REASON).setIfAbsent(reason);
     }
 
-    /** A connection turned away before reaching a protocol: logged here, counted by the listener's events. */
-    public static void refused(Channel channel, TransportEvents.Refusal kind, String reason) {
-        closeReason(channel, reason);
-        Transport t = channel.attr(TRANSPORT).get();
-        TransportEvents.of(channel).refused(t, channel.remoteAddress(), kind);
-        log.info("refused {} connection from {}: {}", t == null ? "?" : t.label(), channel.remoteAddress(), reason);
+    /** A connection turned away before reaching a protocol: reported (logged and counted) with the detail. */
+    public static void refused(Channel channel, Refusal kind, String detail) {
+        closeReason(channel, detail);
+        events(channel).refused(channel.attr(TRANSPORT).get(), channel.remoteAddress(), null, null, kind, detail);
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         openedNanos = System.nanoTime();
-        log.info("open {} {} connection from {}{}", protocol, info.transport().label(), info.remote(), details());
+        events(ctx.channel()).opened(protocol, info);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         String reason = ctx.channel().attr(CLOSE_REASON).get();
         long seconds = (System.nanoTime() - openedNanos) / 1_000_000_000L;
-        log.info("closed {} {} connection from {}{} after {} s: {}", protocol, info.transport().label(), info.remote(),
-                details(), seconds, reason == null ? "connection closed" : reason);
+        events(ctx.channel()).closed(protocol, info, seconds, reason == null ? "connection closed" : reason);
         ctx.fireChannelInactive();
-    }
-
-    private String details() {
-        StringBuilder sb = new StringBuilder();
-        if (info.subprotocol() != null) {
-            sb.append(" subprotocol=").append(info.subprotocol().token());
-        }
-        if (info.path() != null) {
-            sb.append(" path=").append(info.path());
-        }
-        return sb.toString();
     }
 }

@@ -3,6 +3,7 @@ package io.sluice.server.transport;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.server.events.Refusal;
 
 import java.util.concurrent.TimeUnit;
 
@@ -59,7 +60,7 @@ public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
     private void start(ChannelHandlerContext ctx) {
         if (timer == null && timeoutMillis > 0) {
             timer = ctx.executor().schedule(() -> {
-                ConnectionLog.refused(ctx.channel(), TransportEvents.Refusal.HANDSHAKE_TIMEOUT, "no protocol established within the handshake timeout ("
+                ConnectionReporter.refused(ctx.channel(), Refusal.HANDSHAKE_TIMEOUT, "no protocol established within the handshake timeout ("
                         + timeoutMillis + " ms)");
                 ctx.close();
             }, timeoutMillis, TimeUnit.MILLISECONDS);

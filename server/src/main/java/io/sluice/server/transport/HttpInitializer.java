@@ -6,6 +6,9 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionLog;
+import io.sluice.server.events.Transport;
 
 import java.util.function.Supplier;
 
@@ -18,10 +21,10 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpEndpoints endpoints;
     private final WebSocketUpgrader upgrader;
     private final Supplier<ChannelHandler> requestGate;
-    private final TransportEvents events;
+    private final ConnectionEvents events;
 
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config) {
-        this(registry, endpoints, config, null, TransportEvents.NONE);
+        this(registry, endpoints, config, null, new ConnectionLog());
     }
 
     /**
@@ -29,7 +32,7 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
      * first and may answer it itself (connection admission refusing an upgrade with 429/503); null for none.
      */
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config,
-                           Supplier<ChannelHandler> requestGate, TransportEvents events) {
+                           Supplier<ChannelHandler> requestGate, ConnectionEvents events) {
         this.events = events;
         this.config = config;
         this.endpoints = endpoints;
@@ -39,8 +42,7 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
 
     @Override
     protected void initChannel(SocketChannel ch) {
-        ConnectionLog.transport(ch, Transport.WEBSOCKET);
-        TransportEvents.attach(ch, events);
+        ConnectionReporter.attach(ch, Transport.WEBSOCKET, events);
         ch.pipeline()
                 .addLast("handshake-timeout", new HandshakeTimeout(config.handshakeTimeoutMillis(), false))
                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.sluice.server.events.Refusal;
 
 import java.util.Optional;
 
@@ -52,8 +53,8 @@ public final class HttpRouter extends SimpleChannelInboundHandler<FullHttpReques
                 : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
                 : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE
                 : HttpResponseStatus.BAD_REQUEST;
-        ConnectionLog.refused(ctx.channel(), status == HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                ? TransportEvents.Refusal.HEADER_TOO_LARGE : TransportEvents.Refusal.BAD_HANDSHAKE, "unreadable HTTP request (" + status + "): " + cause.getMessage());
+        ConnectionReporter.refused(ctx.channel(), status == HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                ? Refusal.HEADER_TOO_LARGE : Refusal.BAD_HANDSHAKE, "unreadable HTTP request (" + status + "): " + cause.getMessage());
         HttpResponses.textAndClose(ctx, status, "bad request: " + cause.getMessage() + "\n");
     }
 }

@@ -2,6 +2,7 @@ package io.sluice.server.transport;
 
 import io.netty.channel.ChannelHandler;
 import io.sluice.server.config.Setting;
+import io.sluice.server.events.Transport;
 
 /**
  * A listening port: its name (in the ready line and {@code SluiceServer.port(name)}), the setting that holds its

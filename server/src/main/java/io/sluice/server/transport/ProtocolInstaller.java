@@ -2,6 +2,7 @@ package io.sluice.server.transport;
 
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
+import io.sluice.server.events.ConnectionInfo;
 
 /**
  * Hands a connection to its protocol: the one place every transport path (TCP, WebSocket by subprotocol, by
@@ -42,7 +43,7 @@ public final class ProtocolInstaller {
     public static void install(Channel channel, ProtocolModule module, ConnectionInfo info) {
         channel.attr(INFO).set(info);
         assign(channel, module);
-        channel.pipeline().addLast("connection-log", new ConnectionLog(info, module.name()));
+        channel.pipeline().addLast("connection-log", new ConnectionReporter(info, module.name()));
         module.install(channel.pipeline(), info);
         channel.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);
     }

@@ -3,6 +3,7 @@ package io.sluice.server.transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPipeline;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.events.ConnectionInfo;
 
 import java.util.List;
 

@@ -10,6 +10,9 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.ws.FramePayloadCodec;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 import java.util.Locale;
 
@@ -116,7 +119,7 @@ public final class ProtocolSniffer extends ChannelInboundHandlerAdapter {
     }
 
     private void refuse(ChannelHandlerContext ctx, WebSocketCloseStatus status, String reason) {
-        ConnectionLog.refused(ctx.channel(), TransportEvents.Refusal.BAD_HANDSHAKE, "WebSocket on " + path + ": " + reason);
+        ConnectionReporter.refused(ctx.channel(), Refusal.BAD_HANDSHAKE, "WebSocket on " + path + ": " + reason);
         refused = true;
         release();
         ctx.writeAndFlush(new CloseWebSocketFrame(status, reason.length() > 120 ? reason.substring(0, 120) : reason))

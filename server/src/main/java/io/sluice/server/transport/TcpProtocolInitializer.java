@@ -4,6 +4,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.ConnectionLog;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 import java.util.Optional;
 
@@ -15,14 +20,14 @@ public final class TcpProtocolInitializer extends ChannelInitializer<SocketChann
     private final ProtocolRegistry registry;
     private final String protocol;
     private final TransportConfig config;
-    private final TransportEvents events;
+    private final ConnectionEvents events;
 
     public TcpProtocolInitializer(ProtocolRegistry registry, String protocol, TransportConfig config) {
-        this(registry, protocol, config, TransportEvents.NONE);
+        this(registry, protocol, config, new ConnectionLog());
     }
 
     public TcpProtocolInitializer(ProtocolRegistry registry, String protocol, TransportConfig config,
-                                  TransportEvents events) {
+                                  ConnectionEvents events) {
         this.registry = registry;
         this.protocol = protocol;
         this.config = config;
@@ -31,15 +36,14 @@ public final class TcpProtocolInitializer extends ChannelInitializer<SocketChann
 
     @Override
     protected void initChannel(SocketChannel ch) {
-        ConnectionLog.transport(ch, Transport.TCP);
-        TransportEvents.attach(ch, events);
+        ConnectionReporter.attach(ch, Transport.TCP, events);
         ch.pipeline().addLast("handshake-timeout", new HandshakeTimeout(config.handshakeTimeoutMillis(), true));
         ch.pipeline().addLast("tcp-install", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
                 Optional<ProtocolModule> module = registry.byName(protocol);
                 if (module.isEmpty()) {
-                    ConnectionLog.refused(ctx.channel(), TransportEvents.Refusal.BAD_HANDSHAKE, "protocol " + protocol + " is not enabled on this server");
+                    ConnectionReporter.refused(ctx.channel(), Refusal.BAD_HANDSHAKE, "protocol " + protocol + " is not enabled on this server");
                     ctx.close();
                     return;
                 }

@@ -9,6 +9,8 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.Heartbeat;
 
 /**
  * The control frames of RFC 6455 section 5.5: a Ping is answered by a Pong with the same payload, a Pong is
@@ -29,14 +31,14 @@ public final class WebSocketControl extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof PingWebSocketFrame ping) {
-            events(ctx).heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.PING_RECEIVED);
+            events(ctx).heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), Heartbeat.WS_PING_RECEIVED);
             ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));
         } else if (msg instanceof PongWebSocketFrame pong) {
-            events(ctx).heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.PONG_RECEIVED);
+            events(ctx).heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), Heartbeat.WS_PONG_RECEIVED);
             pong.release();
         } else if (msg instanceof CloseWebSocketFrame close) {
             int status = close.statusCode();
-            ConnectionLog.closeReason(ctx.channel(), "client closed the WebSocket"
+            ConnectionReporter.closeReason(ctx.channel(), "client closed the WebSocket"
                     + (status < 0 ? "" : " with status " + status + reason(close.reasonText())));
             CloseWebSocketFrame reply = status < 0 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(status, "");
             close.release();
@@ -50,7 +52,7 @@ public final class WebSocketControl extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof CloseWebSocketFrame close) {
             closeSent = true;
-            ConnectionLog.closeReason(ctx.channel(), "server closed the WebSocket with status " + close.statusCode()
+            ConnectionReporter.closeReason(ctx.channel(), "server closed the WebSocket with status " + close.statusCode()
                     + reason(close.reasonText()));
         }
         ctx.write(msg, promise);
@@ -72,7 +74,7 @@ public final class WebSocketControl extends ChannelDuplexHandler {
         if (cause instanceof CorruptedWebSocketFrameException bad) {
             // The decoder has answered with the close status already and closes the connection.
             closeSent = true;
-            ConnectionLog.closeReason(ctx.channel(), "WebSocket protocol violation (close status "
+            ConnectionReporter.closeReason(ctx.channel(), "WebSocket protocol violation (close status "
                     + bad.closeStatus().code() + "): " + bad.getMessage());
             ctx.close();
             return;
@@ -80,8 +82,8 @@ public final class WebSocketControl extends ChannelDuplexHandler {
         ctx.fireExceptionCaught(cause);
     }
 
-    private static TransportEvents events(ChannelHandlerContext ctx) {
-        return TransportEvents.of(ctx.channel());
+    private static ConnectionEvents events(ChannelHandlerContext ctx) {
+        return ConnectionReporter.events(ctx.channel());
     }
 
     private static String reason(String text) {

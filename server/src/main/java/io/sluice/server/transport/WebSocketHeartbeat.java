@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.server.events.Heartbeat;
 
 import java.util.concurrent.TimeUnit;
 
@@ -35,8 +36,8 @@ public final class WebSocketHeartbeat extends ChannelInboundHandlerAdapter {
             pinger = ctx.executor().scheduleAtFixedRate(() -> {
                 if (ctx.channel().isWritable()) {
                     ctx.writeAndFlush(new PingWebSocketFrame());
-                    TransportEvents.of(ctx.channel())
-                            .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.PING_SENT);
+                    ConnectionReporter.events(ctx.channel())
+                            .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), Heartbeat.WS_PING_SENT);
                 }
             }, pingIntervalMillis, pingIntervalMillis, TimeUnit.MILLISECONDS);
         }
@@ -55,9 +56,9 @@ public final class WebSocketHeartbeat extends ChannelInboundHandlerAdapter {
                 pausedByServer = false;
                 return;
             }
-            TransportEvents.of(ctx.channel())
-                    .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), TransportEvents.Heartbeat.TIMEOUT);
-            ConnectionLog.closeReason(ctx.channel(), "WebSocket silent for " + idleTimeoutMillis
+            ConnectionReporter.events(ctx.channel())
+                    .heartbeat(ProtocolInstaller.protocolOf(ctx.channel()), Heartbeat.TIMEOUT);
+            ConnectionReporter.closeReason(ctx.channel(), "WebSocket silent for " + idleTimeoutMillis
                     + " ms (no frame, not even a Pong); closed as dead");
             // A dead peer may never drain the socket: close now rather than after the Close frame is written.
             ctx.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.ENDPOINT_UNAVAILABLE, "idle timeout"));

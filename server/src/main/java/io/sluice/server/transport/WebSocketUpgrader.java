@@ -15,6 +15,9 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.protocol.ws.FramePayloadCodec;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -63,7 +66,7 @@ public final class WebSocketUpgrader {
         List<String> offered = request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         SubprotocolNegotiator.Decision decision = negotiator.decide(offered, path);
         if (decision instanceof SubprotocolNegotiator.Refuse refuse) {
-            ConnectionLog.refused(channel, TransportEvents.Refusal.BAD_HANDSHAKE,
+            ConnectionReporter.refused(channel, Refusal.BAD_HANDSHAKE,
                     "WebSocket upgrade to " + path + ": " + refuse.reason());
             HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, refuse.reason() + "\n");
             return;
@@ -78,7 +81,7 @@ public final class WebSocketUpgrader {
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory("ws://" + host + request.uri(),
                 serve == null ? null : serve.token(), decoderConfig).newHandshaker(request);
         if (handshaker == null) {
-            ConnectionLog.refused(channel, TransportEvents.Refusal.UNSUPPORTED_VERSION,
+            ConnectionReporter.refused(channel, Refusal.UNSUPPORTED_VERSION,
                     "WebSocket upgrade to " + path + ": unsupported WebSocket version "
                     + request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
             WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(channel)
@@ -88,7 +91,7 @@ public final class WebSocketUpgrader {
         try {
             handshaker.handshake(channel, request).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         } catch (WebSocketServerHandshakeException e) {
-            ConnectionLog.refused(channel, TransportEvents.Refusal.BAD_HANDSHAKE,
+            ConnectionReporter.refused(channel, Refusal.BAD_HANDSHAKE,
                     "WebSocket upgrade to " + path + ": " + e.getMessage());
             HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
             return;

@@ -1,5 +1,6 @@
 package io.sluice.server.ops;
 
+import io.sluice.server.events.Limit;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,12 +1,12 @@
 package io.sluice.server.stomp;
 
-import io.sluice.server.ops.ConnectionEvents;
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.ops.Heartbeat;
-import io.sluice.server.ops.Limit;
-import io.sluice.server.ops.Refusal;
-import io.sluice.server.transport.ConnectionInfo;
-import io.sluice.server.transport.Transport;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Heartbeat;
+import io.sluice.server.events.Limit;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 
 import java.net.SocketAddress;
 import java.util.List;
@@ -28,7 +28,8 @@ final class RecordingEvents implements ConnectionEvents {
     }
 
     @Override
-    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason) {
+    public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason,
+                        String detail) {
         events.add("refused " + reason.label());
     }
 

@@ -172,7 +172,7 @@ class StompAckTest {
             pub.connect("1.2", "200,0");
             sub.subscribe("/topic/held", "s", "ack", "client-individual", "prefetch-count", "1");
             // three fill the subscriber, the fourth waits, and the next frames fill the gate so reading stops
-            int total = 4 + StompInboundGate.MAX_HELD;
+            int total = 4 + Settings.MAX_HELD_INBOUND.defaultValue();
             for (int i = 1; i <= total; i++) {
                 pub.send(sendFrame("/topic/held", "m" + i, "receipt", "r" + i));
             }

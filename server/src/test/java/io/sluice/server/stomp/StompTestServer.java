@@ -12,10 +12,10 @@ import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Transport;
 import io.sluice.server.mqtt.MqttModule;
-import io.sluice.server.transport.ConnectionInfo;
 import io.sluice.server.transport.ProtocolModule;
-import io.sluice.server.transport.Transport;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.events.ConnectionInfo;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
