@@ -108,7 +108,7 @@ class FirstFrameMismatchTest {
                     assertEquals(1002, close.statusCode(), p + " " + opening.name());
                     assertEquals(expected, close.reasonText(), p + " " + opening.name());
                     close.release();
-                    String remote = "127.0.0.1:" + raw.socket.getLocalPort() + ":";
+                    String remote = "remote=127.0.0.1:" + raw.socket.getLocalPort() + " ";
                     awaitLogLines(remote, expected, 1);
                 }
             }
