@@ -8,6 +8,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.server.admin.Admin;
 import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
@@ -19,6 +20,7 @@ import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.Transport;
 import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.ops.AdmissionHandler;
+import io.sluice.server.ops.ConnectionEvents;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;
@@ -61,6 +63,7 @@ public final class SluiceServer implements AutoCloseable {
     private final MessageStore store;
     private final Broker broker;
     private final Operations ops;
+    private final Admin admin;
     private final ProtocolRegistry protocols = new ProtocolRegistry();
     private final HttpEndpoints http = new HttpEndpoints();
     private final EventLoops loops;
@@ -86,6 +89,8 @@ public final class SluiceServer implements AutoCloseable {
         for (String path : OpsEndpoints.PATHS) {
             http.register(path, ops.endpoints()::handle);
         }
+        this.admin = new Admin(settings, broker, ops, this::listeners);
+        admin.register(http);
     }
 
     /** Start with the standard protocols; returns once every enabled listener is bound. */
@@ -116,8 +121,9 @@ public final class SluiceServer implements AutoCloseable {
 
     /** The standard protocols, reporting connections and traffic to this server's operations. */
     private List<ProtocolModule> standardModules() {
-        return List.of(new MqttModule(broker, settings, Authenticator.ALLOW_ALL, ops.events()),
-                new StompModule(broker, settings, Authenticator.ALLOW_ALL, ops.events()));
+        ConnectionEvents events = ConnectionEvents.all(ops.events(), admin.connectionEvents());
+        return List.of(new MqttModule(broker, settings, Authenticator.ALLOW_ALL, events),
+                new StompModule(broker, settings, Authenticator.ALLOW_ALL, events));
     }
 
     /** The listening ports; another TCP protocol listener is one more line here. */
@@ -179,6 +185,7 @@ public final class SluiceServer implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             connections.add(ch);
+                            ch.pipeline().addLast("traffic", admin.trafficCounter());
                             ch.pipeline().addLast("admission", admission);
                             ch.pipeline().addLast(listener.initializer());
                         }
@@ -251,6 +258,7 @@ public final class SluiceServer implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly();
         loops.shutdown();
+        admin.close();
         ops.close();
         broker.close();
         store.close();

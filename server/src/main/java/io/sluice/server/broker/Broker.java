@@ -257,8 +257,7 @@ public final class Broker implements AutoCloseable {
             stats.heldAtShutdown.increment();
             return;
         }
-        stats.published.increment();
-        stats.publishedBytes.add(m.payload().length);
+        stats.published(m);
         if (m.retain()) {
             retained.accept(m);
         }
@@ -309,6 +308,16 @@ public final class Broker implements AutoCloseable {
 
     public boolean isHoldingPublishes() {
         return holdingPublishes;
+    }
+
+    /** Close the live connection of one session (an administrator's disconnect); false when it has none. */
+    public boolean closeConnection(Session session, CloseReason reason) {
+        DeliverySink sink = session.queue().currentSink();
+        if (sink == null) {
+            return false;
+        }
+        sink.executor().execute(() -> sink.close(reason));
+        return true;
     }
 
     /** Close every live connection with the reason (shutdown, for one); sessions stay as their expiry says. */

@@ -3,6 +3,7 @@ package io.sluice.server.broker;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /** Counters the core keeps on its hot path; the metrics registry reads them. LongAdder: no contention. */
@@ -33,6 +34,7 @@ public final class BrokerStats {
     public final LongAdder heldAtShutdown = new LongAdder();
     private final Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
     private volatile LongConsumer latencyObserver = nanos -> { };
+    private volatile Consumer<Message> publishObserver = m -> { };
 
     public BrokerStats() {
         for (Drop d : Drop.values()) {
@@ -47,6 +49,20 @@ public final class BrokerStats {
     /** Who hears the publish-to-deliver latency of each first delivery (the metrics registry), in nanoseconds. */
     public void observeLatency(LongConsumer observer) {
         this.latencyObserver = observer;
+    }
+
+    /**
+     * Who hears each accepted publish (the admin API's per-topic rates), on the publisher's thread: it must be
+     * cheap and never block.
+     */
+    public void observePublishes(Consumer<Message> observer) {
+        this.publishObserver = observer;
+    }
+
+    void published(Message m) {
+        published.increment();
+        publishedBytes.add(m.payload().length);
+        publishObserver.accept(m);
     }
 
     /** A delivery went to its connection: unless it is a resend, report its publish-to-deliver latency. */

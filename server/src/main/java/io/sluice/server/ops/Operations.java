@@ -125,7 +125,7 @@ public final class Operations implements AutoCloseable {
     }
 
     /** The version of the running jar, from its Maven metadata; "dev" when run from classes. */
-    static String version() {
+    public static String version() {
         try (InputStream in = Operations.class.getResourceAsStream("/META-INF/maven/io.sluice/sluice-server/pom.properties")) {
             if (in != null) {
                 Properties p = new Properties();
