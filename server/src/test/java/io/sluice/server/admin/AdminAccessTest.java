@@ -70,7 +70,8 @@ class AdminAccessTest {
     void aClientFromAnotherAddressIsRefusedOnEveryPathWhileLoopbackIsServed() throws Exception {
         InetAddress outside = nonLoopbackAddress();
         Assumptions.assumeTrue(outside != null, "this machine has no non-loopback IPv4 address to connect from");
-        try (SluiceServer server = SluiceServer.start(settings().with(Settings.BIND, "0.0.0.0"))) {
+        try (SluiceServer server = SluiceServer.start(settings().with(Settings.BIND, "0.0.0.0")
+                .with(Settings.ALLOW_ANONYMOUS, true))) {
             int port = server.port("http");
             for (String path : PATHS) {
                 assertEquals(403, status(outside, new InetSocketAddress(outside, port), "GET", path), path);
