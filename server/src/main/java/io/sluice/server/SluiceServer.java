@@ -20,7 +20,6 @@ import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.Transport;
 import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.ops.AdmissionHandler;
-import io.sluice.server.ops.ConnectionEvents;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;

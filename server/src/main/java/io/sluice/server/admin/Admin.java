@@ -2,7 +2,7 @@ package io.sluice.server.admin;
 
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
-import io.sluice.server.ops.ConnectionEvents;
+import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.transport.HttpEndpoints;
 

@@ -2,9 +2,9 @@ package io.sluice.server.admin;
 
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
-import io.sluice.server.ops.ConnectionEvents;
-import io.sluice.server.ops.DisconnectReason;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.ConnectionInfo;
 
 import java.net.SocketAddress;
 import java.util.ArrayList;
