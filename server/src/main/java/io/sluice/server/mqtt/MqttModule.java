@@ -152,6 +152,7 @@ public final class MqttModule implements ProtocolModule {
         MqttConnectRefusal refusal = new MqttConnectRefusal(connection);
         MqttDeliverySink sink = new MqttDeliverySink(connection);
         // Netty's limit counts the whole packet, fixed header included, as Maximum Packet Size does (MQTT 5 3.1.2.11.4)
+        pipeline.addLast("mqtt-check", new MqttPacketCheck(limits.maxPacketSize()));
         pipeline.addLast("mqtt-decoder", new MqttDecoder(limits.maxPacketSize()));
         pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
         pipeline.addLast("mqtt-gate", gate);

@@ -64,12 +64,21 @@ final class MqttProtocolGuard extends ChannelInboundHandlerAdapter {
 
     private void decodingFailed(MqttMessage m) {
         Throwable cause = m.decoderResult().cause();
-        String what = (m.fixedHeader() == null ? "packet" : m.fixedHeader().messageType().toString())
-                + " could not be decoded: " + cause.getMessage();
-        ReasonCode reason = reasonFor(cause);
+        String packet = m.fixedHeader() == null ? "packet" : m.fixedHeader().messageType().toString();
+        String what;
+        ReasonCode reason;
+        if (cause instanceof MqttPacketCheck.Violation v) {
+            what = packet + ": " + v.description;
+            reason = v.violation.reason();
+        } else {
+            what = packet + " could not be decoded: " + cause.getMessage();
+            reason = reasonFor(cause);
+        }
         if (!connection.isConnected()) {
             if (m.variableHeader() instanceof MqttConnectVariableHeader h) {
                 connection.version(MqttVersion.fromProtocolNameAndLevel(h.name(), (byte) h.version()));
+            } else if (cause instanceof MqttPacketCheck.Violation v && v.version != null) {
+                connection.version(v.version);
             }
             refusal.refuse(reason, what);
             return;
