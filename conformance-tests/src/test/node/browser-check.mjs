@@ -1,7 +1,8 @@
 // Headless Chromium (playwright-core, the system's Chromium: no browser download) opens the bundled page
 // from a loopback HTTP server and runs the MQTT.js <-> stomp.js round trip in it against the broker.
 // Argument: {"pageDir": ".../browser", "chromium": "/usr/bin/chromium", "mqttUrl": "ws://...",
-//            "stompUrl": "ws://...", "features": [...]}.
+//            "stompUrl": "ws://...", "features": [...], "entry": "sluiceRoundTrip"}; entry names the page's function
+// that runs the checks (sluiceCompression: the same clients over compressed WebSockets).
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -44,8 +45,9 @@ try {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   await page.goto(pageUrl, { timeout: 30000 });
-  results = await withTimeout(page.evaluate((p) => window.sluiceRoundTrip(p), {
-    mqttUrl: args.mqttUrl, stompUrl: args.stompUrl, features: args.features,
+  results = await withTimeout(page.evaluate(({ entry, p }) => window[entry](p), {
+    entry: args.entry || 'sluiceRoundTrip',
+    p: { mqttUrl: args.mqttUrl, stompUrl: args.stompUrl, features: args.features },
   }), 240000, 'the page\'s checks');
   const agent = await page.evaluate(() => navigator.userAgent);
   for (const r of Object.values(results)) {

@@ -3,8 +3,8 @@
 import mqtt from 'mqtt';
 import { Client } from '@stomp/stompjs';
 import { mqttChecks } from '../mqtt-suite.js';
-import { runAll } from '../util.js';
+import { runAll, Inbox, assert } from '../util.js';
 
 window.mqtt = mqtt;
 window.StompJs = { Client };
-window.sluice = { mqttChecks, runAll };
+window.sluice = { mqttChecks, runAll, Inbox, assert };

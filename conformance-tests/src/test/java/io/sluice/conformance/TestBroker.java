@@ -31,6 +31,11 @@ public final class TestBroker implements AutoCloseable {
         return new TestBroker(SluiceServer.start(settings));
     }
 
+    /** The running server, for what a check reads from it (its metrics). */
+    public SluiceServer server() {
+        return server;
+    }
+
     public int mqttPort() {
         return server.port("mqtt");
     }

@@ -64,6 +64,17 @@ public interface ConnectionEvents {
     default void heartbeat(String protocol, Heartbeat kind) {
     }
 
+    /**
+     * An outgoing WebSocket data frame of {@code rawBytes} left as {@code wireBytes} on a connection with
+     * permessage-deflate (equal when the frame was too small to compress).
+     */
+    default void compressed(String protocol, int rawBytes, int wireBytes) {
+    }
+
+    /** The memory reserved for WebSocket deflate contexts kept between messages changed by {@code deltaBytes}. */
+    default void compressionMemory(long deltaBytes) {
+    }
+
     /** True once the server is shutting down (a WebSocket closed then gets status 1001 instead of 1000). */
     default boolean goingAway() {
         return false;
@@ -141,6 +152,20 @@ public interface ConnectionEvents {
             public void heartbeat(String protocol, Heartbeat kind) {
                 for (ConnectionEvents l : list) {
                     l.heartbeat(protocol, kind);
+                }
+            }
+
+            @Override
+            public void compressed(String protocol, int rawBytes, int wireBytes) {
+                for (ConnectionEvents l : list) {
+                    l.compressed(protocol, rawBytes, wireBytes);
+                }
+            }
+
+            @Override
+            public void compressionMemory(long deltaBytes) {
+                for (ConnectionEvents l : list) {
+                    l.compressionMemory(deltaBytes);
                 }
             }
 

@@ -50,6 +50,8 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     private final ConcurrentHashMap<String, ProtocolMeters> protocols = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicLong> openConnections = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter[]> deflate = new ConcurrentHashMap<>();
+    private final AtomicLong deflateMemory = new AtomicLong();
     private final AtomicLong connectedClients = new AtomicLong();
     private final AtomicLong maxConnectedClients = new AtomicLong();
     private final LongAdder connects = new LongAdder();
@@ -105,6 +107,10 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
                         Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30))
                 .register(r);
         stats.observeLatency(nanos -> latency.record(nanos, TimeUnit.NANOSECONDS));
+
+        Gauge.builder("sluice.ws.deflate.memory", deflateMemory, AtomicLong::get).baseUnit(BaseUnits.BYTES)
+                .description("memory reserved by WebSocket deflate contexts kept between messages (bounded by ws-compression-memory)")
+                .register(r);
 
         new JvmMemoryMetrics().bindTo(r);
         new JvmThreadMetrics().bindTo(r);
@@ -244,6 +250,27 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     public void heartbeat(String protocol, Heartbeat kind) {
         counter("sluice.heartbeats", "keep-alive exchanges: WebSocket ping/pong, MQTT PINGREQ, STOMP heart-beats",
                 "protocol", protocol, "kind", kind.label()).increment();
+    }
+
+    @Override
+    public void compressed(String protocol, int rawBytes, int wireBytes) {
+        Counter[] c = deflate.get(protocol);
+        if (c == null) {
+            c = deflate.computeIfAbsent(protocol, p -> new Counter[] {
+                Counter.builder("sluice.ws.deflate.before").baseUnit(BaseUnits.BYTES).tag("protocol", p)
+                        .description("WebSocket payload bytes sent on connections with permessage-deflate, before compression")
+                        .register(registry),
+                Counter.builder("sluice.ws.deflate.after").baseUnit(BaseUnits.BYTES).tag("protocol", p)
+                        .description("the same bytes as they left, after compression (small messages are sent as they are)")
+                        .register(registry)});
+        }
+        c[0].increment(rawBytes);
+        c[1].increment(wireBytes);
+    }
+
+    @Override
+    public void compressionMemory(long deltaBytes) {
+        deflateMemory.addAndGet(deltaBytes);
     }
 
     private static int clampQos(int qos) {

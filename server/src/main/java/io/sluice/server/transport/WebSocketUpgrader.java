@@ -4,8 +4,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
@@ -27,12 +29,13 @@ import java.util.concurrent.TimeUnit;
  * supported subprotocols) or performs the handshake with Netty's handshaker, then turns the HTTP pipeline into a
  * WebSocket one:
  * <pre>
- *   [ws-idle] wsdecoder/wsencoder  utf8  ws-control  ws-heartbeat  ws-payload  (protocol | ws-sniffer)
+ *   [ws-idle] wsdecoder/wsencoder  [ws-inflate ws-deflate]  utf8  ws-control  ws-heartbeat  ws-payload  (protocol | ws-sniffer)
  * </pre>
  * The 101 response names the subprotocol the negotiator chose, whichever of several
  * {@code Sec-WebSocket-Protocol} headers offered it. A negotiated subprotocol is installed once the first bytes
  * do not contradict it ({@link ProtocolSniffer#expecting}); a connection served by its path gets its protocol at
- * once; one served by neither is sniffed.
+ * once; one served by neither is sniffed. permessage-deflate is negotiated by {@link WebSocketCompression} when
+ * the client offers it.
  * Frames are decoded and limited by Netty ({@code ws-max-frame-size}, close 1009; protocol violations get
  * their RFC 6455 close status); the protocol sees only bytes.
  */
@@ -41,6 +44,9 @@ public final class WebSocketUpgrader {
     private final ProtocolRegistry registry;
     private final TransportConfig config;
     private final WebSocketDecoderConfig decoderConfig;
+    /** The same with RSV bits allowed, for connections that negotiated permessage-deflate. */
+    private final WebSocketDecoderConfig compressedDecoderConfig;
+    private final WebSocketCompression compression;
 
     public WebSocketUpgrader(ProtocolRegistry registry, TransportConfig config) {
         this.negotiator = new SubprotocolNegotiator(registry);
@@ -52,6 +58,8 @@ public final class WebSocketUpgrader {
                 .allowExtensions(false)
                 .closeOnProtocolViolation(true)
                 .build();
+        this.compressedDecoderConfig = decoderConfig.toBuilder().allowExtensions(true).build();
+        this.compression = new WebSocketCompression(config.compression());
     }
 
     public static boolean isUpgrade(FullHttpRequest request) {
@@ -78,9 +86,12 @@ public final class WebSocketUpgrader {
             request.headers().set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", offered));
         }
         String host = request.headers().get(HttpHeaderNames.HOST, "localhost");
+        WebSocketCompression.Negotiated deflate = compression.negotiate(request.headers(), ConnectionReporter.events(channel));
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory("ws://" + host + request.uri(),
-                serve == null ? null : serve.token(), decoderConfig).newHandshaker(request);
+                serve == null ? null : serve.token(), deflate == null ? decoderConfig : compressedDecoderConfig)
+                .newHandshaker(request);
         if (handshaker == null) {
+            compression.release(deflate, ConnectionReporter.events(channel));
             ConnectionReporter.refused(channel, Refusal.UNSUPPORTED_VERSION,
                     "WebSocket upgrade to " + path + ": unsupported WebSocket version "
                     + request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
@@ -88,9 +99,15 @@ public final class WebSocketUpgrader {
                     .addListener(ChannelFutureListener.CLOSE);
             return;
         }
+        HttpHeaders extensions = new DefaultHttpHeaders();
+        if (deflate != null) {
+            extensions.set(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS, deflate.responseHeader());
+        }
         try {
-            handshaker.handshake(channel, request).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+            handshaker.handshake(channel, request, extensions, channel.newPromise())
+                    .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         } catch (WebSocketServerHandshakeException e) {
+            compression.release(deflate, ConnectionReporter.events(channel));
             ConnectionReporter.refused(channel, Refusal.BAD_HANDSHAKE,
                     "WebSocket upgrade to " + path + ": " + e.getMessage());
             HttpResponses.textAndClose(router, HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n");
@@ -98,6 +115,9 @@ public final class WebSocketUpgrader {
         }
         ChannelPipeline p = channel.pipeline();
         p.remove(router.handler());
+        if (deflate != null) {
+            compression.install(channel, deflate);
+        }
         if (config.idleTimeoutMillis() > 0) {
             p.addBefore("wsdecoder", "ws-idle",
                     new IdleStateHandler(config.idleTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));

@@ -24,7 +24,7 @@ final class RawWebSocket implements AutoCloseable {
     private final InputStream in;
     private final EmbeddedChannel encoder = new EmbeddedChannel(new WebSocket13FrameEncoder(true));
     private final EmbeddedChannel unmaskedEncoder = new EmbeddedChannel(new WebSocket13FrameEncoder(false));
-    private final EmbeddedChannel decoder = new EmbeddedChannel(new WebSocket13FrameDecoder(false, false, 1 << 20));
+    private final EmbeddedChannel decoder = new EmbeddedChannel(new WebSocket13FrameDecoder(false, true, 1 << 20));
 
     private RawWebSocket(Socket socket) throws IOException {
         this.socket = socket;
