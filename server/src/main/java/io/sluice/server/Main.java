@@ -2,6 +2,7 @@ package io.sluice.server;
 
 import io.sluice.server.config.Settings;
 import io.sluice.server.config.SettingsException;
+import io.sluice.server.security.PasswdCommand;
 
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -13,7 +14,8 @@ import java.util.function.Consumer;
  * {@code java -jar sluice.jar [--flag value ...]}: parses the settings, starts the broker and prints one line
  * naming every listener and its bound address, which tests and tools read:
  * <pre>Sluice ready: mqtt=127.0.0.1:1883 http=127.0.0.1:8083</pre>
- * SIGTERM or Ctrl-C closes the broker and exits with 0. Exit codes: 2 for a bad command line or config file,
+ * SIGTERM or Ctrl-C closes the broker and exits with 0; SIGHUP reloads the password, ACL, key and certificate
+ * files. {@code java -jar sluice.jar passwd FILE USER} sets a password in a password file instead. Exit codes: 2 for a bad command line or config file,
  * 1 when the broker cannot start (a port in use, say).
  */
 public final class Main {
@@ -25,7 +27,10 @@ public final class Main {
         // signal handlers and the hook are in place before the ready line, which is when tools may signal.
         ShutdownSignals.exitCleanlyOn("TERM", "INT");
         Started started = start(args, System.out, System.err,
-                server -> Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown")));
+                server -> {
+                    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown"));
+                    ShutdownSignals.onHangup(server.security()::reload);
+                });
         if (started.server() == null) {
             System.exit(started.exitCode());
         }
@@ -42,6 +47,9 @@ public final class Main {
 
     /** As {@link #start(String[], PrintStream, PrintStream)}, running {@code beforeReady} before the ready line. */
     static Started start(String[] args, PrintStream out, PrintStream err, Consumer<SluiceServer> beforeReady) {
+        if (args.length > 0 && args[0].equals("passwd")) {
+            return new Started(null, PasswdCommand.run(args, System.in, out, err));
+        }
         for (String a : args) {
             if (a.equals("--help") || a.equals("-h")) {
                 out.print(Settings.help());

@@ -11,6 +11,15 @@ final class ShutdownSignals {
     private ShutdownSignals() {
     }
 
+    /** SIGHUP runs {@code action} (reloading security files), as daemons conventionally do. */
+    static void onHangup(Runnable action) {
+        try {
+            Signal.handle(new Signal("HUP"), s -> action.run());
+        } catch (IllegalArgumentException | LinkageError e) {
+            // no SIGHUP here: files are still reloaded when they change
+        }
+    }
+
     static void exitCleanlyOn(String... signals) {
         for (String name : signals) {
             try {

@@ -9,7 +9,6 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.server.admin.Admin;
-import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.broker.MessageStore;
@@ -24,6 +23,7 @@ import io.sluice.server.ops.Operations;
 import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;
 import io.sluice.server.security.BindPolicy;
+import io.sluice.server.security.Security;
 import io.sluice.server.stomp.StompModule;
 import io.sluice.server.store.RocksMessageStore;
 import io.sluice.server.transport.EventLoops;
@@ -63,6 +63,7 @@ public final class SluiceServer implements AutoCloseable {
     private final Broker broker;
     private final Operations ops;
     private final Admin admin;
+    private final Security security;
     private final ProtocolRegistry protocols = new ProtocolRegistry();
     private final HttpEndpoints http = new HttpEndpoints();
     private final EventLoops loops;
@@ -76,6 +77,7 @@ public final class SluiceServer implements AutoCloseable {
         this.store = openStore(settings);
         try {
             this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
+            this.security = Security.from(settings);
             this.broker = new Broker(brokerConfig(settings), store);
             this.ops = Operations.start(settings, broker);
         } catch (RuntimeException e) {
@@ -121,8 +123,8 @@ public final class SluiceServer implements AutoCloseable {
     /** The standard protocols, reporting connections and traffic to this server's operations. */
     private List<ProtocolModule> standardModules() {
         ConnectionEvents events = ConnectionEvents.all(ops.events(), admin.connectionEvents());
-        return List.of(new MqttModule(broker, settings, Authenticator.ALLOW_ALL, events),
-                new StompModule(broker, settings, Authenticator.ALLOW_ALL, events));
+        return List.of(new MqttModule(broker, settings, security, events),
+                new StompModule(broker, settings, security, events));
     }
 
     /** The listening ports; another TCP protocol listener is one more line here. */
@@ -164,7 +166,8 @@ public final class SluiceServer implements AutoCloseable {
     }
 
     private void bindAll() {
-        String host = BindPolicy.host(settings.get(Settings.BIND), false, settings.get(Settings.ALLOW_ANONYMOUS));
+        String host = BindPolicy.host(settings.get(Settings.BIND), security.authenticating(),
+                settings.get(Settings.ALLOW_ANONYMOUS));
         for (Listener listener : listeners(TransportConfig.from(settings), transportEvents())) {
             int port = settings.get(listener.port());
             if (port < 0) {
@@ -235,6 +238,11 @@ public final class SluiceServer implements AutoCloseable {
         return settings;
     }
 
+    /** Authentication, topic rules, the audit log: what every protocol and HTTP endpoint asks. */
+    public Security security() {
+        return security;
+    }
+
     /** Metrics, admission, $SYS, readiness: the server's operations. */
     public Operations operations() {
         return ops;
@@ -261,6 +269,7 @@ public final class SluiceServer implements AutoCloseable {
         ops.close();
         broker.close();
         store.close();
+        security.close();
         log.info("stopped");
     }
 }

@@ -213,7 +213,7 @@ public final class Broker implements AutoCloseable {
                 && (options.retainHandling() == 0 || (options.retainHandling() == 1 && previous == null));
         if (sendRetained) {
             for (Message m : retained.match(filter)) {
-                if (options.noLocal() && s.clientId().equals(m.publisherId())) {
+                if ((options.noLocal() && s.clientId().equals(m.publisherId())) || !s.mayRead(m.topic())) {
                     continue;
                 }
                 int[] ids = options.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {options.subscriptionId()};

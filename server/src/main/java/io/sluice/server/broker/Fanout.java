@@ -99,6 +99,9 @@ final class Fanout implements Runnable {
         boolean retainAsPublished = false;
         int ids = 0;
         Object tag = null;
+        if (!t.session.mayRead(message.topic())) {
+            return false;
+        }
         boolean own = message.publisherId() != null && message.publisherId().equals(t.session.clientId());
         for (Subscription s : t.subscriptions) {
             if (own && s.options().noLocal()) {
@@ -138,7 +141,7 @@ final class Fanout implements Runnable {
         Subscription firstOnline = null;
         for (int i = 0; i < members.length; i++) {
             Subscription s = members[(start + i) % members.length];
-            if (!s.session().isOnline()) {
+            if (!s.session().isOnline() || !s.session().mayRead(message.topic())) {
                 continue;
             }
             if (firstOnline == null) {
@@ -156,8 +159,13 @@ final class Fanout implements Runnable {
             }
             return toGroup(g);
         }
-        Subscription s = members[start];
-        return offer(s.session(), groupDelivery(g, s));
+        for (int i = 0; i < members.length; i++) {
+            Subscription s = members[(start + i) % members.length];
+            if (s.session().mayRead(message.topic())) {
+                return offer(s.session(), groupDelivery(g, s));
+            }
+        }
+        return false;
     }
 
     private Delivery groupDelivery(SharedGroup g, Subscription s) {

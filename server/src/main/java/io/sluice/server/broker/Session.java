@@ -19,6 +19,7 @@ public final class Session {
     private volatile long expiryIntervalSeconds;
     private volatile Will will;
     private volatile int maximumPacketSize;
+    private volatile TopicAccess reads;
     private volatile long generation;
     /** Timers of a disconnected session: its delayed will and its expiry; guarded by this session. */
     java.util.concurrent.ScheduledFuture<?> pendingWill;
@@ -77,6 +78,25 @@ public final class Session {
 
     public void maximumPacketSize(int bytes) {
         this.maximumPacketSize = bytes;
+    }
+
+    /**
+     * What the client may read, checked on each delivery and retained message (a subscription to '#' receives
+     * only what its client may read); null when it may read everything, so unrestricted clients pay nothing.
+     */
+    public TopicAccess reads() {
+        return reads;
+    }
+
+    /** Set at each login: the access of the client now connected to this session. */
+    public void reads(TopicAccess access) {
+        this.reads = access == TopicAccess.ALL ? null : access;
+    }
+
+    /** True when the client may receive a message on this topic. */
+    boolean mayRead(String topic) {
+        TopicAccess r = reads;
+        return r == null || r.mayRead(topic);
     }
 
     public Collection<Subscription> subscriptions() {

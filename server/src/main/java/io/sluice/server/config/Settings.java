@@ -33,6 +33,12 @@ public final class Settings {
     // ---- security
     public static final Setting<Boolean> ALLOW_ANONYMOUS = bool("allow-anonymous", false, "let clients without credentials connect: always true on a loopback-only broker with no authentication configured; the explicit opt-in for a non-loopback --bind without authentication");
 
+    public static final Setting<Path> PASSWORD_FILE = setting("password-file", null, "authenticate user names and passwords (STOMP login/passcode) against this file in Mosquitto's mosquitto_passwd format; reloaded on change", Path::of);
+    public static final Setting<Path> ACL_FILE = setting("acl-file", null, "topic rules in Mosquitto's acl_file format for publish, subscribe and delivery, every protocol alike; reloaded on change (applies to new logins)", Path::of);
+    public static final Setting<List<String>> SYS_READERS = list("sys-readers", "users (comma separated) who may read $SYS topics once authentication is configured");
+    public static final Setting<Integer> AUDIT_RATE = range("audit-rate", 20, 1, 1_000_000, "most audit log lines (refused logins, denials) written per second; more are counted and summarised");
+    public static final Setting<Long> SECURITY_RELOAD_INTERVAL = millis("security-reload-interval", 5_000, "how often password, ACL, key and certificate files are checked for changes (0: only on SIGHUP)");
+
     // ---- transport (HTTP, WebSocket)
     public static final Setting<Integer> HTTP_MAX_HEADER_SIZE = bytes32("http-max-header-size", 8 * 1024, "largest HTTP request header block (WebSocket upgrade included); larger: 431");
     public static final Setting<Integer> HTTP_MAX_CONTENT_LENGTH = bytes32("http-max-content-length", 64 * 1024, "largest HTTP request body; larger: 413");

@@ -23,7 +23,9 @@ public enum DisconnectReason {
     /** The broker is shutting down. */
     SERVER_SHUTTING_DOWN,
     /** An administrator ended it. */
-    ADMINISTRATIVE;
+    ADMINISTRATIVE,
+    /** The client's credential expired, or it did what it may not (a STOMP SEND or SUBSCRIBE the ACL refuses). */
+    NOT_AUTHORIZED;
 
     private final String label = name().toLowerCase(Locale.ROOT);
 

@@ -20,6 +20,9 @@ import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.security.AuthMechanism;
 import io.sluice.server.security.Authenticator;
+import io.sluice.server.broker.TopicAccess;
+import io.sluice.server.security.Login;
+import io.sluice.server.security.Security;
 import io.sluice.server.security.Credentials;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Message;
@@ -44,7 +47,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
     private final MqttConnectRefusal refusal;
     private final MqttDeliverySink sink;
-        private final Authenticator authenticator;
+        private final Security security;
     private ScheduledFuture<?> connectTimeout;
     /** The enhanced authentication of this connection (MQTT 5 section 4.12), null when it used none. */
     private MqttEnhancedAuth auth;
@@ -52,11 +55,11 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private ConnectRequest pendingConnect;
 
     MqttConnectHandler(MqttConnection connection, MqttConnectRefusal refusal, MqttDeliverySink sink,
-                       Authenticator authenticator) {
+                       Security security) {
         this.connection = connection;
         this.refusal = refusal;
         this.sink = sink;
-        this.authenticator = authenticator;
+        this.security = security;
     }
 
     @Override
@@ -146,15 +149,21 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
-        Credentials credentials = new Credentials("mqtt", clientId, h.hasUserName() ? p.userName() : null,
-                h.hasPassword() ? p.passwordInBytes() : null, connection.info.remote());
-        Authenticator.Decision decision = authenticator.login(credentials);
-        if (decision != Authenticator.Decision.ALLOW) {
-            refusal.refuse(decision == Authenticator.Decision.BAD_CREDENTIALS
+        Credentials credentials = Credentials.of(ctx.channel(), "mqtt", clientId,
+                h.hasUserName() ? p.userName() : null, h.hasPassword() ? p.passwordInBytes() : null);
+        Login login = security.login(credentials);
+        if (!login.allowed()) {
+            refusal.refuse(login.decision() == Authenticator.Decision.BAD_CREDENTIALS
                     ? ReasonCode.BAD_USER_NAME_OR_PASSWORD : ReasonCode.NOT_AUTHORIZED, "login refused");
             return;
         }
-        ConnectRequest request = new ConnectRequest(credentials, version, clientId, assigned, h.isCleanSession(), expiry, will,
+        TopicAccess access = security.access(clientId, login);
+        if (will != null && !access.mayPublish(will.message().topic())) {
+            security.audit().denied("will", "mqtt", clientId, login.user(), connection.info.remote(), will.message().topic());
+            refusal.refuse(ReasonCode.NOT_AUTHORIZED, "not authorized to publish the will to '" + will.message().topic() + "'");
+            return;
+        }
+        ConnectRequest request = new ConnectRequest(credentials, login, access, version, clientId, assigned, h.isCleanSession(), expiry, will,
                 h.keepAliveTimeSeconds(), maximumPacketSize,
                 v5 ? (int) Properties.integer(props, MqttProperties.TOPIC_ALIAS_MAXIMUM, 0) : 0,
                 v5 && Properties.has(props, MqttProperties.RECEIVE_MAXIMUM) ? (int) receiveMaximum : 0,
@@ -165,7 +174,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             accept(ctx, request, null, null);
             return;
         }
-        auth = MqttEnhancedAuth.start(authenticator, authMethod, credentials);
+        auth = MqttEnhancedAuth.start(security, authMethod, credentials);
         if (auth == null) {
             refusal.refuse(ReasonCode.BAD_AUTHENTICATION_METHOD,
                     "authentication method '" + authMethod + "' is not supported");
@@ -177,7 +186,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** What CONNECT asked for, kept while an enhanced authentication runs (MQTT 5 section 4.12). */
-    private record ConnectRequest(Credentials credentials, MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
+    private record ConnectRequest(Credentials credentials, Login login, TopicAccess access, MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
                                   long expiry, Will will, int keepAlive, long maximumPacketSize,
                                   int topicAliasMaximum, int window, boolean problemInformation,
                                   boolean wantsResponseInformation) {
@@ -195,7 +204,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (v.reasonCode() == ReasonCode.REAUTHENTICATE.code() && connection.isConnected() && !auth.inProgress()) {
-            auth = MqttEnhancedAuth.start(authenticator, method, auth.credentials());
+            auth = MqttEnhancedAuth.start(security, method, auth.credentials());
             authStep(ctx, auth.respond(data));
         } else if (v.reasonCode() == ReasonCode.CONTINUE_AUTHENTICATION.code() && auth.inProgress()) {
             authStep(ctx, auth.respond(data));
@@ -245,9 +254,11 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         int maximumPacketSize = (int) Math.min(r.maximumPacketSize(), Integer.MAX_VALUE);
         sink.clientLimits(maximumPacketSize, r.topicAliasMaximum());
 
-        connection.credentials(r.credentials());
+        connection.loggedIn(security, r.login(), r.access());
         Broker.Connection c = connection.broker.connect(r.clientId(), r.cleanStart(), r.expiry(), r.window(), sink);
         connection.brokerConnection(c);
+        c.session().reads(r.access());
+        closeAtExpiry(ctx, r);
         c.session().will(r.will());
         connection.will(r.will());
         c.session().maximumPacketSize(maximumPacketSize);
@@ -270,6 +281,24 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         }
         MqttConnection.log().debug("{}: connected, MQTT {}, keep-alive {} s, session {}", connection.describe(),
                 r.version(), keepAlive, c.present() ? "resumed" : "new");
+    }
+
+    /**
+     * A credential that expires (a token's exp) ends the connection then: MQTT 5 is told why with DISCONNECT
+     * 0x87 Not authorized, MQTT 3.1.1 has no way to be told and is closed.
+     */
+    private void closeAtExpiry(ChannelHandlerContext ctx, ConnectRequest r) {
+        long at = r.login().expiresAtMillis();
+        if (at <= 0) {
+            return;
+        }
+        java.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(() -> {
+            if (!connection.isClosing()) {
+                security.audit().expired("mqtt", r.clientId(), r.login().user(), connection.info.remote());
+                connection.closeByServer(ReasonCode.NOT_AUTHORIZED, "credential expired");
+            }
+        }, Math.max(0, at - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+        ctx.channel().closeFuture().addListener(f -> timer.cancel(false));
     }
 
     /** The will of this connection, or null when it was refused (and the connection answered). */

@@ -7,7 +7,9 @@ import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
-import io.sluice.server.security.Credentials;
+import io.sluice.server.broker.TopicAccess;
+import io.sluice.server.security.Login;
+import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.Will;
@@ -68,15 +70,30 @@ final class MqttConnection {
         this.endReason = reason;
     }
 
-    /** Who the client logged in as, for the authenticator's publish and subscribe decisions. */
-    private Credentials credentials;
+    /** Who the client logged in as, and what it may do with topics (decided once, at login). */
+    private Login login;
+    private TopicAccess access = TopicAccess.ALL;
+    private Security security;
 
-    Credentials credentials() {
-        return credentials;
+    Login login() {
+        return login;
     }
 
-    void credentials(Credentials credentials) {
-        this.credentials = credentials;
+    TopicAccess access() {
+        return access;
+    }
+
+    void loggedIn(Security security, Login login, TopicAccess access) {
+        this.security = security;
+        this.login = login;
+        this.access = access;
+    }
+
+    /** A topic operation refused: audited (publish, subscribe, will). */
+    void denied(String action, String topic) {
+        if (security != null) {
+            security.audit().denied(action, "mqtt", clientId, login == null ? null : login.user(), info.remote(), topic);
+        }
     }
 
     /** This connection's will; the session's may already be the will of a connection that took it over. */
@@ -200,6 +217,7 @@ final class MqttConnection {
             case KEEP_ALIVE_TIMEOUT -> DisconnectReason.KEEP_ALIVE_TIMEOUT;
             case SERVER_BUSY -> DisconnectReason.STUCK_CONSUMER;
             case QUOTA_EXCEEDED, TOPIC_NAME_INVALID, TOPIC_FILTER_INVALID -> DisconnectReason.LIMIT_EXCEEDED;
+            case NOT_AUTHORIZED -> DisconnectReason.NOT_AUTHORIZED;
             default -> DisconnectReason.ADMINISTRATIVE;
         };
         disconnect(reason, why);

@@ -5,7 +5,7 @@ import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.security.AuthMechanism;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Security;
 import io.sluice.server.security.Credentials;
 
 /**
@@ -25,8 +25,8 @@ final class MqttEnhancedAuth {
     }
 
     /** A new exchange, or null when the authenticator has no mechanism of that name (CONNACK 0x8C). */
-    static MqttEnhancedAuth start(Authenticator authenticator, String method, Credentials credentials) {
-        AuthMechanism mechanism = authenticator.mechanism(method);
+    static MqttEnhancedAuth start(Security security, String method, Credentials credentials) {
+        AuthMechanism mechanism = security.mechanism(method);
         return mechanism == null ? null : new MqttEnhancedAuth(method, credentials, mechanism.start(credentials));
     }
 

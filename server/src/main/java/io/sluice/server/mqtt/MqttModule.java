@@ -7,7 +7,7 @@ import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.sluice.protocol.ws.Subprotocol;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
@@ -35,24 +35,24 @@ public final class MqttModule implements ProtocolModule {
 
     private final Broker broker;
     private final MqttLimits limits;
-    private final Authenticator authenticator;
+    private final Security security;
     private final ConnectionEvents events;
     private final TopicLimits topicLimits;
     private final int maxHeldInbound;
 
     public MqttModule(Broker broker, Settings settings) {
-        this(broker, settings, Authenticator.ALLOW_ALL);
+        this(broker, settings, Security.allowAll());
     }
 
-    public MqttModule(Broker broker, Settings settings, Authenticator authenticator) {
-        this(broker, settings, authenticator, ConnectionEvents.NONE);
+    public MqttModule(Broker broker, Settings settings, Security security) {
+        this(broker, settings, security, ConnectionEvents.NONE);
     }
 
     /** {@code events}: where connects, disconnects, traffic and errors are reported (metrics, log). */
-    public MqttModule(Broker broker, Settings settings, Authenticator authenticator, ConnectionEvents events) {
+    public MqttModule(Broker broker, Settings settings, Security security, ConnectionEvents events) {
         this.broker = broker;
         this.limits = MqttLimits.from(settings);
-        this.authenticator = authenticator;
+        this.security = security;
         this.events = events;
         this.topicLimits = TopicLimits.from(settings);
         this.maxHeldInbound = settings.get(Settings.MAX_HELD_INBOUND);
@@ -157,9 +157,9 @@ public final class MqttModule implements ProtocolModule {
         pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
         pipeline.addLast("mqtt-gate", gate);
         pipeline.addLast("mqtt-guard", new MqttProtocolGuard(connection, refusal));
-        pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, authenticator));
-        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection, authenticator));
-        pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection, authenticator));
+        pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, security));
+        pipeline.addLast("mqtt-publish", new MqttPublishHandler(connection));
+        pipeline.addLast("mqtt-subscribe", new MqttSubscribeHandler(connection));
         pipeline.addLast("mqtt-delivery", sink);
         pipeline.addLast("mqtt-errors", new MqttErrorHandler(connection));
     }

@@ -17,7 +17,6 @@ import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
-import io.sluice.server.security.Authenticator;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
 import io.sluice.server.events.Limit;
@@ -34,16 +33,14 @@ import java.util.function.Consumer;
  */
 final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
-        private final Authenticator authenticator;
     private InboundTopicAliases aliases;
     /** QoS 1 and 2 PUBLISHes of this connection not yet answered with PUBACK or PUBCOMP (Receive Maximum). */
     private int unacknowledged;
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}. */
     private final Set<Integer> countedQos2 = new HashSet<>();
 
-    MqttPublishHandler(MqttConnection connection, Authenticator authenticator) {
+    MqttPublishHandler(MqttConnection connection) {
         this.connection = connection;
-        this.authenticator = authenticator;
     }
 
     @Override
@@ -116,7 +113,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             ctx.write(pubRec(packetId, ReasonCode.SUCCESS));
             return;
         }
-        if (!authenticator.mayPublish(connection.credentials(), topic)) {
+        if (!connection.access().mayPublish(topic)) {
             notAuthorized(ctx, qos, packetId, topic);
             return;
         }
@@ -151,11 +148,11 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The authenticator refused this topic to this client: MQTT 5 says so in the acknowledgement (0x87); MQTT
+     * The client may not publish to this topic: MQTT 5 says so in the acknowledgement (0x87); MQTT
      * 3.1.1 has no negative acknowledgement, so the client gets its usual one and the message goes nowhere.
      */
     private void notAuthorized(ChannelHandlerContext ctx, int qos, int packetId, String topic) {
-        MqttConnection.log().info("{}: not authorized to publish to '{}'; message dropped", connection.describe(), topic);
+        connection.denied("publish", topic); // counted there too: MQTT 3.1.1 publishers are never told
         if (qos == 0) {
             return;
         }

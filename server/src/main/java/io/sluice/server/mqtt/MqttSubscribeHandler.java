@@ -19,7 +19,7 @@ import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.SubscriptionOptions;
 import io.sluice.server.events.Limit;
@@ -34,11 +34,9 @@ import java.util.List;
  */
 final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
-    private final Authenticator authenticator;
 
-    MqttSubscribeHandler(MqttConnection connection, Authenticator authenticator) {
+    MqttSubscribeHandler(MqttConnection connection) {
         this.connection = connection;
-        this.authenticator = authenticator;
     }
 
     @Override
@@ -123,8 +121,9 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
             int qos = Math.min(o.qos().value(), limits.maximumQos());
             SubscriptionOptions options = new SubscriptionOptions(qos, o.isNoLocal(), o.isRetainAsPublished(),
                     o.retainHandling().value(), (int) subscriptionId);
-            if (!authenticator.maySubscribe(connection.credentials(), written)) {
-                MqttConnection.log().info("{}: not authorized to subscribe to '{}'", connection.describe(), written);
+            // the filter decides, whatever the share group: a group member reads what the filter matches
+            if (connection.access().subscribe(filter) == TopicAccess.Scope.NONE) {
+                connection.denied("subscribe", written);
                 reasons[i] = ReasonCode.NOT_AUTHORIZED.unsignedCode();
                 continue;
             }

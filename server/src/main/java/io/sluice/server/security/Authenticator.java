@@ -1,24 +1,24 @@
 package io.sluice.server.security;
 
 /**
- * Decides who may connect, for every protocol: MQTT CONNECT user name and password, STOMP login and passcode;
- * and, once connected, what each client may publish to and subscribe to. Implementations run on a
- * connection's event loop and must not block.
+ * Decides who may connect, for every protocol: MQTT CONNECT user name and password, STOMP login and passcode,
+ * a token on a WebSocket upgrade or HTTP request. Implementations run on a connection's event loop and must
+ * not block. What a client may then do with topics is the core's {@link io.sluice.server.broker.Authorizer}.
  */
 public interface Authenticator {
-    /** Lets everyone in: the default until a real mechanism is configured. */
-    Authenticator ALLOW_ALL = credentials -> Decision.ALLOW;
+    /** Lets everyone in under the user name they give: the default until a real mechanism is configured. */
+    Authenticator ALLOW_ALL = credentials -> Login.allow(credentials.username());
 
     enum Decision {
         ALLOW,
-        /** Unknown user or wrong password (MQTT 5 0x86, 3.1.1 return code 4, STOMP ERROR). */
+        /** Unknown user, wrong password, bad or expired token (MQTT 5 0x86, 3.1.1 return code 4, STOMP ERROR). */
         BAD_CREDENTIALS,
-        /** Known, but not allowed to connect (MQTT 5 0x87, 3.1.1 return code 5). */
+        /** Known, or anonymous, but not allowed to connect (MQTT 5 0x87, 3.1.1 return code 5, STOMP ERROR). */
         NOT_AUTHORIZED
     }
 
     /** A plain login; {@code username} and {@code password} are null when the client sent none. */
-    Decision login(Credentials credentials);
+    Login login(Credentials credentials);
 
     /**
      * The challenge/response mechanism registered under an MQTT 5 Authentication Method (section 4.12), or
@@ -26,18 +26,5 @@ public interface Authenticator {
      */
     default AuthMechanism mechanism(String method) {
         return null;
-    }
-
-    /**
-     * May this client publish to the topic? Refused: MQTT 5 PUBACK/PUBREC 0x87 Not authorized (MQTT 3.1.1,
-     * which has no negative acknowledgement, gets its usual one and the message goes nowhere).
-     */
-    default boolean mayPublish(Credentials client, String topic) {
-        return true;
-    }
-
-    /** May this client subscribe to the filter? Refused: SUBACK 0x87 (MQTT 3.1.1: 0x80 Failure). */
-    default boolean maySubscribe(Credentials client, String filter) {
-        return true;
     }
 }

@@ -15,6 +15,8 @@ import io.sluice.server.events.Heartbeat;
 import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.Admission;
 import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Login;
+import io.sluice.server.security.Security;
 import io.sluice.server.security.Credentials;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,12 +36,12 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
     static final String SERVER = "Sluice/0.1";
 
     private final StompConnection conn;
-    private final Authenticator authenticator;
+    private final Security security;
     private ScheduledFuture<?> connectTimeout;
 
-    StompConnectHandler(StompConnection conn, Authenticator authenticator) {
+    StompConnectHandler(StompConnection conn, Security security) {
         this.conn = conn;
-        this.authenticator = authenticator;
+        this.security = security;
     }
 
     /** A connection that sends no CONNECT in time is refused, so idle sockets cannot hold connection slots. */
@@ -143,15 +145,19 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         }
         String login = StompFrames.header(frame, StompHeaders.LOGIN);
         String passcode = StompFrames.header(frame, StompHeaders.PASSCODE);
-        Authenticator.Decision decision = authenticator.login(new Credentials("stomp", null, login,
-                passcode == null ? null : passcode.getBytes(StandardCharsets.UTF_8), conn.info.remote()));
+        Login result = security.login(Credentials.of(ctx.channel(), "stomp", conn.id, login,
+                passcode == null ? null : passcode.getBytes(StandardCharsets.UTF_8)));
         conn.login = login;
-        if (decision != Authenticator.Decision.ALLOW) {
-            String detail = decision == Authenticator.Decision.BAD_CREDENTIALS
+        if (!result.allowed()) {
+            String detail = result.decision() == Authenticator.Decision.BAD_CREDENTIALS
                     ? "Unknown login or wrong passcode." : "Login '" + login + "' may not connect.";
             conn.errors.refuse(Refusal.NOT_AUTHORIZED, StompFrames.error("access refused", detail, null), detail);
             return;
         }
+        conn.user = result.user();
+        conn.security = security;
+        conn.access = security.access(conn.id, result);
+        closeAtExpiry(ctx, result);
         conn.version(v);
         conn.connected = true;
         cancelConnectTimeout();
@@ -205,5 +211,21 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
                     conn.endReason == null ? DisconnectReason.CONNECTION_LOST : conn.endReason);
         }
         ctx.fireChannelInactive();
+    }
+
+    /** A credential that expires (a token's exp) ends the connection then, with an ERROR saying so. */
+    private void closeAtExpiry(ChannelHandlerContext ctx, Login login) {
+        long at = login.expiresAtMillis();
+        if (at <= 0) {
+            return;
+        }
+        java.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(() -> {
+            if (!conn.closing) {
+                security.audit().expired("stomp", conn.id, login.user(), conn.info.remote());
+                conn.errors.fail(DisconnectReason.NOT_AUTHORIZED, "credential expired",
+                        "The token this connection logged in with has expired; connect again with a new one.", null);
+            }
+        }, Math.max(0, at - System.currentTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
+        ctx.channel().closeFuture().addListener(f -> timer.cancel(false));
     }
 }

@@ -1,5 +1,9 @@
 package io.sluice.server.stomp;
 
+import io.sluice.server.broker.TopicAccess;
+import io.sluice.server.security.Security;
+import io.sluice.protocol.stomp.StompDestination;
+
 import io.sluice.protocol.stomp.StompFrameDecoder;
 import io.sluice.protocol.stomp.StompFrameEncoder;
 import io.sluice.protocol.stomp.StompVersion;
@@ -29,6 +33,10 @@ final class StompConnection {
     final StompErrorHandler errors = new StompErrorHandler(this);
     StompVersion version;
     String login;
+    /** Who logged in and what it may do with topics, decided at CONNECT. */
+    String user;
+    TopicAccess access = TopicAccess.ALL;
+    Security security = Security.allowAll();
     /** CONNECTED was sent. */
     boolean connected;
     /** DISCONNECT or an ERROR was handled: further frames are dropped. */
@@ -61,6 +69,13 @@ final class StompConnection {
         if (endReason == null) {
             endReason = reason;
         }
+    }
+
+    /** The client may not use this MQTT topic: audited, then an ERROR ends the connection. */
+    StompProtocolException denied(String action, String topic, String receipt) {
+        security.audit().denied(action, "stomp", id, user, info.remote(), topic);
+        return StompProtocolException.denied("access refused", "Not authorized to " + action + " '"
+                + StompDestination.ofMqttTopic(topic) + "'.", receipt);
     }
 
     /** "stomp-7 (alice) tcp /127.0.0.1:5000" for log lines. */

@@ -7,7 +7,7 @@ import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.handler.codec.stomp.StompHeaders;
 import io.sluice.protocol.stomp.StompFrameAggregator;
 import io.sluice.protocol.ws.Subprotocol;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
@@ -36,24 +36,24 @@ public final class StompModule implements ProtocolModule {
     private final Broker broker;
     private final StompConfig config;
     private final StompQueues queues;
-    private final Authenticator authenticator;
+    private final Security security;
     private final ConnectionEvents events;
     private final TopicLimits topicLimits;
     private final AtomicLong connections = new AtomicLong();
 
     public StompModule(Broker broker, Settings settings) {
-        this(broker, settings, Authenticator.ALLOW_ALL);
+        this(broker, settings, Security.allowAll());
     }
 
-    /** With the authenticator that checks CONNECT's login and passcode (the one MQTT uses). */
-    public StompModule(Broker broker, Settings settings, Authenticator authenticator) {
-        this(broker, settings, authenticator, ConnectionEvents.NONE);
+    /** With the security policy that checks CONNECT's login and passcode and each destination (the one MQTT uses). */
+    public StompModule(Broker broker, Settings settings, Security security) {
+        this(broker, settings, security, ConnectionEvents.NONE);
     }
 
     /** {@code events}: where connects, disconnects, traffic and errors are reported (metrics, log). */
-    public StompModule(Broker broker, Settings settings, Authenticator authenticator, ConnectionEvents events) {
+    public StompModule(Broker broker, Settings settings, Security security, ConnectionEvents events) {
         this.broker = broker;
-        this.authenticator = authenticator;
+        this.security = security;
         this.events = events;
         this.topicLimits = TopicLimits.from(settings);
         this.config = StompConfig.of(settings);
@@ -141,7 +141,7 @@ public final class StompModule implements ProtocolModule {
         pipeline.addLast("stomp-aggregator", new StompFrameAggregator(config.maxFrameBody()));
         pipeline.addLast("stomp-encoder", conn.encoder);
         pipeline.addLast("stomp-gate", conn.gate);
-        pipeline.addLast("stomp-connect", new StompConnectHandler(conn, authenticator));
+        pipeline.addLast("stomp-connect", new StompConnectHandler(conn, security));
         StompSendHandler send = new StompSendHandler(conn);
         pipeline.addLast("stomp-transactions", new StompTransactionHandler(conn, send));
         pipeline.addLast("stomp-send", send);

@@ -27,6 +27,11 @@ final class StompProtocolException extends RuntimeException {
         return new StompProtocolException(message, detail, receiptId, DisconnectReason.LIMIT_EXCEEDED, limit);
     }
 
+    /** A SEND or SUBSCRIBE to a destination the client may not use. */
+    static StompProtocolException denied(String message, String detail, String receiptId) {
+        return new StompProtocolException(message, detail, receiptId, DisconnectReason.NOT_AUTHORIZED, null);
+    }
+
     private StompProtocolException(String message, String detail, String receiptId, DisconnectReason reason, Limit limit) {
         super(message, null, false, false);
         this.detail = detail;

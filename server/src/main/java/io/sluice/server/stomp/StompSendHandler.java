@@ -63,6 +63,9 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
             throw StompFrames.bad(frame, "invalid destination", e.getMessage());
         }
         StompFrames.checkLimits(conn, frame, destination);
+        if (!conn.access.mayPublish(destination.mqttTopic())) {
+            throw conn.denied("send", destination.mqttTopic(), StompFrames.header(frame, StompHeaders.RECEIPT));
+        }
         return destination;
     }
 

@@ -1,5 +1,7 @@
 package io.sluice.server.stomp;
 
+import io.sluice.server.broker.TopicAccess;
+
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.stomp.StompFrame;
@@ -71,6 +73,9 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
             throw StompFrames.bad(frame, "invalid destination", e.getMessage());
         }
         StompFrames.checkLimits(conn, frame, destination);
+        if (conn.access.subscribe(destination.mqttTopic()) == TopicAccess.Scope.NONE) {
+            throw conn.denied("subscribe", destination.mqttTopic(), StompFrames.header(frame, StompHeaders.RECEIPT));
+        }
         String id = StompFrames.header(frame, StompHeaders.ID);
         boolean idGiven = id != null;
         if (!idGiven) {
@@ -103,6 +108,7 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
                 destination, ack, conn.broker.config().queueLimits().maxQos0Messages());
         Broker.Connection session = conn.broker.connect(sub.clientId(), true, 0, prefetch, sub);
         sub.attached(session);
+        session.session().reads(conn.access);
         byId.put(id, sub);
         byNumber.put(sub.number, sub);
         SubscriptionOptions options = new SubscriptionOptions(1, false, false, retained ? 0 : 2, 0);

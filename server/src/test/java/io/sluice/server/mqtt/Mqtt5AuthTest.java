@@ -21,7 +21,10 @@ import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Login;
+import io.sluice.server.security.Security;
 import io.sluice.server.security.HmacChallengeMechanism;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.AfterEach;
@@ -47,29 +50,35 @@ class Mqtt5AuthTest {
         Authenticator mechanisms = new HmacChallengeMechanism(Map.of("alice", SECRET)).asAuthenticator();
         Authenticator auth = new Authenticator() {
             @Override
-            public Decision login(io.sluice.server.security.Credentials c) {
+            public Login login(io.sluice.server.security.Credentials c) {
                 if ("mallory".equals(c.username())) {
-                    return Decision.BAD_CREDENTIALS;
+                    return Login.badCredentials("test");
                 }
-                return "guest".equals(c.username()) ? Decision.NOT_AUTHORIZED : Decision.ALLOW;
+                return "guest".equals(c.username()) ? Login.notAuthorized("test") : Login.allow(c.username());
             }
 
             @Override
             public io.sluice.server.security.AuthMechanism mechanism(String method) {
                 return mechanisms.mechanism(method);
             }
-
+        };
+        TopicAccess noSecrets = new TopicAccess() {
             @Override
-            public boolean mayPublish(io.sluice.server.security.Credentials c, String topic) {
+            public boolean mayPublish(String topic) {
                 return !topic.startsWith("secret/");
             }
 
             @Override
-            public boolean maySubscribe(io.sluice.server.security.Credentials c, String filter) {
-                return !filter.startsWith("secret/");
+            public Scope subscribe(String filter) {
+                return filter.startsWith("secret/") ? Scope.NONE : Scope.ALL;
+            }
+
+            @Override
+            public boolean mayRead(String topic) {
+                return !topic.startsWith("secret/");
             }
         };
-        server = new MqttTestServer(Settings.defaults(), auth);
+        server = new MqttTestServer(Settings.defaults(), Security.of(auth, (clientId, user) -> noSecrets));
     }
 
     @AfterEach

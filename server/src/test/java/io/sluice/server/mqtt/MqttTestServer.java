@@ -1,7 +1,7 @@
 package io.sluice.server.mqtt;
 
 import io.sluice.server.SluiceServer;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.transport.ProtocolModule;
@@ -24,10 +24,10 @@ final class MqttTestServer implements AutoCloseable {
         this(settings, null);
     }
 
-    /** With an MQTT module that authenticates through {@code authenticator} (null: the standard modules). */
-    MqttTestServer(Settings settings, Authenticator authenticator) {
-        server = SluiceServer.start(testSettings(settings), authenticator == null ? null
-                : (broker, s) -> List.<ProtocolModule>of(new MqttModule(broker, s, authenticator)));
+    /** With an MQTT module that asks {@code security} (null: the standard modules). */
+    MqttTestServer(Settings settings, Security security) {
+        server = SluiceServer.start(testSettings(settings), security == null ? null
+                : (broker, s) -> List.<ProtocolModule>of(new MqttModule(broker, s, security)));
         broker = server.broker();
     }
 

@@ -67,8 +67,8 @@ public final class HmacChallengeMechanism implements AuthMechanism {
     public Authenticator asAuthenticator() {
         return new Authenticator() {
             @Override
-            public Decision login(Credentials credentials) {
-                return Decision.ALLOW;
+            public Login login(Credentials credentials) {
+                return Login.allow(credentials.username());
             }
 
             @Override

@@ -1,7 +1,9 @@
 package io.sluice.server.stomp;
 
 import io.netty.handler.codec.stomp.StompCommand;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.broker.Authorizer;
+import io.sluice.server.security.Login;
+import io.sluice.server.security.Security;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.AfterEach;
@@ -33,8 +35,8 @@ class StompBadInputTest {
                 .with(Settings.STOMP_MAX_HEADERS, 8)
                 .with(Settings.STOMP_MAX_SUBSCRIPTIONS, 2),
                 BrokerConfig.DEFAULTS,
-                credentials -> "mallory".equals(credentials.username()) ? Authenticator.Decision.BAD_CREDENTIALS
-                        : Authenticator.Decision.ALLOW);
+                Security.of(credentials -> "mallory".equals(credentials.username()) ? Login.badCredentials("test")
+                        : Login.allow(credentials.username()), Authorizer.ALLOW_ALL));
         bystander = new StompTestClient(server.port());
         bystander.connect("1.2");
         bystander.subscribe("/topic/#", "all");

@@ -8,7 +8,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
 import io.sluice.server.config.Settings;
@@ -38,12 +38,12 @@ final class StompTestServer implements AutoCloseable {
     }
 
     StompTestServer(Settings settings, BrokerConfig config) {
-        this(settings, config, Authenticator.ALLOW_ALL);
+        this(settings, config, Security.allowAll());
     }
 
-    StompTestServer(Settings settings, BrokerConfig config, Authenticator authenticator) {
+    StompTestServer(Settings settings, BrokerConfig config, Security security) {
         broker = new Broker(config);
-        stomp = new StompModule(broker, settings, authenticator, events);
+        stomp = new StompModule(broker, settings, security, events);
         stompListener = listen(stomp);
         mqttListener = listen(new MqttModule(broker, settings));
     }
