@@ -75,7 +75,7 @@ public final class ConsoleFiles {
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
                 .set("X-Content-Type-Options", "nosniff")
                 // the page loads only its own files and talks only to this broker (its WebSockets included)
-                .set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+                .set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; worker-src 'self' blob:; img-src 'self' data:; "
                         + "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
                 .set("X-Frame-Options", "DENY");
         HttpUtil.setContentLength(response, body.length);

@@ -284,6 +284,27 @@ class AdminApiTest {
     }
 
     @Test
+    void theConsoleIsServedFromTheJarAtTheRootAndUnderConsole() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(new ConsoleFiles().present(),
+                "the console was not built into the classes (no Node.js 20+ at build time)");
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + server.port("http");
+        for (String path : List.of("/", "/console/", "/console/console.js", "/console/console.css")) {
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + path)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), path);
+            assertTrue(r.headers().firstValue("content-security-policy").orElse("").contains("default-src 'self'"), path);
+            assertFalse(r.body().contains("//cdn") || r.body().contains("https://unpkg"), path + " loads nothing from elsewhere");
+        }
+        java.net.http.HttpResponse<String> index = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(base + "/")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertTrue(index.headers().firstValue("content-type").orElse("").startsWith("text/html"));
+        assertTrue(index.body().contains("/console/console.js"));
+        assertEquals(404, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/console/missing.js"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+
+    @Test
     void summarySettingsAndRefusalsDescribeTheBroker() throws Exception {
         mqtt("summarised");
         JsonNode summary = api.ok("/api/v1/summary");
