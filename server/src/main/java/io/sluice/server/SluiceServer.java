@@ -24,6 +24,8 @@ import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;
 import io.sluice.server.security.BindPolicy;
 import io.sluice.server.security.Security;
+import io.sluice.server.sse.FallbackConfig;
+import io.sluice.server.sse.HttpFallback;
 import io.sluice.server.stomp.StompModule;
 import io.sluice.server.store.RocksMessageStore;
 import io.sluice.server.transport.EventLoops;
@@ -78,7 +80,7 @@ public final class SluiceServer implements AutoCloseable {
         try {
             this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
             this.security = Security.from(settings);
-            this.broker = new Broker(brokerConfig(settings), store);
+            this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings));
             this.ops = Operations.start(settings, broker);
         } catch (RuntimeException e) {
             store.close();
@@ -92,6 +94,7 @@ public final class SluiceServer implements AutoCloseable {
         }
         this.admin = new Admin(settings, broker, ops, this::listeners);
         admin.register(http);
+        new HttpFallback(broker, settings, ops.events(), ops.topicLimits(), ops.admission()).register(http);
     }
 
     /** Start with the standard protocols; returns once every enabled listener is bound. */

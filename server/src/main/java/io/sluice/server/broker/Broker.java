@@ -23,6 +23,7 @@ public final class Broker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Broker.class);
 
     private final BrokerConfig config;
+    private final MessageHistory history;
     private final TopicTrie trie;
     private final RetainedStore retained = new RetainedStore();
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
@@ -32,13 +33,19 @@ public final class Broker implements AutoCloseable {
     private volatile boolean holdingPublishes;
 
     public Broker(BrokerConfig config) {
-        this(config, MessageStore.NONE);
+        this(config, MessageStore.NONE, MessageHistory.NONE);
     }
 
     /** A broker keeping what must outlive the process in {@code store} ({@link MessageStore#NONE}: nothing). */
     public Broker(BrokerConfig config, MessageStore store) {
+        this(config, store, MessageHistory.NONE);
+    }
+
+    /** ... and recording published messages in {@code history}, which gives each its position. */
+    public Broker(BrokerConfig config, MessageStore store, MessageHistory history) {
         this.config = config;
         this.store = store;
+        this.history = history;
         this.trie = new TopicTrie(config.matchCacheSize());
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-broker-timer");
@@ -258,6 +265,8 @@ public final class Broker implements AutoCloseable {
             return;
         }
         stats.published(m);
+        // recorded before the trie match: a reader subscribing concurrently finds it either live or in the history
+        m.position(history.append(m));
         if (m.retain()) {
             retained.accept(m);
         }
@@ -267,6 +276,29 @@ public final class Broker implements AutoCloseable {
             return;
         }
         new Fanout(m, match, done, config.queueLimits(), stats, canRefuse, config.offlineQueuePolicy()).start();
+    }
+
+    /**
+     * Whether a QoS 1 publish to {@code topic} would wait for room now: a matching online session's queue is full.
+     * Publishers that can say "later" without queueing anything (HTTP 503) ask first; the answer may be stale by
+     * the time they publish, so they must still cope with waiting.
+     */
+    public boolean wouldWait(String topic) {
+        MatchResult match = trie.match(topic);
+        for (Target t : match.targets) {
+            if (t.session.isOnline() && !t.session.queue().hasRoomNow()) {
+                for (Subscription sub : t.subscriptions) {
+                    if (sub.options().qos() > 0) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    public MessageHistory history() {
+        return history;
     }
 
     public Session session(String clientId) {

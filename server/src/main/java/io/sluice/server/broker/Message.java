@@ -23,6 +23,11 @@ public final class Message {
     // the message store's handle, guarded by this message's monitor (see MessageStore: payloads once)
     private long storeId;
     private int storeRefs;
+    /**
+     * Its place in the {@link MessageHistory}, 0 when its topic keeps none. Written once by {@link Broker#publish}
+     * before the message reaches any queue (so every reader sees it through the queue's lock), never after.
+     */
+    private long position;
 
     private Message(Builder b) {
         this.topic = Objects.requireNonNull(b.topic, "topic");
@@ -106,6 +111,15 @@ public final class Message {
 
     public void storeRefs(int refs) {
         this.storeRefs = refs;
+    }
+
+    /** Its position in the message history (resume by position, SSE ids), 0 when its topic keeps no history. */
+    public long position() {
+        return position;
+    }
+
+    void position(long position) {
+        this.position = position;
     }
 
     /** The size counted against queue byte limits. */

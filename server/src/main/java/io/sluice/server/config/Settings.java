@@ -26,7 +26,7 @@ public final class Settings {
     // ---- listeners
     public static final Setting<String> BIND = string("bind", "", "address every listener binds to (empty: 127.0.0.1 while no authentication is configured, 0.0.0.0 once it is); a non-loopback address with no authentication needs --allow-anonymous true");
     public static final Setting<Integer> MQTT_PORT = port("mqtt-port", 1883, "MQTT over TCP port (0: ephemeral, -1: off)");
-    public static final Setting<Integer> HTTP_PORT = port("http-port", 8083, "HTTP + WebSocket port for MQTT, STOMP, SSE, /metrics (0: ephemeral, -1: off)");
+    public static final Setting<Integer> HTTP_PORT = port("http-port", 8083, "HTTP port: MQTT and STOMP over WebSocket, SSE (/sse), long-poll (/poll), publish (/publish), /metrics, /healthz (0: ephemeral, -1: off)");
     public static final Setting<Path> CONFIG = setting("config", null, "read settings from this properties file", Path::of);
     public static final Setting<String> LOG_LEVEL = choice("log-level", "info", List.of("error", "warn", "info", "debug", "trace"), "log level");
 
@@ -94,6 +94,17 @@ public final class Settings {
     public static final Setting<Integer> STOMP_MAX_SUBSCRIPTIONS = positive("stomp-max-subscriptions", 1000, "most subscriptions on one STOMP connection");
     public static final Setting<Integer> STOMP_MAX_TRANSACTION_FRAMES = positive("stomp-max-transaction-frames", 1000, "most SEND/ACK/NACK frames held by one open STOMP transaction (and open transactions per connection)");
     public static final Setting<Integer> STOMP_MAX_QUEUES = positive("stomp-max-queues", 10_000, "most STOMP /queue/ destinations; each holds up to max-queued-messages while it has no consumer");
+
+    // ---- HTTP fallback: Server-Sent Events, long-polling, publish over HTTP (on the HTTP port)
+    public static final Setting<Long> SSE_HEARTBEAT = millis("sse-heartbeat", 15_000, "interval of the comment lines sent on an idle SSE stream, so proxies keep it open and a dead client is noticed (0: none)");
+    public static final Setting<Long> SSE_RETRY = millis("sse-retry", 3_000, "reconnect delay an SSE stream tells the browser (the retry: field)");
+    public static final Setting<Long> POLL_TIMEOUT = millis("poll-timeout", 25_000, "longest a GET /poll is held waiting for a message before it answers an empty batch");
+    public static final Setting<Integer> POLL_MAX_MESSAGES = positive("poll-max-messages", 500, "most messages in one /poll answer; the rest come with the next poll");
+    public static final Setting<Integer> HISTORY_MESSAGES = range("history-messages", 100, 0, 1_000_000, "messages kept per topic for SSE and long-poll readers to resume by position (0: no history; a resume is then always a reset)");
+    public static final Setting<Long> HISTORY_AGE = millis("history-age", 600_000, "longest a message is kept in the history");
+    public static final Setting<Integer> HISTORY_MAX_TOPICS = positive("history-max-topics", 10_000, "topics with a history; past this the least recently published topic's history is forgotten (readers resuming from before it get a reset)");
+    public static final Setting<List<String>> HTTP_CORS_ORIGINS = list("http-cors-origins", "origins (comma separated, e.g. https://app.example.com; * for any) whose pages may read /sse and /poll and POST /publish across origins (CORS); none: same-origin pages only");
+    public static final Setting<List<String>> HISTORY_FILTERS = list("history-filters", List.of("#"), "topic filters (comma separated) whose topics keep a history; other topics are delivered live only");
 
     // ---- limits against floods and storms (0: no limit where the help says so)
     public static final Setting<Integer> MAX_CONNECTIONS = range("max-connections", 100_000, 1, Integer.MAX_VALUE, "open client connections on all listeners; more are refused (HTTP 503, MQTT CONNACK 0x97/0x03, STOMP ERROR)");
@@ -289,8 +300,13 @@ public final class Settings {
     }
 
     static Setting<List<String>> list(String name, String help) {
-        return setting(name, List.of(), help,
-                v -> v.isEmpty() ? List.of() : Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList());
+        return list(name, List.of(), help);
+    }
+
+    static Setting<List<String>> list(String name, List<String> def, String help) {
+        return register(new Setting<>(name, def, help,
+                v -> v.isEmpty() ? List.of() : Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList(),
+                l -> String.join(",", l)));
     }
 
     static long parseBytes(String v) {

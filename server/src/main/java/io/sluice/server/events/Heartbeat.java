@@ -16,6 +16,8 @@ public enum Heartbeat {
     STOMP_HEARTBEAT_RECEIVED,
     /** The server sent a STOMP heart-beat. */
     STOMP_HEARTBEAT_SENT,
+    /** The server sent a comment line on an idle SSE stream. */
+    SSE_COMMENT_SENT,
     /** A connection was closed because nothing, not even a heartbeat, arrived in time. */
     TIMEOUT;
 

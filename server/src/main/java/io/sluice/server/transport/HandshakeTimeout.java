@@ -35,6 +35,17 @@ public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
         }
     };
 
+    /**
+     * User event: an endpoint holds its answer back on purpose (a long-poll waiting for a message, a publish
+     * waiting for room); stop the clock until the answer is written and {@link #RESTART} starts it again.
+     */
+    public static final Object HOLD = new Object() {
+        @Override
+        public String toString() {
+            return "HOLD";
+        }
+    };
+
     private final long timeoutMillis;
     private final boolean firstByteEnough;
     private ScheduledFuture<?> timer;
@@ -81,6 +92,11 @@ public final class HandshakeTimeout extends ChannelInboundHandlerAdapter {
             if (!firstByteEnough) {
                 stop(ctx);
             }
+            return;
+        }
+        if (evt == HOLD) {
+            cancel();
+            timer = null;
             return;
         }
         if (evt == RESTART) {

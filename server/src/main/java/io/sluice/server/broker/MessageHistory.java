@@ -1,0 +1,61 @@
+package io.sluice.server.broker;
+
+import java.util.List;
+
+/**
+ * A bounded record of recent messages by position, so a reader that lost its connection (an SSE stream, a
+ * long-poll) can ask for what it missed. {@link Broker#publish} appends every message before matching it, on the
+ * publisher's thread, so a reader that subscribes and then reads the history finds each message in one or the
+ * other. The core owns this interface; the in-memory history lives with the HTTP fallback adapter, a durable one
+ * can live in the store.
+ *
+ * <p>Positions grow by one per recorded message, across all topics, within an {@link #epoch()}: a history
+ * that does not survive a restart starts a new epoch, so a position from before the restart is recognised
+ * as meaningless instead of being read as a different message.
+ */
+public interface MessageHistory {
+    /** Keeps nothing: every position is 0 and any resume is a gap. */
+    MessageHistory NONE = new MessageHistory() {
+        @Override
+        public long append(Message m) {
+            return 0;
+        }
+
+        @Override
+        public long epoch() {
+            return 0;
+        }
+
+        @Override
+        public long head() {
+            return 0;
+        }
+
+        @Override
+        public List<Recorded> since(List<String> filters, long position) {
+            return null;
+        }
+    };
+
+    /** One recorded message and its position. */
+    record Recorded(long position, Message message) {
+    }
+
+    /**
+     * Record a published message and return its position, or 0 when its topic keeps no history. Called once per
+     * publish on the publisher's thread (an event loop): must not block.
+     */
+    long append(Message m);
+
+    /** Identifies this history's positions; a different epoch means the positions were given out by another. */
+    long epoch();
+
+    /** The last position given out (0 when none). */
+    long head();
+
+    /**
+     * Every kept message on a topic matching one of {@code filters} with a position after {@code position}, in
+     * position order; {@code null} when some such message is no longer kept (a gap the reader must be told of).
+     */
+    List<Recorded> since(List<String> filters, long position);
+}

@@ -1,0 +1,29 @@
+package io.sluice.server.sse;
+
+import io.sluice.server.config.Settings;
+
+/**
+ * The settings of the HTTP fallback (see {@link Settings}).
+ *
+ * @param heartbeatMillis comment line interval on an idle SSE stream, 0 for none
+ * @param retryMillis     the browser's reconnect delay ({@code retry:})
+ * @param pollMillis      longest a long-poll is held
+ * @param pollMaxMessages most messages in one long-poll answer
+ * @param maxFilters      most filters one reader may name
+ */
+public record FallbackConfig(long heartbeatMillis, long retryMillis, long pollMillis, int pollMaxMessages,
+                             int maxFilters) {
+    public static FallbackConfig from(Settings s) {
+        return new FallbackConfig(s.get(Settings.SSE_HEARTBEAT), s.get(Settings.SSE_RETRY), s.get(Settings.POLL_TIMEOUT),
+                s.get(Settings.POLL_MAX_MESSAGES), s.get(Settings.MAX_SUBSCRIPTIONS_PER_CLIENT));
+    }
+
+    /** The message history the settings ask for; {@link io.sluice.server.broker.MessageHistory#NONE} when off. */
+    public static io.sluice.server.broker.MessageHistory history(Settings s) {
+        if (s.get(Settings.HISTORY_MESSAGES) == 0 || s.get(Settings.HISTORY_FILTERS).isEmpty()) {
+            return io.sluice.server.broker.MessageHistory.NONE;
+        }
+        return new MemoryHistory(s.get(Settings.HISTORY_MESSAGES), s.get(Settings.HISTORY_AGE),
+                s.get(Settings.HISTORY_MAX_TOPICS), s.get(Settings.HISTORY_FILTERS));
+    }
+}

@@ -1,0 +1,235 @@
+package io.sluice.server.sse;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.config.Settings;
+import io.sluice.server.ops.Admission;
+import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.Refusal;
+import io.sluice.server.ops.TopicLimits;
+import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.transport.HttpEndpoints;
+import io.sluice.server.events.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The HTTP fallback for clients that cannot hold a WebSocket, on the HTTP port: {@code GET /sse}
+ * ({@link SseStream}), {@code GET /poll} ({@link LongPoll}) and {@code POST /publish} ({@link HttpPublish}),
+ * all on the shared topic trie, with resume by position from the broker's {@link
+ * io.sluice.server.broker.MessageHistory}. See docs/http-fallback.md.
+ *
+ * <p>Readers are connections like the others: admitted (or refused with 429/503 and {@code Retry-After}) by
+ * connection admission, reported to metrics and the connection log as protocols {@code sse} and {@code poll},
+ * counted as broker sessions, closed by graceful shutdown. Their session ids live in a namespace no MQTT or
+ * STOMP client can name by accident: {@code $sse/} or {@code $poll/} and a random part.
+ */
+public final class HttpFallback {
+    private static final Logger log = LoggerFactory.getLogger(HttpFallback.class);
+    /** QoS 0, every message including the reader's own, retained messages sent by the reader itself. */
+    static final SubscriptionOptions READER_OPTIONS = new SubscriptionOptions(0, false, false, 2, 0);
+    public static final List<String> PATHS = List.of("/sse", "/poll", "/publish");
+
+    private final Broker broker;
+    private final FallbackConfig config;
+    private final ConnectionEvents events;
+    private final TopicLimits limits;
+    private final Admission admission;
+    private final List<String> corsOrigins;
+    private final HttpPublish publish = new HttpPublish(this);
+    private final String idPrefix;
+    private final AtomicLong nextId = new AtomicLong();
+
+    public HttpFallback(Broker broker, Settings settings, ConnectionEvents events, TopicLimits limits,
+                        Admission admission) {
+        this.broker = broker;
+        this.config = FallbackConfig.from(settings);
+        this.events = events;
+        this.limits = limits;
+        this.admission = admission;
+        this.corsOrigins = settings.get(Settings.HTTP_CORS_ORIGINS);
+        byte[] random = new byte[6];
+        new SecureRandom().nextBytes(random);
+        this.idPrefix = HexFormat.of().formatHex(random) + "-";
+    }
+
+    /** Serve {@code /sse}, {@code /poll} and {@code /publish} on the HTTP port. */
+    public void register(HttpEndpoints http) {
+        http.register("/sse", this::sse);
+        http.register("/poll", this::poll);
+        http.register("/publish", this::publish);
+    }
+
+    private void sse(ChannelHandlerContext ctx, FullHttpRequest req) {
+        ReaderRequest reader = admitReader(ctx, req);
+        if (reader != null) {
+            new SseStream(this, ctx, reader, "$sse/" + idPrefix + nextId.incrementAndGet()).open(ctx, req);
+        }
+    }
+
+    private void poll(ChannelHandlerContext ctx, FullHttpRequest req) {
+        ReaderRequest reader = admitReader(ctx, req);
+        if (reader != null) {
+            new LongPoll(this, ctx.channel(), req, reader, "$poll/" + idPrefix + nextId.incrementAndGet()).start();
+        }
+    }
+
+    private void publish(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (req.method().equals(HttpMethod.OPTIONS)) {
+            preflight(ctx, req);
+            return;
+        }
+        if (refusedByAdmission(ctx, req)) {
+            return;
+        }
+        publish.handle(ctx, req);
+    }
+
+    /** The reader's request if it may proceed; otherwise it has been answered (405, 400, 429, 503). */
+    private ReaderRequest admitReader(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (!req.method().equals(HttpMethod.GET)) {
+            refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "read with GET\n", HttpHeaderNames.ALLOW, "GET");
+            return null;
+        }
+        if (refusedByAdmission(ctx, req)) {
+            return null;
+        }
+        if (broker.isHoldingPublishes()) {
+            answer(ctx.channel(), req, HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                    "the broker is shutting down: reconnect later\n", HttpHeaderNames.RETRY_AFTER, "5");
+            return null;
+        }
+        ReaderRequest.Parsed parsed = ReaderRequest.parse(req.uri(), req.headers().get("Last-Event-ID"), limits,
+                config.maxFilters());
+        if (parsed instanceof ReaderRequest.Bad bad) {
+            if (bad.limit() != null) {
+                events.limitExceeded(SseStream.PROTOCOL, info(ctx.channel(), req.uri()), null, bad.limit());
+            }
+            refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, bad.reason() + "\n");
+            return null;
+        }
+        return ((ReaderRequest.Ok) parsed).request();
+    }
+
+    /** A connection over the limits (admission said so when it opened) gets its status and Retry-After. */
+    private boolean refusedByAdmission(ChannelHandlerContext ctx, FullHttpRequest req) {
+        Refusal refusal = Admission.refusal(ctx.channel());
+        if (refusal == null || admission == null) {
+            return false;
+        }
+        events.refused(Transport.SSE, ctx.channel().remoteAddress(), SseStream.PROTOCOL, null, refusal,
+                "HTTP reader or publisher on " + new io.netty.handler.codec.http.QueryStringDecoder(req.uri()).path());
+        answer(ctx.channel(), req, HttpResponseStatus.valueOf(refusal.httpStatus()), "text/plain; charset=utf-8",
+                refusal.message() + "\n", HttpHeaderNames.RETRY_AFTER,
+                Long.toString(admission.retryAfterSeconds(refusal)));
+        ctx.channel().close();
+        return true;
+    }
+
+    /** CORS preflight of a cross-origin POST /publish (RFC 9110 OPTIONS, Fetch standard CORS protocol). */
+    private void preflight(ChannelHandlerContext ctx, FullHttpRequest req) {
+        FullHttpResponse response = new DefaultFullHttpResponse(req.protocolVersion(), HttpResponseStatus.NO_CONTENT);
+        if (cors(req, response)) {
+            response.headers()
+                    .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "POST")
+                    .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, "content-type, authorization")
+                    .set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
+        }
+        send(ctx.channel(), req, response);
+    }
+
+    /**
+     * Add the CORS headers when the request comes from an allowed origin ({@code http-cors-origins}); true when
+     * it did. Without the setting, no cross-origin page may read (same-origin pages need nothing).
+     */
+    boolean cors(HttpRequest req, HttpResponse response) {
+        String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+        if (origin == null || corsOrigins.isEmpty()) {
+            return false;
+        }
+        response.headers().add(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
+        if (!corsOrigins.contains("*") && !corsOrigins.contains(origin)) {
+            return false;
+        }
+        response.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+        return true;
+    }
+
+    void refuse(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String body,
+                CharSequence... headers) {
+        answer(ctx.channel(), req, status, "text/plain; charset=utf-8", body, headers);
+    }
+
+    /** A complete answer, keeping the connection open when the request allows it. */
+    ChannelFuture answer(Channel ch, HttpRequest req, HttpResponseStatus status, String contentType, String body,
+                         CharSequence... headers) {
+        ByteBuf content = ByteBufUtil.writeUtf8(ch.alloc(), body);
+        FullHttpResponse response = new DefaultFullHttpResponse(req.protocolVersion(), status, content);
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            response.headers().set(headers[i], headers[i + 1]);
+        }
+        cors(req, response);
+        return send(ch, req, response);
+    }
+
+    ChannelFuture send(Channel ch, HttpRequest req, FullHttpResponse response) {
+        HttpUtil.setContentLength(response, response.content().readableBytes());
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            return ch.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+        if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        return ch.writeAndFlush(response);
+    }
+
+    void reset(String protocol, String clientId, String reason) {
+        log.info("{} reader {} resumes with a reset: {}", protocol, clientId, reason);
+    }
+
+    ConnectionInfo info(Channel ch, String path) {
+        return new ConnectionInfo(Transport.SSE, null, ch.remoteAddress(), path);
+    }
+
+    Broker broker() {
+        return broker;
+    }
+
+    FallbackConfig config() {
+        return config;
+    }
+
+    ConnectionEvents events() {
+        return events;
+    }
+
+    TopicLimits limits() {
+        return limits;
+    }
+}

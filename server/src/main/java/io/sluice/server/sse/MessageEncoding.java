@@ -1,0 +1,53 @@
+package io.sluice.server.sse;
+
+import io.netty.buffer.ByteBuf;
+import io.sluice.protocol.sse.Envelope;
+import io.sluice.protocol.sse.EventId;
+import io.sluice.protocol.sse.EventStream;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageProperties;
+
+/**
+ * A message as the HTTP readers see it: an SSE event (the default event type, "message", so
+ * {@code EventSource.onmessage} gets every topic a wildcard filter matches; the topic travels in the JSON
+ * {@link Envelope}) or an element of a long-poll batch. Its id is its position in the history; a message on a
+ * topic without history has none.
+ */
+final class MessageEncoding {
+    private final long epoch;
+    private final boolean full;
+
+    MessageEncoding(long epoch, boolean full) {
+        this.epoch = epoch;
+        this.full = full;
+    }
+
+    /** One SSE event. Returns nothing; the caller counts the payload. */
+    void sseEvent(ByteBuf out, Message m, long position, boolean retained) {
+        EventStream.beginEvent(out, id(position), null);
+        envelope(out, m, null, retained);
+        EventStream.endEvent(out);
+    }
+
+    /** One element of a long-poll batch, its id inside. */
+    void pollItem(ByteBuf out, Message m, long position, boolean retained) {
+        envelope(out, m, id(position), retained);
+    }
+
+    String id(long position) {
+        return position == 0 ? null : new EventId(epoch, position).format();
+    }
+
+    private void envelope(ByteBuf out, Message m, String id, boolean retained) {
+        Envelope.write(out, id, m.topic(), m.payload(), retained, full, m.qos(), full ? properties(m) : null);
+    }
+
+    private static Envelope.Properties properties(Message m) {
+        MessageProperties p = m.properties();
+        if (p.isEmpty()) {
+            return Envelope.Properties.NONE;
+        }
+        return new Envelope.Properties(p.contentType(), p.payloadFormatUtf8(), p.responseTopic(), p.correlationData(),
+                p.userProperties());
+    }
+}
