@@ -209,7 +209,7 @@ final class LongPoll implements DeliverySink {
             return;
         }
         ByteBuf out = ch.alloc().buffer();
-        out.writeCharSequence("{\"next\":\"" + encoding.id(Math.max(next, 0)) + "\"", StandardCharsets.US_ASCII);
+        out.writeCharSequence("{\"next\":\"" + encoding.cursor(next) + "\"", StandardCharsets.US_ASCII);
         if (reset != null) {
             out.writeCharSequence(",\"reset\":", StandardCharsets.US_ASCII);
             Envelope.string(out, reset);

@@ -34,6 +34,11 @@ final class MessageEncoding {
         envelope(out, m, id(position), retained);
     }
 
+    /** The id of a position to continue after, 0 included (a reader that has seen nothing yet). */
+    String cursor(long position) {
+        return new EventId(epoch, position).format();
+    }
+
     String id(long position) {
         return position == 0 ? null : new EventId(epoch, position).format();
     }
