@@ -26,6 +26,7 @@ import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.transport.HttpEndpoints;
+import io.sluice.server.transport.InboundGate;
 import io.sluice.server.events.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,8 @@ public final class HttpFallback {
     /** QoS 0, every message including the reader's own, retained messages sent by the reader itself. */
     static final SubscriptionOptions READER_OPTIONS = new SubscriptionOptions(0, false, false, 2, 0);
     public static final List<String> PATHS = List.of("/sse", "/poll", "/publish");
+    private static final String ROUTER = "http-router";
+    private static final String GATE = "http-inbound-gate";
 
     private final Broker broker;
     private final FallbackConfig config;
@@ -207,6 +210,20 @@ public final class HttpFallback {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         return ch.writeAndFlush(response);
+    }
+
+    /**
+     * The connection's {@link InboundGate}, put before the router on first use: a request answered later (a
+     * held poll, a publish waiting for room) pauses it, so the next request on the connection waits its turn
+     * (HTTP/1.1 answers in order) and, once one waits, the connection stops reading.
+     */
+    static InboundGate gate(Channel ch) {
+        InboundGate gate = (InboundGate) ch.pipeline().get(GATE);
+        if (gate == null) {
+            gate = new InboundGate(1, msg -> false);
+            ch.pipeline().addBefore(ROUTER, GATE, gate);
+        }
+        return gate;
     }
 
     void reset(String protocol, String clientId, String reason) {

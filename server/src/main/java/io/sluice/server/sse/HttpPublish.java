@@ -27,8 +27,8 @@ import java.util.function.Consumer;
  * <p>QoS 1 is answered 200 only once every matching queue holds the message, as a PUBACK is. When a matching
  * subscriber's queue is full, an MQTT publisher has its PUBACK withheld; an HTTP client is told 503 with
  * {@code Retry-After} instead, before anything is queued (so a retry sends it once). Should a queue fill up
- * between that check and the publish, the answer waits for room, like the PUBACK, and the connection reads
- * nothing more meanwhile. An offline persistent session with a full queue refuses the message outright (503),
+ * between that check and the publish, the answer waits for room, like the PUBACK, and the connection's
+ * {@link io.sluice.server.transport.InboundGate} holds the next request meanwhile. An offline persistent session with a full queue refuses the message outright (503),
  * as MQTT 5 answers 0x97. QoS 0 never waits: a full QoS 0 buffer drops by its policy.
  */
 final class HttpPublish {
@@ -153,7 +153,7 @@ final class HttpPublish {
                 finish(immediate);
             } else {
                 held = true;
-                ch.config().setAutoRead(false);
+                HttpFallback.gate(ch).pause();
                 ch.pipeline().fireUserEventTriggered(HandshakeTimeout.HOLD);
             }
         }
@@ -166,8 +166,8 @@ final class HttpPublish {
                         "{\"matched\":" + outcome.matchedSessions() + "}\n");
             }
             if (held) {
-                ch.config().setAutoRead(true);
                 ch.pipeline().fireUserEventTriggered(HandshakeTimeout.RESTART);
+                HttpFallback.gate(ch).resume();
             }
         }
     }

@@ -107,9 +107,9 @@ final class LongPoll implements DeliverySink {
             answer(batch, positions, retainedFlags, next, start.resetReason());
             return;
         }
-        // held on purpose: neither the handshake clock nor further requests (HTTP/1.1 answers in order) run
+        // held on purpose: the handshake clock stops, a further request waits its turn in the gate
         ch.pipeline().fireUserEventTriggered(HandshakeTimeout.HOLD);
-        ch.config().setAutoRead(false);
+        HttpFallback.gate(ch).pause();
         timeout = ch.eventLoop().schedule(this::answerLive, fallback.config().pollMillis(), TimeUnit.MILLISECONDS);
         ch.closeFuture().addListener(f -> end(DisconnectReason.CONNECTION_LOST));
     }
@@ -184,8 +184,8 @@ final class LongPoll implements DeliverySink {
         }
         end(DisconnectReason.CLIENT_DISCONNECT);
         answer(live, livePositions, flags, next, null);
-        ch.config().setAutoRead(true);
         ch.pipeline().fireUserEventTriggered(HandshakeTimeout.RESTART);
+        HttpFallback.gate(ch).resume();
     }
 
     /** The poll is over: leave the broker (once). */
