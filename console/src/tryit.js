@@ -25,6 +25,11 @@ export function tryIt(main) {
     return h('section', { class: 'panel', 'aria-label': title }, h('h3', {}, title), stateText, ...content);
   }
 
+  // ---- credentials for a broker that authenticates (MQTT user name and password, STOMP login and passcode)
+  const user = h('input', { autocomplete: 'username' });
+  const password = h('input', { type: 'password', autocomplete: 'current-password' });
+  const login = () => (user.value ? { user: user.value, password: password.value } : null);
+
   // ---- MQTT over WebSocket
   const mqttState = h('p', { class: 'state', 'aria-live': 'polite' }, 'not connected');
   const mqttId = h('input', { value: `console-${random()}`, autocomplete: 'off' });
@@ -45,7 +50,9 @@ export function tryIt(main) {
       return;
     }
     mqttState.textContent = 'connecting…';
-    mqttClient = mqtt.connect(`${wsBase()}/mqtt`, { clientId: mqttId.value, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10000 });
+    const credentials = login() ? { username: login().user, password: login().password } : {};
+    mqttClient = mqtt.connect(`${wsBase()}/mqtt`, { clientId: mqttId.value, protocolVersion: 5, reconnectPeriod: 0,
+      connectTimeout: 10000, ...credentials });
     mqttClient.on('connect', () => {
       mqttState.textContent = `connected as ${mqttId.value}`;
       mqttConnect.textContent = 'Disconnect';
@@ -88,7 +95,9 @@ export function tryIt(main) {
       return;
     }
     stompState.textContent = 'connecting…';
-    stomp = new Client({ brokerURL: `${wsBase()}/stomp`, reconnectDelay: 0, heartbeatIncoming: 0, heartbeatOutgoing: 0 });
+    const connectHeaders = login() ? { login: login().user, passcode: login().password } : {};
+    stomp = new Client({ brokerURL: `${wsBase()}/stomp`, reconnectDelay: 0, heartbeatIncoming: 0, heartbeatOutgoing: 0,
+      connectHeaders });
     stomp.onConnect = () => {
       stompState.textContent = 'connected';
       stompConnect.textContent = 'Disconnect';
@@ -156,6 +165,7 @@ export function tryIt(main) {
   main.append(
     h('h2', {}, 'Try it'),
     h('p', { class: 'hint' }, 'Subscribe and publish from this page through the broker itself. What arrives is listed below.'),
+    h('div', { class: 'row credentials' }, field('User name (if the broker asks)', user), field('Password', password)),
     h('div', { class: 'panels' },
       panel('MQTT over WebSocket', mqttState,
         h('div', { class: 'row' }, field('Client id', mqttId), mqttConnect),

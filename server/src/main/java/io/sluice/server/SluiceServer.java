@@ -82,6 +82,7 @@ public final class SluiceServer implements AutoCloseable {
             this.security = Security.from(settings);
             this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings));
             this.ops = Operations.start(settings, broker);
+            this.admin = new Admin(settings, broker, ops, security, this::listeners);
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -92,7 +93,6 @@ public final class SluiceServer implements AutoCloseable {
         for (String path : OpsEndpoints.PATHS) {
             http.register(path, ops.endpoints()::handle);
         }
-        this.admin = new Admin(settings, broker, ops, this::listeners);
         admin.register(http);
         new HttpFallback(broker, settings, ops.events(), ops.topicLimits(), ops.admission()).register(http);
     }

@@ -4,10 +4,12 @@ import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.ops.Operations;
+import io.sluice.server.security.Security;
 import io.sluice.server.transport.HttpEndpoints;
 
 import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -37,7 +39,8 @@ public final class Admin implements AutoCloseable {
     private final Broker broker;
     private long lastSampleMillis = System.currentTimeMillis();
 
-    public Admin(Settings settings, Broker broker, Operations ops, Supplier<Map<String, InetSocketAddress>> listeners) {
+    public Admin(Settings settings, Broker broker, Operations ops, Security security,
+                 Supplier<Map<String, InetSocketAddress>> listeners) {
         this.broker = broker;
         this.connections = new ConnectionTable(broker);
         this.rates = new TopicRates(settings.get(Settings.ADMIN_MAX_TOPICS), TOPIC_IDLE_MILLIS);
@@ -45,8 +48,10 @@ public final class Admin implements AutoCloseable {
         this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(256),
                 r -> daemon(r, "sluice-admin"));
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-admin-timer"));
-        this.api = new AdminApi(broker, settings, ops.metrics().registry(), connections, rates, worker, listeners,
-                Operations.version());
+        AdminAccess access = new AdminAccess(settings.get(Settings.ADMIN_API), security.authenticating(),
+                Set.copyOf(settings.get(Settings.ADMIN_USERS)), security::login);
+        this.api = new AdminApi(broker, settings, ops.metrics().registry(), connections, rates, access, worker,
+                listeners, Operations.version());
         this.feed = new LiveFeed(ops.metrics().registry(), FEED_HISTORY_SECONDS);
         api.feed(feed);
         if (settings.get(Settings.ADMIN_MAX_TOPICS) > 0) {

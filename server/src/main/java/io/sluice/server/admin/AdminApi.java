@@ -25,7 +25,13 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.config.Setting;
 import io.sluice.server.config.Settings;
 import io.sluice.server.ops.SessionCensus;
-import io.sluice.server.transport.HttpResponses;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,13 +89,14 @@ public final class AdminApi {
     private volatile LiveStream feed;
 
     AdminApi(Broker broker, Settings settings, MeterRegistry metrics, ConnectionTable connections, TopicRates rates,
-             ExecutorService worker, Supplier<Map<String, InetSocketAddress>> listeners, String version) {
+             AdminAccess access, ExecutorService worker, Supplier<Map<String, InetSocketAddress>> listeners,
+             String version) {
         this.broker = broker;
         this.settings = settings;
         this.metrics = metrics;
         this.connections = connections;
         this.rates = rates;
-        this.access = new AdminAccess(settings.get(Settings.ADMIN_API));
+        this.access = access;
         this.worker = worker;
         this.listeners = listeners;
         this.version = version;
@@ -120,7 +127,8 @@ public final class AdminApi {
         HttpMethod method = request.method();
         boolean changes = !HttpMethod.GET.equals(method) && !HttpMethod.HEAD.equals(method);
         AdminAccess.Decision decision = access.decide(ctx.channel().remoteAddress(), changes,
-                request.headers().get(HttpHeaderNames.ORIGIN), request.headers().get(HttpHeaderNames.HOST));
+                request.headers().get(HttpHeaderNames.AUTHORIZATION), request.headers().get(HttpHeaderNames.ORIGIN),
+                request.headers().get(HttpHeaderNames.HOST));
         if (decision instanceof AdminAccess.Refuse r) {
             log.warn("admin API request {} {} from {} refused: {}", method, request.uri(),
                     ctx.channel().remoteAddress(), r.message());
@@ -157,7 +165,20 @@ public final class AdminApi {
             status = 500;
             text = "{\"status\":500,\"error\":\"cannot write the answer as JSON\"}\n";
         }
-        HttpResponses.text(ctx, request, HttpResponseStatus.valueOf(status), JSON_TYPE, text);
+        FullHttpResponse response = new DefaultFullHttpResponse(request.protocolVersion(),
+                HttpResponseStatus.valueOf(status), Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON_TYPE)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        if (status == 401) {
+            response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, AdminAccess.CHALLENGE);
+        }
+        HttpUtil.setContentLength(response, response.content().readableBytes());
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(response, keepAlive);
+        ChannelFuture sent = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            sent.addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     Object route(HttpMethod method, QueryStringDecoder query) {

@@ -117,7 +117,8 @@ public final class Settings {
 
     // ---- operations
     public static final Setting<Long> SYS_INTERVAL = millis("sys-interval", 10_000, "how often $SYS/broker/... topics are published, retained (0: off)");
-    public static final Setting<String> ADMIN_API = choice("admin-api", "loopback", List.of("loopback", "off"), "who may use the admin API (/api/v1/) and its live feed: clients on this machine's loopback address only, or nobody; the console's static files are served either way");
+    public static final Setting<String> ADMIN_API = choice("admin-api", "loopback", List.of("loopback", "users", "off"), "who may use the admin API (/api/v1/) and the console's data: loopback clients only, and once authentication is configured only with the HTTP Basic credentials of an --admin-users user; users: such a user from any address; off: nobody (the console's static files are served either way)");
+    public static final Setting<List<String>> ADMIN_USERS = list("admin-users", "users (comma separated) holding the admin role: the admin API answers them, with their password-file credentials, once authentication is configured");
     public static final Setting<Integer> ADMIN_MAX_PAGE = range("admin-max-page", 1000, 1, 100_000, "most items one admin API page holds (connections, sessions, subscriptions, retained messages); a larger limit is answered with 400");
     public static final Setting<Integer> ADMIN_MAX_TOPICS = range("admin-max-topics", 10_000, 0, 10_000_000, "distinct topics the admin API keeps message rates for; publishes to topics beyond are counted together as other topics (0: no per-topic rates)");
     public static final Setting<Long> SHUTDOWN_DRAIN = millis("shutdown-drain", 10_000, "on shutdown, how long in-flight QoS 1/2 deliveries get to be acknowledged before connections close");
