@@ -94,7 +94,7 @@ public final class SluiceServer implements AutoCloseable {
             http.register(path, ops.endpoints()::handle);
         }
         admin.register(http);
-        new HttpFallback(broker, settings, ops.events(), ops.topicLimits(), ops.admission()).register(http);
+        new HttpFallback(broker, settings, security, ops.events(), ops.topicLimits(), ops.admission()).register(http);
     }
 
     /** Start with the standard protocols; returns once every enabled listener is bound. */

@@ -17,13 +17,17 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.config.Settings;
 import io.sluice.server.ops.Admission;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.TopicLimits;
+import io.sluice.server.security.Authenticator;
+import io.sluice.server.security.Security;
 import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.transport.HttpEndpoints;
 import io.sluice.server.transport.InboundGate;
@@ -56,6 +60,7 @@ public final class HttpFallback {
     private static final String GATE = "http-inbound-gate";
 
     private final Broker broker;
+    private final Security security;
     private final FallbackConfig config;
     private final ConnectionEvents events;
     private final TopicLimits limits;
@@ -65,9 +70,10 @@ public final class HttpFallback {
     private final String idPrefix;
     private final AtomicLong nextId = new AtomicLong();
 
-    public HttpFallback(Broker broker, Settings settings, ConnectionEvents events, TopicLimits limits,
-                        Admission admission) {
+    public HttpFallback(Broker broker, Settings settings, Security security, ConnectionEvents events,
+                        TopicLimits limits, Admission admission) {
         this.broker = broker;
+        this.security = security;
         this.config = FallbackConfig.from(settings);
         this.events = events;
         this.limits = limits;
@@ -86,17 +92,25 @@ public final class HttpFallback {
     }
 
     private void sse(ChannelHandlerContext ctx, FullHttpRequest req) {
-        ReaderRequest reader = admitReader(ctx, req);
-        if (reader != null) {
-            new SseStream(this, ctx, reader, "$sse/" + idPrefix + nextId.incrementAndGet()).open(ctx, req);
+        Reader r = admitReader(ctx, req, SseStream.PROTOCOL);
+        if (r != null) {
+            new SseStream(this, ctx, r).open(ctx, req);
         }
     }
 
     private void poll(ChannelHandlerContext ctx, FullHttpRequest req) {
-        ReaderRequest reader = admitReader(ctx, req);
-        if (reader != null) {
-            new LongPoll(this, ctx.channel(), req, reader, "$poll/" + idPrefix + nextId.incrementAndGet()).start();
+        Reader r = admitReader(ctx, req, LongPoll.PROTOCOL);
+        if (r != null) {
+            new LongPoll(this, ctx.channel(), req, r).start();
         }
+    }
+
+    /** An admitted reader: what it asked for, its session id, what it may read. */
+    record Reader(ReaderRequest request, String clientId, TopicAccess access) {
+    }
+
+    private String newClientId(String protocol) {
+        return "$" + protocol + "/" + idPrefix + nextId.incrementAndGet();
     }
 
     private void publish(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -110,8 +124,8 @@ public final class HttpFallback {
         publish.handle(ctx, req);
     }
 
-    /** The reader's request if it may proceed; otherwise it has been answered (405, 400, 429, 503). */
-    private ReaderRequest admitReader(ChannelHandlerContext ctx, FullHttpRequest req) {
+    /** The reader if it may proceed; otherwise it has been answered (405, 400, 401, 403, 429, 503). */
+    private Reader admitReader(ChannelHandlerContext ctx, FullHttpRequest req, String protocol) {
         if (!req.method().equals(HttpMethod.GET)) {
             refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "read with GET\n", HttpHeaderNames.ALLOW, "GET");
             return null;
@@ -133,7 +147,41 @@ public final class HttpFallback {
             refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, bad.reason() + "\n");
             return null;
         }
-        return ((ReaderRequest.Ok) parsed).request();
+        ReaderRequest reader = ((ReaderRequest.Ok) parsed).request();
+        String clientId = newClientId(protocol);
+        HttpCaller caller = login(ctx, req, protocol, clientId);
+        if (caller == null) {
+            return null;
+        }
+        for (String f : reader.filters()) {
+            if (caller.access().subscribe(f) == TopicAccess.Scope.NONE) {
+                security.audit().denied("subscribe", protocol, clientId, caller.user(), ctx.channel().remoteAddress(), f);
+                refuse(ctx, req, HttpResponseStatus.FORBIDDEN, "not allowed to read " + f + "\n");
+                return null;
+            }
+        }
+        return new Reader(reader, clientId, caller.access());
+    }
+
+    /**
+     * The caller, logged in; null when refused, and answered: 401 with a Basic challenge for missing or bad
+     * credentials, 403 for a client that may not connect.
+     */
+    HttpCaller login(ChannelHandlerContext ctx, FullHttpRequest req, String protocol, String clientId) {
+        HttpCaller caller = HttpCaller.of(security, ctx.channel(), req, protocol, clientId);
+        if (caller.allowed()) {
+            return caller;
+        }
+        boolean anonymous = req.headers().get(HttpHeaderNames.AUTHORIZATION) == null
+                && !new QueryStringDecoder(req.uri()).parameters().containsKey("token");
+        if (caller.login().decision() == Authenticator.Decision.BAD_CREDENTIALS || anonymous) {
+            refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, "authenticate: Authorization: Basic (user and "
+                    + "password), Authorization: Bearer TOKEN or ?token=TOKEN\n",
+                    HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"sluice\", charset=\"UTF-8\"");
+        } else {
+            refuse(ctx, req, HttpResponseStatus.FORBIDDEN, "not authorized\n");
+        }
+        return null;
     }
 
     /** A connection over the limits (admission said so when it opened) gets its status and Retry-After. */
@@ -143,7 +191,7 @@ public final class HttpFallback {
             return false;
         }
         events.refused(Transport.SSE, ctx.channel().remoteAddress(), SseStream.PROTOCOL, null, refusal,
-                "HTTP reader or publisher on " + new io.netty.handler.codec.http.QueryStringDecoder(req.uri()).path());
+                "HTTP reader or publisher on " + new QueryStringDecoder(req.uri()).path());
         answer(ctx.channel(), req, HttpResponseStatus.valueOf(refusal.httpStatus()), "text/plain; charset=utf-8",
                 refusal.message() + "\n", HttpHeaderNames.RETRY_AFTER,
                 Long.toString(admission.retryAfterSeconds(refusal)));
@@ -244,6 +292,10 @@ public final class HttpFallback {
 
     ConnectionEvents events() {
         return events;
+    }
+
+    Security security() {
+        return security;
     }
 
     TopicLimits limits() {

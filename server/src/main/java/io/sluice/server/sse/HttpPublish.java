@@ -84,6 +84,16 @@ final class HttpPublish {
             bad(ctx, req, "the topic is over the limit " + over.setting());
             return;
         }
+        HttpCaller caller = fallback.login(ctx, req, PROTOCOL, null);
+        if (caller == null) {
+            return;
+        }
+        if (!caller.access().mayPublish(topic)) {
+            fallback.security().audit().denied("publish", PROTOCOL, null, caller.user(), ctx.channel().remoteAddress(),
+                    topic);
+            fallback.refuse(ctx, req, HttpResponseStatus.FORBIDDEN, "not allowed to publish to " + topic + "\n");
+            return;
+        }
         if (fallback.broker().isHoldingPublishes()
                 || (qos == 1 && fallback.broker().wouldWait(topic))) {
             busy(ctx.channel(), req);

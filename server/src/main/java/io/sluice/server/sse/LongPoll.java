@@ -15,6 +15,7 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.Message;
+import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.broker.MessageHistory.Recorded;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.transport.HandshakeTimeout;
@@ -49,6 +50,7 @@ final class LongPoll implements DeliverySink {
     private final ReaderRequest reader;
     private final MessageEncoding encoding;
     private final String clientId;
+    private final TopicAccess access;
     private final List<Message> live = new ArrayList<>();
     private final List<Long> livePositions = new ArrayList<>();
     private Broker.Connection connection;
@@ -57,12 +59,13 @@ final class LongPoll implements DeliverySink {
     private ScheduledFuture<?> timeout;
     private boolean answered;
 
-    LongPoll(HttpFallback fallback, Channel ch, HttpRequest request, ReaderRequest reader, String clientId) {
+    LongPoll(HttpFallback fallback, Channel ch, HttpRequest request, HttpFallback.Reader admitted) {
         this.fallback = fallback;
         this.ch = ch;
         this.request = request;
-        this.reader = reader;
-        this.clientId = clientId;
+        this.reader = admitted.request();
+        this.clientId = admitted.clientId();
+        this.access = admitted.access();
         this.encoding = new MessageEncoding(fallback.broker().history().epoch(), reader.fullEnvelope());
     }
 
@@ -72,6 +75,7 @@ final class LongPoll implements DeliverySink {
         boolean wait = reader.since() != null && start.resetReason() == null;
         if (wait) {
             connection = broker.connect(clientId, true, 0, 0, this);
+            connection.session().reads(access);
             for (String f : reader.filters()) {
                 broker.subscribe(connection.session(), f, null, HttpFallback.READER_OPTIONS, null);
             }
@@ -83,7 +87,7 @@ final class LongPoll implements DeliverySink {
         List<Long> positions = new ArrayList<>();
         List<Boolean> retainedFlags = new ArrayList<>();
         if (start.retained()) {
-            for (Message m : ReaderStart.retainedFor(broker, reader.filters())) {
+            for (Message m : ReaderStart.retainedFor(broker, reader.filters(), access)) {
                 add(batch, positions, retainedFlags, m, 0, true);
                 remember(m.position());
             }
@@ -94,7 +98,7 @@ final class LongPoll implements DeliverySink {
             if (batch.size() >= fallback.config().pollMaxMessages()) {
                 break;
             }
-            if (!r.message().isExpired(now) && remember(r.position())) {
+            if (!r.message().isExpired(now) && access.mayRead(r.message().topic()) && remember(r.position())) {
                 add(batch, positions, retainedFlags, r.message(), r.position(), false);
             }
             next = r.position();

@@ -5,6 +5,7 @@ import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageHistory;
 import io.sluice.server.broker.MessageHistory.Recorded;
+import io.sluice.server.broker.TopicAccess;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -95,16 +96,16 @@ final class ReaderStart {
         return replay;
     }
 
-    /** The retained messages of every filter, each once (expired ones are left out by the store). */
-    static List<Message> retainedFor(Broker broker, List<String> filters) {
-        if (filters.size() == 1) {
-            return broker.retained().match(filters.get(0));
-        }
+    /**
+     * The retained messages of every filter the reader may read, each once (expired ones are left out by the
+     * store).
+     */
+    static List<Message> retainedFor(Broker broker, List<String> filters, TopicAccess access) {
         Set<Message> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         List<Message> out = new ArrayList<>();
         for (String f : filters) {
             for (Message m : broker.retained().match(f)) {
-                if (seen.add(m)) {
+                if (access.mayRead(m.topic()) && seen.add(m)) {
                     out.add(m);
                 }
             }

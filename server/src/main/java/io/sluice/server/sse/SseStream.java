@@ -24,6 +24,7 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.Message;
+import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.broker.MessageHistory.Recorded;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.transport.HandshakeTimeout;
@@ -55,6 +56,7 @@ final class SseStream implements DeliverySink {
     private final ReaderRequest request;
     private final MessageEncoding encoding;
     private final String clientId;
+    private final TopicAccess access;
     private Broker.Connection connection;
     private long since;
     /** Positions already sent from the history or as retained, so their live copy is not sent again. */
@@ -62,11 +64,12 @@ final class SseStream implements DeliverySink {
     private ScheduledFuture<?> heartbeat;
     private DisconnectReason endReason = DisconnectReason.CONNECTION_LOST;
 
-    SseStream(HttpFallback fallback, ChannelHandlerContext ctx, ReaderRequest request, String clientId) {
+    SseStream(HttpFallback fallback, ChannelHandlerContext ctx, HttpFallback.Reader reader) {
         this.fallback = fallback;
         this.ch = ctx.channel();
-        this.request = request;
-        this.clientId = clientId;
+        this.request = reader.request();
+        this.clientId = reader.clientId();
+        this.access = reader.access();
         this.encoding = new MessageEncoding(fallback.broker().history().epoch(), request.fullEnvelope());
     }
 
@@ -92,6 +95,7 @@ final class SseStream implements DeliverySink {
         Broker broker = fallback.broker();
         ReaderStart start = ReaderStart.before(broker.history(), request.since());
         connection = broker.connect(clientId, true, 0, 0, this);
+        connection.session().reads(access);
         for (String f : request.filters()) {
             broker.subscribe(connection.session(), f, null, HttpFallback.READER_OPTIONS, null);
         }
@@ -110,7 +114,7 @@ final class SseStream implements DeliverySink {
         }
         EventStream.position(out, start.startId().format());
         if (start.retained()) {
-            for (Message m : ReaderStart.retainedFor(broker, request.filters())) {
+            for (Message m : ReaderStart.retainedFor(broker, request.filters(), access)) {
                 encoding.sseEvent(out, m, 0, true);
                 remember(m.position());
                 fallback.events().messageOut(PROTOCOL, 0, m.payload().length);
@@ -118,7 +122,7 @@ final class SseStream implements DeliverySink {
         }
         long now = System.currentTimeMillis();
         for (Recorded r : start.replay()) {
-            if (!r.message().isExpired(now) && remember(r.position())) {
+            if (!r.message().isExpired(now) && access.mayRead(r.message().topic()) && remember(r.position())) {
                 encoding.sseEvent(out, r.message(), r.position(), false);
                 fallback.events().messageOut(PROTOCOL, 0, r.message().payload().length);
             }

@@ -42,7 +42,14 @@ final class SseClient implements AutoCloseable {
     }
 
     static SseClient open(String url, String lastEventId) throws IOException, InterruptedException {
+        return open(url, lastEventId, null);
+    }
+
+    static SseClient open(String url, String lastEventId, String authorization) throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream");
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
         if (lastEventId != null) {
             b.header("Last-Event-ID", lastEventId);
         }
