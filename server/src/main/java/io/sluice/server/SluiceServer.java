@@ -109,6 +109,7 @@ public final class SluiceServer implements AutoCloseable {
         try {
             (modules == null ? server.standardModules() : modules.apply(server.broker, settings))
                     .forEach(server.protocols::register);
+            server.broker.recover();
             server.bindAll();
             server.ops.readiness().ready();
             return server;

@@ -25,7 +25,7 @@ public final class Broker implements AutoCloseable {
     private final BrokerConfig config;
     private final MessageHistory history;
     private final TopicTrie trie;
-    private final RetainedStore retained = new RetainedStore();
+    private final RetainedStore retained;
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
     private final BrokerStats stats = new BrokerStats();
     private final ScheduledExecutorService timer;
@@ -46,6 +46,7 @@ public final class Broker implements AutoCloseable {
         this.config = config;
         this.store = store;
         this.history = history;
+        this.retained = new RetainedStore(store);
         this.trie = new TopicTrie(config.matchCacheSize());
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-broker-timer");
@@ -103,10 +104,49 @@ public final class Broker implements AutoCloseable {
                 takeOver(session);
                 cancelTimers(session);
                 session.expiryIntervalSeconds(expirySeconds);
+                journal(session, 0);
                 long generation = session.nextGeneration();
                 session.queue().attach(sink, window);
                 return new Connection(session, generation, present);
             }
+        }
+    }
+
+    /**
+     * Keep the session in the store while it must outlive the process (or hold a STOMP queue's share), stop
+     * keeping it when it no longer must. Under the session's lock. The session's record goes first, so a
+     * recovery meets it before anything it holds.
+     */
+    private void journal(Session s, long disconnectedAtMillis) {
+        if (!store.isDurable()) {
+            return;
+        }
+        boolean keep = s.isPersistent() || s.keepsShares;
+        if (keep) {
+            store.putSession(s.clientId(), s.isPersistent() ? s.expiryIntervalSeconds() : 0, disconnectedAtMillis);
+            if (s.queue().journal() == null) {
+                for (Subscription sub : s.subscriptions()) {
+                    store.putSubscription(s.clientId(), sub.filter(), sub.shareGroup(), sub.options());
+                }
+                for (Integer id : s.inboundQos2()) {
+                    store.putInboundQos2(s.clientId(), id);
+                }
+                s.queue().journal(new SessionJournal(store, s.clientId()));
+            }
+        } else if (s.queue().journal() != null) {
+            s.queue().journal(null);
+            store.deleteSession(s.clientId());
+        }
+    }
+
+    /**
+     * A STOMP queue's consumer: its unacknowledged share of the queue is kept in the store, so a restart hands it
+     * back to the queue. Call before it subscribes.
+     */
+    public void keepSharesInStore(Session s) {
+        synchronized (s) {
+            s.keepsShares = true;
+            journal(s, 0);
         }
     }
 
@@ -139,17 +179,36 @@ public final class Broker implements AutoCloseable {
                     publish(will.message(), outcome -> { });
                 } else {
                     long delay = Math.min(will.delaySeconds(), s.expiryIntervalSeconds());
-                    s.pendingWill = timer.schedule(() -> publish(will.message(), outcome -> { }), delay,
-                            TimeUnit.SECONDS);
+                    scheduleWill(s, will.message(), System.currentTimeMillis() + delay * 1000, true);
                 }
             }
             if (!s.isPersistent()) {
                 discard(s);
-            } else if (s.expiryIntervalSeconds() != Long.MAX_VALUE) {
+                return;
+            }
+            journal(s, System.currentTimeMillis());
+            if (s.expiryIntervalSeconds() != Long.MAX_VALUE) {
                 s.pendingExpiry = timer.schedule(() -> expire(s, c.generation()), s.expiryIntervalSeconds(),
                         TimeUnit.SECONDS);
             }
         }
+    }
+
+    /** A will waiting for its delay: kept in the store, so a restart publishes it on time. Under the session's lock. */
+    private void scheduleWill(Session s, Message will, long publishAtMillis, boolean write) {
+        if (write && s.isJournaled()) {
+            store.putWill(s.clientId(), will, publishAtMillis);
+        }
+        long delay = Math.max(0, publishAtMillis - System.currentTimeMillis());
+        s.pendingWill = timer.schedule(() -> {
+            synchronized (s) {
+                if (s.isJournaled()) {
+                    store.deleteWill(s.clientId());
+                }
+                s.pendingWill = null;
+            }
+            publish(will, outcome -> { });
+        }, delay, TimeUnit.MILLISECONDS);
     }
 
     private void expire(Session s, long generation) {
@@ -165,6 +224,9 @@ public final class Broker implements AutoCloseable {
         if (s.pendingWill != null) {
             s.pendingWill.cancel(false);
             s.pendingWill = null;
+            if (s.isJournaled()) {
+                store.deleteWill(s.clientId());
+            }
         }
         if (s.pendingExpiry != null) {
             s.pendingExpiry.cancel(false);
@@ -181,16 +243,23 @@ public final class Broker implements AutoCloseable {
         }
         s.subscriptionMap().clear();
         s.queue().detach();
-        for (Delivery d : s.queue().takeUnacknowledged()) {
+        List<Delivery> unacknowledged = s.queue().takeUnacknowledged();
+        for (Delivery d : unacknowledged) {
             if (d.group() != null) {
                 toGroupAgain(d);
             }
+        }
+        if (s.isJournaled()) {
+            s.queue().forget(unacknowledged);
+            s.queue().journal(null);
+            store.deleteSession(s.clientId());
         }
     }
 
     private void toGroupAgain(Delivery d) {
         MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
-        new Fanout(d.message(), only, outcome -> { }, config.queueLimits(), stats).run();
+        new Fanout(d.message(), only, outcome -> { }, config.queueLimits(), stats, false, OfflineQueuePolicy.DROP,
+                store, false).run();
     }
 
     /**
@@ -202,13 +271,15 @@ public final class Broker implements AutoCloseable {
         if (s.isOnline()) {
             return;
         }
-        for (Delivery d : s.queue().takeUnacknowledged()) {
+        List<Delivery> taken = s.queue().takeUnacknowledged();
+        for (Delivery d : taken) {
             if (d.group() != null) {
                 toGroupAgain(d);
             } else {
                 s.queue().offer(new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag()), false);
             }
         }
+        s.queue().forget(taken);
     }
 
     /** Subscribe (or replace the options of) one filter; retained messages are queued as Retain Handling says. */
@@ -216,6 +287,9 @@ public final class Broker implements AutoCloseable {
         Subscription sub = new Subscription(s, filter, shareGroup, options, tag);
         Subscription previous = s.subscriptionMap().put(sub.key(), sub);
         trie.add(sub);
+        if (s.isJournaled()) {
+            store.putSubscription(s.clientId(), filter, shareGroup, options);
+        }
         boolean sendRetained = shareGroup == null
                 && (options.retainHandling() == 0 || (options.retainHandling() == 1 && previous == null));
         if (sendRetained) {
@@ -240,6 +314,9 @@ public final class Broker implements AutoCloseable {
             return false;
         }
         trie.remove(sub);
+        if (s.isJournaled()) {
+            store.deleteSubscription(s.clientId(), key);
+        }
         return true;
     }
 
@@ -264,18 +341,123 @@ public final class Broker implements AutoCloseable {
             stats.heldAtShutdown.increment();
             return;
         }
+        if (m.qos() > 0 && store.isDurable() && !store.isWritable()) {
+            // not safe: refused at once rather than acknowledged or held (the store logged why)
+            done.accept(PublishOutcome.STORE_FAILED);
+            return;
+        }
         stats.published(m);
         // recorded before the trie match: a reader subscribing concurrently finds it either live or in the history
         m.position(history.append(m));
-        if (m.retain()) {
-            retained.accept(m);
-        }
+        boolean stored = m.retain() && retained.accept(m);
         MatchResult match = trie.match(m.topic());
         if (match.isEmpty()) {
-            done.accept(new PublishOutcome(0, false));
+            PublishOutcome none = new PublishOutcome(0, false);
+            if (stored && m.qos() > 0) {
+                store.afterWrites(ok -> done.accept(ok ? none : PublishOutcome.STORE_FAILED));
+            } else {
+                done.accept(none);
+            }
             return;
         }
-        new Fanout(m, match, done, config.queueLimits(), stats, canRefuse, config.offlineQueuePolicy()).start();
+        new Fanout(m, match, done, config.queueLimits(), stats, canRefuse, config.offlineQueuePolicy(), store, stored)
+                .start();
+    }
+
+    /**
+     * Read the store back: sessions with their subscriptions, queues (in-flight deliveries back in the window, to
+     * be resent with DUP), inbound QoS 2 ids and timers, and retained messages. Before any client connects.
+     * Sessions whose expiry passed while the broker was down are deleted (their wills published); the share of a
+     * STOMP queue a consumer held goes back to the queue.
+     */
+    public void recover() {
+        if (!store.isDurable()) {
+            return;
+        }
+        java.util.Map<String, Long> offlineSince = new java.util.LinkedHashMap<>();
+        List<Object[]> wills = new ArrayList<>();
+        store.recover(new MessageStore.Recovery() {
+            @Override
+            public void retained(Message message) {
+                retained.restore(message);
+            }
+
+            @Override
+            public void session(String id, long expiry, long disconnectedAtMillis) {
+                Session s = new Session(id, config.queueLimits(), stats);
+                s.expiryIntervalSeconds(expiry);
+                s.keepsShares = expiry == 0;
+                s.queue().journal(new SessionJournal(store, id));
+                sessions.put(id, s);
+                offlineSince.put(id, disconnectedAtMillis);
+            }
+
+            @Override
+            public void subscription(String id, String filter, String shareGroup, SubscriptionOptions options) {
+                Session s = sessions.get(id);
+                Subscription sub = new Subscription(s, filter, shareGroup, options, null);
+                s.subscriptionMap().put(sub.key(), sub);
+                trie.add(sub);
+            }
+
+            @Override
+            public void queued(String id, long seq, Message m, int qos, boolean retainFlag, int[] ids, int packetId,
+                               boolean released, String groupKey) {
+                Session s = sessions.get(id);
+                Delivery d = new Delivery(m, qos, retainFlag, ids, null);
+                if (groupKey != null) {
+                    Subscription sub = s.subscriptionMap().get(groupKey);
+                    if (sub != null) {
+                        d.viaGroup(trie.group(sub.filter(), sub.shareGroup()));
+                    }
+                }
+                s.queue().restore(d, seq, packetId, released);
+            }
+
+            @Override
+            public void inboundQos2(String id, int packetId) {
+                sessions.get(id).inboundQos2().add(packetId);
+            }
+
+            @Override
+            public void will(String id, Message will, long publishAtMillis) {
+                wills.add(new Object[] {id, will, publishAtMillis});
+            }
+        });
+        long now = System.currentTimeMillis();
+        for (java.util.Map.Entry<String, Long> e : offlineSince.entrySet()) {
+            Session s = sessions.get(e.getKey());
+            synchronized (s) {
+                if (s.keepsShares) {
+                    // a STOMP queue consumer's share: back to its queue
+                    discard(s);
+                    continue;
+                }
+                long expiry = s.expiryIntervalSeconds();
+                if (expiry == Long.MAX_VALUE) {
+                    continue;
+                }
+                long left = expiry * 1000 - (now - e.getValue());
+                if (left <= 0) {
+                    log.info("session {} expired while the broker was down ({} s offline, expiry {} s)", s.clientId(),
+                            (now - e.getValue()) / 1000, expiry);
+                    discard(s);
+                } else {
+                    s.pendingExpiry = timer.schedule(() -> expire(s, 0), left, TimeUnit.MILLISECONDS);
+                }
+            }
+        }
+        for (Object[] w : wills) {
+            Session s = sessions.get((String) w[0]);
+            if (s == null) {
+                // its session ended while the broker was down, which is when a will goes out at the latest
+                publish((Message) w[1], outcome -> { });
+                continue;
+            }
+            synchronized (s) {
+                scheduleWill(s, (Message) w[1], (Long) w[2], false);
+            }
+        }
     }
 
     /**

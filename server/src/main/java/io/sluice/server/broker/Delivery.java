@@ -18,6 +18,7 @@ public final class Delivery {
     private boolean duplicate;
     private boolean released;
     private SharedGroup group;
+    private long storeSeq;
 
     public Delivery(Message message, int qos, boolean retainFlag, int[] subscriptionIds, Object tag) {
         this.message = message;
@@ -77,6 +78,15 @@ public final class Delivery {
     Delivery viaGroup(SharedGroup group) {
         this.group = group;
         return this;
+    }
+
+    /** Its position in a journaled session's stored queue, 0 when not stored. */
+    long storeSeq() {
+        return storeSeq;
+    }
+
+    void storeSeq(long seq) {
+        this.storeSeq = seq;
     }
 
     void assign(int packetId, long sendSequence) {

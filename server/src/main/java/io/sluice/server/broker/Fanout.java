@@ -21,22 +21,29 @@ final class Fanout implements Runnable {
     private final BrokerStats stats;
     private final boolean publisherCanRefuse;
     private final OfflineQueuePolicy offlinePolicy;
+    private final MessageStore store;
+    /** Something of this publish went to the store: the publisher is answered once it is written. */
+    private boolean stored;
     private int next;
     private int matched;
     private boolean quotaExceeded;
     private long pausedSince;
 
     Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, QueueLimits limits, BrokerStats stats) {
-        this(message, match, done, limits, stats, false, OfflineQueuePolicy.DROP);
+        this(message, match, done, limits, stats, false, OfflineQueuePolicy.DROP, MessageStore.NONE, false);
     }
 
     /**
      * @param publisherCanRefuse the publisher can be told "not accepted" (MQTT 5 0x97, STOMP ERROR): refuse the
      *                           whole publish up front when an offline session's queue is full
      * @param offlinePolicy      otherwise, what to do at an offline session's full queue
+     * @param store              where journaled sessions' queues are written
+     * @param stored             something of this publish (its retained entry) already went to the store
      */
     Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, QueueLimits limits, BrokerStats stats,
-           boolean publisherCanRefuse, OfflineQueuePolicy offlinePolicy) {
+           boolean publisherCanRefuse, OfflineQueuePolicy offlinePolicy, MessageStore store, boolean stored) {
+        this.store = store;
+        this.stored = stored;
         this.message = message;
         this.match = match;
         this.done = done;
@@ -90,7 +97,13 @@ final class Fanout implements Runnable {
         if (pausedSince != 0) {
             stats.backpressurePausedNanos.add(System.nanoTime() - pausedSince);
         }
-        done.accept(new PublishOutcome(matched, quotaExceeded));
+        PublishOutcome outcome = new PublishOutcome(matched, quotaExceeded);
+        if (stored && message.qos() > 0) {
+            // the acknowledgement says the message is safe: only once its payload and entries are written
+            store.afterWrites(ok -> done.accept(ok ? outcome : outcome.withStoreFailed()));
+        } else {
+            done.accept(outcome);
+        }
     }
 
     /** True when it parked itself waiting for room in this session's queue. */
@@ -149,6 +162,7 @@ final class Fanout implements Runnable {
             }
             if (s.session().queue().offer(groupDelivery(g, s), conflate(Math.min(s.options().qos(), message.qos()))) == SubscriberQueue.Offer.ACCEPTED) {
                 matched++;
+                stored |= s.session().queue().journal() != null;
                 return false;
             }
         }
@@ -180,6 +194,7 @@ final class Fanout implements Runnable {
         while (true) {
             if (q.offer(d, conflate(d.qos())) == SubscriberQueue.Offer.ACCEPTED) {
                 matched++;
+                stored |= d.qos() > 0 && q.journal() != null;
                 return false;
             }
             if (!session.isOnline() && !publisherCanRefuse && offlinePolicy == OfflineQueuePolicy.WITHHOLD) {

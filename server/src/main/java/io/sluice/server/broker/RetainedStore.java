@@ -15,44 +15,72 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RetainedStore {
     private final Node root = new Node();
     private final AtomicInteger count = new AtomicInteger();
+    private final MessageStore store;
 
-    /** Store, replace, or (empty payload) clear the retained message of the message's topic. */
-    public void accept(Message m) {
-        if (m.payload().length == 0) {
-            remove(m.topic());
-        } else {
-            put(m);
-        }
+    public RetainedStore() {
+        this(MessageStore.NONE);
     }
 
-    private synchronized void put(Message m) {
+    /** Retained messages also kept in {@code store}, written under this store's lock so they keep their order. */
+    public RetainedStore(MessageStore store) {
+        this.store = store;
+    }
+
+    /**
+     * Store, replace, or (empty payload) clear the retained message of the message's topic. True when the change
+     * went to the message store, so an acknowledgement must wait for it.
+     */
+    public boolean accept(Message m) {
+        if (m.payload().length == 0) {
+            return remove(m.topic());
+        }
+        put(m, true);
+        return store.isDurable();
+    }
+
+    /** Recovery: a retained message read back from the store. */
+    void restore(Message m) {
+        put(m, false);
+    }
+
+    private synchronized void put(Message m, boolean write) {
         Node node = root;
         for (String level : TopicLevels.split(m.topic())) {
             node = node.children.computeIfAbsent(level, k -> new Node());
         }
-        if (node.message == null) {
+        Message previous = node.message;
+        if (previous == null) {
             count.incrementAndGet();
         }
         node.message = m;
+        if (write && store.isDurable()) {
+            store.putRetained(m, previous);
+        }
     }
 
-    private synchronized void remove(String topic) {
+    private synchronized boolean remove(String topic) {
         String[] levels = TopicLevels.split(topic);
         Node[] path = new Node[levels.length + 1];
         path[0] = root;
         for (int i = 0; i < levels.length; i++) {
             path[i + 1] = path[i].children.get(levels[i]);
             if (path[i + 1] == null) {
-                return;
+                return false;
             }
         }
-        if (path[levels.length].message != null) {
+        Message previous = path[levels.length].message;
+        if (previous != null) {
             path[levels.length].message = null;
             count.decrementAndGet();
         }
         for (int i = levels.length; i > 0 && path[i].isEmpty(); i--) {
             path[i - 1].children.remove(levels[i - 1], path[i]);
         }
+        if (previous != null && store.isDurable()) {
+            store.deleteRetained(topic, previous);
+            return true;
+        }
+        return false;
     }
 
     public int size() {

@@ -24,6 +24,8 @@ public final class Session {
     /** Timers of a disconnected session: its delayed will and its expiry; guarded by this session. */
     java.util.concurrent.ScheduledFuture<?> pendingWill;
     java.util.concurrent.ScheduledFuture<?> pendingExpiry;
+    /** Kept in the store only for its unacknowledged share of STOMP queues; guarded by this session. */
+    boolean keepsShares;
 
     Session(String clientId, QueueLimits limits, BrokerStats stats) {
         this.clientId = clientId;
@@ -113,6 +115,30 @@ public final class Session {
      */
     public Set<Integer> inboundQos2() {
         return inboundQos2;
+    }
+
+    /** Record an inbound QoS 2 packet id (and, for a journaled session, write it before PUBREC goes out). */
+    public void receivedQos2(int packetId) {
+        inboundQos2.add(packetId);
+        SessionJournal j = queue.journal();
+        if (j != null) {
+            j.store().putInboundQos2(clientId, packetId);
+        }
+    }
+
+    /** PUBREL (or a refused QoS 2 publish): forget the packet id; false when it was not known. */
+    public boolean releaseQos2(int packetId) {
+        boolean known = inboundQos2.remove(packetId);
+        SessionJournal j = queue.journal();
+        if (known && j != null) {
+            j.store().deleteInboundQos2(clientId, packetId);
+        }
+        return known;
+    }
+
+    /** Whether a store keeps this session (persistent, or holding a STOMP queue's share). */
+    public boolean isJournaled() {
+        return queue.journal() != null;
     }
 
     /** Bumped on each new connection, so a stale connection's late close does not end the new one. */

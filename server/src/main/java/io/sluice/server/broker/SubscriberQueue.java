@@ -34,12 +34,16 @@ public final class SubscriberQueue {
     // keyed by packet id without boxing; send order (for resends) is each delivery's sequence number
     private final IntObjectHashMap<Delivery> inflight = new IntObjectHashMap<>();
     private long sendSequence;
+    /** Deliveries given a packet id by drains so far (journaled sessions): tells a drain it must wait. */
+    private long assignedInDrain;
     private int window;
     private int nextPacketId = 1;
     private List<Runnable> roomWaiters;
     private DeliverySink sink;
     private boolean drainScheduled;
     private long lastProgressNanos = System.nanoTime();
+    /** Set while the session's queue must survive the process; every change is recorded under this lock. */
+    private volatile SessionJournal journal;
 
     SubscriberQueue(QueueLimits limits, BrokerStats stats) {
         this.limits = limits;
@@ -59,6 +63,9 @@ public final class SubscriberQueue {
                 }
                 reliable.addLast(d);
                 reliableBytes += d.weight();
+                if (journal != null) {
+                    journal.queued(d);
+                }
             }
             wake = claimDrain();
         }
@@ -123,12 +130,17 @@ public final class SubscriberQueue {
         return null;
     }
 
-    /** Hand queued deliveries to the sink while it is writable and the window has room. On the sink's executor. */
+    /**
+     * Hand queued deliveries to the sink while it is writable and the window has room. On the sink's executor.
+     * For a journaled session, deliveries entering the window are sent once their packet ids are written: a
+     * restart then resends them with DUP and the same id, never as new ones.
+     */
     public void drain() {
         DeliverySink out;
         List<Delivery> batch = new ArrayList<>(8);
         List<Runnable> waiters = null;
         boolean more;
+        SessionJournal waitFor = null;
         synchronized (this) {
             drainScheduled = false;
             out = sink;
@@ -136,6 +148,7 @@ public final class SubscriberQueue {
                 return;
             }
             long now = System.currentTimeMillis();
+            long assignedBefore = assignedInDrain;
             while (batch.size() < DRAIN_BATCH) {
                 Delivery d = nextDeliverable(now);
                 if (d == null) {
@@ -148,10 +161,40 @@ public final class SubscriberQueue {
                 roomWaiters = null;
             }
             more = batch.size() == DRAIN_BATCH;
-            if (more) {
+            if (journal != null && assignedInDrain != assignedBefore) {
+                // no other drain until these are out, so deliveries leave in order
+                waitFor = journal;
+                drainScheduled = true;
+            } else if (more) {
                 drainScheduled = true;
             }
         }
+        if (waiters != null) {
+            waiters.forEach(Runnable::run);
+        }
+        if (waitFor != null) {
+            DeliverySink target = out;
+            waitFor.afterWrites(ok -> target.executor().execute(() -> sendAfterStore(target, batch)));
+            return;
+        }
+        send(out, batch);
+        if (more) {
+            out.executor().execute(this::drain);
+        }
+    }
+
+    private void sendAfterStore(DeliverySink out, List<Delivery> batch) {
+        synchronized (this) {
+            if (sink != out) {
+                return; // the connection changed meanwhile: the new one resent the window itself
+            }
+            drainScheduled = false;
+        }
+        send(out, batch);
+        drain();
+    }
+
+    private void send(DeliverySink out, List<Delivery> batch) {
         long now = System.nanoTime();
         for (Delivery d : batch) {
             out.send(d);
@@ -160,12 +203,6 @@ public final class SubscriberQueue {
         if (!batch.isEmpty()) {
             stats.delivered.add(batch.size());
             out.flush();
-        }
-        if (waiters != null) {
-            waiters.forEach(Runnable::run);
-        }
-        if (more) {
-            out.executor().execute(this::drain);
         }
     }
 
@@ -182,6 +219,10 @@ public final class SubscriberQueue {
                 reliableBytes -= d.weight();
                 d.assign(allocatePacketId(), ++sendSequence);
                 inflight.put(d.packetId(), d);
+                if (journal != null) {
+                    journal.inflight(d);
+                    assignedInDrain++;
+                }
             }
             if (d == null) {
                 return null;
@@ -190,6 +231,9 @@ public final class SubscriberQueue {
                 stats.dropped(BrokerStats.Drop.EXPIRED);
                 if (d.packetId() != 0) {
                     inflight.remove(d.packetId());
+                }
+                if (journal != null) {
+                    journal.done(d);
                 }
                 continue;
             }
@@ -215,6 +259,9 @@ public final class SubscriberQueue {
             d = inflight.remove(packetId);
             if (d != null) {
                 lastProgressNanos = System.nanoTime();
+                if (journal != null) {
+                    journal.done(d);
+                }
                 wake = claimDrain();
             }
         }
@@ -231,8 +278,26 @@ public final class SubscriberQueue {
         if (d != null) {
             d.markReleased();
             lastProgressNanos = System.nanoTime();
+            if (journal != null) {
+                journal.inflight(d);
+            }
         }
         return d;
+    }
+
+    /**
+     * For a journaled session, run {@code then} (on the store's writer thread) once what this queue recorded so
+     * far is written, and answer true; false, without running it, when nothing here is kept in the store. A
+     * QoS 2 PUBREL waits for the released flag this way, so a restart never resends a PUBLISH the client
+     * has already released.
+     */
+    public boolean afterStore(Runnable then) {
+        SessionJournal j = journal;
+        if (j == null) {
+            return false;
+        }
+        j.afterWrites(ok -> then.run());
+        return true;
     }
 
     /** STOMP NACK: the delivery leaves the window and goes back to the head of the queue, marked redelivered. */
@@ -244,8 +309,14 @@ public final class SubscriberQueue {
                 d.markDuplicate();
                 Delivery again = new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag());
                 again.markDuplicate();
+                again.viaGroup(d.group());
                 reliable.addFirst(again);
                 reliableBytes += again.weight();
+                if (journal != null && d.storeSeq() != 0) {
+                    // same position, back to queued: a restart keeps it at the head
+                    again.storeSeq(d.storeSeq());
+                    journal.inflight(again);
+                }
             }
         }
         if (d != null) {
@@ -293,6 +364,51 @@ public final class SubscriberQueue {
         }
     }
 
+    /**
+     * Start (non-null) or stop recording this queue in the store. Starting writes what the queue holds now, window
+     * first; stopping deletes it from the store.
+     */
+    synchronized void journal(SessionJournal j) {
+        if (j == journal) {
+            return;
+        }
+        if (journal != null) {
+            for (Delivery d : inSendOrder()) {
+                journal.done(d);
+            }
+            reliable.forEach(journal::done);
+        }
+        journal = j;
+        if (j != null) {
+            for (Delivery d : inSendOrder()) {
+                j.queued(d);
+                j.inflight(d);
+            }
+            reliable.forEach(j::queued);
+        }
+    }
+
+    SessionJournal journal() {
+        return journal;
+    }
+
+    /** Recovery: a stored delivery back at its place, in the window when it held a packet id. */
+    synchronized void restore(Delivery d, long seq, int packetId, boolean released) {
+        if (journal != null) {
+            journal.restored(d, seq);
+        }
+        if (packetId != 0 && !inflight.containsKey(packetId)) {
+            d.assign(packetId, ++sendSequence);
+            if (released) {
+                d.markReleased();
+            }
+            inflight.put(packetId, d);
+        } else {
+            reliable.addLast(d);
+            reliableBytes += d.weight();
+        }
+    }
+
     synchronized DeliverySink currentSink() {
         return sink;
     }
@@ -301,7 +417,17 @@ public final class SubscriberQueue {
         return sink != null;
     }
 
-    /** Everything not yet acknowledged, window first, emptied out: for handing a leaving member's share on. */
+    /**
+     * Delete taken deliveries from the store, once they are queued wherever they went next (so a crash in
+     * between delivers one twice rather than never).
+     */
+    synchronized void forget(List<Delivery> taken) {
+        if (journal != null) {
+            taken.forEach(journal::done);
+        }
+    }
+
+    /** Everything not yet acknowledged, window first, emptied out (still in the store: see {@link #forget}): for handing a leaving member's share on. */
     synchronized List<Delivery> takeUnacknowledged() {
         List<Delivery> all = new ArrayList<>(inflight.size() + reliable.size());
         all.addAll(inSendOrder());

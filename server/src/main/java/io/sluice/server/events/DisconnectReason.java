@@ -25,7 +25,9 @@ public enum DisconnectReason {
     /** An administrator ended it. */
     ADMINISTRATIVE,
     /** The client's credential expired, or it did what it may not (a STOMP SEND or SUBSCRIBE the ACL refuses). */
-    NOT_AUTHORIZED;
+    NOT_AUTHORIZED,
+    /** The message store could not write a message the client sent, so it was not accepted. */
+    STORE_FAILING;
 
     private final String label = name().toLowerCase(Locale.ROOT);
 

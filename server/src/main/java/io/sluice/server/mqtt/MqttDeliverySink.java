@@ -262,7 +262,12 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
                     // the client refused the message: its QoS 2 flow ends here (MQTT 5 section 4.3.3)
                     queue.acknowledge(packetId);
                 } else if (queue.received(packetId) != null) {
-                    connection.channel.write(pubRel(packetId, ReasonCode.SUCCESS));
+                    // a journaled session sends PUBREL once the release is written: a restart resends PUBREL,
+                    // never the PUBLISH the client already has
+                    if (!queue.afterStore(() -> connection.channel.eventLoop().execute(
+                            () -> connection.channel.writeAndFlush(pubRel(packetId, ReasonCode.SUCCESS))))) {
+                        connection.channel.write(pubRel(packetId, ReasonCode.SUCCESS));
+                    }
                 } else {
                     connection.channel.write(pubRel(packetId, connection.isV5()
                             ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : ReasonCode.SUCCESS));

@@ -133,12 +133,17 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             unacknowledged++;
         }
         if (qos == 2) {
-            connection.session().inboundQos2().add(packetId);
+            connection.session().receivedQos2(packetId);
             countedQos2.add(packetId);
         }
         Completion completion = new Completion(qos, packetId);
         connection.events.messageIn("mqtt", qos, payload.length);
-        connection.broker.publish(message, connection.isV5(), completion);
+        Consumer<PublishOutcome> done = completion;
+        if (qos == 2 && connection.session().isJournaled()) {
+            // PUBREC only once the packet id is written: a restart must still know the PUBLISH was received
+            done = o -> { if (!connection.session().queue().afterStore(() -> completion.accept(o))) completion.accept(o); };
+        }
+        connection.broker.publish(message, connection.isV5(), done);
         PublishOutcome now = completion.outcomeIfImmediate();
         if (now != null) {
             acknowledge(qos, packetId, now);
@@ -198,6 +203,10 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         if (qos == 0) {
             return;
         }
+        if (outcome.storeFailed()) {
+            refuseUnsafe(qos, packetId);
+            return;
+        }
         ReasonCode reason = ReasonCode.SUCCESS;
         if (outcome.quotaExceeded()) {
             reason = ReasonCode.QUOTA_EXCEEDED;
@@ -212,7 +221,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             connection.channel.write(pubAck(packetId, reason, null));
         } else {
             if (reason.isError()) {
-                connection.session().inboundQos2().remove(packetId);
+                connection.session().releaseQos2(packetId);
                 if (countedQos2.remove(packetId)) {
                     unacknowledged--;
                 }
@@ -223,13 +232,42 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
 
     private void release(ChannelHandlerContext ctx, MqttMessage m) {
         int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
-        boolean known = connection.session().inboundQos2().remove(packetId);
+        boolean known = connection.session().releaseQos2(packetId);
         if (countedQos2.remove(packetId)) {
             unacknowledged--;
         }
         ReasonCode reason = known || !connection.isV5() ? ReasonCode.SUCCESS : ReasonCode.PACKET_IDENTIFIER_NOT_FOUND;
-        ctx.write(new MqttMessage(new MqttFixedHeader(MqttMessageType.PUBCOMP, false, MqttQoS.AT_MOST_ONCE, false, 0),
-                new MqttPubReplyMessageVariableHeader(packetId, reason.code(), MqttProperties.NO_PROPERTIES)));
+        MqttMessage pubComp = new MqttMessage(new MqttFixedHeader(MqttMessageType.PUBCOMP, false, MqttQoS.AT_MOST_ONCE,
+                false, 0), new MqttPubReplyMessageVariableHeader(packetId, reason.code(), MqttProperties.NO_PROPERTIES));
+        // PUBCOMP once the release is written: after a restart the id is free, so its reuse is not a duplicate
+        if (!known || !connection.session().queue().afterStore(() -> connection.channel.eventLoop().execute(
+                () -> connection.channel.writeAndFlush(pubComp)))) {
+            ctx.write(pubComp);
+        }
+    }
+
+    /**
+     * The message store could not write this message, so it is not safe: an MQTT 5 client is told (0x80, it may
+     * send again); an MQTT 3.1.1 client, which has no negative acknowledgement, is disconnected without one, so
+     * it sends the message again once connected.
+     */
+    private void refuseUnsafe(int qos, int packetId) {
+        String why = "the broker's message store cannot write; the message was not accepted";
+        if (qos == 2) {
+            connection.session().releaseQos2(packetId);
+            if (countedQos2.remove(packetId)) {
+                unacknowledged--;
+            }
+        } else {
+            unacknowledged--;
+        }
+        MqttConnection.log().warn("{}: QoS {} PUBLISH refused: message store cannot write", connection.describe(), qos);
+        if (connection.isV5()) {
+            connection.channel.write(qos == 1 ? pubAck(packetId, ReasonCode.UNSPECIFIED_ERROR, why)
+                    : pubRec(packetId, ReasonCode.UNSPECIFIED_ERROR, why));
+        } else {
+            connection.channel.close();
+        }
     }
 
     private MqttMessage pubAck(int packetId, ReasonCode reason, String why) {

@@ -106,6 +106,11 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void finish(PublishOutcome outcome) {
+            if (outcome.storeFailed()) {
+                conn.errors.fail(DisconnectReason.STORE_FAILING, "message store failing", "The broker's message store "
+                        + "cannot write, so this message was not accepted; send it again later.", receipt);
+                return;
+            }
             if (outcome.quotaExceeded() && destination.kind() == StompDestination.Kind.QUEUE) {
                 conn.errors.fail(DisconnectReason.LIMIT_EXCEEDED, "queue full", "The queue " + destination + " holds as many messages as it may "
                         + "while it has no consumer (settings max-queued-messages, max-queued-bytes); this message was "

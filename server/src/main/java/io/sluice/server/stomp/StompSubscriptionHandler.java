@@ -107,6 +107,10 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
         StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven,
                 destination, ack, conn.broker.config().queueLimits().maxQos0Messages());
         Broker.Connection session = conn.broker.connect(sub.clientId(), true, 0, prefetch, sub);
+        if (destination.kind() == StompDestination.Kind.QUEUE) {
+            // what this consumer has not acknowledged yet still belongs to the queue, across a restart too
+            conn.broker.keepSharesInStore(session.session());
+        }
         sub.attached(session);
         session.session().reads(conn.access);
         byId.put(id, sub);
