@@ -137,7 +137,8 @@ public final class SluiceServer implements AutoCloseable {
                 new Listener("mqtt", Settings.MQTT_PORT, Transport.TCP,
                         new TcpProtocolInitializer(protocols, "mqtt", transport, events)),
                 new Listener("http", Settings.HTTP_PORT, Transport.WEBSOCKET,
-                        new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler, events)),
+                        new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler, events,
+                                security.httpGates())),
                 new Listener("stomp", Settings.STOMP_PORT, Transport.TCP,
                         new TcpProtocolInitializer(protocols, "stomp", transport, events)));
     }

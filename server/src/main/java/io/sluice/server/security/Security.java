@@ -1,14 +1,26 @@
 package io.sluice.server.security;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.cors.CorsConfigBuilder;
+import io.netty.handler.codec.http.cors.CorsHandler;
+import com.nimbusds.jose.proc.BadJOSEException;
 import io.sluice.server.broker.Authorizer;
 import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.config.Settings;
 import org.slf4j.Logger;
+import io.sluice.server.security.Authenticator.Decision;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The one security policy every protocol and transport asks: MQTT and STOMP adapters, the WebSocket upgrade,
@@ -29,13 +41,21 @@ public final class Security implements AutoCloseable {
     private final boolean allowAnonymous;
     private final Authenticator plugin;
     private final Set<String> sysReaders;
+    private final Set<String> adminUsers;
+    private final List<String> allowedOrigins;
+    private final OriginGate origins;
     private final AuditLog audit;
     private final Reloader reloader;
     private volatile PasswordFile passwords;
+    private volatile JwtVerifier jwt;
     private volatile Authorizer authorizer;
 
     private Security(boolean authenticating, boolean allowAnonymous, Authenticator plugin, Authorizer authorizer,
-                     Set<String> sysReaders, AuditLog audit, Reloader reloader) {
+                     Set<String> sysReaders, Set<String> adminUsers, List<String> origins, AuditLog audit,
+                     Reloader reloader) {
+        this.adminUsers = adminUsers;
+        this.allowedOrigins = List.copyOf(origins);
+        this.origins = new OriginGate(origins, audit);
         this.authenticating = authenticating;
         this.allowAnonymous = allowAnonymous;
         this.plugin = plugin;
@@ -52,7 +72,7 @@ public final class Security implements AutoCloseable {
 
     /** An embedding's own authenticator and authorizer (tests, plugins); $SYS is left to the authorizer. */
     public static Security of(Authenticator authenticator, Authorizer authorizer) {
-        return new Security(false, true, authenticator, authorizer, Set.of(), new AuditLog(20), null);
+        return new Security(false, true, authenticator, authorizer, Set.of(), Set.of(), List.of(), new AuditLog(20), null);
     }
 
     /** The policy the settings describe; a bad file stops start-up with a message naming it. */
@@ -63,12 +83,24 @@ public final class Security implements AutoCloseable {
         Reloader reloader = new Reloader(settings.get(Settings.SECURITY_RELOAD_INTERVAL));
         Security s = new Security(authenticating, BindPolicy.anonymousAllowed(authenticating,
                 settings.get(Settings.ALLOW_ANONYMOUS)), null, Authorizer.ALLOW_ALL,
-                Set.copyOf(settings.get(Settings.SYS_READERS)), new AuditLog(settings.get(Settings.AUDIT_RATE)), reloader);
+                Set.copyOf(settings.get(Settings.SYS_READERS)), Set.copyOf(settings.get(Settings.ADMIN_USERS)),
+                settings.get(Settings.ALLOWED_ORIGINS), new AuditLog(settings.get(Settings.AUDIT_RATE)), reloader);
         try {
             if (passwordFile != null) {
                 s.passwords = PasswordFile.read(passwordFile);
                 log.info("password file {}: {} users", passwordFile, s.passwords.size());
                 reloader.watch("password file", List.of(passwordFile), f -> s.passwords = PasswordFile.read(f.get(0)));
+            }
+            Path jwtKey = settings.get(Settings.JWT_KEY_FILE);
+            if (jwtKey != null) {
+                String issuer = settings.get(Settings.JWT_ISSUER);
+                String audience = settings.get(Settings.JWT_AUDIENCE);
+                String userClaim = settings.get(Settings.JWT_USER_CLAIM);
+                s.jwt = JwtVerifier.read(jwtKey, issuer, audience, userClaim);
+                log.info("JSON Web Tokens verified with {}{}{}", jwtKey, issuer.isEmpty() ? "" : ", issuer " + issuer,
+                        audience.isEmpty() ? "" : ", audience " + audience);
+                reloader.watch("JWT key file", List.of(jwtKey),
+                        f -> s.jwt = JwtVerifier.read(f.get(0), issuer, audience, userClaim));
             }
             if (aclFile != null) {
                 AclFile acl = AclFile.read(aclFile);
@@ -85,7 +117,7 @@ public final class Security implements AutoCloseable {
 
     /** Is some way of authenticating clients configured (so the broker may listen beyond loopback)? */
     public static boolean authenticationConfigured(Settings settings) {
-        return settings.get(Settings.PASSWORD_FILE) != null;
+        return settings.get(Settings.PASSWORD_FILE) != null || settings.get(Settings.JWT_KEY_FILE) != null;
     }
 
     public boolean authenticating() {
@@ -112,11 +144,79 @@ public final class Security implements AutoCloseable {
             return allowAnonymous ? Login.allow(null)
                     : Login.notAuthorized("anonymous clients are not allowed (--allow-anonymous false)");
         }
+        JwtVerifier j = jwt;
+        if (j != null && JwtVerifier.looksLikeJwt(c.password())) {
+            try {
+                JwtVerifier.Verified v = j.verify(c.password());
+                return new Login(Decision.ALLOW, v.user(), v.expiresAtMillis(), v.claims(), null);
+            } catch (BadJOSEException e) {
+                return Login.badCredentials("token refused: " + e.getMessage());
+            }
+        }
         PasswordFile p = passwords;
         if (p != null && c.username() != null && c.password() != null && p.knows(c.username())) {
             return p.verify(c.username(), c.password()) ? Login.allow(c.username()) : Login.badCredentials("wrong password");
         }
         return Login.badCredentials(c.username() == null ? "no user name" : "unknown user");
+    }
+
+    /**
+     * Authenticate an HTTP request (the fallback transports, the admin API): {@code Authorization: Bearer
+     * TOKEN} or {@code ?token=TOKEN} (a JWT), or {@code Authorization: Basic} (a password file user).
+     */
+    public Login login(HttpRequest request, Channel channel, String protocol) {
+        String user = null;
+        byte[] secret = null;
+        String auth = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (auth != null && auth.regionMatches(true, 0, "Basic ", 0, 6)) {
+            try {
+                String pair = new String(Base64.getDecoder().decode(auth.substring(6).trim()), StandardCharsets.UTF_8);
+                int colon = pair.indexOf(':');
+                user = colon < 0 ? pair : pair.substring(0, colon);
+                secret = colon < 0 ? null : pair.substring(colon + 1).getBytes(StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                return login(new Credentials(protocol, null, null, null, channel.remoteAddress()), "malformed Basic credentials");
+            }
+        } else {
+            String token = OriginGate.token(request);
+            secret = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        }
+        return login(new Credentials(protocol, null, user, secret, channel.remoteAddress(),
+                channel.attr(Credentials.CERTIFICATE_USER).get()));
+    }
+
+    private Login login(Credentials c, String refusal) {
+        Login refused = Login.badCredentials(refusal);
+        audit.loginRefused(c, refusal);
+        return refused;
+    }
+
+    /** May this client use the admin API? Everyone on a broker without authentication; else --admin-users. */
+    public boolean isAdmin(Login login) {
+        return login.allowed() && (!authenticating || (login.user() != null && adminUsers.contains(login.user())));
+    }
+
+    /** The HTTP port's origin check and upgrade-token keeper, one shared handler before the router. */
+    public OriginGate originGate() {
+        return origins;
+    }
+
+    /**
+     * The handlers the HTTP port puts before its router: the origin gate, then, once origins are listed, Netty's
+     * CORS handler, which answers preflights and adds the CORS headers to responses for those origins only
+     * (without a list, no CORS headers: a page elsewhere cannot read the broker's HTTP answers).
+     */
+    public List<Supplier<ChannelHandler>> httpGates() {
+        List<String> listed = allowedOrigins.stream().filter(o -> !o.equals("*")).toList();
+        if (listed.isEmpty()) {
+            return List.of(() -> origins);
+        }
+        var cors = CorsConfigBuilder.forOrigins(listed.toArray(String[]::new))
+                .allowedRequestMethods(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE, HttpMethod.OPTIONS)
+                .allowedRequestHeaders(HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.CONTENT_TYPE, "Last-Event-ID")
+                .maxAge(600)
+                .build();
+        return List.of(() -> origins, () -> new CorsHandler(cors));
     }
 
     /** The challenge/response mechanism of an MQTT 5 Authentication Method, null when none has that name. */

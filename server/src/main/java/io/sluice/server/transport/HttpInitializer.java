@@ -10,6 +10,7 @@ import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionLog;
 import io.sluice.server.events.Transport;
 
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -21,6 +22,7 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpEndpoints endpoints;
     private final WebSocketUpgrader upgrader;
     private final Supplier<ChannelHandler> requestGate;
+    private final List<Supplier<ChannelHandler>> securityGates;
     private final ConnectionEvents events;
 
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config) {
@@ -33,6 +35,17 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
      */
     public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config,
                            Supplier<ChannelHandler> requestGate, ConnectionEvents events) {
+        this(registry, endpoints, config, requestGate, events, List.of());
+    }
+
+    /**
+     * {@code securityGates}: handlers put after the request gate and before the router, in order (the origin
+     * check, CORS), which refuse or annotate a request before any endpoint or upgrade sees it.
+     */
+    public HttpInitializer(ProtocolRegistry registry, HttpEndpoints endpoints, TransportConfig config,
+                           Supplier<ChannelHandler> requestGate, ConnectionEvents events,
+                           List<Supplier<ChannelHandler>> securityGates) {
+        this.securityGates = List.copyOf(securityGates);
         this.events = events;
         this.config = config;
         this.endpoints = endpoints;
@@ -51,6 +64,9 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("http-aggregator", new HttpObjectAggregator(config.maxContentLength()));
         if (requestGate != null) {
             ch.pipeline().addLast("http-gate", requestGate.get());
+        }
+        for (int i = 0; i < securityGates.size(); i++) {
+            ch.pipeline().addLast("http-security-" + i, securityGates.get(i).get());
         }
         ch.pipeline().addLast("http-router", new HttpRouter(endpoints, upgrader));
     }
