@@ -40,7 +40,6 @@ public final class Settings {
     public static final Setting<String> JWT_USER_CLAIM = string("jwt-user-claim", "sub", "the claim that names the user a token logs in (for ACL user sections, %u, audit)");
     public static final Setting<Path> ACL_FILE = setting("acl-file", null, "topic rules in Mosquitto's acl_file format for publish, subscribe and delivery, every protocol alike; reloaded on change (applies to new logins)", Path::of);
     public static final Setting<List<String>> ALLOWED_ORIGINS = list("allowed-origins", "browser origins (comma separated, e.g. https://app.example.com) allowed to open WebSockets and call the HTTP endpoints, which then answer them with CORS headers; any other Origin gets 403 (empty: every origin, no CORS headers)");
-    public static final Setting<List<String>> ADMIN_USERS = list("admin-users", "users (comma separated) allowed the admin API once authentication is configured");
     public static final Setting<List<String>> SYS_READERS = list("sys-readers", "users (comma separated) who may read $SYS topics once authentication is configured");
     public static final Setting<Integer> AUDIT_RATE = range("audit-rate", 20, 1, 1_000_000, "most audit log lines (refused logins, denials) written per second; more are counted and summarised");
     public static final Setting<Long> SECURITY_RELOAD_INTERVAL = millis("security-reload-interval", 5_000, "how often password, ACL, key and certificate files are checked for changes (0: only on SIGHUP)");

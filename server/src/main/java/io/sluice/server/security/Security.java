@@ -41,7 +41,6 @@ public final class Security implements AutoCloseable {
     private final boolean allowAnonymous;
     private final Authenticator plugin;
     private final Set<String> sysReaders;
-    private final Set<String> adminUsers;
     private final List<String> allowedOrigins;
     private final OriginGate origins;
     private final AuditLog audit;
@@ -51,9 +50,7 @@ public final class Security implements AutoCloseable {
     private volatile Authorizer authorizer;
 
     private Security(boolean authenticating, boolean allowAnonymous, Authenticator plugin, Authorizer authorizer,
-                     Set<String> sysReaders, Set<String> adminUsers, List<String> origins, AuditLog audit,
-                     Reloader reloader) {
-        this.adminUsers = adminUsers;
+                     Set<String> sysReaders, List<String> origins, AuditLog audit, Reloader reloader) {
         this.allowedOrigins = List.copyOf(origins);
         this.origins = new OriginGate(origins, audit);
         this.authenticating = authenticating;
@@ -72,7 +69,7 @@ public final class Security implements AutoCloseable {
 
     /** An embedding's own authenticator and authorizer (tests, plugins); $SYS is left to the authorizer. */
     public static Security of(Authenticator authenticator, Authorizer authorizer) {
-        return new Security(false, true, authenticator, authorizer, Set.of(), Set.of(), List.of(), new AuditLog(20), null);
+        return new Security(false, true, authenticator, authorizer, Set.of(), List.of(), new AuditLog(20), null);
     }
 
     /** The policy the settings describe; a bad file stops start-up with a message naming it. */
@@ -83,8 +80,7 @@ public final class Security implements AutoCloseable {
         Reloader reloader = new Reloader(settings.get(Settings.SECURITY_RELOAD_INTERVAL));
         Security s = new Security(authenticating, BindPolicy.anonymousAllowed(authenticating,
                 settings.get(Settings.ALLOW_ANONYMOUS)), null, Authorizer.ALLOW_ALL,
-                Set.copyOf(settings.get(Settings.SYS_READERS)), Set.copyOf(settings.get(Settings.ADMIN_USERS)),
-                settings.get(Settings.ALLOWED_ORIGINS), new AuditLog(settings.get(Settings.AUDIT_RATE)), reloader);
+                Set.copyOf(settings.get(Settings.SYS_READERS)), settings.get(Settings.ALLOWED_ORIGINS), new AuditLog(settings.get(Settings.AUDIT_RATE)), reloader);
         try {
             if (passwordFile != null) {
                 s.passwords = PasswordFile.read(passwordFile);
@@ -189,11 +185,6 @@ public final class Security implements AutoCloseable {
         Login refused = Login.badCredentials(refusal);
         audit.loginRefused(c, refusal);
         return refused;
-    }
-
-    /** May this client use the admin API? Everyone on a broker without authentication; else --admin-users. */
-    public boolean isAdmin(Login login) {
-        return login.allowed() && (!authenticating || (login.user() != null && adminUsers.contains(login.user())));
     }
 
     /** The HTTP port's origin check and upgrade-token keeper, one shared handler before the router. */
