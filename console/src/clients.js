@@ -9,7 +9,7 @@ export function clients(main) {
   const search = h('input', { type: 'search', placeholder: 'part of a client id', autocomplete: 'off' });
   const address = h('input', { type: 'search', placeholder: 'ip or ip:port', autocomplete: 'off' });
   const protocol = h('select', {}, h('option', { value: '' }, 'any'), h('option', { value: 'mqtt' }, 'MQTT'),
-    h('option', { value: 'stomp' }, 'STOMP'));
+    h('option', { value: 'stomp' }, 'STOMP'), h('option', { value: 'sse' }, 'SSE'), h('option', { value: 'poll' }, 'long-poll'));
   const transport = h('select', {}, h('option', { value: '' }, 'any'), h('option', { value: 'tcp' }, 'TCP'),
     h('option', { value: 'ws' }, 'WebSocket'), h('option', { value: 'sse' }, 'SSE'));
   const rows = h('tbody');
@@ -26,7 +26,7 @@ export function clients(main) {
     count,
     h('table', { class: 'clients' },
       h('caption', { class: 'visually-hidden' }, 'Connected clients'),
-      h('thead', {}, h('tr', {}, ['Client id', 'Protocol', 'Transport', 'Address', 'Connected', 'In', 'Out',
+      h('thead', {}, h('tr', {}, ['Client id', 'Protocol', 'Transport', 'Address', 'Connected', 'Messages in / out', 'Bytes in / out',
         'Subscriptions', 'Queued', 'In flight', 'Paused', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       rows),
     h('p', { class: 'pager' }, first, more),
@@ -69,7 +69,7 @@ export function clients(main) {
       h('th', { scope: 'row' }, c.clientId),
       h('td', {}, c.protocol), h('td', {}, c.transport), h('td', {}, c.address),
       h('td', {}, new Date(c.connectedAt).toLocaleTimeString()),
-      h('td', {}, bytes(c.bytesIn)), h('td', {}, bytes(c.bytesOut)),
+      h('td', {}, `${c.messagesIn} / ${c.messagesOut}`), h('td', {}, `${bytes(c.bytesIn)} / ${bytes(c.bytesOut)}`),
       h('td', {}, String(c.subscriptionCount)), h('td', {}, String(c.queued)), h('td', {}, String(c.inflight)),
       h('td', {}, c.pausedByBackpressure ? 'yes' : 'no'),
       h('td', { class: 'actions' },
@@ -87,6 +87,7 @@ export function clients(main) {
         h('dl', { class: 'counts' }, [
           ['Protocol', `${c.protocol} over ${c.transport}${c.subprotocol ? ` (${c.subprotocol})` : ''}`],
           ['Address', c.address], ['Connected at', new Date(c.connectedAt).toLocaleString()],
+          ['Messages in / out', `${c.messagesIn} / ${c.messagesOut}`],
           ['Bytes in / out', `${bytes(c.bytesIn)} / ${bytes(c.bytesOut)}`],
           ['Queued', `${c.queued} (${bytes(c.queuedBytes)})`], ['In flight / window', `${c.inflight} / ${c.window}`],
           ['Paused by backpressure', c.pausedByBackpressure ? 'yes' : 'no'],

@@ -94,7 +94,7 @@ public final class SluiceServer implements AutoCloseable {
             http.register(path, ops.endpoints()::handle);
         }
         admin.register(http);
-        new HttpFallback(broker, settings, security, ops.events(), ops.topicLimits(), ops.admission()).register(http);
+        new HttpFallback(broker, settings, security, clientEvents(), ops.topicLimits(), ops.admission()).register(http);
     }
 
     /** Start with the standard protocols; returns once every enabled listener is bound. */
@@ -126,9 +126,14 @@ public final class SluiceServer implements AutoCloseable {
 
     /** The standard protocols, reporting connections and traffic to this server's operations. */
     private List<ProtocolModule> standardModules() {
-        ConnectionEvents events = ConnectionEvents.all(ops.events(), admin.connectionEvents());
+        ConnectionEvents events = clientEvents();
         return List.of(new MqttModule(broker, settings, security, events),
                 new StompModule(broker, settings, security, events));
+    }
+
+    /** Where client adapters report: the operations (metrics, log) and the admin API's connection table. */
+    private ConnectionEvents clientEvents() {
+        return ConnectionEvents.all(ops.events(), admin.connectionEvents());
     }
 
     /** The listening ports; another TCP protocol listener is one more line here. */

@@ -23,7 +23,8 @@ final class AdminViews {
     }
 
     record Connection(long id, String clientId, String protocol, String transport, String subprotocol, String path,
-                      String address, String connectedAt, long bytesIn, long bytesOut, boolean pausedByBackpressure,
+                      String address, String connectedAt, long bytesIn, long bytesOut, long messagesIn,
+                      long messagesOut, boolean pausedByBackpressure,
                       List<SessionRef> sessions, int subscriptionCount, long queued, long queuedBytes, long inflight,
                       long window, List<SubscriptionView> subscriptions) {
     }

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 
 /**
@@ -32,9 +33,9 @@ public final class ConnectionTable implements ConnectionEvents {
         this.broker = broker;
     }
 
-    /** One accepted connection. */
+    /** One accepted connection; {@code messagesIn}/{@code messagesOut}: application messages it sent and received. */
     public record Entry(long number, String protocol, String clientId, ConnectionInfo info, long connectedAtMillis,
-                        ChannelTraffic traffic) {
+                        ChannelTraffic traffic, LongAdder messagesIn, LongAdder messagesOut) {
     }
 
     /** A page of connections after {@code cursor} (0: from the first), and the cursor of the next page, 0 at the end. */
@@ -63,7 +64,7 @@ public final class ConnectionTable implements ConnectionEvents {
     @Override
     public void connected(String protocol, ConnectionInfo info, String clientId) {
         Entry e = new Entry(sequence.incrementAndGet(), protocol, clientId, info, System.currentTimeMillis(),
-                info.remote() == null ? null : sockets.get(info.remote()));
+                info.remote() == null ? null : sockets.get(info.remote()), new LongAdder(), new LongAdder());
         byInfo.put(info, e);
         byNumber.put(e.number(), e);
     }
@@ -73,6 +74,22 @@ public final class ConnectionTable implements ConnectionEvents {
         Entry e = byInfo.remove(info);
         if (e != null) {
             byNumber.remove(e.number(), e);
+        }
+    }
+
+    @Override
+    public void messageIn(String protocol, ConnectionInfo info, int qos, int bytes) {
+        Entry e = byInfo.get(info);
+        if (e != null) {
+            e.messagesIn().increment();
+        }
+    }
+
+    @Override
+    public void messageOut(String protocol, ConnectionInfo info, int qos, int bytes) {
+        Entry e = byInfo.get(info);
+        if (e != null) {
+            e.messagesOut().increment();
         }
     }
 

@@ -56,8 +56,18 @@ public interface ConnectionEvents {
     default void messageIn(String protocol, int qos, int bytes) {
     }
 
+    /** The same, said by an adapter that knows the connection (the admin API counts messages per connection). */
+    default void messageIn(String protocol, ConnectionInfo info, int qos, int bytes) {
+        messageIn(protocol, qos, bytes);
+    }
+
     /** An application message was written to a client. */
     default void messageOut(String protocol, int qos, int bytes) {
+    }
+
+    /** The same, said by an adapter that knows the connection. */
+    default void messageOut(String protocol, ConnectionInfo info, int qos, int bytes) {
+        messageOut(protocol, qos, bytes);
     }
 
     /** A keep-alive exchange: WebSocket ping/pong, MQTT PINGREQ, STOMP heart-beat. */
@@ -145,6 +155,20 @@ public interface ConnectionEvents {
             public void messageOut(String protocol, int qos, int bytes) {
                 for (ConnectionEvents l : list) {
                     l.messageOut(protocol, qos, bytes);
+                }
+            }
+
+            @Override
+            public void messageIn(String protocol, ConnectionInfo info, int qos, int bytes) {
+                for (ConnectionEvents l : list) {
+                    l.messageIn(protocol, info, qos, bytes);
+                }
+            }
+
+            @Override
+            public void messageOut(String protocol, ConnectionInfo info, int qos, int bytes) {
+                for (ConnectionEvents l : list) {
+                    l.messageOut(protocol, info, qos, bytes);
                 }
             }
 

@@ -123,7 +123,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         MqttFixedHeader header = new MqttFixedHeader(MqttMessageType.PUBLISH, d.duplicate(),
                 MqttQoS.valueOf(d.qos()), d.retainFlag(), 0);
         stats.deliveredBytes.add(m.payload().length);
-        connection.events.messageOut("mqtt", d.qos(), m.payload().length);
+        connection.events.messageOut("mqtt", connection.info, d.qos(), m.payload().length);
         connection.channel.write(new MqttPublishMessage(header,
                 new MqttPublishVariableHeader(topic, d.packetId(), props), Unpooled.wrappedBuffer(m.payload())));
     }

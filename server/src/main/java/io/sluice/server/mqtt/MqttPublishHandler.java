@@ -137,7 +137,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             countedQos2.add(packetId);
         }
         Completion completion = new Completion(qos, packetId);
-        connection.events.messageIn("mqtt", qos, payload.length);
+        connection.events.messageIn("mqtt", connection.info, qos, payload.length);
         Consumer<PublishOutcome> done = completion;
         if (qos == 2 && connection.session().isJournaled()) {
             // PUBREC only once the packet id is written: a restart must still know the PUBLISH was received

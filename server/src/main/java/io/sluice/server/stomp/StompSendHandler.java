@@ -47,7 +47,7 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
         } finally {
             frame.release();
         }
-        conn.events.messageIn("stomp", 1, message.payload().length);
+        conn.events.messageIn("stomp", conn.info, 1, message.payload().length);
         Completion done = new Completion(ctx, destination, receipt);
         conn.broker.publish(message, destination.kind() == StompDestination.Kind.QUEUE, done);
         done.publishReturned();

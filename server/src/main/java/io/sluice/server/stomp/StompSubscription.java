@@ -111,7 +111,7 @@ final class StompSubscription implements DeliverySink {
         String ackHeader = clientAck && conn.version == StompVersion.V1_2 ? messageId : null;
         StompFrame frame = StompMessages.toFrame(d, idInMessages ? id : null, messageId, ackHeader);
         int packetId = d.packetId();
-        conn.events.messageOut("stomp", d.qos(), d.message().payload().length);
+        conn.events.messageOut("stomp", conn.info, d.qos(), d.message().payload().length);
         if (clientAck) {
             unacked.put(seq, packetId);
             if (packetId == 0 && ++unackedQos0 > maxUnackedQos0) {

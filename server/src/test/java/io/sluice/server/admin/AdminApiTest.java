@@ -175,6 +175,21 @@ class AdminApiTest {
         JsonNode c = page.path("items").get(0);
         long id = c.path("id").asLong();
         assertEquals(1, c.path("subscriptionCount").asInt());
+        assertEquals(0, c.path("messagesIn").asLong());
+        Mqtt5BlockingClient talker = mqtt("talker");
+        for (int i = 0; i < 3; i++) {
+            talker.publishWith().topic("alerts/zone-" + i + "/fire").qos(MqttQos.AT_LEAST_ONCE).send();
+        }
+        await("three messages counted for each side", () -> {
+            try {
+                JsonNode t = api.ok("/api/v1/connections?clientId=talker").path("items").get(0);
+                JsonNode v = api.ok("/api/v1/connections?clientId=victim").path("items").get(0);
+                return t.path("messagesIn").asLong() == 3 && t.path("messagesOut").asLong() == 0
+                        && v.path("messagesOut").asLong() == 3 && v.path("messagesIn").asLong() == 0;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
         JsonNode detail = api.ok("/api/v1/connections/" + id);
         assertEquals("alerts/+/fire", detail.path("subscriptions").get(0).path("filter").asText());
         assertEquals(1, detail.path("subscriptions").get(0).path("qos").asInt());
