@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * MQTT.js and stomp.js in headless Chromium over compressed WebSockets: the browser offers permessage-deflate
  * by default, the page checks what was negotiated ({@code WebSocket.extensions}) and that JSON documents arrive
- * whole, and the broker's own counters show the bytes it sent were compressed, for each protocol.
+ * whole, and the broker's own counters show the bytes it sent were compressed, for each protocol. Then
+ * subscriptions asking for deltas, decoded in the page with npm {@code fossil-delta}, give back every document.
  */
 class CompressedWebSocketTest {
     private static final Path PAGE_DIR = Path.of(System.getProperty("sluice.browserDir", "target/browser"));
@@ -35,7 +36,7 @@ class CompressedWebSocketTest {
     }
 
     @Test
-    void chromiumWithMqttJsAndStompJsOverPermessageDeflate() throws Exception {
+    void chromiumWithMqttJsAndStompJsOverPermessageDeflateAndDeltas() throws Exception {
         String unavailable = NodeScripts.unavailable();
         if (unavailable == null && !Files.isExecutable(Path.of(BrowserTest.CHROMIUM))) {
             unavailable = "no Chromium at " + BrowserTest.CHROMIUM + " (Debian: apt-get install chromium)";
@@ -49,7 +50,7 @@ class CompressedWebSocketTest {
             }
             Assumptions.abort(unavailable);
         }
-        List<String> checks = List.of("mqtt-deflate", "stomp-deflate");
+        List<String> checks = List.of("mqtt-deflate", "stomp-deflate", "mqtt-delta", "stomp-delta");
         Map<String, NodeScripts.Result> results = NodeScripts.run("browser-check.mjs", Map.of(
                 "pageDir", PAGE_DIR.toAbsolutePath().toString(),
                 "chromium", BrowserTest.CHROMIUM,
@@ -66,6 +67,9 @@ class CompressedWebSocketTest {
             double after = bytes("sluice.ws.deflate.after", protocol);
             assertTrue(before > 5 * 2000, protocol + ": " + before + " bytes went through permessage-deflate");
             assertTrue(after < before / 3, protocol + ": compressed to " + after + " of " + before + " bytes");
+            double full = bytes("sluice.delta.before", protocol);
+            double sent = bytes("sluice.delta.after", protocol);
+            assertTrue(full > 5 * 2000 && sent < full / 3, protocol + ": deltas sent " + sent + " bytes for " + full);
         }
     }
 

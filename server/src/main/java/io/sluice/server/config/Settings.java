@@ -89,6 +89,10 @@ public final class Settings {
     public static final Setting<Integer> MQTT_SERVER_KEEP_ALIVE = range("mqtt-server-keep-alive", 0, 0, 65_535, "keep-alive seconds imposed on MQTT 5 clients through Server Keep Alive (0: the client's own)");
     public static final Setting<String> MQTT_RESPONSE_INFORMATION = string("mqtt-response-information", "", "Response Information given to MQTT 5 clients that request it, the base of their response topics (empty: none)");
 
+    // ---- delta delivery (opt-in per subscription)
+    public static final Setting<Integer> DELTA_FULL_EVERY = range("delta-full-every", 50, 1, 1_000_000, "a subscription that asked for deltas gets a message in full at least every this many messages per topic (1: never a delta)");
+    public static final Setting<Long> DELTA_MEMORY = bytes("delta-memory", 1024 * 1024, "payload bytes one connection keeps as the bases of its deltas (the least recently used topics are forgotten past it; their next message goes in full)");
+
     // ---- STOMP
     public static final Setting<Integer> STOMP_PORT = port("stomp-port", 61613, "STOMP over TCP port (0: ephemeral, -1: off)");
     public static final Setting<Long> STOMP_CONNECT_TIMEOUT = millis("stomp-connect-timeout", 10_000L, "time a new STOMP connection has to send CONNECT before it is closed (0: no limit)");

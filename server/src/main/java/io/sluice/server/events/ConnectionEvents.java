@@ -85,6 +85,13 @@ public interface ConnectionEvents {
     default void compressionMemory(long deltaBytes) {
     }
 
+    /**
+     * A message to a subscription that asked for deltas was written: {@code fullBytes} of payload as
+     * {@code sentBytes} (equal when it went in full).
+     */
+    default void deltaSent(String protocol, int fullBytes, int sentBytes) {
+    }
+
     /** True once the server is shutting down (a WebSocket closed then gets status 1001 instead of 1000). */
     default boolean goingAway() {
         return false;
@@ -190,6 +197,13 @@ public interface ConnectionEvents {
             public void compressionMemory(long deltaBytes) {
                 for (ConnectionEvents l : list) {
                     l.compressionMemory(deltaBytes);
+                }
+            }
+
+            @Override
+            public void deltaSent(String protocol, int fullBytes, int sentBytes) {
+                for (ConnectionEvents l : list) {
+                    l.deltaSent(protocol, fullBytes, sentBytes);
                 }
             }
 

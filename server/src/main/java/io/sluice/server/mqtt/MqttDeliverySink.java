@@ -14,6 +14,7 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.mqtt.PacketSize;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.protocol.topic.TopicFilter;
 import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
@@ -21,6 +22,9 @@ import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageProperties;
 import io.sluice.server.broker.SubscriberQueue;
+import io.sluice.server.broker.Subscription;
+import io.sluice.server.delta.DeltaEncoder;
+import io.sluice.server.delta.DeltaFormat;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +34,9 @@ import java.util.concurrent.Executor;
 /**
  * The broker's deliveries to this client as PUBLISH packets, and the client's PUBACK, PUBREC and PUBCOMP back
  * into the session's queue (MQTT 5 section 4.3). The payload is wrapped, never copied. A delivery larger than
- * the client's Maximum Packet Size is dropped for this client and counted (section 3.1.2.11.4).
+ * the client's Maximum Packet Size is dropped for this client and counted (section 3.1.2.11.4). To a
+ * subscription that asked for deltas ({@link DeltaEncoder}), a payload may go as a Fossil delta against the
+ * previous one written on the topic, marked with the user property {@code sluice-delta: fossil}.
  *
  * <p>Until the CONNACK is out, deliveries (the resent window of a resumed session) wait here, so the client
  * sees CONNACK first; they are bounded by the in-flight window because the queue drains nothing more while
@@ -43,6 +49,8 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     private boolean flushScheduled;
     private int clientMaximumPacketSize;
     private OutboundTopicAliases aliases = new OutboundTopicAliases(0);
+    /** The bases of this connection's deltas; made when the first delivery to a delta subscription comes. */
+    private DeltaEncoder deltas;
 
     MqttDeliverySink(MqttConnection connection) {
         this.connection = connection;
@@ -90,7 +98,12 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
             return;
         }
         Message m = d.message();
-        MqttProperties props = connection.isV5() ? properties(d) : null;
+        byte[] payload = m.payload();
+        byte[] delta = connection.isV5() && (deltas != null || d.tag() == DeltaFormat.FOSSIL) ? deltaOf(d) : null;
+        if (delta != null) {
+            payload = delta;
+        }
+        MqttProperties props = connection.isV5() ? properties(d, delta != null) : null;
         String topic = m.topic();
         int newAlias = 0;
         if (connection.isV5()) {
@@ -111,8 +124,11 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
             props = MqttProperties.NO_PROPERTIES;
         }
         if (clientMaximumPacketSize > 0) {
-            int size = PacketSize.publish(topic, d.qos(), connection.isV5() ? props : null, m.payload().length);
+            int size = PacketSize.publish(topic, d.qos(), connection.isV5() ? props : null, payload.length);
             if (size > clientMaximumPacketSize) {
+                if (deltas != null) {
+                    deltas.forget(m.topic()); // never written: not a base
+                }
                 tooLarge(d, size);
                 return;
             }
@@ -124,8 +140,43 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
                 MqttQoS.valueOf(d.qos()), d.retainFlag(), 0);
         stats.deliveredBytes.add(m.payload().length);
         connection.events.messageOut("mqtt", connection.info, d.qos(), m.payload().length);
+        if (d.tag() == DeltaFormat.FOSSIL) {
+            connection.events.deltaSent("mqtt", m.payload().length, payload.length);
+        }
         connection.channel.write(new MqttPublishMessage(header,
-                new MqttPublishVariableHeader(topic, d.packetId(), props), Unpooled.wrappedBuffer(m.payload())));
+                new MqttPublishVariableHeader(topic, d.packetId(), props), Unpooled.wrappedBuffer(payload)));
+    }
+
+    /**
+     * The delta to write instead of the delivery's payload, or null to write it in full. Only for a subscription
+     * that asked, and only when every subscription of the session matching the topic asked (one PUBLISH serves
+     * them all; a subscriber without the option never sees a delta); a resend goes in full.
+     */
+    private byte[] deltaOf(Delivery d) {
+        String topic = d.message().topic();
+        if (d.tag() != DeltaFormat.FOSSIL || d.duplicate() || !everyMatchingSubscriptionAsked(d)) {
+            if (deltas != null) {
+                deltas.forget(topic);
+            }
+            return null;
+        }
+        if (deltas == null) {
+            deltas = new DeltaEncoder(connection.limits.delta());
+        }
+        return deltas.encode(topic, d.message().payload());
+    }
+
+    private boolean everyMatchingSubscriptionAsked(Delivery d) {
+        if (d.groupKey() != null) {
+            return true; // a shared subscription's delivery serves that one subscription
+        }
+        String topic = d.message().topic();
+        for (Subscription s : connection.session().subscriptions()) {
+            if (!s.isShared() && s.tag() != DeltaFormat.FOSSIL && TopicFilter.matches(s.filter(), topic)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void tooLarge(Delivery d, int size) {
@@ -142,16 +193,20 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
 
     /**
      * MQTT 5 PUBLISH properties of one delivery (section 3.3.2.3): a fresh, modifiable set, or null when the
-     * delivery has none (most messages), so nothing is allocated for them.
+     * delivery has none (most messages), so nothing is allocated for them. A delta is marked with the user
+     * property {@code sluice-delta: fossil} and has no Payload Format Indicator (a delta of UTF-8 text need not be
+     * UTF-8); a publisher's own {@code sluice-delta} property is not passed on, so only the broker marks deltas.
      */
-    private static MqttProperties properties(Delivery d) {
+    private static MqttProperties properties(Delivery d, boolean delta) {
         Message m = d.message();
         MessageProperties mp = m.properties();
-        if (mp.isEmpty() && m.expiresAtMillis() == 0 && d.subscriptionIds().length == 0) {
+        if (!delta && mp.isEmpty() && m.expiresAtMillis() == 0 && d.subscriptionIds().length == 0) {
             return null;
         }
         MqttProperties props = new MqttProperties();
-        if (mp.payloadFormatUtf8() != null) {
+        if (delta) {
+            props.add(new MqttProperties.UserProperty(DeltaFormat.MQTT_PROPERTY, DeltaFormat.FOSSIL.token()));
+        } else if (mp.payloadFormatUtf8() != null) {
             props.add(new MqttProperties.IntegerProperty(MqttProperties.PAYLOAD_FORMAT_INDICATOR,
                     mp.payloadFormatUtf8() ? 1 : 0));
         }
@@ -169,7 +224,9 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
             props.add(new MqttProperties.BinaryProperty(MqttProperties.CORRELATION_DATA, mp.correlationData()));
         }
         for (Map.Entry<String, String> e : mp.userProperties()) {
-            props.add(new MqttProperties.UserProperty(e.getKey(), e.getValue()));
+            if (!e.getKey().equals(DeltaFormat.MQTT_PROPERTY)) {
+                props.add(new MqttProperties.UserProperty(e.getKey(), e.getValue()));
+            }
         }
         for (int id : d.subscriptionIds()) {
             props.add(new MqttProperties.IntegerProperty(MqttProperties.SUBSCRIPTION_IDENTIFIER, id));

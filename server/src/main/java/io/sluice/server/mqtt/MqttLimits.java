@@ -1,6 +1,7 @@
 package io.sluice.server.mqtt;
 
 import io.sluice.server.config.Settings;
+import io.sluice.server.delta.DeltaConfig;
 
 /**
  * The MQTT settings one connection needs, read once from {@link Settings}; most are advertised to MQTT 5
@@ -9,7 +10,7 @@ import io.sluice.server.config.Settings;
 record MqttLimits(int maxPacketSize, long connectTimeoutMillis, int receiveMaximum, int maximumQos,
                   boolean retainAvailable, int topicAliasMaximum, boolean wildcardSubscriptions,
                   boolean subscriptionIdentifiers, boolean sharedSubscriptions, int serverKeepAlive,
-                  String responseInformation) {
+                  String responseInformation, DeltaConfig delta) {
 
     static MqttLimits from(Settings s) {
         String info = s.get(Settings.MQTT_RESPONSE_INFORMATION);
@@ -18,6 +19,6 @@ record MqttLimits(int maxPacketSize, long connectTimeoutMillis, int receiveMaxim
                 s.get(Settings.MQTT_RETAIN_AVAILABLE), s.get(Settings.MQTT_TOPIC_ALIAS_MAXIMUM),
                 s.get(Settings.MQTT_WILDCARD_SUBSCRIPTIONS), s.get(Settings.MQTT_SUBSCRIPTION_IDENTIFIERS),
                 s.get(Settings.MQTT_SHARED_SUBSCRIPTIONS), s.get(Settings.MQTT_SERVER_KEEP_ALIVE),
-                info == null || info.isEmpty() ? null : info);
+                info == null || info.isEmpty() ? null : info, DeltaConfig.from(s));
     }
 }

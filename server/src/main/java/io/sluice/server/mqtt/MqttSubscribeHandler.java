@@ -22,13 +22,16 @@ import io.sluice.protocol.topic.TopicFilter;
 import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.delta.DeltaFormat;
 import io.sluice.server.events.Limit;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * SUBSCRIBE and UNSUBSCRIBE (MQTT 5 sections 3.8 and 3.10) on the broker's trie: filter validation, shared
- * subscriptions, subscription options and identifiers, granted QoS capped at the Maximum QoS. An invalid
+ * subscriptions, subscription options and identifiers, granted QoS capped at the Maximum QoS, and the opt-in
+ * delta delivery (user property {@code sluice-delta: fossil}, carried as the subscription's tag). An invalid
  * filter ends the connection (MQTT 5 section 4.7.1: 0x8F); a valid one the broker does not offer (wildcards
  * or sharing switched off) is refused in the SUBACK only.
  */
@@ -65,6 +68,13 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
                 connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
                         "Subscription Identifier 0 (MQTT 5 section 3.8.2.1.2)");
                 return;
+            }
+        }
+        // opt-in deltas for every filter of this SUBSCRIBE (MQTT 5 only: a user property)
+        DeltaFormat delta = null;
+        for (Map.Entry<String, String> u : Properties.userProperties(props)) {
+            if (u.getKey().equals(DeltaFormat.MQTT_PROPERTY)) {
+                delta = DeltaFormat.parse(u.getValue());
             }
         }
         List<MqttTopicSubscription> subs = m.payload().topicSubscriptions();
@@ -127,7 +137,7 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
                 reasons[i] = ReasonCode.NOT_AUTHORIZED.unsignedCode();
                 continue;
             }
-            connection.broker.subscribe(session, filter, group, options, null);
+            connection.broker.subscribe(session, filter, group, options, delta);
             reasons[i] = qos;
         }
         if (!connection.isV5()) {

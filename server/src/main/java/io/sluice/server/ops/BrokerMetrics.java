@@ -51,6 +51,7 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     private final ConcurrentHashMap<String, AtomicLong> openConnections = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter[]> deflate = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter[]> delta = new ConcurrentHashMap<>();
     private final AtomicLong deflateMemory = new AtomicLong();
     private final AtomicLong connectedClients = new AtomicLong();
     private final AtomicLong maxConnectedClients = new AtomicLong();
@@ -266,6 +267,28 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
         }
         c[0].increment(rawBytes);
         c[1].increment(wireBytes);
+    }
+
+    @Override
+    public void deltaSent(String protocol, int fullBytes, int sentBytes) {
+        Counter[] c = delta.get(protocol);
+        if (c == null) {
+            c = delta.computeIfAbsent(protocol, p -> new Counter[] {
+                Counter.builder("sluice.delta.before").baseUnit(BaseUnits.BYTES).tag("protocol", p)
+                        .description("payload bytes of messages to subscriptions that asked for deltas")
+                        .register(registry),
+                Counter.builder("sluice.delta.after").baseUnit(BaseUnits.BYTES).tag("protocol", p)
+                        .description("the same messages as sent: deltas, or in full")
+                        .register(registry),
+                Counter.builder("sluice.delta.messages").tag("protocol", p)
+                        .description("messages to subscriptions that asked for deltas which went as a delta")
+                        .register(registry)});
+        }
+        c[0].increment(fullBytes);
+        c[1].increment(sentBytes);
+        if (sentBytes != fullBytes) {
+            c[2].increment();
+        }
     }
 
     @Override

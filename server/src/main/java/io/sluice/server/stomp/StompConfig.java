@@ -1,6 +1,7 @@
 package io.sluice.server.stomp;
 
 import io.sluice.server.config.Settings;
+import io.sluice.server.delta.DeltaConfig;
 
 /**
  * The STOMP limits and defaults, read once from the settings.
@@ -19,13 +20,13 @@ import io.sluice.server.config.Settings;
  */
 record StompConfig(int maxFrameBody, int maxHeaderLine, int maxHeaders, long heartbeatMinMillis,
                    long heartbeatGraceMillis, int maxSubscriptions, int maxTransactionFrames, int defaultPrefetch,
-                   int maxQueues, long connectTimeoutMillis, int maxHeldInbound) {
+                   int maxQueues, long connectTimeoutMillis, int maxHeldInbound, DeltaConfig delta) {
     static StompConfig of(Settings s) {
         return new StompConfig(s.get(Settings.MAX_PACKET_SIZE), s.get(Settings.STOMP_MAX_HEADER_LINE),
                 s.get(Settings.STOMP_MAX_HEADERS), s.get(Settings.STOMP_HEARTBEAT_MIN),
                 s.get(Settings.STOMP_HEARTBEAT_GRACE), s.get(Settings.STOMP_MAX_SUBSCRIPTIONS),
                 s.get(Settings.STOMP_MAX_TRANSACTION_FRAMES), s.get(Settings.INFLIGHT_WINDOW),
                 s.get(Settings.STOMP_MAX_QUEUES), s.get(Settings.STOMP_CONNECT_TIMEOUT),
-                s.get(Settings.MAX_HELD_INBOUND));
+                s.get(Settings.MAX_HELD_INBOUND), DeltaConfig.from(s));
     }
 }

@@ -10,6 +10,7 @@ import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageProperties;
+import io.sluice.server.delta.DeltaFormat;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,7 +24,8 @@ import java.util.Set;
  * Response Topic (through the destination mapping); {@code correlation-id} the Correlation Data (UTF-8); every
  * other header of a SEND a User Property, in order, and every User Property a MESSAGE header, in order.
  * A SEND is a QoS 1 publish. {@code retain:true} on a SEND to a topic makes it the topic's retained message;
- * {@code expires} (epoch milliseconds) is the MQTT 5 Message Expiry Interval, counted from now.
+ * {@code expires} (epoch milliseconds) is the MQTT 5 Message Expiry Interval, counted from now. A MESSAGE
+ * whose body is a delta says so in {@code delta:fossil}; no user property of that name is passed on.
  */
 final class StompMessages {
     static final String CORRELATION_ID = "correlation-id";
@@ -39,7 +41,8 @@ final class StompMessages {
             "receipt", "transaction", REPLY_TO, CORRELATION_ID, RETAIN, EXPIRES);
     /** MESSAGE headers the server sets: a user property of the same name does not override them. */
     private static final Set<String> MESSAGE_HEADERS = Set.of("destination", "message-id", "subscription", "ack",
-            "content-length", "content-type", "receipt-id", REPLY_TO, CORRELATION_ID, RETAINED, REDELIVERED, EXPIRES);
+            "content-length", "content-type", "receipt-id", REPLY_TO, CORRELATION_ID, RETAINED, REDELIVERED, EXPIRES,
+            DeltaFormat.STOMP_HEADER);
 
     private StompMessages() {
     }
@@ -101,10 +104,13 @@ final class StompMessages {
     /**
      * @param subscription the subscription header (null to leave it out: a 1.0 SUBSCRIBE without id)
      * @param ack          the 1.2 ack header (null for ack:auto and for older versions)
+     * @param delta        a Fossil delta to send as the body instead of the payload, marked {@code delta:fossil}
+     *                     (null: the payload)
      */
-    static StompFrame toFrame(Delivery d, String subscription, String messageId, String ack) {
+    static StompFrame toFrame(Delivery d, String subscription, String messageId, String ack, byte[] delta) {
         Message m = d.message();
-        StompFrame f = new DefaultStompFrame(StompCommand.MESSAGE, Unpooled.wrappedBuffer(m.payload()));
+        byte[] body = delta == null ? m.payload() : delta;
+        StompFrame f = new DefaultStompFrame(StompCommand.MESSAGE, Unpooled.wrappedBuffer(body));
         StompHeaders h = f.headers();
         h.set(StompHeaders.DESTINATION, StompDestination.ofMqttTopic(m.topic()));
         h.set(StompHeaders.MESSAGE_ID, messageId);
@@ -138,7 +144,10 @@ final class StompMessages {
         if (m.expiresAtMillis() != 0) {
             h.set(EXPIRES, Long.toString(m.expiresAtMillis()));
         }
-        h.setInt(StompHeaders.CONTENT_LENGTH, m.payload().length);
+        if (delta != null) {
+            h.set(DeltaFormat.STOMP_HEADER, DeltaFormat.FOSSIL.token());
+        }
+        h.setInt(StompHeaders.CONTENT_LENGTH, body.length);
         return f;
     }
 }

@@ -10,6 +10,7 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.SubscriberQueue;
+import io.sluice.server.delta.DeltaEncoder;
 import io.sluice.server.events.DisconnectReason;
 
 import java.util.ArrayList;
@@ -29,6 +30,10 @@ import java.util.concurrent.Executor;
  * {@code client} and {@code client-individual} when the client ACKs it ({@code client}: it and everything
  * delivered before it). NACK puts a message back at the head of the queue, redelivered with
  * {@code redelivered:true}. QoS 0 messages stay QoS 0 (the core's QoS 0 drop policy applies).
+ *
+ * <p>A subscription made with {@code delta:fossil} gets, after a first full message per topic, each message as a
+ * Fossil delta against the previous one it was sent on that topic ({@link DeltaEncoder}), marked
+ * {@code delta:fossil}, or in full when that is not larger.
  *
  * <p>The {@code message-id} (and 1.2 {@code ack}) is {@code <number>-<sequence>}: the subscription's number on
  * this connection and the delivery's sequence in it, unique for the connection's life; it maps to the
@@ -64,9 +69,12 @@ final class StompSubscription implements DeliverySink {
     private int unackedQos0;
     private long sequence;
     private Broker.Connection session;
+    /** The bases of this subscription's deltas; null when it did not ask for them. */
+    private final DeltaEncoder deltas;
 
     StompSubscription(StompConnection conn, ChannelHandlerContext ctx, int number, String id, boolean idInMessages,
-                      StompDestination destination, AckMode ackMode, int maxUnackedQos0) {
+                      StompDestination destination, AckMode ackMode, int maxUnackedQos0, DeltaEncoder deltas) {
+        this.deltas = deltas;
         this.conn = conn;
         this.ctx = ctx;
         this.number = number;
@@ -109,7 +117,18 @@ final class StompSubscription implements DeliverySink {
         String messageId = number + "-" + seq;
         boolean clientAck = ackMode != AckMode.AUTO;
         String ackHeader = clientAck && conn.version == StompVersion.V1_2 ? messageId : null;
-        StompFrame frame = StompMessages.toFrame(d, idInMessages ? id : null, messageId, ackHeader);
+        byte[] delta = null;
+        if (deltas != null) {
+            // a redelivery (NACK) goes in full, and is no base: the client may hold other messages since
+            if (d.duplicate()) {
+                deltas.forget(d.message().topic());
+            } else {
+                delta = deltas.encode(d.message().topic(), d.message().payload());
+            }
+            conn.events.deltaSent("stomp", d.message().payload().length,
+                    delta == null ? d.message().payload().length : delta.length);
+        }
+        StompFrame frame = StompMessages.toFrame(d, idInMessages ? id : null, messageId, ackHeader, delta);
         int packetId = d.packetId();
         conn.events.messageOut("stomp", conn.info, d.qos(), d.message().payload().length);
         if (clientAck) {

@@ -10,6 +10,8 @@ import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.delta.DeltaEncoder;
+import io.sluice.server.delta.DeltaFormat;
 import io.sluice.server.events.Limit;
 
 import java.util.ArrayList;
@@ -104,8 +106,10 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
             conn.queues.declare(destination);
         }
 
+        DeltaFormat delta = DeltaFormat.parse(StompFrames.header(frame, DeltaFormat.STOMP_HEADER));
         StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven,
-                destination, ack, conn.broker.config().queueLimits().maxQos0Messages());
+                destination, ack, conn.broker.config().queueLimits().maxQos0Messages(),
+                delta == null ? null : new DeltaEncoder(conn.config.delta()));
         Broker.Connection session = conn.broker.connect(sub.clientId(), true, 0, prefetch, sub);
         if (destination.kind() == StompDestination.Kind.QUEUE) {
             // what this consumer has not acknowledged yet still belongs to the queue, across a restart too

@@ -49,6 +49,10 @@ final class MqttTestServer implements AutoCloseable {
                 .with(Settings.STUCK_CONSUMER_TIMEOUT, 0L);
     }
 
+    SluiceServer server() {
+        return server;
+    }
+
     int port() {
         return server.port("mqtt");
     }
