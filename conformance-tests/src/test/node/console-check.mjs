@@ -210,6 +210,15 @@ const checks = {
     const got = await withTimeout(heard, 15000, 'the Node subscriber to hear the page');
     listener.end(true);
     assert(got === `${base}/from-page=hello from the page`, got);
+    if (sseServed) {
+      // the page's HTTP publish (POST /publish) reaches its own MQTT subscription
+      await page.getByLabel('HTTP topic').fill(`${base}/over-http`);
+      await page.getByLabel('HTTP payload').fill('posted by the page');
+      await ssePanel.getByRole('button', { name: 'Publish over HTTP' }).click();
+      const item = page.locator(`ol.log li[data-via="MQTT"][data-topic="${base}/over-http"]`);
+      await item.waitFor({ timeout: 15000 });
+      assert((await item.textContent()).includes('posted by the page'), 'the HTTP publish arrives over MQTT');
+    }
     if (args.screenshotDir) await page.screenshot({ path: join(args.screenshotDir, 'console-try-it.png') });
     return `received over MQTT, STOMP${sseServed ? ', SSE' : ' (no /sse on this broker)'}; published from the page`;
   },

@@ -79,6 +79,7 @@ class ConsoleTest {
         NodeScripts.Result r = results.get(name);
         Assertions.assertNotNull(r, "console-check.mjs reported nothing for " + name);
         Assertions.assertTrue(r.ok(), name + ": " + r.detail());
+        System.out.println("console " + name + ": " + r.detail());
     }
 
     @Test

@@ -213,6 +213,37 @@ class AdminApiTest {
     }
 
     @Test
+    void aStompConnectionShowsTheSessionsOfItsSubscriptions() throws Exception {
+        try (Socket s = stomp(server.port("stomp"))) {
+            s.getOutputStream().write(("SUBSCRIBE\nid:s1\ndestination:/topic/plant/+/temp\nack:client\n\n\0"
+                    + "SUBSCRIBE\nid:s2\ndestination:/topic/alerts/#\n\n\0").getBytes(StandardCharsets.UTF_8));
+            await("two STOMP subscriptions", () -> {
+                try {
+                    JsonNode c = api.ok("/api/v1/connections?protocol=stomp").path("items").get(0);
+                    return c != null && c.path("subscriptionCount").asInt() == 2;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            JsonNode c = api.ok("/api/v1/connections?protocol=stomp").path("items").get(0);
+            assertEquals(2, c.path("sessions").size(), "one session per SUBSCRIBE");
+            JsonNode detail = api.ok("/api/v1/connections/" + c.path("id").asLong());
+            Set<String> filters = new HashSet<>();
+            detail.path("subscriptions").forEach(x -> filters.add(x.path("filter").asText()));
+            assertEquals(Set.of("plant/+/temp", "alerts/#"), filters);
+            assertEquals(200, api.delete("/api/v1/connections/" + c.path("id").asLong()).status());
+            // the rest of CONNECTED, then frames up to the ERROR that says why the connection ends
+            InputStream in = s.getInputStream();
+            StringBuilder seen = new StringBuilder();
+            for (int b = in.read(); b != -1 && seen.length() < 16_384; b = in.read()) {
+                seen.append((char) b);
+            }
+            assertTrue(seen.toString().contains("\nERROR\n") || seen.toString().startsWith("ERROR\n")
+                    || seen.toString().contains("\0ERROR\n"), "the STOMP client is told in an ERROR frame: " + seen);
+        }
+    }
+
+    @Test
     void retainedMessagesAreBrowsedReadAndDeleted() throws Exception {
         Mqtt5BlockingClient pub = mqtt("retainer");
         pub.publishWith().topic("plant/hall-1/temp").payload("21.5".getBytes(StandardCharsets.UTF_8)).retain(true)
