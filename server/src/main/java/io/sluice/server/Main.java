@@ -27,17 +27,21 @@ public final class Main {
         // signal handlers and the hook are in place before the ready line, which is when tools may signal.
         ShutdownSignals.exitCleanlyOn("TERM", "INT");
         Started started = start(args, System.out, System.err,
-                server -> {
-                    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "sluice-shutdown"));
-                    ShutdownSignals.onHangup(server.security()::reload);
+                sluice -> {
+                    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(sluice, System.out), "sluice-shutdown"));
+                    ShutdownSignals.onHangup(() -> sluice.server().security().reload());
                 });
         if (started.server() == null) {
             System.exit(started.exitCode());
         }
     }
 
-    /** The outcome of start-up: a running server, or the exit code to stop with. */
-    public record Started(SluiceServer server, int exitCode) {
+    /** The outcome of start-up: a running broker, or the exit code to stop with. */
+    public record Started(Sluice sluice, int exitCode) {
+        /** The running server, null when start-up ended with an exit code. */
+        public SluiceServer server() {
+            return sluice == null ? null : sluice.server();
+        }
     }
 
     /** Parse, configure logging, start and announce; never exits the JVM (tests call this). */
@@ -46,7 +50,7 @@ public final class Main {
     }
 
     /** As {@link #start(String[], PrintStream, PrintStream)}, running {@code beforeReady} before the ready line. */
-    static Started start(String[] args, PrintStream out, PrintStream err, Consumer<SluiceServer> beforeReady) {
+    static Started start(String[] args, PrintStream out, PrintStream err, Consumer<Sluice> beforeReady) {
         if (args.length > 0 && args[0].equals("passwd")) {
             return new Started(null, PasswdCommand.run(args, System.in, out, err));
         }
@@ -66,18 +70,41 @@ public final class Main {
             return new Started(null, 2);
         }
         Logging.configure(settings.get(Settings.LOG_LEVEL));
-        SluiceServer server;
+        Sluice sluice;
         try {
-            server = SluiceServer.start(settings);
+            sluice = Sluice.launch(settings);
+            PortFile.write(settings.get(Settings.PORT_FILE), sluice.server().listeners());
         } catch (RuntimeException e) {
             err.println("sluice: " + e.getMessage());
             err.flush();
             return new Started(null, 1);
         }
-        beforeReady.accept(server);
-        out.println(readyLine(server.listeners()));
+        beforeReady.accept(sluice);
+        out.println(readyLine(sluice.server().listeners()));
         out.flush();
-        return new Started(server, 0);
+        return new Started(sluice, 0);
+    }
+
+    /**
+     * Close the broker; with {@code --strict}, print the violations report and write {@code --violations-file}
+     * (the end of a test run is when a non-Java test suite reads them).
+     */
+    static void stop(Sluice sluice, PrintStream out) {
+        sluice.close();
+        Settings settings = sluice.settings();
+        if (!settings.get(Settings.STRICT)) {
+            return;
+        }
+        out.print(sluice.violations().report());
+        out.flush();
+        java.nio.file.Path file = settings.get(Settings.VIOLATIONS_FILE);
+        if (file != null) {
+            try {
+                java.nio.file.Files.writeString(file, sluice.violations().jsonLines());
+            } catch (java.io.IOException e) {
+                System.err.println("sluice: cannot write --violations-file " + file + ": " + e.getMessage());
+            }
+        }
     }
 
     /** {@code Sluice ready: mqtt=HOST:PORT http=HOST:PORT}, one entry per bound listener. */

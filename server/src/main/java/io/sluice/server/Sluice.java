@@ -1,24 +1,40 @@
 package io.sluice.server;
 
 import io.sluice.server.config.Settings;
+import io.sluice.server.testkit.Faults;
+import io.sluice.server.testkit.Journal;
+import io.sluice.server.testkit.Testkit;
+import io.sluice.server.testkit.Violations;
+
+import java.nio.file.Path;
 
 /**
  * A broker embedded in a JVM, for tests and applications: the small, stable face of {@link SluiceServer}.
  * <pre>
- *   try (Sluice sluice = Sluice.builder().start()) {          // ephemeral ports on 127.0.0.1
+ *   try (Sluice sluice = Sluice.builder().strict(true).start()) {   // ephemeral ports on 127.0.0.1
  *       MqttClient client = new MqttClient(sluice.urls().mqtt(), "c1");
  *       ...
+ *       sluice.assertNoViolations();
  *   }
  * </pre>
- * Each instance is independent (its own ports, threads, sessions), so tests may run several in parallel.
+ * Each instance is independent (its own ports, threads, sessions, violations), so tests may run several in
+ * parallel. {@link #restart()} stops the broker and starts it again on the same ports.
  */
 public final class Sluice implements AutoCloseable {
-    private final SluiceServer server;
-    private final SluiceUrls urls;
+    private final Testkit testkit;
+    private volatile Settings settings;
+    private volatile SluiceServer server;
+    private volatile SluiceUrls urls;
+    private volatile boolean closed;
 
-    Sluice(SluiceServer server) {
-        this.server = server;
+    private Sluice(Settings settings, Testkit testkit) {
+        this.testkit = testkit;
+        this.server = SluiceServer.start(settings, null, testkit);
+        this.settings = pinPorts(settings, server);
         this.urls = SluiceUrls.of(server.listeners());
+        if (testkit != null) {
+            testkit.restarter(this::restart);
+        }
     }
 
     /** A builder with test-friendly defaults (see {@link SluiceBuilder}). */
@@ -31,6 +47,30 @@ public final class Sluice implements AutoCloseable {
         return builder().start();
     }
 
+    /** Start with these settings; the test kit is on (journal, faults; strict and trace as the settings say). */
+    static Sluice withTestkit(Settings settings) {
+        Testkit kit = new Testkit(settings.get(Settings.STRICT), settings.get(Settings.TRACE));
+        try {
+            return new Sluice(settings, kit);
+        } catch (RuntimeException e) {
+            kit.close();
+            throw e;
+        }
+    }
+
+    /** Start as the command line does: the test kit only when a setting asks for it. */
+    static Sluice launch(Settings settings) {
+        Testkit kit = Testkit.from(settings);
+        try {
+            return new Sluice(settings, kit);
+        } catch (RuntimeException e) {
+            if (kit != null) {
+                kit.close();
+            }
+            throw e;
+        }
+    }
+
     /** The listeners' URLs. */
     public SluiceUrls urls() {
         return urls;
@@ -41,8 +81,60 @@ public final class Sluice implements AutoCloseable {
         return server.port(listener);
     }
 
+    /** The settings in force (ports as bound). */
     public Settings settings() {
-        return server.settings();
+        return settings;
+    }
+
+    /** The violations strict mode recorded (empty when strict mode is off). */
+    public Violations violations() {
+        return kit().violations();
+    }
+
+    /** Fails with the violations report when strict mode recorded any. */
+    public void assertNoViolations() {
+        if (!violations().isEmpty()) {
+            throw new AssertionError(violations().report());
+        }
+    }
+
+    /** Faults to inject: drops, delays, duplicates, withheld acknowledgements, refusals, server DISCONNECTs. */
+    public Faults faults() {
+        return kit().faults();
+    }
+
+    /** This broker's own log: one line per connection event, violation and fault. */
+    public Journal journal() {
+        return kit().journal();
+    }
+
+    /** Where traces are written, null when tracing is off. */
+    public Path traceDir() {
+        return testkit == null || testkit.tracer() == null ? null : testkit.tracer().dir();
+    }
+
+    /** Wait (bounded) until every trace line so far is on disk. */
+    public void syncTraces() {
+        if (testkit != null && testkit.tracer() != null) {
+            testkit.tracer().sync();
+        }
+    }
+
+    /**
+     * Stop the broker as a shutdown does (clients are told: MQTT 5 DISCONNECT 0x8B, STOMP ERROR) and start it
+     * again on the same ports with the same settings. Sessions and retained messages survive only where a
+     * restart keeps them (a persistent store); violations, journal, traces and armed faults carry on.
+     */
+    public synchronized void restart() {
+        if (closed) {
+            throw new IllegalStateException("closed");
+        }
+        server.close();
+        if (testkit != null) {
+            testkit.journal().add("restart: stopped, starting again on the same ports");
+        }
+        server = SluiceServer.start(settings, null, testkit);
+        urls = SluiceUrls.of(server.listeners());
     }
 
     /** The server underneath, for what this class does not offer (its API may change between versions). */
@@ -52,7 +144,36 @@ public final class Sluice implements AutoCloseable {
 
     /** Disconnect every client and stop; idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         server.close();
+        if (testkit != null) {
+            testkit.close();
+        }
+    }
+
+    private Testkit kit() {
+        if (testkit == null) {
+            throw new IllegalStateException("the test kit is off: start with Sluice.builder(), or with --strict, --trace or --fault-injection");
+        }
+        return testkit;
+    }
+
+    /** The settings with each ephemeral port replaced by the port bound, so a restart binds the same ones. */
+    private static Settings pinPorts(Settings settings, SluiceServer server) {
+        Settings pinned = settings;
+        if (server.port("mqtt") > 0) {
+            pinned = pinned.with(Settings.MQTT_PORT, server.port("mqtt"));
+        }
+        if (server.port("http") > 0) {
+            pinned = pinned.with(Settings.HTTP_PORT, server.port("http"));
+        }
+        if (server.port("stomp") > 0) {
+            pinned = pinned.with(Settings.STOMP_PORT, server.port("stomp"));
+        }
+        return pinned;
     }
 }

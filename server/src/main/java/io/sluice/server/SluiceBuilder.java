@@ -49,6 +49,16 @@ public final class SluiceBuilder {
         return this;
     }
 
+    /** Strict mode: record every rule a client breaks (see {@link Sluice#violations()}). */
+    public SluiceBuilder strict(boolean on) {
+        return set(Settings.STRICT, on);
+    }
+
+    /** Trace every packet and frame of each client to {@code dir} as JSON lines. */
+    public SluiceBuilder trace(java.nio.file.Path dir) {
+        return set(Settings.TRACE, dir);
+    }
+
     /** Listen on this address instead of 127.0.0.1. */
     public SluiceBuilder bind(String address) {
         return set(Settings.BIND, address);
@@ -70,6 +80,6 @@ public final class SluiceBuilder {
 
     /** Start the broker; returns once every listener is bound and the broker is ready. */
     public Sluice start() {
-        return new Sluice(SluiceServer.start(settings()));
+        return Sluice.withTestkit(settings());
     }
 }

@@ -28,6 +28,8 @@ import io.sluice.server.sse.FallbackConfig;
 import io.sluice.server.sse.HttpFallback;
 import io.sluice.server.stomp.StompModule;
 import io.sluice.server.store.RocksMessageStore;
+import io.sluice.server.testkit.Testkit;
+import io.sluice.server.testkit.TestkitEndpoints;
 import io.sluice.server.transport.EventLoops;
 import io.sluice.server.transport.HttpEndpoints;
 import io.sluice.server.transport.HttpInitializer;
@@ -73,9 +75,12 @@ public final class SluiceServer implements AutoCloseable {
     private final List<Channel> serverChannels = new ArrayList<>();
     private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Strict mode, traces, faults: null unless asked for (see {@link Testkit}). */
+    private final Testkit testkit;
 
-    private SluiceServer(Settings settings) {
+    private SluiceServer(Settings settings, Testkit testkit) {
         this.settings = settings;
+        this.testkit = testkit;
         this.store = openStore(settings);
         try {
             this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
@@ -95,6 +100,9 @@ public final class SluiceServer implements AutoCloseable {
         }
         admin.register(http);
         new HttpFallback(broker, settings, security, clientEvents(), ops.topicLimits(), ops.admission()).register(http);
+        if (testkit != null && settings.get(Settings.FAULT_INJECTION)) {
+            TestkitEndpoints.register(http, testkit);
+        }
     }
 
     /** Start with the standard protocols; returns once every enabled listener is bound. */
@@ -105,10 +113,16 @@ public final class SluiceServer implements AutoCloseable {
     /** Start with the protocols {@code modules} makes (tests, embedding with custom protocols). */
     public static SluiceServer start(Settings settings,
                                      BiFunction<Broker, Settings, List<ProtocolModule>> modules) {
-        SluiceServer server = new SluiceServer(settings);
+        return start(settings, modules, null);
+    }
+
+    /** The same with a test kit (not closed by this server: it may outlive it across a restart), or null. */
+    static SluiceServer start(Settings settings, BiFunction<Broker, Settings, List<ProtocolModule>> modules,
+                              Testkit testkit) {
+        SluiceServer server = new SluiceServer(settings, testkit);
         try {
             (modules == null ? server.standardModules() : modules.apply(server.broker, settings))
-                    .forEach(server.protocols::register);
+                    .forEach(m -> server.protocols.register(testkit == null ? m : testkit.wrap(m, settings)));
             server.broker.recover();
             server.bindAll();
             server.ops.readiness().ready();

@@ -132,6 +132,13 @@ public final class Settings {
     public static final Setting<Integer> ADMIN_MAX_TOPICS = range("admin-max-topics", 10_000, 0, 10_000_000, "distinct topics the admin API keeps message rates for; publishes to topics beyond are counted together as other topics (0: no per-topic rates)");
     public static final Setting<Long> SHUTDOWN_DRAIN = millis("shutdown-drain", 10_000, "on shutdown, how long in-flight QoS 1/2 deliveries get to be acknowledged before connections close");
 
+    // ---- test runs (docs/testing.md)
+    public static final Setting<Boolean> STRICT = bool("strict", false, "record every protocol rule a client breaks (rule id, spec section, client, bytes), including what the broker tolerates, and report them on exit");
+    public static final Setting<Path> TRACE = setting("trace", null, "write every packet and frame of each client, both ways, as JSON lines to DIR/<protocol>-<client id>.jsonl", Path::of);
+    public static final Setting<Boolean> FAULT_INJECTION = bool("fault-injection", false, "serve the test-control endpoints under /api/v1/testkit/ on the HTTP port (drop, delay, refuse, disconnect, restart; never in production)");
+    public static final Setting<Path> PORT_FILE = setting("port-file", null, "once bound, write the listeners' ports to this file as JSON ({\"mqtt\":1883,...})", Path::of);
+    public static final Setting<Path> VIOLATIONS_FILE = setting("violations-file", null, "with --strict, write the violations to this file as JSON lines on exit", Path::of);
+
     private final Map<Setting<?>, Object> values;
 
     private Settings(Map<Setting<?>, Object> values) {
@@ -156,6 +163,9 @@ public final class Settings {
             if (eq >= 0) {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
+            } else if (isSwitch(name) && (i + 1 == args.length || args[i + 1].startsWith("--"))) {
+                // a true/false setting given alone is switched on: --strict
+                value = "true";
             } else if (i + 1 < args.length) {
                 value = args[++i];
             } else {
@@ -177,6 +187,11 @@ public final class Settings {
             values.put(s, s.parse(e.getValue()));
         }
         return new Settings(values);
+    }
+
+    private static boolean isSwitch(String name) {
+        Setting<?> s = ALL.get(name);
+        return s != null && s.defaultValue() instanceof Boolean;
     }
 
     private static Map<String, String> readFile(Path file) {

@@ -16,6 +16,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.events.Rule;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.security.AuthMechanism;
@@ -68,7 +69,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         if (timeout > 0) {
             connectTimeout = ctx.executor().schedule(() -> {
                 if (!connection.isConnected() && !connection.isClosing()) {
-                    connection.closeForViolation(ReasonCode.MAXIMUM_CONNECT_TIME,
+                    connection.closeForViolation(null, ReasonCode.MAXIMUM_CONNECT_TIME,
                             "not connected within " + timeout + " ms of opening the connection");
                 }
             }, timeout, TimeUnit.MILLISECONDS);
@@ -81,7 +82,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         switch (m.fixedHeader().messageType()) {
             case CONNECT -> {
                 if (connection.isAuthenticating()) {
-                    refusal.refuse(ReasonCode.PROTOCOL_ERROR, "second CONNECT during authentication");
+                    refusal.refuse(Rule.MQTT_SECOND_CONNECT, ReasonCode.PROTOCOL_ERROR, "second CONNECT during authentication");
                 } else {
                     connect(ctx, (MqttConnectMessage) m);
                 }
@@ -115,7 +116,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         boolean assigned = false;
         if (clientId.isEmpty()) {
             if (!v5 && !h.isCleanSession()) {
-                refusal.refuse(ReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
+                refusal.refuse(Rule.MQTT_EMPTY_CLIENT_ID_NEEDS_CLEAN_SESSION, ReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
                         "an empty client id needs clean session (MQTT 3.1.1 section 3.1.3.1)");
                 return;
             }
@@ -127,7 +128,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         long receiveMaximum = Properties.integer(props, MqttProperties.RECEIVE_MAXIMUM, 65_535);
         long maximumPacketSize = Properties.integer(props, MqttProperties.MAXIMUM_PACKET_SIZE, 0);
         if (receiveMaximum == 0 || (Properties.has(props, MqttProperties.MAXIMUM_PACKET_SIZE) && maximumPacketSize == 0)) {
-            refusal.refuse(ReasonCode.PROTOCOL_ERROR,
+            refusal.refuse(Rule.MQTT_CONNECT_INVALID, ReasonCode.PROTOCOL_ERROR,
                     "Receive Maximum and Maximum Packet Size must not be 0 (MQTT 5 section 3.1.2.11)");
             return;
         }
@@ -234,7 +235,8 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         if (pendingConnect != null) {
             refusal.refuse(reason, why);
         } else {
-            connection.closeForViolation(reason, why);
+            // a failed re-authentication is a refusal, not a broken rule
+            connection.closeForViolation(null, reason, why);
         }
     }
 
@@ -305,22 +307,22 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private Will will(MqttConnectVariableHeader h, MqttConnectPayload p, String clientId) {
         MqttLimits limits = connection.limits;
         if (!TopicName.isValid(p.willTopic())) {
-            refusal.refuse(ReasonCode.TOPIC_NAME_INVALID, "will topic '" + p.willTopic() + "' is not a valid topic name");
+            refusal.refuse(Rule.MQTT_CONNECT_INVALID, ReasonCode.TOPIC_NAME_INVALID, "will topic '" + p.willTopic() + "' is not a valid topic name");
             return null;
         }
         if (h.willQos() > limits.maximumQos()) {
-            refusal.refuse(ReasonCode.QOS_NOT_SUPPORTED, "will QoS " + h.willQos() + " exceeds Maximum QoS "
+            refusal.refuse(Rule.MQTT_QOS_ABOVE_MAXIMUM, ReasonCode.QOS_NOT_SUPPORTED, "will QoS " + h.willQos() + " exceeds Maximum QoS "
                     + limits.maximumQos());
             return null;
         }
         if (h.isWillRetain() && !limits.retainAvailable()) {
-            refusal.refuse(ReasonCode.RETAIN_NOT_SUPPORTED, "retained will, but retain is not available");
+            refusal.refuse(Rule.MQTT_RETAIN_NOT_AVAILABLE, ReasonCode.RETAIN_NOT_SUPPORTED, "retained will, but retain is not available");
             return null;
         }
         MqttProperties willProps = p.willProperties() == null ? MqttProperties.NO_PROPERTIES : p.willProperties();
         byte[] payload = p.willMessageInBytes() == null ? new byte[0] : p.willMessageInBytes();
         if (InboundMessages.declaresUtf8(willProps) && !Utf8.isWellFormed(payload)) {
-            refusal.refuse(ReasonCode.PAYLOAD_FORMAT_INVALID, "will payload is declared UTF-8 but is not");
+            refusal.refuse(Rule.MQTT_PAYLOAD_FORMAT_INVALID, ReasonCode.PAYLOAD_FORMAT_INVALID, "will payload is declared UTF-8 but is not");
             return null;
         }
         Message message = InboundMessages.message(p.willTopic(), payload, h.willQos(), h.isWillRetain(), willProps,
@@ -366,7 +368,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             if (expiry >= 0) {
                 if (connection.session().expiryIntervalSeconds() == 0 && expiry != 0) {
                     // MQTT 5 section 3.14.2.2.2: a session that was to end may not be extended at DISCONNECT
-                    connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                    connection.closeForViolation(Rule.MQTT_DISCONNECT_SESSION_EXPIRY, ReasonCode.PROTOCOL_ERROR,
                             "DISCONNECT sets a Session Expiry Interval after CONNECT set 0");
                     return;
                 }

@@ -5,6 +5,8 @@ import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Rule;
+import io.sluice.server.testkit.Probe;
 
 /**
  * Refusing a CONNECT: a CONNACK with the reason code (MQTT 5, with a reason string) or the nearest 3.1.1
@@ -32,6 +34,14 @@ final class MqttConnectRefusal {
         refuse(reason, admission.message(), admission);
     }
 
+    /** A CONNECT that broke a rule of the protocol: strict mode records it, then it is refused as any other. */
+    void refuse(Rule rule, ReasonCode reason, String why) {
+        if (!connection.isClosing()) {
+            Probe.violated(connection.channel, rule, connection.clientId(), why);
+        }
+        refuse(reason, why);
+    }
+
     void refuse(ReasonCode reason, String why) {
         refuse(reason, why, switch (reason) {
             case UNSUPPORTED_PROTOCOL_VERSION -> Refusal.UNSUPPORTED_VERSION;
@@ -53,7 +63,8 @@ final class MqttConnectRefusal {
         } else if (reason.v3ConnectReturnCode() >= 0) {
             code = (byte) reason.v3ConnectReturnCode();
         } else {
-            connection.closeForViolation(reason, "CONNECT refused: " + why);
+            // a broken rule was recorded by refuse(Rule, ...) already
+            connection.closeForViolation(null, reason, "CONNECT refused: " + why);
             return;
         }
         MqttConnection.log().warn("{}: CONNECT refused: {}; answered CONNACK {}", connection.describe(), why,

@@ -16,7 +16,9 @@ import io.sluice.server.broker.Will;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.events.Rule;
 import io.sluice.server.ops.TopicLimits;
+import io.sluice.server.testkit.Probe;
 import io.sluice.server.transport.InboundGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -194,8 +196,19 @@ final class MqttConnection {
      * server (MQTT 3.1.1 section 4.8), so the connection just closes. Further inbound packets are dropped.
      */
     void closeForViolation(ReasonCode reason, String why) {
+        closeForViolation(Rule.MQTT_UNCLASSIFIED, reason, why);
+    }
+
+    /**
+     * The same, naming the rule the client broke (strict mode records it; see {@link Probe#violated}); a null
+     * rule records nothing (the caller recorded it).
+     */
+    void closeForViolation(Rule rule, ReasonCode reason, String why) {
         if (closing) {
             return;
+        }
+        if (rule != null) {
+            Probe.violated(channel, rule, clientId, why);
         }
         log.warn("{}: {}; closing the connection{}", describe(), why,
                 isV5() && isConnected() ? " with DISCONNECT " + reason : "");

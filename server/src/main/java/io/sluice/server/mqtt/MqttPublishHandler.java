@@ -15,6 +15,8 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.events.Rule;
+import io.sluice.server.ops.Limit;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.broker.Message;
@@ -65,12 +67,12 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         boolean retain = m.fixedHeader().isRetain();
         MqttProperties props = m.variableHeader().properties();
         if (qos > limits.maximumQos()) {
-            connection.closeForViolation(ReasonCode.QOS_NOT_SUPPORTED,
+            connection.closeForViolation(Rule.MQTT_QOS_ABOVE_MAXIMUM, ReasonCode.QOS_NOT_SUPPORTED,
                     "PUBLISH at QoS " + qos + " above the Maximum QoS " + limits.maximumQos() + " (MQTT 5 section 3.2.2.3.4)");
             return;
         }
         if (retain && !limits.retainAvailable()) {
-            connection.closeForViolation(ReasonCode.RETAIN_NOT_SUPPORTED,
+            connection.closeForViolation(Rule.MQTT_RETAIN_NOT_AVAILABLE, ReasonCode.RETAIN_NOT_SUPPORTED,
                     "retained PUBLISH while retain is not available (MQTT 5 section 3.2.2.3.5)");
             return;
         }
@@ -79,7 +81,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!TopicName.isValid(topic)) {
-            connection.closeForViolation(ReasonCode.TOPIC_NAME_INVALID, "PUBLISH to invalid topic name '" + topic + "'");
+            connection.closeForViolation(topic.isEmpty() ? Rule.MQTT_TOPIC_EMPTY : Rule.MQTT_PUBLISH_TOPIC_WILDCARD,
+                    ReasonCode.TOPIC_NAME_INVALID, "PUBLISH to invalid topic name '" + topic + "'");
             return;
         }
         Limit exceeded = connection.topicLimits.check(topic);
@@ -90,13 +93,13 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
         if (connection.isV5()) {
             if (Properties.has(props, MqttProperties.SUBSCRIPTION_IDENTIFIER)) {
-                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                connection.closeForViolation(Rule.MQTT_PUBLISH_SUBSCRIPTION_IDENTIFIER, ReasonCode.PROTOCOL_ERROR,
                         "a client's PUBLISH carries a Subscription Identifier (MQTT 5 section 3.3.4)");
                 return;
             }
             String responseTopic = Properties.string(props, MqttProperties.RESPONSE_TOPIC);
             if (responseTopic != null && !TopicName.isValid(responseTopic)) {
-                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                connection.closeForViolation(Rule.MQTT_RESPONSE_TOPIC_INVALID, ReasonCode.PROTOCOL_ERROR,
                         "Response Topic '" + responseTopic + "' is not a topic name (MQTT 5 section 3.3.2.3.5)");
                 return;
             }
@@ -104,7 +107,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         boolean duplicateQos2 = qos == 2 && connection.session().inboundQos2().contains(packetId);
         // only MQTT 5 clients are told the Receive Maximum, so only they can be held to it
         if (qos > 0 && !duplicateQos2 && connection.isV5() && unacknowledged >= limits.receiveMaximum()) {
-            connection.closeForViolation(ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, "more than Receive Maximum "
+            connection.closeForViolation(Rule.MQTT_RECEIVE_MAXIMUM_EXCEEDED, ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, "more than Receive Maximum "
                     + limits.receiveMaximum() + " unacknowledged QoS 1/2 PUBLISHes (MQTT 5 section 3.3.4)");
             return;
         }
@@ -121,7 +124,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         if (connection.isV5() && InboundMessages.declaresUtf8(props) && !Utf8.isWellFormed(payload)) {
             String why = "payload declared UTF-8 (Payload Format Indicator 1) is not (MQTT 5 section 3.3.2.3.2)";
             if (qos == 0) {
-                connection.closeForViolation(ReasonCode.PAYLOAD_FORMAT_INVALID, why);
+                connection.closeForViolation(Rule.MQTT_PAYLOAD_FORMAT_INVALID, ReasonCode.PAYLOAD_FORMAT_INVALID, why);
             } else {
                 ctx.write(qos == 1 ? pubAck(packetId, ReasonCode.PAYLOAD_FORMAT_INVALID, why)
                         : pubRec(packetId, ReasonCode.PAYLOAD_FORMAT_INVALID, why));
@@ -174,7 +177,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         long alias = Properties.integer(props, MqttProperties.TOPIC_ALIAS, 0);
         if (alias == 0) {
             if (Properties.has(props, MqttProperties.TOPIC_ALIAS)) {
-                connection.closeForViolation(ReasonCode.TOPIC_ALIAS_INVALID, "Topic Alias 0 (MQTT 5 section 3.3.2.3.4)");
+                connection.closeForViolation(Rule.MQTT_TOPIC_ALIAS_ZERO, ReasonCode.TOPIC_ALIAS_INVALID, "Topic Alias 0 (MQTT 5 section 3.3.2.3.4)");
                 return null;
             }
             return topic;
@@ -183,14 +186,14 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             aliases = new InboundTopicAliases(connection.limits.topicAliasMaximum());
         }
         if (!aliases.isValid((int) alias)) {
-            connection.closeForViolation(ReasonCode.TOPIC_ALIAS_INVALID, "Topic Alias " + alias
+            connection.closeForViolation(Rule.MQTT_TOPIC_ALIAS_ABOVE_MAXIMUM, ReasonCode.TOPIC_ALIAS_INVALID, "Topic Alias " + alias
                     + " above the Topic Alias Maximum " + connection.limits.topicAliasMaximum() + " (MQTT 5 section 3.3.2.3.4)");
             return null;
         }
         if (topic.isEmpty()) {
             String known = aliases.topic((int) alias);
             if (known == null) {
-                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                connection.closeForViolation(Rule.MQTT_TOPIC_ALIAS_UNKNOWN, ReasonCode.PROTOCOL_ERROR,
                         "Topic Alias " + alias + " used before it was set (MQTT 5 section 3.3.4)");
             }
             return known;

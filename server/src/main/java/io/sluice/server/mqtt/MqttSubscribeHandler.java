@@ -16,6 +16,8 @@ import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
+import io.sluice.server.events.Rule;
+import io.sluice.server.ops.Limit;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;
@@ -60,12 +62,12 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
         long subscriptionId = Properties.integer(props, MqttProperties.SUBSCRIPTION_IDENTIFIER, 0);
         if (Properties.has(props, MqttProperties.SUBSCRIPTION_IDENTIFIER)) {
             if (!limits.subscriptionIdentifiers()) {
-                connection.closeForViolation(ReasonCode.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
+                connection.closeForViolation(Rule.MQTT_SUBSCRIPTION_IDENTIFIER, ReasonCode.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
                         "SUBSCRIBE with a Subscription Identifier, which this broker does not offer");
                 return;
             }
             if (subscriptionId == 0) {
-                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                connection.closeForViolation(Rule.MQTT_SUBSCRIPTION_IDENTIFIER, ReasonCode.PROTOCOL_ERROR,
                         "Subscription Identifier 0 (MQTT 5 section 3.8.2.1.2)");
                 return;
             }
@@ -79,7 +81,7 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
         }
         List<MqttTopicSubscription> subs = m.payload().topicSubscriptions();
         if (subs.isEmpty()) {
-            connection.closeForViolation(ReasonCode.PROTOCOL_ERROR, "SUBSCRIBE without a topic filter (MQTT 5 section 3.8.3)");
+            connection.closeForViolation(Rule.MQTT_SUBSCRIBE_EMPTY, ReasonCode.PROTOCOL_ERROR, "SUBSCRIBE without a topic filter (MQTT 5 section 3.8.3)");
             return;
         }
         Session session = connection.session();
@@ -98,7 +100,7 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
                     TopicFilter.validate(written);
                 }
             } catch (InvalidTopicException e) {
-                connection.closeForViolation(ReasonCode.TOPIC_FILTER_INVALID,
+                connection.closeForViolation(Rule.MQTT_TOPIC_FILTER_INVALID, ReasonCode.TOPIC_FILTER_INVALID,
                         "invalid topic filter '" + written + "': " + e.getMessage());
                 return;
             }
@@ -116,7 +118,7 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
             }
             MqttSubscriptionOption o = sub.option();
             if (group != null && o.isNoLocal()) {
-                connection.closeForViolation(ReasonCode.PROTOCOL_ERROR,
+                connection.closeForViolation(Rule.MQTT_SHARED_NO_LOCAL, ReasonCode.PROTOCOL_ERROR,
                         "No Local on shared subscription '" + written + "' (MQTT 5 section 3.8.3.1)");
                 return;
             }
@@ -156,7 +158,7 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
     private void unsubscribe(ChannelHandlerContext ctx, MqttUnsubscribeMessage m) {
         List<String> filters = m.payload().topics();
         if (filters.isEmpty()) {
-            connection.closeForViolation(ReasonCode.PROTOCOL_ERROR, "UNSUBSCRIBE without a topic filter (MQTT 5 section 3.10.3)");
+            connection.closeForViolation(Rule.MQTT_UNSUBSCRIBE_EMPTY, ReasonCode.PROTOCOL_ERROR, "UNSUBSCRIBE without a topic filter (MQTT 5 section 3.10.3)");
             return;
         }
         MqttMessageBuilders.UnsubAckBuilder ack = MqttMessageBuilders.unsubAck().packetId(m.variableHeader().messageId());

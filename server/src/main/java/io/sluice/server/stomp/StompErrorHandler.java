@@ -10,7 +10,9 @@ import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Rule;
 import io.sluice.server.ops.ShutdownEvent;
+import io.sluice.server.testkit.Probe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,9 +97,38 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
         }
         if (reason == DisconnectReason.PROTOCOL_ERROR) {
             conn.events.protocolError("stomp", conn.info, conn.id, message + ": " + detail);
+            Rule rule = ruleOf(message);
+            if (rule != null) {
+                Probe.violated(ctx.channel(), rule, conn.login, message + ": " + detail);
+            }
         }
         log.info("stomp {}: ERROR {}: {} Closing.", conn.describe(), message, detail);
         answer(StompFrames.error(message, detail, receiptId));
+    }
+
+    /**
+     * The STOMP 1.2 rule behind an ERROR's message; null for the broker's own policies (destinations it does not
+     * serve), which break no rule of the protocol.
+     */
+    static Rule ruleOf(String message) {
+        if (message.startsWith("missing ")) {
+            return Rule.STOMP_REQUIRED_HEADER;
+        }
+        if (message.startsWith("unexpected ") || message.equals("unknown command")) {
+            return Rule.STOMP_COMMAND_UNKNOWN;
+        }
+        if (message.startsWith("bad ")) {
+            return Rule.STOMP_HEADER_VALUE;
+        }
+        return switch (message) {
+            case "not connected" -> Rule.STOMP_FIRST_FRAME_CONNECT;
+            case "malformed frame" -> Rule.STOMP_FRAME_MALFORMED;
+            case "unknown subscription" -> Rule.STOMP_UNKNOWN_SUBSCRIPTION;
+            case "subscription id in use" -> Rule.STOMP_SUBSCRIPTION_ID_IN_USE;
+            case "unknown transaction", "transaction already begun" -> Rule.STOMP_TRANSACTION;
+            case "invalid destination", "internal error" -> null;
+            default -> Rule.STOMP_UNCLASSIFIED;
+        };
     }
 
     /** Refuse a CONNECT: the connection was never accepted. {@code error} is the ERROR frame to answer with. */
