@@ -16,7 +16,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.events.Rule;
-import io.sluice.server.ops.Limit;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.broker.Message;

@@ -17,7 +17,6 @@ import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.events.Rule;
-import io.sluice.server.ops.Limit;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.SharedFilter;
 import io.sluice.protocol.topic.TopicFilter;

@@ -5,7 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import io.sluice.server.events.Rule;
 import io.sluice.server.events.Violation;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.events.ConnectionInfo;
 
 import java.io.IOException;
 import java.io.StringWriter;

@@ -6,7 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.config.Settings;
-import io.sluice.server.transport.ConnectionInfo;
+import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.transport.ProtocolModule;
 
 import java.nio.file.Path;
@@ -165,7 +165,9 @@ public final class Testkit implements AutoCloseable {
                 probe.handler = handler;
                 pipeline.addAfter("mqtt-encoder", "probe", handler);
                 if (strict) {
-                    pipeline.addBefore("mqtt-decoder", "probe-bytes", new MqttPacketSplitter(probe, maxPacketSize));
+                    // ahead of the first handler that reads MQTT bytes, so every violation can quote its packet
+                    String first = pipeline.get("mqtt-check") != null ? "mqtt-check" : "mqtt-decoder";
+                    pipeline.addBefore(first, "probe-bytes", new MqttPacketSplitter(probe, maxPacketSize));
                 }
             } else if (module.name().equals("stomp") && pipeline.get("stomp-encoder") != null) {
                 StompProbeHandler handler = new StompProbeHandler(probe);
