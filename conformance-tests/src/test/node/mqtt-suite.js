@@ -239,7 +239,8 @@ export function mqttChecks({ mqtt, StompClient, stompSocket, url, version, label
     },
 
     'bad-input': async () => {
-      const c = await open();
+      // the broker runs in strict mode: this client id marks the violation as the one this check means to commit
+      const c = await open({ clientId: `bad-input-${Math.random().toString(16).slice(2, 8)}` });
       const closed = new Promise((resolve) => c.client.once('close', resolve));
       const disconnects = [];
       c.client.on('disconnect', (packet) => disconnects.push(packet.reasonCode));

@@ -1,34 +1,58 @@
 package io.sluice.conformance;
 
+import io.sluice.server.Sluice;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.Violation;
+
+import java.util.List;
 
 /**
  * Sluice started in-process on ephemeral ports of 127.0.0.1, with every listener on: MQTT over TCP, HTTP with
- * MQTT and STOMP over WebSocket, STOMP over TCP. One per test class; every check uses its own topics.
+ * MQTT and STOMP over WebSocket, STOMP over TCP. One per test class; every check uses its own topics. It runs in
+ * strict mode: a rule a client breaks outside the bad-input checks is a finding about that client, listed with
+ * the matrix (see {@link io.sluice.conformance.matrix.StrictFindings}).
  */
 public final class TestBroker implements AutoCloseable {
     /** Small enough that a client can exceed it for the bad-input check, large enough for every other check. */
     public static final int MAX_PACKET_SIZE = 64 * 1024;
     public static final String HOST = "127.0.0.1";
 
+    /** The broker of the test class running now (test classes run one at a time). */
+    private static volatile TestBroker current;
+
+    private final Sluice sluice;
     private final SluiceServer server;
 
-    private TestBroker(SluiceServer server) {
-        this.server = server;
+    private TestBroker(Sluice sluice) {
+        this.sluice = sluice;
+        this.server = sluice.server();
     }
 
     public static TestBroker start() {
-        Settings settings = Settings.defaults()
-                .with(Settings.BIND, HOST)
-                .with(Settings.MQTT_PORT, 0)
-                .with(Settings.HTTP_PORT, 0)
-                .with(Settings.STOMP_PORT, 0)
-                .with(Settings.MAX_PACKET_SIZE, MAX_PACKET_SIZE)
+        Sluice sluice = Sluice.builder()
+                .bind(HOST)
+                .set(Settings.SYS_INTERVAL, Settings.SYS_INTERVAL.defaultValue())
+                .set(Settings.SHUTDOWN_DRAIN, Settings.SHUTDOWN_DRAIN.defaultValue())
+                .set(Settings.MAX_PACKET_SIZE, MAX_PACKET_SIZE)
                 // WebSocket Pings every second instead of every 30, so each WebSocket client meets several
                 // during its checks (the idle keep-alive and heart-beat checks last 3.5 to 5 s)
-                .with(Settings.WS_PING_INTERVAL, 1000L);
-        return new TestBroker(SluiceServer.start(settings));
+                .set(Settings.WS_PING_INTERVAL, 1000L)
+                .strict(true)
+                .start();
+        TestBroker broker = new TestBroker(sluice);
+        current = broker;
+        return broker;
+    }
+
+    /** The broker of the running test class, null before the first. */
+    public static TestBroker current() {
+        return current;
+    }
+
+    /** Every violation strict mode recorded so far. */
+    public List<Violation> violations() {
+        return sluice.violations().all();
     }
 
     /** The running server, for what a check reads from it (its metrics). */
@@ -62,6 +86,6 @@ public final class TestBroker implements AutoCloseable {
 
     @Override
     public void close() {
-        server.close();
+        sluice.close();
     }
 }

@@ -146,7 +146,7 @@ public final class SluiceExtension implements BeforeAllCallback, BeforeEachCallb
             context.publishDirectory("sluice-trace", dir -> {
                 try (Stream<Path> files = Files.list(running.traceDir)) {
                     for (Path f : files.toList()) {
-                        Files.copy(f, dir.resolve(f.getFileName()));
+                        Files.copy(f, dir.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     }
                 }
             });

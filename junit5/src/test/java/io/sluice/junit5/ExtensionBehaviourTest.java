@@ -70,13 +70,21 @@ class ExtensionBehaviourTest {
         }
     }
 
+    /** A fresh directory for each launch's attached files. */
+    private static String reportsDir() {
+        try {
+            return Files.createTempDirectory("sluice-junit5-reports").toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static Outcome launch(Class<?> fixture, boolean parallel) {
         LauncherDiscoveryRequest request = request().selectors(selectClass(fixture))
                 .configurationParameter("junit.jupiter.execution.parallel.enabled", String.valueOf(parallel))
                 .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
                 .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", "4")
-                .configurationParameter("junit.platform.reporting.output.dir",
-                        System.getProperty("java.io.tmpdir") + "/sluice-junit5-reports")
+                .configurationParameter("junit.platform.reporting.output.dir", reportsDir())
                 .build();
         Outcome outcome = new Outcome();
         LauncherFactory.create().execute(request, outcome);

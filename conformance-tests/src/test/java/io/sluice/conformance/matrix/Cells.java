@@ -72,6 +72,7 @@ public final class Cells {
             Matrix.record(row, f, Outcome.fail("no check implemented"));
             Assertions.fail("no check implemented for " + row + " / " + f.title());
         }
+        int mark = StrictFindings.mark();
         try {
             String detail = check.get();
             Matrix.record(row, f, Outcome.pass(detail == null ? "" : detail));
@@ -82,6 +83,8 @@ public final class Cells {
         } catch (Throwable t) {
             Matrix.record(row, f, Outcome.fail(String.valueOf(t)));
             throw t;
+        } finally {
+            StrictFindings.collect(row, f, mark);
         }
     }
 }

@@ -21,7 +21,7 @@ public final class MatrixReport implements TestExecutionListener {
         if (Matrix.isEmpty()) {
             return;
         }
-        String table = Matrix.markdown();
+        String table = Matrix.markdown() + StrictFindings.markdown();
         StringBuilder out = new StringBuilder("\n==== Sluice compatibility matrix ====\n").append(table);
         for (String failure : Matrix.failures()) {
             out.append("FAILED: ").append(failure).append('\n');

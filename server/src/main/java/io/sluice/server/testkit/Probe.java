@@ -63,8 +63,10 @@ public final class Probe {
 
     void record(Rule rule, String clientIdOrNull, String detail) {
         String who = clientIdOrNull != null ? clientIdOrNull : clientId;
+        // a WebSocket frame is not the protocol's packet: the packet before it would only mislead
+        byte[] bytes = rule.protocol() == Rule.Protocol.WEBSOCKET ? new byte[0] : lastInbound;
         Violation v = new Violation(Instant.now(), rule, rule.id(mqttLevel), protocol, info.transport().label(),
-                String.valueOf(info.remote()), who, detail, lastInbound);
+                String.valueOf(info.remote()), who, detail, bytes);
         kit.violations().record(v);
         kit.journal("violation " + v.describe());
         if (kit.tracer() != null) {
@@ -72,7 +74,7 @@ public final class Probe {
                 g.writeStringField("rule", v.ruleId());
                 g.writeStringField("section", rule.protocol() + " " + rule.section());
                 g.writeStringField("detail", detail);
-            }, lastInbound.length, lastInbound);
+            }, bytes.length, bytes);
         }
     }
 

@@ -11,6 +11,8 @@ import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.Heartbeat;
+import io.sluice.server.events.Rule;
+import io.sluice.server.testkit.Probe;
 
 /**
  * The control frames of RFC 6455 section 5.5: a Ping is answered by a Pong with the same payload, a Pong is
@@ -51,6 +53,11 @@ public final class WebSocketControl extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof CloseWebSocketFrame close) {
+            if (close.statusCode() == WebSocketCloseStatus.INVALID_MESSAGE_TYPE.code()
+                    && String.valueOf(close.reasonText()).startsWith("text frames are not allowed")) {
+                Probe.violated(ctx.channel(), Rule.WS_TEXT_FRAME_ON_BINARY_PROTOCOL, null,
+                        "a text frame on a binary protocol; closed with 1003");
+            }
             closeSent = true;
             ConnectionReporter.closeReason(ctx.channel(), "server closed the WebSocket with status " + close.statusCode()
                     + reason(close.reasonText()));
@@ -74,6 +81,9 @@ public final class WebSocketControl extends ChannelDuplexHandler {
         if (cause instanceof CorruptedWebSocketFrameException bad) {
             // The decoder has answered with the close status already and closes the connection.
             closeSent = true;
+            Probe.violated(ctx.channel(), bad.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
+                    ? Rule.WS_FRAME_TOO_LARGE : Rule.WS_FRAME_INVALID, null,
+                    bad.getMessage() + "; closed with " + bad.closeStatus().code());
             ConnectionReporter.closeReason(ctx.channel(), "WebSocket protocol violation (close status "
                     + bad.closeStatus().code() + "): " + bad.getMessage());
             ctx.close();
