@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * Configures and starts a broker inside a JVM (a test, an application). Its defaults suit a test rather than
  * a deployment: every listener on an ephemeral port of 127.0.0.1, no periodic {@code $SYS} publishing (it
- * would reach a test's {@code #} subscription), and no shutdown drain, so {@link Sluice#close()} is quick.
+ * would reach a test's {@code #} subscription), no shutdown drain, so {@link Sluice#close()} is quick, and
+ * sessions in memory (no data directory for parallel brokers to share; {@link #persistent} asks for one).
  * Everything else is the broker's own default; any setting of {@code --help} can be set, typed or by name.
  * <pre>
  *   try (Sluice sluice = Sluice.builder().set(Settings.MQTT_MAXIMUM_QOS, 1).strict(true).start()) {
@@ -30,6 +31,7 @@ public final class SluiceBuilder {
         typed.put(Settings.STOMP_PORT, 0);
         typed.put(Settings.SYS_INTERVAL, 0L);
         typed.put(Settings.SHUTDOWN_DRAIN, 0L);
+        typed.put(Settings.PERSISTENCE, "none");
     }
 
     /** One setting, typed: {@code set(Settings.MAX_PACKET_SIZE, 4096)}. */
@@ -57,6 +59,15 @@ public final class SluiceBuilder {
     /** Trace every packet and frame of each client to {@code dir} as JSON lines. */
     public SluiceBuilder trace(java.nio.file.Path dir) {
         return set(Settings.TRACE, dir);
+    }
+
+    /**
+     * Keep sessions, their queues and retained messages in a RocksDB store in {@code dataDir}, so they survive
+     * {@link Sluice#restart()}; one broker per directory.
+     */
+    public SluiceBuilder persistent(java.nio.file.Path dataDir) {
+        set(Settings.PERSISTENCE, "rocksdb");
+        return set(Settings.DATA_DIR, dataDir);
     }
 
     /** Listen on this address instead of 127.0.0.1. */

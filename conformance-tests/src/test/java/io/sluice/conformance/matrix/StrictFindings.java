@@ -18,6 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class StrictFindings {
     private static final Map<String, List<Violation>> BY_ROW = new ConcurrentHashMap<>();
     private static final Map<String, Boolean> ROWS_RUN = new ConcurrentHashMap<>();
+    /** Violations of the bad-input checks, by rule: they show that strict mode was watching. */
+    private static final Map<String, Integer> ON_PURPOSE = new ConcurrentHashMap<>();
 
     private StrictFindings() {
     }
@@ -35,12 +37,11 @@ public final class StrictFindings {
             return;
         }
         ROWS_RUN.put(row.toString(), true);
-        if (feature == Feature.BAD_INPUT) {
-            return;
-        }
         List<Violation> all = broker.violations();
         for (Violation v : all.subList(Math.min(mark, all.size()), all.size())) {
-            if (v.clientId() == null || !v.clientId().startsWith("bad-input")) {
+            if (feature == Feature.BAD_INPUT || (v.clientId() != null && v.clientId().startsWith("bad-input"))) {
+                ON_PURPOSE.merge(v.ruleId(), 1, Integer::sum);
+            } else {
                 BY_ROW.computeIfAbsent(row.toString(), k -> new ArrayList<>()).add(v);
             }
         }
@@ -52,8 +53,13 @@ public final class StrictFindings {
         md.append("Every check above ran against the broker in strict mode (`--strict`, see docs/testing.md), which\n")
                 .append("records each protocol rule a client breaks. The bad-input checks break rules on purpose and are\n")
                 .append("left out.\n\n");
+        StringBuilder purpose = new StringBuilder();
+        new TreeMap<>(ON_PURPOSE).forEach((rule, n) -> purpose.append(purpose.length() == 0 ? "" : ", ")
+                .append('`').append(rule).append("` ").append(n));
+        md.append("The bad-input checks' own violations, recorded and left out: ")
+                .append(purpose.length() == 0 ? "none" : purpose).append(".\n\n");
         if (BY_ROW.isEmpty()) {
-            md.append("No client broke a rule: ").append(ROWS_RUN.size()).append(" rows, no violation.\n");
+            md.append("No client broke a rule in any other check: ").append(ROWS_RUN.size()).append(" rows, no violation.\n");
             return md.toString();
         }
         md.append("| client (row) | rule | section | what happened |\n|---|---|---|---|\n");

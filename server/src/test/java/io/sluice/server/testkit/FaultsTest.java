@@ -157,15 +157,16 @@ class FaultsTest {
     }
 
     @Test
-    void restartKeepsThePortsAndTheClientReconnects() {
+    void restartInMemoryKeepsThePortsButNotTheSession() {
         try (Sluice sluice = Sluice.start()) {
             int port = sluice.urls().mqttPort();
             Mqtt5BlockingClient c = hive(sluice, "survivor");
-            c.connect();
+            c.connectWith().cleanStart(false).sessionExpiryInterval(300).send();
             sluice.restart();
             assertEquals(port, sluice.urls().mqttPort());
             Mqtt5BlockingClient again = hive(sluice, "survivor");
-            again.connect();
+            assertFalse(again.connectWith().cleanStart(false).sessionExpiryInterval(300).send().isSessionPresent(),
+                    "a restart without a store loses the session, as a real one does");
             again.disconnect();
             assertTrue(sluice.journal().text().contains("restart"), sluice.journal().text());
         }
