@@ -18,12 +18,14 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -169,6 +171,32 @@ class FaultsTest {
                     "a restart without a store loses the session, as a real one does");
             again.disconnect();
             assertTrue(sluice.journal().text().contains("restart"), sluice.journal().text());
+        }
+    }
+
+    @Test
+    void restartWithAStoreContinuesTheSessionAndItsQueuedMessage(@TempDir Path data) throws Exception {
+        try (Sluice sluice = Sluice.builder().persistent(data).start()) {
+            Mqtt5BlockingClient sub = hive(sluice, "resumer");
+            sub.connectWith().cleanStart(false).sessionExpiryInterval(300).send();
+            sub.subscribeWith().topicFilter("kept/#").qos(MqttQos.AT_LEAST_ONCE).send();
+            sub.disconnect();
+            Mqtt5BlockingClient pub = hive(sluice, "pub");
+            pub.connect();
+            pub.publishWith().topic("kept/1").payload("while away".getBytes(StandardCharsets.UTF_8))
+                    .qos(MqttQos.AT_LEAST_ONCE).send();
+            pub.disconnect();
+
+            sluice.restart();
+
+            Mqtt5BlockingClient back = hive(sluice, "resumer");
+            try (Mqtt5BlockingClient.Mqtt5Publishes received = back.publishes(MqttGlobalPublishFilter.ALL)) {
+                assertTrue(back.connectWith().cleanStart(false).sessionExpiryInterval(300).send().isSessionPresent(),
+                        "the session survived the restart");
+                var message = received.receive(10, TimeUnit.SECONDS).orElseThrow();
+                assertEquals("while away", new String(message.getPayloadAsBytes(), StandardCharsets.UTF_8));
+            }
+            back.disconnect();
         }
     }
 
