@@ -194,6 +194,7 @@ public final class SluiceExtension implements BeforeAllCallback, BeforeEachCallb
             case WS -> urls.mqttWs();
             case STOMP -> urls.stomp();
             case STOMP_WS -> urls.stompWs();
+            case SSE -> urls.sse();
             case HTTP -> urls.http();
         };
         if (url == null) {

@@ -22,6 +22,8 @@ public @interface SluiceUrl {
         STOMP,
         /** STOMP over WebSocket, {@code ws://127.0.0.1:PORT/stomp} (stomp.js). */
         STOMP_WS,
+        /** Server-Sent Events, {@code http://127.0.0.1:PORT/sse} (add {@code ?filter=...}). */
+        SSE,
         /** The HTTP port's base, {@code http://127.0.0.1:PORT}. */
         HTTP
     }

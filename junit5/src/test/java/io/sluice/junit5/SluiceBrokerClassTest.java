@@ -58,6 +58,24 @@ class SluiceBrokerClassTest {
     }
 
     @Test
+    void anSseReaderGetsWhatHivemqPublishes(@SluiceUrl(SluiceUrl.Kind.SSE) String sse, SluiceUrls urls) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpResponse<java.util.stream.Stream<String>> stream = http.send(java.net.http.HttpRequest
+                        .newBuilder(URI.create(sse + "?filter=sse%2F%23")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofLines());
+        assertEquals(200, stream.statusCode());
+        Mqtt5BlockingClient c = Mqtt5Client.builder().identifier("hive-sse").serverHost(urls.host())
+                .serverPort(urls.mqttPort()).buildBlocking();
+        c.connect();
+        java.util.concurrent.CompletableFuture<String> line = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> stream.body().filter(l -> l.contains("sse/t")).findFirst().orElse(""));
+        c.publishWith().topic("sse/t").payload("over http".getBytes()).qos(MqttQos.AT_LEAST_ONCE).send();
+        String data = line.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(data.contains("\"payload\":\"over http\""), data);
+        c.disconnect();
+    }
+
+    @Test
     @SluiceBroker(settings = "mqtt-maximum-qos=0")
     void aMethodsOwnBrokerWinsOverTheClasss(Sluice broker, @SluiceUrl(SluiceUrl.Kind.STOMP_WS) String stompWs) {
         assertNotSame(classBroker, broker);

@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * Where a running broker's clients connect, as URLs the usual clients take as they are: Paho and MQTT.js take
  * {@link #mqtt()} and {@link #mqttWs()}, the HiveMQ client takes {@link #host()} and {@link #mqttPort()},
- * stomp.js takes {@link #stompWs()}. A URL of a listener that is switched off is null.
+ * stomp.js takes {@link #stompWs()}, an {@code EventSource} {@link #sse()}. A URL of a listener that is switched off is null.
  */
 public record SluiceUrls(String host, int mqttPort, int httpPort, int stompPort) {
     /** From a server's bound listeners; a wildcard bind address is reached on loopback. */
@@ -47,6 +47,11 @@ public record SluiceUrls(String host, int mqttPort, int httpPort, int stompPort)
     /** STOMP over WebSocket: {@code ws://127.0.0.1:PORT/stomp}. */
     public String stompWs() {
         return httpPort < 0 ? null : "ws://" + host + ":" + httpPort + "/stomp";
+    }
+
+    /** Server-Sent Events: {@code http://127.0.0.1:PORT/sse} (add {@code ?filter=a/%23}; see docs/http-fallback.md). */
+    public String sse() {
+        return httpPort < 0 ? null : "http://" + host + ":" + httpPort + "/sse";
     }
 
     /** The HTTP port's base: {@code http://127.0.0.1:PORT} (metrics, health, admin). */

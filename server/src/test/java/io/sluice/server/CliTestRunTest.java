@@ -32,7 +32,7 @@ class CliTestRunTest {
                 "-cp", System.getProperty("java.class.path"), "io.sluice.server.Main",
                 "--strict", "--trace", traces.toString(), "--port-file", ports.toString(),
                 "--violations-file", violations.toString(), "--bind", "127.0.0.1",
-                "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "0", "--log-level", "warn"))
+                "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "0", "--log-level", "warn", "--persistence", "none"))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile()).start();
         try {
             long deadline = System.currentTimeMillis() + 30_000;

@@ -56,8 +56,6 @@ public enum Rule {
             "a PUBLISH from a client must not carry a Subscription Identifier"),
     MQTT_RESPONSE_TOPIC_INVALID(Protocol.MQTT, "MQTT-3.3.2.3.5", "MQTT-3.3.2.3.5", "3.3.2.3.5",
             "a Response Topic must be a topic name (no wildcards)"),
-    MQTT_PUBLISH_OTHER(Protocol.MQTT, "MQTT-3.3", "MQTT-3.3", "3.3",
-            "a PUBLISH must follow the rules of section 3.3"),
 
     // ---- MQTT: acknowledgements (section 4.3), tolerated by a lenient broker
     MQTT_ACK_UNKNOWN_PACKET_ID(Protocol.MQTT, "MQTT-4.3.2-4", "MQTT-4.3.2-4", "4.3.2", true,
@@ -74,8 +72,6 @@ public enum Rule {
             "a Subscription Identifier must be 1 to 268,435,455 and sent only to a server that supports them"),
     MQTT_SHARED_NO_LOCAL(Protocol.MQTT, "MQTT-3.8.3-4", "MQTT-3.8.3-4", "3.8.3.1",
             "No Local must not be set on a shared subscription"),
-    MQTT_SUBSCRIBE_OTHER(Protocol.MQTT, "MQTT-3.8", "MQTT-3.8", "3.8",
-            "a SUBSCRIBE must follow the rules of section 3.8"),
 
     // ---- MQTT: CONNECT and keep-alive (sections 3.1, 3.1.2.10)
     MQTT_CONNECT_RESERVED_FLAG(Protocol.MQTT, "MQTT-3.1.2-3", "MQTT-3.1.2-3", "3.1.2.3",
@@ -120,8 +116,6 @@ public enum Rule {
             "a header must have a value its command allows (ack, heart-beat)"),
     STOMP_COMMAND_UNKNOWN(Protocol.STOMP, "STOMP-1.2-commands", "STOMP-1.2-commands", "Client Frames",
             "a client sends only the client commands (not MESSAGE, RECEIPT, ERROR, CONNECTED, nor unknown ones)"),
-    STOMP_HEARTBEAT_LATE(Protocol.STOMP, "STOMP-1.2-heart-beating", "STOMP-1.2-heart-beating", "Heart-beating", true,
-            "a client must send something within each heart-beat interval it agreed to"),
     STOMP_UNCLASSIFIED(Protocol.STOMP, "STOMP-1.2", "STOMP-1.2", "STOMP 1.2",
             "a rule the broker enforces that has no name here yet (see the detail)"),
 
