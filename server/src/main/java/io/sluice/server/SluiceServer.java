@@ -24,6 +24,8 @@ import io.sluice.server.ops.OpsEndpoints;
 import io.sluice.server.ops.ShutdownEvent;
 import io.sluice.server.security.BindPolicy;
 import io.sluice.server.security.Security;
+import io.sluice.server.security.TlsContexts;
+import io.sluice.server.security.TlsInitializer;
 import io.sluice.server.sse.FallbackConfig;
 import io.sluice.server.sse.HttpFallback;
 import io.sluice.server.stomp.StompModule;
@@ -95,6 +97,7 @@ public final class SluiceServer implements AutoCloseable {
         if (store instanceof RocksMessageStore rocks) {
             rocks.bindMetrics(ops.metrics().registry());
         }
+        security.bindMetrics(ops.metrics().registry());
         for (String path : OpsEndpoints.PATHS) {
             http.register(path, ops.endpoints()::handle);
         }
@@ -152,14 +155,27 @@ public final class SluiceServer implements AutoCloseable {
 
     /** The listening ports; another TCP protocol listener is one more line here. */
     private List<Listener> listeners(TransportConfig transport, ConnectionEvents events) {
-        return List.of(
+        List<Listener> listeners = new ArrayList<>(List.of(
                 new Listener("mqtt", Settings.MQTT_PORT, Transport.TCP,
                         new TcpProtocolInitializer(protocols, "mqtt", transport, events)),
-                new Listener("http", Settings.HTTP_PORT, Transport.WEBSOCKET,
-                        new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler, events,
-                                security.httpGates())),
+                new Listener("http", Settings.HTTP_PORT, Transport.WEBSOCKET, httpInitializer(transport, events)),
                 new Listener("stomp", Settings.STOMP_PORT, Transport.TCP,
-                        new TcpProtocolInitializer(protocols, "stomp", transport, events)));
+                        new TcpProtocolInitializer(protocols, "stomp", transport, events))));
+        TlsContexts tls = security.tls();
+        if (tls != null) {
+            // the same pipelines behind TLS: off until a certificate is configured
+            String certUser = settings.get(Settings.TLS_CERT_USERNAME);
+            listeners.add(new Listener("mqtts", Settings.MQTTS_PORT, Transport.TCP, new TlsInitializer(tls::mqtt, tls,
+                    certUser, new TcpProtocolInitializer(protocols, "mqtt", transport, events))));
+            listeners.add(new Listener("https", Settings.HTTPS_PORT, Transport.WEBSOCKET, new TlsInitializer(tls::https,
+                    tls, certUser, httpInitializer(transport, events))));
+            log.info("TLS by {}, client certificates: {}", tls.provider(), settings.get(Settings.TLS_CLIENT_AUTH));
+        }
+        return listeners;
+    }
+
+    private HttpInitializer httpInitializer(TransportConfig transport, ConnectionEvents events) {
+        return new HttpInitializer(protocols, http, transport, ops::upgradeRefusalHandler, events, security.httpGates());
     }
 
     /** What the transport reports to: operations (metrics, connection log), and whether the server is going away. */

@@ -34,6 +34,16 @@ public final class Settings {
     public static final Setting<Boolean> ALLOW_ANONYMOUS = bool("allow-anonymous", false, "let clients without credentials connect: always true on a loopback-only broker with no authentication configured; the explicit opt-in for a non-loopback --bind without authentication");
 
     public static final Setting<Path> PASSWORD_FILE = setting("password-file", null, "authenticate user names and passwords (STOMP login/passcode) against this file in Mosquitto's mosquitto_passwd format; reloaded on change", Path::of);
+    public static final Setting<Integer> MQTTS_PORT = port("mqtts-port", 8883, "MQTT over TLS port, on once a certificate is configured (0: ephemeral, -1: off)");
+    public static final Setting<Integer> HTTPS_PORT = port("https-port", 8084, "HTTPS + WSS port (MQTT, STOMP and the HTTP endpoints over TLS), on once a certificate is configured (0: ephemeral, -1: off)");
+    public static final Setting<Path> TLS_CERT_FILE = setting("tls-cert-file", null, "the server's certificate chain, PEM (with --tls-key-file); switches the TLS listeners on; reloaded on change or SIGHUP, open connections keep theirs", Path::of);
+    public static final Setting<Path> TLS_KEY_FILE = setting("tls-key-file", null, "the private key of --tls-cert-file, PEM (PKCS#8)", Path::of);
+    public static final Setting<Path> TLS_KEYSTORE = setting("tls-keystore", null, "the server's key and chain as a PKCS#12 file, instead of --tls-cert-file and --tls-key-file", Path::of);
+    public static final Setting<String> TLS_KEYSTORE_PASSWORD = string("tls-keystore-password", "", "the password of --tls-keystore");
+    public static final Setting<List<String>> TLS_PROTOCOLS = list("tls-protocols", "TLS versions offered (comma separated; default TLSv1.3,TLSv1.2)");
+    public static final Setting<String> TLS_CLIENT_AUTH = choice("tls-client-auth", "none", List.of("none", "want", "need"), "ask TLS clients for a certificate signed by --tls-ca-file: not at all, if they have one, or always (refusing those without)");
+    public static final Setting<Path> TLS_CA_FILE = setting("tls-ca-file", null, "PEM bundle of the certificate authorities client certificates must chain to", Path::of);
+    public static final Setting<String> TLS_CERT_USERNAME = choice("tls-cert-username", "none", List.of("none", "cn", "san"), "log a client with a verified certificate in under its subject's CN or first SAN (DNS, e-mail or URI), as Mosquitto's use_identity_as_username; with --tls-client-auth need this counts as authentication");
     public static final Setting<Path> JWT_KEY_FILE = setting("jwt-key-file", null, "accept JSON Web Tokens (HS256/RS256/ES256) as the MQTT password, STOMP passcode, ?token= or Authorization: Bearer, verified with the key in this file: a JWKS or JWK (JSON), a PEM public key or certificate, or an HMAC secret of 32+ bytes; reloaded on change", Path::of);
     public static final Setting<String> JWT_ISSUER = string("jwt-issuer", "", "the iss claim every token must carry (empty: not checked)");
     public static final Setting<String> JWT_AUDIENCE = string("jwt-audience", "", "an aud value every token must carry (empty: not checked)");

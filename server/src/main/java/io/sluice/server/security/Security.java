@@ -8,6 +8,8 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.cors.CorsConfigBuilder;
 import io.netty.handler.codec.http.cors.CorsHandler;
 import com.nimbusds.jose.proc.BadJOSEException;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.server.broker.Authorizer;
 import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.config.Settings;
@@ -45,6 +47,7 @@ public final class Security implements AutoCloseable {
     private final OriginGate origins;
     private final AuditLog audit;
     private final Reloader reloader;
+    private TlsContexts tls;
     private volatile PasswordFile passwords;
     private volatile JwtVerifier jwt;
     private volatile Authorizer authorizer;
@@ -87,6 +90,7 @@ public final class Security implements AutoCloseable {
                 log.info("password file {}: {} users", passwordFile, s.passwords.size());
                 reloader.watch("password file", List.of(passwordFile), f -> s.passwords = PasswordFile.read(f.get(0)));
             }
+            s.tls = TlsContexts.from(settings, reloader);
             Path jwtKey = settings.get(Settings.JWT_KEY_FILE);
             if (jwtKey != null) {
                 String issuer = settings.get(Settings.JWT_ISSUER);
@@ -113,7 +117,8 @@ public final class Security implements AutoCloseable {
 
     /** Is some way of authenticating clients configured (so the broker may listen beyond loopback)? */
     public static boolean authenticationConfigured(Settings settings) {
-        return settings.get(Settings.PASSWORD_FILE) != null || settings.get(Settings.JWT_KEY_FILE) != null;
+        return settings.get(Settings.PASSWORD_FILE) != null || settings.get(Settings.JWT_KEY_FILE) != null
+                || TlsContexts.authenticates(settings);
     }
 
     public boolean authenticating() {
@@ -132,6 +137,10 @@ public final class Security implements AutoCloseable {
     private Login decide(Credentials c) {
         if (plugin != null) {
             return plugin.login(c);
+        }
+        if (c.certificateUser() != null) {
+            // the TLS layer verified the chain (--tls-cert-username): the certificate names the user
+            return Login.allow(c.certificateUser());
         }
         if (!authenticating) {
             return Login.allow(c.username());
@@ -228,6 +237,25 @@ public final class Security implements AutoCloseable {
             a = TopicAccess.both(a, SysTopics.NOT_READABLE);
         }
         return a;
+    }
+
+    /** Refusals, denials and TLS handshakes as counters of the metrics endpoint. */
+    public void bindMetrics(MeterRegistry registry) {
+        FunctionCounter.builder("sluice.security.logins.refused", audit, AuditLog::loginsRefused)
+                .description("logins refused: bad credentials, bad or expired tokens, anonymous clients").register(registry);
+        FunctionCounter.builder("sluice.security.denials", audit, AuditLog::denials)
+                .description("publishes, subscriptions, wills and origins refused by the rules").register(registry);
+        if (tls != null) {
+            FunctionCounter.builder("sluice.tls.handshakes", tls, TlsContexts::handshakes).tag("outcome", "ok")
+                    .description("TLS handshakes").register(registry);
+            FunctionCounter.builder("sluice.tls.handshakes", tls, TlsContexts::handshakeFailures).tag("outcome", "failed")
+                    .description("TLS handshakes").register(registry);
+        }
+    }
+
+    /** The TLS listeners' contexts, null when no certificate is configured. */
+    public TlsContexts tls() {
+        return tls;
     }
 
     public AuditLog audit() {
