@@ -14,7 +14,7 @@ import java.util.Map;
  * What a reader ({@code GET /sse}, {@code GET /poll}) asks for, read from its query string: one or more
  * {@code filter}s (MQTT topic filters, shared subscriptions excluded), {@code envelope=json} for the full
  * envelope, and where to start: {@code since} (or, for SSE, the {@code Last-Event-ID} header a reconnecting
- * {@code EventSource} sends). A pure decision: {@link #parse} answers the request or the 400 to send.
+ * {@code EventSource} sends, which wins over {@code since}). A pure decision: {@link #parse} answers the request or the 400 to send.
  *
  * @param since null for a new reader (retained messages, then live), else the id it resumes after; an id that
  *              is not one of ours is kept as {@link #BAD_ID}, which resumes as a reset
@@ -61,9 +61,11 @@ public record ReaderRequest(List<String> filters, boolean fullEnvelope, EventId 
         if (envelope != null && !envelope.equals("json")) {
             return new Bad("envelope must be json (or absent for the compact one)", null);
         }
-        String since = single(q, "since");
+        // a browser reconnecting by itself sends the newest id in Last-Event-ID, while the URL keeps the since= it
+        // was opened with: the header wins
+        String since = lastEventId;
         if (since == null || since.isEmpty()) {
-            since = lastEventId;
+            since = single(q, "since");
         }
         EventId id = null;
         if (since != null && !since.isEmpty()) {
