@@ -3,6 +3,7 @@ package io.sluice.bench.trie;
 import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.QueueLimits;
 import io.sluice.server.broker.Session;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.Subscription;
 import io.sluice.server.broker.SubscriptionOptions;
 import io.sluice.server.broker.TopicTrie;
@@ -77,7 +78,7 @@ public final class TrieFixture {
     static Session[] sessions(int n) {
         Session[] out = new Session[n];
         for (int i = 0; i < n; i++) {
-            out[i] = Session.standalone("client-" + i, QueueLimits.DEFAULTS, new BrokerStats());
+            out[i] = Session.standalone(new SessionId("bench", "client-" + i), QueueLimits.DEFAULTS, new BrokerStats());
         }
         return out;
     }

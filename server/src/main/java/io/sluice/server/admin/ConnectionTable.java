@@ -2,6 +2,7 @@ package io.sluice.server.admin;
 
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Session;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.events.ConnectionInfo;
@@ -131,7 +132,8 @@ public final class ConnectionTable implements ConnectionEvents {
             List<Session> list = new ArrayList<>(1);
             out.put(e, list);
             if ("mqtt".equals(e.protocol())) {
-                Session s = broker.session(e.clientId());
+                // an adapter's session namespace is its protocol name
+                Session s = broker.session(new SessionId(e.protocol(), e.clientId()));
                 if (s != null) {
                     list.add(s);
                 }
@@ -141,6 +143,9 @@ public final class ConnectionTable implements ConnectionEvents {
         }
         if (!stompIds.isEmpty()) {
             for (Session s : broker.sessions()) {
+                if (!"stomp".equals(s.id().namespace())) {
+                    continue;
+                }
                 int dash = s.clientId().lastIndexOf('-');
                 Entry owner = dash > 0 ? stompIds.get(s.clientId().substring(0, dash)) : null;
                 if (owner != null) {

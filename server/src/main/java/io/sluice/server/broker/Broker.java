@@ -26,7 +26,7 @@ public final class Broker implements AutoCloseable {
     private final MessageHistory history;
     private final TopicTrie trie;
     private final RetainedStore retained;
-    private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<SessionId, Session> sessions = new ConcurrentHashMap<>();
     private final BrokerStats stats = new BrokerStats();
     private final ScheduledExecutorService timer;
     private final MessageStore store;
@@ -68,7 +68,7 @@ public final class Broker implements AutoCloseable {
                 DeliverySink sink = s.queue().currentSink();
                 if (sink != null) {
                     log.warn("client {} acknowledged nothing for {} ms with its window full: disconnecting it as a "
-                            + "stuck consumer", s.clientId(), config.stuckConsumerMillis());
+                            + "stuck consumer", s.id(), config.stuckConsumerMillis());
                     sink.executor().execute(() -> sink.close(CloseReason.STUCK_CONSUMER));
                 }
             }
@@ -80,13 +80,13 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * Bind a client id to a new connection, on the sink's executor. An existing connection with that id is
+     * Bind a session id (an adapter's namespace and a client id) to a new connection, on the sink's executor. An existing connection with that id is
      * closed (takeover); {@code cleanStart} discards a previous session. {@code expirySeconds} 0 ends the
      * session with the connection. {@code window} is the client's Receive Maximum, 0 for the default.
      */
-    public Connection connect(String clientId, boolean cleanStart, long expirySeconds, int window, DeliverySink sink) {
+    public Connection connect(SessionId id, boolean cleanStart, long expirySeconds, int window, DeliverySink sink) {
         while (true) {
-            Session existing = sessions.get(clientId);
+            Session existing = sessions.get(id);
             if (existing != null && cleanStart) {
                 synchronized (existing) {
                     takeOver(existing);
@@ -95,9 +95,9 @@ public final class Broker implements AutoCloseable {
                 continue;
             }
             Session session = existing != null ? existing
-                    : sessions.computeIfAbsent(clientId, id -> new Session(id, config.queueLimits(), stats));
+                    : sessions.computeIfAbsent(id, k -> new Session(k, config.queueLimits(), stats));
             synchronized (session) {
-                if (sessions.get(clientId) != session) {
+                if (sessions.get(id) != session) {
                     continue;
                 }
                 boolean present = session == existing;
@@ -123,19 +123,19 @@ public final class Broker implements AutoCloseable {
         }
         boolean keep = s.isPersistent() || s.keepsShares;
         if (keep) {
-            store.putSession(s.clientId(), s.isPersistent() ? s.expiryIntervalSeconds() : 0, disconnectedAtMillis);
+            store.putSession(s.key(), s.isPersistent() ? s.expiryIntervalSeconds() : 0, disconnectedAtMillis);
             if (s.queue().journal() == null) {
                 for (Subscription sub : s.subscriptions()) {
-                    store.putSubscription(s.clientId(), sub.filter(), sub.shareGroup(), sub.options());
+                    store.putSubscription(s.key(), sub.filter(), sub.shareGroup(), sub.options());
                 }
                 for (Integer id : s.inboundQos2()) {
-                    store.putInboundQos2(s.clientId(), id);
+                    store.putInboundQos2(s.key(), id);
                 }
-                s.queue().journal(new SessionJournal(store, s.clientId()));
+                s.queue().journal(new SessionJournal(store, s.key()));
             }
         } else if (s.queue().journal() != null) {
             s.queue().journal(null);
-            store.deleteSession(s.clientId());
+            store.deleteSession(s.key());
         }
     }
 
@@ -168,7 +168,7 @@ public final class Broker implements AutoCloseable {
     public void disconnect(Connection c, boolean publishWill) {
         Session s = c.session();
         synchronized (s) {
-            if (s.generation() != c.generation() || sessions.get(s.clientId()) != s) {
+            if (s.generation() != c.generation() || sessions.get(s.id()) != s) {
                 return;
             }
             s.queue().detach();
@@ -197,13 +197,13 @@ public final class Broker implements AutoCloseable {
     /** A will waiting for its delay: kept in the store, so a restart publishes it on time. Under the session's lock. */
     private void scheduleWill(Session s, Message will, long publishAtMillis, boolean write) {
         if (write && s.isJournaled()) {
-            store.putWill(s.clientId(), will, publishAtMillis);
+            store.putWill(s.key(), will, publishAtMillis);
         }
         long delay = Math.max(0, publishAtMillis - System.currentTimeMillis());
         s.pendingWill = timer.schedule(() -> {
             synchronized (s) {
                 if (s.isJournaled()) {
-                    store.deleteWill(s.clientId());
+                    store.deleteWill(s.key());
                 }
                 s.pendingWill = null;
             }
@@ -214,7 +214,7 @@ public final class Broker implements AutoCloseable {
     private void expire(Session s, long generation) {
         synchronized (s) {
             if (s.generation() == generation && !s.isOnline()) {
-                log.info("session {} expired after {} s offline", s.clientId(), s.expiryIntervalSeconds());
+                log.info("session {} expired after {} s offline", s.id(), s.expiryIntervalSeconds());
                 discard(s);
             }
         }
@@ -225,7 +225,7 @@ public final class Broker implements AutoCloseable {
             s.pendingWill.cancel(false);
             s.pendingWill = null;
             if (s.isJournaled()) {
-                store.deleteWill(s.clientId());
+                store.deleteWill(s.key());
             }
         }
         if (s.pendingExpiry != null) {
@@ -236,7 +236,7 @@ public final class Broker implements AutoCloseable {
 
     /** Remove the session and its subscriptions; a shared group's unacknowledged share goes to other members. */
     private void discard(Session s) {
-        sessions.remove(s.clientId(), s);
+        sessions.remove(s.id(), s);
         cancelTimers(s);
         for (Subscription sub : new ArrayList<>(s.subscriptions())) {
             trie.remove(sub);
@@ -252,7 +252,7 @@ public final class Broker implements AutoCloseable {
         if (s.isJournaled()) {
             s.queue().forget(unacknowledged);
             s.queue().journal(null);
-            store.deleteSession(s.clientId());
+            store.deleteSession(s.key());
         }
     }
 
@@ -288,13 +288,13 @@ public final class Broker implements AutoCloseable {
         Subscription previous = s.subscriptionMap().put(sub.key(), sub);
         trie.add(sub);
         if (s.isJournaled()) {
-            store.putSubscription(s.clientId(), filter, shareGroup, options);
+            store.putSubscription(s.key(), filter, shareGroup, options);
         }
         boolean sendRetained = shareGroup == null
                 && (options.retainHandling() == 0 || (options.retainHandling() == 1 && previous == null));
         if (sendRetained) {
             for (Message m : retained.match(filter)) {
-                if ((options.noLocal() && s.clientId().equals(m.publisherId())) || !s.mayRead(m.topic())) {
+                if ((options.noLocal() && s.key().equals(m.publisherId())) || !s.mayRead(m.topic())) {
                     continue;
                 }
                 int[] ids = options.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {options.subscriptionId()};
@@ -315,7 +315,7 @@ public final class Broker implements AutoCloseable {
         }
         trie.remove(sub);
         if (s.isJournaled()) {
-            store.deleteSubscription(s.clientId(), key);
+            store.deleteSubscription(s.key(), key);
         }
         return true;
     }
@@ -374,6 +374,8 @@ public final class Broker implements AutoCloseable {
         if (!store.isDurable()) {
             return;
         }
+        // the store keys a session by SessionId.key()
+        java.util.Map<String, Session> byKey = new java.util.HashMap<>();
         java.util.Map<String, Long> offlineSince = new java.util.LinkedHashMap<>();
         List<Object[]> wills = new ArrayList<>();
         store.recover(new MessageStore.Recovery() {
@@ -384,17 +386,18 @@ public final class Broker implements AutoCloseable {
 
             @Override
             public void session(String id, long expiry, long disconnectedAtMillis) {
-                Session s = new Session(id, config.queueLimits(), stats);
+                Session s = new Session(SessionId.parse(id), config.queueLimits(), stats);
                 s.expiryIntervalSeconds(expiry);
                 s.keepsShares = expiry == 0;
                 s.queue().journal(new SessionJournal(store, id));
-                sessions.put(id, s);
+                sessions.put(s.id(), s);
+                byKey.put(id, s);
                 offlineSince.put(id, disconnectedAtMillis);
             }
 
             @Override
             public void subscription(String id, String filter, String shareGroup, SubscriptionOptions options) {
-                Session s = sessions.get(id);
+                Session s = byKey.get(id);
                 Subscription sub = new Subscription(s, filter, shareGroup, options, null);
                 s.subscriptionMap().put(sub.key(), sub);
                 trie.add(sub);
@@ -403,7 +406,7 @@ public final class Broker implements AutoCloseable {
             @Override
             public void queued(String id, long seq, Message m, int qos, boolean retainFlag, int[] ids, int packetId,
                                boolean released, String groupKey) {
-                Session s = sessions.get(id);
+                Session s = byKey.get(id);
                 Delivery d = new Delivery(m, qos, retainFlag, ids, null);
                 if (groupKey != null) {
                     Subscription sub = s.subscriptionMap().get(groupKey);
@@ -416,7 +419,7 @@ public final class Broker implements AutoCloseable {
 
             @Override
             public void inboundQos2(String id, int packetId) {
-                sessions.get(id).inboundQos2().add(packetId);
+                byKey.get(id).inboundQos2().add(packetId);
             }
 
             @Override
@@ -426,7 +429,7 @@ public final class Broker implements AutoCloseable {
         });
         long now = System.currentTimeMillis();
         for (java.util.Map.Entry<String, Long> e : offlineSince.entrySet()) {
-            Session s = sessions.get(e.getKey());
+            Session s = byKey.get(e.getKey());
             synchronized (s) {
                 if (s.keepsShares) {
                     // a STOMP queue consumer's share: back to its queue
@@ -439,7 +442,7 @@ public final class Broker implements AutoCloseable {
                 }
                 long left = expiry * 1000 - (now - e.getValue());
                 if (left <= 0) {
-                    log.info("session {} expired while the broker was down ({} s offline, expiry {} s)", s.clientId(),
+                    log.info("session {} expired while the broker was down ({} s offline, expiry {} s)", s.id(),
                             (now - e.getValue()) / 1000, expiry);
                     discard(s);
                 } else {
@@ -448,8 +451,8 @@ public final class Broker implements AutoCloseable {
             }
         }
         for (Object[] w : wills) {
-            Session s = sessions.get((String) w[0]);
-            if (s == null) {
+            Session s = byKey.get((String) w[0]);
+            if (s == null || sessions.get(s.id()) != s) {
                 // its session ended while the broker was down, which is when a will goes out at the latest
                 publish((Message) w[1], outcome -> { });
                 continue;
@@ -483,8 +486,9 @@ public final class Broker implements AutoCloseable {
         return history;
     }
 
-    public Session session(String clientId) {
-        return sessions.get(clientId);
+    /** The session of that id, or null. */
+    public Session session(SessionId id) {
+        return sessions.get(id);
     }
 
     public Collection<Session> sessions() {

@@ -115,7 +115,7 @@ final class Fanout implements Runnable {
         if (!t.session.mayRead(message.topic())) {
             return false;
         }
-        boolean own = message.publisherId() != null && message.publisherId().equals(t.session.clientId());
+        boolean own = message.publisherId() != null && message.publisherId().equals(t.session.key());
         for (Subscription s : t.subscriptions) {
             if (own && s.options().noLocal()) {
                 continue;

@@ -65,7 +65,10 @@ public final class Message {
         return properties;
     }
 
-    /** Client id of the session that published it, for MQTT 5 No Local; null for messages the broker makes. */
+    /**
+     * The {@link SessionId#key() key} of the session that published it (namespace and client id), for MQTT 5 No
+     * Local; null for messages the broker makes.
+     */
     public String publisherId() {
         return publisherId;
     }
@@ -158,6 +161,12 @@ public final class Message {
             this.topic = topic;
         }
 
+        /** The publishing session, for No Local. */
+        public Builder publisher(SessionId id) {
+            this.publisherId = id == null ? null : id.key();
+            return this;
+        }
+
         public Builder payload(byte[] payload) {
             this.payload = payload;
             return this;
@@ -181,6 +190,7 @@ public final class Message {
             return this;
         }
 
+        /** As {@link #publisher}, from a stored key. */
         public Builder publisherId(String publisherId) {
             this.publisherId = publisherId;
             return this;

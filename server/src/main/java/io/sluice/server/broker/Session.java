@@ -12,7 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * prefetch window.
  */
 public final class Session {
-    private final String clientId;
+    private final SessionId id;
+    /** {@link SessionId#key()}, kept: No Local compares it with every message's publisher. */
+    private final String key;
     private final SubscriberQueue queue;
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final Set<Integer> inboundQos2 = ConcurrentHashMap.newKeySet();
@@ -27,8 +29,9 @@ public final class Session {
     /** Kept in the store only for its unacknowledged share of STOMP queues; guarded by this session. */
     boolean keepsShares;
 
-    Session(String clientId, QueueLimits limits, BrokerStats stats) {
-        this.clientId = clientId;
+    Session(SessionId id, QueueLimits limits, BrokerStats stats) {
+        this.id = id;
+        this.key = id.key();
         this.queue = new SubscriberQueue(limits, stats);
     }
 
@@ -36,12 +39,22 @@ public final class Session {
      * A session no broker knows of, for building a {@link TopicTrie} (or a {@link Subscription}) outside a broker:
      * benchmarks and tests of the trie. Sessions of clients come from {@link Broker#connect}.
      */
-    public static Session standalone(String clientId, QueueLimits limits, BrokerStats stats) {
-        return new Session(clientId, limits, stats);
+    public static Session standalone(SessionId id, QueueLimits limits, BrokerStats stats) {
+        return new Session(id, limits, stats);
     }
 
+    public SessionId id() {
+        return id;
+    }
+
+    /** The client's own id, without the namespace: for the client's protocol and for log lines. */
     public String clientId() {
-        return clientId;
+        return id.clientId();
+    }
+
+    /** {@link SessionId#key()}: what {@link Message#publisherId()} holds for a message this session published. */
+    public String key() {
+        return key;
     }
 
     public SubscriberQueue queue() {
@@ -122,7 +135,7 @@ public final class Session {
         inboundQos2.add(packetId);
         SessionJournal j = queue.journal();
         if (j != null) {
-            j.store().putInboundQos2(clientId, packetId);
+            j.store().putInboundQos2(key, packetId);
         }
     }
 
@@ -131,7 +144,7 @@ public final class Session {
         boolean known = inboundQos2.remove(packetId);
         SessionJournal j = queue.journal();
         if (known && j != null) {
-            j.store().deleteInboundQos2(clientId, packetId);
+            j.store().deleteInboundQos2(key, packetId);
         }
         return known;
     }
@@ -152,6 +165,6 @@ public final class Session {
 
     @Override
     public String toString() {
-        return "Session[" + clientId + "]";
+        return "Session[" + key + "]";
     }
 }

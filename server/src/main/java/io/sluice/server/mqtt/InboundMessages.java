@@ -3,6 +3,7 @@ package io.sluice.server.mqtt;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.server.broker.Message;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.MessageProperties;
 
 /** Application messages as clients send them (PUBLISH, will) into the core's {@link Message}. */
@@ -15,8 +16,8 @@ final class InboundMessages {
      * @param props   the PUBLISH or will properties, {@link MqttProperties#NO_PROPERTIES} before MQTT 5
      */
     static Message message(String topic, byte[] payload, int qos, boolean retain, MqttProperties props,
-                           String publisherId) {
-        Message.Builder b = Message.builder(topic).payload(payload).qos(qos).retain(retain).publisherId(publisherId);
+                           SessionId publisher) {
+        Message.Builder b = Message.builder(topic).payload(payload).qos(qos).retain(retain).publisher(publisher);
         if (props.isEmpty()) {
             return b.build();
         }

@@ -257,7 +257,8 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         sink.clientLimits(maximumPacketSize, r.topicAliasMaximum());
 
         connection.loggedIn(security, r.login(), r.access());
-        Broker.Connection c = connection.broker.connect(r.clientId(), r.cleanStart(), r.expiry(), r.window(), sink);
+        Broker.Connection c = connection.broker.connect(MqttModule.sessionId(r.clientId()), r.cleanStart(), r.expiry(),
+                r.window(), sink);
         connection.brokerConnection(c);
         c.session().reads(r.access());
         closeAtExpiry(ctx, r);
@@ -326,7 +327,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             return null;
         }
         Message message = InboundMessages.message(p.willTopic(), payload, h.willQos(), h.isWillRetain(), willProps,
-                clientId);
+                MqttModule.sessionId(clientId));
         return new Will(message, Properties.integer(willProps, MqttProperties.WILL_DELAY_INTERVAL, 0));
     }
 

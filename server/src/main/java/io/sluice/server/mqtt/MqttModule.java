@@ -9,6 +9,7 @@ import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionInfo;
@@ -30,6 +31,9 @@ import java.util.List;
  * </pre>
  */
 public final class MqttModule implements ProtocolModule {
+    /** The namespace of MQTT client ids among the broker's sessions: no other protocol's client can reach them. */
+    public static final String NAMESPACE = "mqtt";
+
     private static final byte[] MQTT = "MQTT".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MQISDP = "MQIsdp".getBytes(StandardCharsets.US_ASCII);
 
@@ -56,6 +60,11 @@ public final class MqttModule implements ProtocolModule {
         this.events = events;
         this.topicLimits = TopicLimits.from(settings);
         this.maxHeldInbound = settings.get(Settings.MAX_HELD_INBOUND);
+    }
+
+    /** The broker session of the MQTT client with this client id. */
+    public static SessionId sessionId(String clientId) {
+        return new SessionId(NAMESPACE, clientId);
     }
 
     @Override

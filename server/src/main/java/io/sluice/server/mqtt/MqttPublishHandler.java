@@ -130,7 +130,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        Message message = InboundMessages.message(topic, payload, qos, retain, props, connection.clientId());
+        Message message = InboundMessages.message(topic, payload, qos, retain, props, MqttModule.sessionId(connection.clientId()));
         if (qos > 0) {
             unacknowledged++;
         }

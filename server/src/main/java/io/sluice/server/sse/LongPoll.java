@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.protocol.sse.Envelope;
 import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
@@ -74,7 +75,7 @@ final class LongPoll implements DeliverySink {
         ReaderStart start = ReaderStart.before(broker.history(), reader.since());
         boolean wait = reader.since() != null && start.resetReason() == null;
         if (wait) {
-            connection = broker.connect(clientId, true, 0, 0, this);
+            connection = broker.connect(new SessionId(PROTOCOL, clientId), true, 0, 0, this);
             connection.session().reads(access);
             for (String f : reader.filters()) {
                 broker.subscribe(connection.session(), f, null, HttpFallback.READER_OPTIONS, null);

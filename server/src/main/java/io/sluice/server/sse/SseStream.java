@@ -20,6 +20,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.protocol.sse.Envelope;
 import io.sluice.protocol.sse.EventStream;
 import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
@@ -94,7 +95,7 @@ final class SseStream implements DeliverySink {
 
         Broker broker = fallback.broker();
         ReaderStart start = ReaderStart.before(broker.history(), request.since());
-        connection = broker.connect(clientId, true, 0, 0, this);
+        connection = broker.connect(new SessionId(PROTOCOL, clientId), true, 0, 0, this);
         connection.session().reads(access);
         for (String f : request.filters()) {
             broker.subscribe(connection.session(), f, null, HttpFallback.READER_OPTIONS, null);

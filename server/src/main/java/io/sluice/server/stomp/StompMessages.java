@@ -10,6 +10,7 @@ import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageProperties;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.delta.DeltaFormat;
 
 import java.nio.charset.StandardCharsets;
@@ -47,7 +48,7 @@ final class StompMessages {
     private StompMessages() {
     }
 
-    static Message toMessage(StompFrame send, StompDestination destination, String publisherId) {
+    static Message toMessage(StompFrame send, StompDestination destination, SessionId publisher) {
         String contentType = null;
         String responseTopic = null;
         byte[] correlation = null;
@@ -83,7 +84,7 @@ final class StompMessages {
                 .qos(1)
                 .retain(retain)
                 .properties(props)
-                .publisherId(publisherId)
+                .publisher(publisher)
                 .expiresAtMillis(expires)
                 .build();
     }

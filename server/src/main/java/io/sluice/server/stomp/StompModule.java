@@ -30,6 +30,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * DISCONNECT, heart-beats), transactions, send, subscriptions (SUBSCRIBE, ACK, deliveries), errors.
  */
 public final class StompModule implements ProtocolModule {
+    /**
+     * The namespace of the broker sessions STOMP opens (one per SUBSCRIBE, {@code stomp-<conn>-<n>}, and one per
+     * queue holding messages while it has no consumer): no MQTT client id can reach them.
+     */
+    public static final String NAMESPACE = "stomp";
+
     private static final byte[] CONNECT = "CONNECT".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] STOMP = "STOMP".getBytes(StandardCharsets.US_ASCII);
 

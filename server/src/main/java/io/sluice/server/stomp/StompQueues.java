@@ -6,6 +6,7 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.Session;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.SubscriptionOptions;
 
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,7 +42,7 @@ final class StompQueues {
                     + " queues (setting stomp-max-queues); use an existing queue or a /topic/ destination.");
         }
         holders.computeIfAbsent(queue.name(), name -> {
-            Broker.Connection c = broker.connect(HOLDER_PREFIX + name, false, Long.MAX_VALUE, 0, NEVER_ONLINE);
+            Broker.Connection c = broker.connect(new SessionId(StompModule.NAMESPACE, HOLDER_PREFIX + name), false, Long.MAX_VALUE, 0, NEVER_ONLINE);
             broker.disconnect(c, false);
             broker.subscribe(c.session(), queue.mqttTopic(), queue.shareGroup(), SubscriptionOptions.ofQos(1), null);
             return c.session();

@@ -9,6 +9,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishOutcome;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.events.Limit;
 
@@ -43,7 +44,7 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
             if (destination.kind() == StompDestination.Kind.QUEUE) {
                 conn.queues.declare(destination);
             }
-            message = StompMessages.toMessage(frame, destination, conn.id);
+            message = StompMessages.toMessage(frame, destination, new SessionId(StompModule.NAMESPACE, conn.id));
         } finally {
             frame.release();
         }

@@ -9,6 +9,7 @@ import io.netty.handler.codec.stomp.StompHeaders;
 import io.sluice.protocol.stomp.StompDestination;
 import io.sluice.protocol.stomp.StompVersion;
 import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.SubscriptionOptions;
 import io.sluice.server.delta.DeltaEncoder;
 import io.sluice.server.delta.DeltaFormat;
@@ -110,7 +111,8 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
         StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven,
                 destination, ack, conn.broker.config().queueLimits().maxQos0Messages(),
                 delta == null ? null : new DeltaEncoder(conn.config.delta()));
-        Broker.Connection session = conn.broker.connect(sub.clientId(), true, 0, prefetch, sub);
+        Broker.Connection session = conn.broker.connect(new SessionId(StompModule.NAMESPACE, sub.clientId()), true, 0,
+                prefetch, sub);
         if (destination.kind() == StompDestination.Kind.QUEUE) {
             // what this consumer has not acknowledged yet still belongs to the queue, across a restart too
             conn.broker.keepSharesInStore(session.session());
@@ -126,14 +128,8 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /**
-     * The next subscription number whose broker session id ({@code stomp-<conn>-<n>}) no one holds: an MQTT
-     * client that chose such an id keeps its session instead of being taken over by a STOMP subscription.
-     */
+    /** The next subscription number: its session ({@code stomp-<conn>-<n>}) is in STOMP's namespace, never an MQTT client's. */
     private int freeNumber() {
-        while (conn.broker.session(conn.id + "-" + nextNumber) != null) {
-            nextNumber++;
-        }
         return nextNumber++;
     }
 

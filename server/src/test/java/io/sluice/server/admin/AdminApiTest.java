@@ -260,7 +260,7 @@ class AdminApiTest {
         assertEquals("/wABAQ==".substring(0, 4), subtree.path("items").get(1).path("payloadBase64").asText().substring(0, 4));
 
         JsonNode one = api.ok("/api/v1/retained?topic=plant/hall-1/temp");
-        assertEquals("retainer", one.path("publisherId").asText());
+        assertEquals("mqtt:retainer", one.path("publisherId").asText(), "the publishing session: namespace and client id");
         assertEquals(1, one.path("qos").asInt());
 
         assertEquals(200, api.delete("/api/v1/retained?topic=plant/hall-1/temp").status());

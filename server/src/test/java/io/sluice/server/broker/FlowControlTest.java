@@ -38,10 +38,15 @@ class FlowControlTest {
         return f;
     }
 
+    /** Sessions of this test live in a namespace of their own, as each protocol's do. */
+    private static SessionId id(String clientId) {
+        return new SessionId("test", clientId);
+    }
+
     private Broker.Connection connect(String id, RecordingSink sink, boolean clean, long expiry, String filter,
                                       int qos) throws Exception {
         return sink.onLoop(() -> {
-            Broker.Connection c = broker.connect(id, clean, expiry, 0, sink);
+            Broker.Connection c = broker.connect(id(id), clean, expiry, 0, sink);
             if (filter != null) {
                 broker.subscribe(c.session(), filter, null, SubscriptionOptions.ofQos(qos), null);
             }
@@ -97,7 +102,7 @@ class FlowControlTest {
             CompletableFuture<PublishOutcome> f = publish(msg("fast/x", 1, "f" + i));
             assertTrue(f.isDone(), "a publish on another topic must not wait for the slow subscriber");
             Delivery d = other.next();
-            other.onLoop(() -> broker.session("fast").queue().acknowledge(d.packetId()));
+            other.onLoop(() -> broker.session(id("fast")).queue().acknowledge(d.packetId()));
         }
         assertTrue(slow.session().queue().queuedReliable() <= SMALL.maxQueuedMessages());
     }
@@ -109,11 +114,11 @@ class FlowControlTest {
         for (int i = 0; i < 10; i++) {
             assertTrue(publish(msg("live/x", 0, "v" + i)).isDone());
         }
-        assertEquals(SMALL.maxQos0Messages(), broker.session("stalled").queue().queuedQos0());
+        assertEquals(SMALL.maxQos0Messages(), broker.session(id("stalled")).queue().queuedQos0());
         assertEquals(10 - SMALL.maxQos0Messages(), broker.stats().drops(BrokerStats.Drop.QOS0_OVERFLOW));
         sub.writable = true;
         sub.onLoop(() -> {
-            broker.session("stalled").queue().drain();
+            broker.session(id("stalled")).queue().drain();
             return null;
         });
         assertEquals("v7", new String(sub.next().message().payload()));
@@ -129,11 +134,11 @@ class FlowControlTest {
             publish(msg("prices/a", 0, "a" + i));
             publish(msg("prices/b", 0, "b" + i));
         }
-        assertEquals(2, broker.session("ticker").queue().queuedQos0());
+        assertEquals(2, broker.session(id("ticker")).queue().queuedQos0());
         assertEquals(8, broker.stats().drops(BrokerStats.Drop.QOS0_CONFLATED));
         sub.writable = true;
         sub.onLoop(() -> {
-            broker.session("ticker").queue().drain();
+            broker.session(id("ticker")).queue().drain();
             return null;
         });
         assertEquals("a4", new String(sub.next().message().payload()));
@@ -152,11 +157,11 @@ class FlowControlTest {
             broker.disconnect(first, false);
             return null;
         });
-        assertFalse(broker.session("keeper").isOnline());
+        assertFalse(broker.session(id("keeper")).isOnline());
         // published while offline: queued up to the bound
         publish(msg("k/x", 1, "m5"));
         try (RecordingSink again = new RecordingSink()) {
-            Broker.Connection second = again.onLoop(() -> broker.connect("keeper", false, 3600, 0, again));
+            Broker.Connection second = again.onLoop(() -> broker.connect(id("keeper"), false, 3600, 0, again));
             assertTrue(second.present());
             Delivery r0 = again.next();
             Delivery r1 = again.next();
@@ -181,7 +186,7 @@ class FlowControlTest {
 
     private Broker.Connection offline(Broker b, String id) throws Exception {
         Broker.Connection c = sub.onLoop(() -> {
-            Broker.Connection conn = b.connect(id, false, 3600, 0, sub);
+            Broker.Connection conn = b.connect(id(id), false, 3600, 0, sub);
             b.subscribe(conn.session(), "o/#", null, SubscriptionOptions.ofQos(1), null);
             return conn;
         });
@@ -214,7 +219,7 @@ class FlowControlTest {
         CompletableFuture<PublishOutcome> held = publish(msg("o/x", 1, "m" + SMALL.maxQueuedMessages()));
         assertFalse(held.isDone(), "withheld until the session makes room");
         try (RecordingSink back = new RecordingSink()) {
-            Broker.Connection again = back.onLoop(() -> broker.connect("away", false, 3600, 0, back));
+            Broker.Connection again = back.onLoop(() -> broker.connect(id("away"), false, 3600, 0, back));
             for (int i = 0; i <= SMALL.maxQueuedMessages(); i++) {
                 Delivery d = back.next();
                 assertEquals("m" + i, new String(d.message().payload()));
@@ -223,7 +228,7 @@ class FlowControlTest {
             assertFalse(held.get(5, TimeUnit.SECONDS).quotaExceeded());
         }
         assertEquals(0, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
-        assertEquals(c.session(), broker.session("away"));
+        assertEquals(c.session(), broker.session(id("away")));
     }
 
     @Test
@@ -247,7 +252,7 @@ class FlowControlTest {
     void aSecondConnectionWithTheSameIdTakesTheSessionOver() throws Exception {
         connect("dup", sub, false, 3600, "d/#", 1);
         try (RecordingSink second = new RecordingSink()) {
-            Broker.Connection c2 = second.onLoop(() -> broker.connect("dup", false, 3600, 0, second));
+            Broker.Connection c2 = second.onLoop(() -> broker.connect(id("dup"), false, 3600, 0, second));
             assertTrue(c2.present());
             assertEquals(CloseReason.SESSION_TAKEN_OVER, sub.closed.poll(10, TimeUnit.SECONDS));
             publish(msg("d/x", 1, "after"));
@@ -258,12 +263,12 @@ class FlowControlTest {
     @Test
     void sharedGroupsGiveEachMessageToOneMemberAndPassOnALeavingMembersShare() throws Exception {
         Broker.Connection a = sub.onLoop(() -> {
-            Broker.Connection c = broker.connect("a", true, 0, 0, sub);
+            Broker.Connection c = broker.connect(id("a"), true, 0, 0, sub);
             broker.subscribe(c.session(), "jobs/#", "workers", SubscriptionOptions.ofQos(1), null);
             return c;
         });
         other.onLoop(() -> {
-            Broker.Connection c = broker.connect("b", true, 0, 0, other);
+            Broker.Connection c = broker.connect(id("b"), true, 0, 0, other);
             broker.subscribe(c.session(), "jobs/#", "workers", SubscriptionOptions.ofQos(1), null);
             return c;
         });
@@ -280,13 +285,13 @@ class FlowControlTest {
             broker.disconnect(a, false);
             return null;
         });
-        other.onLoop(() -> broker.session("b").queue().acknowledge(b0.packetId()));
-        other.onLoop(() -> broker.session("b").queue().acknowledge(b1.packetId()));
+        other.onLoop(() -> broker.session(id("b")).queue().acknowledge(b0.packetId()));
+        other.onLoop(() -> broker.session(id("b")).queue().acknowledge(b1.packetId()));
         AtomicInteger seen = new AtomicInteger();
         for (int i = 0; i < toA; i++) {
             Delivery d = other.next();
             seen.incrementAndGet();
-            other.onLoop(() -> broker.session("b").queue().acknowledge(d.packetId()));
+            other.onLoop(() -> broker.session(id("b")).queue().acknowledge(d.packetId()));
         }
         assertEquals(toA, seen.get());
         assertTrue(other.sent.isEmpty());
@@ -296,7 +301,7 @@ class FlowControlTest {
     void aConsumerWhoseWindowStaysFullIsDisconnectedAsStuck() throws Exception {
         try (Broker quick = new Broker(new BrokerConfig(SMALL, 64, 200))) {
             sub.onLoop(() -> {
-                Broker.Connection c = quick.connect("stuck", true, 0, 0, sub);
+                Broker.Connection c = quick.connect(id("stuck"), true, 0, 0, sub);
                 quick.subscribe(c.session(), "s/#", null, SubscriptionOptions.ofQos(1), null);
                 return c;
             });
@@ -312,13 +317,13 @@ class FlowControlTest {
     @Test
     void aWillIsPublishedOnAbnormalLossOnly() throws Exception {
         connect("watcher", other, true, 0, "wills/#", 1);
-        Broker.Connection normal = sub.onLoop(() -> broker.connect("n", true, 0, 0, sub));
+        Broker.Connection normal = sub.onLoop(() -> broker.connect(id("n"), true, 0, 0, sub));
         normal.session().will(new Will(msg("wills/n", 1, "gone"), 0));
         sub.onLoop(() -> {
             broker.disconnect(normal, false);
             return null;
         });
-        Broker.Connection lost = sub.onLoop(() -> broker.connect("l", true, 0, 0, sub));
+        Broker.Connection lost = sub.onLoop(() -> broker.connect(id("l"), true, 0, 0, sub));
         lost.session().will(new Will(msg("wills/l", 1, "lost"), 0));
         sub.onLoop(() -> {
             broker.disconnect(lost, true);
@@ -332,13 +337,13 @@ class FlowControlTest {
     @Test
     void aDelayedWillIsCancelledWhenTheSessionResumesInTime() throws Exception {
         connect("watcher", other, true, 0, "wills/#", 1);
-        Broker.Connection c = sub.onLoop(() -> broker.connect("d", false, 60, 0, sub));
+        Broker.Connection c = sub.onLoop(() -> broker.connect(id("d"), false, 60, 0, sub));
         c.session().will(new Will(msg("wills/d", 1, "late"), 30));
         sub.onLoop(() -> {
             broker.disconnect(c, true);
             return null;
         });
-        sub.onLoop(() -> broker.connect("d", false, 60, 0, sub));
+        sub.onLoop(() -> broker.connect(id("d"), false, 60, 0, sub));
         assertEquals(null, other.sent.poll(300, TimeUnit.MILLISECONDS));
     }
 }

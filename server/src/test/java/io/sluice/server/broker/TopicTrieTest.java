@@ -22,7 +22,7 @@ class TopicTrieTest {
     private final BrokerStats stats = new BrokerStats();
 
     private Session session(String id) {
-        return new Session(id, QueueLimits.DEFAULTS, stats);
+        return new Session(new SessionId("test", id), QueueLimits.DEFAULTS, stats);
     }
 
     private static Subscription sub(Session s, String filter) {

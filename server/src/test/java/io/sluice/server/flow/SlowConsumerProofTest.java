@@ -11,6 +11,7 @@ import io.sluice.server.SluiceServer;
 import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.Session;
 import io.sluice.server.config.Settings;
+import io.sluice.server.mqtt.MqttModule;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttClient;
@@ -18,8 +19,8 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -156,7 +157,7 @@ class SlowConsumerProofTest {
             thread = new Thread(() -> {
                 long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
                 while (!stop.get() && System.nanoTime() < deadline) {
-                    Session s = server.broker().session(clientId);
+                    Session s = server.broker().session(MqttModule.sessionId(clientId));
                     if (s != null) {
                         maxQueued.accumulateAndGet(s.queue().queuedReliable(), Math::max);
                         maxInflight.accumulateAndGet(s.queue().inflightCount(), Math::max);

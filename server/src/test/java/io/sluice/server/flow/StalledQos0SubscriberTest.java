@@ -7,6 +7,7 @@ import io.sluice.server.SluiceServer;
 import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.Session;
 import io.sluice.server.config.Settings;
+import io.sluice.server.mqtt.MqttModule;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttClient;
@@ -14,8 +15,8 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -109,7 +110,7 @@ class StalledQos0SubscriberTest {
     }
 
     private Session stalledSession() {
-        return server.broker().session("stalled");
+        return server.broker().session(MqttModule.sessionId("stalled"));
     }
 
     private void awaitDrained(StalledReader reader) throws InterruptedException {

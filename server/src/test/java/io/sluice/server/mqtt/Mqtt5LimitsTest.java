@@ -176,7 +176,7 @@ class Mqtt5LimitsTest {
         sub.send(MqttMessage.PINGREQ);
         sub.expect(MqttMessageType.PINGRESP); // the broker has handled the PUBACK before it answers
         assertTrue(sub.isOpen());
-        assertEquals(0, server.broker.session("small").queue().inflightCount(),
+        assertEquals(0, server.broker.session(MqttModule.sessionId("small")).queue().inflightCount(),
                 "the dropped delivery left the in-flight window too");
     }
 

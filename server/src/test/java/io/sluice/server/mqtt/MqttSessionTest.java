@@ -76,7 +76,7 @@ class MqttSessionTest {
         Mqtt5ConnAck ack = c.connect();
         String assigned = ack.getAssignedClientIdentifier().orElseThrow().toString();
         assertFalse(assigned.isEmpty());
-        assertNotNull(server.broker.session(assigned));
+        assertNotNull(server.broker.session(MqttModule.sessionId(assigned)));
         c.disconnect();
     }
 
@@ -441,7 +441,7 @@ class MqttSessionTest {
                 0x00, 0x01, 'c', 0x00, 0x03, 'w', '/', '#', 0x00, 0x01, 'x');
         assertTrue(c.awaitClosed(10_000));
         assertNull(c.next(100), "MQTT 3.1.1 has no return code for it: the connection just closes");
-        assertNull(server.broker.session("c"));
+        assertNull(server.broker.session(MqttModule.sessionId("c")));
     }
 
     @Test
