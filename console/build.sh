@@ -28,7 +28,7 @@ fi
 stamp=node_modules/.sluice-lock
 lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-  npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+  npm ci --no-audit --no-fund --prefer-offline --loglevel=error > /dev/null
   echo "$lock_sum" > "$stamp"
 fi
 node build.mjs "$out"
