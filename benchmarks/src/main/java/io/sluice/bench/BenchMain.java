@@ -18,6 +18,7 @@ public final class BenchMain {
             case "forwarder" -> io.sluice.bench.load.RawForwarder.main(rest);
             case "side-by-side" -> io.sluice.bench.side.SideBySide.main(rest);
             case "startup" -> io.sluice.bench.startup.StartupTime.main(rest);
+            case "persistence" -> io.sluice.bench.store.PersistenceBenchmark.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

@@ -28,6 +28,8 @@ public final class LoadOptions {
                                 loop, so an unpaced run measures delivery, not how fast a broker drops (100)
               --slow-rate R     acknowledgements/s of the slow subscriber (scenario slow) (20)
               --keepalive S     keep-alive seconds (idle, storm)                      (30)
+              --clean-session B MQTT clean session: false makes every session persistent (kept in a
+                                broker's store, if it has one)                        (true)
               --max-messages N  bound on messages published in all                    (50000000)
               --drain S         seconds to wait for in-flight messages after publishing (10)
               --broker-pid PID  read the broker's CPU seconds and peak RSS from /proc (and heap via jcmd for a JVM)
@@ -50,6 +52,7 @@ public final class LoadOptions {
     long transit = 100;
     double slowRate = 20;
     int keepAlive = 30;
+    boolean cleanSession = true;
     long maxMessages = 50_000_000;
     double drain = 10;
     long brokerPid = 0;
@@ -99,6 +102,7 @@ public final class LoadOptions {
                 case "transit" -> o.transit = Math.max(1, Long.parseLong(v));
                 case "slow-rate" -> o.slowRate = Double.parseDouble(v);
                 case "keepalive" -> o.keepAlive = Integer.parseInt(v);
+                case "clean-session" -> o.cleanSession = Boolean.parseBoolean(oneOf(v, "true", "false"));
                 case "max-messages" -> o.maxMessages = Long.parseLong(v);
                 case "drain" -> o.drain = Double.parseDouble(v);
                 case "broker-pid" -> o.brokerPid = Long.parseLong(v);

@@ -30,8 +30,11 @@ final class MqttConn extends ClientConn {
     private final Map<Integer, Runnable> subscriptions = new HashMap<>();
     private int nextPacketId;
 
-    MqttConn(String clientId, boolean webSocket, int keepAliveSeconds, Promise<ClientConn> connected) {
+    private final boolean cleanSession;
+
+    MqttConn(String clientId, boolean webSocket, int keepAliveSeconds, boolean cleanSession, Promise<ClientConn> connected) {
         super(clientId, webSocket, keepAliveSeconds, connected);
+        this.cleanSession = cleanSession;
     }
 
     private int packetId() {
@@ -41,7 +44,7 @@ final class MqttConn extends ClientConn {
 
     @Override
     void sendConnect() {
-        write(MqttMessageBuilders.connect().clientId(clientId).cleanSession(true)
+        write(MqttMessageBuilders.connect().clientId(clientId).cleanSession(cleanSession)
                 .protocolVersion(MqttVersion.MQTT_3_1_1).keepAlive(keepAliveSeconds).build());
     }
 

@@ -73,7 +73,7 @@ final class Wire implements AutoCloseable {
         boolean ws = options.ws();
         ClientConn conn = options.stomp()
                 ? new StompConn(clientId, ws, options.keepAlive, connected)
-                : new MqttConn(clientId, ws, options.keepAlive, connected);
+                : new MqttConn(clientId, ws, options.keepAlive, options.cleanSession, connected);
         Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
