@@ -354,6 +354,9 @@ public final class Broker implements AutoCloseable {
         if (match.isEmpty()) {
             PublishOutcome none = new PublishOutcome(0, false);
             if (stored && m.qos() > 0) {
+                if (done instanceof PublishCallback c) {
+                    c.awaitingStore();
+                }
                 store.afterWrites(ok -> done.accept(ok ? none : PublishOutcome.STORE_FAILED));
             } else {
                 done.accept(none);

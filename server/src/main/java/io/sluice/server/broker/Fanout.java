@@ -100,6 +100,9 @@ final class Fanout implements Runnable {
         PublishOutcome outcome = new PublishOutcome(matched, quotaExceeded);
         if (stored && message.qos() > 0) {
             // the acknowledgement says the message is safe: only once its payload and entries are written
+            if (done instanceof PublishCallback c) {
+                c.awaitingStore();
+            }
             store.afterWrites(ok -> done.accept(ok ? outcome : outcome.withStoreFailed()));
         } else {
             done.accept(outcome);

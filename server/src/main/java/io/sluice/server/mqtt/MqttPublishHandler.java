@@ -19,6 +19,7 @@ import io.sluice.server.events.Rule;
 import io.sluice.protocol.mqtt.Utf8;
 import io.sluice.protocol.topic.TopicName;
 import io.sluice.server.broker.Message;
+import io.sluice.server.broker.PublishCallback;
 import io.sluice.server.broker.PublishOutcome;
 import io.sluice.server.events.Limit;
 
@@ -37,6 +38,11 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private InboundTopicAliases aliases;
     /** QoS 1 and 2 PUBLISHes of this connection not yet answered with PUBACK or PUBCOMP (Receive Maximum). */
     private int unacknowledged;
+    /** Publishes a store write of this connection stops reading at. */
+    static final int MAX_AWAITING_STORE = 256;
+    /** QoS 1/2 publishes queued everywhere whose acknowledgement waits for the store; answered in order. */
+    private int awaitingStore;
+    private boolean pausedForStore;
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}. */
     private final Set<Integer> countedQos2 = new HashSet<>();
 
@@ -140,15 +146,24 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
         Completion completion = new Completion(qos, packetId);
         connection.events.messageIn("mqtt", connection.info, qos, payload.length);
-        Consumer<PublishOutcome> done = completion;
-        if (qos == 2 && connection.session().isJournaled()) {
-            // PUBREC only once the packet id is written: a restart must still know the PUBLISH was received
-            done = o -> { if (!connection.session().queue().afterStore(() -> completion.accept(o))) completion.accept(o); };
-        }
-        connection.broker.publish(message, connection.isV5(), done);
+        connection.broker.publish(message, connection.isV5(), completion);
         PublishOutcome now = completion.outcomeIfImmediate();
         if (now != null) {
-            acknowledge(qos, packetId, now);
+            if (qos > 0 && (awaitingStore > 0 || (qos == 2 && connection.session().isJournaled()))) {
+                // behind acknowledgements still waiting for the store (they go out in order), or a QoS 2 packet
+                // id that must be written before PUBREC: a restart must still know the PUBLISH was received
+                awaitingStore++;
+                connection.broker.store().afterWrites(ok -> completion.afterStore(now));
+            } else {
+                acknowledge(qos, packetId, now);
+            }
+        } else if (completion.storeOnly) {
+            // queued everywhere, waiting only for the group commit: read on, up to a bound
+            awaitingStore++;
+            if (awaitingStore >= MAX_AWAITING_STORE && !pausedForStore) {
+                pausedForStore = true;
+                connection.gate.pause();
+            }
         } else {
             connection.gate.pause();
         }
@@ -291,15 +306,23 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
      * when it finishes later, on whatever thread made room, it hops to this connection's event loop to send
      * the acknowledgement and resume reading.
      */
-    private final class Completion implements Consumer<PublishOutcome> {
+    private final class Completion implements PublishCallback {
         private final int qos;
         private final int packetId;
         private PublishOutcome outcome;
         private boolean deferred;
+        private boolean awaitingStoreSeen;
+        /** Decided on the event loop when publish returned: the wait is for the store only, not for room. */
+        boolean storeOnly;
 
         Completion(int qos, int packetId) {
             this.qos = qos;
             this.packetId = packetId;
+        }
+
+        @Override
+        public synchronized void awaitingStore() {
+            awaitingStoreSeen = true;
         }
 
         @Override
@@ -313,15 +336,41 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             if (connection.channel.eventLoop().isShuttingDown()) {
                 return; // the broker is stopping: no one is left to acknowledge
             }
-            connection.channel.eventLoop().execute(() -> {
+            if (storeOnly) {
+                afterStore(o);
+                return;
+            }
+            Runnable ack = () -> connection.channel.eventLoop().execute(() -> {
                 acknowledge(qos, packetId, o);
                 connection.gate.resume();
+            });
+            if (qos == 2 && connection.session().isJournaled()) {
+                connection.broker.store().afterWrites(ok -> ack.run()); // the packet id is written first
+            } else {
+                ack.run();
+            }
+        }
+
+        /** On the store's writer thread, in the order of the writes: acknowledge on the event loop, in that order. */
+        void afterStore(PublishOutcome o) {
+            if (connection.channel.eventLoop().isShuttingDown()) {
+                return;
+            }
+            connection.channel.eventLoop().execute(() -> {
+                acknowledge(qos, packetId, o);
+                awaitingStore--;
+                if (pausedForStore && awaitingStore <= MAX_AWAITING_STORE / 2) {
+                    pausedForStore = false;
+                    connection.gate.resume();
+                }
+                connection.channel.flush();
             });
         }
 
         synchronized PublishOutcome outcomeIfImmediate() {
             if (outcome == null) {
                 deferred = true;
+                storeOnly = awaitingStoreSeen;
             }
             return outcome;
         }
