@@ -25,7 +25,6 @@ import io.sluice.server.events.Limit;
 
 import java.util.HashSet;
 import java.util.Set;
-import java.util.function.Consumer;
 
 /**
  * Inbound PUBLISH at QoS 0, 1 and 2 and the QoS 2 PUBREL (MQTT 5 section 4.3): validation, topic aliases,
