@@ -121,6 +121,31 @@ await check('node: a broker that is down: every transport tried, then backoff wi
   delays.forEach((d, i) => assert.ok(d.delay >= 0 && d.delay < Math.min(400, 50 * 2 ** i), JSON.stringify(d)));
 });
 
+await check('node: a broker restart: backoff with jitter, then the persistent session delivers what was queued at QoS 1', async () => {
+  const restarting = await startBroker();
+  try {
+    const client = new SluiceClient(restarting.http, { transports: ['websocket'], backoff: { base: 100, cap: 800 } });
+    client.on('error', () => {});
+    const box = inbox();
+    client.subscribe('restart/#', (m) => box.push(m));
+    await once(client, 'transport');
+    const waits = [];
+    client.on('reconnecting', (r) => waits.push(r));
+    await restarting.restart();
+    // published at QoS 1 while the client is still away: its session holds them, in the store
+    const peer = await mqtt.connectAsync(restarting.mqtt, { clientId: 'restart-peer' });
+    for (let i = 0; i < 20; i++) await peer.publishAsync('restart/x', `q${i}`, { qos: 1 });
+    await peer.endAsync();
+    await box.until(20);
+    assert.deepEqual(box.got.map((m) => m.text), Array.from({ length: 20 }, (_, i) => `q${i}`));
+    assert.ok(waits.length >= 1, 'the client backed off at least once');
+    waits.forEach((w) => assert.ok(w.delay >= 0 && w.delay < Math.min(800, 100 * 2 ** (w.attempt - 1)), JSON.stringify(w)));
+    client.close();
+  } finally {
+    await restarting.stop();
+  }
+}, 90000);
+
 async function browser() {
   if (!existsSync(CHROMIUM)) {
     const why = `no Chromium at ${CHROMIUM} (Debian: apt-get install chromium)`;
