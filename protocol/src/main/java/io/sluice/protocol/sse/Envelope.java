@@ -24,7 +24,8 @@ import java.util.Map;
  * The full envelope ({@code envelope=json}) adds {@code qos} and the MQTT 5 properties, which are also what
  * STOMP headers map to: {@code contentType}, {@code payloadFormat} ("utf-8" or "bytes"), {@code responseTopic},
  * {@code correlationData} (base64) and {@code userProperties} as {@code [[name, value], ...]} in order.
- * Long-poll batches add the message's {@code id}. One JSON line: it never contains a raw line break.
+ * Long-poll batches add the message's {@code id}. A payload sent as a delta (an SSE reader that asked) carries
+ * {@code "delta":"fossil"}. One JSON line: it never contains a raw line break.
  */
 public final class Envelope {
     private static final JsonFactory JSON = JsonFactory.builder().build();
@@ -44,6 +45,15 @@ public final class Envelope {
      */
     public static void write(ByteBuf out, String id, String topic, byte[] payload, boolean retained, boolean full,
                              int qos, Properties properties) {
+        write(out, id, topic, payload, retained, full, qos, properties, null);
+    }
+
+    /**
+     * The same, for a payload that is a delta against the previous one on the topic: {@code "delta":"<format>"}
+     * says so ({@code delta} null: a whole payload).
+     */
+    public static void write(ByteBuf out, String id, String topic, byte[] payload, boolean retained, boolean full,
+                             int qos, Properties properties, String delta) {
         try (JsonGenerator g = JSON.createGenerator((java.io.OutputStream) new ByteBufOutputStream(out), JsonEncoding.UTF8)) {
             g.writeStartObject();
             if (id != null) {
@@ -56,6 +66,9 @@ public final class Envelope {
             } else {
                 g.writeBinary(payload);
                 g.writeStringField("encoding", "base64");
+            }
+            if (delta != null) {
+                g.writeStringField("delta", delta);
             }
             if (retained) {
                 g.writeBooleanField("retained", true);

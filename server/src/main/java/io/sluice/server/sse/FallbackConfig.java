@@ -1,6 +1,7 @@
 package io.sluice.server.sse;
 
 import io.sluice.server.config.Settings;
+import io.sluice.server.delta.DeltaConfig;
 
 /**
  * The settings of the HTTP fallback (see {@link Settings}).
@@ -10,12 +11,13 @@ import io.sluice.server.config.Settings;
  * @param pollMillis      longest a long-poll is held
  * @param pollMaxMessages most messages in one long-poll answer
  * @param maxFilters      most filters one reader may name
+ * @param delta           the delta bases of a stream whose reader asked for deltas
  */
 public record FallbackConfig(long heartbeatMillis, long retryMillis, long pollMillis, int pollMaxMessages,
-                             int maxFilters) {
+                             int maxFilters, DeltaConfig delta) {
     public static FallbackConfig from(Settings s) {
         return new FallbackConfig(s.get(Settings.SSE_HEARTBEAT), s.get(Settings.SSE_RETRY), s.get(Settings.POLL_TIMEOUT),
-                s.get(Settings.POLL_MAX_MESSAGES), s.get(Settings.MAX_SUBSCRIPTIONS_PER_CLIENT));
+                s.get(Settings.POLL_MAX_MESSAGES), s.get(Settings.MAX_SUBSCRIPTIONS_PER_CLIENT), DeltaConfig.from(s));
     }
 
     /** The message history the settings ask for; {@link io.sluice.server.broker.MessageHistory#NONE} when off. */

@@ -6,6 +6,8 @@ import io.sluice.protocol.sse.EventId;
 import io.sluice.protocol.sse.EventStream;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageProperties;
+import io.sluice.server.delta.DeltaEncoder;
+import io.sluice.server.delta.DeltaFormat;
 
 /**
  * A message as the HTTP readers see it: an SSE event (the default event type, "message", so
@@ -16,17 +18,34 @@ import io.sluice.server.broker.MessageProperties;
 final class MessageEncoding {
     private final long epoch;
     private final boolean full;
+    /** The stream's delta bases when its reader asked for deltas, else null. */
+    private final DeltaEncoder deltas;
 
     MessageEncoding(long epoch, boolean full) {
-        this.epoch = epoch;
-        this.full = full;
+        this(epoch, full, null);
     }
 
-    /** One SSE event. Returns nothing; the caller counts the payload. */
-    void sseEvent(ByteBuf out, Message m, long position, boolean retained) {
+    MessageEncoding(long epoch, boolean full, DeltaEncoder deltas) {
+        this.epoch = epoch;
+        this.full = full;
+        this.deltas = deltas;
+    }
+
+    /**
+     * One SSE event; returns the payload bytes it carries (fewer than the message's when it went as a delta, in
+     * the stream's order: each event's delta refers to the previous event on its topic in this stream).
+     */
+    int sseEvent(ByteBuf out, Message m, long position, boolean retained) {
+        byte[] delta = deltas == null ? null : deltas.encode(m.topic(), m.payload());
         EventStream.beginEvent(out, id(position), null);
-        envelope(out, m, null, retained);
+        if (delta == null) {
+            envelope(out, m, null, retained);
+        } else {
+            Envelope.write(out, null, m.topic(), delta, retained, full, m.qos(), full ? properties(m) : null,
+                    DeltaFormat.FOSSIL.token());
+        }
         EventStream.endEvent(out);
+        return delta == null ? m.payload().length : delta.length;
     }
 
     /** One element of a long-poll batch, its id inside. */

@@ -4,6 +4,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.sluice.protocol.sse.EventId;
 import io.sluice.protocol.topic.InvalidTopicException;
 import io.sluice.protocol.topic.TopicFilter;
+import io.sluice.server.delta.DeltaFormat;
 import io.sluice.server.events.Limit;
 import io.sluice.server.ops.TopicLimits;
 
@@ -18,8 +19,10 @@ import java.util.Map;
  *
  * @param since null for a new reader (retained messages, then live), else the id it resumes after; an id that
  *              is not one of ours is kept as {@link #BAD_ID}, which resumes as a reset
+ * @param delta {@code delta=fossil}: an SSE stream sends each payload after the first per topic as a delta
+ *              (null: whole payloads; a long poll always gets whole payloads)
  */
-public record ReaderRequest(List<String> filters, boolean fullEnvelope, EventId since) {
+public record ReaderRequest(List<String> filters, boolean fullEnvelope, EventId since, DeltaFormat delta) {
     /** Stands for an id the client sent that cannot be read: it resumes with a reset. */
     public static final EventId BAD_ID = new EventId(0, 0);
 
@@ -61,6 +64,11 @@ public record ReaderRequest(List<String> filters, boolean fullEnvelope, EventId 
         if (envelope != null && !envelope.equals("json")) {
             return new Bad("envelope must be json (or absent for the compact one)", null);
         }
+        String deltaParam = single(q, "delta");
+        DeltaFormat delta = DeltaFormat.parse(deltaParam);
+        if (deltaParam != null && delta == null) {
+            return new Bad("delta must be fossil (or absent for whole payloads)", null);
+        }
         // a browser reconnecting by itself sends the newest id in Last-Event-ID, while the URL keeps the since= it
         // was opened with: the header wins
         String since = lastEventId;
@@ -74,7 +82,7 @@ public record ReaderRequest(List<String> filters, boolean fullEnvelope, EventId 
                 id = BAD_ID;
             }
         }
-        return new Ok(new ReaderRequest(List.copyOf(filters), envelope != null, id));
+        return new Ok(new ReaderRequest(List.copyOf(filters), envelope != null, id, delta));
     }
 
     private static String single(Map<String, List<String>> q, String name) {

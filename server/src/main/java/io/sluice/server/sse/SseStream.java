@@ -27,6 +27,7 @@ import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.broker.MessageHistory.Recorded;
+import io.sluice.server.delta.DeltaEncoder;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.transport.HandshakeTimeout;
 
@@ -48,6 +49,10 @@ import java.util.concurrent.TimeUnit;
  * every {@code sse-heartbeat} keep proxies from closing an idle stream and reveal a dead client by a failed
  * write. The core ends the stream (shutdown, takeover) by closing the connection; the browser reconnects after
  * the retry delay and resumes by id.
+ *
+ * <p>A reader that asked {@code delta=fossil} gets, after a first whole payload per topic, each payload as a Fossil
+ * delta against the previous event on that topic in this stream, marked {@code "delta":"fossil"} in the envelope
+ * ({@link DeltaEncoder}); a reconnected stream starts again from whole payloads.
  */
 final class SseStream implements DeliverySink {
     static final String PROTOCOL = "sse";
@@ -71,7 +76,8 @@ final class SseStream implements DeliverySink {
         this.request = reader.request();
         this.clientId = reader.clientId();
         this.access = reader.access();
-        this.encoding = new MessageEncoding(fallback.broker().history().epoch(), request.fullEnvelope());
+        this.encoding = new MessageEncoding(fallback.broker().history().epoch(), request.fullEnvelope(),
+                request.delta() == null ? null : new DeltaEncoder(fallback.config().delta()));
     }
 
     /** Answer the request with the stream's head and whatever it starts with; on the connection's event loop. */
@@ -116,16 +122,14 @@ final class SseStream implements DeliverySink {
         EventStream.position(out, start.startId().format());
         if (start.retained()) {
             for (Message m : ReaderStart.retainedFor(broker, request.filters(), access)) {
-                encoding.sseEvent(out, m, 0, true);
+                sent(m, encoding.sseEvent(out, m, 0, true));
                 remember(m.position());
-                fallback.events().messageOut(PROTOCOL, 0, m.payload().length);
             }
         }
         long now = System.currentTimeMillis();
         for (Recorded r : start.replay()) {
             if (!r.message().isExpired(now) && access.mayRead(r.message().topic()) && remember(r.position())) {
-                encoding.sseEvent(out, r.message(), r.position(), false);
-                fallback.events().messageOut(PROTOCOL, 0, r.message().payload().length);
+                sent(r.message(), encoding.sseEvent(out, r.message(), r.position(), false));
             }
         }
         ch.writeAndFlush(new DefaultHttpContent(out)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
@@ -173,9 +177,17 @@ final class SseStream implements DeliverySink {
             return;
         }
         ByteBuf out = ch.alloc().buffer(m.payload().length + m.topic().length() + 48);
-        encoding.sseEvent(out, m, p, false);
+        int bytes = encoding.sseEvent(out, m, p, false);
         ch.write(new DefaultHttpContent(out), ch.voidPromise());
+        sent(m, bytes);
+    }
+
+    /** Count a message written to the stream, {@code bytes} of payload (a delta's when it went as one). */
+    private void sent(Message m, int bytes) {
         fallback.events().messageOut(PROTOCOL, 0, m.payload().length);
+        if (request.delta() != null) {
+            fallback.events().deltaSent(PROTOCOL, m.payload().length, bytes);
+        }
     }
 
     @Override
