@@ -38,7 +38,7 @@ final class MqttProbeHandler extends ChannelDuplexHandler implements ProtocolPro
     private long keepAliveMillis;
     private long lastInbound;
     private boolean keepAliveReported;
-    /** Strict mode: packet identifiers the server used and the client has yet to acknowledge. */
+    /** Strict mode only: packet identifiers the server used and the client has yet to acknowledge. */
     private final Set<Integer> awaitingPuback = new HashSet<>();
     private final Set<Integer> awaitingPubrec = new HashSet<>();
     private final Set<Integer> awaitingPubcomp = new HashSet<>();
@@ -164,7 +164,11 @@ final class MqttProbeHandler extends ChannelDuplexHandler implements ProtocolPro
                     return;
                 }
             }
-            case PUBREL -> awaitingPubcomp.add(MqttTrace.packetId(m));
+            case PUBREL -> {
+                if (probe.kit.strict()) {
+                    awaitingPubcomp.add(MqttTrace.packetId(m));
+                }
+            }
             case PUBLISH -> {
                 long delay = probe.faults.delayMillis;
                 if (delay > 0) {
@@ -189,7 +193,8 @@ final class MqttProbeHandler extends ChannelDuplexHandler implements ProtocolPro
     private void publish(ChannelHandlerContext ctx, MqttPublishMessage p, ChannelPromise promise) {
         int qos = p.fixedHeader().qosLevel().value();
         int id = p.variableHeader().packetId();
-        if (qos > 0) {
+        boolean strict = probe.kit.strict();
+        if (qos > 0 && strict) {
             (qos == 1 ? awaitingPuback : awaitingPubrec).add(id);
         }
         MqttPublishMessage again = null;
@@ -197,7 +202,9 @@ final class MqttProbeHandler extends ChannelDuplexHandler implements ProtocolPro
             MqttFixedHeader h = p.fixedHeader();
             again = new MqttPublishMessage(new MqttFixedHeader(h.messageType(), true, h.qosLevel(), h.isRetain(),
                     h.remainingLength()), p.variableHeader(), p.payload().retainedDuplicate());
-            duplicated.add(id);
+            if (strict) {
+                duplicated.add(id);
+            }
         }
         trace("out", "PUBLISH", p);
         ctx.write(p, promise);

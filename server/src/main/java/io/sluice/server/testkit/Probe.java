@@ -108,7 +108,7 @@ public final class Probe {
             return;
         }
         StringWriter out = new StringWriter(128);
-        try (JsonGenerator g = Testkit.JSON.createGenerator(out)) {
+        try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("time", Instant.now().toString());
             g.writeNumberField("conn", id);

@@ -1,6 +1,5 @@
 package io.sluice.server.testkit;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
@@ -24,8 +23,6 @@ import java.util.function.Consumer;
  * {@code --fault-injection} asks for it. One test kit may outlive several servers (a simulated restart).
  */
 public final class Testkit implements AutoCloseable {
-    static final JsonFactory JSON = new JsonFactory();
-
     private final boolean strict;
     private final Tracer tracer;
     private final Violations violations = new Violations();

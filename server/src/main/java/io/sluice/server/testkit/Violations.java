@@ -1,6 +1,5 @@
 package io.sluice.server.testkit;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.sluice.server.events.Violation;
 
@@ -18,7 +17,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Violations {
     static final int LIMIT = 10_000;
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final List<Violation> list = new ArrayList<>();
     private final AtomicLong overflow = new AtomicLong();
@@ -82,7 +80,7 @@ public final class Violations {
     public String jsonLines() {
         StringWriter out = new StringWriter();
         for (Violation v : all()) {
-            try (JsonGenerator g = JSON.createGenerator(out)) {
+            try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
                 g.writeStartObject();
                 g.writeStringField("time", v.time().toString());
                 g.writeStringField("rule", v.ruleId());
