@@ -173,7 +173,7 @@ final class SseStream implements DeliverySink {
     public void send(Delivery d) {
         Message m = d.message();
         long p = m.position();
-        if (p != 0 && (p <= since || (sent != null && sent.contains(p)))) {
+        if (!ch.isActive() || (p != 0 && (p <= since || (sent != null && sent.contains(p))))) {
             return;
         }
         ByteBuf out = ch.alloc().buffer(m.payload().length + m.topic().length() + 48);
@@ -214,11 +214,19 @@ final class SseStream implements DeliverySink {
         fallback.events().disconnected(PROTOCOL, fallback.info(ch, "/sse"), clientId, endReason);
     }
 
-    /** Whatever a client sends on a stream's connection after its request is read and dropped. */
+    /**
+     * Whatever a client sends on a stream's connection after its request is read and dropped; a failed write (the
+     * client went away) closes the connection without a stack trace.
+     */
     private static final class Discard extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
         }
     }
 }
