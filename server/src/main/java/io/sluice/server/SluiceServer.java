@@ -126,8 +126,11 @@ public final class SluiceServer implements AutoCloseable {
         try {
             (modules == null ? server.standardModules() : modules.apply(server.broker, settings))
                     .forEach(m -> server.protocols.register(testkit == null ? m : testkit.wrap(m, settings)));
-            server.broker.recover();
+            // listening first, refusing clients, so /readyz answers 503 while a large store is read back
+            server.ops.admission().starting(true);
             server.bindAll();
+            server.broker.recover();
+            server.ops.admission().starting(false);
             server.ops.readiness().ready();
             return server;
         } catch (RuntimeException e) {

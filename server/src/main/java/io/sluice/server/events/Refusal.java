@@ -16,6 +16,8 @@ public enum Refusal {
     RATE_LIMIT(429, 0x9F, 0x03, "connection rate exceeded, retry after a backoff"),
     /** The broker is draining for shutdown. */
     SHUTTING_DOWN(503, 0x88, 0x03, "server shutting down, connect to another server or retry later"),
+    /** The broker is still reading its message store back after a start. */
+    STARTING(503, 0x88, 0x03, "server starting: reading its message store back, retry shortly"),
     /** The HTTP request head exceeded {@code max-http-header-size}. */
     HEADER_TOO_LARGE(431, 0x95, 0x03, "request headers too large"),
     /** The upgrade or the first bytes matched no protocol, subprotocol or path. */
@@ -68,6 +70,7 @@ public enum Refusal {
 
     /** Decided by {@link Admission} when the socket opened (and counted then), not by a protocol. */
     public boolean isAdmission() {
-        return this == CONNECTION_LIMIT || this == ADDRESS_LIMIT || this == RATE_LIMIT || this == SHUTTING_DOWN;
+        return this == CONNECTION_LIMIT || this == ADDRESS_LIMIT || this == RATE_LIMIT || this == SHUTTING_DOWN
+                || this == STARTING;
     }
 }

@@ -32,6 +32,7 @@ public final class Admission {
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private volatile boolean shuttingDown;
+    private volatile boolean starting;
 
     /**
      * @param maxPerAddress 0 for no per-address limit
@@ -55,6 +56,9 @@ public final class Admission {
     public Refusal admit(SocketAddress remote) {
         if (shuttingDown) {
             return Refusal.SHUTTING_DOWN;
+        }
+        if (starting) {
+            return Refusal.STARTING;
         }
         if (open.incrementAndGet() > maxConnections) {
             open.decrementAndGet();
@@ -94,6 +98,14 @@ public final class Admission {
 
     private static InetAddress addressOf(SocketAddress remote) {
         return remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
+    }
+
+    /**
+     * While true, every new connection is refused with {@link Refusal#STARTING}: the listeners are up (so
+     * {@code /readyz} answers 503) but the store is still being read back.
+     */
+    public void starting(boolean starting) {
+        this.starting = starting;
     }
 
     /** From now on every new connection is refused with {@link Refusal#SHUTTING_DOWN}. */

@@ -127,7 +127,7 @@ final class GroupCommitWriter implements AutoCloseable {
             metrics.writeFailed();
             if (writable) {
                 writable = false;
-                log.error("message store in {} cannot write ({}); publishes that need it are refused until it can: "
+                log.error("message store in {} cannot write ({}); QoS 1/2 publishes are refused until it can: "
                         + "free disk space or fix the file system, nothing acknowledged is lost", where, reason(e));
             }
         }

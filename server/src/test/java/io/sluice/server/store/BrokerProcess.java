@@ -46,8 +46,53 @@ public final class BrokerProcess implements AutoCloseable {
 
     /** Start on {@code ports} with the store in {@code dataDir}, plus {@code extra} flags; returns once ready. */
     public static BrokerProcess start(Ports ports, Path dataDir, Path log, String... extra) throws Exception {
+        return start(0, ports, dataDir, log, extra);
+    }
+
+    /**
+     * As {@link #start(Ports, Path, Path, String...)}, with no file the process writes allowed to grow past
+     * {@code maxFileKb} (the shell's {@code ulimit -f}): a disk that fills up, for this process alone.
+     */
+    public static BrokerProcess startWithFileLimit(int maxFileKb, Ports ports, Path dataDir, Path log, String... extra)
+            throws Exception {
+        return start(maxFileKb, ports, dataDir, log, extra);
+    }
+
+    /**
+     * RocksDB unpacks its native library (larger than a small file limit) at start; one unpacked beforehand and
+     * named by java.library.path is loaded from there instead.
+     */
+    private static Path nativeLibrary() throws IOException {
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "sluice-test-rocksdb-" + ProcessHandle.current().pid());
+        Path lib = dir.resolve("librocksdbjni.so");
+        if (!Files.exists(lib)) {
+            Files.createDirectories(dir);
+            String arch = System.getProperty("os.arch").contains("aarch64") ? "linux-aarch64" : "linux64";
+            try (var in = org.rocksdb.RocksDB.class.getResourceAsStream("/librocksdbjni-" + arch + ".so")) {
+                if (in == null) {
+                    throw new IOException("no RocksDB native library for " + arch + " in the class path");
+                }
+                Files.copy(in, lib);
+            }
+            lib.toFile().deleteOnExit();
+            dir.toFile().deleteOnExit();
+        }
+        return dir;
+    }
+
+    private static BrokerProcess start(int maxFileKb, Ports ports, Path dataDir, Path log, String... extra)
+            throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>();
+        if (maxFileKb > 0) {
+            // ulimit counts 1024-byte blocks; exec keeps the pid, so kill and stop reach the broker itself
+            cmd.addAll(List.of("bash", "-c", "ulimit -f " + maxFileKb + " && exec \"$0\" \"$@\""));
+        }
+        cmd.add(java);
+        if (maxFileKb > 0) {
+            cmd.add("-Djava.library.path=" + nativeLibrary());
+        }
+        cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "--bind", "127.0.0.1", "--mqtt-port", Integer.toString(ports.mqtt()),
                 "--stomp-port", Integer.toString(ports.stomp()), "--http-port", Integer.toString(ports.http()),
                 "--persistence", "rocksdb", "--data-dir", dataDir.toString(), "--sys-interval", "0"));
