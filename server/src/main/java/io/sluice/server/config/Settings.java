@@ -33,6 +33,8 @@ public final class Settings {
     // ---- security
     public static final Setting<Boolean> ALLOW_ANONYMOUS = bool("allow-anonymous", false, "let clients without credentials connect: always true on a loopback-only broker with no authentication configured; the explicit opt-in for a non-loopback --bind without authentication");
 
+    public static final Setting<Integer> MAX_PUBLISH_RATE = range("max-publish-rate", 0, 0, Integer.MAX_VALUE, "messages per second one client may publish (MQTT PUBLISH, STOMP SEND); faster, its reads pause until it is back under the rate: backpressure, nothing dropped (0: no limit)");
+    public static final Setting<Long> MAX_PUBLISH_BANDWIDTH = bytes("max-publish-bandwidth", 0L, "payload bytes per second one client may publish; more, its reads pause as for --max-publish-rate (0: no limit)");
     public static final Setting<Path> PASSWORD_FILE = setting("password-file", null, "authenticate user names and passwords (STOMP login/passcode) against this file in Mosquitto's mosquitto_passwd format; reloaded on change", Path::of);
     public static final Setting<Integer> MQTTS_PORT = port("mqtts-port", 8883, "MQTT over TLS port, on once a certificate is configured (0: ephemeral, -1: off)");
     public static final Setting<Integer> HTTPS_PORT = port("https-port", 8084, "HTTPS + WSS port (MQTT, STOMP and the HTTP endpoints over TLS), on once a certificate is configured (0: ephemeral, -1: off)");

@@ -33,6 +33,8 @@ final class MqttConnection {
     private static final Logger log = LoggerFactory.getLogger("io.sluice.server.mqtt");
 
     final Channel channel;
+    /** --max-publish-rate / --max-publish-bandwidth for this client; null when unlimited. */
+    io.sluice.server.security.PublishRate publishRate;
     final ConnectionInfo info;
     final Broker broker;
     final MqttLimits limits;

@@ -7,6 +7,7 @@ import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.security.PublishRate;
 import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.SessionId;
@@ -40,6 +41,7 @@ public final class MqttModule implements ProtocolModule {
     private final Broker broker;
     private final MqttLimits limits;
     private final Security security;
+    private final java.util.function.Supplier<PublishRate> publishRates;
     private final ConnectionEvents events;
     private final TopicLimits topicLimits;
     private final int maxHeldInbound;
@@ -54,6 +56,7 @@ public final class MqttModule implements ProtocolModule {
 
     /** {@code events}: where connects, disconnects, traffic and errors are reported (metrics, log). */
     public MqttModule(Broker broker, Settings settings, Security security, ConnectionEvents events) {
+        this.publishRates = () -> PublishRate.from(settings);
         this.broker = broker;
         this.limits = MqttLimits.from(settings);
         this.security = security;
@@ -158,6 +161,7 @@ public final class MqttModule implements ProtocolModule {
         InboundGate gate = new InboundGate(maxHeldInbound, MqttModule::passesWhilePaused);
         MqttConnection connection = new MqttConnection(pipeline.channel(), info, broker, limits, events, topicLimits,
                 gate);
+        connection.publishRate = publishRates.get();
         MqttConnectRefusal refusal = new MqttConnectRefusal(connection);
         MqttDeliverySink sink = new MqttDeliverySink(connection);
         // Netty's limit counts the whole packet, fixed header included, as Maximum Packet Size does (MQTT 5 3.1.2.11.4)

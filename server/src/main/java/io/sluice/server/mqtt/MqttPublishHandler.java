@@ -146,6 +146,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         Completion completion = new Completion(qos, packetId);
         connection.events.messageIn("mqtt", connection.info, qos, payload.length);
         connection.broker.publish(message, connection.isV5(), completion);
+        if (connection.publishRate != null) {
+            connection.publishRate.published(connection.gate, payload.length);
+        }
         PublishOutcome now = completion.outcomeIfImmediate();
         if (now != null) {
             if (qos > 0 && (awaitingStore > 0 || (qos == 2 && connection.session().isJournaled()))) {

@@ -37,6 +37,8 @@ final class StompConnection {
     String user;
     TopicAccess access = TopicAccess.ALL;
     Security security = Security.allowAll();
+    /** --max-publish-rate / --max-publish-bandwidth for this client; null when unlimited. */
+    io.sluice.server.security.PublishRate publishRate;
     /** CONNECTED was sent. */
     boolean connected;
     /** DISCONNECT or an ERROR was handled: further frames are dropped. */

@@ -7,6 +7,7 @@ import io.netty.handler.codec.stomp.StompFrame;
 import io.netty.handler.codec.stomp.StompHeaders;
 import io.sluice.protocol.stomp.StompFrameAggregator;
 import io.sluice.protocol.ws.Subprotocol;
+import io.sluice.server.security.PublishRate;
 import io.sluice.server.security.Security;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
@@ -43,6 +44,7 @@ public final class StompModule implements ProtocolModule {
     private final StompConfig config;
     private final StompQueues queues;
     private final Security security;
+    private final java.util.function.Supplier<PublishRate> publishRates;
     private final ConnectionEvents events;
     private final TopicLimits topicLimits;
     private final AtomicLong connections = new AtomicLong();
@@ -58,6 +60,7 @@ public final class StompModule implements ProtocolModule {
 
     /** {@code events}: where connects, disconnects, traffic and errors are reported (metrics, log). */
     public StompModule(Broker broker, Settings settings, Security security, ConnectionEvents events) {
+        this.publishRates = () -> PublishRate.from(settings);
         this.broker = broker;
         this.security = security;
         this.events = events;
@@ -143,6 +146,7 @@ public final class StompModule implements ProtocolModule {
     public void install(ChannelPipeline pipeline, ConnectionInfo info) {
         StompConnection conn = new StompConnection("stomp-" + connections.incrementAndGet(), info, broker, config, queues,
                 events, topicLimits);
+        conn.publishRate = publishRates.get();
         pipeline.addLast("stomp-decoder", conn.decoder);
         pipeline.addLast("stomp-aggregator", new StompFrameAggregator(config.maxFrameBody()));
         pipeline.addLast("stomp-encoder", conn.encoder);

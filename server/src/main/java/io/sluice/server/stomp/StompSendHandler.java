@@ -51,6 +51,9 @@ final class StompSendHandler extends ChannelInboundHandlerAdapter {
         conn.events.messageIn("stomp", conn.info, 1, message.payload().length);
         Completion done = new Completion(ctx, destination, receipt);
         conn.broker.publish(message, destination.kind() == StompDestination.Kind.QUEUE, done);
+        if (conn.publishRate != null) {
+            conn.publishRate.published(conn.gate, message.payload().length);
+        }
         done.publishReturned();
     }
 

@@ -42,6 +42,8 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> held = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
     private boolean paused;
+    /** Held back for a while by a rate limit ({@link #throttle}), independently of a publish's pause. */
+    private boolean throttled;
     private boolean draining;
     private boolean discarding;
     private boolean inRead;
@@ -70,11 +72,11 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (!paused && held.isEmpty()) {
+        if (!paused && !throttled && held.isEmpty()) {
             ctx.fireChannelRead(msg);
             return;
         }
-        if (paused && passesWhilePaused.test(msg)) {
+        if ((paused || throttled) && passesWhilePaused.test(msg)) {
             ctx.fireChannelRead(msg);
             return;
         }
@@ -120,9 +122,30 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
         paused = false;
         drain();
         ctx.flush();
-        if (!paused && !discarding && ctx.channel().isActive()) {
+        if (!paused && !throttled && !discarding && ctx.channel().isActive()) {
             ctx.channel().config().setAutoRead(true);
         }
+    }
+
+    /**
+     * Hold what arrives, as {@link #pause()} does, for {@code nanos} (a client over its publish rate), then go on
+     * unless a publish still holds the gate. The message being handled now is not held back; what follows it is.
+     */
+    public void throttle(long nanos) {
+        if (throttled || discarding) {
+            return;
+        }
+        throttled = true;
+        ctx.executor().schedule(() -> {
+            throttled = false;
+            if (!paused && !discarding) {
+                resume();
+            }
+        }, nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    public boolean isThrottled() {
+        return throttled;
     }
 
     /** Put messages (or Runnables) ahead of everything held, in the given order, and go on if not paused. */
@@ -143,7 +166,7 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
     }
 
     private void stopReadingIfFull() {
-        if (paused && held.size() >= maxHeld) {
+        if ((paused || throttled) && held.size() >= maxHeld) {
             ctx.channel().config().setAutoRead(false);
         }
     }
@@ -155,7 +178,7 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
         draining = true;
         try {
             Object o;
-            while (!paused && !discarding && (o = held.pollFirst()) != null) {
+            while (!paused && !throttled && !discarding && (o = held.pollFirst()) != null) {
                 if (o instanceof Runnable r) {
                     r.run();
                 } else {
