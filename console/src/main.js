@@ -5,10 +5,11 @@ import { overview } from './overview.js';
 import { clients } from './clients.js';
 import { topics } from './topics.js';
 import { tryIt } from './tryit.js';
+import { settings } from './settings.js';
 import { api } from './api.js';
 import { duration, status } from './dom.js';
 
-const views = { overview, clients, topics, try: tryIt };
+const views = { overview, clients, topics, try: tryIt, settings };
 let current = null;
 
 function route() {

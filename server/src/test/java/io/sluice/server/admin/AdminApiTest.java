@@ -351,6 +351,30 @@ class AdminApiTest {
     }
 
     @Test
+    void secretSettingsAreMasked() throws Exception {
+        String secret = "s3cr3t-" + System.nanoTime();
+        try (SluiceServer withSecret = SluiceServer.start(Settings.defaults().with(Settings.BIND, "127.0.0.1")
+                .with(Settings.MQTT_PORT, 0).with(Settings.HTTP_PORT, 0).with(Settings.STOMP_PORT, -1)
+                .with(Settings.SYS_INTERVAL, 0L).with(Settings.TLS_KEYSTORE_PASSWORD, secret))) {
+            AdminHttp.Answer a = new AdminHttp(withSecret.port("http")).get("/api/v1/settings");
+            assertEquals(200, a.status());
+            assertFalse(a.body().toString().contains(secret), "the secret never leaves the broker");
+            boolean seen = false;
+            for (JsonNode s : a.body()) {
+                if (s.path("name").asText().equals("tls-keystore-password")) {
+                    seen = true;
+                    assertTrue(s.path("masked").asBoolean());
+                    assertEquals("********", s.path("value").asText());
+                }
+                if (s.path("name").asText().equals("admin-max-page")) {
+                    assertFalse(s.path("masked").asBoolean(), "ordinary settings are shown");
+                }
+            }
+            assertTrue(seen, "the secret setting is listed, masked");
+        }
+    }
+
+    @Test
     void summarySettingsAndRefusalsDescribeTheBroker() throws Exception {
         mqtt("summarised");
         JsonNode summary = api.ok("/api/v1/summary");
