@@ -11,6 +11,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.sluice.server.admin.Admin;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerConfig;
+import io.sluice.server.broker.BrokerLimits;
 import io.sluice.server.broker.MessageStore;
 import io.sluice.server.broker.OfflineQueuePolicy;
 import io.sluice.server.broker.QueueLimits;
@@ -204,8 +205,11 @@ public final class SluiceServer implements AutoCloseable {
     static BrokerConfig brokerConfig(Settings s) {
         QueueLimits limits = new QueueLimits(s.get(Settings.MAX_QUEUED_MESSAGES), s.get(Settings.MAX_QUEUED_BYTES),
                 s.get(Settings.INFLIGHT_WINDOW), s.get(Settings.MAX_QOS0_QUEUED), s.get(Settings.CONFLATE_FILTERS));
+        BrokerLimits totals = new BrokerLimits(s.get(Settings.OFFLINE_WITHHOLD_TIMEOUT), s.get(Settings.MAX_SESSIONS),
+                s.get(Settings.MAX_TOTAL_QUEUED_BYTES), s.get(Settings.MAX_RETAINED_MESSAGES),
+                s.get(Settings.MAX_RETAINED_BYTES));
         return new BrokerConfig(limits, s.get(Settings.MATCH_CACHE_SIZE), s.get(Settings.STUCK_CONSUMER_TIMEOUT),
-                OfflineQueuePolicy.valueOf(s.get(Settings.OFFLINE_QUEUE_FULL).toUpperCase(java.util.Locale.ROOT)));
+                OfflineQueuePolicy.valueOf(s.get(Settings.OFFLINE_QUEUE_FULL).toUpperCase(java.util.Locale.ROOT)), totals);
     }
 
     private void bindAll() {

@@ -1,5 +1,6 @@
 package io.sluice.server.broker;
 
+import io.sluice.protocol.topic.TopicFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,8 @@ public final class Broker implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final MessageStore store;
     private volatile boolean holdingPublishes;
+    /** The retained store is at its bound: logged once, until a retained message fits again. */
+    private final java.util.concurrent.atomic.AtomicBoolean retainedFull = new java.util.concurrent.atomic.AtomicBoolean();
 
     public Broker(BrokerConfig config) {
         this(config, MessageStore.NONE, MessageHistory.NONE);
@@ -47,6 +50,7 @@ public final class Broker implements AutoCloseable {
         this.store = store;
         this.history = history;
         this.retained = new RetainedStore(store);
+        retained.bound(config.limits().maxRetainedMessages(), config.limits().maxRetainedBytes());
         this.trie = new TopicTrie(config.matchCacheSize());
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-broker-timer");
@@ -75,13 +79,24 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    /** A session bound to one connection; {@code present} is MQTT's Session Present flag. */
-    public record Connection(Session session, long generation, boolean present) {
+    /**
+     * A session bound to one connection; {@code present} is MQTT's Session Present flag; {@code droppedWhileOffline}
+     * counts the messages its full queue could not take while it was away (the adapter tells the client).
+     */
+    public record Connection(Session session, long generation, boolean present, long droppedWhileOffline) {
+    }
+
+    /** A new session would pass {@code --max-sessions}. */
+    public static final class SessionLimitException extends RuntimeException {
+        SessionLimitException(int max) {
+            super("session limit reached (" + max + " sessions, setting max-sessions)");
+        }
     }
 
     /**
      * Bind a session id (an adapter's namespace and a client id) to a new connection, on the sink's executor. An existing connection with that id is
-     * closed (takeover); {@code cleanStart} discards a previous session. {@code expirySeconds} 0 ends the
+     * closed (takeover); {@code cleanStart} discards a previous session (a new one past {@code max-sessions}
+     * throws {@link SessionLimitException}, which the adapter answers). {@code expirySeconds} 0 ends the
      * session with the connection. {@code window} is the client's Receive Maximum, 0 for the default.
      */
     public Connection connect(SessionId id, boolean cleanStart, long expirySeconds, int window, DeliverySink sink) {
@@ -93,6 +108,10 @@ public final class Broker implements AutoCloseable {
                     discard(existing);
                 }
                 continue;
+            }
+            int maxSessions = config.limits().maxSessions();
+            if (existing == null && maxSessions > 0 && sessions.size() >= maxSessions) {
+                throw new SessionLimitException(maxSessions);
             }
             Session session = existing != null ? existing
                     : sessions.computeIfAbsent(id, k -> new Session(k, config.queueLimits(), stats));
@@ -107,7 +126,13 @@ public final class Broker implements AutoCloseable {
                 journal(session, 0);
                 long generation = session.nextGeneration();
                 session.queue().attach(sink, window);
-                return new Connection(session, generation, present);
+                long dropped = session.queue().takeOverflow();
+                if (dropped > 0) {
+                    log.info("session {} is back: {} messages were dropped for it while it was offline with a full "
+                            + "queue", session.id(), dropped);
+                    tellDropped(session, dropped);
+                }
+                return new Connection(session, generation, present, dropped);
             }
         }
     }
@@ -147,6 +172,25 @@ public final class Broker implements AutoCloseable {
         synchronized (s) {
             s.keepsShares = true;
             journal(s, 0);
+        }
+    }
+
+    /** Where a returning session that subscribed to it learns how many messages it missed (the payload). */
+    public static final String DROPPED_TOPIC = "$SYS/sluice/dropped";
+
+    /**
+     * A returning session subscribed to {@link #DROPPED_TOPIC} gets the number of messages it missed as its first
+     * delivery: QoS 0, so its full queue cannot refuse it, and QoS 0 goes out ahead of the queued backlog.
+     */
+    private static void tellDropped(Session s, long dropped) {
+        for (Subscription sub : s.subscriptions()) {
+            if (sub.shareGroup() == null && TopicFilter.matches(sub.filter(), DROPPED_TOPIC)) {
+                Message m = Message.builder(DROPPED_TOPIC)
+                        .payload(Long.toString(dropped).getBytes(java.nio.charset.StandardCharsets.US_ASCII)).build();
+                int[] ids = sub.options().subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {sub.options().subscriptionId()};
+                s.queue().offer(new Delivery(m, 0, false, ids, sub.tag()), false);
+                return;
+            }
         }
     }
 
@@ -237,6 +281,7 @@ public final class Broker implements AutoCloseable {
     /** Remove the session and its subscriptions; a shared group's unacknowledged share goes to other members. */
     private void discard(Session s) {
         sessions.remove(s.id(), s);
+        s.queue().takeOverflow();
         cancelTimers(s);
         for (Subscription sub : new ArrayList<>(s.subscriptions())) {
             trie.remove(sub);
@@ -258,8 +303,7 @@ public final class Broker implements AutoCloseable {
 
     private void toGroupAgain(Delivery d) {
         MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
-        new Fanout(d.message(), only, outcome -> { }, config.queueLimits(), stats, false, OfflineQueuePolicy.DROP,
-                store, false).run();
+        new Fanout(d.message(), only, outcome -> { }, config, stats, false, null, store, false).run();
     }
 
     /**
@@ -346,10 +390,27 @@ public final class Broker implements AutoCloseable {
             done.accept(PublishOutcome.STORE_FAILED);
             return;
         }
+        boolean keep = m.retain();
+        if (keep && !retained.fits(m)) {
+            keep = false;
+            stats.retainedRefused.increment();
+            if (retainedFull.compareAndSet(false, true)) {
+                log.warn("retained messages are at their bound ({} messages, {} bytes): a new or larger retained "
+                        + "message is not kept (MQTT 5 QoS 1/2: refused with 0x97; otherwise delivered, not retained) "
+                        + "until some are cleared; counted in sluice_retained_refused_total. Raise --max-retained-messages "
+                        + "or --max-retained-bytes if this is expected", retained.size(), retained.bytes());
+            }
+            if (canRefuse && m.qos() > 0) {
+                done.accept(new PublishOutcome(0, true));
+                return;
+            }
+        } else if (keep && retainedFull.get()) {
+            retainedFull.set(false);
+        }
         stats.published(m);
         // recorded before the trie match: a reader subscribing concurrently finds it either live or in the history
         m.position(history.append(m));
-        boolean stored = m.retain() && retained.accept(m);
+        boolean stored = keep && retained.accept(m);
         MatchResult match = trie.match(m.topic());
         if (match.isEmpty()) {
             PublishOutcome none = new PublishOutcome(0, false);
@@ -363,8 +424,7 @@ public final class Broker implements AutoCloseable {
             }
             return;
         }
-        new Fanout(m, match, done, config.queueLimits(), stats, canRefuse, config.offlineQueuePolicy(), store, stored)
-                .start();
+        new Fanout(m, match, done, config, stats, canRefuse, timer, store, stored).start();
     }
 
     /**

@@ -24,6 +24,12 @@ public final class BrokerStats {
         TOO_LARGE_FOR_CLIENT
     }
 
+    /** Bytes of QoS 1/2 messages queued (not yet sent) across every session. */
+    public final LongAdder queuedBytes = new LongAdder();
+    /** Retained messages not kept because the retained store was at its bound. */
+    public final LongAdder retainedRefused = new LongAdder();
+    /** Sessions in an overflow episode: offline with a full queue, dropping what comes for them. */
+    public final LongAdder sessionsOverflowing = new LongAdder();
     public final LongAdder published = new LongAdder();
     public final LongAdder publishedBytes = new LongAdder();
     public final LongAdder delivered = new LongAdder();

@@ -4,12 +4,20 @@ import io.sluice.protocol.topic.TopicFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
  * One publish on its way into every matching queue. It runs until a live subscriber's queue is full, then
  * parks itself as that queue's room waiter and resumes where it stopped when the subscriber catches up:
  * the publisher is told (and, for QoS 1, acknowledged) only when every queue holds the message.
+ *
+ * <p>A session that is not connected never holds it back by default: at an offline session's full queue the
+ * message is dropped for that session alone (counted, logged once per episode, told to the session when it
+ * returns; see {@link OfflineQueuePolicy}). Only the opt-in {@link OfflineQueuePolicy#WITHHOLD} parks on such a
+ * queue, and then for at most {@link BrokerLimits#offlineWithholdMillis()} in all.
  */
 final class Fanout implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Fanout.class);
@@ -17,10 +25,11 @@ final class Fanout implements Runnable {
     private final Message message;
     private final MatchResult match;
     private final Consumer<PublishOutcome> done;
+    private final BrokerConfig config;
     private final QueueLimits limits;
     private final BrokerStats stats;
     private final boolean publisherCanRefuse;
-    private final OfflineQueuePolicy offlinePolicy;
+    private final ScheduledExecutorService timer;
     private final MessageStore store;
     /** Something of this publish went to the store: the publisher is answered once it is written. */
     private boolean stored;
@@ -28,34 +37,43 @@ final class Fanout implements Runnable {
     private int matched;
     private boolean quotaExceeded;
     private long pausedSince;
-
-    Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, QueueLimits limits, BrokerStats stats) {
-        this(message, match, done, limits, stats, false, OfflineQueuePolicy.DROP, MessageStore.NONE, false);
-    }
+    /** The offline queue this publish is withheld for, while it is. */
+    private volatile SubscriberQueue withheldOn;
+    private ScheduledFuture<?> withholdTimeout;
+    /** The withhold bound passed: from now on, offline full queues drop instead of holding. */
+    private volatile boolean withholdExpired;
 
     /**
-     * @param publisherCanRefuse the publisher can be told "not accepted" (MQTT 5 0x97, STOMP ERROR): refuse the
-     *                           whole publish up front when an offline session's queue is full
-     * @param offlinePolicy      otherwise, what to do at an offline session's full queue
+     * @param publisherCanRefuse the publisher can be told "not accepted" (MQTT 5 0x97, STOMP ERROR)
+     * @param timer              runs the withhold bound; null: neither bound nor withholding
      * @param store              where journaled sessions' queues are written
      * @param stored             something of this publish (its retained entry) already went to the store
      */
-    Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, QueueLimits limits, BrokerStats stats,
-           boolean publisherCanRefuse, OfflineQueuePolicy offlinePolicy, MessageStore store, boolean stored) {
+    Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, BrokerConfig config, BrokerStats stats,
+           boolean publisherCanRefuse, ScheduledExecutorService timer, MessageStore store, boolean stored) {
         this.store = store;
         this.stored = stored;
         this.message = message;
         this.match = match;
         this.done = done;
-        this.limits = limits;
+        this.config = config;
+        this.limits = config.queueLimits();
         this.stats = stats;
         this.publisherCanRefuse = publisherCanRefuse;
-        this.offlinePolicy = offlinePolicy;
+        this.timer = timer;
     }
 
-    /** Start the fan-out: refused at once when the publisher can be told and an offline queue is full. */
+    private boolean withholds() {
+        return config.offlineQueuePolicy() == OfflineQueuePolicy.WITHHOLD && timer != null;
+    }
+
+    /**
+     * Start the fan-out. With {@link OfflineQueuePolicy#WITHHOLD}, a publisher that can be told is refused at once
+     * when an offline session's queue is full (the message goes nowhere): it is neither held nor does it lose the
+     * message silently for that session.
+     */
     void start() {
-        if (publisherCanRefuse && message.qos() > 0 && offlineQueueFull()) {
+        if (withholds() && publisherCanRefuse && message.qos() > 0 && offlineQueueFull()) {
             stats.dropped(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
             done.accept(new PublishOutcome(0, true));
             return;
@@ -69,14 +87,33 @@ final class Fanout implements Runnable {
             if (!s.isOnline() && !s.queue().hasRoomNow()) {
                 for (Subscription sub : t.subscriptions) {
                     if (sub.options().qos() > 0) {
-                        log.warn("queue full for offline session {}: QoS {} message on {} refused", s.clientId(),
-                                message.qos(), message.topic());
+                        overflowed(s, "a publish that matches it is refused (MQTT 5 0x97)");
                         return true;
                     }
                 }
             }
         }
         return false;
+    }
+
+    /** Count a message an offline session missed; the first of an episode is logged, with what to do. */
+    private void overflowed(Session s, String consequence) {
+        if (s.queue().overflow()) {
+            log.warn("session {} is offline with a full queue ({} messages, {} bytes queued): {} until it reconnects; "
+                    + "counted in sluice_messages_dropped_total{reason=\"offline_queue_full\"}. Raise --max-queued-messages "
+                    + "or --max-queued-bytes if it should hold more, or end the session if it is gone for good",
+                    s.id(), s.queue().queuedReliable(), s.queue().queuedBytes(), consequence);
+        }
+    }
+
+    /** The withhold bound passed: stop waiting for the offline queue and go on, dropping for it. */
+    private void withholdExpired() {
+        withholdExpired = true;
+        SubscriberQueue q = withheldOn;
+        if (q != null && q.cancelWait(this)) {
+            withheldOn = null;
+            run();
+        }
     }
 
     @Override
@@ -96,6 +133,9 @@ final class Fanout implements Runnable {
         }
         if (pausedSince != 0) {
             stats.backpressurePausedNanos.add(System.nanoTime() - pausedSince);
+        }
+        if (withholdTimeout != null) {
+            withholdTimeout.cancel(false);
         }
         PublishOutcome outcome = new PublishOutcome(matched, quotaExceeded);
         if (stored && message.qos() > 0) {
@@ -145,7 +185,7 @@ final class Fanout implements Runnable {
         }
         Delivery d = new Delivery(message, Math.min(qos, message.qos()), retainAsPublished && message.retain(),
                 subscriptionIds, tag);
-        return offer(t.session, d);
+        return offer(t.session, d, false);
     }
 
     private boolean toGroup(SharedGroup g) {
@@ -179,7 +219,7 @@ final class Fanout implements Runnable {
         for (int i = 0; i < members.length; i++) {
             Subscription s = members[(start + i) % members.length];
             if (s.session().mayRead(message.topic())) {
-                return offer(s.session(), groupDelivery(g, s));
+                return offer(s.session(), groupDelivery(g, s), true);
             }
         }
         return false;
@@ -192,33 +232,60 @@ final class Fanout implements Runnable {
                 s.tag()).viaGroup(g);
     }
 
-    private boolean offer(Session session, Delivery d) {
+    /**
+     * Into one session's queue; true when it parked itself waiting for room. {@code onlyTaker}: a shared group
+     * with no live member, whose message goes nowhere if this session cannot take it (a publisher that can be
+     * told is then refused).
+     */
+    private boolean offer(Session session, Delivery d, boolean onlyTaker) {
         SubscriberQueue q = session.queue();
         while (true) {
+            boolean offline = !session.isOnline();
+            if (offline && d.qos() > 0 && overTotalBound()) {
+                return dropForOffline(session, onlyTaker, "past --max-total-queued-bytes, messages for it are dropped");
+            }
             if (q.offer(d, conflate(d.qos())) == SubscriberQueue.Offer.ACCEPTED) {
                 matched++;
                 stored |= d.qos() > 0 && q.journal() != null;
                 return false;
             }
-            if (!session.isOnline() && !publisherCanRefuse && offlinePolicy == OfflineQueuePolicy.WITHHOLD) {
-                // lossless: wait for the session to come back (or end); its reconnect drains and makes room
+            if (offline && withholds() && !publisherCanRefuse && !withholdExpired) {
+                // opt-in: hold the publisher until the session comes back (or ends), within the bound
+                withheldOn = q;
                 if (q.awaitRoom(this)) {
+                    if (withholdTimeout == null) {
+                        withholdTimeout = timer.schedule(this::withholdExpired,
+                                config.limits().offlineWithholdMillis(), TimeUnit.MILLISECONDS);
+                    }
                     return true;
                 }
+                withheldOn = null;
                 continue;
             }
-            if (!session.isOnline()) {
-                // DROP, or a refusable publisher that lost the race with another publisher for the last place
-                quotaExceeded = true;
-                stats.dropped(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
-                log.warn("queue full for offline session {}: QoS {} message on {} not queued for it",
-                        session.clientId(), d.qos(), message.topic());
-                return false;
+            if (offline) {
+                return dropForOffline(session, onlyTaker, withholds()
+                        ? "a publish held for it longer than --offline-withhold-timeout is dropped for it"
+                        : "messages for it are dropped");
             }
+            withheldOn = null;
             if (q.awaitRoom(this)) {
                 return true;
             }
         }
+    }
+
+    private boolean dropForOffline(Session session, boolean onlyTaker, String consequence) {
+        stats.dropped(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
+        overflowed(session, consequence);
+        if (onlyTaker) {
+            quotaExceeded = true;
+        }
+        return false;
+    }
+
+    private boolean overTotalBound() {
+        long max = config.limits().maxTotalQueuedBytes();
+        return max > 0 && stats.queuedBytes.sum() >= max;
     }
 
     private boolean conflate(int deliveryQos) {

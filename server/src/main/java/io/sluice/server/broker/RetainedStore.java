@@ -15,7 +15,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RetainedStore {
     private final Node root = new Node();
     private final AtomicInteger count = new AtomicInteger();
+    /** Weight (payload and topic) of every retained message; under this store's lock, read freely. */
+    private volatile long bytes;
     private final MessageStore store;
+    private volatile int maxMessages;
+    private volatile long maxBytes;
 
     public RetainedStore() {
         this(MessageStore.NONE);
@@ -38,6 +42,50 @@ public final class RetainedStore {
         return store.isDurable();
     }
 
+    /**
+     * Bound the store ({@code max-retained-messages}, {@code max-retained-bytes}; 0: unbounded). Messages already
+     * kept stay; {@link #fits} says whether a new one may be.
+     */
+    public void bound(int maxMessages, long maxBytes) {
+        this.maxMessages = maxMessages;
+        this.maxBytes = maxBytes;
+    }
+
+    /**
+     * Whether keeping {@code m} stays within the bounds: replacing a topic's message counts only the difference
+     * in size, clearing one always fits. Checked before {@link #accept}, so concurrent publishes may pass a bound by
+     * one message each.
+     */
+    public boolean fits(Message m) {
+        if (m.payload().length == 0 || (maxMessages <= 0 && maxBytes <= 0)) {
+            return true;
+        }
+        Message previous = get(m.topic());
+        long newBytes = bytes + weight(m) - (previous == null ? 0 : weight(previous));
+        int newCount = count.get() + (previous == null ? 1 : 0);
+        return (maxMessages <= 0 || newCount <= maxMessages) && (maxBytes <= 0 || newBytes <= maxBytes);
+    }
+
+    private Message get(String topic) {
+        Node node = root;
+        for (String level : TopicLevels.split(topic)) {
+            node = node.children.get(level);
+            if (node == null) {
+                return null;
+            }
+        }
+        return node.message;
+    }
+
+    private static long weight(Message m) {
+        return m.payload().length + m.topic().length();
+    }
+
+    /** Bytes kept: payloads and topics of every retained message. */
+    public long bytes() {
+        return bytes;
+    }
+
     /** Recovery: a retained message read back from the store. */
     void restore(Message m) {
         put(m, false);
@@ -52,6 +100,7 @@ public final class RetainedStore {
         if (previous == null) {
             count.incrementAndGet();
         }
+        bytes += weight(m) - (previous == null ? 0 : weight(previous));
         node.message = m;
         if (write && store.isDurable()) {
             store.putRetained(m, previous);
@@ -72,6 +121,7 @@ public final class RetainedStore {
         if (previous != null) {
             path[levels.length].message = null;
             count.decrementAndGet();
+            bytes -= weight(previous);
         }
         for (int i = levels.length; i > 0 && path[i].isEmpty(); i--) {
             path[i - 1].children.remove(levels[i - 1], path[i]);

@@ -42,6 +42,11 @@ public final class SubscriberQueue {
     private DeliverySink sink;
     private boolean drainScheduled;
     private long lastProgressNanos = System.nanoTime();
+    /** Messages not queued for this session because it was offline and full, since it last came back. */
+    private long overflowSinceReturn;
+    private long overflowTotal;
+    /** An overflow episode is going on: it began with a log line and ends when the session comes back. */
+    private boolean overflowing;
     /** Set while the session's queue must survive the process; every change is recorded under this lock. */
     private volatile SessionJournal journal;
 
@@ -62,7 +67,7 @@ public final class SubscriberQueue {
                     return Offer.FULL;
                 }
                 reliable.addLast(d);
-                reliableBytes += d.weight();
+                addBytes(d.weight());
                 if (journal != null) {
                     journal.queued(d);
                 }
@@ -109,6 +114,52 @@ public final class SubscriberQueue {
         }
         roomWaiters.add(onRoom);
         return true;
+    }
+
+    /** Forget a waiter registered with {@link #awaitRoom}; false when it already ran (or is running). */
+    synchronized boolean cancelWait(Runnable onRoom) {
+        return roomWaiters != null && roomWaiters.remove(onRoom);
+    }
+
+    private void addBytes(long delta) {
+        reliableBytes += delta;
+        stats.queuedBytes.add(delta);
+    }
+
+    /**
+     * Count one message this offline session's full queue did not take; true when it begins an episode (the
+     * first since the session was last connected), which the caller logs, once.
+     */
+    synchronized boolean overflow() {
+        overflowSinceReturn++;
+        overflowTotal++;
+        if (overflowing) {
+            return false;
+        }
+        overflowing = true;
+        stats.sessionsOverflowing.increment();
+        return true;
+    }
+
+    /** The session is back (or ends): how many it missed since it left; the episode ends. */
+    synchronized long takeOverflow() {
+        long n = overflowSinceReturn;
+        overflowSinceReturn = 0;
+        if (overflowing) {
+            overflowing = false;
+            stats.sessionsOverflowing.decrement();
+        }
+        return n;
+    }
+
+    /** Messages dropped for this session because it was offline with a full queue, over its whole life. */
+    public synchronized long overflowedTotal() {
+        return overflowTotal;
+    }
+
+    /** Dropping for this session now: it is offline with a full queue and has not come back since. */
+    public synchronized boolean isOverflowing() {
+        return overflowing;
     }
 
     /** Whether a QoS 1/2 offer would be accepted now. */
@@ -216,7 +267,7 @@ public final class SubscriberQueue {
             }
             if (d == null && !reliable.isEmpty() && inflight.size() < window) {
                 d = reliable.pollFirst();
-                reliableBytes -= d.weight();
+                addBytes(-d.weight());
                 d.assign(allocatePacketId(), ++sendSequence);
                 inflight.put(d.packetId(), d);
                 if (journal != null) {
@@ -311,7 +362,7 @@ public final class SubscriberQueue {
                 again.markDuplicate();
                 again.viaGroup(d.group());
                 reliable.addFirst(again);
-                reliableBytes += again.weight();
+                addBytes(again.weight());
                 if (journal != null && d.storeSeq() != 0) {
                     // same position, back to queued: a restart keeps it at the head
                     again.storeSeq(d.storeSeq());
@@ -405,7 +456,7 @@ public final class SubscriberQueue {
             inflight.put(packetId, d);
         } else {
             reliable.addLast(d);
-            reliableBytes += d.weight();
+            addBytes(d.weight());
         }
     }
 
@@ -434,7 +485,7 @@ public final class SubscriberQueue {
         all.addAll(reliable);
         inflight.clear();
         reliable.clear();
-        reliableBytes = 0;
+        addBytes(-reliableBytes);
         return all;
     }
 

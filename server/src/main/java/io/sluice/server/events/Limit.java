@@ -6,7 +6,9 @@ import java.util.Locale;
 public enum Limit {
     SUBSCRIPTIONS_PER_CLIENT("max-subscriptions-per-client"),
     TOPIC_LENGTH("max-topic-length"),
-    TOPIC_LEVELS("max-topic-levels");
+    TOPIC_LEVELS("max-topic-levels"),
+    /** The broker's total of sessions: a STOMP SUBSCRIBE (or a new queue) opens one. */
+    SESSIONS("max-sessions");
 
     private final String label = name().toLowerCase(Locale.ROOT);
     private final String setting;

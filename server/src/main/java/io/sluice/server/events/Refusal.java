@@ -10,6 +10,8 @@ import java.util.Locale;
 public enum Refusal {
     /** {@code max-connections} reached. */
     CONNECTION_LIMIT(503, 0x97, 0x03, "server busy: connection limit reached, retry later"),
+    /** {@code max-sessions} reached: a client that would open a new broker session. */
+    SESSION_LIMIT(503, 0x97, 0x03, "server busy: session limit reached, retry later"),
     /** {@code max-connections-per-address} reached for the client's IP address. */
     ADDRESS_LIMIT(429, 0x97, 0x03, "too many connections from this address, retry later"),
     /** The {@code connect-rate} token bucket is empty: a reconnect storm is being paced. */

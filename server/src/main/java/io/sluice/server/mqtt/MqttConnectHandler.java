@@ -55,6 +55,9 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     /** A CONNECT waiting for its authentication exchange to end. */
     private ConnectRequest pendingConnect;
 
+    /** CONNACK User Property naming how many messages a returning session missed (its queue was full). */
+    static final String DROPPED_PROPERTY = "sluice-dropped-while-offline";
+
     MqttConnectHandler(MqttConnection connection, MqttConnectRefusal refusal, MqttDeliverySink sink,
                        Security security) {
         this.connection = connection;
@@ -257,8 +260,14 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         sink.clientLimits(maximumPacketSize, r.topicAliasMaximum());
 
         connection.loggedIn(security, r.login(), r.access());
-        Broker.Connection c = connection.broker.connect(MqttModule.sessionId(r.clientId()), r.cleanStart(), r.expiry(),
-                r.window(), sink);
+        Broker.Connection c;
+        try {
+            c = connection.broker.connect(MqttModule.sessionId(r.clientId()), r.cleanStart(), r.expiry(), r.window(),
+                    sink);
+        } catch (Broker.SessionLimitException e) {
+            refusal.refuse(Refusal.SESSION_LIMIT);
+            return;
+        }
         connection.brokerConnection(c);
         c.session().reads(r.access());
         closeAtExpiry(ctx, r);
@@ -270,6 +279,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         if (v5) {
             ack = connAckProperties(r.assigned() ? r.clientId() : null, serverKeepAlive ? keepAlive : -1,
                     r.wantsResponseInformation() ? limits.responseInformation() : null, authMethod, authData);
+            if (c.droppedWhileOffline() > 0) {
+                // how many messages its full queue could not take while it was away (docs/flow-control.md)
+                ack.add(new MqttProperties.UserProperty(DROPPED_PROPERTY, Long.toString(c.droppedWhileOffline())));
+            }
         }
         ctx.write(MqttMessageBuilders.connAck()
                 .returnCode(MqttConnectReturnCode.CONNECTION_ACCEPTED)

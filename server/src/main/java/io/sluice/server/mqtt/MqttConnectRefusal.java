@@ -27,7 +27,7 @@ final class MqttConnectRefusal {
      */
     void refuse(Refusal admission) {
         ReasonCode reason = switch (admission) {
-            case CONNECTION_LIMIT, ADDRESS_LIMIT -> ReasonCode.QUOTA_EXCEEDED;
+            case CONNECTION_LIMIT, ADDRESS_LIMIT, SESSION_LIMIT -> ReasonCode.QUOTA_EXCEEDED;
             case RATE_LIMIT -> ReasonCode.CONNECTION_RATE_EXCEEDED;
             default -> ReasonCode.SERVER_UNAVAILABLE;
         };

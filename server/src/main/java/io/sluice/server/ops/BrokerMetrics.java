@@ -88,6 +88,12 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
 
         Gauge.builder("sluice.retained.messages", broker, b -> b.retained().size())
                 .description("retained messages stored").register(r);
+        Gauge.builder("sluice.retained", broker, b -> b.retained().bytes()).baseUnit(BaseUnits.BYTES)
+                .description("bytes of retained messages (payloads and topics), bounded by --max-retained-bytes").register(r);
+        FunctionCounter.builder("sluice.retained.refused", stats, s -> s.retainedRefused.sum())
+                .description("retained messages not kept: the retained store was at --max-retained-messages or --max-retained-bytes").register(r);
+        Gauge.builder("sluice.sessions.overflowing", stats, s -> s.sessionsOverflowing.sum())
+                .description("offline sessions whose full queue is dropping what comes for them, until they return").register(r);
         Gauge.builder("sluice.subscriptions", broker, b -> b.trie().subscriptionCount())
                 .description("subscriptions in the topic trie (shared group members included)").register(r);
         censusGauge("sluice.sessions", Tags.of("state", "online"), SessionCensus::online, "sessions with a live connection");

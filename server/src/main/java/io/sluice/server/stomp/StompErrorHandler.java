@@ -4,6 +4,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.stomp.StompCommand;
 import io.netty.handler.codec.stomp.StompFrame;
@@ -76,6 +77,14 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
                     + cause.getMessage() + " Send smaller frames (bodies up to " + conn.config.maxFrameBody() + " bytes).", null);
         } else if (cause instanceof DecoderException) {
             fail("malformed frame", String.valueOf(cause.getMessage()), null);
+        } else if (cause instanceof PrematureChannelClosureException) {
+            // the client went away in the middle of a frame: its own doing, not a server error; nobody to answer
+            conn.ending(DisconnectReason.CONNECTION_LOST);
+            log.info("stomp {}: the client closed the connection in the middle of a frame; the partial frame is dropped",
+                    conn.describe());
+            conn.closing = true;
+            conn.gate.discardAll();
+            ctx.close();
         } else if (cause instanceof java.io.IOException) {
             log.debug("stomp {}: {}", conn.describe(), cause.toString());
             ctx.close();

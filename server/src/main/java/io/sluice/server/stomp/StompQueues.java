@@ -8,6 +8,7 @@ import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.Session;
 import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.events.Limit;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -42,7 +43,15 @@ final class StompQueues {
                     + " queues (setting stomp-max-queues); use an existing queue or a /topic/ destination.");
         }
         holders.computeIfAbsent(queue.name(), name -> {
-            Broker.Connection c = broker.connect(new SessionId(StompModule.NAMESPACE, HOLDER_PREFIX + name), false, Long.MAX_VALUE, 0, NEVER_ONLINE);
+            Broker.Connection c;
+            try {
+                c = broker.connect(new SessionId(StompModule.NAMESPACE, HOLDER_PREFIX + name), false, Long.MAX_VALUE,
+                        0, NEVER_ONLINE);
+            } catch (Broker.SessionLimitException e) {
+                throw StompProtocolException.limit("session limit reached", "A new queue needs a session and the "
+                        + "server holds as many as it may (" + e.getMessage() + "); use an existing queue.", null,
+                        Limit.SESSIONS);
+            }
             broker.disconnect(c, false);
             broker.subscribe(c.session(), queue.mqttTopic(), queue.shareGroup(), SubscriptionOptions.ofQos(1), null);
             return c.session();

@@ -111,8 +111,14 @@ final class StompSubscriptionHandler extends ChannelInboundHandlerAdapter {
         StompSubscription sub = new StompSubscription(conn, ctx, freeNumber(), id, idGiven,
                 destination, ack, conn.broker.config().queueLimits().maxQos0Messages(),
                 delta == null ? null : new DeltaEncoder(conn.config.delta()));
-        Broker.Connection session = conn.broker.connect(new SessionId(StompModule.NAMESPACE, sub.clientId()), true, 0,
-                prefetch, sub);
+        Broker.Connection session;
+        try {
+            session = conn.broker.connect(new SessionId(StompModule.NAMESPACE, sub.clientId()), true, 0, prefetch, sub);
+        } catch (Broker.SessionLimitException e) {
+            throw StompProtocolException.limit("session limit reached", "The server holds as many sessions as it may ("
+                    + e.getMessage() + "); every subscription is one. Retry later.",
+                    StompFrames.header(frame, StompHeaders.RECEIPT), Limit.SESSIONS);
+        }
         if (destination.kind() == StompDestination.Kind.QUEUE) {
             // what this consumer has not acknowledged yet still belongs to the queue, across a restart too
             conn.broker.keepSharesInStore(session.session());

@@ -197,57 +197,161 @@ class FlowControlTest {
         return c;
     }
 
+    private static Broker withholding(long boundMillis) {
+        return new Broker(new BrokerConfig(SMALL, 64, 0, OfflineQueuePolicy.WITHHOLD,
+                new BrokerLimits(boundMillis, 0, 0, 0, 0)));
+    }
+
+    private static CompletableFuture<PublishOutcome> publish(Broker b, Message m, boolean canRefuse) {
+        CompletableFuture<PublishOutcome> f = new CompletableFuture<>();
+        b.publish(m, canRefuse, f::complete);
+        return f;
+    }
+
+    /**
+     * The default: an offline session's full queue neither holds nor refuses anyone, refusable publisher or not;
+     * the message reaches everyone else, the session's loss is counted, and it learns of it when it returns.
+     */
     @Test
-    void aRefusablePublisherIsRefusedWhenAnOfflineSessionsQueueIsFullAndTheMessageGoesNowhere() throws Exception {
+    void byDefaultAnOfflineFullSessionNeitherHoldsNorRefusesAnyPublisher() throws Exception {
         offline(broker, "away");
         connect("present", other, true, 0, "o/#", 1);
-        for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
-            assertFalse(publishRefusable(msg("o/x", 1, "m" + i)).get(5, TimeUnit.SECONDS).quotaExceeded());
+        int extra = 3;
+        for (int i = 0; i < SMALL.maxQueuedMessages() + extra; i++) {
+            for (boolean canRefuse : new boolean[] {false, true}) {
+                PublishOutcome o = publish(broker, msg("o/x", 1, "m" + i + canRefuse), canRefuse).get(5, TimeUnit.SECONDS);
+                assertFalse(o.quotaExceeded(), "nobody is refused for an absent session");
+                assertTrue(o.matchedSessions() >= 1, "the present session has it");
+                Delivery d = other.next();
+                other.onLoop(() -> broker.session(id("present")).queue().acknowledge(d.packetId()));
+            }
         }
-        PublishOutcome refused = publishRefusable(msg("o/x", 1, "late")).get(5, TimeUnit.SECONDS);
-        assertTrue(refused.quotaExceeded());
-        assertEquals(0, refused.matchedSessions(), "a refused message must not reach anyone");
-        assertEquals(1, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
-    }
-
-    @Test
-    void byDefaultAPublisherThatCannotBeRefusedWaitsForTheOfflineSessionToComeBack() throws Exception {
-        Broker.Connection c = offline(broker, "away");
-        for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
-            assertTrue(publish(msg("o/x", 1, "m" + i)).isDone());
-        }
-        CompletableFuture<PublishOutcome> held = publish(msg("o/x", 1, "m" + SMALL.maxQueuedMessages()));
-        assertFalse(held.isDone(), "withheld until the session makes room");
+        Session away = broker.session(id("away"));
+        long missed = 2L * (SMALL.maxQueuedMessages() + extra) - SMALL.maxQueuedMessages();
+        assertEquals(missed, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+        assertEquals(missed, away.queue().overflowedTotal());
+        assertTrue(away.queue().isOverflowing());
+        assertEquals(1, broker.stats().sessionsOverflowing.sum(), "one episode, one session");
         try (RecordingSink back = new RecordingSink()) {
             Broker.Connection again = back.onLoop(() -> broker.connect(id("away"), false, 3600, 0, back));
-            for (int i = 0; i <= SMALL.maxQueuedMessages(); i++) {
-                Delivery d = back.next();
-                assertEquals("m" + i, new String(d.message().payload()));
-                back.onLoop(() -> again.session().queue().acknowledge(d.packetId()));
+            assertEquals(missed, again.droppedWhileOffline(), "told how many it missed when it returns");
+            assertFalse(again.session().queue().isOverflowing(), "the episode ends with its return");
+            assertEquals(0, broker.stats().sessionsOverflowing.sum());
+            for (int i = 0; i < SMALL.maxQueuedMessages() / 2; i++) {
+                for (boolean canRefuse : new boolean[] {false, true}) {
+                    Delivery d = back.next();
+                    assertEquals("m" + i + canRefuse, new String(d.message().payload()), "what fitted, in order");
+                    back.onLoop(() -> again.session().queue().acknowledge(d.packetId()));
+                }
             }
-            assertFalse(held.get(5, TimeUnit.SECONDS).quotaExceeded());
         }
-        assertEquals(0, broker.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
-        assertEquals(c.session(), broker.session(id("away")));
     }
 
     @Test
-    void theDropPolicyQueuesForOthersAndCountsTheOfflineSessionsLoss() throws Exception {
-        try (Broker dropping = new Broker(new BrokerConfig(SMALL, 64, 0, OfflineQueuePolicy.DROP))) {
-            offline(dropping, "away");
-            int quota = 0;
-            for (int i = 0; i < SMALL.maxQueuedMessages() + 3; i++) {
-                CompletableFuture<PublishOutcome> f = new CompletableFuture<>();
-                dropping.publish(msg("o/x", 1, "m" + i), f::complete);
-                if (f.get(5, TimeUnit.SECONDS).quotaExceeded()) {
-                    quota++;
-                }
+    void withholdRefusesARefusablePublisherAndTheMessageGoesNowhere() throws Exception {
+        try (Broker b = withholding(60_000)) {
+            offline(b, "away");
+            for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
+                assertFalse(publish(b, msg("o/x", 1, "m" + i), true).get(5, TimeUnit.SECONDS).quotaExceeded());
             }
-            assertEquals(3, quota);
-            assertEquals(3, dropping.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+            PublishOutcome refused = publish(b, msg("o/x", 1, "late"), true).get(5, TimeUnit.SECONDS);
+            assertTrue(refused.quotaExceeded());
+            assertEquals(0, refused.matchedSessions(), "a refused message must not reach anyone");
+            assertEquals(1, b.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
         }
     }
 
+    @Test
+    void withholdHoldsAPublisherThatCannotBeRefusedUntilTheOfflineSessionComesBack() throws Exception {
+        try (Broker b = withholding(60_000)) {
+            Broker.Connection c = offline(b, "away");
+            for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
+                assertTrue(publish(b, msg("o/x", 1, "m" + i), false).isDone());
+            }
+            CompletableFuture<PublishOutcome> held = publish(b, msg("o/x", 1, "m" + SMALL.maxQueuedMessages()), false);
+            assertFalse(held.isDone(), "withheld until the session makes room");
+            try (RecordingSink back = new RecordingSink()) {
+                Broker.Connection again = back.onLoop(() -> b.connect(id("away"), false, 3600, 0, back));
+                for (int i = 0; i <= SMALL.maxQueuedMessages(); i++) {
+                    Delivery d = back.next();
+                    assertEquals("m" + i, new String(d.message().payload()));
+                    back.onLoop(() -> again.session().queue().acknowledge(d.packetId()));
+                }
+                assertFalse(held.get(5, TimeUnit.SECONDS).quotaExceeded());
+            }
+            assertEquals(0, b.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+            assertEquals(c.session(), b.session(id("away")));
+        }
+    }
+
+    /** The bound on withholding, for several bounds: held at least that long, released soon after, loss counted. */
+    @Test
+    void withholdHoldsNoLongerThanItsBound() throws Exception {
+        for (long bound : new long[] {50, 300}) {
+            try (Broker b = withholding(bound)) {
+                offline(b, "away");
+                connect(b, "present", other);
+                for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
+                    assertTrue(publish(b, msg("o/x", 1, "m" + i), false).isDone());
+                    Delivery d = other.next();
+                    other.onLoop(() -> b.session(id("present")).queue().acknowledge(d.packetId()));
+                }
+                long start = System.nanoTime();
+                CompletableFuture<PublishOutcome> held = publish(b, msg("o/x", 1, "late"), false);
+                PublishOutcome o = held.get(bound + 10_000, TimeUnit.MILLISECONDS);
+                long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertTrue(heldMillis >= bound - 5, "held for the bound: " + heldMillis + " ms of " + bound);
+                assertFalse(o.quotaExceeded());
+                assertEquals("late", new String(other.next().message().payload()), "everyone else has it");
+                assertEquals(1, b.session(id("away")).queue().overflowedTotal(), "the absent session's loss, counted");
+                assertEquals(1, b.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+            }
+        }
+    }
+
+    private Broker.Connection connect(Broker b, String id, RecordingSink sink) throws Exception {
+        return sink.onLoop(() -> {
+            Broker.Connection c = b.connect(id(id), true, 0, 0, sink);
+            b.subscribe(c.session(), "o/#", null, SubscriptionOptions.ofQos(1), null);
+            return c;
+        });
+    }
+
+    @Test
+    void aSharedGroupWithNoMemberAbleToTakeTheMessageRefusesARefusablePublisher() throws Exception {
+        Broker.Connection holder = sub.onLoop(() -> {
+            Broker.Connection conn = broker.connect(id("holder"), false, Long.MAX_VALUE, 0, sub);
+            broker.subscribe(conn.session(), "q/jobs", "jobs", SubscriptionOptions.ofQos(1), null);
+            return conn;
+        });
+        sub.onLoop(() -> {
+            broker.disconnect(holder, false);
+            return null;
+        });
+        for (int i = 0; i < SMALL.maxQueuedMessages(); i++) {
+            assertFalse(publish(broker, msg("q/jobs", 1, "j" + i), true).get(5, TimeUnit.SECONDS).quotaExceeded());
+        }
+        assertTrue(publish(broker, msg("q/jobs", 1, "one too many"), true).get(5, TimeUnit.SECONDS).quotaExceeded(),
+                "the message would go nowhere: its publisher is told");
+    }
+
+    @Test
+    void theTotalQueuedBytesBoundDropsForOfflineSessionsOnly() throws Exception {
+        QueueLimits roomy = new QueueLimits(1000, 1 << 20, 2, 3, List.of());
+        long bound = 10L * msg("o/x", 1, "m0").weight();
+        try (Broker b = new Broker(new BrokerConfig(roomy, 64, 0, OfflineQueuePolicy.DROP,
+                new BrokerLimits(30_000, 0, bound, 0, 0)))) {
+            offline(b, "away-1");
+            offline(b, "away-2");
+            for (int i = 0; i < 20; i++) {
+                assertFalse(publish(b, msg("o/x", 1, "m" + i), false).get(5, TimeUnit.SECONDS).quotaExceeded());
+            }
+            long queued = b.session(id("away-1")).queue().queuedBytes() + b.session(id("away-2")).queue().queuedBytes();
+            assertTrue(queued <= bound + msg("o/x", 1, "m0").weight(), "total queued " + queued + " within " + bound);
+            assertEquals(queued, b.stats().queuedBytes.sum(), "the total is what the sessions hold");
+            assertEquals(40 - 10, b.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+        }
+    }
     @Test
     void aSecondConnectionWithTheSameIdTakesTheSessionOver() throws Exception {
         connect("dup", sub, false, 3600, "d/#", 1);

@@ -61,6 +61,8 @@ class SlowConsumerProofTest {
         server = SluiceServer.start(Settings.defaults().with(Settings.BIND, "127.0.0.1")
                 .with(Settings.MQTT_PORT, 0).with(Settings.HTTP_PORT, 0).with(Settings.STOMP_PORT, -1)
                 .with(Settings.MAX_QUEUED_MESSAGES, QUEUE_BOUND).with(Settings.INFLIGHT_WINDOW, WINDOW)
+                // the kill-and-resume proof is of the opt-in lossless policy for closed systems
+                .with(Settings.OFFLINE_QUEUE_FULL, "withhold")
                 .with(Settings.SYS_INTERVAL, 0L));
     }
 
@@ -235,7 +237,8 @@ class SlowConsumerProofTest {
 
     /**
      * An MQTT 3.1.1 publisher cannot be told "not accepted", so while the killed subscriber's session is offline
-     * with a full queue its PUBACKs are withheld (the default offline-queue-full policy) until it is back.
+     * with a full queue its PUBACKs are withheld (with --offline-queue-full withhold) until it is back, well within
+     * --offline-withhold-timeout.
      */
     @ParameterizedTest(name = "over {0}: the slow subscriber killed and resumed mid-run loses nothing")
     @ValueSource(strings = {"tcp", "ws"})

@@ -265,8 +265,9 @@ class Mqtt5PropertiesTest {
     }
 
     @Test
-    void quotaExceededWhenAnOfflineSessionQueueIsFull() { // MQTT 5 section 3.4.2.1: 0x97
-        server = new MqttTestServer(MqttTestServer.tinyQueues(8, 2));
+    void quotaExceededWhenAnOfflineSessionQueueIsFullUnderWithhold() { // MQTT 5 section 3.4.2.1: 0x97
+        // only the opt-in policy refuses; by default nobody is refused for an absent session (OfflineOverflowTest)
+        server = new MqttTestServer(MqttTestServer.tinyQueues(8, 2).with(Settings.OFFLINE_QUEUE_FULL, "withhold"));
         MqttProperties expiry = new MqttProperties();
         expiry.add(new MqttProperties.IntegerProperty(MqttProperties.SESSION_EXPIRY_INTERVAL, 600));
         RawMqttClient away = RawMqttClient.connected(server.port(), MqttVersion.MQTT_5, "away", true, expiry);
