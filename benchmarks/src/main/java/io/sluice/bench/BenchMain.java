@@ -19,6 +19,7 @@ public final class BenchMain {
             case "side-by-side" -> io.sluice.bench.side.SideBySide.main(rest);
             case "startup" -> io.sluice.bench.startup.StartupTime.main(rest);
             case "persistence" -> io.sluice.bench.store.PersistenceBenchmark.main(rest);
+            case "sse" -> io.sluice.bench.load.SseBench.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }
