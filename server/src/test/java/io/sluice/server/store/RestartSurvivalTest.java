@@ -133,6 +133,44 @@ class RestartSurvivalTest {
         }
     }
 
+    @Test
+    void whatSigtermLeavesUndeliveredIsDeliveredAfterTheNextStart(@TempDir Path dir) throws Exception {
+        BrokerProcess.Ports ports = BrokerProcess.Ports.free();
+        Path data = dir.resolve("data");
+        Path log = dir.resolve("broker.log");
+        int count = 500;
+        try (BrokerProcess first = BrokerProcess.start(ports, data, log)) {
+            Mqtt5BlockingClient sub = client(ports, "term-sub");
+            sub.connectWith().cleanStart(true).sessionExpiryInterval(3600).send();
+            sub.subscribeWith().topicFilter("term/t").qos(MqttQos.AT_LEAST_ONCE).send();
+            sub.disconnect();
+            Mqtt5BlockingClient pub = client(ports, "term-pub");
+            pub.connect();
+            for (int i = 0; i < count; i++) {
+                pub.publishWith().topic("term/t").payload(bytes("m" + i)).qos(MqttQos.AT_LEAST_ONCE).send();
+            }
+            pub.disconnect();
+            assertEquals(0, first.stop(), "SIGTERM exits cleanly");
+        }
+        try (BrokerProcess second = BrokerProcess.start(ports, data, log)) {
+            Mqtt5BlockingClient sub = client(ports, "term-sub");
+            java.util.List<String> got = new java.util.ArrayList<>();
+            try (Mqtt5BlockingClient.Mqtt5Publishes in = sub.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
+                assertTrue(sub.connectWith().cleanStart(false).sessionExpiryInterval(3600).send().isSessionPresent());
+                for (Optional<Mqtt5Publish> p = in.receive(10, TimeUnit.SECONDS); p.isPresent() && got.size() < count;
+                     p = got.size() < count ? in.receive(10, TimeUnit.SECONDS) : Optional.empty()) {
+                    got.add(text(p.get()));
+                }
+            }
+            java.util.List<String> expected = new java.util.ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                expected.add("m" + i);
+            }
+            assertEquals(expected, got, "every queued message, in order; log:\n" + second.log());
+            sub.disconnect();
+        }
+    }
+
     private static Mqtt5BlockingClient client(BrokerProcess.Ports ports, String id) {
         return Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1").serverPort(ports.mqtt()).buildBlocking();
     }
