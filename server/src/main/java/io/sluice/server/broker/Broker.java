@@ -440,6 +440,7 @@ public final class Broker implements AutoCloseable {
         // the store keys a session by SessionId.key()
         java.util.Map<String, Session> byKey = new java.util.HashMap<>();
         java.util.Map<String, Long> offlineSince = new java.util.LinkedHashMap<>();
+        java.util.Set<String> wasOnline = new java.util.HashSet<>();
         List<Object[]> wills = new ArrayList<>();
         store.recover(new MessageStore.Recovery() {
             @Override
@@ -448,7 +449,10 @@ public final class Broker implements AutoCloseable {
             }
 
             @Override
-            public void session(String id, long expiry, long disconnectedAtMillis) {
+            public void session(String id, long expiry, long disconnectedAtMillis, boolean onlineAtStop) {
+                if (onlineAtStop) {
+                    wasOnline.add(id);
+                }
                 Session s = new Session(SessionId.parse(id), config.queueLimits(), stats);
                 s.expiryIntervalSeconds(expiry);
                 s.keepsShares = expiry == 0;
@@ -471,6 +475,11 @@ public final class Broker implements AutoCloseable {
                                boolean released, String groupKey) {
                 Session s = byKey.get(id);
                 Delivery d = new Delivery(m, qos, retainFlag, ids, null);
+                if (wasOnline.contains(id)) {
+                    // a QoS 1 delivery may have left without its packet id written (it does not wait for that):
+                    // what a connected session held goes out again marked as a possible repeat
+                    d.markDuplicate();
+                }
                 if (groupKey != null) {
                     Subscription sub = s.subscriptionMap().get(groupKey);
                     if (sub != null) {

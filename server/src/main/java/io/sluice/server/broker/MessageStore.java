@@ -104,7 +104,11 @@ public interface MessageStore extends AutoCloseable {
     interface Recovery {
         void retained(Message message);
 
-        void session(String sessionId, long expiryIntervalSeconds, long disconnectedAtMillis);
+        /**
+         * {@code onlineAtStop}: the session had a connection when the broker stopped (then
+         * {@code disconnectedAtMillis} is the last time the broker was seen alive).
+         */
+        void session(String sessionId, long expiryIntervalSeconds, long disconnectedAtMillis, boolean onlineAtStop);
 
         void subscription(String sessionId, String filter, String shareGroup, SubscriptionOptions options);
 

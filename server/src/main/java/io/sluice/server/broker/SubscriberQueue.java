@@ -183,8 +183,8 @@ public final class SubscriberQueue {
 
     /**
      * Hand queued deliveries to the sink while it is writable and the window has room. On the sink's executor.
-     * For a journaled session, deliveries entering the window are sent once their packet ids are written: a
-     * restart then resends them with DUP and the same id, never as new ones.
+     * For a journaled session, QoS 2 deliveries entering the window are sent once their packet ids are written:
+     * a restart then resends them with DUP and the same id, never as new ones.
      */
     public void drain() {
         DeliverySink out;
@@ -272,7 +272,11 @@ public final class SubscriberQueue {
                 inflight.put(d.packetId(), d);
                 if (journal != null) {
                     journal.inflight(d);
-                    assignedInDrain++;
+                    if (d.qos() == 2) {
+                        // QoS 2 leaves once its packet id is written: a resend must carry the same id, or the
+                        // client would take it for a new message. QoS 1 need not wait: see Broker.recover
+                        assignedInDrain++;
+                    }
                 }
             }
             if (d == null) {

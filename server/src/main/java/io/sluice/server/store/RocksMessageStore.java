@@ -339,7 +339,7 @@ public final class RocksMessageStore implements MessageStore {
                         long expiry = v.getLong();
                         long disconnectedAt = v.getLong();
                         // online when the broker stopped: offline since the last clock it wrote
-                        into.session(sid, expiry, disconnectedAt == 0 ? clock : disconnectedAt);
+                        into.session(sid, expiry, disconnectedAt == 0 ? clock : disconnectedAt, disconnectedAt == 0);
                         sessions.add(sid);
                     }
                     case KeyLayout.SUBSCRIPTION -> {

@@ -257,7 +257,7 @@ class RocksMessageStoreTest {
         }
 
         @Override
-        public void session(String id, long expiry, long disconnectedAt) {
+        public void session(String id, long expiry, long disconnectedAt, boolean onlineAtStop) {
             sessions.add("session " + id + " " + expiry + " " + disconnectedAt);
         }
 
