@@ -68,9 +68,9 @@ public final class Settings {
     public static final Setting<Boolean> WS_COMPRESSION = bool("ws-compression", true, "negotiate permessage-deflate (RFC 7692) with WebSocket clients that offer it (browsers do)");
     public static final Setting<Integer> WS_COMPRESSION_MIN_SIZE = bytes32("ws-compression-min-size", 256, "smallest outgoing WebSocket message worth compressing; smaller ones go out as they are");
     public static final Setting<Integer> WS_COMPRESSION_LEVEL = range("ws-compression-level", 6, 1, 9, "deflate level of outgoing WebSocket messages (1: fastest, 9: smallest)");
-    public static final Setting<Boolean> WS_COMPRESSION_CONTEXT_TAKEOVER = bool("ws-compression-context-takeover", true, "keep a WebSocket's deflate contexts between messages (better ratio on repeated content, ~310 KB per connection, bounded by ws-compression-memory); false: every WebSocket gets server_no_context_takeover and client_no_context_takeover");
+    public static final Setting<Boolean> WS_COMPRESSION_CONTEXT_TAKEOVER = bool("ws-compression-context-takeover", true, "keep a WebSocket's compressing context between messages (better ratio on repeated content, ~270 KB per connection, bounded by ws-compression-memory); false: every WebSocket gets server_no_context_takeover");
     public static final Setting<Integer> WS_COMPRESSION_CLIENT_WINDOW_BITS = range("ws-compression-client-window-bits", 15, 8, 15, "client_max_window_bits answered to a client that offers to limit its deflate window (the server's own window is zlib's 15 bits)");
-    public static final Setting<Long> WS_COMPRESSION_MEMORY = bytes("ws-compression-memory", 256L * 1024 * 1024, "memory all WebSocket deflate contexts kept between messages may use together (a context pair measures ~310 KB); past it new WebSockets compress without context takeover");
+    public static final Setting<Long> WS_COMPRESSION_MEMORY = bytes("ws-compression-memory", 256L * 1024 * 1024, "memory all WebSocket deflate contexts kept between messages may use together (measured: ~270 KB to compress, up to ~40 KB to inflate); past it new WebSockets compress without server context takeover, and past that uncompressed");
 
     // ---- broker core
     public static final Setting<Integer> MAX_QUEUED_MESSAGES = positive("max-queued-messages", 1000, "QoS 1/2 messages queued per subscriber beyond its in-flight window");

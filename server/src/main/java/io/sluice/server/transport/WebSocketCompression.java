@@ -27,9 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * window 15 and memory level 8 reserves 256 KB to compress, and a connection that receives a few kilobytes
  * touches all of it (measured RSS: about 268 KB per compressing context, 16-36 KB per inflating one; the
  * figures are in docs/transport.md). So the contexts connections keep share one budget
- * ({@code ws-compression-memory}); a connection negotiated past it gets {@code server_no_context_takeover} and
- * {@code client_no_context_takeover} (a server may answer both unasked, sections 7.1.1.1 and 7.1.1.2), whose
- * contexts live only while one message is compressed, one per I/O thread at a time.
+ * ({@code ws-compression-memory}); a connection negotiated past it gets {@code server_no_context_takeover} (a
+ * server may answer it unasked, section 7.1.1.1), so its compressing context lives only while one message is
+ * compressed, one per I/O thread at a time. Its inflating context is kept unless the client offered
+ * {@code client_no_context_takeover} (answering that unasked makes some clients, Netty's among them, fail the
+ * handshake), and is counted; with no room even for that, the connection goes uncompressed.
  *
  * <p>The JDK's zlib cannot shrink its own window, so an offer that insists on {@code server_max_window_bits}
  * is declined (the client's next offer, or none, is used); {@code client_max_window_bits} is answered with
@@ -90,8 +92,8 @@ public final class WebSocketCompression {
                 return WebSocketExtensionFilter.NEVER_SKIP;
             }
         };
-        // allowServerWindowSize false: the JDK's zlib has a fixed window; server and client no-context allowed
-        // (preferred when the client offers it), which is also how the fallback past the budget is asked for
+        // allowServerWindowSize false: the JDK's zlib has a fixed window; server no-context allowed (how the
+        // fallback past the budget is asked for), client no-context taken whenever the client offers it
         // Netty's inflater stops a bomb once its output buffer cannot grow, but where exactly depends on how the
         // buffer grew; CompressionMeter holds inflated frames to the exact limit, this only bounds the memory
         this.handshaker = new PerMessageDeflateServerExtensionHandshaker(config.level(), false,
@@ -123,22 +125,24 @@ public final class WebSocketCompression {
             return null; // an unreadable header: serve the WebSocket uncompressed
         }
         for (WebSocketExtensionData offer : offers) {
-            WebSocketServerExtension ext;
             try {
-                ext = config.contextTakeover() ? handshaker.handshakeExtension(offer) : null;
-                if (ext != null) {
-                    long cost = cost(ext.newReponseData());
-                    if (reserve(cost)) {
-                        events.compressionMemory(cost);
-                        return new Negotiated(ext, header(ext.newReponseData()), cost);
+                WebSocketServerExtension ext = config.contextTakeover() ? handshaker.handshakeExtension(offer) : null;
+                if (ext == null || !reserve(cost(ext.newReponseData()))) {
+                    // past the budget (or context takeover off): the server keeps no compressing context; the
+                    // client keeps its own unless it offered not to, as a client may refuse an answer imposing
+                    // client_no_context_takeover unasked (Netty's does): its inflating context is then counted
+                    ext = handshaker.handshakeExtension(withoutServerContextTakeover(offer));
+                    if (ext == null || !reserve(cost(ext.newReponseData()))) {
+                        continue; // no room even for that: this offer goes uncompressed
                     }
                 }
-                ext = handshaker.handshakeExtension(withoutContextTakeover(offer));
+                long cost = cost(ext.newReponseData());
+                if (cost > 0) {
+                    events.compressionMemory(cost);
+                }
+                return new Negotiated(ext, header(ext.newReponseData()), cost);
             } catch (RuntimeException e) {
-                continue; // a malformed parameter value: this offer is declined
-            }
-            if (ext != null) {
-                return new Negotiated(ext, header(ext.newReponseData()), 0);
+                // a malformed parameter value: this offer is declined
             }
         }
         return null;
@@ -167,6 +171,9 @@ public final class WebSocketCompression {
     }
 
     private boolean reserve(long bytes) {
+        if (bytes == 0) {
+            return true;
+        }
         while (true) {
             long now = reserved.get();
             if (now + bytes > config.memoryBudget()) {
@@ -185,10 +192,9 @@ public final class WebSocketCompression {
                 + (p.containsKey(CLIENT_NO_CONTEXT) ? 0 : INFLATE_CONTEXT_BYTES);
     }
 
-    private static WebSocketExtensionData withoutContextTakeover(WebSocketExtensionData offer) {
+    private static WebSocketExtensionData withoutServerContextTakeover(WebSocketExtensionData offer) {
         Map<String, String> p = new LinkedHashMap<>(offer.parameters());
         p.put(SERVER_NO_CONTEXT, null);
-        p.put(CLIENT_NO_CONTEXT, null);
         return new WebSocketExtensionData(offer.name(), p);
     }
 

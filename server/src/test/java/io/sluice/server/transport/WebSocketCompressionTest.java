@@ -8,6 +8,8 @@ import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtension;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionUtil;
+import io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageDeflateClientExtensionHandshaker;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.Test;
@@ -122,24 +124,39 @@ class WebSocketCompressionTest {
     }
 
     @Test
-    void pastTheMemoryBudgetConnectionsCompressWithoutContextTakeover() throws Exception {
-        long pair = WebSocketCompression.DEFLATE_CONTEXT_BYTES + WebSocketCompression.INFLATE_CONTEXT_BYTES;
-        try (SluiceServer server = TransportTestServer.start(s -> s.with(Settings.WS_COMPRESSION_MEMORY, pair))) {
+    void pastTheMemoryBudgetConnectionsCompressWithoutContextTakeoverThenNotAtAll() throws Exception {
+        long deflate = WebSocketCompression.DEFLATE_CONTEXT_BYTES;
+        long inflate = WebSocketCompression.INFLATE_CONTEXT_BYTES;
+        // room for one connection keeping both contexts, and one more inflating context
+        try (SluiceServer server = TransportTestServer.start(s -> s.with(Settings.WS_COMPRESSION_MEMORY, deflate + 2 * inflate))) {
             int port = server.port("http");
             RawWebSocket first = RawWebSocket.connect(port);
             assertEquals("permessage-deflate", extensionLine(first.upgrade("/mqtt", OFFER)));
-            assertEquals(pair, memoryGauge(server));
-            try (RawWebSocket second = RawWebSocket.connect(port)) {
-                String line = extensionLine(second.upgrade("/mqtt", OFFER));
+            assertEquals(deflate + inflate, memoryGauge(server));
+            try (RawWebSocket second = RawWebSocket.connect(port);
+                 RawWebSocket third = RawWebSocket.connect(port);
+                 RawWebSocket fourth = RawWebSocket.connect(port)) {
+                // past the budget: no compressing context kept; the client's inflating one is kept and counted, as
+                // answering client_no_context_takeover unasked makes some clients fail the handshake
+                String answer = extensionLine(second.upgrade("/mqtt", OFFER));
+                assertEquals("permessage-deflate; server_no_context_takeover", answer);
+                assertNotNull(new PerMessageDeflateClientExtensionHandshaker().handshakeExtension(
+                        WebSocketExtensionUtil.extractExtensions(answer).get(0)), "Netty's client takes the answer");
+                assertEquals(deflate + 2 * inflate, memoryGauge(server));
+                // no room left even for that: uncompressed
+                assertNull(extensionLine(third.upgrade("/mqtt", OFFER)));
+                // unless the client offers to keep no context itself: then nothing is kept at all
+                String line = extensionLine(fourth.upgrade("/mqtt",
+                        "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"));
                 assertNotNull(line);
                 assertTrue(line.contains("server_no_context_takeover") && line.contains("client_no_context_takeover"), line);
-                assertEquals(pair, memoryGauge(server), "no context kept past the budget");
+                assertEquals(deflate + 2 * inflate, memoryGauge(server));
                 // without context takeover every message inflates on its own, from a fresh inflater
                 for (int n = 0; n < 2; n++) {
                     String doc = document(n);
-                    second.send(new BinaryWebSocketFrame(true, RSV1,
+                    fourth.send(new BinaryWebSocketFrame(true, RSV1,
                             Unpooled.wrappedBuffer(deflate(new Deflater(6, true), doc + "\n"))));
-                    WebSocketFrame reply = second.read();
+                    WebSocketFrame reply = fourth.read();
                     assertEquals(RSV1, reply.rsv());
                     assertEquals("mqtt:" + doc + "\n", inflate(new Inflater(true), ByteBufUtil.getBytes(reply.content())));
                     reply.release();
@@ -150,21 +167,19 @@ class WebSocketCompressionTest {
             while (memoryGauge(server) != 0 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertEquals(0, memoryGauge(server), "a closed connection gives its contexts' memory back");
-            try (RawWebSocket third = RawWebSocket.connect(port)) {
-                assertEquals("permessage-deflate", extensionLine(third.upgrade("/mqtt", OFFER)));
+            assertEquals(0, memoryGauge(server), "closed connections give their contexts' memory back");
+            try (RawWebSocket again = RawWebSocket.connect(port)) {
+                assertEquals("permessage-deflate", extensionLine(again.upgrade("/mqtt", OFFER)));
             }
         }
     }
 
     @Test
-    void contextTakeoverOffMeansNoContextForEveryone() throws Exception {
+    void contextTakeoverOffMeansNoCompressingContextForAnyone() throws Exception {
         try (SluiceServer server = TransportTestServer.start(s -> s.with(Settings.WS_COMPRESSION_CONTEXT_TAKEOVER, false));
              RawWebSocket ws = RawWebSocket.connect(server.port("http"))) {
-            String line = extensionLine(ws.upgrade("/stomp", OFFER));
-            assertNotNull(line);
-            assertTrue(line.contains("server_no_context_takeover") && line.contains("client_no_context_takeover"), line);
-            assertEquals(0, memoryGauge(server));
+            assertEquals("permessage-deflate; server_no_context_takeover", extensionLine(ws.upgrade("/stomp", OFFER)));
+            assertEquals(WebSocketCompression.INFLATE_CONTEXT_BYTES, memoryGauge(server));
         }
     }
 
