@@ -39,6 +39,11 @@ export interface ClientOptions {
   token?: string;
   /** 'json' for the full envelope (QoS and MQTT 5 properties) on SSE and long-polling. */
   envelope?: 'compact' | 'json';
+  /**
+   * Ask the broker for deltas (default true): after a first whole message per topic, messages travel as Fossil
+   * deltas against the previous one and are decoded here, so callbacks always get whole payloads.
+   */
+  delta?: boolean;
 }
 
 export interface Message {

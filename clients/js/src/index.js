@@ -2,6 +2,7 @@
 // allows. MQTT over WebSocket first (through MQTT.js), then Server-Sent Events with POST /publish, then
 // long-polling; back to WebSocket as soon as an upgrade succeeds again. See README.md.
 import mqtt from 'mqtt';
+import { applyDelta } from 'fossil-delta';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { matches } from './filter.js';
 import { FetchEventSource } from './event-stream.js';
@@ -22,6 +23,7 @@ const DEFAULTS = {
   password: null,
   token: null,
   envelope: 'compact',
+  delta: true,
 };
 
 const encoder = new TextEncoder();
@@ -61,10 +63,24 @@ function message(topic, payload, { retained = false, qos = 0, id = null, transpo
   };
 }
 
-function fromEnvelope(e, transport) {
-  const payload = e.encoding === 'base64' ? base64ToBytes(e.payload) : encoder.encode(e.payload);
-  return message(e.topic, payload, { retained: !!e.retained, qos: e.qos || 0, id: e.id || null, transport,
+function fromEnvelope(e, transport, client) {
+  const wire = e.encoding === 'base64' ? base64ToBytes(e.payload) : encoder.encode(e.payload);
+  const payload = client.payloadOf(e.topic, wire, e.delta === 'fossil');
+  return payload && message(e.topic, payload, { retained: !!e.retained, qos: e.qos || 0, id: e.id || null, transport,
     properties: e.properties });
+}
+
+/** MQTT 5 SUBSCRIBE options; with deltas on, the user property that asks for them (docs/bandwidth.md). */
+function subscribeOptions(client) {
+  return client.options.delta ? { qos: 1, rh: 1, properties: { userProperties: { 'sluice-delta': 'fossil' } } }
+    : { qos: 1, rh: 1 };
+}
+
+/** A PUBLISH's properties without the broker's delta marker, which is the client's business, not the caller's. */
+function withoutDeltaMarker(properties) {
+  if (!properties?.userProperties || !('sluice-delta' in properties.userProperties)) return properties;
+  const { 'sluice-delta': _, ...rest } = properties.userProperties;
+  return { ...properties, userProperties: rest };
 }
 
 export class SluiceClient {
@@ -82,6 +98,8 @@ export class SluiceClient {
     this.attempt = 0;
     this.cursor = null;
     this.seen = new Set();
+    // the last payload per topic, what the broker's next delta on that topic applies to
+    this.bases = new Map();
     this.current = null;
     this.probe = null;
     this.timers = new Set();
@@ -302,8 +320,31 @@ export class SluiceClient {
     const q = [...this.subscriptions.keys()].map((f) => `filter=${encodeURIComponent(f)}`);
     if (this.cursor) q.push(`since=${encodeURIComponent(this.cursor)}`);
     if (this.options.envelope === 'json') q.push('envelope=json');
+    if (this.options.delta && path === '/sse') q.push('delta=fossil');
     if (token && this.options.token) q.push(`token=${encodeURIComponent(this.options.token)}`);
     return `${this.base}${path}?${q.join('&')}`;
+  }
+
+  /**
+   * The payload a message carries: itself, or with deltas on and the message marked as one, the Fossil delta
+   * applied to the last payload of its topic. The broker starts every connection from whole payloads, so a delta
+   * always has its base here; null (and an 'error') if it does not.
+   */
+  payloadOf(topic, bytes, isDelta) {
+    if (!this.options.delta) return bytes;
+    let payload = bytes;
+    if (isDelta) {
+      const base = this.bases.get(topic);
+      try {
+        payload = applyDelta(base, bytes);
+      } catch (e) {
+        this.emit('error', new Error(`a delta on ${topic} could not be applied: ${e.message}`));
+        this.bases.delete(topic);
+        return null;
+      }
+    }
+    this.bases.set(topic, payload);
+    return payload;
   }
 
   /** Restart an SSE or long-poll transport so it carries a changed set of filters (from its position). */
@@ -337,10 +378,16 @@ const IMPLEMENTATIONS = {
         return;
       }
       // Retain Handling 1: retained messages only for a subscription the session did not hold yet
-      c.subscribe(filters, { qos: 1, rh: 1 }, (err) => (err ? fail(err) : h.open()));
+      c.subscribe(filters, subscribeOptions(client), (err) => (err ? fail(err) : h.open()));
     });
-    c.on('message', (topic, payload, packet) => h.message(message(topic, new Uint8Array(payload),
-      { retained: packet.retain, qos: packet.qos, transport: 'websocket', properties: packet.properties })));
+    c.on('message', (topic, wire, packet) => {
+      const marked = packet.properties?.userProperties?.['sluice-delta'] === 'fossil';
+      const payload = client.payloadOf(topic, new Uint8Array(wire), marked);
+      if (payload) {
+        h.message(message(topic, payload, { retained: packet.retain, qos: packet.qos, transport: 'websocket',
+          properties: withoutDeltaMarker(packet.properties) }));
+      }
+    });
     const fail = (err) => {
       if (!done) {
         done = true;
@@ -353,7 +400,7 @@ const IMPLEMENTATIONS = {
       done = true;
       c.end(true);
     };
-    t.subscribe = (filter) => c.subscribe(filter, { qos: 1, rh: 1 });
+    t.subscribe = (filter) => c.subscribe(filter, subscribeOptions(client));
     t.unsubscribe = (filter) => c.unsubscribe(filter);
     t.publish = (topic, bytes, { qos, retain }) => new Promise((resolve, reject) => c.publish(topic, bytes,
       { qos, retain }, (err) => (err ? reject(err) : resolve())));
@@ -376,7 +423,8 @@ const IMPLEMENTATIONS = {
       };
       es.onmessage = (e) => {
         if (e.lastEventId) client.cursor = e.lastEventId;
-        h.message(fromEnvelope(JSON.parse(e.data), 'sse'));
+        const m = fromEnvelope(JSON.parse(e.data), 'sse', client);
+        if (m) h.message(m);
       };
       es.addEventListener('reset', (e) => {
         const info = JSON.parse(e.data);
@@ -436,7 +484,10 @@ const IMPLEMENTATIONS = {
         if (stopped) return;
         if (!t.opened) h.open();
         if (body.reset) h.reset({ reason: body.reset, id: body.next });
-        for (const m of body.messages) h.message(fromEnvelope(m, 'poll'));
+        for (const e of body.messages) {
+          const m = fromEnvelope(e, 'poll', client);
+          if (m) h.message(m);
+        }
         client.cursor = body.next;
       }
     })();

@@ -107,6 +107,32 @@ await check('node: MQTT over WebSocket', () => roundTrip(['websocket', 'sse', 'p
 await check('node: Server-Sent Events + POST /publish', () => roundTrip(['sse', 'poll'], 'node/sse'));
 await check('node: long-polling + POST /publish', () => roundTrip(['poll'], 'node/poll'));
 
+/** The broker's counter of messages sent as deltas, for one protocol. */
+async function deltasSent(protocol) {
+  const text = await (await fetch(`${broker.http}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`sluice_delta_messages_total{protocol="${protocol}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+for (const [transport, protocol] of [['websocket', 'mqtt'], ['sse', 'sse']]) {
+  await check(`node: deltas over ${transport} decoded transparently`, async () => {
+    const doc = (n) => JSON.stringify({ n, rows: Array.from({ length: 40 }, (_, i) => ({ id: i, price: i === n % 40 ? n : 100 + i, name: `row ${i}` })) });
+    const client = new SluiceClient(broker.http, { transports: [transport] });
+    const box = inbox();
+    client.subscribe(`delta/${transport}/#`, (m) => box.push(m));
+    await once(client, 'transport');
+    const before = await deltasSent(protocol);
+    for (let n = 0; n < 6; n++) {
+      await mqttClient.publishAsync(`delta/${transport}/doc`, doc(n), { qos: 1 });
+      await box.until(n + 1);
+    }
+    assert.deepEqual(box.got.map((m) => m.text), Array.from({ length: 6 }, (_, n) => doc(n)));
+    assert.ok(box.got.every((m) => !m.properties?.userProperties?.['sluice-delta']), 'no delta marker reaches the caller');
+    assert.equal(await deltasSent(protocol) - before, 5, 'all but the first document travelled as deltas');
+    client.close();
+  });
+}
+
 await check('node: a broker that is down: every transport tried, then backoff with jitter, attempts counted', async () => {
   const client = new SluiceClient('http://127.0.0.1:9', { backoff: { base: 50, cap: 400 } });
   client.on('error', () => {});
