@@ -20,6 +20,7 @@ public final class BenchMain {
             case "startup" -> io.sluice.bench.startup.StartupTime.main(rest);
             case "persistence" -> io.sluice.bench.store.PersistenceBenchmark.main(rest);
             case "sse" -> io.sluice.bench.load.SseBench.main(rest);
+            case "bandwidth" -> io.sluice.bench.bandwidth.BandwidthBenchmark.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }
