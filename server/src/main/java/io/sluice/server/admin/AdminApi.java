@@ -389,7 +389,8 @@ public final class AdminApi {
         return sortedPage(broker.sessions(), Session::clientId, filter, param(query, "cursor"), limit(query), s -> {
             SubscriberQueue q = s.queue();
             return new AdminViews.Session(s.clientId(), s.isOnline(), s.isPersistent(), expiry(s),
-                    s.subscriptions().size(), q.queuedReliable(), q.queuedBytes(), q.queuedQos0(), q.inflightCount());
+                    s.subscriptions().size(), q.queuedReliable(), q.queuedBytes(), q.queuedQos0(), q.inflightCount(),
+                    s.id().namespace(), q.overflowedTotal(), q.isOverflowing());
         });
     }
 

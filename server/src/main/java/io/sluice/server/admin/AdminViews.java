@@ -29,8 +29,14 @@ final class AdminViews {
                       long window, List<SubscriptionView> subscriptions) {
     }
 
+    /**
+     * @param namespace           the protocol whose session it is (mqtt, stomp, sse, poll)
+     * @param droppedWhileOffline messages its full queue could not take while it was offline, over its life
+     * @param overflowing         offline with a full queue now, dropping what comes for it
+     */
     record Session(String clientId, boolean online, boolean persistent, Long expirySeconds, int subscriptions,
-                   long queued, long queuedBytes, long queuedQos0, long inflight) {
+                   long queued, long queuedBytes, long queuedQos0, long inflight, String namespace,
+                   long droppedWhileOffline, boolean overflowing) {
     }
 
     record Retained(String topic, int qos, int size, String payload, String payloadBase64, boolean truncated,
