@@ -10,6 +10,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,7 +54,67 @@ final class Records {
     }
 
     static Message message(byte[] value) {
-        return read(value, Records::readMessage);
+        return readMessage(ByteBuffer.wrap(value));
+    }
+
+    /** The same record as {@link #readMessage(DataInputStream)}, without a stream: recovery reads millions. */
+    static Message readMessage(ByteBuffer in) {
+        String topic = utf(in);
+        byte[] payload = new byte[in.getInt()];
+        in.get(payload);
+        int qos = in.get();
+        boolean retain = in.get() != 0;
+        long expiresAt = in.getLong();
+        String publisher = optional(in);
+        String contentType = optional(in);
+        int format = in.get();
+        String responseTopic = optional(in);
+        int correlationLength = in.getInt();
+        byte[] correlation = null;
+        if (correlationLength >= 0) {
+            correlation = new byte[correlationLength];
+            in.get(correlation);
+        }
+        int users = in.getInt();
+        MessageProperties props = MessageProperties.NONE;
+        if (contentType != null || format != 2 || responseTopic != null || correlation != null || users > 0) {
+            List<Map.Entry<String, String>> userProperties = new ArrayList<>(users);
+            for (int i = 0; i < users; i++) {
+                userProperties.add(new AbstractMap.SimpleImmutableEntry<>(utf(in), utf(in)));
+            }
+            props = new MessageProperties(contentType, format == 2 ? null : format == 1, responseTopic, correlation,
+                    userProperties);
+        }
+        return Message.builder(topic).payload(payload).qos(qos).retain(retain).expiresAtMillis(expiresAt)
+                .publisherId(publisher).properties(props).build();
+    }
+
+    /** A {@code writeUTF} string: ASCII (the usual case) straight from the bytes, anything else through Java's reader. */
+    private static String utf(ByteBuffer in) {
+        int len = in.getShort() & 0xFFFF;
+        int start = in.position();
+        byte[] a = in.array();
+        int off = in.arrayOffset() + start;
+        boolean ascii = true;
+        for (int i = 0; i < len; i++) {
+            if (a[off + i] <= 0) {
+                ascii = false;
+                break;
+            }
+        }
+        in.position(start + len);
+        if (ascii) {
+            return new String(a, off, len, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        byte[] framed = new byte[len + 2];
+        framed[0] = (byte) (len >> 8);
+        framed[1] = (byte) len;
+        System.arraycopy(a, off, framed, 2, len);
+        return read(framed, stream -> stream.readUTF());
+    }
+
+    private static String optional(ByteBuffer in) {
+        return in.get() != 0 ? utf(in) : null;
     }
 
     static Message readMessage(DataInputStream in) throws IOException {
@@ -130,18 +191,20 @@ final class Records {
         });
     }
 
+    private static final int[] NO_IDS = new int[0];
+
     static StoredEntry entry(byte[] value) {
-        return read(value, in -> {
-            long id = in.readLong();
-            int qos = in.readByte();
-            int flags = in.readByte();
-            int packetId = in.readShort() & 0xFFFF;
-            int[] ids = new int[in.readShort()];
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = in.readInt();
-            }
-            return new StoredEntry(id, qos, (flags & 1) != 0, (flags & 2) != 0, packetId, ids, readOptional(in));
-        });
+        ByteBuffer in = ByteBuffer.wrap(value);
+        long id = in.getLong();
+        int qos = in.get();
+        int flags = in.get();
+        int packetId = in.getShort() & 0xFFFF;
+        int n = in.getShort();
+        int[] ids = n == 0 ? NO_IDS : new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = in.getInt();
+        }
+        return new StoredEntry(id, qos, (flags & 1) != 0, (flags & 2) != 0, packetId, ids, optional(in));
     }
 
     // ---- will: publishAtMillis, message
@@ -156,7 +219,8 @@ final class Records {
     }
 
     static StoredWill will(byte[] value) {
-        return read(value, in -> new StoredWill(in.readLong(), readMessage(in)));
+        ByteBuffer in = ByteBuffer.wrap(value);
+        return new StoredWill(in.getLong(), readMessage(in));
     }
 
     // ---- plumbing

@@ -166,6 +166,14 @@ class RocksMessageStoreTest {
             assertEquals(1, after.size());
             assertEquals("m9", new String(after.get(0).message().payload(), StandardCharsets.UTF_8));
             assertEquals(10, store.readHistory("h/tt", 0, 100).size());
+            store.appendHistory("h/€ü", 1, Message.builder("h/€ü").payload(bytes("x")).publisherId("é")
+                    .properties(new MessageProperties(null, null, null, null, List.of(Map.entry("ключ", "値"))))
+                    .build(), 10);
+            awaitWrites(store);
+            Message wide = store.readHistory("h/€ü", 0, 1).get(0).message();
+            assertEquals("h/€ü", wide.topic());
+            assertEquals("é", wide.publisherId());
+            assertEquals(List.of(Map.entry("ключ", "値")), wide.properties().userProperties());
         }
     }
 
