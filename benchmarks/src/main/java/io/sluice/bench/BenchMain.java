@@ -21,6 +21,8 @@ public final class BenchMain {
             case "persistence" -> io.sluice.bench.store.PersistenceBenchmark.main(rest);
             case "sse" -> io.sluice.bench.load.SseBench.main(rest);
             case "bandwidth" -> io.sluice.bench.bandwidth.BandwidthBenchmark.main(rest);
+            case "storm-admission" -> io.sluice.bench.load.StormAdmission.main(rest);
+            case "subscribe-race" -> io.sluice.bench.load.SubscribeRace.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

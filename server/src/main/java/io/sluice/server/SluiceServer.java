@@ -89,7 +89,7 @@ public final class SluiceServer implements AutoCloseable {
             this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
             this.security = Security.from(settings);
             this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings));
-            this.ops = Operations.start(settings, broker);
+            this.ops = Operations.start(settings, broker, loops.workers());
             this.admin = new Admin(settings, broker, ops, security, this::listeners);
         } catch (RuntimeException e) {
             store.close();
@@ -225,7 +225,8 @@ public final class SluiceServer implements AutoCloseable {
             ServerBootstrap bootstrap = new ServerBootstrap()
                     .group(loops.acceptors(), loops.workers())
                     .channel(loops.serverChannelType())
-                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .handler(ops.overloadGate(listener.transport()))
+                    .option(ChannelOption.SO_BACKLOG, settings.get(Settings.ACCEPT_BACKLOG))
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)

@@ -30,6 +30,10 @@ public final class LoadOptions {
               --keepalive S     keep-alive seconds (idle, storm)                      (30)
               --clean-session B MQTT clean session: false makes every session persistent (kept in a
                                 broker's store, if it has one)                        (true)
+              --stay B          storm: true = a client that got in stays connected; the storm ends
+                                when all are in                                         (false)
+              --bystanders N    storm: clients connected before the storm that measure their
+                                round trips through the broker while it lasts          (0)
               --max-messages N  bound on messages published in all                    (50000000)
               --drain S         seconds to wait for in-flight messages after publishing (10)
               --broker-pid PID  read the broker's CPU seconds and peak RSS from /proc (and heap via jcmd for a JVM)
@@ -53,6 +57,8 @@ public final class LoadOptions {
     double slowRate = 20;
     int keepAlive = 30;
     boolean cleanSession = true;
+    int bystanders = 0;
+    boolean stay = false;
     long maxMessages = 50_000_000;
     double drain = 10;
     long brokerPid = 0;
@@ -103,6 +109,8 @@ public final class LoadOptions {
                 case "slow-rate" -> o.slowRate = Double.parseDouble(v);
                 case "keepalive" -> o.keepAlive = Integer.parseInt(v);
                 case "clean-session" -> o.cleanSession = Boolean.parseBoolean(oneOf(v, "true", "false"));
+                case "bystanders" -> o.bystanders = Math.max(0, Integer.parseInt(v));
+                case "stay" -> o.stay = Boolean.parseBoolean(oneOf(v, "true", "false"));
                 case "max-messages" -> o.maxMessages = Long.parseLong(v);
                 case "drain" -> o.drain = Double.parseDouble(v);
                 case "broker-pid" -> o.brokerPid = Long.parseLong(v);

@@ -106,6 +106,12 @@ final class Wire implements AutoCloseable {
                 connected.tryFailure(r.cause());
             }
         });
+        // an attempt its caller gave up on (a timeout) leaves no socket behind
+        connected.addListener(r -> {
+            if (!r.isSuccess()) {
+                f.channel().close();
+            }
+        });
         return connected;
     }
 

@@ -16,6 +16,11 @@ public enum Refusal {
     ADDRESS_LIMIT(429, 0x97, 0x03, "too many connections from this address, retry later"),
     /** The {@code connect-rate} token bucket is empty: a reconnect storm is being paced. */
     RATE_LIMIT(429, 0x9F, 0x03, "connection rate exceeded, retry after a backoff"),
+    /**
+     * The broker's I/O threads run later than {@code overload-lag}: it is overloaded and closes new sockets as it
+     * accepts them, before any protocol work (the codes are what a protocol would answer, were it asked).
+     */
+    OVERLOADED(503, 0x89, 0x03, "server busy, retry after a backoff"),
     /** The broker is draining for shutdown. */
     SHUTTING_DOWN(503, 0x88, 0x03, "server shutting down, connect to another server or retry later"),
     /** The broker is still reading its message store back after a start. */
@@ -72,7 +77,7 @@ public enum Refusal {
 
     /** Decided by {@link Admission} when the socket opened (and counted then), not by a protocol. */
     public boolean isAdmission() {
-        return this == CONNECTION_LIMIT || this == ADDRESS_LIMIT || this == RATE_LIMIT || this == SHUTTING_DOWN
-                || this == STARTING;
+        return this == CONNECTION_LIMIT || this == ADDRESS_LIMIT || this == RATE_LIMIT || this == OVERLOADED
+                || this == SHUTTING_DOWN || this == STARTING;
     }
 }

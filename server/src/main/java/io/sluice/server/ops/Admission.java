@@ -9,13 +9,20 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 /**
  * Who may open a connection: at most {@code max-connections} open at once, at most
- * {@code max-connections-per-address} from one IP address, new ones paced by the {@code connect-rate} token
- * bucket, and none while the broker shuts down.
+ * {@code max-connections-per-address} from one IP address, none while the broker shuts down, and new ones only
+ * while the broker keeps up with the ones it has.
+ *
+ * <p>Keeping up is adaptive by default: a new connection is shed only while the I/O threads run late by
+ * more than {@code overload-lag} ({@link EventLoopLag}), that is while the broker is really overloaded and
+ * every connection it already serves waits for it ({@link OverloadGate} closes it as it is accepted);
+ * otherwise it is admitted, as fast as the broker can serve a reconnect storm. A fixed pace, the {@code connect-rate} token bucket, is an option for those who want one
+ * (it refuses past its rate even when the broker has room).
  *
  * <p>How it plugs in: {@link AdmissionHandler} sits at the front of every listener's pipeline and asks
  * {@link #admit} when a socket opens. An admitted socket holds its place until it closes. A refused one is not
@@ -29,24 +36,36 @@ public final class Admission {
     private final int maxConnections;
     private final int maxPerAddress;
     private final TokenBucket bucket;
+    private final LongSupplier lagNanos;
+    private final long overloadLagNanos;
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private volatile boolean shuttingDown;
     private volatile boolean starting;
 
     /**
-     * @param maxPerAddress 0 for no per-address limit
-     * @param ratePerSecond 0 for no rate limit
+     * @param maxPerAddress    0 for no per-address limit
+     * @param ratePerSecond    0 for no fixed rate
+     * @param lagNanos         how late the I/O threads run now ({@link EventLoopLag#nanos()})
+     * @param overloadLagNanos the lag past which new connections are refused, 0 for never
      */
-    public Admission(int maxConnections, int maxPerAddress, int ratePerSecond, int burst, LongSupplier nanoClock) {
+    public Admission(int maxConnections, int maxPerAddress, int ratePerSecond, int burst, LongSupplier nanoClock,
+                     LongSupplier lagNanos, long overloadLagNanos) {
         this.maxConnections = maxConnections;
         this.maxPerAddress = maxPerAddress;
         this.bucket = ratePerSecond <= 0 ? null : new TokenBucket(ratePerSecond, burst, nanoClock);
+        this.lagNanos = lagNanos;
+        this.overloadLagNanos = overloadLagNanos;
     }
 
-    public static Admission from(Settings s) {
+    public Admission(int maxConnections, int maxPerAddress, int ratePerSecond, int burst, LongSupplier nanoClock) {
+        this(maxConnections, maxPerAddress, ratePerSecond, burst, nanoClock, () -> 0L, 0);
+    }
+
+    public static Admission from(Settings s, LongSupplier lagNanos) {
         return new Admission(s.get(Settings.MAX_CONNECTIONS), s.get(Settings.MAX_CONNECTIONS_PER_ADDRESS),
-                s.get(Settings.CONNECT_RATE), s.get(Settings.CONNECT_BURST), System::nanoTime);
+                s.get(Settings.CONNECT_RATE), s.get(Settings.CONNECT_BURST), System::nanoTime, lagNanos,
+                TimeUnit.MILLISECONDS.toNanos(s.get(Settings.OVERLOAD_LAG)));
     }
 
     /**
@@ -81,6 +100,14 @@ public final class Admission {
             return Refusal.RATE_LIMIT;
         }
         return null;
+    }
+
+    /**
+     * Whether the I/O threads run later than {@code overload-lag} now: {@link OverloadGate} then closes new
+     * sockets as they are accepted.
+     */
+    public boolean overloaded() {
+        return overloadLagNanos > 0 && lagNanos.getAsLong() > overloadLagNanos;
     }
 
     /** An admitted connection closed. */

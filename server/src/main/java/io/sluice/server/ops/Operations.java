@@ -1,6 +1,7 @@
 package io.sluice.server.ops;
 
 import io.micrometer.core.instrument.Gauge;
+import io.netty.util.concurrent.EventExecutorGroup;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
@@ -35,10 +36,13 @@ public final class Operations implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private boolean shutDown;
 
-    private Operations(Settings settings, Broker broker) {
+    private final EventLoopLag lag;
+
+    private Operations(Settings settings, Broker broker, EventExecutorGroup workers) {
         this.metrics = new BrokerMetrics(broker);
         this.events = ConnectionEvents.all(metrics, log);
-        this.admission = Admission.from(settings);
+        this.lag = workers == null ? null : new EventLoopLag(workers, EventLoopLag.PROBE_INTERVAL_MILLIS);
+        this.admission = Admission.from(settings, lag == null ? () -> 0L : lag::nanos);
         this.topicLimits = TopicLimits.from(settings);
         this.endpoints = new OpsEndpoints(metrics, readiness);
         this.sys = new SysTopics(broker, metrics, version());
@@ -51,12 +55,25 @@ public final class Operations implements AutoCloseable {
         Gauge.builder("sluice.sockets", admission, Admission::open)
                 .description("sockets admitted and open now, on every listener (before and after CONNECT)")
                 .register(metrics.registry());
+        if (lag != null) {
+            Gauge.builder("sluice.event.loop.lag", lag, EventLoopLag::seconds).baseUnit("seconds")
+                    .description("how late the most delayed I/O thread runs its tasks now: past --overload-lag, new connections are refused")
+                    .register(metrics.registry());
+        }
         sys.start(timer, settings.get(Settings.SYS_INTERVAL));
     }
 
-    /** Build and start (the $SYS timer); not ready until the server calls {@code readiness().ready()}. */
+    /**
+     * Build and start (the $SYS timer, the lag probes on {@code workers}, the I/O threads whose delay admission
+     * watches; null: none); not ready until the server calls {@code readiness().ready()}.
+     */
+    public static Operations start(Settings settings, Broker broker, EventExecutorGroup workers) {
+        return new Operations(settings, broker, workers);
+    }
+
+    /** Without I/O threads to watch (tests of the operations alone): admission does not adapt to load. */
     public static Operations start(Settings settings, Broker broker) {
-        return new Operations(settings, broker);
+        return new Operations(settings, broker, null);
     }
 
     /** What adapters report to: metrics and the connection log. */
@@ -76,6 +93,11 @@ public final class Operations implements AutoCloseable {
     public AdmissionHandler admissionHandler(Transport transport) {
         // refusals are counted here and logged where the protocol answers them, with the client id
         return new AdmissionHandler(admission, transport, metrics);
+    }
+
+    /** On every listener's server channel: sheds sockets as they are accepted while the broker is overloaded. */
+    public OverloadGate overloadGate(Transport transport) {
+        return new OverloadGate(admission, transport, metrics);
     }
 
     /** Answers refused WebSocket upgrades; goes after the HTTP codec, before the upgrade handler. */
@@ -118,6 +140,9 @@ public final class Operations implements AutoCloseable {
 
     @Override
     public void close() {
+        if (lag != null) {
+            lag.close();
+        }
         sys.close();
         timer.shutdownNow();
         readiness.stopped();

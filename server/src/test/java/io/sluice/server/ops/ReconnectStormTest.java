@@ -33,7 +33,7 @@ class ReconnectStormTest {
         List<Mqtt5AsyncClient> clients = new ArrayList<>();
         AtomicInteger rateRefusals = new AtomicInteger();
         try (OpsTestServer server = new OpsTestServer(Settings.defaults().with(Settings.SYS_INTERVAL, 0L)
-                .with(Settings.CONNECT_RATE, 25).with(Settings.CONNECT_BURST, 25))) {
+                .with(Settings.CONNECT_RATE, 25).with(Settings.CONNECT_BURST, 25).with(Settings.OVERLOAD_LAG, 0L))) {
             List<CompletableFuture<Void>> admitted = new ArrayList<>();
             for (int i = 0; i < CLIENTS; i++) {
                 Mqtt5AsyncClient c = Mqtt5Client.builder().identifier("storm-" + i).serverHost("127.0.0.1")
