@@ -173,7 +173,7 @@ public final class StormAdmission {
                         + "publishing every 100 ms to a topic it alone subscribes to; their round trips while the "
                         + "storm lasts:%n%n", o.get("overload-io-threads"), o.get("overload-io-threads"),
                 o.get("overload-clients"), o.get("duration"), o.get("bystanders")));
-        md.append("| round | configuration | bystander p50 | bystander p99 | bystander max | bystander messages lost | "
+        md.append("| round | configuration | bystander p50 | bystander p99 | bystander max | bystander messages not back by the end | "
                 + "storm connects/s | refused | timed out | load avg |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (int r = 0; r < overloads.size(); r++) {

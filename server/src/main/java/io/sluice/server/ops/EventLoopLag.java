@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * to be heard: the measure of overload that {@link Admission} sheds new connections on, the way EMQX's
  * overload protection watches its schedulers' run queues.
  *
- * <p>A loop's lag is the <em>lowest</em> lateness of its probes over the last {@link #WINDOW_MILLIS}, as CoDel
- * judges a queue by its minimum delay: one late probe (a garbage collection, the first connection loading its
- * classes, a burst) is not overload, a loop that has been late all along is. A loop with no probe done within
+ * <p>A loop's lag is the <em>lowest</em> lateness of its probes over the last {@link #WINDOW_MILLIS} (3 s), as CoDel
+ * judges a queue by its minimum delay: a late probe or a few (a garbage collection, the first connection loading
+ * its classes, the first second of a reconnect storm the broker then works off) is not overload, a loop that
+ * has been late all along is. A loop with no probe done within
  * the window is stuck in its work: its lag is how overdue its pending probe is. The broker's lag is its worst
  * loop's.
  *
@@ -27,7 +28,7 @@ public final class EventLoopLag implements AutoCloseable {
     /** Often enough to see a storm within a tenth of a second; each probe is one scheduled task per loop. */
     public static final long PROBE_INTERVAL_MILLIS = 50;
     /** How long a loop must have been late throughout for it to count as late. */
-    public static final long WINDOW_MILLIS = 1000;
+    public static final long WINDOW_MILLIS = 3000;
     private static final int KEPT = 8;
 
     private final long intervalNanos;
