@@ -126,7 +126,7 @@ public final class SluiceServer implements AutoCloseable {
         SluiceServer server = new SluiceServer(settings, testkit);
         try {
             (modules == null ? server.standardModules() : modules.apply(server.broker, settings))
-                    .forEach(m -> server.protocols.register(testkit == null ? m : testkit.wrap(m, settings)));
+                    .forEach(m -> server.protocols.register(testkit == null ? m : testkit.wrap(m)));
             // listening first, refusing clients, so /readyz answers 503 while a large store is read back
             server.ops.admission().starting(true);
             server.bindAll();

@@ -12,6 +12,7 @@ import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.events.Rule;
+import io.sluice.server.testkit.Probe;
 
 import java.util.List;
 
@@ -58,9 +59,13 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
         this.maxPacketSize = maxPacketSize;
     }
 
+    /**
+     * One packet per call: {@code ByteToMessageDecoder} hands each packet on before it calls again, so the packet
+     * strict mode quotes ({@link Probe#inbound}) is the one the handlers are working on.
+     */
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        while (!failed && in.isReadable()) {
+        if (!failed && in.isReadable()) {
             int start = in.readerIndex();
             int remaining = 0;
             int headerBytes = 1;
@@ -78,12 +83,14 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
             }
             int type = in.getUnsignedByte(start) >> 4;
             if (!complete) {
+                Probe.inbound(ctx.channel(), in, start, in.readableBytes());
                 fail(in, out, type, 0, new MqttPacketRules.Violation(Rule.MQTT_MALFORMED_PACKET,
                         ReasonCode.MALFORMED_PACKET, "Remaining Length is longer than four bytes"), level, null);
                 return;
             }
             long total = (long) headerBytes + remaining;
             if (total > maxPacketSize) {
+                Probe.inbound(ctx.channel(), in, start, in.readableBytes());
                 fail(in, out, type, remaining, new MqttPacketRules.Violation(Rule.MQTT_PACKET_TOO_LARGE,
                         ReasonCode.PACKET_TOO_LARGE, "a packet of " + total + " bytes exceeds the Maximum Packet Size "
                         + maxPacketSize), level, null);
@@ -93,6 +100,7 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
                 return;
             }
             ByteBuf packet = in.slice(start, (int) total);
+            Probe.inbound(ctx.channel(), in, start, (int) total);
             boolean connect = type == MqttMessageType.CONNECT.value() && level == 0;
             int packetLevel = connect ? MqttPacketRules.connectLevel(packet) : level;
             MqttPacketRules.Violation v = MqttPacketRules.check(packet, packetLevel);

@@ -1,6 +1,7 @@
 package io.sluice.server.testkit;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import io.sluice.server.events.Rule;
@@ -29,7 +30,7 @@ public final class Probe {
     private volatile String clientId;
     /** MQTT protocol level once CONNECT is seen (3, 4, 5); 0 for STOMP. */
     int mqttLevel;
-    /** The packet being handled, as it came off the wire (strict mode only). */
+    /** The packet being handled, as it came off the wire (strict mode only): set by the protocol's framer. */
     byte[] lastInbound = new byte[0];
     /** Faults armed for this connection's client, resolved when it names itself. */
     ClientFaults faults = ClientFaults.NONE;
@@ -58,6 +59,19 @@ public final class Probe {
         Probe p = of(channel);
         if (p != null && p.kit.strict()) {
             p.record(rule, clientId, detail);
+        }
+    }
+
+    /**
+     * The packet about to be handled on {@code channel}, as it came off the wire: kept (its first
+     * {@link Violation#MAX_BYTES} bytes) in strict mode, for a violation to quote; a no-op otherwise.
+     */
+    public static void inbound(Channel channel, ByteBuf buf, int from, int length) {
+        Probe p = of(channel);
+        if (p != null && p.kit.strict()) {
+            byte[] b = new byte[Math.min(length, Violation.MAX_BYTES)];
+            buf.getBytes(from, b);
+            p.lastInbound = b;
         }
     }
 

@@ -94,8 +94,8 @@ public final class Testkit implements AutoCloseable {
     }
 
     /** The module, with a probe on each of its connections. */
-    public ProtocolModule wrap(ProtocolModule module, Settings settings) {
-        return new Instrumented(module, settings.get(Settings.MAX_PACKET_SIZE));
+    public ProtocolModule wrap(ProtocolModule module) {
+        return new Instrumented(module);
     }
 
     /** Writes out the traces. The violations and the journal stay readable. */
@@ -108,11 +108,9 @@ public final class Testkit implements AutoCloseable {
 
     private final class Instrumented implements ProtocolModule {
         private final ProtocolModule module;
-        private final int maxPacketSize;
 
-        Instrumented(ProtocolModule module, int maxPacketSize) {
+        Instrumented(ProtocolModule module) {
             this.module = module;
-            this.maxPacketSize = maxPacketSize;
         }
 
         @Override
@@ -161,11 +159,6 @@ public final class Testkit implements AutoCloseable {
                 MqttProbeHandler handler = new MqttProbeHandler(probe);
                 probe.handler = handler;
                 pipeline.addAfter("mqtt-encoder", "probe", handler);
-                if (strict) {
-                    // ahead of the first handler that reads MQTT bytes, so every violation can quote its packet
-                    String first = pipeline.get("mqtt-check") != null ? "mqtt-check" : "mqtt-decoder";
-                    pipeline.addBefore(first, "probe-bytes", new MqttPacketSplitter(probe, maxPacketSize));
-                }
             } else if (module.name().equals("stomp") && pipeline.get("stomp-encoder") != null) {
                 StompProbeHandler handler = new StompProbeHandler(probe);
                 probe.handler = handler;

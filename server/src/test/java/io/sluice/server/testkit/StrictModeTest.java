@@ -67,7 +67,14 @@ class StrictModeTest {
                 new Case("Topic Alias above the maximum", 5, true, packet(0x30, 0, 3, 'a', '/', 'b', 3, 0x23, 0, 100, 'x'), "MQTT-3.3.2-9", true),
                 new Case("reserved flags of SUBSCRIBE not 0010", 4, true, packet(0x80, 0, 1, 0, 1, 'a', 0), "MQTT-2.2.2-2", true),
                 new Case("a remaining length of five bytes", 4, true, bytes(0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F), "MQTT-4.8", true),
+                new Case("CONNECT with its reserved flag set", 4, false, reservedFlagConnect(), "MQTT-3.1.2-3", true),
                 new Case("PUBACK for a packet id never sent (tolerated)", 4, true, packet(0x40, 0x12, 0x34), "MQTT-4.3.2-4", false));
+    }
+
+    private static byte[] reservedFlagConnect() {
+        byte[] c = connect(4, "reserved", 60);
+        c[9] = 0x03; // clean session, and bit 0, which MQTT reserves
+        return c;
     }
 
     @ParameterizedTest(name = "{0}")
