@@ -1,25 +1,19 @@
 package io.sluice.server.stomp;
 
-import io.sluice.server.Main;
+import io.sluice.server.BrokerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -28,33 +22,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The real broker process, its log read back.
  */
 class StompClientGoneLogTest {
-    private static final Pattern READY = Pattern.compile("Sluice ready: .*stomp=127\\.0\\.0\\.1:(\\d+).*");
     @TempDir
     static Path dir;
-    private static Process broker;
-    private static Path log;
+    private static BrokerProcess broker;
     private static int stomp;
 
     @BeforeAll
     static void start() throws Exception {
-        log = dir.resolve("broker.log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        broker = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "--bind", "127.0.0.1", "--mqtt-port", "-1", "--http-port", "-1", "--stomp-port", "0",
-                "--sys-interval", "0")
-                .redirectError(log.toFile())
-                .start();
-        String ready = new BufferedReader(new InputStreamReader(broker.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        assertNotNull(ready, "no ready line");
-        Matcher m = READY.matcher(ready);
-        assertTrue(m.matches(), ready);
-        stomp = Integer.parseInt(m.group(1));
+        broker = BrokerProcess.start(dir.resolve("broker.log"), "--mqtt-port", "-1", "--http-port", "-1",
+                "--stomp-port", "0", "--sys-interval", "0");
+        stomp = broker.port("stomp");
     }
 
     @AfterAll
     static void stop() throws Exception {
-        broker.destroy();
-        broker.waitFor(10, TimeUnit.SECONDS);
+        broker.close();
     }
 
     /** Frames cut at every kind of place: in the command, in a header, in a body of known and unknown length. */
@@ -83,7 +65,7 @@ class StompClientGoneLogTest {
         List<String> lines;
         do {
             Thread.sleep(50);
-            lines = Files.readAllLines(log);
+            lines = broker.logLines();
         } while (lines.stream().filter(l -> l.contains("closed client=")).count() < CUT.size()
                 && System.nanoTime() < deadline);
         String all = String.join("\n", lines);

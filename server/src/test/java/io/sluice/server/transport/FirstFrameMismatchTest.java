@@ -12,22 +12,17 @@ import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.protocol.ws.Subprotocol;
-import io.sluice.server.Main;
+import io.sluice.server.BrokerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -40,35 +35,21 @@ import static org.junit.jupiter.api.Assertions.fail;
  * against every opening frame of the other family, on the real broker process (its log is read back).
  */
 class FirstFrameMismatchTest {
-    private static final Pattern READY = Pattern.compile("Sluice ready: .*http=127\\.0\\.0\\.1:(\\d+).*");
     @TempDir
     static Path dir;
-    private static Process broker;
-    private static Path log;
+    private static BrokerProcess broker;
     private static int http;
 
     @BeforeAll
     static void start() throws Exception {
-        log = dir.resolve("broker.log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        broker = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "--bind", "127.0.0.1", "--mqtt-port", "0", "--http-port", "0", "--stomp-port", "-1",
-                "--sys-interval", "0")
-                .redirectError(log.toFile())
-                .start();
-        String ready = new BufferedReader(new InputStreamReader(broker.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        assertNotNull(ready, "no ready line");
-        Matcher m = READY.matcher(ready);
-        assertTrue(m.matches(), ready);
-        http = Integer.parseInt(m.group(1));
+        broker = BrokerProcess.start(dir.resolve("broker.log"), "--mqtt-port", "0", "--http-port", "0",
+                "--stomp-port", "-1", "--sys-interval", "0");
+        http = broker.port("http");
     }
 
     @AfterAll
     static void stop() throws Exception {
-        broker.destroy();
-        if (!broker.waitFor(30, TimeUnit.SECONDS)) {
-            broker.destroyForcibly();
-        }
+        broker.close();
     }
 
     private record Opening(String name, byte[] bytes) {
@@ -170,7 +151,7 @@ class FirstFrameMismatchTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         List<String> matching = List.of();
         while (System.nanoTime() < deadline) {
-            matching = Files.readAllLines(log).stream().filter(l -> l.contains(remote)).toList();
+            matching = broker.logLines().stream().filter(l -> l.contains(remote)).toList();
             if (matching.stream().anyMatch(l -> l.contains(text))) {
                 break;
             }
