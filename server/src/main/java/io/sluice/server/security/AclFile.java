@@ -31,6 +31,13 @@ public final class AclFile implements Authorizer {
     private final List<AclRules.Rule> anonymous;
     private final Map<String, List<AclRules.Rule>> users;
     private final List<AclRules.Rule> patterns;
+    /**
+     * One rule set per user of the file (and one for anonymous clients, one for users it does not name) when no
+     * pattern applies, so their clients share one cache; bounded by the file, whatever names clients give.
+     */
+    private final Map<String, AclRules> shared = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final String ANONYMOUS = "\0anonymous";
+    private static final String UNLISTED = "\0unlisted";
 
     private AclFile(List<AclRules.Rule> anonymous, Map<String, List<AclRules.Rule>> users, List<AclRules.Rule> patterns) {
         this.anonymous = anonymous;
@@ -92,6 +99,11 @@ public final class AclFile implements Authorizer {
 
     @Override
     public TopicAccess access(String clientId, String user) {
+        if (patterns.isEmpty()) {
+            String key = user == null ? ANONYMOUS : users.containsKey(user) ? user : UNLISTED;
+            return shared.computeIfAbsent(key,
+                    k -> new AclRules(user == null ? anonymous : users.getOrDefault(user, List.of())));
+        }
         List<AclRules.Rule> rules = new ArrayList<>(user == null ? anonymous : users.getOrDefault(user, List.of()));
         for (AclRules.Rule p : patterns) {
             String text = p.pattern().text();

@@ -42,7 +42,8 @@ final class AclRules implements TopicAccess {
         }
     }
 
-    static final int CACHE_LIMIT = 4096;
+    /** Entries per cache: a client's working set of topics; a wider one walks the rules again after a reset. */
+    static final int CACHE_LIMIT = 1024;
 
     private final List<Rule> rules;
     private final Map<String, Boolean> publish = new ConcurrentHashMap<>();
