@@ -26,6 +26,33 @@ public final class DeltaEncoder {
     private final FossilDelta.Encoder fossil = new FossilDelta.Encoder();
     private long bytes;
 
+    /**
+     * The deltas this thread made last. Bases and targets are the broker's own payload arrays, shared by every
+     * subscriber of a message, so subscribers in step ask for the same (base, target) pair: on one event loop the
+     * fan-out computes each delta once, not once per subscriber.
+     */
+    private static final ThreadLocal<Recent> RECENT = ThreadLocal.withInitial(Recent::new);
+
+    /** A small direct-mapped cache keyed by the identity of both arrays: cheap to compare, and never confuses two payloads. At most 64 entries per thread are pinned. */
+    private static final class Recent {
+        private static final int SLOTS = 64;
+        private final byte[][] bases = new byte[SLOTS][];
+        private final byte[][] targets = new byte[SLOTS][];
+        private final byte[][] deltas = new byte[SLOTS][];
+
+        byte[] delta(byte[] base, byte[] target, FossilDelta.Encoder encoder) {
+            int slot = (System.identityHashCode(base) * 31 + System.identityHashCode(target)) & (SLOTS - 1);
+            if (bases[slot] == base && targets[slot] == target) {
+                return deltas[slot];
+            }
+            byte[] d = encoder.create(base, target);
+            bases[slot] = base;
+            targets[slot] = target;
+            deltas[slot] = d;
+            return d;
+        }
+    }
+
     private static final class Base {
         byte[] payload;
         int sinceFull;
@@ -45,7 +72,7 @@ public final class DeltaEncoder {
         Base base = bases.get(topic);
         byte[] delta = null;
         if (base != null && base.sinceFull + 1 < fullEvery) {
-            byte[] d = fossil.create(base.payload, payload);
+            byte[] d = RECENT.get().delta(base.payload, payload, fossil);
             if (d.length < payload.length) {
                 delta = d;
             }
