@@ -69,7 +69,9 @@ import java.util.regex.Pattern;
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar bandwidth [--subscribers 20] [--messages 1000] [--warmup 300]
  *        [--size 2048] [--changed 4] [--window 32]
+ *   java -jar benchmarks/target/benchmarks.jar bandwidth --contexts 1000 [--messages 40]
  * </pre>
+ * The second form measures what one permessage-deflate context costs ({@link ContextMemory}).
  * Bytes per message are the socket bytes a subscriber read (WebSocket and MQTT framing included) divided by the
  * messages it received; broker CPU per message is the process's user+system time over the measured phase divided
  * by deliveries; memory per connection is the broker's RSS growth from before the subscribers connected to the
@@ -118,6 +120,10 @@ public final class BandwidthBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--contexts")) {
+            ContextMemory.main(intArg(args, "--contexts", 1000), intArg(args, "--messages", 40));
+            return;
+        }
         int subscribers = intArg(args, "--subscribers", 20);
         int messages = intArg(args, "--messages", 1000);
         int warmup = intArg(args, "--warmup", 300);
@@ -474,6 +480,64 @@ public final class BandwidthBenchmark {
         @Override
         protected void encode(ChannelHandlerContext ctx, ByteBuf b, List<Object> out) {
             out.add(new BinaryWebSocketFrame(b.retain()));
+        }
+    }
+
+    /**
+     * The real size of one deflate context: RSS growth over {@code n} compressing (then inflating) contexts made
+     * by Netty's permessage-deflate codecs, as the broker makes them, each fed {@code messages} 2 KB documents.
+     * zlib's memory is native and touched as the window fills, so it shows in RSS, not in the heap.
+     */
+    static final class ContextMemory {
+        static void main(int n, int messages) throws Exception {
+            var ext = new io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageDeflateServerExtensionHandshaker(0)
+                    .handshakeExtension(new io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionData(
+                            "permessage-deflate", java.util.Map.of()));
+            byte[][] docs = Documents.stream(messages, 2048, 4, 7);
+            List<io.netty.channel.embedded.EmbeddedChannel> keep = new ArrayList<>();
+            System.gc();
+            long rss0 = rss();
+            for (int i = 0; i < n; i++) {
+                var ch = new io.netty.channel.embedded.EmbeddedChannel(ext.newExtensionEncoder());
+                for (byte[] d : docs) {
+                    ch.writeOutbound(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(d)));
+                    ((WebSocketFrame) ch.readOutbound()).release();
+                }
+                keep.add(ch);
+            }
+            System.gc();
+            long rss1 = rss();
+            var enc = new io.netty.channel.embedded.EmbeddedChannel(ext.newExtensionEncoder());
+            List<byte[]> compressed = new ArrayList<>();
+            for (byte[] d : docs) {
+                enc.writeOutbound(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(d)));
+                WebSocketFrame f = enc.readOutbound();
+                compressed.add(ByteBufUtil.getBytes(f.content()));
+                f.release();
+            }
+            for (int i = 0; i < n; i++) {
+                var ch = new io.netty.channel.embedded.EmbeddedChannel(ext.newExtensionDecoder());
+                for (byte[] c : compressed) {
+                    ch.writeInbound(new BinaryWebSocketFrame(true, 4, Unpooled.wrappedBuffer(c)));
+                    ((WebSocketFrame) ch.readInbound()).release();
+                }
+                keep.add(ch);
+            }
+            System.gc();
+            long rss2 = rss();
+            System.out.printf("permessage-deflate contexts after %d messages of %d bytes: %d KB RSS per compressing "
+                    + "context, %d KB per inflating context (%d of each)%n", messages, docs[0].length,
+                    (rss1 - rss0) / n / 1024, (rss2 - rss1) / n / 1024, n);
+            java.lang.ref.Reference.reachabilityFence(keep); // the contexts stay alive until measured
+        }
+
+        private static long rss() throws IOException {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmRSS:")) {
+                    return Long.parseLong(l.replaceAll("\\D+", "")) * 1024;
+                }
+            }
+            return -1;
         }
     }
 

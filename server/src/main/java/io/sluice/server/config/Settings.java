@@ -70,7 +70,7 @@ public final class Settings {
     public static final Setting<Integer> WS_COMPRESSION_LEVEL = range("ws-compression-level", 6, 1, 9, "deflate level of outgoing WebSocket messages (1: fastest, 9: smallest)");
     public static final Setting<Boolean> WS_COMPRESSION_CONTEXT_TAKEOVER = bool("ws-compression-context-takeover", true, "keep a WebSocket's compressing context between messages (better ratio on repeated content, ~270 KB per connection, bounded by ws-compression-memory); false: every WebSocket gets server_no_context_takeover");
     public static final Setting<Integer> WS_COMPRESSION_CLIENT_WINDOW_BITS = range("ws-compression-client-window-bits", 15, 8, 15, "client_max_window_bits answered to a client that offers to limit its deflate window (the server's own window is zlib's 15 bits)");
-    public static final Setting<Long> WS_COMPRESSION_MEMORY = bytes("ws-compression-memory", 256L * 1024 * 1024, "memory all WebSocket deflate contexts kept between messages may use together (measured: ~270 KB to compress, up to ~40 KB to inflate); past it new WebSockets compress without server context takeover, and past that uncompressed");
+    public static final Setting<Long> WS_COMPRESSION_MEMORY = bytes("ws-compression-memory", 256L * 1024 * 1024, "memory all WebSocket deflate contexts kept between messages may use together (measured: ~270 KB to compress, ~50 KB to inflate); past it new WebSockets compress without server context takeover, and past that uncompressed");
 
     // ---- broker core
     public static final Setting<Integer> MAX_QUEUED_MESSAGES = positive("max-queued-messages", 1000, "QoS 1/2 messages queued per subscriber beyond its in-flight window");

@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>A deflate context kept between messages ("context takeover", RFC 7692 section 7.1.1) is large: zlib at
  * window 15 and memory level 8 reserves 256 KB to compress, and a connection that receives a few kilobytes
- * touches all of it (measured RSS: about 268 KB per compressing context, 16-36 KB per inflating one; the
- * figures are in docs/transport.md). So the contexts connections keep share one budget
+ * touches all of it (measured RSS: 250-270 KB per compressing context, 27-51 KB per inflating one, with
+ * {@code benchmarks.jar bandwidth --contexts}; docs/transport.md). So the contexts connections keep share one budget
  * ({@code ws-compression-memory}); a connection negotiated past it gets {@code server_no_context_takeover} (a
  * server may answer it unasked, section 7.1.1.1), so its compressing context lives only while one message is
  * compressed, one per I/O thread at a time. Its inflating context is kept unless the client offered
@@ -41,8 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class WebSocketCompression {
     /** RSS of one compressing context once its window has filled (zlib, window 15, memory level 8). */
     static final long DEFLATE_CONTEXT_BYTES = 270 * 1024;
-    /** RSS of one inflating context at most (a 32 KB window and zlib's state). */
-    static final long INFLATE_CONTEXT_BYTES = 40 * 1024;
+    /** RSS of one inflating context once its window has filled (a 32 KB window, zlib's state, Netty's buffers). */
+    static final long INFLATE_CONTEXT_BYTES = 52 * 1024;
 
     private static final int INFLATE_SLACK = 64 * 1024;
     private static final String SERVER_NO_CONTEXT = "server_no_context_takeover";
