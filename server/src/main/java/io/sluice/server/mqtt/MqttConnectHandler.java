@@ -48,8 +48,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private final MqttConnection connection;
     private final MqttConnectRefusal refusal;
     private final MqttDeliverySink sink;
-        private final Security security;
+    private final Security security;
     private ScheduledFuture<?> connectTimeout;
+    /** Set once the session has been told this connection is gone; the event loop is the only writer. */
+    private boolean leftBroker;
     /** The enhanced authentication of this connection (MQTT 5 section 4.12), null when it used none. */
     private MqttEnhancedAuth auth;
     /** A CONNECT waiting for its authentication exchange to end. */
@@ -394,6 +396,9 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         }
         connection.endReason(DisconnectReason.CLIENT_DISCONNECT);
         connection.markClosing();
+        // The session's fate (ended, or kept with its new expiry) is settled before the socket closes: a client that
+        // sees the close and reconnects at once, read by another event loop, must find the session as DISCONNECT left it.
+        leaveBroker();
         connection.channel.close();
     }
 
@@ -415,13 +420,19 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         if (connectTimeout != null) {
             connectTimeout.cancel(false);
         }
+        leaveBroker();
+        ctx.fireChannelInactive();
+    }
+
+    /** Detaches the connection from its session once, on DISCONNECT or when the socket goes, whichever comes first. */
+    private void leaveBroker() {
         Broker.Connection c = connection.brokerConnection();
-        if (c != null) {
+        if (c != null && !leftBroker) {
+            leftBroker = true;
             connection.broker.disconnect(c, connection.publishWillOnClose());
             connection.events.disconnected("mqtt", connection.info, connection.clientId(), connection.endReason());
             MqttConnection.log().debug("{}: disconnected{}", connection.describe(),
                     connection.publishWillOnClose() ? " abnormally" : "");
         }
-        ctx.fireChannelInactive();
     }
 }
