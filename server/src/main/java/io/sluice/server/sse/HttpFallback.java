@@ -24,6 +24,7 @@ import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.config.Settings;
 import io.sluice.server.ops.Admission;
 import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.Limit;
 import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.security.Authenticator;
@@ -272,6 +273,19 @@ public final class HttpFallback {
             ch.pipeline().addBefore(ROUTER, GATE, gate);
         }
         return gate;
+    }
+
+    /**
+     * A reader the broker has no room for: every reader is a session, so past {@code --max-sessions} it is told
+     * 503 with {@code Retry-After}, as an MQTT client is told CONNACK 0x97; the connection closes.
+     */
+    void refuseSessionLimit(Channel ch, HttpRequest req, String protocol, String clientId,
+                            Broker.SessionLimitException e) {
+        events.limitExceeded(protocol, info(ch, new QueryStringDecoder(req.uri()).path()), clientId, Limit.SESSIONS);
+        HttpUtil.setKeepAlive(req, false);
+        answer(ch, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                "the broker holds as many sessions as it may (" + e.getMessage() + "): retry later\n",
+                HttpHeaderNames.RETRY_AFTER, "5");
     }
 
     void reset(String protocol, String clientId, String reason) {

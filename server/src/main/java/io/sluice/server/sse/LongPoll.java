@@ -75,7 +75,13 @@ final class LongPoll implements DeliverySink {
         ReaderStart start = ReaderStart.before(broker.history(), reader.since());
         boolean wait = reader.since() != null && start.resetReason() == null;
         if (wait) {
-            connection = broker.connect(new SessionId(PROTOCOL, clientId), true, 0, 0, this);
+            try {
+                connection = broker.connect(new SessionId(PROTOCOL, clientId), true, 0, 0, this);
+            } catch (Broker.SessionLimitException e) {
+                answered = true;
+                fallback.refuseSessionLimit(ch, request, PROTOCOL, clientId, e);
+                return;
+            }
             connection.session().reads(access);
             for (String f : reader.filters()) {
                 broker.subscribe(connection.session(), f, null, HttpFallback.READER_OPTIONS, null);

@@ -82,6 +82,14 @@ final class SseStream implements DeliverySink {
 
     /** Answer the request with the stream's head and whatever it starts with; on the connection's event loop. */
     void open(ChannelHandlerContext router, HttpRequest req) {
+        Broker broker = fallback.broker();
+        ReaderStart start = ReaderStart.before(broker.history(), request.since());
+        try {
+            connection = broker.connect(new SessionId(PROTOCOL, clientId), true, 0, 0, this);
+        } catch (Broker.SessionLimitException e) {
+            fallback.refuseSessionLimit(ch, req, PROTOCOL, clientId, e);
+            return;
+        }
         ch.pipeline().fireUserEventTriggered(HandshakeTimeout.ESTABLISHED);
         // the connection now carries one endless response: nothing more is read from it as HTTP
         ch.pipeline().replace(router.name(), "sse-stream", new Discard());
@@ -99,9 +107,6 @@ final class SseStream implements DeliverySink {
         }
         ch.write(response, ch.voidPromise());
 
-        Broker broker = fallback.broker();
-        ReaderStart start = ReaderStart.before(broker.history(), request.since());
-        connection = broker.connect(new SessionId(PROTOCOL, clientId), true, 0, 0, this);
         connection.session().reads(access);
         for (String f : request.filters()) {
             broker.subscribe(connection.session(), f, null, HttpFallback.READER_OPTIONS, null);

@@ -89,6 +89,25 @@ class ReaderOperationsTest {
     }
 
     @Test
+    void readersPastTheSessionLimitAreTold503AndTheOthersKeepGoing() throws Exception {
+        broker = new FallbackBroker(b -> b.set(Settings.MAX_SESSIONS, 1));
+        String next = broker.poll("cap", null).get("next").asText(); // a first poll holds no session
+        try (SseClient first = broker.sse("cap", null)) {
+            first.nextRaw(WAIT);
+            HttpResponse<String> stream = broker.get("/sse?filter=cap");
+            assertEquals(503, stream.statusCode(), stream.body());
+            assertTrue(stream.headers().firstValue("Retry-After").isPresent(), "a refused stream is told when to retry");
+            assertTrue(stream.body().contains("sessions"), stream.body());
+            HttpResponse<String> held = broker.get("/poll?filter=cap&since=" + FallbackBroker.enc(next));
+            assertEquals(503, held.statusCode(), held.body());
+            assertTrue(held.headers().firstValue("Retry-After").isPresent());
+            // the reader that was admitted is unaffected by the refusals
+            assertEquals(200, broker.publish("cap", 1, "still here").statusCode());
+            assertTrue(first.next(WAIT).data().contains("still here"));
+        }
+    }
+
+    @Test
     void shutdownEndsStreamsAndRefusesNewReaders() throws Exception {
         broker = new FallbackBroker();
         try (SseClient sse = broker.sse("s", null)) {
