@@ -161,7 +161,7 @@ public final class SideBySide {
         System.out.println(report);
         if (o.out != null) {
             Files.createDirectories(o.out.toAbsolutePath().getParent());
-            Files.writeString(o.out, report);
+            Files.writeString(o.out, report + keptSections());
             System.out.println("written to " + o.out);
         }
     }
@@ -192,8 +192,14 @@ public final class SideBySide {
         latencyCases.addAll(latency.values());
         String report = report(Files.getLastModifiedTime(o.fromResults).toInstant());
         System.out.println(report);
-        Files.writeString(o.out, report);
+        Files.writeString(o.out, report + keptSections());
         System.out.println("written to " + o.out);
+    }
+
+    /** Sections other tools write into the same file (the persistence benchmark's), kept as they are. */
+    private String keptSections() throws IOException {
+        String persistence = io.sluice.bench.DocSections.section(o.out, io.sluice.bench.store.PersistenceBenchmark.HEADING);
+        return persistence.isEmpty() ? "" : "\n" + persistence;
     }
 
     private final Map<String, Integer> restarts = new LinkedHashMap<>();
