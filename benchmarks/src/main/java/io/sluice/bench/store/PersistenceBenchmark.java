@@ -113,6 +113,18 @@ public final class PersistenceBenchmark {
                     100 * rate / base, median(e.getValue(), Result::p99Ms), median(e.getValue(), Result::bytesPerMsg),
                     e.getValue().stream().mapToLong(Result::lost).max().orElse(0)));
         }
+        md.append("\nEach round, delivered msg/s (share of `none` in the same round):\n\n");
+        for (int r = 0; r < rounds; r++) {
+            double none = results.get("none").get(r).msgsPerSec();
+            StringBuilder line = new StringBuilder("- round " + (r + 1) + ":");
+            for (Map.Entry<String, List<Result>> e : results.entrySet()) {
+                double v = e.getValue().get(r).msgsPerSec();
+                line.append(String.format(Locale.ROOT, " %s %,.0f (%.0f%%);", e.getKey(), v, 100 * v / none));
+            }
+            md.append(line.substring(0, line.length() - 1)).append('\n');
+        }
+        md.append(String.format(Locale.ROOT, "%nLoad average (1 min) at the end: %s, on %d cores: other work shares the "
+                + "machine, so compare within a round.%n", loadAverage(), Runtime.getRuntime().availableProcessors()));
         md.append(String.format(Locale.ROOT, "%nRecovery: a store holding %,d queued QoS 1 deliveries (100 persistent "
                 + "sessions, 64-byte payloads) and %,d retained messages; the broker read it back in %,d ms (its own "
                 + "log line) and was ready for clients %,d ms after its process started.%n", queued, retained,
@@ -123,6 +135,14 @@ public final class PersistenceBenchmark {
         if (Files.exists(doc)) {
             io.sluice.bench.DocSections.replace(doc, HEADING, md.toString());
             System.out.println("written to " + doc);
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
         }
     }
 
