@@ -27,6 +27,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * for its delay; a session whose expiry passed while the broker was down does not come back.
  */
 class RestartSurvivalTest {
+    /**
+     * Long enough that a restart on a busy machine still lets the watcher subscribe before the will is due, so the
+     * test proves the delay survived the downtime rather than racing it.
+     */
+    private static final int WILL_DELAY_SECONDS = 20;
+
 
     @Test
     void retainedSubscriptionsAndDelayedWillsSurviveKillNineAndAnExpiredSessionDoesNot(@TempDir Path dir)
@@ -57,7 +63,7 @@ class RestartSurvivalTest {
             Mqtt5BlockingClient dying = client(ports, "survive-will");
             dying.connectWith().cleanStart(true).sessionExpiryInterval(600)
                     .willPublish().topic("will/t").payload(bytes("gone")).qos(MqttQos.AT_LEAST_ONCE)
-                    .delayInterval(10).applyWillPublish().send();
+                    .delayInterval(WILL_DELAY_SECONDS).applyWillPublish().send();
             dying.disconnectWith().reasonCode(Mqtt5DisconnectReasonCode.DISCONNECT_WITH_WILL_MESSAGE).send();
             // the broker has handled that disconnect (and recorded the will) once it logs it; the store writes in
             // order, so the PUBACK of a retained message written after it means the will is written too
@@ -77,7 +83,7 @@ class RestartSurvivalTest {
             willWatcher.connect();
             try (Mqtt5BlockingClient.Mqtt5Publishes wills = willWatcher.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
                 willWatcher.subscribeWith().topicFilter("will/t").qos(MqttQos.AT_LEAST_ONCE).send();
-                assertTrue(System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(9), "the restart took so long that "
+                assertTrue(System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(WILL_DELAY_SECONDS - 1), "the restart took so long that "
                         + "the will may have gone out before anyone listened; nothing proven");
 
                 // retained: the latest of each topic, the cleared one gone, QoS 0 ones too
@@ -115,11 +121,11 @@ class RestartSurvivalTest {
                 }
                 keeper.disconnect();
 
-                // the will goes out 10 s after the disconnect, downtime included
-                Mqtt5Publish will = wills.receive(15, TimeUnit.SECONDS).orElseThrow(
+                // the will goes out WILL_DELAY_SECONDS after the disconnect, downtime included
+                Mqtt5Publish will = wills.receive(WILL_DELAY_SECONDS + 10, TimeUnit.SECONDS).orElseThrow(
                         () -> new AssertionError("delayed will never published after the restart"));
                 assertEquals("gone", text(will));
-                assertTrue(System.nanoTime() - killedAt >= TimeUnit.MILLISECONDS.toNanos(9000), "not before its delay");
+                assertTrue(System.nanoTime() - killedAt >= TimeUnit.SECONDS.toNanos(WILL_DELAY_SECONDS - 1), "not before its delay");
             }
             willWatcher.disconnect();
 
@@ -128,8 +134,8 @@ class RestartSurvivalTest {
             Mqtt5ConnAck ack = shortLived.connectWith().cleanStart(false).sessionExpiryInterval(2).send();
             assertFalse(ack.isSessionPresent(), "an expired session came back");
             shortLived.disconnect();
-            assertTrue(second.log().contains("session survive-short expired while the broker was down")
-                    || second.log().contains("survive-short"), second.log());
+            assertTrue(second.log().lines().anyMatch(l -> l.contains("survive-short")
+                    && l.contains("expired while the broker was down")), second.log());
         }
     }
 
