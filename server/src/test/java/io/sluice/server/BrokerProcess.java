@@ -39,6 +39,10 @@ public final class BrokerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--bind", "127.0.0.1"));
         cmd.addAll(List.of(flags));
+        if (!cmd.contains("--persistence") && !cmd.contains("--data-dir")) {
+            // a process does not get the build's sluice.persistence=none: keep nothing in the working directory
+            cmd.addAll(List.of("--persistence", "none"));
+        }
         Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
         String ready = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
         if (ready == null || !ready.startsWith("Sluice ready:")) {
