@@ -8,21 +8,9 @@ required="${1:-false}"
 out="${2:?output directory}"
 cd "$(dirname "$0")"
 
-missing=""
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  missing="Node.js and npm not found"
-elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  missing="Node.js $(node --version) is older than 20"
-fi
-if [ -n "$missing" ]; then
-  install="Install Node.js 20+ with npm (from nodejs.org or NodeSource; Debian 12's own nodejs is 18)"
-  if [ "$required" = "true" ]; then
-    echo "ERROR: $missing, and -Dsluice.requireAllClients=true makes the web console mandatory. $install." >&2
-    exit 1
-  fi
-  echo "WARNING: $missing: the server jar is built without its web console. $install to include it."
-  exit 0
-fi
+. ../build-support/require-node.sh
+require_node "$required" "the web console" \
+  "the server jar is built without its web console (the admin API works; / says what to install)" || exit 0
 
 # npm ci starts from scratch each time; skip it while node_modules was installed from this very lock file
 stamp=node_modules/.sluice-lock

@@ -7,22 +7,9 @@ required="${1:-false}"
 bundle_dir="${2:?bundle output directory}"
 cd "$(dirname "$0")"
 
-# playwright-core needs Node.js 20 or later
-missing=""
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  missing="Node.js and npm not found"
-elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  missing="Node.js $(node --version) is older than 20"
-fi
-if [ -n "$missing" ]; then
-  install="Install Node.js 20+ with npm (from nodejs.org or NodeSource; Debian 12's own nodejs is 18)"
-  if [ "$required" = "true" ]; then
-    echo "ERROR: $missing, and -Dsluice.requireAllClients=true makes the MQTT.js, stomp.js and browser conformance tests mandatory. $install." >&2
-    exit 1
-  fi
-  echo "WARNING: $missing: the MQTT.js, stomp.js and browser conformance tests will be skipped. $install to run them."
-  exit 0
-fi
+. ../../../../build-support/require-node.sh
+require_node "$required" "the MQTT.js, stomp.js and browser conformance tests" \
+  "the MQTT.js, stomp.js and browser conformance tests will be skipped" || exit 0
 
 npm ci --no-audit --no-fund --prefer-offline --loglevel=error
 node bundle.mjs "$bundle_dir"
