@@ -1,9 +1,6 @@
 package io.sluice.server.admin;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Measurement;
@@ -74,7 +71,6 @@ public final class AdminApi {
     private static final int PREVIEW_BYTES = 256;
     private static final Pattern SECRET = Pattern.compile("secret|password|passwd|token|credential|private|key(?!-?alive)");
 
-    private final ObjectMapper json = JsonMapper.builder().serializationInclusion(JsonInclude.Include.NON_NULL).build();
     private final Broker broker;
     private final Settings settings;
     private final MeterRegistry metrics;
@@ -160,7 +156,7 @@ public final class AdminApi {
     private void answer(ChannelHandlerContext ctx, HttpRequest request, int status, Object body) {
         String text;
         try {
-            text = json.writeValueAsString(body) + "\n";
+            text = AdminJson.mapper().writeValueAsString(body) + "\n";
         } catch (JsonProcessingException e) {
             status = 500;
             text = "{\"status\":500,\"error\":\"cannot write the answer as JSON\"}\n";

@@ -1,8 +1,6 @@
 package io.sluice.server.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -39,8 +37,6 @@ import java.util.concurrent.TimeUnit;
  * Events. A reader whose socket is not writable skips samples instead of holding them in memory.
  */
 final class LiveFeed implements AdminApi.LiveStream {
-    private final ObjectMapper json = JsonMapper.builder()
-            .serializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL).build();
     private final MeterRegistry metrics;
     private final int historySize;
     private final ArrayDeque<Sample> history = new ArrayDeque<>();
@@ -160,7 +156,7 @@ final class LiveFeed implements AdminApi.LiveStream {
 
     private String event(String name, Object data) {
         try {
-            return "event: " + name + "\ndata: " + json.writeValueAsString(data) + "\n\n";
+            return "event: " + name + "\ndata: " + AdminJson.mapper().writeValueAsString(data) + "\n\n";
         } catch (JsonProcessingException e) {
             return null;
         }
