@@ -4,6 +4,7 @@ import io.sluice.server.Sluice;
 import io.sluice.server.SluiceBuilder;
 import io.sluice.server.SluiceUrls;
 import io.sluice.server.events.Violation;
+import io.sluice.server.testkit.Journal;
 import org.junit.jupiter.api.MediaType;
 import org.junit.jupiter.api.extension.AfterTestExecutionCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -38,7 +39,7 @@ public final class SluiceExtension implements BeforeAllCallback, BeforeEachCallb
 
     /** A broker and the settings it was started with, closed with the store that holds it. */
     @SuppressWarnings("deprecation")
-    static final class Running implements ExtensionContext.Store.CloseableResource {
+    static final class Running implements ExtensionContext.Store.CloseableResource, AutoCloseable {
         final Sluice sluice;
         final SluiceBroker config;
         final Path traceDir;
@@ -96,6 +97,7 @@ public final class SluiceExtension implements BeforeAllCallback, BeforeEachCallb
         if (running != null) {
             String line = "test started: " + context.getUniqueId();
             running.sluice.journal().add(line);
+            running.sluice.log().add(line);
             context.getStore(NS).put(MARK, new Mark(line, running.sluice.violations().all().size()));
         }
     }
@@ -125,22 +127,17 @@ public final class SluiceExtension implements BeforeAllCallback, BeforeEachCallb
         }
     }
 
+    /** Report entries first, then files: a runner that takes no files (a test kit's) still shows the entries. */
     private static void attach(ExtensionContext context, Running running, Mark mark) throws IOException {
-        List<String> lines = running.sluice.journal().lines();
-        int from = 0;
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            if (lines.get(i).endsWith(mark.line())) {
-                from = i;
-                break;
-            }
-        }
-        String journal = String.join("\n", lines.subList(from, lines.size())) + "\n";
+        String journal = since(running.sluice.journal(), mark);
+        String log = since(running.sluice.log(), mark);
         context.publishReportEntry("sluice.journal", journal);
-        context.publishFile("sluice-journal.txt", MediaType.TEXT_PLAIN_UTF_8, p -> Files.writeString(p, journal));
+        context.publishReportEntry("sluice.log", log);
         if (running.config.strict()) {
-            String report = running.sluice.violations().report();
-            context.publishReportEntry("sluice.violations", report);
+            context.publishReportEntry("sluice.violations", running.sluice.violations().report());
         }
+        context.publishFile("sluice-journal.txt", MediaType.TEXT_PLAIN_UTF_8, p -> Files.writeString(p, journal));
+        context.publishFile("sluice-log.txt", MediaType.TEXT_PLAIN_UTF_8, p -> Files.writeString(p, log));
         if (running.traceDir != null) {
             running.sluice.syncTraces();
             context.publishDirectory("sluice-trace", dir -> {
@@ -151,6 +148,19 @@ public final class SluiceExtension implements BeforeAllCallback, BeforeEachCallb
                 }
             });
         }
+    }
+
+    /** The lines of a journal from the test's start mark on (all of them if the mark has rotated out). */
+    private static String since(Journal journal, Mark mark) {
+        List<String> lines = journal.lines();
+        int from = 0;
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            if (lines.get(i).endsWith(mark.line())) {
+                from = i;
+                break;
+            }
+        }
+        return String.join("\n", lines.subList(from, lines.size())) + "\n";
     }
 
     /** The broker of this context: the method's own, else the nearest class's. */

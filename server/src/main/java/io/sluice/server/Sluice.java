@@ -1,6 +1,7 @@
 package io.sluice.server;
 
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.Logs;
 import io.sluice.server.testkit.Faults;
 import io.sluice.server.testkit.Journal;
 import io.sluice.server.testkit.Testkit;
@@ -29,7 +30,7 @@ public final class Sluice implements AutoCloseable {
 
     private Sluice(Settings settings, Testkit testkit) {
         this.testkit = testkit;
-        this.server = SluiceServer.start(settings, null, testkit);
+        this.server = logging(() -> SluiceServer.start(settings, null, testkit));
         this.settings = pinPorts(settings, server);
         this.urls = SluiceUrls.of(server.listeners());
         if (testkit != null) {
@@ -103,6 +104,14 @@ public final class Sluice implements AutoCloseable {
         return kit().faults();
     }
 
+    /**
+     * The lines this broker logged through SLF4J (the last 5,000), whatever the binding: from its own threads and
+     * from the threads that started, restarted or closed it. Other brokers of the JVM keep theirs apart.
+     */
+    public Journal log() {
+        return kit().log();
+    }
+
     /** This broker's own log: one line per connection event, violation and fault. */
     public Journal journal() {
         return kit().journal();
@@ -129,11 +138,14 @@ public final class Sluice implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("closed");
         }
-        server.close();
+        logging(() -> {
+            server.close();
+            return null;
+        });
         if (testkit != null) {
             testkit.journal().add("restart: stopped, starting again on the same ports");
         }
-        server = SluiceServer.start(settings, null, testkit);
+        server = logging(() -> SluiceServer.start(settings, null, testkit));
         urls = SluiceUrls.of(server.listeners());
     }
 
@@ -149,10 +161,18 @@ public final class Sluice implements AutoCloseable {
             return;
         }
         closed = true;
-        server.close();
+        logging(() -> {
+            server.close();
+            return null;
+        });
         if (testkit != null) {
             testkit.close();
         }
+    }
+
+    /** Run {@code action} with this broker's log lines, and those of the threads it starts, kept in {@link #log()}. */
+    private <T> T logging(java.util.function.Supplier<T> action) {
+        return testkit == null ? action.get() : Logs.capturing(testkit.log()::add, action);
     }
 
     private Testkit kit() {

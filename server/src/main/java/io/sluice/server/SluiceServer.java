@@ -41,8 +41,8 @@ import io.sluice.server.transport.ProtocolModule;
 import io.sluice.server.transport.ProtocolRegistry;
 import io.sluice.server.transport.TcpProtocolInitializer;
 import io.sluice.server.transport.TransportConfig;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -63,7 +63,7 @@ import java.util.function.BiFunction;
  * </pre>
  */
 public final class SluiceServer implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
+    private static final Logger log = Logs.get(SluiceServer.class);
 
     private final Settings settings;
     private final MessageStore store;

@@ -6,6 +6,7 @@ import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.security.Security;
 import io.sluice.server.transport.HttpEndpoints;
+import io.sluice.server.events.Logs;
 
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -24,7 +25,7 @@ import java.util.function.Supplier;
  * Its own thread answers requests and samples the topic rates once a second.
  */
 public final class Admin implements AutoCloseable {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Admin.class);
+    private static final org.slf4j.Logger log = Logs.get(Admin.class);
     /** How long a topic with no message keeps its place in the rate table. */
     private static final long TOPIC_IDLE_MILLIS = TimeUnit.MINUTES.toMillis(15);
     /** The live feed's memory: a console opened now shows the last 15 minutes. */

@@ -22,6 +22,7 @@ import io.sluice.server.broker.CloseReason;
 import io.sluice.server.config.Setting;
 import io.sluice.server.config.Settings;
 import io.sluice.server.ops.SessionCensus;
+import io.sluice.server.events.Logs;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -30,7 +31,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpUtil;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -64,7 +64,7 @@ import java.util.regex.Pattern;
  */
 public final class AdminApi {
     public static final String PREFIX = "/api/v1/";
-    private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
+    private static final Logger log = Logs.get(AdminApi.class);
     private static final String JSON_TYPE = "application/json; charset=utf-8";
     private static final int DEFAULT_PAGE = 100;
     /** Bytes of a payload shown in a list; reading one retained message shows all of it. */

@@ -1,8 +1,8 @@
 package io.sluice.server.broker;
 
 import io.sluice.protocol.topic.TopicFilter;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  * lock-free (and usually cached), and each subscriber queue has its own small lock.
  */
 public final class Broker implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(Broker.class);
+    private static final Logger log = Logs.get(Broker.class);
 
     private final BrokerConfig config;
     private final MessageHistory history;

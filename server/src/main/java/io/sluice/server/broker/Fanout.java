@@ -1,8 +1,8 @@
 package io.sluice.server.broker;
 
 import io.sluice.protocol.topic.TopicFilter;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  * queue, and then for at most {@link BrokerLimits#offlineWithholdMillis()} in all.
  */
 final class Fanout implements Runnable {
-    private static final Logger log = LoggerFactory.getLogger(Fanout.class);
+    private static final Logger log = Logs.get(Fanout.class);
 
     private final Message message;
     private final MatchResult match;

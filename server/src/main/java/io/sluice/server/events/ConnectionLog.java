@@ -1,7 +1,6 @@
 package io.sluice.server.events;
 
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -15,7 +14,7 @@ import java.net.SocketAddress;
  * logged (metrics count them).
  */
 public final class ConnectionLog implements ConnectionEvents {
-    private static final Logger log = LoggerFactory.getLogger("io.sluice.connections");
+    private static final Logger log = Logs.get("io.sluice.connections");
 
     @Override
     public void opened(String protocol, ConnectionInfo info) {

@@ -20,8 +20,8 @@ import io.sluice.server.events.Rule;
 import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.testkit.Probe;
 import io.sluice.server.transport.InboundGate;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * What the handlers of one MQTT connection share: who the client is once CONNECT is accepted, the limits it
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * Only touched on the connection's event loop.
  */
 final class MqttConnection {
-    private static final Logger log = LoggerFactory.getLogger("io.sluice.server.mqtt");
+    private static final Logger log = Logs.get("io.sluice.server.mqtt");
 
     final Channel channel;
     /** --max-publish-rate / --max-publish-bandwidth for this client; null when unlimited. */

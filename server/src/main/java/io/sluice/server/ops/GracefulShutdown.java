@@ -3,8 +3,8 @@ package io.sluice.server.ops;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Session;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
 
@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * </ol>
  */
 public final class GracefulShutdown {
-    private static final Logger log = LoggerFactory.getLogger(GracefulShutdown.class);
+    private static final Logger log = Logs.get(GracefulShutdown.class);
     private static final long POLL_MILLIS = 20;
     /** How long closed connections get to write their goodbye before the event loops stop. */
     private static final long CLOSE_WAIT_MILLIS = 3_000;

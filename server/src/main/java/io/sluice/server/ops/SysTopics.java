@@ -3,6 +3,7 @@ package io.sluice.server.ops;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.Message;
+import io.sluice.server.events.Logs;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -54,7 +55,7 @@ public final class SysTopics implements AutoCloseable {
         try {
             publishNow();
         } catch (RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(SysTopics.class).warn("$SYS update failed (retrying next interval)", e);
+            Logs.get(SysTopics.class).warn("$SYS update failed (retrying next interval)", e);
         }
     }
 

@@ -1,7 +1,7 @@
 package io.sluice.server.security;
 
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.SocketAddress;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
  * line that may be written says how many were left out.
  */
 public final class AuditLog {
-    private static final Logger log = LoggerFactory.getLogger("audit");
+    private static final Logger log = Logs.get("audit");
 
     private final int perSecond;
     private final LongSupplier clock;

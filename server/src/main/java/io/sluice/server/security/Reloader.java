@@ -1,7 +1,7 @@
 package io.sluice.server.security;
 
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  * force, so a half-written edit never locks everyone out.
  */
 public final class Reloader implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger("security");
+    private static final Logger log = Logs.get("security");
 
     private final ScheduledExecutorService thread;
     private final List<Watched> watched = new CopyOnWriteArrayList<>();

@@ -15,7 +15,7 @@ import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.config.Settings;
 import org.slf4j.Logger;
 import io.sluice.server.security.Authenticator.Decision;
-import org.slf4j.LoggerFactory;
+import io.sluice.server.events.Logs;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -37,7 +37,7 @@ import java.util.function.Supplier;
  * </pre>
  */
 public final class Security implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger("security");
+    private static final Logger log = Logs.get("security");
 
     private final boolean authenticating;
     private final boolean allowAnonymous;

@@ -1,5 +1,6 @@
 package io.sluice.server.security;
 
+import io.sluice.server.events.Logs;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,7 +11,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
@@ -28,7 +28,7 @@ import java.util.function.Supplier;
  */
 @ChannelHandler.Sharable
 public final class TlsInitializer extends ChannelInitializer<Channel> {
-    private static final Logger log = LoggerFactory.getLogger("tls");
+    private static final Logger log = Logs.get("tls");
 
     private final Supplier<SslContext> context;
     private final TlsContexts counters;

@@ -33,8 +33,8 @@ import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.transport.HttpEndpoints;
 import io.sluice.server.transport.InboundGate;
 import io.sluice.server.events.Transport;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
 import java.util.HexFormat;
@@ -53,7 +53,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * STOMP client can name by accident: {@code $sse/} or {@code $poll/} and a random part.
  */
 public final class HttpFallback {
-    private static final Logger log = LoggerFactory.getLogger(HttpFallback.class);
+    private static final Logger log = Logs.get(HttpFallback.class);
     /** QoS 0, every message including the reader's own, retained messages sent by the reader itself. */
     static final SubscriptionOptions READER_OPTIONS = new SubscriptionOptions(0, false, false, 2, 0);
     public static final List<String> PATHS = List.of("/sse", "/poll", "/publish");

@@ -18,8 +18,8 @@ import io.sluice.server.security.Authenticator;
 import io.sluice.server.security.Login;
 import io.sluice.server.security.Security;
 import io.sluice.server.security.Credentials;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * decode are refused here, in their turn, with what the decoder found wrong.
  */
 final class StompConnectHandler extends ChannelInboundHandlerAdapter {
-    private static final Logger log = LoggerFactory.getLogger(StompConnectHandler.class);
+    private static final Logger log = Logs.get(StompConnectHandler.class);
     static final String SERVER = "Sluice/0.1";
 
     private final StompConnection conn;

@@ -14,8 +14,8 @@ import io.sluice.server.events.Refusal;
 import io.sluice.server.events.Rule;
 import io.sluice.server.ops.ShutdownEvent;
 import io.sluice.server.testkit.Probe;
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The end of the STOMP pipeline: every frame no handler claimed and every exception raised on the way become
@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * Whatever the broker had already accepted from this connection stays accepted; later frames are dropped.
  */
 final class StompErrorHandler extends ChannelInboundHandlerAdapter {
-    private static final Logger log = LoggerFactory.getLogger(StompErrorHandler.class);
+    private static final Logger log = Logs.get(StompErrorHandler.class);
 
     private final StompConnection conn;
     private ChannelHandlerContext ctx;

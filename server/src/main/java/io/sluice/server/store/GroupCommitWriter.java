@@ -1,12 +1,12 @@
 package io.sluice.server.store;
 
 import io.sluice.server.broker.MessageStore.WriteCallback;
+import io.sluice.server.events.Logs;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * what to do, and every later batch tries again: the first that succeeds makes the store writable again.
  */
 final class GroupCommitWriter implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(GroupCommitWriter.class);
+    private static final Logger log = Logs.get(GroupCommitWriter.class);
     /** Operations in one batch at most; a longer queue is written in several batches back to back. */
     static final int MAX_BATCH = 8192;
     private static final long CLOCK_PERIOD_MILLIS = 1000;

@@ -6,6 +6,7 @@ import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageStore;
 import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.events.Logs;
 import org.rocksdb.CompressionType;
 import org.rocksdb.Options;
 import org.rocksdb.ReadOptions;
@@ -16,7 +17,6 @@ import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * lost every reference in a crash.
  */
 public final class RocksMessageStore implements MessageStore {
-    private static final Logger log = LoggerFactory.getLogger(RocksMessageStore.class);
+    private static final Logger log = Logs.get(RocksMessageStore.class);
     /** How often a long recovery says how far it is. */
     private static final long PROGRESS_MILLIS = 3000;
 

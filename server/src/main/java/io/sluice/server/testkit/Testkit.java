@@ -27,6 +27,7 @@ public final class Testkit implements AutoCloseable {
     private final Tracer tracer;
     private final Violations violations = new Violations();
     private final Journal journal = new Journal();
+    private final Journal log = new Journal();
     private final Faults faults = new Faults(this);
     private final Map<Long, Probe> live = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -57,6 +58,14 @@ public final class Testkit implements AutoCloseable {
 
     public Journal journal() {
         return journal;
+    }
+
+    /**
+     * The broker's own SLF4J log lines (what it logs through {@link io.sluice.server.events.Logs} on its threads),
+     * kept apart from the other brokers of the JVM.
+     */
+    public Journal log() {
+        return log;
     }
 
     public Faults faults() {

@@ -1,7 +1,7 @@
 package io.sluice.server.testkit;
 
+import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * queue is full the line is dropped and counted (the count goes into each file when the tracer closes).
  */
 public final class Tracer implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(Tracer.class);
+    private static final Logger log = Logs.get(Tracer.class);
     private static final int QUEUE = 65_536;
     private static final Entry STOP = new Entry("", "", null);
 
