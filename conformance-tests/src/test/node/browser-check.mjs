@@ -2,9 +2,13 @@
 // from a loopback HTTP server and runs the MQTT.js <-> stomp.js round trip in it against the broker.
 // Argument: {"pageDir": ".../browser", "chromium": "/usr/bin/chromium", "mqttUrl": "ws://...",
 //            "stompUrl": "ws://...", "features": [...], "entry": "sluiceRoundTrip"}; entry names the page's function
-// that runs the checks (sluiceCompression: the same clients over compressed WebSockets).
+// that runs the checks (sluiceCompression: the same clients over compressed WebSockets; sluiceSecure: over wss://
+// with a token). Optional: "chromiumArgs" (more command-line flags), "page" (more parameters for the entry),
+// "unpinned": {"pfx": "file.p12", "passphrase": "..."}, a TLS server with a key Chromium was not told to trust,
+// whose wss:// URL the page gets as unpinnedUrl; the connect check then also needs the handshake failure it saw.
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +34,15 @@ const server = createServer((req, res) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const pageUrl = `http://127.0.0.1:${server.address().port}/index.html`;
 
+let unpinned;
+const unpinnedFailures = [];
+if (args.unpinned) {
+  unpinned = createTlsServer({ pfx: readFileSync(args.unpinned.pfx), passphrase: args.unpinned.passphrase },
+    (req, res) => res.writeHead(404).end());
+  unpinned.on('tlsClientError', (e) => unpinnedFailures.push(e.message));
+  await new Promise((resolve) => unpinned.listen(0, '127.0.0.1', resolve));
+}
+
 const userDataDir = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
 let context;
 const problems = [];
@@ -39,7 +52,7 @@ try {
     executablePath: args.chromium,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(args.chromiumArgs || [])],
   }), 60000, `starting ${args.chromium}`);
   const page = context.pages()[0] || await context.newPage();
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -47,8 +60,21 @@ try {
   await page.goto(pageUrl, { timeout: 30000 });
   results = await withTimeout(page.evaluate(({ entry, p }) => window[entry](p), {
     entry: args.entry || 'sluiceRoundTrip',
-    p: { mqttUrl: args.mqttUrl, stompUrl: args.stompUrl, features: args.features },
+    p: {
+      mqttUrl: args.mqttUrl, stompUrl: args.stompUrl, features: args.features, ...(args.page || {}),
+      ...(unpinned ? { unpinnedUrl: `wss://127.0.0.1:${unpinned.address().port}/` } : {}),
+    },
   }), 240000, 'the page\'s checks');
+  const connect = results['connect-clean'];
+  if (unpinned && connect && connect.ok) {
+    // the page saw the WebSocket fail; the server says why: the browser refused its certificate
+    if (unpinnedFailures.length === 0) {
+      connect.ok = false;
+      connect.detail += '; but the unpinned server saw no failed handshake';
+    } else {
+      connect.detail += ` (that server's handshake failed: ${unpinnedFailures[0].match(/alert [a-z ]+/)?.[0] || unpinnedFailures[0]})`;
+    }
+  }
   const agent = await page.evaluate(() => navigator.userAgent);
   for (const r of Object.values(results)) {
     r.detail = `${r.detail} [${agent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] || agent}]`;
@@ -59,6 +85,7 @@ try {
 } finally {
   if (context) await context.close().catch(() => {});
   server.close();
+  if (unpinned) unpinned.close();
   rmSync(userDataDir, { recursive: true, force: true });
 }
 process.stdout.write(JSON.stringify({ results }) + '\n');

@@ -4,9 +4,9 @@ import mqtt from 'mqtt';
 import { Client } from '@stomp/stompjs';
 import { applyDelta } from 'fossil-delta';
 import { mqttChecks } from '../mqtt-suite.js';
-import { runAll, Inbox, assert } from '../util.js';
+import { runAll, Inbox, assert, withTimeout } from '../util.js';
 
 window.mqtt = mqtt;
 window.StompJs = { Client };
 window.fossilDelta = { applyDelta };
-window.sluice = { mqttChecks, runAll, Inbox, assert };
+window.sluice = { mqttChecks, runAll, Inbox, assert, withTimeout };

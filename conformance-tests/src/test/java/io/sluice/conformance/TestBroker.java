@@ -1,11 +1,13 @@
 package io.sluice.conformance;
 
 import io.sluice.server.Sluice;
+import io.sluice.server.SluiceBuilder;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.Violation;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Sluice started in-process on ephemeral ports of 127.0.0.1, with every listener on: MQTT over TCP, HTTP with
@@ -30,7 +32,12 @@ public final class TestBroker implements AutoCloseable {
     }
 
     public static TestBroker start() {
-        Sluice sluice = Sluice.builder()
+        return start(b -> { });
+    }
+
+    /** The same broker with more settings (TLS, authentication). */
+    public static TestBroker start(Consumer<SluiceBuilder> more) {
+        SluiceBuilder builder = Sluice.builder()
                 .bind(HOST)
                 .set(Settings.SYS_INTERVAL, Settings.SYS_INTERVAL.defaultValue())
                 .set(Settings.SHUTDOWN_DRAIN, Settings.SHUTDOWN_DRAIN.defaultValue())
@@ -38,8 +45,9 @@ public final class TestBroker implements AutoCloseable {
                 // WebSocket Pings every second instead of every 30, so each WebSocket client meets several
                 // during its checks (the idle keep-alive and heart-beat checks last 3.5 to 5 s)
                 .set(Settings.WS_PING_INTERVAL, 1000L)
-                .strict(true)
-                .start();
+                .strict(true);
+        more.accept(builder);
+        Sluice sluice = builder.start();
         TestBroker broker = new TestBroker(sluice);
         current = broker;
         return broker;
@@ -70,6 +78,11 @@ public final class TestBroker implements AutoCloseable {
 
     public int stompPort() {
         return server.port("stomp");
+    }
+
+    /** The HTTPS/WSS port, once a certificate is configured. */
+    public int httpsPort() {
+        return server.port("https");
     }
 
     public String mqttTcpUrl(String scheme) {

@@ -17,9 +17,11 @@ public enum Capability {
     STOMP_WS,
     STOMP_TCP,
     STOMP_QUEUES,
-    STOMP_HEARTBEAT;
+    STOMP_HEARTBEAT,
+    /** HTTPS/WSS with a certificate, and JSON Web Tokens on the WebSocket upgrade. */
+    TLS;
 
     /** Update in the same commit that enables the cells of a feature that has landed. */
     public static final Set<Capability> BUILT = EnumSet.of(
-            SERVER, MQTT_TCP, MQTT_WS, MQTT_31, MQTT_5, STOMP_WS, STOMP_TCP, STOMP_QUEUES, STOMP_HEARTBEAT);
+            SERVER, MQTT_TCP, MQTT_WS, MQTT_31, MQTT_5, STOMP_WS, STOMP_TCP, STOMP_QUEUES, STOMP_HEARTBEAT, TLS);
 }

@@ -16,6 +16,7 @@ import static io.sluice.conformance.matrix.Capability.STOMP_HEARTBEAT;
 import static io.sluice.conformance.matrix.Capability.STOMP_QUEUES;
 import static io.sluice.conformance.matrix.Capability.STOMP_TCP;
 import static io.sluice.conformance.matrix.Capability.STOMP_WS;
+import static io.sluice.conformance.matrix.Capability.TLS;
 
 /** Every row of the compatibility matrix, in the order it is printed. Tests look their rows up here. */
 public final class Catalog {
@@ -68,6 +69,8 @@ public final class Catalog {
 
     public static final Row CHROMIUM = row("chromium", "Chromium (headless) with MQTT.js 5 and stomp.js 7", "ws:// /mqtt and /stomp",
             ALL_MQTT, JS_CROSS, MQTT_WS, MQTT_5);
+    public static final Row CHROMIUM_WSS = row("chromium-wss", "Chromium (headless) with MQTT.js 5 and stomp.js 7",
+            "wss:// /mqtt and /stomp, JWT in ?token=", ALL_MQTT, JS_CROSS, MQTT_WS, MQTT_5, TLS);
 
     private Catalog() {
     }
