@@ -5,8 +5,10 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import io.netty.handler.codec.stomp.StompCommand;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.config.Settings;
+import io.sluice.server.stomp.WsStompClient;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
@@ -19,8 +21,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import java.math.BigInteger;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +28,6 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -133,27 +132,11 @@ class TlsTest {
         paho.close();
 
         // STOMP over WSS, as stomp.js in a browser would speak it
-        BlockingQueue<String> frames = new LinkedBlockingQueue<>();
-        WebSocket ws = HttpClient.newBuilder().sslContext(pki.clientContext(null)).build().newWebSocketBuilder()
-                .subprotocols("v12.stomp").buildAsync(URI.create("wss://localhost:" + server.port("https") + "/stomp"),
-                        new WebSocket.Listener() {
-                            private final StringBuilder text = new StringBuilder();
-
-                            @Override
-                            public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                                text.append(data);
-                                if (last) {
-                                    frames.add(text.toString());
-                                    text.setLength(0);
-                                }
-                                w.request(1);
-                                return null;
-                            }
-                        }).get(10, TimeUnit.SECONDS);
-        ws.sendText("CONNECT\naccept-version:1.2\nhost:localhost\n\n\0", true).get(10, TimeUnit.SECONDS);
-        String connected = frames.poll(10, TimeUnit.SECONDS);
-        assertTrue(connected != null && connected.startsWith("CONNECTED"), connected);
-        ws.sendClose(WebSocket.NORMAL_CLOSURE, "").get(10, TimeUnit.SECONDS);
+        try (WsStompClient ws = WsStompClient.connect(URI.create("wss://localhost:" + server.port("https") + "/stomp"),
+                pki.clientContext(null), "v12.stomp")) {
+            ws.sendText("CONNECT\naccept-version:1.2\nhost:localhost\n\n\0");
+            ws.expect(StompCommand.CONNECTED);
+        }
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.netty.handler.codec.stomp.StompSubframeAggregator;
 import io.netty.handler.codec.stomp.StompSubframeDecoder;
 import io.netty.handler.codec.stomp.StompSubframeEncoder;
 
+import javax.net.ssl.SSLContext;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -28,26 +29,34 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
- * STOMP over the JDK's WebSocket client. Frames are written and read by Netty's STOMP codec (in embedded
- * channels); each one goes out as one WebSocket text (or binary) message, or several together in one.
+ * STOMP over the JDK's WebSocket client (ws:// or wss://). Frames are written and read by Netty's STOMP codec (in
+ * embedded channels); each one goes out as one WebSocket text (or binary) message, or several together in one.
  */
-final class WsStompClient implements AutoCloseable {
+public final class WsStompClient implements AutoCloseable {
     final WebSocket ws;
     private final BlockingQueue<StompTestClient.Frame> frames = new LinkedBlockingQueue<>();
     private final EmbeddedChannel decoder = new EmbeddedChannel(new StompSubframeDecoder(64 * 1024, 64 * 1024),
             new StompSubframeAggregator(1 << 20));
 
-    private WsStompClient(int port, String path, String... subprotocols) throws Exception {
-        WebSocket.Builder b = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(20));
+    private WsStompClient(URI uri, SSLContext tls, String... subprotocols) throws Exception {
+        HttpClient.Builder http = HttpClient.newBuilder();
+        if (tls != null) {
+            http.sslContext(tls);
+        }
+        WebSocket.Builder b = http.build().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(20));
         if (subprotocols.length > 0) {
             b.subprotocols(subprotocols[0], java.util.Arrays.copyOfRange(subprotocols, 1, subprotocols.length));
         }
-        ws = b.buildAsync(URI.create("ws://127.0.0.1:" + port + path), new Listener())
-                .get(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        ws = b.buildAsync(uri, new Listener()).get(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
     static WsStompClient connect(int port, String path, String... subprotocols) throws Exception {
-        return new WsStompClient(port, path, subprotocols);
+        return new WsStompClient(URI.create("ws://127.0.0.1:" + port + path), null, subprotocols);
+    }
+
+    /** Over TLS, trusting what {@code tls} trusts: {@code wss://host:port/stomp}. */
+    public static WsStompClient connect(URI uri, SSLContext tls, String... subprotocols) throws Exception {
+        return new WsStompClient(uri, tls, subprotocols);
     }
 
     static byte[] encode(StompFrame... frames) {
@@ -71,7 +80,7 @@ final class WsStompClient implements AutoCloseable {
         ws.sendText(new String(encode(frames), StandardCharsets.UTF_8), true).get(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
-    void sendText(String raw) throws Exception {
+    public void sendText(String raw) throws Exception {
         ws.sendText(raw, true).get(StompTestClient.TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
@@ -85,6 +94,11 @@ final class WsStompClient implements AutoCloseable {
         assertNotNull(f, "no frame within " + StompTestClient.TIMEOUT_SECONDS + " s");
         assertEquals(expected, f.command(), f.toString());
         return f;
+    }
+
+    /** Waits for the next frame and checks its command. */
+    public void expect(StompCommand expected) throws InterruptedException {
+        next(expected);
     }
 
     StompTestClient.Frame poll(long millis) throws InterruptedException {
