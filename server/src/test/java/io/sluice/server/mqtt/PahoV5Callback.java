@@ -7,7 +7,7 @@ import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 
 /** Paho v5's callback with no-op defaults, so a test overrides only messageArrived. */
-abstract class PahoV5Callback implements MqttCallback {
+public abstract class PahoV5Callback implements MqttCallback {
     @Override
     public void disconnected(MqttDisconnectResponse disconnectResponse) {
     }
