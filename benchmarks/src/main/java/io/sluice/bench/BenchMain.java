@@ -16,7 +16,7 @@ public final class BenchMain {
         switch (tool) {
             case "load" -> io.sluice.bench.load.LoadGenerator.main(rest);
             case "forwarder" -> io.sluice.bench.load.RawForwarder.main(rest);
-            case "side-by-side" -> io.sluice.bench.side.SideBySide.main(rest);
+            case "side", "side-by-side" -> io.sluice.bench.side.SideBySide.main(rest);
             case "startup" -> io.sluice.bench.startup.StartupTime.main(rest);
             case "persistence" -> io.sluice.bench.store.PersistenceBenchmark.main(rest);
             case "sse" -> io.sluice.bench.load.SseBench.main(rest);

@@ -67,6 +67,7 @@ public final class LoadGenerator {
             }
         }
         double wall = (System.nanoTime() - wallStart) / 1e9;
+        r.put("generator_cpu_s", ownCpuSeconds() - ownCpuStart);
         r.put("generator_cpu_pct", 100 * (ownCpuSeconds() - ownCpuStart) / wall);
         if (proc.enabled() || cpuStart >= 0) {
             double cpu = proc.cpuSeconds() - cpuStart;
@@ -74,6 +75,7 @@ public final class LoadGenerator {
             r.put("broker_cpu_pct", 100 * cpu / wall);
             r.put("broker_rss_start_kb", rssStart);
             r.put("broker_peak_rss_kb", proc.peakRssKb());
+            r.put("broker_hwm_kb", proc.hwmKb());
         }
         r.putIfAbsent("ok", true);
         return r;

@@ -25,7 +25,8 @@ public final class LoadOptions {
               --inflight N      QoS 1 messages a publisher has unacknowledged at most (64)
               --transit N       messages a publisher has on their way to its slowest subscriber at most,
                                 end to end (a gap in the sequence counts as lost, not on its way): a closed
-                                loop, so an unpaced run measures delivery, not how fast a broker drops (100)
+                                loop: a broker that keeps up is never held back, one that drops shows its
+                                losses, and the generator's memory stays bounded          (1000)
               --slow-rate R     acknowledgements/s of the slow subscriber (scenario slow) (20)
               --keepalive S     keep-alive seconds (idle, storm)                      (30)
               --clean-session B MQTT clean session: false makes every session persistent (kept in a
@@ -53,7 +54,7 @@ public final class LoadOptions {
     double warmup = 1;
     double rate = 0;
     int inflight = 64;
-    long transit = 100;
+    long transit = 1000;
     double slowRate = 20;
     int keepAlive = 30;
     boolean cleanSession = true;

@@ -58,6 +58,11 @@ final class ProcessStats {
         return peakRssKb;
     }
 
+    /** The process's resident high-water mark since it started (VmHWM), -1 when unknown. */
+    long hwmKb() {
+        return status("VmHWM:");
+    }
+
     private long status(String key) {
         if (pid <= 0) {
             return -1;

@@ -62,6 +62,12 @@ final class Broker {
         }
     }
 
+    /** A fresh process: stop this one and start it again (for figures that belong to a process's first minute). */
+    void restart() throws IOException, InterruptedException {
+        stop();
+        start();
+    }
+
     long pid() {
         return process.pid();
     }

@@ -10,236 +10,425 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Sluice, Mosquitto, Moquette and the raw Netty forwarder (the ceiling) on loopback, each scenario against each
- * in turn, alternating the order every round, for several rounds; then a table of medians with Sluice/peer
- * ratios, written to docs/benchmarks.md. Run through {@code benchmarks/run-side-by-side.sh}, which builds the
- * jars and fetches the peers first.
+ * Sluice and its peers (Mosquitto, HiveMQ CE; optionally Moquette and a raw Netty forwarder) on loopback, each
+ * in its own process, every load against each broker in turn, the order rotating every round; medians of the
+ * rounds, with Sluice / best peer ratios and the targets, written to docs/benchmarks.md.
+ *
+ * <p>Phases, in this order: memory per idle WebSocket connection (read from each process's RSS while it is
+ * fresh); peak throughput (flat out); a fixed rate at half the best peer's peak (latency percentiles and
+ * broker CPU per delivered message, every broker at the same rate); the first minute after start (a fresh
+ * process of each broker, the fixed rate for 60 s, no warm-up). Run through
+ * {@code benchmarks/run-side-by-side.sh}, which builds the jars and fetches the peers first.
  */
 public final class SideBySide {
     static final String SLUICE = "Sluice";
     static final String MOSQUITTO = "Mosquitto";
+    static final String HIVEMQ = "HiveMQ CE";
     static final String MOQUETTE = "Moquette";
     static final String CEILING = "raw Netty";
 
-    /** One load: the load generator's flags, and whether the peers and the ceiling can take it. */
-    record Case(String title, String scenario, String protocol, String transport, int qos, int clients, int payload,
-                List<String> extra, boolean peers, boolean ceiling) {
-        String key() {
-            return title;
+    static final String PEAK = "peak";
+    static final String FIXED = "fixed";
+    static final String FIRST = "first-minute";
+    static final String IDLE = "idle";
+    static final String EXTRA = "extra";
+
+    /** The six standard loads over each transport, and the optional extras (only with --only). */
+    record Load(String id, String scenario, String protocol, String transport, int qos, int clients, int payload,
+                List<String> extra) {
+        String title() {
+            String shape = switch (scenario) {
+                case "fanin" -> clients + " -> 1";
+                case "fanout" -> "1 -> " + clients;
+                case "p2p" -> clients + " pairs";
+                case "slow" -> clients + " fast pairs + 1 slow subscriber at 20 msg/s";
+                default -> clients + " clients";
+            };
+            return id + " (" + shape + ")";
         }
+
+        boolean standard() {
+            return protocol.equals("mqtt") && payload == 64 && List.of("fanin", "fanout", "p2p").contains(scenario);
+        }
+    }
+
+    static final int CLIENTS = 10;
+    static final int PAYLOAD = 64;
+
+    static List<Load> allLoads() {
+        List<Load> ls = new ArrayList<>();
+        for (String t : List.of("ws", "tcp")) {
+            for (int qos = 0; qos <= 1; qos++) {
+                for (String s : List.of("fanout", "fanin", "p2p")) {
+                    ls.add(new Load(s + "-" + t + "-qos" + qos, s, "mqtt", t, qos, CLIENTS, PAYLOAD, List.of()));
+                }
+            }
+        }
+        ls.add(new Load("p2p-ws-qos1-4k", "p2p", "mqtt", "ws", 1, CLIENTS, 4096, List.of()));
+        ls.add(new Load("p2p-stomp-ws-qos1", "p2p", "stomp", "ws", 1, CLIENTS, PAYLOAD, List.of()));
+        ls.add(new Load("slow-ws-qos1", "slow", "mqtt", "ws", 1, 4, PAYLOAD, List.of("--slow-rate", "20")));
+        ls.add(new Load("storm-ws", "storm", "mqtt", "ws", 0, 200, PAYLOAD, List.of()));
+        return ls;
     }
 
     private final Options o;
     private final Path work;
     private final List<Broker> brokers = new ArrayList<>();
+    /** case key (phase:load) -> broker -> the rounds' JSON results */
     private final Map<String, Map<String, List<Map<String, Object>>>> results = new LinkedHashMap<>();
     private final Path jsonl;
+    private final List<Double> loadAverages = new ArrayList<>();
+    private final List<Double> othersCpu = new ArrayList<>();
+    private final Map<String, Integer> restarts = new LinkedHashMap<>();
+    /** load id -> the fixed rate used (msg/s) and the peer whose peak it halves */
+    private final Map<String, Double> fixedRates = new LinkedHashMap<>();
+    private final Map<String, String> fixedRatePeer = new LinkedHashMap<>();
 
     static final class Options {
-        boolean full;
+        boolean smoke;
         int rounds = 3;
-        double duration = 2;
-        double warmup = 1;
+        double duration = 20;
+        double warmup = 5;
+        double firstMinute = 60;
+        int idleConnections = 5_000;
+        double idleHold = 5;
+        /** load ids to run flat out; empty = the standard set (both transports) */
+        List<String> only = new ArrayList<>();
+        /** load ids to run at a fixed rate: "all" (those run flat out) or a list, or "none" */
+        String fixed = "all";
+        /** load ids whose first minute is measured on fresh processes, or "none" */
+        String first = "p2p-ws-qos1,fanout-ws-qos1";
+        boolean idle = true;
+        /** a fixed rate for every fixed-rate load instead of half the best peer's measured peak */
+        double rate = 0;
+        List<String> peers = new ArrayList<>(List.of("mosquitto", "hivemq"));
         Path out = Path.of("docs/benchmarks.md");
         Path sluiceJar = Path.of("server/target/sluice.jar");
+        String sluiceLabel = "";
         Path benchJar = Path.of("benchmarks/target/benchmarks.jar");
+        Path benchClasses = Path.of("benchmarks/target/classes");
         Path moquetteClasspath = Path.of("benchmarks/target/moquette.classpath");
+        Path hivemqClasspath = Path.of("benchmarks/target/hivemq.classpath");
         Path analysis = Path.of("benchmarks/analysis.md");
         Path work = Path.of("benchmarks/target/side-by-side");
         String command = "benchmarks/run-side-by-side.sh";
+        String args = "";
         /** Only write the report again from an earlier run's results.jsonl (after editing the notes). */
         Path fromResults;
+        boolean dryRun;
     }
+
+    static final String HELP = """
+            java -jar benchmarks/target/benchmarks.jar side [flags]       (also: side-by-side)
+              --smoke              a quick check of the instrument, not a result: 1 round, 1 s warm-up + 3 s,
+                                   fixed rate 5 s, first minute 10 s, 200 idle connections, WebSocket only
+              --rounds N           rounds, brokers in rotating order, medians                      (3)
+              --duration S         measured seconds per run, after the warm-up                       (20)
+              --warmup S           seconds of load before measuring                                   (5)
+              --only IDS           loads to run flat out, comma-separated, e.g. fanin-ws-qos0,p2p-tcp-qos1;
+                                   ids: {fanout,fanin,p2p}-{ws,tcp}-qos{0,1}, p2p-ws-qos1-4k, p2p-stomp-ws-qos1,
+                                   slow-ws-qos1, storm-ws; "idle" alone runs the idle phase only (all six x2)
+              --fixed IDS|all|none loads also run at half the best peer's peak                      (all)
+              --first IDS|none     loads whose first minute after start is measured (fresh processes)
+                                                                               (p2p-ws-qos1,fanout-ws-qos1)
+              --first-seconds S    length of the first-minute run                                     (60)
+              --rate R             fixed rate (msg/s) instead of half the best peer's peak
+              --idle N|0           idle WebSocket connections per broker, 0 = skip                 (5000)
+              --peers LIST         mosquitto,hivemq,moquette,raw                        (mosquitto,hivemq)
+              --sluice-jar JAR     the Sluice to measure                      (server/target/sluice.jar)
+              --sluice-label TEXT  what that jar is (e.g. a commit), shown in the report
+              --out FILE           the report                                          (docs/benchmarks.md)
+              --work DIR           logs and results.jsonl                (benchmarks/target/side-by-side)
+              --from-results FILE  write the report again from a run's results.jsonl, run nothing
+              --dry-run            print the plan and its estimated duration, run nothing""";
 
     private SideBySide(Options o) throws IOException {
         this.o = o;
         this.work = o.work.toAbsolutePath();
         Files.createDirectories(work);
         this.jsonl = work.resolve("results.jsonl");
-        if (o.fromResults == null) {
+        if (o.fromResults == null && !o.dryRun) {
             Files.deleteIfExists(jsonl);
         }
     }
 
     public static void main(String[] args) throws Exception {
         Options o = new Options();
+        o.args = String.join(" ", args);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
-                case "--full" -> {
-                    o.full = true;
-                    o.duration = Math.max(o.duration, 8);
-                    o.warmup = 2;
+                case "--smoke" -> {
+                    o.smoke = true;
+                    o.rounds = 1;
+                    o.duration = 3;
+                    o.warmup = 1;
+                    o.firstMinute = 10;
+                    o.idleConnections = 200;
+                    o.idleHold = 1;
                 }
                 case "--rounds" -> o.rounds = Integer.parseInt(args[++i]);
                 case "--duration" -> o.duration = Double.parseDouble(args[++i]);
                 case "--warmup" -> o.warmup = Double.parseDouble(args[++i]);
+                case "--only" -> o.only = new ArrayList<>(List.of(args[++i].split(",")));
+                case "--fixed" -> o.fixed = args[++i];
+                case "--first" -> o.first = args[++i];
+                case "--first-seconds" -> o.firstMinute = Double.parseDouble(args[++i]);
+                case "--rate" -> o.rate = Double.parseDouble(args[++i]);
+                case "--idle" -> o.idleConnections = Integer.parseInt(args[++i]);
+                case "--peers" -> o.peers = new ArrayList<>(List.of(args[++i].split(",")));
                 case "--out" -> o.out = Path.of(args[++i]);
                 case "--sluice-jar" -> o.sluiceJar = Path.of(args[++i]);
+                case "--sluice-label" -> o.sluiceLabel = args[++i];
                 case "--bench-jar" -> o.benchJar = Path.of(args[++i]);
                 case "--moquette-classpath" -> o.moquetteClasspath = Path.of(args[++i]);
+                case "--hivemq-classpath" -> o.hivemqClasspath = Path.of(args[++i]);
                 case "--analysis" -> o.analysis = Path.of(args[++i]);
                 case "--work" -> o.work = Path.of(args[++i]);
                 case "--command" -> o.command = args[++i];
                 case "--from-results" -> o.fromResults = Path.of(args[++i]);
+                case "--dry-run" -> o.dryRun = true;
+                case "--help", "-h" -> {
+                    System.out.println(HELP);
+                    return;
+                }
                 default -> {
-                    System.err.println("unknown flag " + a + "; flags: --full --rounds N --duration S --warmup S --out FILE"
-                            + " --sluice-jar JAR --bench-jar JAR --moquette-classpath FILE --analysis FILE --work DIR");
+                    System.err.println("unknown flag " + a + "\n" + HELP);
                     System.exit(2);
                 }
+            }
+        }
+        // the command line as the report shows it, without the runner's own plumbing
+        o.args = o.args.replaceAll("--(moquette|hivemq)-classpath \\S+ ?", "").replaceAll("--out \\S+ ?", "")
+                .replaceAll("--command \\S+ ?", "").trim();
+        for (String p : o.peers) {
+            if (!List.of("mosquitto", "hivemq", "moquette", "raw").contains(p)) {
+                System.err.println("unknown peer " + p + "; peers: mosquitto, hivemq, moquette, raw");
+                System.exit(2);
             }
         }
         new SideBySide(o).run();
     }
 
-    private List<Case> cases() {
-        List<Case> cs = new ArrayList<>();
-        List<String> transports = o.full ? List.of("ws", "tcp") : List.of("ws");
-        for (String t : transports) {
-            for (int qos = 0; qos <= 1; qos++) {
-                cs.add(new Case("fanin " + t + " qos" + qos + " (8 -> 1)", "fanin", "mqtt", t, qos, 8, 64, List.of(), true, true));
-                cs.add(new Case("fanout " + t + " qos" + qos + " (1 -> 8)", "fanout", "mqtt", t, qos, 8, 64, List.of(), true, true));
-                cs.add(new Case("p2p " + t + " qos" + qos + " (8 pairs)", "p2p", "mqtt", t, qos, 8, 64, List.of(), true, true));
+    // ---------------------------------------------------------------- plan
+
+    private List<Load> peakLoads() {
+        List<Load> all = allLoads();
+        if (o.only.isEmpty()) {
+            List<String> transports = o.smoke ? List.of("ws") : List.of("ws", "tcp");
+            return all.stream().filter(l -> l.standard() && transports.contains(l.transport())).toList();
+        }
+        List<Load> ls = new ArrayList<>();
+        for (String id : o.only) {
+            if (id.equals("idle")) {
+                continue;
             }
+            ls.add(all.stream().filter(l -> l.id().equals(id)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("unknown load " + id + "; see --help")));
         }
-        if (o.full) {
-            cs.add(new Case("p2p ws qos1 4 KiB (8 pairs)", "p2p", "mqtt", "ws", 1, 8, 4096, List.of(), true, true));
-            cs.add(new Case("p2p stomp ws qos1 (8 pairs)", "p2p", "stomp", "ws", 1, 8, 64, List.of(), false, false));
-            cs.add(new Case("storm ws (200 clients)", "storm", "mqtt", "ws", 0, 200, 64, List.of(), true, false));
-        }
-        cs.add(new Case("slow ws qos1 (4 fast pairs + 1 slow subscriber at 20 msg/s)", "slow", "mqtt", "ws", 1, 4, 64,
-                List.of("--slow-rate", "20"), true, false));
-        int idle = o.full ? 10_000 : 1_000;
-        cs.add(new Case("idle ws (" + idle + " connections)", "idle", "mqtt", "ws", 0, idle, 64, List.of(), true, false));
-        return cs;
+        return ls;
     }
+
+    private boolean idleOnly() {
+        return o.only.equals(List.of("idle"));
+    }
+
+    private List<Load> fixedLoads() {
+        if (o.fixed.equals("none") || idleOnly()) {
+            return List.of();
+        }
+        List<Load> peak = peakLoads().stream().filter(Load::standard).toList();
+        if (o.fixed.equals("all")) {
+            return peak;
+        }
+        List<String> ids = List.of(o.fixed.split(","));
+        return allLoads().stream().filter(l -> ids.contains(l.id()) && l.standard()).toList();
+    }
+
+    private List<Load> firstLoads() {
+        if (o.first.equals("none") || idleOnly()) {
+            return List.of();
+        }
+        List<String> ids = List.of(o.first.split(","));
+        List<String> selected = peakLoads().stream().map(Load::id).toList();
+        return allLoads().stream().filter(l -> ids.contains(l.id()) && l.standard()
+                && (o.only.isEmpty() || selected.contains(l.id()) || o.rate > 0)).toList();
+    }
+
+    private boolean idlePhase() {
+        return o.idleConnections > 0 && (o.only.isEmpty() || o.only.contains("idle"));
+    }
+
+    /** Seconds per load run beyond warm-up + duration: the generator's JVM, connecting, the drain. */
+    private static final double OVERHEAD = 4;
+
+    private String plan() {
+        int n = brokerNames().size();
+        double run = o.warmup + o.duration + OVERHEAD;
+        double peak = peakLoads().size() * (double) n * o.rounds * run;
+        double fixed = fixedLoads().size() * (double) n * o.rounds * run;
+        double first = firstLoads().size() * (double) n * (o.firstMinute + OVERHEAD + 8);
+        double idle = idlePhase() ? n * (o.idleConnections / 400.0 + o.idleHold + 10) : 0;
+        double total = peak + fixed + first + idle + n * 12;
+        return String.format(Locale.ROOT, "plan: %d broker(s) %s; idle %s; flat out %s; fixed rate %s; first minute %s;"
+                        + " %d round(s) of %.0f s + %.0f s; estimated %.0f min",
+                n, brokerNames(), idlePhase() ? o.idleConnections + " connections" : "no",
+                peakLoads().stream().map(Load::id).toList(), fixedLoads().stream().map(Load::id).toList(),
+                firstLoads().stream().map(Load::id).toList(), o.rounds, o.warmup, o.duration, total / 60);
+    }
+
+    private List<String> brokerNames() {
+        List<String> names = new ArrayList<>(List.of(SLUICE));
+        for (String p : o.peers) {
+            names.add(switch (p) {
+                case "mosquitto" -> MOSQUITTO;
+                case "hivemq" -> HIVEMQ;
+                case "moquette" -> MOQUETTE;
+                default -> CEILING;
+            });
+        }
+        return names;
+    }
+
+    // ---------------------------------------------------------------- run
 
     private void run() throws Exception {
         if (o.fromResults != null) {
             rewrite();
             return;
         }
+        System.out.println(plan());
+        if (o.dryRun) {
+            return;
+        }
         startBrokers();
         Instant started = Instant.now();
         try {
-            List<Case> cs = cases();
-            // an unrecorded pass first, so every JVM broker's JIT is warm before round 1
-            Case warm = new Case("warm-up", "p2p", "mqtt", "ws", 1, 8, 64, List.of(), true, true);
-            for (Broker b : brokers) {
-                runOne(warm, b, -1, List.of());
-            }
-            results.remove(warm.key());
-            for (int round = 0; round < o.rounds; round++) {
-                for (Case c : cs) {
-                    List<Broker> order = new ArrayList<>();
-                    for (Broker b : brokers) {
-                        if (b.name.equals(SLUICE) || (c.peers() && !b.ceiling) || (c.ceiling() && b.ceiling)) {
-                            order.add(b);
-                        }
-                    }
-                    // alternate: each round starts with a different broker
-                    java.util.Collections.rotate(order, -round);
-                    for (Broker b : order) {
-                        runOne(c, b, round, List.of());
+            if (idlePhase()) {
+                // first, while every broker is a fresh process: its RSS before is what a started broker holds
+                Load idle = new Load("idle-ws", "idle", "mqtt", "ws", 0, o.idleConnections, PAYLOAD, List.of());
+                for (Broker b : brokers) {
+                    if (!b.ceiling) {
+                        runOne(IDLE, idle, b, 0, List.of("--duration", Double.toString(o.idleHold)));
                     }
                 }
             }
-            latencyAtHalfPeerRate();
+            List<Load> peak = peakLoads();
+            if (!peak.isEmpty()) {
+                // an unrecorded pass first, so every JVM broker's JIT is warm before round 1
+                Load warm = new Load("warm-up", "p2p", "mqtt", "ws", 1, CLIENTS, PAYLOAD, List.of());
+                for (Broker b : brokers) {
+                    runOne("warm-up", warm, b, -1, List.of("--duration", Double.toString(Math.min(o.duration, 5)),
+                            "--warmup", "1"));
+                }
+            }
+            for (int round = 0; round < o.rounds; round++) {
+                for (Load l : peak) {
+                    for (Broker b : order(round, l)) {
+                        runOne(l.standard() ? PEAK : EXTRA, l, b, round, List.of());
+                    }
+                }
+            }
+            fixedRate();
+            firstMinute();
         } finally {
             for (Broker b : brokers) {
                 b.stop();
             }
         }
-        String report = report(started);
-        System.out.println(report);
-        if (o.out != null) {
-            Files.createDirectories(o.out.toAbsolutePath().getParent());
-            Files.writeString(o.out, report + keptSections());
-            System.out.println("written to " + o.out);
-        }
+        writeReport(started);
     }
 
-    /** The report again from a results.jsonl, without running anything. */
-    private void rewrite() throws Exception {
-        List<String> lines = Files.readAllLines(o.fromResults);
-        Map<String, Case> latency = new LinkedHashMap<>();
-        for (String line : lines) {
-            if (line.isBlank()) {
+    /** Brokers for a load, each round starting with a different one. */
+    private List<Broker> order(int round, Load l) {
+        List<Broker> order = new ArrayList<>();
+        for (Broker b : brokers) {
+            if (b.ceiling && !l.standard()) {
                 continue;
             }
-            Map<String, Object> r = Json.read(line);
-            if (num(r, "round") < 0) {
+            if (l.protocol().equals("stomp") && !b.stomp) {
                 continue;
             }
-            String key = (String) r.get("case");
-            String broker = (String) r.get("label");
-            results.computeIfAbsent(key, k -> new LinkedHashMap<>()).computeIfAbsent(broker, k -> new ArrayList<>()).add(r);
-            if (!Double.isNaN(num(r, "loadavg_1m"))) {
-                loadAverages.add(num(r, "loadavg_1m"));
-            }
-            restarts.merge(broker, (int) Math.max(0, num(r, "broker_restarts")), Math::max);
-            if (key.contains("'s peak)")) {
-                latency.putIfAbsent(key, new Case(key, "p2p", "mqtt", "ws", key.contains("qos1") ? 1 : 0, 8, 64, List.of(), true, false));
+            order.add(b);
+        }
+        Collections.rotate(order, -round);
+        return order;
+    }
+
+    /** Every broker at the same rate, half the best peer's median peak on that load (open loop, --rate). */
+    private void fixedRate() throws Exception {
+        List<Load> ls = fixedLoads();
+        for (Load l : ls) {
+            if (!rateFor(l)) {
+                System.out.println("no peak figure for " + l.id() + ": no fixed-rate run (give --rate R)");
             }
         }
-        latencyCases.addAll(latency.values());
-        String report = report(Files.getLastModifiedTime(o.fromResults).toInstant());
-        System.out.println(report);
-        Files.writeString(o.out, report + keptSections());
-        System.out.println("written to " + o.out);
-    }
-
-    /** Sections other tools write into the same file (the persistence benchmark's), kept as they are. */
-    private String keptSections() throws IOException {
-        String persistence = io.sluice.bench.DocSections.section(o.out, io.sluice.bench.store.PersistenceBenchmark.HEADING);
-        return persistence.isEmpty() ? "" : "\n" + persistence;
-    }
-
-    private final Map<String, Integer> restarts = new LinkedHashMap<>();
-
-    /** p99 at half the best peer's peak rate (open loop, --rate), Sluice and that peer alternating. */
-    private void latencyAtHalfPeerRate() throws Exception {
-        for (Case c : new ArrayList<>(cases())) {
-            if (!c.scenario().equals("p2p") || !c.transport().equals("ws") || c.payload() != 64 || !c.protocol().equals("mqtt")) {
-                continue;
-            }
-            String peer = bestPeer(c.key(), "msgs_per_s");
-            if (peer == null) {
-                continue;
-            }
-            double rate = median(c.key(), peer, "msgs_per_s");
-            if (!(rate > 0)) {
-                continue;
-            }
-            double half = Math.floor(rate / 2);
-            Case lc = new Case("p2p ws qos" + c.qos() + " at " + (long) half + " msg/s (half " + peer + "'s peak)",
-                    "p2p", "mqtt", "ws", c.qos(), c.clients(), 64, List.of("--rate", Long.toString((long) half)), true, false);
-            for (int round = 0; round < o.rounds; round++) {
-                List<Broker> order = new ArrayList<>();
-                for (Broker b : brokers) {
-                    if (b.name.equals(SLUICE) || b.name.equals(peer)) {
-                        order.add(b);
+        for (int round = 0; round < o.rounds; round++) {
+            for (Load l : ls) {
+                Double rate = fixedRates.get(l.id());
+                if (rate == null) {
+                    continue;
+                }
+                for (Broker b : order(round, l)) {
+                    if (!b.ceiling) {
+                        runOne(FIXED, l, b, round, List.of("--rate", Long.toString(rate.longValue())));
                     }
                 }
-                java.util.Collections.rotate(order, -round);
-                for (Broker b : order) {
-                    runOne(lc, b, round, List.of());
-                }
             }
-            latencyCases.add(lc);
         }
     }
 
-    private final List<Case> latencyCases = new ArrayList<>();
-    /** The machine's 1-minute load average before each load: other work on the machine shows here. */
-    private final List<Double> loadAverages = new ArrayList<>();
+    private boolean rateFor(Load l) {
+        if (fixedRates.containsKey(l.id())) {
+            return true;
+        }
+        if (o.rate > 0) {
+            fixedRates.put(l.id(), o.rate);
+            fixedRatePeer.put(l.id(), "--rate");
+            return true;
+        }
+        String peer = bestPeer(key(PEAK, l), "msgs_per_s");
+        double peak = peer == null ? Double.NaN : median(key(PEAK, l), peer, "msgs_per_s");
+        if (!(peak > 0)) {
+            return false;
+        }
+        fixedRates.put(l.id(), Math.floor(peak / 2));
+        fixedRatePeer.put(l.id(), peer);
+        return true;
+    }
+
+    /** A fresh process of each broker, then the fixed rate for the first minute, no warm-up left out. */
+    private void firstMinute() throws Exception {
+        for (Load l : firstLoads()) {
+            if (!rateFor(l)) {
+                System.out.println("no peak figure for " + l.id() + ": no first-minute run (give --rate R)");
+                continue;
+            }
+            long rate = fixedRates.get(l.id()).longValue();
+            for (Broker b : brokers) {
+                if (b.ceiling) {
+                    continue;
+                }
+                b.restart();
+                runOne(FIRST, l, b, 0, List.of("--rate", Long.toString(rate), "--warmup", "0",
+                        "--duration", Double.toString(o.firstMinute)));
+            }
+        }
+    }
+
+    static String key(String phase, Load l) {
+        return phase + ":" + l.id();
+    }
 
     private static double loadAverage() {
         try {
@@ -249,35 +438,54 @@ public final class SideBySide {
         }
     }
 
-    private void runOne(Case c, Broker b, int round, List<String> more) throws Exception {
-        if (c.protocol().equals("stomp") && !b.stomp) {
-            return;
+    /** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat; NaN when unknown. */
+    private static double machineBusySeconds() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i = 1; i < f.length && i <= 8; i++) {
+                if (i != 4 && i != 5) { // idle, iowait
+                    busy += Long.parseLong(f[i]);
+                }
+            }
+            return busy / 100.0;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
         }
+    }
+
+    private void runOne(String phase, Load l, Broker b, int round, List<String> more) throws Exception {
         b.ensureRunning();
         double loadAverage = loadAverage();
-        loadAverages.add(loadAverage);
         List<String> cmd = new ArrayList<>(List.of(java(), "-Xms512m", "-Xmx1g", "-jar", o.benchJar.toString(), "load",
-                "--scenario", c.scenario(), "--protocol", c.protocol(), "--transport", c.transport(),
-                "--qos", Integer.toString(c.qos()), "--clients", Integer.toString(c.clients()),
-                "--payload", Integer.toString(c.payload()),
+                "--scenario", l.scenario(), "--protocol", l.protocol(), "--transport", l.transport(),
+                "--qos", Integer.toString(l.qos()), "--clients", Integer.toString(l.clients()),
+                "--payload", Integer.toString(l.payload()),
                 "--duration", Double.toString(o.duration), "--warmup", Double.toString(o.warmup),
                 "--broker-pid", Long.toString(b.pid()), "--label", b.name));
-        int port = c.protocol().equals("stomp") ? (c.transport().equals("ws") ? b.wsPort : b.stompPort)
-                : (c.transport().equals("ws") ? b.wsPort : b.tcpPort);
+        int port = l.protocol().equals("stomp") ? (l.transport().equals("ws") ? b.wsPort : b.stompPort)
+                : (l.transport().equals("ws") ? b.wsPort : b.tcpPort);
         cmd.addAll(List.of("--port", Integer.toString(port)));
-        if (c.transport().equals("ws")) {
-            cmd.addAll(List.of("--path", c.protocol().equals("stomp") ? "/stomp" : b.wsPath));
+        if (l.transport().equals("ws")) {
+            cmd.addAll(List.of("--path", l.protocol().equals("stomp") ? "/stomp" : b.wsPath));
         }
-        cmd.addAll(c.extra());
-        cmd.addAll(more);
+        cmd.addAll(l.extra());
+        cmd.addAll(more); // later flags win
         Path log = work.resolve("load.log");
+        Files.writeString(log, "\n== " + phase + " " + l.id() + " " + b.name + " round " + round + "\n",
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        double busyBefore = machineBusySeconds();
+        long wallBefore = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        long limit = (long) (o.duration * 2 + o.warmup + 120);
+        double seconds = o.duration + o.warmup + o.firstMinute + o.idleConnections / 50.0;
+        long limit = (long) (seconds * 2 + 120);
         boolean finished = p.waitFor(limit, TimeUnit.SECONDS);
         if (!finished) {
             p.destroyForcibly();
         }
+        double wall = (System.nanoTime() - wallBefore) / 1e9;
+        double busy = machineBusySeconds() - busyBefore;
         Map<String, Object> r = lastJson(log);
         if (!finished || r == null || !b.name.equals(r.get("label"))) {
             r = new LinkedHashMap<>();
@@ -285,27 +493,97 @@ public final class SideBySide {
             r.put("ok", false);
             r.put("error", finished ? "no result line (see " + log + ")" : "timed out after " + limit + " s");
         }
+        r.put("phase", phase);
+        r.put("load", l.id());
         r.put("round", round);
-        r.put("case", c.key());
+        r.put("case", phase + ":" + l.id());
         r.put("loadavg_1m", loadAverage);
+        // the machine's CPU not spent by this broker or this generator: everything else running meanwhile
+        double others = busy - num(r, "broker_cpu_s") - num(r, "generator_cpu_s");
+        if (!Double.isNaN(others) && wall > 0) {
+            r.put("others_cpu_pct", Math.max(0, 100 * others / (wall * Runtime.getRuntime().availableProcessors())));
+        }
         r.put("broker_restarts", b.restarts);
+        if (fixedRates.containsKey(l.id()) && !phase.equals(PEAK)) {
+            r.put("fixed_rate_peer", fixedRatePeer.get(l.id()));
+        }
         Files.writeString(jsonl, Json.write(r) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        results.computeIfAbsent(c.key(), k -> new LinkedHashMap<>()).computeIfAbsent(b.name, k -> new ArrayList<>()).add(r);
-        System.out.printf(Locale.ROOT, "round %d  %-60s %-10s %s%n", round + 1, c.key(), b.name, summary(c, r));
-        Thread.sleep(300);
+        if (round >= 0) {
+            record(r);
+        }
+        System.out.printf(Locale.ROOT, "%-13s %-20s %-10s round %d: %s msg/s, p99 %s ms, CPU %s us/msg, RSS peak %s MiB%s%n",
+                phase, l.id(), b.name, round, f0(num(r, "msgs_per_s")), f1(num(r, "latency_p99_us") / 1000),
+                f1(num(r, "delivered") > 0 ? num(r, "broker_cpu_s") * 1e6 / num(r, "delivered") : Double.NaN),
+                f0(num(r, "broker_peak_rss_kb") / 1024), r.containsKey("error") ? " (" + r.get("error") + ")" : "");
     }
 
-    private static String summary(Case c, Map<String, Object> r) {
-        if (r.containsKey("error")) {
-            return "FAILED: " + r.get("error");
+    private void record(Map<String, Object> r) {
+        results.computeIfAbsent((String) r.get("case"), k -> new LinkedHashMap<>())
+                .computeIfAbsent((String) r.get("label"), k -> new ArrayList<>()).add(r);
+        if (!Double.isNaN(num(r, "loadavg_1m"))) {
+            loadAverages.add(num(r, "loadavg_1m"));
         }
-        return switch (c.scenario()) {
-            case "idle" -> "heap " + r.get("heap_bytes_per_conn") + " B/conn, RSS " + r.get("rss_bytes_per_conn") + " B/conn";
-            case "storm" -> String.format(Locale.ROOT, "%.0f connects/s", num(r, "connects_per_s"));
-            case "slow" -> String.format(Locale.ROOT, "isolation %.2f, lost %d", num(r, "isolation_ratio"), (long) num(r, "lost"));
-            default -> String.format(Locale.ROOT, "%.0f msg/s, lost %d, p99 %.1f ms", num(r, "msgs_per_s"),
-                    (long) num(r, "lost"), num(r, "latency_p99_us") / 1000);
-        };
+        if (!Double.isNaN(num(r, "others_cpu_pct"))) {
+            othersCpu.add(num(r, "others_cpu_pct"));
+        }
+        if (FIXED.equals(r.get("phase")) && r.get("rate_cap") instanceof Number rate) {
+            fixedRates.putIfAbsent((String) r.get("load"), rate.doubleValue());
+            if (r.get("fixed_rate_peer") instanceof String peer) {
+                fixedRatePeer.putIfAbsent((String) r.get("load"), peer);
+            }
+        }
+        restarts.merge((String) r.get("label"), (int) Math.max(0, num(r, "broker_restarts")), Math::max);
+    }
+
+    /** The report again from a results.jsonl, without running anything. */
+    private void rewrite() throws Exception {
+        for (String line : Files.readAllLines(o.fromResults)) {
+            if (!line.isBlank()) {
+                Map<String, Object> r = Json.read(line);
+                if (num(r, "round") >= 0 && r.get("case") instanceof String) {
+                    record(r);
+                }
+            }
+        }
+        writeReport(Files.getLastModifiedTime(o.fromResults).toInstant());
+    }
+
+    private void writeReport(Instant started) throws IOException, InterruptedException {
+        String report = report(started);
+        System.out.println(report);
+        if (o.out != null) {
+            Files.createDirectories(o.out.toAbsolutePath().getParent());
+            String kept = keptSections(report);
+            Files.writeString(o.out, report + kept);
+            System.out.println("written to " + o.out);
+        }
+    }
+
+    /**
+     * Sections other tools write into the same file (start-up, persistence, SSE...), kept as they are: every
+     * {@code ## } section of the old file that this report does not write itself.
+     */
+    private String keptSections(String report) throws IOException {
+        if (!Files.exists(o.out)) {
+            return "";
+        }
+        Set<String> own = new LinkedHashSet<>();
+        for (String line : report.split("\n")) {
+            if (line.startsWith("## ")) {
+                own.add(line);
+            }
+        }
+        // the old generated sections, whose titles changed with the method
+        List<String> retired = List.of("## Machine and command", "## Throughput", "## Latency at half", "## Slow consumer",
+                "## Memory per idle", "## Reconnect storm: storm", "## Against the targets", "## Reading these figures",
+                "## Reproduce");
+        StringBuilder kept = new StringBuilder();
+        for (String line : Files.readString(o.out).split("\n")) {
+            if (line.startsWith("## ") && !own.contains(line) && retired.stream().noneMatch(line::startsWith)) {
+                kept.append("\n").append(io.sluice.bench.DocSections.section(o.out, line).stripTrailing()).append("\n");
+            }
+        }
+        return kept.toString();
     }
 
     private static Map<String, Object> lastJson(Path log) throws IOException {
@@ -314,6 +592,9 @@ public final class SideBySide {
             String l = lines.get(i).trim();
             if (l.startsWith("{") && l.endsWith("}")) {
                 return Json.read(l);
+            }
+            if (l.startsWith("== ")) {
+                return null; // this run printed no result: never take the previous run's
             }
         }
         return null;
@@ -335,43 +616,60 @@ public final class SideBySide {
         brokers.add(new Broker(SLUICE, false, true, sTcp, sWs, sStomp, "/mqtt",
                 List.of(java(), "-jar", sluiceJar.toString(), "--bind", "127.0.0.1", "--mqtt-port", Integer.toString(sTcp),
                         "--http-port", Integer.toString(sWs), "--stomp-port", Integer.toString(sStomp), "--log-level", "warn",
-                        // in memory, like the Mosquitto (persistence false) and Moquette it runs beside
+                        // in memory, like Mosquitto (persistence false), HiveMQ (in-memory) and Moquette beside it
                         "--persistence", "none"),
                 work.resolve("sluice.log")));
 
-        int mTcp = freePort(), mWs = freePort();
-        Path conf = work.resolve("mosquitto.conf");
-        Files.writeString(conf, String.join("\n",
-                "# written by the side-by-side runner: Debian's Mosquitto, defaults but for the listeners",
-                "listener " + mTcp + " 127.0.0.1", "protocol mqtt",
-                "listener " + mWs + " 127.0.0.1", "protocol websockets",
-                "allow_anonymous true", "persistence false", "set_tcp_nodelay true", "log_dest stdout", "log_type error",
-                "log_type warning", ""));
-        brokers.add(new Broker(MOSQUITTO, false, false, mTcp, mWs, -1, "/mqtt", List.of("mosquitto", "-c", conf.toString()),
-                work.resolve("mosquitto.log")));
+        if (o.peers.contains("mosquitto")) {
+            int mTcp = freePort(), mWs = freePort();
+            Path conf = work.resolve("mosquitto.conf");
+            Files.writeString(conf, String.join("\n",
+                    "# written by the side-by-side runner: Debian's Mosquitto, defaults but for the listeners",
+                    "listener " + mTcp + " 127.0.0.1", "protocol mqtt",
+                    "listener " + mWs + " 127.0.0.1", "protocol websockets",
+                    "allow_anonymous true", "persistence false", "set_tcp_nodelay true", "log_dest stdout", "log_type error",
+                    "log_type warning", ""));
+            brokers.add(new Broker(MOSQUITTO, false, false, mTcp, mWs, -1, "/mqtt", List.of("mosquitto", "-c", conf.toString()),
+                    work.resolve("mosquitto.log")));
+        }
 
-        int qTcp = freePort(), qWs = freePort();
-        Path home = work.resolve("moquette");
-        Files.createDirectories(home.resolve("config"));
-        Files.createDirectories(home.resolve("data"));
-        Files.writeString(home.resolve("config/moquette.conf"), String.join("\n",
-                "port " + qTcp, "websocket_port " + qWs, "host 127.0.0.1", "allow_anonymous true",
-                "persistence_enabled false", "telemetry_enabled false", "data_path " + home.resolve("data"), ""));
-        Files.writeString(home.resolve("log4j.properties"), String.join("\n",
-                "log4j.rootLogger=WARN, stdout", "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
-                "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
-                "log4j.appender.stdout.layout.ConversionPattern=%d %p %c - %m%n", ""));
-        String cp = Files.readString(o.moquetteClasspath).trim();
-        brokers.add(new Broker(MOQUETTE, false, false, qTcp, qWs, -1, "/mqtt",
-                List.of(java(), "-Dmoquette.path=" + home, "-Dlog4j.configuration=file:" + home.resolve("log4j.properties"),
-                        "-cp", cp, "io.moquette.broker.Server"),
-                work.resolve("moquette.log")));
+        if (o.peers.contains("hivemq")) {
+            int hTcp = freePort(), hWs = freePort();
+            Path home = work.resolve("hivemq");
+            String cp = Files.readString(o.hivemqClasspath).trim() + ":" + o.benchClasses.toAbsolutePath();
+            // JVM defaults, like Sluice; HiveMQ's own start script adds flags of its own, the embedded API none
+            brokers.add(new Broker(HIVEMQ, false, false, hTcp, hWs, -1, "/mqtt",
+                    List.of(java(), "-cp", cp, "io.sluice.bench.side.HiveMqPeer", "--tcp-port", Integer.toString(hTcp),
+                            "--ws-port", Integer.toString(hWs), "--home", home.toString()),
+                    work.resolve("hivemq.log")));
+        }
 
-        int cTcp = freePort(), cWs = freePort();
-        brokers.add(new Broker(CEILING, true, false, cTcp, cWs, -1, "/mqtt",
-                List.of(java(), "-jar", o.benchJar.toAbsolutePath().toString(), "forwarder", "--mqtt-port", Integer.toString(cTcp),
-                        "--http-port", Integer.toString(cWs)),
-                work.resolve("forwarder.log")));
+        if (o.peers.contains("moquette")) {
+            int qTcp = freePort(), qWs = freePort();
+            Path home = work.resolve("moquette");
+            Files.createDirectories(home.resolve("config"));
+            Files.createDirectories(home.resolve("data"));
+            Files.writeString(home.resolve("config/moquette.conf"), String.join("\n",
+                    "port " + qTcp, "websocket_port " + qWs, "host 127.0.0.1", "allow_anonymous true",
+                    "persistence_enabled false", "telemetry_enabled false", "data_path " + home.resolve("data"), ""));
+            Files.writeString(home.resolve("log4j.properties"), String.join("\n",
+                    "log4j.rootLogger=WARN, stdout", "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
+                    "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
+                    "log4j.appender.stdout.layout.ConversionPattern=%d %p %c - %m%n", ""));
+            String cp = Files.readString(o.moquetteClasspath).trim();
+            brokers.add(new Broker(MOQUETTE, false, false, qTcp, qWs, -1, "/mqtt",
+                    List.of(java(), "-Dmoquette.path=" + home, "-Dlog4j.configuration=file:" + home.resolve("log4j.properties"),
+                            "-cp", cp, "io.moquette.broker.Server"),
+                    work.resolve("moquette.log")));
+        }
+
+        if (o.peers.contains("raw")) {
+            int cTcp = freePort(), cWs = freePort();
+            brokers.add(new Broker(CEILING, true, false, cTcp, cWs, -1, "/mqtt",
+                    List.of(java(), "-jar", o.benchJar.toAbsolutePath().toString(), "forwarder", "--mqtt-port", Integer.toString(cTcp),
+                            "--http-port", Integer.toString(cWs)),
+                    work.resolve("forwarder.log")));
+        }
         for (Broker b : brokers) {
             b.start();
             System.out.println("started " + b.name + " (pid " + b.pid() + ", tcp " + b.tcpPort + ", ws " + b.wsPort + ")");
@@ -384,27 +682,68 @@ public final class SideBySide {
         return results.getOrDefault(key, Map.of()).getOrDefault(broker, List.of());
     }
 
+    private List<String> measured() {
+        Set<String> names = new LinkedHashSet<>();
+        names.add(SLUICE);
+        for (Map<String, List<Map<String, Object>>> byBroker : results.values()) {
+            names.addAll(byBroker.keySet());
+        }
+        List<String> ordered = new ArrayList<>();
+        for (String n : List.of(SLUICE, MOSQUITTO, HIVEMQ, MOQUETTE, CEILING)) {
+            if (names.contains(n)) {
+                ordered.add(n);
+            }
+        }
+        return ordered;
+    }
+
+    private List<String> peers() {
+        return measured().stream().filter(n -> !n.equals(SLUICE) && !n.equals(CEILING)).toList();
+    }
+
     private double median(String key, String broker, String field) {
         double[] v = runs(key, broker).stream().filter(r -> r.get(field) instanceof Number)
                 .mapToDouble(r -> ((Number) r.get(field)).doubleValue()).filter(d -> d >= 0).sorted().toArray();
+        return median(v);
+    }
+
+    private static double median(double[] v) {
         if (v.length == 0) {
             return Double.NaN;
         }
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    /** Median over the rounds of the broker's CPU microseconds per delivered message (whole run). */
+    /** Median over the rounds of the broker's CPU microseconds per delivered message (the whole run). */
     private double cpuPerMessage(String key, String broker) {
         double[] v = runs(key, broker).stream()
                 .filter(r -> r.get("broker_cpu_s") instanceof Number && r.get("delivered") instanceof Number)
                 .mapToDouble(r -> num(r, "delivered") > 0 ? num(r, "broker_cpu_s") * 1e6 / num(r, "delivered") : Double.NaN)
                 .filter(d -> !Double.isNaN(d) && d >= 0).sorted().toArray();
-        return v.length == 0 ? Double.NaN : v[v.length / 2];
+        return median(v);
     }
 
     private double max(String key, String broker, String field) {
         return runs(key, broker).stream().filter(r -> r.get(field) instanceof Number)
                 .mapToDouble(r -> ((Number) r.get(field)).doubleValue()).max().orElse(Double.NaN);
+    }
+
+    /** The largest of a field over every run of a broker in the given phases. */
+    private double maxOver(String broker, String field, String... phases) {
+        double m = Double.NaN;
+        for (Map.Entry<String, Map<String, List<Map<String, Object>>>> e : results.entrySet()) {
+            String phase = e.getKey().substring(0, e.getKey().indexOf(':'));
+            if (!List.of(phases).contains(phase)) {
+                continue;
+            }
+            for (Map<String, Object> r : e.getValue().getOrDefault(broker, List.of())) {
+                double v = num(r, field);
+                if (!Double.isNaN(v) && (Double.isNaN(m) || v > m)) {
+                    m = v;
+                }
+            }
+        }
+        return m;
     }
 
     private long failures(String key, String broker) {
@@ -414,7 +753,7 @@ public final class SideBySide {
     private String bestPeer(String key, String field) {
         String best = null;
         double bestValue = -1;
-        for (String peer : List.of(MOSQUITTO, MOQUETTE)) {
+        for (String peer : peers()) {
             double v = median(key, peer, field);
             if (v > bestValue) {
                 bestValue = v;
@@ -429,153 +768,258 @@ public final class SideBySide {
         return v instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
-    private static String f0(double v) {
+    static String f0(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%,.0f", v);
     }
 
-    private static String f1(double v) {
+    static String f1(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f", v);
     }
 
-    private static String ratio(double a, double b) {
+    static String ratio(double a, double b) {
         return Double.isNaN(a) || Double.isNaN(b) || b <= 0 ? "-" : String.format(Locale.ROOT, "%.2fx", a / b);
     }
 
-    private static String pct(double a, double b) {
-        return Double.isNaN(a) || Double.isNaN(b) || b <= 0 ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * a / b);
+    private static String verdict(boolean measured, boolean met) {
+        return !measured ? "not measured" : met ? "met" : "**not met**";
+    }
+
+    private static String abbrev(String broker) {
+        return switch (broker) {
+            case SLUICE -> "S";
+            case MOSQUITTO -> "Mq";
+            case HIVEMQ -> "Hv";
+            case MOQUETTE -> "Mo";
+            default -> "raw";
+        };
+    }
+
+    /** "a / b / c" over the given brokers. */
+    private String each(List<String> names, java.util.function.ToDoubleFunction<String> f, boolean decimals) {
+        List<String> parts = new ArrayList<>();
+        for (String n : names) {
+            double v = f.applyAsDouble(n);
+            parts.add(decimals ? f1(v) : f0(v));
+        }
+        return String.join(" / ", parts);
+    }
+
+    private String abbrevs(List<String> names) {
+        return String.join(" / ", names.stream().map(SideBySide::abbrev).toList());
+    }
+
+    private Load load(String id) {
+        return allLoads().stream().filter(l -> l.id().equals(id)).findFirst().orElseThrow();
+    }
+
+    /** Load ids measured in a phase, in the standard order. */
+    private List<Load> loadsIn(String phase) {
+        List<Load> ls = new ArrayList<>();
+        for (Load l : allLoads()) {
+            if (results.containsKey(key(phase, l))) {
+                ls.add(l);
+            }
+        }
+        return ls;
     }
 
     private String report(Instant started) throws IOException, InterruptedException {
         StringBuilder md = new StringBuilder();
-        List<Case> cs = cases();
+        List<String> names = measured();
+        List<String> peers = peers();
+        List<String> targets = new ArrayList<>();
         md.append("# Benchmarks\n\n");
-        md.append("<!-- Generated by ").append(o.command).append(" (io.sluice.bench.side.SideBySide); do not edit by hand: run it again. -->\n\n");
-        md.append("Sluice against the brokers people would pick instead, measured the same way, on the same machine, in the same run: ")
-                .append("Mosquitto (Debian's package, C), Moquette ").append(moquetteVersion()).append(" (JVM, from Maven Central, in its own JVM) ")
-                .append("and a raw Netty WebSocket/TCP forwarder with no broker logic (the ceiling). Every scenario ran against each broker in turn, ")
-                .append("the order rotating every round, ").append(o.rounds).append(" rounds; figures are medians of the rounds.\n\n");
-        md.append("## Machine and command\n\n");
-        md.append("- Run: ").append(started.truncatedTo(ChronoUnit.SECONDS)).append(", ").append(o.full ? "full" : "default (short)")
-                .append(" mode, ").append(f1(o.warmup)).append(" s warm-up + ").append(f1(o.duration)).append(" s measured per run\n");
+        md.append("<!-- Generated by ").append(o.command).append(" (io.sluice.bench.side.SideBySide); do not edit by hand: run it again. ")
+                .append("The \"Reading\" section comes from benchmarks/analysis.md. -->\n\n");
+        md.append("Sluice against the brokers people would pick instead, each in its own process on the same machine, in the same run: ")
+                .append("Mosquitto (Debian's package, C) and HiveMQ Community Edition 2025.5 (JVM, its embedding API in its own JVM, from Maven Central)")
+                .append(names.contains(MOQUETTE) ? ", Moquette " + moquetteVersion() + " (JVM, in its own JVM)" : "")
+                .append(names.contains(CEILING) ? " and a raw Netty forwarder with no broker logic (a ceiling)" : "")
+                .append(". Every load ran against each broker in turn, the order rotating every round, ").append(o.rounds)
+                .append(" round(s); figures are medians of the rounds.\n\n");
+
+        md.append("## Machine and method\n\n");
+        md.append("- Run: ").append(started.truncatedTo(ChronoUnit.SECONDS)).append(", ").append(o.smoke ? "**smoke mode (a check of the instrument, not a result)**" : "standard mode")
+                .append(", ").append(f1(o.warmup)).append(" s warm-up + ").append(f1(o.duration)).append(" s measured per run")
+                .append(o.sluiceLabel.isEmpty() ? "" : "; Sluice: " + o.sluiceLabel).append("\n");
         md.append("- CPU: ").append(cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors()).append(" cores; memory ")
                 .append(memTotal()).append("; kernel ").append(exec("uname", "-r")).append("\n");
-        double[] la = loadAverages.stream().mapToDouble(Double::doubleValue).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        double[] la = loadAverages.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] oc = othersCpu.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        boolean noisy = oc.length > 0 && median(oc) > 10;
         if (la.length > 0) {
-            md.append("- Load average (1 min) before each load: min ").append(String.format(Locale.ROOT, "%.1f", la[0]))
-                    .append(", median ").append(String.format(Locale.ROOT, "%.1f", la[la.length / 2])).append(", max ")
-                    .append(String.format(Locale.ROOT, "%.1f", la[la.length - 1]))
-                    .append(la[la.length / 2] > Runtime.getRuntime().availableProcessors()
-                            ? " (**other work was running on the machine: the figures are noisy; ratios from one run, side by side, are still comparable**)" : "")
+            md.append("- Load average (1 min) before each run: min ").append(f1(la[0])).append(", median ").append(f1(median(la)))
+                    .append(", max ").append(f1(la[la.length - 1])).append("\n");
+        }
+        if (oc.length > 0) {
+            md.append("- Other processes' share of the machine's CPU during each run (busy time in /proc/stat less the broker's and ")
+                    .append("the generator's): median ").append(f0(median(oc))).append("%, max ").append(f0(oc[oc.length - 1])).append("%")
+                    .append(noisy ? " (**the machine was noisy: other work took CPU from the runs; throughput and latency move with it, "
+                            + "CPU per message and RSS much less; ratios between brokers of one run are still comparable**)" : "")
                     .append("\n");
         }
         md.append("- Java: ").append(System.getProperty("java.vm.name")).append(" ").append(System.getProperty("java.version"))
-                .append(" (Sluice, Moquette, the forwarder and the load generator, each with JVM defaults; the generator -Xmx1g)\n");
+                .append(" for Sluice and HiveMQ CE, each with JVM defaults (no flags) and its default settings but in-memory persistence")
+                .append(" (Sluice `--persistence none`, HiveMQ `<persistence><mode>in-memory</mode>`, Mosquitto `persistence false`)\n");
         md.append("- Mosquitto: ").append(exec("mosquitto", "-h").lines().filter(l -> l.startsWith("mosquitto version")).findFirst().orElse("?"))
-                .append(" (config: a TCP and a websockets listener on 127.0.0.1, `set_tcp_nodelay true`, otherwise defaults)\n");
-        md.append("- Load: `java -jar benchmarks/target/benchmarks.jar load` (one Netty event-loop thread, pooled buffers, MQTT 3.1.1, ")
-                .append("64-byte payloads unless stated; each publisher keeps at most 100 messages on their way end to end and, at QoS 1, 64 unacknowledged)\n\n");
-        md.append("    ").append(o.command).append(o.full ? " --full" : "").append("\n\n");
+                .append(" (a TCP and a websockets listener on 127.0.0.1, `set_tcp_nodelay true`, otherwise defaults)\n");
+        md.append("- Load: `java -jar benchmarks/target/benchmarks.jar load` in its own JVM (one Netty event-loop thread, MQTT 3.1.1, ")
+                .append(CLIENTS).append(" publishers/subscribers, ").append(PAYLOAD).append("-byte payloads, over WebSocket and TCP). Flat out, every ")
+                .append("publisher keeps at most 1,000 messages sent and not yet received by its slowest subscriber (QoS 1: also at most 64 ")
+                .append("unacknowledged); a gap in a subscriber's sequence is a lost message. Latency is publish to receipt; at a fixed rate it is ")
+                .append("measured from each message's scheduled send time (open loop, so a stall counts in full).\n");
+        md.append("- Memory is the broker process's resident set (RSS, /proc/PID/status), sampled every 100 ms; never the JVM heap alone.\n");
+        md.append("- CPU per message is the broker process's user+system CPU over the whole run (connect, warm-up, measurement, drain) ")
+                .append("divided by the messages it delivered. On a shared machine it, and RSS, are the steadier figures: they count what a broker ")
+                .append("spends, not what the scheduler happened to give it.\n\n");
+        md.append("    ").append(o.command).append(o.args.isEmpty() ? "" : " " + o.args).append("\n\n");
 
-        md.append("## Throughput (delivered messages per second, medians)\n\n");
-        md.append("| load | Sluice | Mosquitto | Moquette | raw Netty | Sluice / best peer | Sluice / raw Netty | lost (S / Mq / Mo) | p99 ms (S / Mq / Mo) | broker CPU µs per delivered msg (S / Mq / Mo / raw) |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---|---|---|\n");
-        List<String> targetNotes = new ArrayList<>();
-        for (Case c : cs) {
-            if (List.of("idle", "storm", "slow").contains(c.scenario())) {
-                continue;
+        // ---- flat out
+        List<Load> peak = loadsIn(PEAK);
+        if (!peak.isEmpty()) {
+            md.append("## Peak throughput (delivered messages per second, flat out, medians)\n\n");
+            md.append("| load | ").append(String.join(" | ", names)).append(" | best peer | Sluice / best peer | lost QoS 0 (")
+                    .append(abbrevs(names)).append(") | p99 ms (").append(abbrevs(names)).append(") | CPU µs/msg (").append(abbrevs(names))
+                    .append(") | peak RSS MiB (").append(abbrevs(names)).append(") |\n");
+            md.append("|---|").append("---:|".repeat(names.size())).append("---|---:|---|---|---|---|\n");
+            for (Load l : peak) {
+                String k = key(PEAK, l);
+                double s = median(k, SLUICE, "msgs_per_s");
+                String best = bestPeer(k, "msgs_per_s");
+                double b = best == null ? Double.NaN : median(k, best, "msgs_per_s");
+                md.append("| ").append(l.title()).append(failNote(k)).append(" | ")
+                        .append(each(names, n -> median(k, n, "msgs_per_s"), false).replace(" / ", " | ")).append(" | ")
+                        .append(best == null ? "-" : best).append(" | ").append(ratio(s, b)).append(" | ")
+                        .append(each(names, n -> max(k, n, "lost"), false)).append(" | ")
+                        .append(each(names, n -> median(k, n, "latency_p99_us") / 1000, true)).append(" | ")
+                        .append(each(names, n -> cpuPerMessage(k, n), true)).append(" | ")
+                        .append(each(names, n -> median(k, n, "broker_peak_rss_kb") / 1024, false)).append(" |\n");
+                targets.add("- peak " + l.id() + ": Sluice " + ratio(s, b) + " " + (best == null ? "the best peer" : best)
+                        + " (target >= 1.5x: " + verdict(!Double.isNaN(s * b), s >= 1.5 * b) + ")");
             }
-            String k = c.key();
-            double s = median(k, SLUICE, "msgs_per_s");
-            double mq = median(k, MOSQUITTO, "msgs_per_s");
-            double mo = median(k, MOQUETTE, "msgs_per_s");
-            double ce = median(k, CEILING, "msgs_per_s");
-            double best = Double.isNaN(mq) ? mo : Double.isNaN(mo) ? mq : Math.max(mq, mo);
-            md.append("| ").append(k).append(failNote(k)).append(" | ").append(f0(s)).append(" | ").append(f0(mq)).append(" | ").append(f0(mo))
-                    .append(" | ").append(f0(ce)).append(" | ").append(ratio(s, best)).append(" | ").append(pct(s, ce)).append(" | ")
-                    .append(f0(max(k, SLUICE, "lost"))).append(" / ").append(f0(max(k, MOSQUITTO, "lost"))).append(" / ").append(f0(max(k, MOQUETTE, "lost")))
-                    .append(" | ").append(f1(median(k, SLUICE, "latency_p99_us") / 1000)).append(" / ").append(f1(median(k, MOSQUITTO, "latency_p99_us") / 1000))
-                    .append(" / ").append(f1(median(k, MOQUETTE, "latency_p99_us") / 1000))
-                    .append(" | ").append(f1(cpuPerMessage(k, SLUICE))).append(" / ").append(f1(cpuPerMessage(k, MOSQUITTO)))
-                    .append(" / ").append(f1(cpuPerMessage(k, MOQUETTE))).append(" / ").append(f1(cpuPerMessage(k, CEILING))).append(" |\n");
-            if (c.transport().equals("ws") && c.payload() == 64 && c.protocol().equals("mqtt") && !Double.isNaN(s)) {
-                boolean peerOk = !Double.isNaN(best) && s >= 1.5 * best;
-                boolean ceilOk = !Double.isNaN(ce) && s >= 0.7 * ce;
-                targetNotes.add("- " + k + ": " + ratio(s, best) + " the best peer (target 1.5x: " + (peerOk ? "met" : "**not met**")
-                        + "), " + pct(s, ce) + " of the ceiling (target 70%: " + (ceilOk ? "met" : "**not met**") + ")");
+            md.append("\n\"lost\" is the largest count over the rounds (at QoS 1 it must be 0 and a run with a loss is marked); ")
+                    .append("a lost QoS 0 message is one a broker dropped. p99 flat out is mostly queueing in front of a saturated ")
+                    .append("broker: compare latency at the fixed rate below.\n\n");
+
+            List<Load> fanin = peak.stream().filter(l -> l.scenario().equals("fanin") && l.qos() == 0).toList();
+            if (!fanin.isEmpty() && names.contains(MOSQUITTO)) {
+                md.append("## One subscriber connection (fan-in, QoS 0: ").append(CLIENTS)
+                        .append(" publishers, one subscriber receiving everything)\n\n");
+                md.append("| load | Sluice msg/s | Mosquitto msg/s | Sluice / Mosquitto | Sluice lost (max) |\n|---|---:|---:|---:|---:|\n");
+                for (Load l : fanin) {
+                    String k = key(PEAK, l);
+                    double s = median(k, SLUICE, "msgs_per_s");
+                    double m = median(k, MOSQUITTO, "msgs_per_s");
+                    md.append("| ").append(l.title()).append(" | ").append(f0(s)).append(" | ").append(f0(m)).append(" | ")
+                            .append(ratio(s, m)).append(" | ").append(f0(max(k, SLUICE, "lost"))).append(" |\n");
+                    targets.add("- one subscriber connection, " + l.id() + ": Sluice " + ratio(s, m) + " Mosquitto (target >= 1.5x: "
+                            + verdict(!Double.isNaN(s * m), s >= 1.5 * m) + ")");
+                }
+                md.append("\n");
             }
         }
-        md.append("\n\"lost\" is the largest count over the rounds (QoS 1 must be 0); lost QoS 0 messages are ones a broker dropped. ")
-                .append("CPU per message is the broker process's user+system CPU over the whole load (connect, warm-up, measurement, drain) ")
-                .append("divided by the messages it delivered: it depends far less than throughput on what else the machine is doing.\n\n");
 
-        if (!latencyCases.isEmpty()) {
-            md.append("## Latency at half the best peer's peak rate (open loop, --rate)\n\n");
-            md.append("| load | Sluice p50 / p99 / p99.9 ms | peer p50 / p99 / p99.9 ms | Sluice p99 / peer p99 |\n|---|---|---|---:|\n");
-            for (Case c : latencyCases) {
-                String k = c.key();
-                String peer = k.contains(MOSQUITTO) ? MOSQUITTO : MOQUETTE;
-                double sp99 = median(k, SLUICE, "latency_p99_us");
-                double pp99 = median(k, peer, "latency_p99_us");
-                md.append("| ").append(k).append(failNote(k)).append(" | ").append(f1(median(k, SLUICE, "latency_p50_us") / 1000)).append(" / ")
-                        .append(f1(sp99 / 1000)).append(" / ").append(f1(median(k, SLUICE, "latency_p999_us") / 1000)).append(" | ")
-                        .append(peer).append(": ").append(f1(median(k, peer, "latency_p50_us") / 1000)).append(" / ").append(f1(pp99 / 1000))
-                        .append(" / ").append(f1(median(k, peer, "latency_p999_us") / 1000)).append(" | ").append(ratio(sp99, pp99)).append(" |\n");
-                targetNotes.add("- " + k + ": Sluice p99 " + ratio(sp99, pp99) + " the peer's (target: no worse, <= 1.00x: "
-                        + (sp99 <= pp99 ? "met" : "**not met**") + ")");
+        // ---- fixed rate
+        List<Load> fixed = loadsIn(FIXED);
+        List<String> brokersFixed = names.stream().filter(n -> !n.equals(CEILING)).toList();
+        if (!fixed.isEmpty()) {
+            md.append("## At a fixed rate: half the best peer's peak (open loop, medians)\n\n");
+            md.append("Every broker at the same rate, so latency and CPU per message compare like for like.\n\n");
+            md.append("| load | rate msg/s (half whose peak) | ").append(String.join(" | ", brokersFixed.stream()
+                            .map(n -> n + " p50 / p99 / p99.9 ms").toList()))
+                    .append(" | Sluice p99 / that peer's | CPU µs/msg (").append(abbrevs(brokersFixed)).append(") | Sluice CPU / Mosquitto's |\n");
+            md.append("|---|---:|").append("---|".repeat(brokersFixed.size())).append("---:|---|---:|\n");
+            for (Load l : fixed) {
+                String k = key(FIXED, l);
+                String peer = fixedRatePeer.getOrDefault(l.id(), "?");
+                String against = peers.contains(peer) ? peer : bestPeer(key(FIXED, l), "msgs_per_s");
+                double sp = median(k, SLUICE, "latency_p99_us");
+                double pp = against == null ? Double.NaN : median(k, against, "latency_p99_us");
+                double sc = cpuPerMessage(k, SLUICE);
+                double mc = cpuPerMessage(k, MOSQUITTO);
+                md.append("| ").append(l.title()).append(failNote(k)).append(" | ").append(f0(fixedRates.getOrDefault(l.id(), Double.NaN)))
+                        .append(" (").append(peer).append(") | ");
+                for (String n : brokersFixed) {
+                    md.append(f1(median(k, n, "latency_p50_us") / 1000)).append(" / ").append(f1(median(k, n, "latency_p99_us") / 1000))
+                            .append(" / ").append(f1(median(k, n, "latency_p999_us") / 1000))
+                            .append(rateShort(k, n, fixedRates.getOrDefault(l.id(), Double.NaN))).append(" | ");
+                }
+                md.append(ratio(sp, pp)).append(" | ").append(each(brokersFixed, n -> cpuPerMessage(k, n), true)).append(" | ")
+                        .append(ratio(sc, mc)).append(" |\n");
+                targets.add("- fixed rate " + l.id() + ": Sluice p99 " + ratio(sp, pp) + " " + against + "'s (target <= 1.00x: "
+                        + verdict(!Double.isNaN(sp * pp), sp <= pp) + "); CPU per message " + ratio(sc, mc)
+                        + " Mosquitto's (target <= 0.67x: " + verdict(!Double.isNaN(sc * mc), sc <= 0.67 * mc) + ")");
+            }
+            md.append("\nA broker that could not deliver the rate is marked \"(behind: N msg/s)\"; its latency then is queueing.\n\n");
+        }
+
+        // ---- first minute
+        List<Load> first = loadsIn(FIRST);
+        if (!first.isEmpty()) {
+            md.append("## The first minute after start\n\n");
+            md.append("A fresh process of each broker, then the fixed rate above at once, for ").append(f0(o.firstMinute))
+                    .append(" s, nothing left out as warm-up (one run per broker); against the same rate on a warm broker (the table above).\n\n");
+            md.append("| load | rate msg/s | ").append(String.join(" | ", brokersFixed.stream().map(n -> n + " p99 ms first minute / warm").toList()))
+                    .append(" | Sluice first-minute p99 / that peer's |\n");
+            md.append("|---|---:|").append("---|".repeat(brokersFixed.size())).append("---:|\n");
+            for (Load l : first) {
+                String k = key(FIRST, l);
+                String w = key(FIXED, l);
+                String peer = fixedRatePeer.getOrDefault(l.id(), "?");
+                String against = peers.contains(peer) ? peer : bestPeer(w, "msgs_per_s");
+                double sp = median(k, SLUICE, "latency_p99_us");
+                double pp = against == null ? Double.NaN : median(k, against, "latency_p99_us");
+                md.append("| ").append(l.title()).append(failNote(k)).append(" | ").append(f0(fixedRates.getOrDefault(l.id(), Double.NaN))).append(" | ");
+                for (String n : brokersFixed) {
+                    md.append(f1(median(k, n, "latency_p99_us") / 1000)).append(" / ").append(f1(median(w, n, "latency_p99_us") / 1000))
+                            .append(rateShort(k, n, fixedRates.getOrDefault(l.id(), Double.NaN))).append(" | ");
+                }
+                md.append(ratio(sp, pp)).append(" |\n");
+                targets.add("- first minute " + l.id() + ": Sluice p99 " + ratio(sp, pp) + " " + against + "'s (target <= 1.00x: "
+                        + verdict(!Double.isNaN(sp * pp), sp <= pp) + ")");
             }
             md.append("\n");
         }
 
-        for (Case c : cs) {
-            String k = c.key();
-            switch (c.scenario()) {
-                case "slow" -> {
-                    md.append("## Slow consumer: ").append(k).append("\n\n");
-                    md.append("Fast pairs on their own topics, alone and then with one QoS 1 subscriber on another topic acknowledging 20 messages a second ")
-                            .append("(its publisher sends as fast as the broker lets it). Isolation = fast pairs' rate with the slow one / alone.\n\n");
-                    md.append("| broker | fast alone msg/s | fast with slow msg/s | isolation | slow publisher's rate msg/s | lost (all) | slow subscriber lost | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-                    for (String b : List.of(SLUICE, MOSQUITTO, MOQUETTE)) {
-                        md.append("| ").append(b).append(failNote(k, b)).append(" | ").append(f0(median(k, b, "fast_msgs_per_s_alone"))).append(" | ")
-                                .append(f0(median(k, b, "fast_msgs_per_s_with_slow"))).append(" | ")
-                                .append(String.format(Locale.ROOT, "%.2f", median(k, b, "isolation_ratio"))).append(" | ")
-                                .append(f0(median(k, b, "slow_sent_per_s"))).append(" | ").append(f0(max(k, b, "lost"))).append(" | ")
-                                .append(f0(max(k, b, "slow_lost"))).append(" | ").append(f0(median(k, b, "broker_peak_rss_kb") / 1024)).append(" |\n");
-                    }
-                    md.append("\n");
-                }
-                case "idle" -> {
-                    md.append("## Memory per idle connection: ").append(k).append("\n\n");
-                    md.append("MQTT clients connected over WebSocket doing nothing but keep-alive. Heap: the JVM's heap in use after a full GC ")
-                            .append("(jcmd GC.run, GC.heap_info) after minus before, per connection; RSS: resident memory after minus before ")
-                            .append("(the only figure for Mosquitto; a JVM's RSS also holds heap it reserved and has not returned).\n\n");
-                    md.append("| broker | heap B/conn | RSS B/conn | connected | still open at the end |\n|---|---:|---:|---:|---:|\n");
-                    for (String b : List.of(SLUICE, MOSQUITTO, MOQUETTE)) {
-                        md.append("| ").append(b).append(failNote(k, b)).append(" | ").append(f0(median(k, b, "heap_bytes_per_conn"))).append(" | ")
-                                .append(f0(median(k, b, "rss_bytes_per_conn"))).append(" | ").append(f0(median(k, b, "connected")))
-                                .append(" | ").append(f0(median(k, b, "still_open"))).append(" |\n");
-                    }
-                    double heap = median(k, SLUICE, "heap_bytes_per_conn");
-                    targetNotes.add("- idle WebSocket connection: Sluice " + f0(heap) + " B of heap each (target < 10 KiB: "
-                            + (heap < 10 * 1024 ? "met" : "**not met**") + ")");
-                    md.append("\n");
-                }
-                case "storm" -> {
-                    md.append("## Reconnect storm: ").append(k).append("\n\n");
-                    md.append("| broker | connects/s | connect p50 ms | connect p99 ms | failed attempts |\n|---|---:|---:|---:|---:|\n");
-                    for (String b : List.of(SLUICE, MOSQUITTO, MOQUETTE)) {
-                        md.append("| ").append(b).append(failNote(k, b)).append(" | ").append(f0(median(k, b, "connects_per_s"))).append(" | ")
-                                .append(f1(median(k, b, "connect_p50_us") / 1000)).append(" | ").append(f1(median(k, b, "connect_p99_us") / 1000))
-                                .append(" | ").append(f0(median(k, b, "failures"))).append(" |\n");
-                    }
-                    md.append("\n");
-                }
-                default -> {
-                }
+        // ---- memory
+        String idleKey = results.keySet().stream().filter(k -> k.startsWith(IDLE + ":")).findFirst().orElse(null);
+        if (idleKey != null) {
+            md.append("## Memory per idle WebSocket connection\n\n");
+            md.append("MQTT 3.1.1 clients connected over WebSocket doing nothing but keep-alive, to a freshly started broker: the process's RSS ")
+                    .append("after they connected minus before, per connection (what the machine pays). The JVM brokers' heap in use after a ")
+                    .append("full GC (jcmd) is shown beside it, for reading only: it leaves out what the JVM holds besides live objects.\n\n");
+            md.append("| broker | connections | RSS before MiB | RSS after MiB | RSS B/conn | heap B/conn (JVM, after full GC) | still open at the end |\n");
+            md.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (String n : brokersFixed) {
+                md.append("| ").append(n).append(failNote(idleKey, n)).append(" | ").append(f0(median(idleKey, n, "connected"))).append(" | ")
+                        .append(f0(median(idleKey, n, "broker_rss_before_kb") / 1024)).append(" | ")
+                        .append(f0(median(idleKey, n, "broker_rss_after_kb") / 1024)).append(" | ")
+                        .append(f0(median(idleKey, n, "rss_bytes_per_conn"))).append(" | ")
+                        .append(f0(median(idleKey, n, "heap_bytes_per_conn"))).append(" | ")
+                        .append(f0(median(idleKey, n, "still_open"))).append(" |\n");
             }
+            double rss = median(idleKey, SLUICE, "rss_bytes_per_conn");
+            targets.add("- idle WebSocket connection: Sluice " + f0(rss) + " B of RSS each (target <= 6,000 B: "
+                    + verdict(!Double.isNaN(rss), rss <= 6000) + ")");
+            md.append("\n");
         }
-        for (Broker b : brokers) {
-            restarts.merge(b.name, b.restarts, Math::max);
+        if (!peak.isEmpty() || !fixed.isEmpty()) {
+            md.append("## Peak RSS\n\n");
+            md.append("The largest resident set of each broker process sampled during any flat-out or fixed-rate run (default settings, ")
+                    .append("JVM defaults), and the process's own high-water mark (VmHWM) at the end of its last run.\n\n");
+            md.append("| broker | peak RSS under the loads MiB | VmHWM MiB |\n|---|---:|---:|\n");
+            for (String n : brokersFixed) {
+                md.append("| ").append(n).append(" | ").append(f0(maxOver(n, "broker_peak_rss_kb", PEAK, FIXED) / 1024)).append(" | ")
+                        .append(f0(maxOver(n, "broker_hwm_kb", PEAK, FIXED) / 1024)).append(" |\n");
+            }
+            double s = maxOver(SLUICE, "broker_peak_rss_kb", PEAK, FIXED) / 1024;
+            targets.add("- peak RSS under the loads: Sluice " + f0(s) + " MiB (target <= 256 MB: "
+                    + verdict(!Double.isNaN(s), s * 1024 * 1024 <= 256e6) + ")");
+            md.append("\n");
         }
+
+        extras(md, names);
+
         restarts.forEach((name, n) -> {
             if (n > 0) {
                 md.append("- ").append(name).append(" exited during the run and was started again ").append(n)
@@ -583,25 +1027,77 @@ public final class SideBySide {
             }
         });
         md.append("\n## Against the targets\n\n");
-        targetNotes.forEach(t -> md.append(t).append('\n'));
+        if (o.smoke) {
+            md.append("(smoke mode: these verdicts are not results)\n\n");
+        }
+        targets.forEach(t -> md.append(t).append('\n'));
         md.append("\n");
         if (Files.exists(o.analysis)) {
             md.append(Files.readString(o.analysis).trim()).append("\n\n");
         }
         md.append("## Reproduce\n\n");
-        md.append("    benchmarks/run-side-by-side.sh            # default: a few minutes; --full: TCP too, STOMP, 4 KiB, storm, 10,000 idle\n");
-        md.append("    java -jar benchmarks/target/benchmarks.jar side-by-side --from-results benchmarks/target/side-by-side/results.jsonl \\\n")
-                .append("        --moquette-classpath benchmarks/target/moquette.classpath   # this page again from a run's results\n");
+        md.append("    benchmarks/run-side-by-side.sh                        # the standard run (see --dry-run for its duration)\n");
+        md.append("    benchmarks/run-side-by-side.sh --smoke                # a few minutes: checks the instrument, not a result\n");
+        md.append("    benchmarks/run-side-by-side.sh --only fanin-ws-qos0 --fixed none --first none --idle 0   # one load\n");
+        md.append("    java -jar benchmarks/target/benchmarks.jar side --help            # every flag\n");
+        md.append("    java -jar benchmarks/target/benchmarks.jar side --from-results benchmarks/target/side-by-side/results.jsonl \\\n")
+                .append("        --out docs/benchmarks.md                                   # this page again from a run's results\n");
         md.append("    java -jar benchmarks/target/benchmarks.jar load --help          # the load generator alone\n");
-        md.append("    java -jar benchmarks/target/benchmarks.jar -prof gc             # JMH: trie, cache, churn, MQTT/STOMP/WebSocket codecs\n");
-        md.append("    java -jar benchmarks/target/benchmarks.jar -f 1 -wi 1 -i 1 -r 1s -w 1s   # JMH smoke run\n\n");
-        md.append("Raw results of this run, one JSON object per load: benchmarks/target/side-by-side/results.jsonl.\n");
+        md.append("    java -jar benchmarks/target/benchmarks.jar -prof gc             # JMH: trie, cache, churn, MQTT/STOMP/WebSocket codecs\n\n");
+        md.append("Raw results of a run, one JSON object per load and broker: benchmarks/target/side-by-side/results.jsonl.\n");
         return md.toString();
+    }
+
+    /** " (behind: N msg/s)" when a broker delivered less than 95% of a fixed rate. */
+    private String rateShort(String key, String broker, double rate) {
+        double got = median(key, broker, "msgs_per_s");
+        return !Double.isNaN(got) && !Double.isNaN(rate) && got < 0.95 * rate ? " (behind: " + f0(got) + " msg/s)" : "";
+    }
+
+    /** The optional loads' sections: slow consumer, reconnect storm, 4 KiB and STOMP (flat out). */
+    private void extras(StringBuilder md, List<String> names) {
+        for (Load l : loadsIn(EXTRA)) {
+            String k = key(EXTRA, l);
+            switch (l.scenario()) {
+                case "slow" -> {
+                    md.append("## Slow consumer: ").append(l.title()).append("\n\n");
+                    md.append("Fast pairs on their own topics, alone and then with one QoS 1 subscriber on another topic acknowledging 20 messages a second. ")
+                            .append("Isolation = fast pairs' rate with the slow one / alone.\n\n");
+                    md.append("| broker | fast alone msg/s | fast with slow msg/s | isolation | slow publisher's rate msg/s | lost (all) | slow subscriber lost |\n|---|---:|---:|---:|---:|---:|---:|\n");
+                    for (String b : names) {
+                        md.append("| ").append(b).append(failNote(k, b)).append(" | ").append(f0(median(k, b, "fast_msgs_per_s_alone"))).append(" | ")
+                                .append(f0(median(k, b, "fast_msgs_per_s_with_slow"))).append(" | ")
+                                .append(String.format(Locale.ROOT, "%.2f", median(k, b, "isolation_ratio"))).append(" | ")
+                                .append(f0(median(k, b, "slow_sent_per_s"))).append(" | ").append(f0(max(k, b, "lost"))).append(" | ")
+                                .append(f0(max(k, b, "slow_lost"))).append(" |\n");
+                    }
+                    md.append("\n");
+                }
+                case "storm" -> {
+                    md.append("## Reconnect storm: ").append(l.title()).append("\n\n");
+                    md.append("| broker | connects/s | connect p50 ms | connect p99 ms | failed attempts |\n|---|---:|---:|---:|---:|\n");
+                    for (String b : names) {
+                        md.append("| ").append(b).append(failNote(k, b)).append(" | ").append(f0(median(k, b, "connects_per_s"))).append(" | ")
+                                .append(f1(median(k, b, "connect_p50_us") / 1000)).append(" | ").append(f1(median(k, b, "connect_p99_us") / 1000))
+                                .append(" | ").append(f0(median(k, b, "failures"))).append(" |\n");
+                    }
+                    md.append("\n");
+                }
+                default -> {
+                    md.append("## Flat out: ").append(l.title()).append("\n\n| broker | msg/s | p99 ms | CPU µs/msg |\n|---|---:|---:|---:|\n");
+                    for (String b : names) {
+                        md.append("| ").append(b).append(failNote(k, b)).append(" | ").append(f0(median(k, b, "msgs_per_s"))).append(" | ")
+                                .append(f1(median(k, b, "latency_p99_us") / 1000)).append(" | ").append(f1(cpuPerMessage(k, b))).append(" |\n");
+                    }
+                    md.append("\n");
+                }
+            }
+        }
     }
 
     private String failNote(String key) {
         StringBuilder sb = new StringBuilder();
-        for (String b : List.of(SLUICE, MOSQUITTO, MOQUETTE, CEILING)) {
+        for (String b : measured()) {
             String note = failNote(key, b);
             if (!note.isEmpty()) {
                 sb.append(sb.length() == 0 ? " (" : "; ").append(b).append(": ").append(note, 2, note.length() - 1);

@@ -1,0 +1,92 @@
+package io.sluice.bench.side;
+
+import com.hivemq.embedded.EmbeddedHiveMQ;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * HiveMQ Community Edition as a peer broker in its own JVM: its embedded API, a TCP and a WebSocket listener
+ * ({@code /mqtt}) on 127.0.0.1 and the in-memory persistence (like the other brokers in the comparison).
+ * Started by the side-by-side runner with HiveMQ's own classpath (benchmarks/peers/hivemq/pom.xml), never on
+ * Sluice's: HiveMQ brings its own Netty.
+ *
+ * <pre>java -cp HIVEMQ_CLASSPATH:benchmarks/target/classes io.sluice.bench.side.HiveMqPeer --tcp-port N --ws-port N --home DIR</pre>
+ */
+public final class HiveMqPeer {
+    private HiveMqPeer() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int tcp = -1;
+        int ws = -1;
+        Path home = null;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--tcp-port" -> tcp = Integer.parseInt(args[i + 1]);
+                case "--ws-port" -> ws = Integer.parseInt(args[i + 1]);
+                case "--home" -> home = Path.of(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown flag " + args[i] + "; flags: --tcp-port N --ws-port N --home DIR");
+            }
+        }
+        if (tcp <= 0 || ws <= 0 || home == null) {
+            throw new IllegalArgumentException("--tcp-port, --ws-port and --home are required");
+        }
+        Path conf = Files.createDirectories(home.resolve("conf"));
+        Path data = Files.createDirectories(home.resolve("data"));
+        Path extensions = Files.createDirectories(home.resolve("extensions"));
+        Files.writeString(conf.resolve("config.xml"), config(tcp, ws));
+        EmbeddedHiveMQ hivemq = EmbeddedHiveMQ.builder()
+                .withConfigurationFolder(conf)
+                .withDataFolder(data)
+                .withExtensionsFolder(extensions)
+                .build();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                hivemq.stop().get(20, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                System.err.println("HiveMQ did not stop cleanly: " + e);
+            } finally {
+                stopped.countDown();
+            }
+        }, "hivemq-peer-stop"));
+        hivemq.start().join();
+        System.out.println("HiveMQ CE listening on 127.0.0.1: tcp " + tcp + ", ws " + ws + " /mqtt");
+        stopped.await();
+    }
+
+    /** Defaults but for the listeners, in-memory persistence and no usage statistics (nothing leaves loopback). */
+    static String config(int tcp, int ws) {
+        return """
+                <?xml version="1.0"?>
+                <hivemq>
+                    <listeners>
+                        <tcp-listener>
+                            <port>%d</port>
+                            <bind-address>127.0.0.1</bind-address>
+                        </tcp-listener>
+                        <websocket-listener>
+                            <port>%d</port>
+                            <bind-address>127.0.0.1</bind-address>
+                            <path>/mqtt</path>
+                            <name>websocket</name>
+                            <subprotocols>
+                                <subprotocol>mqttv3.1</subprotocol>
+                                <subprotocol>mqtt</subprotocol>
+                            </subprotocols>
+                            <allow-extensions>true</allow-extensions>
+                        </websocket-listener>
+                    </listeners>
+                    <persistence>
+                        <mode>in-memory</mode>
+                    </persistence>
+                    <anonymous-usage-statistics>
+                        <enabled>false</enabled>
+                    </anonymous-usage-statistics>
+                </hivemq>
+                """.formatted(tcp, ws);
+    }
+}

@@ -1,0 +1,100 @@
+package io.sluice.bench.side;
+
+import io.sluice.bench.load.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The published figures from a run's results (no brokers started): medians of the rounds, ratios against the
+ * best peer whichever it is, CPU per message against Mosquitto's at the same rate, memory from RSS, and a
+ * verdict for each target that says "not met" when it is not.
+ */
+class SideBySideReportTest {
+    @TempDir
+    Path dir;
+
+    private final List<String> lines = new ArrayList<>();
+
+    private void run(String phase, String load, String broker, int round, Object... fields) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("label", broker);
+        r.put("phase", phase);
+        r.put("load", load);
+        r.put("round", round);
+        r.put("case", phase + ":" + load);
+        r.put("ok", true);
+        r.put("lost", 0);
+        for (int i = 0; i < fields.length; i += 2) {
+            r.put((String) fields[i], fields[i + 1]);
+        }
+        lines.add(Json.write(r));
+    }
+
+    private String report() throws Exception {
+        Path results = dir.resolve("results.jsonl");
+        Files.write(results, lines);
+        Path out = dir.resolve("benchmarks.md");
+        Files.writeString(out, "# Benchmarks\n\n## Throughput (delivered messages per second, medians)\n\nold figures\n\n"
+                + "## Embedded start-up\n\nanother tool's section\n");
+        SideBySide.main(new String[]{"--from-results", results.toString(), "--out", out.toString(),
+                "--analysis", dir.resolve("none.md").toString(), "--work", dir.resolve("work").toString()});
+        return Files.readString(out);
+    }
+
+    @Test
+    void ratiosAreMediansOfTheRoundsAgainstTheBestPeerAndSayNotMet() throws Exception {
+        // Sluice's rounds: 100k, 300k (an outlier) and 120k -> median 120k; HiveMQ's median 90k beats Mosquitto's 60k
+        double[][] rates = {{100_000, 300_000, 120_000}, {60_000, 50_000, 70_000}, {90_000, 80_000, 95_000}};
+        String[] brokers = {SideBySide.SLUICE, SideBySide.MOSQUITTO, SideBySide.HIVEMQ};
+        for (int b = 0; b < 3; b++) {
+            for (int round = 0; round < 3; round++) {
+                run("peak", "fanin-ws-qos0", brokers[b], round, "msgs_per_s", rates[b][round], "delivered", 1_000_000,
+                        "broker_cpu_s", 2.0, "broker_peak_rss_kb", 300 * 1024 + round);
+            }
+        }
+        String md = report();
+        assertTrue(md.contains("| 120,000 | 60,000 | 90,000 | HiveMQ CE | 1.33x |"), md);
+        assertTrue(md.contains("- peak fanin-ws-qos0: Sluice 1.33x HiveMQ CE (target >= 1.5x: **not met**)"), md);
+        // the one-subscriber-connection figure is against Mosquitto: 120k / 60k
+        assertTrue(md.contains("- one subscriber connection, fanin-ws-qos0: Sluice 2.00x Mosquitto (target >= 1.5x: met)"), md);
+        // 300 MiB of RSS is over 256 MB
+        assertTrue(md.contains("- peak RSS under the loads: Sluice 300 MiB (target <= 256 MB: **not met**)"), md);
+        // another tool's section survives; the old generated one does not
+        assertTrue(md.contains("## Embedded start-up\n\nanother tool's section"), md);
+        assertFalse(md.contains("old figures"), md);
+    }
+
+    @Test
+    void fixedRateComparesLatencyWithThePeerWhosePeakItHalvesAndCpuWithMosquitto() throws Exception {
+        for (int round = 0; round < 3; round++) {
+            run("fixed", "p2p-ws-qos1", SideBySide.SLUICE, round, "rate_cap", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
+                    "msgs_per_s", 40_000.0, "latency_p99_us", 5_000 + round, "delivered", 1_000_000, "broker_cpu_s", 3.0);
+            run("fixed", "p2p-ws-qos1", SideBySide.MOSQUITTO, round, "rate_cap", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
+                    "msgs_per_s", 40_000.0, "latency_p99_us", 2_000, "delivered", 1_000_000, "broker_cpu_s", 5.0);
+            run("fixed", "p2p-ws-qos1", SideBySide.HIVEMQ, round, "rate_cap", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
+                    "msgs_per_s", 40_000.0, "latency_p99_us", 10_000, "delivered", 1_000_000, "broker_cpu_s", 9.0);
+        }
+        run("first-minute", "p2p-ws-qos1", SideBySide.SLUICE, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
+                "latency_p99_us", 600_000, "delivered", 2_400_000, "broker_cpu_s", 9.0);
+        run("first-minute", "p2p-ws-qos1", SideBySide.HIVEMQ, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
+                "latency_p99_us", 20_000, "delivered", 2_400_000, "broker_cpu_s", 20.0);
+        run("idle", "idle-ws", SideBySide.SLUICE, 0, "connected", 5000, "rss_bytes_per_conn", 20_240, "heap_bytes_per_conn", 4_800);
+        String md = report();
+        // p99 5.0 ms against HiveMQ's 10 ms (the peer whose peak was halved), CPU 3.0 us against Mosquitto's 5.0 us
+        assertTrue(md.contains("- fixed rate p2p-ws-qos1: Sluice p99 0.50x HiveMQ CE's (target <= 1.00x: met); "
+                + "CPU per message 0.60x Mosquitto's (target <= 0.67x: met)"), md);
+        assertTrue(md.contains("- first minute p2p-ws-qos1: Sluice p99 30.00x HiveMQ CE's (target <= 1.00x: **not met**)"), md);
+        // memory per connection is RSS, never heap
+        assertTrue(md.contains("- idle WebSocket connection: Sluice 20,240 B of RSS each (target <= 6,000 B: **not met**)"), md);
+    }
+}
