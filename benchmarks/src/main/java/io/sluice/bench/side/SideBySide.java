@@ -90,7 +90,7 @@ public final class SideBySide {
     private final List<Double> loadAverages = new ArrayList<>();
     private final List<Double> othersCpu = new ArrayList<>();
     private final Map<String, Integer> restarts = new LinkedHashMap<>();
-    /** load id -> the fixed rate used (msg/s) and the peer whose peak it halves */
+    /** load id -> the fixed rate used (delivered msg/s) and the peer whose peak it halves */
     private final Map<String, Double> fixedRates = new LinkedHashMap<>();
     private final Map<String, String> fixedRatePeer = new LinkedHashMap<>();
 
@@ -381,11 +381,20 @@ public final class SideBySide {
                 }
                 for (Broker b : order(round, l)) {
                     if (!b.ceiling) {
-                        runOne(FIXED, l, b, round, List.of("--rate", Long.toString(rate.longValue())));
+                        runOne(FIXED, l, b, round, List.of("--rate", publishRate(l, rate)));
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The generator's --rate (messages published per second) that delivers {@code delivered} messages a second:
+     * a fan-out publish reaches every subscriber, so it publishes that many times fewer.
+     */
+    static String publishRate(Load l, double delivered) {
+        double perPublish = l.scenario().equals("fanout") ? l.clients() : 1;
+        return Long.toString(Math.max(1, (long) Math.floor(delivered / perPublish)));
     }
 
     private boolean rateFor(Load l) {
@@ -414,13 +423,13 @@ public final class SideBySide {
                 System.out.println("no peak figure for " + l.id() + ": no first-minute run (give --rate R)");
                 continue;
             }
-            long rate = fixedRates.get(l.id()).longValue();
+            double rate = fixedRates.get(l.id());
             for (Broker b : brokers) {
                 if (b.ceiling) {
                     continue;
                 }
                 b.restart();
-                runOne(FIRST, l, b, 0, List.of("--rate", Long.toString(rate), "--warmup", "0",
+                runOne(FIRST, l, b, 0, List.of("--rate", publishRate(l, rate), "--warmup", "0",
                         "--duration", Double.toString(o.firstMinute)));
             }
         }
@@ -505,6 +514,7 @@ public final class SideBySide {
         }
         r.put("broker_restarts", b.restarts);
         if (fixedRates.containsKey(l.id()) && !phase.equals(PEAK)) {
+            r.put("fixed_rate_delivered", fixedRates.get(l.id()));
             r.put("fixed_rate_peer", fixedRatePeer.get(l.id()));
         }
         Files.writeString(jsonl, Json.write(r) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -526,7 +536,7 @@ public final class SideBySide {
         if (!Double.isNaN(num(r, "others_cpu_pct"))) {
             othersCpu.add(num(r, "others_cpu_pct"));
         }
-        if (FIXED.equals(r.get("phase")) && r.get("rate_cap") instanceof Number rate) {
+        if (FIXED.equals(r.get("phase")) && r.get("fixed_rate_delivered") instanceof Number rate) {
             fixedRates.putIfAbsent((String) r.get("load"), rate.doubleValue());
             if (r.get("fixed_rate_peer") instanceof String peer) {
                 fixedRatePeer.putIfAbsent((String) r.get("load"), peer);
@@ -924,7 +934,8 @@ public final class SideBySide {
         List<String> brokersFixed = names.stream().filter(n -> !n.equals(CEILING)).toList();
         if (!fixed.isEmpty()) {
             md.append("## At a fixed rate: half the best peer's peak (open loop, medians)\n\n");
-            md.append("Every broker at the same rate, so latency and CPU per message compare like for like.\n\n");
+            md.append("Every broker at the same rate (delivered messages per second; a fan-out publisher sends a tenth of it), ")
+                    .append("so latency and CPU per message compare like for like.\n\n");
             md.append("| load | rate msg/s (half whose peak) | ").append(String.join(" | ", brokersFixed.stream()
                             .map(n -> n + " p50 / p99 / p99.9 ms").toList()))
                     .append(" | Sluice p99 / that peer's | CPU µs/msg (").append(abbrevs(brokersFixed)).append(") | Sluice CPU / Mosquitto's |\n");

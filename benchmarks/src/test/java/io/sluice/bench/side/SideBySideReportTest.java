@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,13 +76,21 @@ class SideBySideReportTest {
     }
 
     @Test
+    void aFanOutPublisherIsPacedAtTheDeliveredRateOverItsSubscribers() {
+        SideBySide.Load fanout = SideBySide.allLoads().stream().filter(l -> l.id().equals("fanout-ws-qos1")).findFirst().orElseThrow();
+        SideBySide.Load p2p = SideBySide.allLoads().stream().filter(l -> l.id().equals("p2p-ws-qos1")).findFirst().orElseThrow();
+        assertEquals("7000", SideBySide.publishRate(fanout, 70_000));
+        assertEquals("70000", SideBySide.publishRate(p2p, 70_000));
+    }
+
+    @Test
     void fixedRateComparesLatencyWithThePeerWhosePeakItHalvesAndCpuWithMosquitto() throws Exception {
         for (int round = 0; round < 3; round++) {
-            run("fixed", "p2p-ws-qos1", SideBySide.SLUICE, round, "rate_cap", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
+            run("fixed", "p2p-ws-qos1", SideBySide.SLUICE, round, "fixed_rate_delivered", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
                     "msgs_per_s", 40_000.0, "latency_p99_us", 5_000 + round, "delivered", 1_000_000, "broker_cpu_s", 3.0);
-            run("fixed", "p2p-ws-qos1", SideBySide.MOSQUITTO, round, "rate_cap", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
+            run("fixed", "p2p-ws-qos1", SideBySide.MOSQUITTO, round, "fixed_rate_delivered", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
                     "msgs_per_s", 40_000.0, "latency_p99_us", 2_000, "delivered", 1_000_000, "broker_cpu_s", 5.0);
-            run("fixed", "p2p-ws-qos1", SideBySide.HIVEMQ, round, "rate_cap", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
+            run("fixed", "p2p-ws-qos1", SideBySide.HIVEMQ, round, "fixed_rate_delivered", 40_000.0, "fixed_rate_peer", SideBySide.HIVEMQ,
                     "msgs_per_s", 40_000.0, "latency_p99_us", 10_000, "delivered", 1_000_000, "broker_cpu_s", 9.0);
         }
         run("first-minute", "p2p-ws-qos1", SideBySide.SLUICE, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
@@ -90,6 +99,7 @@ class SideBySideReportTest {
                 "latency_p99_us", 20_000, "delivered", 2_400_000, "broker_cpu_s", 20.0);
         run("idle", "idle-ws", SideBySide.SLUICE, 0, "connected", 5000, "rss_bytes_per_conn", 20_240, "heap_bytes_per_conn", 4_800);
         String md = report();
+        assertTrue(md.contains("| p2p-ws-qos1 (10 pairs) | 40,000 (HiveMQ CE) | - / 5.0 / - | - / 2.0 / - | - / 10.0 / - | 0.50x | 3.0 / 5.0 / 9.0 | 0.60x |"), md);
         // p99 5.0 ms against HiveMQ's 10 ms (the peer whose peak was halved), CPU 3.0 us against Mosquitto's 5.0 us
         assertTrue(md.contains("- fixed rate p2p-ws-qos1: Sluice p99 0.50x HiveMQ CE's (target <= 1.00x: met); "
                 + "CPU per message 0.60x Mosquitto's (target <= 0.67x: met)"), md);
