@@ -23,6 +23,17 @@ public final class SubscriberQueue {
     public enum Offer { ACCEPTED, FULL }
 
     private static final int DRAIN_BATCH = 64;
+    /**
+     * Deliveries one drain hands over at most before it yields the event loop to the connection's neighbours (it
+     * stops sooner when the channel turns unwritable, at its high-water mark).
+     */
+    private static final int DRAIN_MAX = 1024;
+    /**
+     * While the connection takes everything it is given, QoS 0 messages wait only for the next drain on its event
+     * loop, not for the subscriber: they are not dropped at the bound, but at this multiple of it, which caps what
+     * a burst from publishers on other event loops can pile up before that drain runs.
+     */
+    static final int HANDOFF_FACTOR = 16;
 
     private final QueueLimits limits;
     private final BrokerStats stats;
@@ -41,6 +52,13 @@ public final class SubscriberQueue {
     private List<Runnable> roomWaiters;
     private DeliverySink sink;
     private boolean drainScheduled;
+    /** The sink a drain is running for, on its executor: a drain called from inside it (its flush) returns. */
+    private DeliverySink drainingFor;
+    /**
+     * The subscriber cannot keep up: the last drain found its connection unwritable (or there is none). Only then
+     * does the QoS 0 bound drop messages; see {@link #HANDOFF_FACTOR}.
+     */
+    private boolean behind = true;
     private long lastProgressNanos = System.nanoTime();
     /** Messages not queued for this session because it was offline and full, since it last came back. */
     private long overflowSinceReturn;
@@ -93,11 +111,21 @@ public final class SubscriberQueue {
                 stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
             }
         } else {
-            if (qos0.size() >= limits.maxQos0Messages()) {
+            int bound = behind ? limits.maxQos0Messages() : limits.maxQos0Messages() * HANDOFF_FACTOR;
+            if (qos0.size() >= bound) {
                 qos0.pollFirst();
                 stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
             }
             qos0.addLast(d);
+        }
+    }
+
+    /** The subscriber fell behind: what waits beyond the QoS 0 bound goes, oldest first, counted. */
+    private void fellBehind() {
+        behind = true;
+        while (qos0.size() > limits.maxQos0Messages()) {
+            qos0.pollFirst();
+            stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
         }
     }
 
@@ -182,54 +210,104 @@ public final class SubscriberQueue {
     }
 
     /**
-     * Hand queued deliveries to the sink while it is writable and the window has room. On the sink's executor.
-     * For a journaled session, QoS 2 deliveries entering the window are sent once their packet ids are written:
-     * a restart then resends them with DUP and the same id, never as new ones.
+     * Hand queued deliveries to the sink while it is writable and the window has room, up to {@link #DRAIN_MAX},
+     * flushing once at the end (or when the channel's unflushed bytes reach its high-water mark). On the sink's
+     * executor. For a journaled session, QoS 2 deliveries entering the window are sent once their packet ids are
+     * written: a restart then resends them with DUP and the same id, never as new ones.
      */
     public void drain() {
         DeliverySink out;
-        List<Delivery> batch = new ArrayList<>(8);
-        List<Runnable> waiters = null;
-        boolean more;
-        SessionJournal waitFor = null;
         synchronized (this) {
-            drainScheduled = false;
-            out = sink;
-            if (out == null || !out.isWritable()) {
+            if (drainingFor != null && drainingFor == sink) {
+                // called back from this drain's own flush (the channel turned writable again): it looks again itself
                 return;
             }
-            long now = System.currentTimeMillis();
-            long assignedBefore = assignedInDrain;
-            while (batch.size() < DRAIN_BATCH) {
-                Delivery d = nextDeliverable(now);
-                if (d == null) {
+            drainScheduled = false;
+            out = sink;
+            if (out == null) {
+                return;
+            }
+            drainingFor = out;
+        }
+        int handed = 0;
+        int unflushed = 0;
+        boolean reschedule = false;
+        try {
+            while (true) {
+                List<Delivery> batch = null;
+                List<Runnable> waiters = null;
+                SessionJournal waitFor = null;
+                boolean more = false;
+                boolean writable;
+                synchronized (this) {
+                    if (sink != out) {
+                        break;
+                    }
+                    writable = out.isWritable();
+                    if (!writable && unflushed == 0) {
+                        fellBehind();
+                        break;
+                    }
+                    if (writable) {
+                        behind = false;
+                        batch = new ArrayList<>(Math.min(DRAIN_BATCH, qos0.size() + reliable.size() + conflated.size()));
+                        long now = System.currentTimeMillis();
+                        long assignedBefore = assignedInDrain;
+                        while (batch.size() < DRAIN_BATCH) {
+                            Delivery d = nextDeliverable(now);
+                            if (d == null) {
+                                break;
+                            }
+                            batch.add(d);
+                        }
+                        if (roomWaiters != null && hasRoom()) {
+                            waiters = roomWaiters;
+                            roomWaiters = null;
+                        }
+                        more = batch.size() == DRAIN_BATCH;
+                        if (journal != null && assignedInDrain != assignedBefore) {
+                            // no other drain until these are out, so deliveries leave in order
+                            waitFor = journal;
+                            drainScheduled = true;
+                        } else if (more && handed + batch.size() >= DRAIN_MAX) {
+                            drainScheduled = true;
+                            reschedule = true;
+                        }
+                    }
+                }
+                if (!writable) {
+                    // our own unflushed writes reached the high-water mark: flush, then look again
+                    out.flush();
+                    unflushed = 0;
+                    continue;
+                }
+                if (waiters != null) {
+                    waiters.forEach(Runnable::run);
+                }
+                if (waitFor != null) {
+                    DeliverySink target = out;
+                    List<Delivery> stored = batch;
+                    waitFor.afterWrites(ok -> target.executor().execute(() -> sendAfterStore(target, stored)));
                     break;
                 }
-                batch.add(d);
+                write(out, batch);
+                handed += batch.size();
+                unflushed += batch.size();
+                if (!more || reschedule) {
+                    break;
+                }
             }
-            if (roomWaiters != null && hasRoom()) {
-                waiters = roomWaiters;
-                roomWaiters = null;
+            if (unflushed > 0) {
+                out.flush();
             }
-            more = batch.size() == DRAIN_BATCH;
-            if (journal != null && assignedInDrain != assignedBefore) {
-                // no other drain until these are out, so deliveries leave in order
-                waitFor = journal;
-                drainScheduled = true;
-            } else if (more) {
-                drainScheduled = true;
+        } finally {
+            synchronized (this) {
+                if (drainingFor == out) {
+                    drainingFor = null;
+                }
             }
         }
-        if (waiters != null) {
-            waiters.forEach(Runnable::run);
-        }
-        if (waitFor != null) {
-            DeliverySink target = out;
-            waitFor.afterWrites(ok -> target.executor().execute(() -> sendAfterStore(target, batch)));
-            return;
-        }
-        send(out, batch);
-        if (more) {
+        if (reschedule) {
             out.executor().execute(this::drain);
         }
     }
@@ -246,6 +324,13 @@ public final class SubscriberQueue {
     }
 
     private void send(DeliverySink out, List<Delivery> batch) {
+        write(out, batch);
+        if (!batch.isEmpty()) {
+            out.flush();
+        }
+    }
+
+    private void write(DeliverySink out, List<Delivery> batch) {
         long now = System.nanoTime();
         for (Delivery d : batch) {
             out.send(d);
@@ -253,7 +338,6 @@ public final class SubscriberQueue {
         }
         if (!batch.isEmpty()) {
             stats.delivered.add(batch.size());
-            out.flush();
         }
     }
 
@@ -409,6 +493,7 @@ public final class SubscriberQueue {
         List<Runnable> waiters;
         synchronized (this) {
             sink = null;
+            behind = true;
             waiters = roomWaiters;
             roomWaiters = null;
             qos0.clear();

@@ -126,6 +126,59 @@ class FlowControlTest {
         assertEquals("v9", new String(sub.next().message().payload()));
     }
 
+    /**
+     * While the connection is writable, QoS 0 messages wait only for the drain on its event loop (here: a busy loop),
+     * not for the subscriber: none is dropped at the bound, up to the hand-off bound, past which the oldest goes.
+     * Once the connection turns out unwritable, the bound applies again and the excess goes, oldest first.
+     */
+    @Test
+    void qos0WaitingOnlyForTheEventLoopIsNotDroppedUntilTheSubscriberFallsBehind() throws Exception {
+        Session s = connect("busy", sub, true, 0, "live/#", 0).session();
+        int handOff = SMALL.maxQos0Messages() * SubscriberQueue.HANDOFF_FACTOR;
+        java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+        sub.loop.execute(() -> {
+            try {
+                busy.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        for (int i = 0; i < handOff + 2; i++) {
+            assertTrue(publish(msg("live/x", 0, "v" + i)).isDone());
+        }
+        assertEquals(handOff, s.queue().queuedQos0());
+        assertEquals(2, broker.stats().drops(BrokerStats.Drop.QOS0_OVERFLOW));
+        busy.countDown();
+        for (int i = 2; i < handOff + 2; i++) {
+            assertEquals("v" + i, new String(sub.next().message().payload(), StandardCharsets.UTF_8));
+        }
+
+        java.util.concurrent.CountDownLatch busyAgain = new java.util.concurrent.CountDownLatch(1);
+        sub.loop.execute(() -> {
+            try {
+                busyAgain.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        for (int i = 0; i < 10; i++) {
+            publish(msg("live/x", 0, "w" + i));
+        }
+        sub.writable = false;
+        busyAgain.countDown();
+        sub.onLoop(() -> null);
+        assertEquals(SMALL.maxQos0Messages(), s.queue().queuedQos0());
+        assertEquals(2 + 10 - SMALL.maxQos0Messages(), broker.stats().drops(BrokerStats.Drop.QOS0_OVERFLOW));
+        sub.writable = true;
+        sub.onLoop(() -> {
+            s.queue().drain();
+            return null;
+        });
+        assertEquals("w7", new String(sub.next().message().payload(), StandardCharsets.UTF_8));
+        assertEquals("w8", new String(sub.next().message().payload(), StandardCharsets.UTF_8));
+        assertEquals("w9", new String(sub.next().message().payload(), StandardCharsets.UTF_8));
+    }
+
     @Test
     void conflatedTopicsKeepOnlyTheLatestValueEach() throws Exception {
         sub.writable = false;
