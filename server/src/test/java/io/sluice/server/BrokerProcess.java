@@ -3,6 +3,7 @@ package io.sluice.server;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,10 +16,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The real broker as its own process, for tests that read what it logs: started with the given flags on
- * 127.0.0.1, its standard error written to a file, its listeners' ports read from the ready line.
+ * The real broker as its own process (the test class path's {@link Main}) on 127.0.0.1, for tests that read
+ * what it logs or kill it for real: {@link #kill()} is SIGKILL, {@link #stop()} SIGTERM, {@link #close()} kills
+ * what is still running. Its standard error is appended to a file the test can read; its listeners' ports are
+ * read from its ready line. A restart on the same ports and data directory is a new {@code BrokerProcess}.
  */
 public final class BrokerProcess implements AutoCloseable {
+    private static final Pattern READY = Pattern.compile("Sluice ready: .*");
     private static final Pattern LISTENER = Pattern.compile("(\\w+)=127\\.0\\.0\\.1:(\\d+)");
 
     private final Process process;
@@ -34,25 +38,113 @@ public final class BrokerProcess implements AutoCloseable {
         }
     }
 
-    /** Start {@link Main} with {@code --bind 127.0.0.1} and the flags; returns once it printed its ready line. */
+    /**
+     * Start with {@code flags} as given (listeners on the ports they name; without a store setting it keeps
+     * nothing on disk: a process does not get the build's sluice.persistence=none); returns once ready.
+     */
     public static BrokerProcess start(Path log, String... flags) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--bind", "127.0.0.1"));
-        cmd.addAll(List.of(flags));
-        if (!cmd.contains("--persistence") && !cmd.contains("--data-dir")) {
-            // a process does not get the build's sluice.persistence=none: keep nothing in the working directory
-            cmd.addAll(List.of("--persistence", "none"));
+        List<String> all = new ArrayList<>(List.of(flags));
+        if (!all.contains("--persistence") && !all.contains("--data-dir")) {
+            all.addAll(List.of("--persistence", "none"));
         }
-        Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
-        String ready = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        if (ready == null || !ready.startsWith("Sluice ready:")) {
-            p.destroyForcibly();
-            throw new IllegalStateException("no ready line (" + ready + "); see " + log);
-        }
-        return new BrokerProcess(p, log, ready);
+        return launch(0, log, all);
     }
 
-    /** The port of a listener named in the ready line ("mqtt", "http", "stomp"). */
+    /** Ports for a broker and its restarts: free now, reused by every start. */
+    public record Ports(int mqtt, int stomp, int http) {
+        public static Ports free() throws IOException {
+            return new Ports(freePort(), freePort(), freePort());
+        }
+    }
+
+    /**
+     * Start on {@code ports} with the RocksDB store in {@code dataDir}, plus {@code extra} flags (a later flag
+     * wins: {@code --persistence none} runs the same ports without a store); returns once ready.
+     */
+    public static BrokerProcess start(Ports ports, Path dataDir, Path log, String... extra) throws IOException {
+        return start(0, ports, dataDir, log, extra);
+    }
+
+    /**
+     * As {@link #start(Ports, Path, Path, String...)}, with no file the process writes allowed to grow past
+     * {@code maxFileKb} (the shell's {@code ulimit -f}): a disk that fills up, for this process alone.
+     */
+    public static BrokerProcess startWithFileLimit(int maxFileKb, Ports ports, Path dataDir, Path log, String... extra)
+            throws IOException {
+        return start(maxFileKb, ports, dataDir, log, extra);
+    }
+
+    /**
+     * RocksDB unpacks its native library (larger than a small file limit) at start; one unpacked beforehand and
+     * named by java.library.path is loaded from there instead.
+     */
+    private static Path nativeLibrary() throws IOException {
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "sluice-test-rocksdb-" + ProcessHandle.current().pid());
+        Path lib = dir.resolve("librocksdbjni.so");
+        if (!Files.exists(lib)) {
+            Files.createDirectories(dir);
+            String arch = System.getProperty("os.arch").contains("aarch64") ? "linux-aarch64" : "linux64";
+            try (var in = org.rocksdb.RocksDB.class.getResourceAsStream("/librocksdbjni-" + arch + ".so")) {
+                if (in == null) {
+                    throw new IOException("no RocksDB native library for " + arch + " in the class path");
+                }
+                Files.copy(in, lib);
+            }
+            lib.toFile().deleteOnExit();
+            dir.toFile().deleteOnExit();
+        }
+        return dir;
+    }
+
+    private static BrokerProcess start(int maxFileKb, Ports ports, Path dataDir, Path log, String... extra)
+            throws IOException {
+        List<String> flags = new ArrayList<>(List.of("--mqtt-port", Integer.toString(ports.mqtt()),
+                "--stomp-port", Integer.toString(ports.stomp()), "--http-port", Integer.toString(ports.http()),
+                "--persistence", "rocksdb", "--data-dir", dataDir.toString(), "--sys-interval", "0"));
+        flags.addAll(List.of(extra));
+        return launch(maxFileKb, log, flags);
+    }
+
+    private static BrokerProcess launch(int maxFileKb, Path log, List<String> flags) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>();
+        if (maxFileKb > 0) {
+            // ulimit counts 1024-byte blocks; exec keeps the pid, so kill and stop reach the broker itself
+            cmd.addAll(List.of("bash", "-c", "ulimit -f " + maxFileKb + " && exec \"$0\" \"$@\""));
+        }
+        cmd.add(java);
+        if (maxFileKb > 0) {
+            cmd.add("-Djava.library.path=" + nativeLibrary());
+        }
+        cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "--bind", "127.0.0.1"));
+        cmd.addAll(flags);
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine();
+        if (line == null || !READY.matcher(line).matches()) {
+            try {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IllegalStateException("broker did not start (" + line + "); log:\n" + Files.readString(log));
+        }
+        Thread drain = new Thread(() -> {
+            try {
+                while (out.readLine() != null) {
+                    // keep stdout flowing
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+        }, "broker-stdout");
+        drain.setDaemon(true);
+        drain.start();
+        return new BrokerProcess(p, log, line);
+    }
+
+    /** The port of a listener named in the ready line ("mqtt", "http", "stomp", "https"...). */
     public int port(String listener) {
         Integer port = ports.get(listener);
         if (port == null) {
@@ -61,16 +153,47 @@ public final class BrokerProcess implements AutoCloseable {
         return port;
     }
 
+    /** SIGKILL, and wait until it is gone. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("still alive 20 s after SIGKILL");
+        }
+    }
+
+    /** SIGTERM; the exit code. */
+    public int stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("still running 60 s after SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
     /** Everything it logged so far. */
+    public String log() throws IOException {
+        return Files.readString(log);
+    }
+
     public List<String> logLines() throws IOException {
         return Files.readAllLines(log);
     }
 
     @Override
     public void close() throws InterruptedException {
-        process.destroy();
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
         }
     }
 }

@@ -1,7 +1,7 @@
 package io.sluice.server.stomp;
 
 import io.netty.handler.codec.stomp.StompCommand;
-import io.sluice.server.store.BrokerProcess;
+import io.sluice.server.BrokerProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

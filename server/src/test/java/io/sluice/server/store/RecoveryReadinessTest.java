@@ -1,5 +1,6 @@
 package io.sluice.server.store;
 
+import io.sluice.server.BrokerProcess;
 import io.sluice.server.broker.Delivery;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.SubscriptionOptions;
