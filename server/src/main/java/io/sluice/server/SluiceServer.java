@@ -88,7 +88,7 @@ public final class SluiceServer implements AutoCloseable {
         try {
             this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
             this.security = Security.from(settings);
-            this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings));
+            this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings, store));
             this.ops = Operations.start(settings, broker, loops.workers());
             this.admin = new Admin(settings, broker, ops, security, this::listeners);
         } catch (RuntimeException e) {

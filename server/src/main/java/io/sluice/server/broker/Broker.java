@@ -411,6 +411,8 @@ public final class Broker implements AutoCloseable {
         // recorded before the trie match: a reader subscribing concurrently finds it either live or in the history
         m.position(history.append(m));
         boolean stored = keep && retained.accept(m);
+        // a durable history wrote it too: an acknowledgement waits for that write as for a retained or queued one
+        stored |= m.position() != 0 && store.isDurable();
         MatchResult match = trie.match(m.topic());
         if (match.isEmpty()) {
             PublishOutcome none = new PublishOutcome(0, false);
@@ -437,6 +439,8 @@ public final class Broker implements AutoCloseable {
         if (!store.isDurable()) {
             return;
         }
+        // first: a will published below takes a position above every recovered one
+        history.recover();
         // the store keys a session by SessionId.key()
         java.util.Map<String, Session> byKey = new java.util.HashMap<>();
         java.util.Map<String, Long> offlineSince = new java.util.LinkedHashMap<>();

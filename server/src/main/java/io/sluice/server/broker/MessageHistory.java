@@ -6,12 +6,13 @@ import java.util.List;
  * A bounded record of recent messages by position, so a reader that lost its connection (an SSE stream, a
  * long-poll) can ask for what it missed. {@link Broker#publish} appends every message before matching it, on the
  * publisher's thread, so a reader that subscribes and then reads the history finds each message in one or the
- * other. The core owns this interface; the in-memory history lives with the HTTP fallback adapter, a durable one
- * can live in the store.
+ * other. The core owns this interface; the history lives with the HTTP fallback adapter, written through to the
+ * {@link MessageStore} when that is durable.
  *
- * <p>Positions grow by one per recorded message, across all topics, within an {@link #epoch()}: a history
+ * <p>Positions grow with each recorded message, across all topics, within an {@link #epoch()}: a history
  * that does not survive a restart starts a new epoch, so a position from before the restart is recognised
- * as meaningless instead of being read as a different message.
+ * as meaningless instead of being read as a different message; a durable one keeps its epoch and goes on
+ * above every position it gave out before.
  */
 public interface MessageHistory {
     /** Keeps nothing: every position is 0 and any resume is a gap. */
@@ -36,6 +37,10 @@ public interface MessageHistory {
             return null;
         }
     };
+
+    /** Read a durable history back; called once at start-up, before the first {@link #append}. */
+    default void recover() {
+    }
 
     /** One recorded message and its position. */
     record Recorded(long position, Message message) {

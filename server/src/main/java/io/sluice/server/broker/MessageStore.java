@@ -69,15 +69,42 @@ public interface MessageStore extends AutoCloseable {
     // ---- per-topic history (the HTTP fallback's replay by position)
 
     /**
-     * Append to a topic's history at {@code position} (increasing per topic, chosen by the caller); entries
-     * older than the newest {@code keep} are deleted.
+     * Where this run's history positions begin: {@code epoch} names the store's positions for its whole life,
+     * {@code firstPosition} is above every position an earlier run could have given out (written or not), so a
+     * position from before a restart is never given to another message. Null without a durable store.
      */
-    void appendHistory(String topic, long position, Message message, int keep);
+    HistoryOrigin historyOrigin();
 
-    /** Up to {@code max} history entries of a topic after {@code afterPosition}, oldest first. Reads the disk. */
-    java.util.List<HistoryEntry> readHistory(String topic, long afterPosition, int max);
+    record HistoryOrigin(long epoch, long firstPosition) {
+    }
 
-    record HistoryEntry(long position, Message message) {
+    /** A message entered a topic's history at {@code position} (increasing, chosen by the caller). */
+    void appendHistory(String topic, long position, long appendedAtMillis, Message message);
+
+    /**
+     * A topic's history lost its entries from {@code fromPosition} through {@code throughPosition} (by count or
+     * age): they go, and the topic remembers that nothing at or before {@code throughPosition} is complete.
+     */
+    void trimHistory(String topic, long fromPosition, long throughPosition);
+
+    /**
+     * A topic's whole history up to {@code throughPosition} was forgotten (too many topics); positions up to
+     * {@code forgottenUpTo} (over all topics) may have belonged to a forgotten topic.
+     */
+    void forgetHistory(String topic, long throughPosition, long forgottenUpTo);
+
+    /** Read the history back at start-up (off the event loops, before readers are admitted). */
+    void recoverHistory(HistoryRecovery into);
+
+    /** What {@link #recoverHistory} hands back, in no particular order between the three kinds. */
+    interface HistoryRecovery {
+        void entry(String topic, long position, long appendedAtMillis, Message message);
+
+        /** Nothing of {@code topic} at or before {@code throughPosition} is kept any more. */
+        void trimmed(String topic, long throughPosition);
+
+        /** Positions up to this one may have belonged to a forgotten topic. */
+        void forgotten(long throughPosition);
     }
 
     // ---- durability and recovery
@@ -187,12 +214,24 @@ public interface MessageStore extends AutoCloseable {
         }
 
         @Override
-        public void appendHistory(String topic, long position, Message message, int keep) {
+        public HistoryOrigin historyOrigin() {
+            return null;
         }
 
         @Override
-        public java.util.List<HistoryEntry> readHistory(String topic, long afterPosition, int max) {
-            return java.util.List.of();
+        public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
+        }
+
+        @Override
+        public void trimHistory(String topic, long fromPosition, long throughPosition) {
+        }
+
+        @Override
+        public void forgetHistory(String topic, long throughPosition, long forgottenUpTo) {
+        }
+
+        @Override
+        public void recoverHistory(HistoryRecovery into) {
         }
 
         @Override

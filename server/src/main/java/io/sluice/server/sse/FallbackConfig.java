@@ -20,12 +20,15 @@ public record FallbackConfig(long heartbeatMillis, long retryMillis, long pollMi
                 s.get(Settings.POLL_MAX_MESSAGES), s.get(Settings.MAX_SUBSCRIPTIONS_PER_CLIENT), DeltaConfig.from(s));
     }
 
-    /** The message history the settings ask for; {@link io.sluice.server.broker.MessageHistory#NONE} when off. */
-    public static io.sluice.server.broker.MessageHistory history(Settings s) {
+    /**
+     * The message history the settings ask for, written through to {@code store} when it is durable;
+     * {@link io.sluice.server.broker.MessageHistory#NONE} when off.
+     */
+    public static io.sluice.server.broker.MessageHistory history(Settings s, io.sluice.server.broker.MessageStore store) {
         if (s.get(Settings.HISTORY_MESSAGES) == 0 || s.get(Settings.HISTORY_FILTERS).isEmpty()) {
             return io.sluice.server.broker.MessageHistory.NONE;
         }
         return new MemoryHistory(s.get(Settings.HISTORY_MESSAGES), s.get(Settings.HISTORY_AGE),
-                s.get(Settings.HISTORY_MAX_TOPICS), s.get(Settings.HISTORY_FILTERS));
+                s.get(Settings.HISTORY_MAX_TOPICS), s.get(Settings.HISTORY_FILTERS), store);
     }
 }

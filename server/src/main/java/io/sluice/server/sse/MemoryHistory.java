@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.sluice.protocol.topic.TopicFilter;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageHistory;
+import io.sluice.server.broker.MessageStore;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,8 +21,13 @@ import java.util.function.LongSupplier;
  *
  * <p>Appending locks only its topic's log; positions come from one atomic counter. Whatever leaves the history
  * is remembered by position only: a topic's log keeps the highest position it dropped, and the history keeps the
- * highest position of any topic log it forgot, so {@link #since} can tell a complete answer from a gap. A new
- * instance starts a new epoch (its start time): positions do not survive a restart.
+ * highest position of any topic log it forgot, so {@link #since} can tell a complete answer from a gap.
+ *
+ * <p>Without a durable store a new instance starts a new epoch (its start time): positions do not survive a
+ * restart. With one, every change is written through to it (appends, trims and forgotten topics, as operations
+ * of its group commit: a publish's acknowledgement waits for its history entry too) and {@link #recover} reads it
+ * back, so positions keep their meaning across restarts and crashes. Reads are always served from memory: a
+ * reader starting on an event loop never waits for the disk, and the memory held is the same bounded amount.
  */
 public final class MemoryHistory implements MessageHistory {
     private final int perTopic;
@@ -33,35 +39,81 @@ public final class MemoryHistory implements MessageHistory {
     /** Positions up to this one may belong to a topic log that was forgotten entirely. */
     private final AtomicLong forgottenUpTo = new AtomicLong();
     private final Cache<String, TopicLog> topics;
+    private final MessageStore store;
 
-    public MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters) {
-        this(perTopic, maxAgeMillis, maxTopics, filters, System::currentTimeMillis);
+    public MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters, MessageStore store) {
+        this(perTopic, maxAgeMillis, maxTopics, filters, store, System::currentTimeMillis);
     }
 
-    MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters, LongSupplier clock) {
+    MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters, MessageStore store,
+                  LongSupplier clock) {
         this.perTopic = perTopic;
         this.maxAgeMillis = maxAgeMillis;
         this.filters = List.copyOf(filters);
         this.clock = clock;
-        this.epoch = clock.getAsLong();
+        this.store = store;
+        MessageStore.HistoryOrigin origin = store.isDurable() ? store.historyOrigin() : null;
+        this.epoch = origin == null ? clock.getAsLong() : origin.epoch();
+        this.head.set(origin == null ? 0 : origin.firstPosition());
         this.topics = Caffeine.newBuilder()
                 .maximumSize(maxTopics)
                 .executor(Runnable::run)
                 .<String, TopicLog>evictionListener((topic, log, cause) -> {
                     if (log != null) {
-                        forget(log);
+                        forget(topic, log);
                     }
                 })
                 .build();
     }
 
-    private void forget(TopicLog log) {
-        long last;
+    private void forget(String topic, TopicLog log) {
         synchronized (log) {
             log.forgotten = true;
-            last = log.lastPosition;
+            long upTo = forgottenUpTo.accumulateAndGet(log.lastPosition, Math::max);
+            // under the log's lock, so the store sees it after the log's last append; the eviction is atomic with
+            // the removal, so a new log of the same topic appends after it
+            store.forgetHistory(topic, log.lastPosition, upTo);
         }
-        forgottenUpTo.accumulateAndGet(last, Math::max);
+    }
+
+    @Override
+    public void recover() {
+        if (!store.isDurable()) {
+            return;
+        }
+        long now = clock.getAsLong();
+        store.recoverHistory(new MessageStore.HistoryRecovery() {
+            @Override
+            public void entry(String topic, long position, long appendedAtMillis, Message message) {
+                TopicLog log = topics.get(topic, t -> new TopicLog());
+                synchronized (log) {
+                    log.entries.addLast(new Entry(position, appendedAtMillis, message));
+                    log.lastPosition = Math.max(log.lastPosition, position);
+                }
+                head.accumulateAndGet(position, Math::max);
+            }
+
+            @Override
+            public void trimmed(String topic, long throughPosition) {
+                TopicLog log = topics.get(topic, t -> new TopicLog());
+                synchronized (log) {
+                    log.droppedUpTo = Math.max(log.droppedUpTo, throughPosition);
+                    log.lastPosition = Math.max(log.lastPosition, throughPosition);
+                }
+            }
+
+            @Override
+            public void forgotten(long throughPosition) {
+                forgottenUpTo.accumulateAndGet(throughPosition, Math::max);
+            }
+        });
+        // the bounds may have changed since, and the age went on counting while the broker was down
+        for (var e : topics.asMap().entrySet()) {
+            TopicLog log = e.getValue();
+            synchronized (log) {
+                log.trim(e.getKey(), perTopic, now - maxAgeMillis, store);
+            }
+        }
     }
 
     @Override
@@ -79,10 +131,8 @@ public final class MemoryHistory implements MessageHistory {
                 long position = head.incrementAndGet();
                 log.entries.addLast(new Entry(position, now, m));
                 log.lastPosition = position;
-                while (log.entries.size() > perTopic) {
-                    log.droppedUpTo = log.entries.pollFirst().position;
-                }
-                log.expire(now - maxAgeMillis);
+                store.appendHistory(m.topic(), position, now, m);
+                log.trim(m.topic(), perTopic, now - maxAgeMillis, store);
                 return position;
             }
         }
@@ -120,7 +170,7 @@ public final class MemoryHistory implements MessageHistory {
             }
             TopicLog log = e.getValue();
             synchronized (log) {
-                log.expire(oldest);
+                log.trim(e.getKey(), perTopic, oldest, store);
                 if (log.droppedUpTo > position) {
                     return null;
                 }
@@ -169,10 +219,23 @@ public final class MemoryHistory implements MessageHistory {
         long lastPosition;
         boolean forgotten;
 
-        void expire(long oldestMillis) {
+        /**
+         * Drop entries past {@code max} or appended before {@code oldestMillis}, oldest first, and tell the store
+         * which (one operation for the run dropped, usually a single entry).
+         */
+        void trim(String topic, int max, long oldestMillis, MessageStore store) {
+            long from = 0;
             Entry first;
-            while ((first = entries.peekFirst()) != null && first.appendedMillis < oldestMillis) {
-                droppedUpTo = entries.pollFirst().position;
+            while ((first = entries.peekFirst()) != null
+                    && (entries.size() > max || first.appendedMillis < oldestMillis)) {
+                entries.pollFirst();
+                if (from == 0) {
+                    from = first.position;
+                }
+                droppedUpTo = first.position;
+            }
+            if (from != 0) {
+                store.trimHistory(topic, from, droppedUpTo);
             }
         }
     }

@@ -12,6 +12,9 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * 00 'v'                         format version (int)
  * 00 'c'                         clock: wall-clock millis the broker last wrote (long), for downtime
+ * 00 'e'                         history epoch: chosen when the store was created (long)
+ * 00 'g'                         history generation: starts so far, this one included (long)
+ * 00 'f'                         history: positions up to this one may belong to a forgotten topic (long)
  * 10 id                          message: topic, payload, QoS, retain, properties, publisher, expiry
  * 20 sid                         persistent session: expiry interval, disconnected at
  * 21 sid key                     subscription: filter, share group, options
@@ -19,7 +22,8 @@ import java.nio.charset.StandardCharsets;
  * 23 sid packetId                inbound QoS 2 packet id received, not released (empty value)
  * 24 sid                         delayed will: publish at, message
  * 30 topic                       retained: message id
- * 40 topic position              history entry: message
+ * 40 topic position              history entry: appended at (millis), message
+ * 41 topic                       history trimmed: nothing of the topic at or before this position is kept (long)
  * </pre>
  * {@code sid} and {@code topic} are a 2-byte length and UTF-8; {@code id}, {@code seq}, {@code position} 8 bytes;
  * {@code packetId} 2 bytes; {@code key} UTF-8 to the end.
@@ -36,9 +40,13 @@ final class KeyLayout {
     static final byte WILL = 0x24;
     static final byte RETAINED = 0x30;
     static final byte HISTORY = 0x40;
+    static final byte HISTORY_TRIMMED = 0x41;
 
     static final byte[] VERSION_KEY = {META, 'v'};
     static final byte[] CLOCK_KEY = {META, 'c'};
+    static final byte[] HISTORY_EPOCH_KEY = {META, 'e'};
+    static final byte[] HISTORY_GENERATION_KEY = {META, 'g'};
+    static final byte[] HISTORY_FORGOTTEN_KEY = {META, 'f'};
 
     private KeyLayout() {
     }
@@ -74,6 +82,10 @@ final class KeyLayout {
 
     static byte[] history(String topic, long position) {
         return prefixed(HISTORY, topic, 8).putLong(position).array();
+    }
+
+    static byte[] historyTrimmed(String topic) {
+        return prefixed(HISTORY_TRIMMED, topic, 0).array();
     }
 
     /** The first key of a kind for one session or topic: {@code kind sid}. */

@@ -13,7 +13,6 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
-import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
@@ -42,12 +41,14 @@ public final class RocksMessageStore implements MessageStore {
     private final GroupCommitWriter writer;
     private final AtomicLong nextMessageId = new AtomicLong();
     private final boolean fsync;
+    private final HistoryOrigin historyOrigin;
 
-    private RocksMessageStore(DataDirectory dir, Options options, RocksDB db, boolean fsync) {
+    private RocksMessageStore(DataDirectory dir, Options options, RocksDB db, boolean fsync, HistoryOrigin origin) {
         this.dir = dir;
         this.options = options;
         this.db = db;
         this.fsync = fsync;
+        this.historyOrigin = origin;
         this.writer = new GroupCommitWriter(db, fsync, metrics, dir.path().toString());
     }
 
@@ -74,15 +75,43 @@ public final class RocksMessageStore implements MessageStore {
                     + GroupCommitWriter.reason(e) + "); make the data directory writable, free disk space, or start "
                     + "with another --data-dir (--persistence none keeps nothing on disk)", e);
         }
+        HistoryOrigin origin;
         try {
             checkFormat(db, dir.database());
+            origin = startHistory(db, dir.database());
         } catch (RuntimeException e) {
             db.close();
             options.close();
             dir.close();
             throw e;
         }
-        return new RocksMessageStore(dir, options, db, fsync);
+        return new RocksMessageStore(dir, options, db, fsync, origin);
+    }
+
+    /** Bits of a history position counted within one start: a start's positions begin at its generation above them. */
+    static final int POSITIONS_PER_START_BITS = 40;
+
+    /**
+     * This start's history origin: the store's epoch (made on first start) and the next generation, written and
+     * synced before any position is given out. Positions of start {@code g} begin at {@code g << 40}, so a position
+     * an earlier start gave out but never wrote (the last instant before a kill -9) is never given again.
+     */
+    private static HistoryOrigin startHistory(RocksDB db, Path where) {
+        try (WriteOptions sync = new WriteOptions().setSync(true); WriteBatch batch = new WriteBatch()) {
+            byte[] e = db.get(KeyLayout.HISTORY_EPOCH_KEY);
+            long epoch = e == null ? System.currentTimeMillis() : ByteBuffer.wrap(e).getLong();
+            byte[] g = db.get(KeyLayout.HISTORY_GENERATION_KEY);
+            long generation = (g == null ? 0 : ByteBuffer.wrap(g).getLong()) + 1;
+            if (e == null) {
+                batch.put(KeyLayout.HISTORY_EPOCH_KEY, ByteBuffer.allocate(8).putLong(epoch).array());
+            }
+            batch.put(KeyLayout.HISTORY_GENERATION_KEY, ByteBuffer.allocate(8).putLong(generation).array());
+            db.write(sync, batch);
+            return new HistoryOrigin(epoch, generation << POSITIONS_PER_START_BITS);
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot write the message store in " + where + " (" + GroupCommitWriter.reason(e)
+                    + "); make the data directory writable or free disk space", e);
+        }
     }
 
     private static void checkFormat(RocksDB db, Path where) {
@@ -224,29 +253,68 @@ public final class RocksMessageStore implements MessageStore {
     // ---- history
 
     @Override
-    public void appendHistory(String topic, long position, Message message, int keep) {
+    public HistoryOrigin historyOrigin() {
+        return historyOrigin;
+    }
+
+    @Override
+    public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
+        // the record is built on the writer thread: the publisher's event loop only enqueues
+        writer.submit(b -> b.put(KeyLayout.history(topic, position), Records.history(appendedAtMillis, message)));
+    }
+
+    @Override
+    public void trimHistory(String topic, long fromPosition, long throughPosition) {
         writer.submit(b -> {
-            b.put(KeyLayout.history(topic, position), Records.message(message));
-            long oldestKept = position - keep + 1;
-            if (oldestKept > 0) {
-                b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, oldestKept));
+            if (fromPosition == throughPosition) {
+                b.delete(KeyLayout.history(topic, fromPosition));
+            } else {
+                b.deleteRange(KeyLayout.history(topic, fromPosition), KeyLayout.history(topic, throughPosition + 1));
             }
+            b.put(KeyLayout.historyTrimmed(topic), ByteBuffer.allocate(8).putLong(throughPosition).array());
         });
     }
 
     @Override
-    public List<HistoryEntry> readHistory(String topic, long afterPosition, int max) {
-        List<HistoryEntry> out = new ArrayList<>();
-        byte[] end = KeyLayout.end(KeyLayout.HISTORY, topic);
-        try (Slice upper = new Slice(end);
-             ReadOptions ro = new ReadOptions().setIterateUpperBound(upper);
-             RocksIterator it = db.newIterator(ro)) {
-            for (it.seek(KeyLayout.history(topic, afterPosition + 1)); it.isValid() && out.size() < max; it.next()) {
-                byte[] key = it.key();
-                out.add(new HistoryEntry(KeyLayout.longAt(key, key.length - 8), Records.message(it.value())));
+    public void forgetHistory(String topic, long throughPosition, long forgottenUpTo) {
+        writer.submit(b -> {
+            b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, throughPosition + 1));
+            b.delete(KeyLayout.historyTrimmed(topic));
+            b.put(KeyLayout.HISTORY_FORGOTTEN_KEY, ByteBuffer.allocate(8).putLong(forgottenUpTo).array());
+        });
+    }
+
+    @Override
+    public void recoverHistory(HistoryRecovery into) {
+        long start = System.currentTimeMillis();
+        long entries = 0;
+        try (ReadOptions scan = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
+             RocksIterator it = db.newIterator(scan)) {
+            byte[] forgotten = db.get(KeyLayout.HISTORY_FORGOTTEN_KEY);
+            if (forgotten != null) {
+                into.forgotten(ByteBuffer.wrap(forgotten).getLong());
             }
+            for (it.seek(new byte[] {KeyLayout.HISTORY}); it.isValid(); it.next()) {
+                byte[] key = it.key();
+                if (key[0] == KeyLayout.HISTORY) {
+                    ByteBuffer value = ByteBuffer.wrap(it.value());
+                    long appendedAt = value.getLong();
+                    into.entry(KeyLayout.idAt(key), KeyLayout.longAt(key, key.length - 8), appendedAt,
+                            Records.readMessage(value));
+                    entries++;
+                } else if (key[0] == KeyLayout.HISTORY_TRIMMED) {
+                    into.trimmed(KeyLayout.idAt(key), ByteBuffer.wrap(it.value()).getLong());
+                } else {
+                    break;
+                }
+            }
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot read the message store in " + dir.database() + " ("
+                    + GroupCommitWriter.reason(e) + ")", e);
         }
-        return out;
+        if (entries > 0) {
+            log.info("message history recovered in {} ms: {} messages", System.currentTimeMillis() - start, entries);
+        }
     }
 
     // ---- payloads once: reference counting on the message
@@ -324,6 +392,14 @@ public final class RocksMessageStore implements MessageStore {
              RocksIterator it = db.newIterator(scan)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 byte[] key = it.key();
+                if (key[0] == KeyLayout.HISTORY || key[0] == KeyLayout.HISTORY_TRIMMED) {
+                    // the history is read by recoverHistory: jump past it
+                    it.seek(new byte[] {KeyLayout.HISTORY_TRIMMED + 1});
+                    if (!it.isValid()) {
+                        break;
+                    }
+                    key = it.key();
+                }
                 byte[] value = it.value();
                 switch (key[0]) {
                     case KeyLayout.META -> {
@@ -395,7 +471,7 @@ public final class RocksMessageStore implements MessageStore {
                         retained++;
                     }
                     default -> {
-                        // history and kinds a later minor version may add: read on demand, not at start-up
+                        // kinds a later minor version may add; the history is read by recoverHistory
                     }
                 }
                 long now = System.currentTimeMillis();

@@ -16,7 +16,7 @@ class MemoryHistoryTest {
     private final AtomicLong clock = new AtomicLong(1_000_000);
 
     private MemoryHistory history(int perTopic, long ageMillis, int topics, List<String> filters) {
-        return new MemoryHistory(perTopic, ageMillis, topics, filters, clock::get);
+        return new MemoryHistory(perTopic, ageMillis, topics, filters, io.sluice.server.broker.MessageStore.NONE, clock::get);
     }
 
     private static Message m(String topic) {

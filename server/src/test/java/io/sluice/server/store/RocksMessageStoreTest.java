@@ -153,27 +153,68 @@ class RocksMessageStoreTest {
     }
 
     @Test
-    void historyKeepsTheNewestEntriesAndReadsFromAPosition(@TempDir Path dir) throws Exception {
+    void historyComesBackWithItsTrimsAndEachStartBeginsAboveTheLast(@TempDir Path dir) throws Exception {
+        MessageStore.HistoryOrigin first;
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            first = store.historyOrigin();
+            long p = first.firstPosition();
             for (int i = 1; i <= 10; i++) {
-                store.appendHistory("h/t", i, Message.builder("h/t").payload(bytes("m" + i)).build(), 4);
-                store.appendHistory("h/tt", i, Message.builder("h/tt").payload(bytes("other" + i)).build(), 100);
+                store.appendHistory("h/t", p + i, 1000 + i, Message.builder("h/t").payload(bytes("m" + i)).build());
+                store.appendHistory("h/tt", p + 100 + i, 2000, Message.builder("h/tt").payload(bytes("o" + i)).build());
             }
-            awaitWrites(store);
-            List<MessageStore.HistoryEntry> all = store.readHistory("h/t", 0, 100);
-            assertEquals(List.of(7L, 8L, 9L, 10L), all.stream().map(MessageStore.HistoryEntry::position).toList());
-            List<MessageStore.HistoryEntry> after = store.readHistory("h/t", 8, 1);
-            assertEquals(1, after.size());
-            assertEquals("m9", new String(after.get(0).message().payload(), StandardCharsets.UTF_8));
-            assertEquals(10, store.readHistory("h/tt", 0, 100).size());
-            store.appendHistory("h/€ü", 1, Message.builder("h/€ü").payload(bytes("x")).publisherId("é")
+            store.trimHistory("h/t", p + 1, p + 6);
+            store.trimHistory("h/t", p + 7, p + 7);
+            store.appendHistory("h/€ü", p + 200, 3000, Message.builder("h/€ü").payload(bytes("x")).publisherId("é")
                     .properties(new MessageProperties(null, null, null, null, List.of(Map.entry("ключ", "値"))))
-                    .build(), 10);
+                    .build());
+            store.appendHistory("gone", p + 300, 3000, Message.builder("gone").payload(bytes("y")).build());
+            store.forgetHistory("gone", p + 300, p + 300);
             awaitWrites(store);
-            Message wide = store.readHistory("h/€ü", 0, 1).get(0).message();
-            assertEquals("h/€ü", wide.topic());
-            assertEquals("é", wide.publisherId());
-            assertEquals(List.of(Map.entry("ключ", "値")), wide.properties().userProperties());
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MessageStore.HistoryOrigin second = store.historyOrigin();
+            assertEquals(first.epoch(), second.epoch(), "the epoch is the store's, for its whole life");
+            assertTrue(second.firstPosition() > first.firstPosition() + 300, second + " after " + first);
+            long p = first.firstPosition();
+            List<String> entries = new ArrayList<>();
+            Map<String, Long> trimmed = new java.util.HashMap<>();
+            long[] forgotten = {0};
+            store.recoverHistory(new MessageStore.HistoryRecovery() {
+                @Override
+                public void entry(String topic, long position, long appendedAtMillis, Message message) {
+                    entries.add(topic + " " + (position - p) + " " + appendedAtMillis + " "
+                            + new String(message.payload(), StandardCharsets.UTF_8));
+                    if (topic.equals("h/€ü")) {
+                        assertEquals("é", message.publisherId());
+                        assertEquals(List.of(Map.entry("ключ", "値")), message.properties().userProperties());
+                    }
+                }
+
+                @Override
+                public void trimmed(String topic, long throughPosition) {
+                    trimmed.put(topic, throughPosition - p);
+                }
+
+                @Override
+                public void forgotten(long throughPosition) {
+                    forgotten[0] = throughPosition - p;
+                }
+            });
+            List<String> expected = new ArrayList<>();
+            for (int i = 8; i <= 10; i++) {
+                expected.add("h/t " + i + " " + (1000 + i) + " m" + i);
+            }
+            for (int i = 1; i <= 10; i++) {
+                expected.add("h/tt " + (100 + i) + " 2000 o" + i);
+            }
+            expected.add("h/€ü 200 3000 x");
+            // key order: topics by their UTF-8 bytes, each topic's entries by position
+            expected.sort(java.util.Comparator.comparing((String e) -> e.substring(0, e.indexOf(' ')),
+                    java.util.Comparator.comparing((String t) -> t.getBytes(StandardCharsets.UTF_8),
+                            java.util.Arrays::compareUnsigned)));
+            assertEquals(expected, entries);
+            assertEquals(Map.of("h/t", 7L), trimmed);
+            assertEquals(300, forgotten[0]);
         }
     }
 
@@ -216,7 +257,7 @@ class RocksMessageStoreTest {
         assertTrue(done.get(10, TimeUnit.SECONDS), "store write failed");
     }
 
-    private static Recorded recover(Path dir) {
+    static Recorded recover(Path dir) {
         Recorded r = new Recorded();
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
             store.recover(r);
@@ -224,7 +265,7 @@ class RocksMessageStoreTest {
         return r;
     }
 
-    private static long countKeys(Path dir, byte kind) throws Exception {
+    static long countKeys(Path dir, byte kind) throws Exception {
         try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString());
              RocksIterator it = db.newIterator()) {
             return count(it, kind);

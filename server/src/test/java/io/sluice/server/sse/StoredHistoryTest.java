@@ -1,0 +1,107 @@
+package io.sluice.server.sse;
+
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MessageHistory.Recorded;
+import io.sluice.server.store.RocksMessageStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The history written through to a real RocksDB store and read back by a new instance, as a restart does: the
+ * same epoch, the same positions and answers, every gap (count, age, a forgotten topic) still a gap, and new
+ * positions above every old one.
+ */
+class StoredHistoryTest {
+    private final AtomicLong clock = new AtomicLong(1_000_000);
+
+    private MemoryHistory open(RocksMessageStore store, int perTopic, long ageMillis, int topics) {
+        MemoryHistory h = new MemoryHistory(perTopic, ageMillis, topics, List.of("#"), store, clock::get);
+        h.recover();
+        return h;
+    }
+
+    private static Message m(String topic, String payload) {
+        return Message.builder(topic).payload(payload.getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    private static List<String> payloads(List<Recorded> r) {
+        return r.stream().map(x -> new String(x.message().payload(), StandardCharsets.UTF_8)).toList();
+    }
+
+    private static void awaitWrites(RocksMessageStore store) throws Exception {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        store.afterWrites(done::complete);
+        assertTrue(done.get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aRestartKeepsPositionsAnswersAndGaps(@TempDir Path dir) throws Exception {
+        long epoch;
+        long a2;
+        long c1;
+        long last;
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 3, 60_000, 100);
+            epoch = h.epoch();
+            h.append(m("a", "a1"));
+            a2 = h.append(m("a", "a2"));
+            for (int i = 3; i <= 5; i++) {
+                h.append(m("a", "a" + i)); // a1 and a2 leave: per topic 3
+            }
+            c1 = h.append(m("c", "c1"));
+            h.append(m("d", "d1"));
+            last = h.append(m("c", "c2"));
+            awaitWrites(store);
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 3, 60_000, 100);
+            assertEquals(epoch, h.epoch(), "positions keep their meaning");
+            assertTrue(h.head() > last, "a new start begins above every old position");
+            assertEquals(List.of("a3", "a4", "a5"), payloads(h.since(List.of("a"), a2)));
+            assertNull(h.since(List.of("a"), a2 - 1), "a1 and a2 were trimmed: a gap, not a short answer");
+            assertEquals(List.of("d1", "c2"), payloads(h.since(List.of("c", "d"), c1)));
+            long next = h.append(m("c", "c3"));
+            assertTrue(next > last);
+            assertEquals(List.of("c2", "c3"), payloads(h.since(List.of("c"), c1)));
+            awaitWrites(store);
+        }
+        // down for longer than the history's age: what aged out meanwhile is a gap after the start
+        clock.addAndGet(120_000);
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 3, 60_000, 100);
+            assertNull(h.since(List.of("c"), c1));
+            assertEquals(0, h.size());
+        }
+    }
+
+    @Test
+    void aTopicForgottenBeforeARestartIsStillAGapAfterIt(@TempDir Path dir) throws Exception {
+        long head;
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 10, 60_000, 2);
+            for (int i = 1; i <= 50; i++) {
+                h.append(m("t" + i, "x"));
+            }
+            head = h.head();
+            assertNull(h.since(List.of("t1"), 0));
+            awaitWrites(store);
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 10, 60_000, 2);
+            assertNull(h.since(List.of("t1"), 0), "what the forgotten topics held is unknown");
+            assertTrue(h.size() <= 2, "only the topics it may keep come back: " + h.size());
+            assertEquals(List.of(), h.since(List.of("t1"), head));
+        }
+    }
+}
