@@ -1,6 +1,6 @@
 package io.sluice.conformance;
 
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,7 +74,7 @@ class CompressedWebSocketTest {
     }
 
     private static double bytes(String name, String protocol) {
-        Counter c = broker.server().operations().metrics().registry().find(name).tag("protocol", protocol).counter();
+        FunctionCounter c = broker.server().operations().metrics().registry().find(name).tag("protocol", protocol).functionCounter();
         return c == null ? 0 : c.count();
     }
 }

@@ -32,6 +32,8 @@ public final class SluiceBuilder {
         typed.put(Settings.SYS_INTERVAL, 0L);
         typed.put(Settings.SHUTDOWN_DRAIN, 0L);
         typed.put(Settings.PERSISTENCE, "none");
+        typed.put(Settings.METRICS_AT_START, false);
+        typed.put(Settings.NATIVE_TRANSPORT, false);
     }
 
     /** One setting, typed: {@code set(Settings.MAX_PACKET_SIZE, 4096)}. */

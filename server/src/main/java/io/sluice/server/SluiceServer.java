@@ -86,7 +86,7 @@ public final class SluiceServer implements AutoCloseable {
         this.testkit = testkit;
         this.store = openStore(settings);
         try {
-            this.loops = new EventLoops(settings.get(Settings.IO_THREADS));
+            this.loops = new EventLoops(settings.get(Settings.IO_THREADS), settings.get(Settings.NATIVE_TRANSPORT));
             this.security = Security.from(settings);
             this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings, store));
             this.ops = Operations.start(settings, broker, loops.workers());
@@ -96,9 +96,9 @@ public final class SluiceServer implements AutoCloseable {
             throw e;
         }
         if (store instanceof RocksMessageStore rocks) {
-            rocks.bindMetrics(ops.metrics().registry());
+            ops.metrics().bind(rocks::bindMetrics);
         }
-        security.bindMetrics(ops.metrics().registry());
+        ops.metrics().bind(security::bindMetrics);
         for (String path : OpsEndpoints.PATHS) {
             http.register(path, ops.endpoints()::handle);
         }

@@ -51,9 +51,9 @@ public final class Admin implements AutoCloseable {
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-admin-timer"));
         AdminAccess access = new AdminAccess(settings.get(Settings.ADMIN_API), security.authenticating(),
                 Set.copyOf(settings.get(Settings.ADMIN_USERS)), security::login);
-        this.api = new AdminApi(broker, settings, ops.metrics().registry(), connections, rates, access, worker,
+        this.api = new AdminApi(broker, settings, ops.metrics()::registry, connections, rates, access, worker,
                 listeners, Operations.version());
-        this.feed = new LiveFeed(ops.metrics().registry(), FEED_HISTORY_SECONDS);
+        this.feed = new LiveFeed(ops.metrics(), FEED_HISTORY_SECONDS);
         api.feed(feed);
         if (settings.get(Settings.ADMIN_MAX_TOPICS) > 0) {
             broker.stats().observePublishes(rates::published);

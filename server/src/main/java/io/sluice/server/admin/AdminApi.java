@@ -73,7 +73,8 @@ public final class AdminApi {
 
     private final Broker broker;
     private final Settings settings;
-    private final MeterRegistry metrics;
+    /** The metrics registry, built on first use (see BrokerMetrics). */
+    private final Supplier<MeterRegistry> metrics;
     private final ConnectionTable connections;
     private final TopicRates rates;
     private final AdminAccess access;
@@ -84,7 +85,7 @@ public final class AdminApi {
     private final int maxPage;
     private volatile LiveStream feed;
 
-    AdminApi(Broker broker, Settings settings, MeterRegistry metrics, ConnectionTable connections, TopicRates rates,
+    AdminApi(Broker broker, Settings settings, Supplier<MeterRegistry> metrics, ConnectionTable connections, TopicRates rates,
              AdminAccess access, ExecutorService worker, Supplier<Map<String, InetSocketAddress>> listeners,
              String version) {
         this.broker = broker;
@@ -249,7 +250,7 @@ public final class AdminApi {
         counts.put("inflight", census.inflight());
         long now = System.currentTimeMillis();
         return new AdminViews.Summary(version, Instant.ofEpochMilli(startedAtMillis).toString(),
-                (now - startedAtMillis) / 1000, bound, counts, connectionsByProtocol(metrics));
+                (now - startedAtMillis) / 1000, bound, counts, connectionsByProtocol(metrics.get()));
     }
 
     /** Open connections by protocol, then transport, from the metrics' gauges. */
@@ -602,10 +603,10 @@ public final class AdminApi {
     /** Counts since start by reason: refused connections, dropped messages, disconnects, limit rejections. */
     private Map<String, Map<String, Long>> refusals() {
         Map<String, Map<String, Long>> out = new LinkedHashMap<>();
-        out.put("refusals", byTag(metrics, "sluice.connections.refused", "reason"));
-        out.put("drops", byTag(metrics, "sluice.messages.dropped", "reason"));
-        out.put("disconnects", byTag(metrics, "sluice.disconnects", "reason"));
-        out.put("limitRejections", byTag(metrics, "sluice.limit.rejections", "limit"));
+        out.put("refusals", byTag(metrics.get(), "sluice.connections.refused", "reason"));
+        out.put("drops", byTag(metrics.get(), "sluice.messages.dropped", "reason"));
+        out.put("disconnects", byTag(metrics.get(), "sluice.disconnects", "reason"));
+        out.put("limitRejections", byTag(metrics.get(), "sluice.limit.rejections", "limit"));
         return out;
     }
 

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
+import io.sluice.server.ops.BrokerMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -37,7 +38,8 @@ import java.util.concurrent.TimeUnit;
  * Events. A reader whose socket is not writable skips samples instead of holding them in memory.
  */
 final class LiveFeed implements AdminApi.LiveStream {
-    private final MeterRegistry metrics;
+    private final BrokerMetrics meters;
+    private MeterRegistry metrics;
     private final int historySize;
     private final ArrayDeque<Sample> history = new ArrayDeque<>();
     private final Set<Channel> readers = ConcurrentHashMap.newKeySet();
@@ -54,13 +56,17 @@ final class LiveFeed implements AdminApi.LiveStream {
                   Double p99LatencyMillis) {
     }
 
-    LiveFeed(MeterRegistry metrics, int historySeconds) {
-        this.metrics = metrics;
+    LiveFeed(BrokerMetrics meters, int historySeconds) {
+        this.meters = meters;
         this.historySize = historySeconds;
     }
 
     /** Take one sample and send it to every reader; on the admin timer, once a second. */
     void sample(long nowMillis) {
+        if (!meters.built()) {
+            return; // nobody has asked for metrics yet (a broker started with --metrics-at-start false)
+        }
+        metrics = meters.registry();
         long in = total("sluice.messages.received");
         long out = total("sluice.messages.sent");
         long drops = total("sluice.messages.dropped");
@@ -164,6 +170,7 @@ final class LiveFeed implements AdminApi.LiveStream {
 
     @Override
     public void open(ChannelHandlerContext ctx, HttpRequest request) {
+        meters.registry(); // a reader wants samples: from now on, whatever --metrics-at-start says
         HttpResponse response = new DefaultHttpResponse(request.protocolVersion(), HttpResponseStatus.OK);
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)

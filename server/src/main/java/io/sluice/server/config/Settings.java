@@ -63,6 +63,7 @@ public final class Settings {
     public static final Setting<Long> WS_PING_INTERVAL = millis("ws-ping-interval", 30_000, "interval of the server's WebSocket Ping frames to STOMP and not yet identified WebSockets; MQTT uses its own keep-alive (0: none)");
     public static final Setting<Long> WS_IDLE_TIMEOUT = millis("ws-idle-timeout", 90_000, "close a WebSocket (not MQTT: its keep-alive rules) that sent nothing, not even a Pong, for this long (0: never)");
     public static final Setting<Long> HANDSHAKE_TIMEOUT = millis("handshake-timeout", 10_000, "close a connection that has not completed its WebSocket upgrade and named its protocol (on TCP: sent its first bytes; on a keep-alive HTTP connection: sent its next request) within this time");
+    public static final Setting<Boolean> NATIVE_TRANSPORT = bool("native-transport", true, "serve sockets with Linux epoll where Netty's native library loads; false: Java NIO, which starts faster (no native library to unpack and load) and is what an embedded broker uses");
     public static final Setting<Integer> IO_THREADS = range("io-threads", 0, 0, 1024, "event-loop threads serving connections (0: twice the CPU cores)");
     public static final Setting<Integer> WS_SNIFF_LIMIT = bytes32("ws-sniff-limit", 4 * 1024, "bytes read from a WebSocket that named no subprotocol and no protocol path while recognising its protocol");
     public static final Setting<Boolean> WS_COMPRESSION = bool("ws-compression", true, "negotiate permessage-deflate (RFC 7692) with WebSocket clients that offer it (browsers do)");
@@ -146,6 +147,7 @@ public final class Settings {
     public static final Setting<Integer> MAX_TOPIC_LEVELS = range("max-topic-levels", 64, 1, 32_768, "levels ('/'-separated parts) of a topic name or filter");
 
     // ---- operations
+    public static final Setting<Boolean> METRICS_AT_START = bool("metrics-at-start", true, "build the metrics registry (GET /metrics, the console's charts) at start-up; false builds it on the first scrape or admin request, for a faster start (counting goes on meanwhile; the delivery latency histogram starts at the build)");
     public static final Setting<Long> SYS_INTERVAL = millis("sys-interval", 10_000, "how often $SYS/broker/... topics are published, retained (0: off)");
     public static final Setting<String> ADMIN_API = choice("admin-api", "loopback", List.of("loopback", "users", "off"), "who may use the admin API (/api/v1/) and the console's data: loopback clients only, and once authentication is configured only with the HTTP Basic credentials of an --admin-users user; users: such a user from any address; off: nobody (the console's static files are served either way)");
     public static final Setting<List<String>> ADMIN_USERS = list("admin-users", "users (comma separated) holding the admin role: the admin API answers them, with their password-file credentials, once authentication is configured");

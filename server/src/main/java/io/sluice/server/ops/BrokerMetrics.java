@@ -1,6 +1,5 @@
 package io.sluice.server.ops;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,6 +25,9 @@ import io.sluice.server.events.Refusal;
 import io.sluice.server.events.Transport;
 
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,32 +42,50 @@ import java.util.function.ToDoubleFunction;
  *
  * <p>Two kinds of source: the core's own {@link BrokerStats} counters and a {@link SessionCensus} taken at
  * scrape time are read by function meters (nothing is added to the publish path), and the adapters'
- * {@link ConnectionEvents} move counters cached per label set, so a hot-path event is one LongAdder add.
+ * {@link ConnectionEvents} move LongAdders kept per label set, so a hot-path event is one add.
  * Every label has a small fixed set of values (protocol, transport, QoS, an enum reason): no client ids.
+ *
+ * <p>The registry is built at start-up, or with {@code --metrics-at-start false} (an embedded broker's default)
+ * on the first scrape or admin request: Micrometer, its Prometheus registry and the JVM binders are a few
+ * hundred classes a test's broker never needs. The counting goes on meanwhile (the adders are this class's, read
+ * by function meters once the registry exists); only the delivery latency histogram starts at the build.
  */
 public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Broker broker;
-    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    /** How each meter joins the registry, in order; run when it is built, or at once once it is. */
+    private final List<Consumer<MeterRegistry>> bindings = new ArrayList<>();
+    private volatile PrometheusMeterRegistry registry;
+    private AutoCloseable gcMetrics;
+    private boolean closed;
     private final ConcurrentHashMap<String, ProtocolMeters> protocols = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicLong> openConnections = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Counter[]> deflate = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Counter[]> delta = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LongAdder> counters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LongAdder[]> deflate = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LongAdder[]> delta = new ConcurrentHashMap<>();
     private final AtomicLong deflateMemory = new AtomicLong();
     private final AtomicLong connectedClients = new AtomicLong();
     private final AtomicLong maxConnectedClients = new AtomicLong();
     private final LongAdder connects = new LongAdder();
     private final LongAdder ownPublishes = new LongAdder();
     private final LongAdder ownPublishedBytes = new LongAdder();
-    private final Timer latency;
     private volatile SessionCensus census = SessionCensus.EMPTY;
 
+    /** With the registry built now. */
     public BrokerMetrics(Broker broker) {
-        this.broker = broker;
-        BrokerStats stats = broker.stats();
-        MeterRegistry r = registry;
+        this(broker, true);
+    }
 
+    /** {@code atStart}: build the registry now; else on the first {@link #registry()} or scrape. */
+    public BrokerMetrics(Broker broker, boolean atStart) {
+        this.broker = broker;
+        bind(this::bindBrokerMeters);
+        if (atStart) {
+            registry();
+        }
+    }
+
+    private void bindBrokerMeters(MeterRegistry r) {
+        BrokerStats stats = broker.stats();
         FunctionCounter.builder("sluice.messages.published", stats, s -> s.published.sum() - ownPublishes.sum())
                 .description("application messages published into the broker by clients (all protocols)").register(r);
         FunctionCounter.builder("sluice.published", stats, s -> s.publishedBytes.sum() - ownPublishedBytes.sum())
@@ -96,18 +116,18 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
                 .description("offline sessions whose full queue is dropping what comes for them, until they return").register(r);
         Gauge.builder("sluice.subscriptions", broker, b -> b.trie().subscriptionCount())
                 .description("subscriptions in the topic trie (shared group members included)").register(r);
-        censusGauge("sluice.sessions", Tags.of("state", "online"), SessionCensus::online, "sessions with a live connection");
-        censusGauge("sluice.sessions", Tags.of("state", "offline"), SessionCensus::offline, "persistent sessions without a connection");
-        censusGauge("sluice.queued.messages", Tags.empty(), SessionCensus::queuedReliable, "QoS 1/2 messages queued beyond the in-flight windows, all sessions");
-        censusGauge("sluice.queued", Tags.empty(), SessionCensus::queuedBytes, "bytes of QoS 1/2 messages queued, all sessions");
-        censusGauge("sluice.queued.qos0.messages", Tags.empty(), SessionCensus::queuedQos0, "QoS 0 messages buffered, all sessions");
-        censusGauge("sluice.inflight.messages", Tags.empty(), SessionCensus::inflight, "QoS 1/2 deliveries sent and not yet acknowledged, all sessions");
-        bucketGauges("sluice.sessions.by.queue.depth", SessionCensus.QUEUE_DEPTH_BOUNDS, SessionCensus::queueDepthBuckets,
+        censusGauge(r, "sluice.sessions", Tags.of("state", "online"), SessionCensus::online, "sessions with a live connection");
+        censusGauge(r, "sluice.sessions", Tags.of("state", "offline"), SessionCensus::offline, "persistent sessions without a connection");
+        censusGauge(r, "sluice.queued.messages", Tags.empty(), SessionCensus::queuedReliable, "QoS 1/2 messages queued beyond the in-flight windows, all sessions");
+        censusGauge(r, "sluice.queued", Tags.empty(), SessionCensus::queuedBytes, "bytes of QoS 1/2 messages queued, all sessions");
+        censusGauge(r, "sluice.queued.qos0.messages", Tags.empty(), SessionCensus::queuedQos0, "QoS 0 messages buffered, all sessions");
+        censusGauge(r, "sluice.inflight.messages", Tags.empty(), SessionCensus::inflight, "QoS 1/2 deliveries sent and not yet acknowledged, all sessions");
+        bucketGauges(r, "sluice.sessions.by.queue.depth", SessionCensus.QUEUE_DEPTH_BOUNDS, SessionCensus::queueDepthBuckets,
                 "sessions whose queued QoS 1/2 messages are at most le, now (cumulative, like histogram buckets)");
-        bucketGauges("sluice.sessions.by.inflight", SessionCensus.INFLIGHT_BOUNDS, SessionCensus::inflightBuckets,
+        bucketGauges(r, "sluice.sessions.by.inflight", SessionCensus.INFLIGHT_BOUNDS, SessionCensus::inflightBuckets,
                 "sessions whose unacknowledged deliveries are at most le, now (cumulative, like histogram buckets)");
 
-        latency = Timer.builder("sluice.delivery.latency")
+        Timer latency = Timer.builder("sluice.delivery.latency")
                 .description("time from a message's arrival to its hand-over to a subscriber's connection")
                 .serviceLevelObjectives(Duration.ofNanos(100_000), Duration.ofMillis(1), Duration.ofMillis(5),
                         Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(500),
@@ -121,23 +141,59 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
 
         new JvmMemoryMetrics().bindTo(r);
         new JvmThreadMetrics().bindTo(r);
-        gcMetrics.bindTo(r);
+        JvmGcMetrics gc = new JvmGcMetrics();
+        gc.bindTo(r);
+        gcMetrics = gc;
         new ProcessorMetrics().bindTo(r);
         new UptimeMetrics().bindTo(r);
         new FileDescriptorMetrics().bindTo(r);
     }
 
-    private void censusGauge(String name, Tags tags, ToDoubleFunction<SessionCensus> f, String description) {
-        Gauge.builder(name, this, m -> f.applyAsDouble(m.census())).tags(tags).description(description).register(registry);
+    /**
+     * Add meters to the registry: now if it is built, else when it is. Another part of the server (the store,
+     * security, operations) binds its meters here rather than asking for the registry at start-up.
+     */
+    public synchronized void bind(Consumer<MeterRegistry> binding) {
+        bindings.add(binding);
+        if (registry != null) {
+            binding.accept(registry);
+        }
     }
 
-    private void bucketGauges(String name, long[] bounds, Function<SessionCensus, long[]> buckets,
+    /** The registry, built now (with every meter bound so far) if it was not yet. */
+    public MeterRegistry registry() {
+        PrometheusMeterRegistry r = registry;
+        return r != null ? r : build();
+    }
+
+    /** Whether the registry is built (a live feed samples only then). */
+    public boolean built() {
+        return registry != null;
+    }
+
+    private synchronized PrometheusMeterRegistry build() {
+        if (registry == null) {
+            PrometheusMeterRegistry r = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            for (Consumer<MeterRegistry> b : bindings) {
+                b.accept(r);
+            }
+            registry = r;
+        }
+        return registry;
+    }
+
+    private void censusGauge(MeterRegistry r, String name, Tags tags, ToDoubleFunction<SessionCensus> f,
+                             String description) {
+        Gauge.builder(name, this, m -> f.applyAsDouble(m.census())).tags(tags).description(description).register(r);
+    }
+
+    private void bucketGauges(MeterRegistry r, String name, long[] bounds, Function<SessionCensus, long[]> buckets,
                               String description) {
         for (int i = 0; i <= bounds.length; i++) {
             int index = i;
             String le = i == bounds.length ? "+Inf" : Long.toString(bounds[i]);
             Gauge.builder(name, this, m -> buckets.apply(m.census())[index]).tag("le", le)
-                    .description(description).register(registry);
+                    .description(description).register(r);
         }
     }
 
@@ -146,14 +202,11 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
         return census;
     }
 
-    public MeterRegistry registry() {
-        return registry;
-    }
-
     /** The Prometheus text exposition (format 0.0.4), or OpenMetrics when that is what the scraper accepts. */
     public String scrape(String acceptHeader) {
         // one walk over the sessions per scrape, shared by all the gauges it feeds
         census = SessionCensus.take(broker);
+        registry();
         return registry.scrape(contentType(acceptHeader));
     }
 
@@ -242,7 +295,7 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
         ProtocolMeters m = meters(protocol);
         int q = clampQos(qos);
         m.messagesIn[q].increment();
-        m.bytesIn[q].increment(bytes);
+        m.bytesIn[q].add(bytes);
     }
 
     @Override
@@ -250,7 +303,7 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
         ProtocolMeters m = meters(protocol);
         int q = clampQos(qos);
         m.messagesOut[q].increment();
-        m.bytesOut[q].increment(bytes);
+        m.bytesOut[q].add(bytes);
     }
 
     @Override
@@ -261,37 +314,49 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
 
     @Override
     public void compressed(String protocol, int rawBytes, int wireBytes) {
-        Counter[] c = deflate.get(protocol);
+        LongAdder[] c = deflate.get(protocol);
         if (c == null) {
-            c = deflate.computeIfAbsent(protocol, p -> new Counter[] {
-                Counter.builder("sluice.ws.deflate.before").baseUnit(BaseUnits.BYTES).tag("protocol", p)
-                        .description("WebSocket payload bytes sent on connections with permessage-deflate, before compression")
-                        .register(registry),
-                Counter.builder("sluice.ws.deflate.after").baseUnit(BaseUnits.BYTES).tag("protocol", p)
-                        .description("the same bytes as they left, after compression (small messages are sent as they are)")
-                        .register(registry)});
+            c = deflate.computeIfAbsent(protocol, p -> {
+                LongAdder[] a = {new LongAdder(), new LongAdder()};
+                bind(r -> {
+                    FunctionCounter.builder("sluice.ws.deflate.before", a[0], LongAdder::sum).baseUnit(BaseUnits.BYTES)
+                            .tag("protocol", p)
+                            .description("WebSocket payload bytes sent on connections with permessage-deflate, before compression")
+                            .register(r);
+                    FunctionCounter.builder("sluice.ws.deflate.after", a[1], LongAdder::sum).baseUnit(BaseUnits.BYTES)
+                            .tag("protocol", p)
+                            .description("the same bytes as they left, after compression (small messages are sent as they are)")
+                            .register(r);
+                });
+                return a;
+            });
         }
-        c[0].increment(rawBytes);
-        c[1].increment(wireBytes);
+        c[0].add(rawBytes);
+        c[1].add(wireBytes);
     }
 
     @Override
     public void deltaSent(String protocol, int fullBytes, int sentBytes) {
-        Counter[] c = delta.get(protocol);
+        LongAdder[] c = delta.get(protocol);
         if (c == null) {
-            c = delta.computeIfAbsent(protocol, p -> new Counter[] {
-                Counter.builder("sluice.delta.before").baseUnit(BaseUnits.BYTES).tag("protocol", p)
-                        .description("payload bytes of messages to subscriptions that asked for deltas")
-                        .register(registry),
-                Counter.builder("sluice.delta.after").baseUnit(BaseUnits.BYTES).tag("protocol", p)
-                        .description("the same messages as sent: deltas, or in full")
-                        .register(registry),
-                Counter.builder("sluice.delta.messages").tag("protocol", p)
-                        .description("messages to subscriptions that asked for deltas which went as a delta")
-                        .register(registry)});
+            c = delta.computeIfAbsent(protocol, p -> {
+                LongAdder[] a = {new LongAdder(), new LongAdder(), new LongAdder()};
+                bind(r -> {
+                    FunctionCounter.builder("sluice.delta.before", a[0], LongAdder::sum).baseUnit(BaseUnits.BYTES)
+                            .tag("protocol", p).description("payload bytes of messages to subscriptions that asked for deltas")
+                            .register(r);
+                    FunctionCounter.builder("sluice.delta.after", a[1], LongAdder::sum).baseUnit(BaseUnits.BYTES)
+                            .tag("protocol", p).description("the same messages as sent: deltas, or in full")
+                            .register(r);
+                    FunctionCounter.builder("sluice.delta.messages", a[2], LongAdder::sum).tag("protocol", p)
+                            .description("messages to subscriptions that asked for deltas which went as a delta")
+                            .register(r);
+                });
+                return a;
+            });
         }
-        c[0].increment(fullBytes);
-        c[1].increment(sentBytes);
+        c[0].add(fullBytes);
+        c[1].add(sentBytes);
         if (sentBytes != fullBytes) {
             c[2].increment();
         }
@@ -309,53 +374,73 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     private AtomicLong connection(String protocol, Transport transport) {
         return openConnections.computeIfAbsent(protocol + '\0' + transport.label(), k -> {
             AtomicLong n = new AtomicLong();
-            Gauge.builder("sluice.connections", n, AtomicLong::get)
+            bind(r -> Gauge.builder("sluice.connections", n, AtomicLong::get)
                     .description("client connections open now (CONNECT accepted)")
-                    .tag("protocol", protocol).tag("transport", transport.label()).register(registry);
+                    .tag("protocol", protocol).tag("transport", transport.label()).register(r));
             return n;
         });
     }
 
-    private Counter counter(String name, String description, String... tags) {
+    private LongAdder counter(String name, String description, String... tags) {
         String key = name + '\0' + String.join("\0", tags);
-        Counter c = counters.get(key);
+        LongAdder c = counters.get(key);
         if (c == null) {
-            c = counters.computeIfAbsent(key, k -> Counter.builder(name).description(description).tags(tags).register(registry));
+            c = counters.computeIfAbsent(key, k -> {
+                LongAdder a = new LongAdder();
+                bind(r -> FunctionCounter.builder(name, a, LongAdder::sum).description(description).tags(tags).register(r));
+                return a;
+            });
         }
         return c;
     }
 
     private ProtocolMeters meters(String protocol) {
         ProtocolMeters m = protocols.get(protocol);
-        return m != null ? m : protocols.computeIfAbsent(protocol, p -> new ProtocolMeters(registry, p));
+        return m != null ? m : protocols.computeIfAbsent(protocol, p -> new ProtocolMeters(this, p));
     }
 
     /** Counters by QoS for one protocol, indexed 0..2, so a message event is an array read and an add. */
     private static final class ProtocolMeters {
-        final Counter[] messagesIn = new Counter[3];
-        final Counter[] bytesIn = new Counter[3];
-        final Counter[] messagesOut = new Counter[3];
-        final Counter[] bytesOut = new Counter[3];
+        final LongAdder[] messagesIn = adders();
+        final LongAdder[] bytesIn = adders();
+        final LongAdder[] messagesOut = adders();
+        final LongAdder[] bytesOut = adders();
 
-        ProtocolMeters(MeterRegistry r, String protocol) {
-            for (int q = 0; q < 3; q++) {
-                Tags tags = Tags.of("protocol", protocol, "qos", Integer.toString(q));
-                messagesIn[q] = Counter.builder("sluice.messages.received").tags(tags)
-                        .description("application messages received from clients").register(r);
-                bytesIn[q] = Counter.builder("sluice.received").baseUnit(BaseUnits.BYTES).tags(tags)
-                        .description("payload bytes received from clients").register(r);
-                messagesOut[q] = Counter.builder("sluice.messages.sent").tags(tags)
-                        .description("application messages sent to clients").register(r);
-                bytesOut[q] = Counter.builder("sluice.sent").baseUnit(BaseUnits.BYTES).tags(tags)
-                        .description("payload bytes sent to clients").register(r);
-            }
+        ProtocolMeters(BrokerMetrics metrics, String protocol) {
+            metrics.bind(r -> {
+                for (int q = 0; q < 3; q++) {
+                    Tags tags = Tags.of("protocol", protocol, "qos", Integer.toString(q));
+                    FunctionCounter.builder("sluice.messages.received", messagesIn[q], LongAdder::sum).tags(tags)
+                            .description("application messages received from clients").register(r);
+                    FunctionCounter.builder("sluice.received", bytesIn[q], LongAdder::sum).baseUnit(BaseUnits.BYTES)
+                            .tags(tags).description("payload bytes received from clients").register(r);
+                    FunctionCounter.builder("sluice.messages.sent", messagesOut[q], LongAdder::sum).tags(tags)
+                            .description("application messages sent to clients").register(r);
+                    FunctionCounter.builder("sluice.sent", bytesOut[q], LongAdder::sum).baseUnit(BaseUnits.BYTES)
+                            .tags(tags).description("payload bytes sent to clients").register(r);
+                }
+            });
+        }
+
+        private static LongAdder[] adders() {
+            return new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder()};
         }
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         broker.stats().observeLatency(nanos -> { });
-        gcMetrics.close();
-        registry.close();
+        if (registry != null) {
+            try {
+                gcMetrics.close();
+            } catch (Exception e) {
+                // the GC listeners go with the registry either way
+            }
+            registry.close();
+        }
     }
 }

@@ -39,7 +39,7 @@ public final class Operations implements AutoCloseable {
     private final EventLoopLag lag;
 
     private Operations(Settings settings, Broker broker, EventExecutorGroup workers) {
-        this.metrics = new BrokerMetrics(broker);
+        this.metrics = new BrokerMetrics(broker, settings.get(Settings.METRICS_AT_START));
         this.events = ConnectionEvents.all(metrics, log);
         this.lag = workers == null ? null : new EventLoopLag(workers, EventLoopLag.PROBE_INTERVAL_MILLIS);
         this.admission = Admission.from(settings, lag == null ? () -> 0L : lag::nanos);
@@ -52,13 +52,13 @@ public final class Operations implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        Gauge.builder("sluice.sockets", admission, Admission::open)
+        metrics.bind(r -> Gauge.builder("sluice.sockets", admission, Admission::open)
                 .description("sockets admitted and open now, on every listener (before and after CONNECT)")
-                .register(metrics.registry());
+                .register(r));
         if (lag != null) {
-            Gauge.builder("sluice.event.loop.lag", lag, EventLoopLag::seconds).baseUnit("seconds")
+            metrics.bind(r -> Gauge.builder("sluice.event.loop.lag", lag, EventLoopLag::seconds).baseUnit("seconds")
                     .description("how late the most delayed I/O thread runs its tasks now: past --overload-lag, new connections are refused")
-                    .register(metrics.registry());
+                    .register(r));
         }
         sys.start(timer, settings.get(Settings.SYS_INTERVAL));
     }

@@ -11,21 +11,30 @@ import java.util.List;
  */
 public final class Journal {
     static final int LIMIT = 5_000;
-    private final ArrayDeque<String> lines = new ArrayDeque<>();
+    private final ArrayDeque<Entry> lines = new ArrayDeque<>();
+
+    /** A line and its time, formatted when read: the date formatting's classes load only for a report. */
+    private record Entry(long millis, String line) {
+        @Override
+        public String toString() {
+            return Instant.ofEpochMilli(millis) + " " + line;
+        }
+    }
 
     public void add(String line) {
-        String stamped = Instant.now() + " " + line;
+        Entry e = new Entry(System.currentTimeMillis(), line);
         synchronized (lines) {
             if (lines.size() == LIMIT) {
                 lines.removeFirst();
             }
-            lines.addLast(stamped);
+            lines.addLast(e);
         }
     }
 
+    /** The lines, each stamped with its time (ISO-8601, UTC). */
     public List<String> lines() {
         synchronized (lines) {
-            return List.copyOf(lines);
+            return lines.stream().map(Entry::toString).toList();
         }
     }
 

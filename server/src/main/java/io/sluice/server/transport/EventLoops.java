@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The broker's I/O threads: one acceptor thread and {@code io-threads} worker threads (0: Netty's default,
- * twice the cores), on native epoll where Netty's native library loads (Linux), NIO elsewhere.
+ * twice the cores), on native epoll where Netty's native library loads (Linux), NIO elsewhere or when asked:
+ * checking for epoll unpacks and loads the native library, the largest single cost of a first start in a JVM.
  */
 public final class EventLoops {
     private final EventLoopGroup acceptors;
@@ -23,7 +24,11 @@ public final class EventLoops {
     private final Class<? extends ServerSocketChannel> serverChannelType;
 
     public EventLoops(int ioThreads) {
-        boolean epoll = Epoll.isAvailable();
+        this(ioThreads, true);
+    }
+
+    public EventLoops(int ioThreads, boolean nativeTransport) {
+        boolean epoll = nativeTransport && Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept"), io);
         this.workers = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("sluice-io"), io);
@@ -43,7 +48,7 @@ public final class EventLoops {
     }
 
     public String kind() {
-        return serverChannelType == EpollServerSocketChannel.class ? "epoll" : "nio";
+        return serverChannelType == NioServerSocketChannel.class ? "nio" : "epoll";
     }
 
     /** Stop both groups and wait (bounded) for their threads to finish. */

@@ -6,7 +6,7 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import com.hivemq.client.mqtt.mqtt5.datatypes.Mqtt5UserProperty;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.sluice.protocol.delta.FossilDelta;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.Test;
@@ -260,7 +260,7 @@ class MqttDeltaTest {
     }
 
     private static long counter(MqttTestServer server, String name) {
-        Counter c = server.server().operations().metrics().registry().find(name).tag("protocol", "mqtt").counter();
+        FunctionCounter c = server.server().operations().metrics().registry().find(name).tag("protocol", "mqtt").functionCounter();
         return c == null ? -1 : (long) c.count();
     }
 }

@@ -120,7 +120,7 @@ class ConnectionLimitsTest {
 
     private double refusals(String reason) {
         return server.ops.metrics().registry().find("sluice.connections.refused").tag("reason", reason)
-                .counters().stream().mapToDouble(c -> c.count()).sum();
+                .functionCounters().stream().mapToDouble(c -> c.count()).sum();
     }
 
     private void awaitOpen(int n) {

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code GET /metrics} parsed as Prometheus text, before and after real MQTT traffic. */
@@ -28,6 +29,31 @@ class MetricsEndpointTest {
     @AfterEach
     void stop() {
         server.close();
+    }
+
+    /**
+     * With --metrics-at-start false (the embedded default) no registry exists until the first scrape, yet what
+     * happened before it is counted: the connection, its messages and their bytes.
+     */
+    @Test
+    void aRegistryBuiltOnTheFirstScrapeCountsWhatCameBefore() throws Exception {
+        try (OpsTestServer lazy = new OpsTestServer(Settings.defaults().with(Settings.SYS_INTERVAL, 0L)
+                .with(Settings.METRICS_AT_START, false))) {
+            Mqtt5BlockingClient c = Mqtt5Client.builder().identifier("lazy-metrics").serverHost("127.0.0.1")
+                    .serverPort(lazy.mqttPort()).buildBlocking();
+            c.connect();
+            c.publishWith().topic("lazy/t").payload(new byte[12]).qos(MqttQos.AT_LEAST_ONCE).send();
+            assertFalse(lazy.ops.metrics().built(), "no registry before anyone asks for metrics");
+
+            Scrape first = Scrape.of(lazy.httpPort());
+            assertTrue(lazy.ops.metrics().built());
+            assertEquals(1.0, first.value("sluice_connects_total", "protocol", "mqtt", "transport", "tcp"));
+            assertEquals(1.0, first.value("sluice_connections", "protocol", "mqtt", "transport", "tcp"));
+            assertEquals(1.0, first.value("sluice_messages_received_total", "protocol", "mqtt", "qos", "1"));
+            assertEquals(12.0, first.value("sluice_received_bytes_total", "protocol", "mqtt", "qos", "1"));
+            assertTrue(first.has("jvm_memory_used_bytes"), "the JVM's meters join at the build");
+            c.disconnect();
+        }
     }
 
     @Test

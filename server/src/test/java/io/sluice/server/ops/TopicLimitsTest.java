@@ -55,7 +55,7 @@ class TopicLimitsTest {
         c.subscribeWith().topicFilter("b").qos(MqttQos.AT_LEAST_ONCE).send();
         assertEquals(2, server.broker.trie().subscriptionCount());
         assertEquals(1.0, server.ops.metrics().registry().get("sluice.limit.rejections")
-                .tag("limit", "subscriptions_per_client").counter().count());
+                .tag("limit", "subscriptions_per_client").functionCounter().count());
         c.disconnect();
     }
 

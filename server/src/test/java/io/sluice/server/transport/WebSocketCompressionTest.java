@@ -1,6 +1,6 @@
 package io.sluice.server.transport;
 
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -246,7 +246,7 @@ class WebSocketCompressionTest {
     }
 
     private static double counter(SluiceServer server, String name, String protocol) {
-        Counter c = server.operations().metrics().registry().find(name).tag("protocol", protocol).counter();
+        FunctionCounter c = server.operations().metrics().registry().find(name).tag("protocol", protocol).functionCounter();
         return c == null ? -1 : c.count();
     }
 
