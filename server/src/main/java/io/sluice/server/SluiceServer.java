@@ -15,6 +15,8 @@ import io.sluice.server.broker.BrokerLimits;
 import io.sluice.server.broker.MessageStore;
 import io.sluice.server.broker.OfflineQueuePolicy;
 import io.sluice.server.broker.QueueLimits;
+import io.sluice.server.cluster.NatsCluster;
+import io.sluice.server.cluster.NodeId;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.Transport;
@@ -80,6 +82,8 @@ public final class SluiceServer implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Strict mode, traces, faults: null unless asked for (see {@link Testkit}). */
     private final Testkit testkit;
+    /** The cluster on NATS, null without {@code --cluster-nats}. */
+    private final NatsCluster cluster;
 
     private SluiceServer(Settings settings, Testkit testkit) {
         this.settings = settings;
@@ -91,6 +95,7 @@ public final class SluiceServer implements AutoCloseable {
             this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings, store));
             this.ops = Operations.start(settings, broker, loops.workers());
             this.admin = new Admin(settings, broker, ops, security, this::listeners);
+            this.cluster = joinCluster(settings, broker);
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -131,6 +136,9 @@ public final class SluiceServer implements AutoCloseable {
             server.ops.admission().starting(true);
             server.bindAll();
             server.broker.recover();
+            if (server.cluster != null) {
+                server.cluster.start();
+            }
             server.ops.admission().starting(false);
             server.ops.readiness().ready();
             return server;
@@ -190,6 +198,24 @@ public final class SluiceServer implements AutoCloseable {
                 return closed.get();
             }
         });
+    }
+
+    /**
+     * Connect to the cluster's NATS servers when {@code --cluster-nats} names some, and hand the broker to it before
+     * the store is read back (the recovered subscriptions are announced); null without a cluster.
+     */
+    private static NatsCluster joinCluster(Settings s, Broker broker) {
+        if (s.get(Settings.CLUSTER_NATS).isEmpty()) {
+            return null;
+        }
+        NatsCluster cluster = NatsCluster.connect(s, broker, NodeId.of(s));
+        broker.cluster(cluster);
+        return cluster;
+    }
+
+    /** The cluster this server is a node of, null when it is a single broker. */
+    public NatsCluster cluster() {
+        return cluster;
     }
 
     /** The message store {@code --persistence} names; a RocksDB store locks its {@code --data-dir}. */
@@ -313,6 +339,9 @@ public final class SluiceServer implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly();
         loops.shutdown();
+        if (cluster != null) {
+            cluster.close();
+        }
         admin.close();
         ops.close();
         broker.close();

@@ -32,6 +32,8 @@ public final class Broker implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final MessageStore store;
     private volatile boolean holdingPublishes;
+    /** The other nodes of a cluster, {@link ClusterBus#NONE} for a single broker; set before clients connect. */
+    private volatile ClusterBus cluster = ClusterBus.NONE;
     /** The retained store is at its bound: logged once, until a retained message fits again. */
     private final java.util.concurrent.atomic.AtomicBoolean retainedFull = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -126,6 +128,7 @@ public final class Broker implements AutoCloseable {
                 journal(session, 0);
                 long generation = session.nextGeneration();
                 session.queue().attach(sink, window);
+                cluster.connected(id);
                 long dropped = session.queue().takeOverflow();
                 if (dropped > 0) {
                     log.info("session {} is back: {} messages were dropped for it while it was offline with a full "
@@ -216,6 +219,7 @@ public final class Broker implements AutoCloseable {
                 return;
             }
             s.queue().detach();
+            cluster.disconnected(s.id());
             Will will = s.will();
             s.will(null);
             if (publishWill && will != null) {
@@ -284,7 +288,7 @@ public final class Broker implements AutoCloseable {
         s.queue().takeOverflow();
         cancelTimers(s);
         for (Subscription sub : new ArrayList<>(s.subscriptions())) {
-            trie.remove(sub);
+            removeRoute(sub);
         }
         s.subscriptionMap().clear();
         s.queue().detach();
@@ -330,7 +334,7 @@ public final class Broker implements AutoCloseable {
     public boolean subscribe(Session s, String filter, String shareGroup, SubscriptionOptions options, Object tag) {
         Subscription sub = new Subscription(s, filter, shareGroup, options, tag);
         Subscription previous = s.subscriptionMap().put(sub.key(), sub);
-        trie.add(sub);
+        addRoute(sub);
         if (s.isJournaled()) {
             store.putSubscription(s.key(), filter, shareGroup, options);
         }
@@ -357,7 +361,7 @@ public final class Broker implements AutoCloseable {
         if (sub == null) {
             return false;
         }
-        trie.remove(sub);
+        removeRoute(sub);
         if (s.isJournaled()) {
             store.deleteSubscription(s.key(), key);
         }
@@ -380,6 +384,18 @@ public final class Broker implements AutoCloseable {
      * publishes follow the configured {@link OfflineQueuePolicy}.
      */
     public void publish(Message m, boolean canRefuse, Consumer<PublishOutcome> done) {
+        publish(m, canRefuse, done, false);
+    }
+
+    /**
+     * A message another node of the cluster routed here: into the local queues only (it is never routed again),
+     * and not kept as retained (retained messages reach every node through the cluster's own copy).
+     */
+    public void publishFromCluster(Message m, Consumer<PublishOutcome> done) {
+        publish(m, false, done, true);
+    }
+
+    private void publish(Message m, boolean canRefuse, Consumer<PublishOutcome> done, boolean fromCluster) {
         if (holdingPublishes) {
             // shutting down: never answered, so the publisher keeps the message and sends it again elsewhere
             stats.heldAtShutdown.increment();
@@ -390,7 +406,7 @@ public final class Broker implements AutoCloseable {
             done.accept(PublishOutcome.STORE_FAILED);
             return;
         }
-        boolean keep = m.retain();
+        boolean keep = m.retain() && !fromCluster;
         if (keep && !retained.fits(m)) {
             keep = false;
             stats.retainedRefused.increment();
@@ -408,25 +424,87 @@ public final class Broker implements AutoCloseable {
             retainedFull.set(false);
         }
         stats.published(m);
+        // $SYS topics are each node's own
+        Consumer<PublishOutcome> answer = fromCluster || cluster == ClusterBus.NONE || m.topic().startsWith("$SYS/")
+                ? done : route(m, canRefuse, done);
         // recorded before the trie match: a reader subscribing concurrently finds it either live or in the history
         m.position(history.append(m));
         boolean stored = keep && retained.accept(m);
         // a durable history wrote it too: an acknowledgement waits for that write as for a retained or queued one
         stored |= m.position() != 0 && store.isDurable();
+        if (keep) {
+            cluster.retained(m);
+        }
         MatchResult match = trie.match(m.topic());
         if (match.isEmpty()) {
             PublishOutcome none = new PublishOutcome(0, false);
             if (stored && m.qos() > 0) {
-                if (done instanceof PublishCallback c) {
+                if (answer instanceof PublishCallback c) {
                     c.awaitingStore();
                 }
-                store.afterWrites(ok -> done.accept(ok ? none : PublishOutcome.STORE_FAILED));
+                store.afterWrites(ok -> answer.accept(ok ? none : PublishOutcome.STORE_FAILED));
             } else {
-                done.accept(none);
+                answer.accept(none);
             }
             return;
         }
-        new Fanout(m, match, done, config, stats, canRefuse, timer, store, stored).start();
+        new Fanout(m, match, answer, config, stats, canRefuse, timer, store, stored).start();
+    }
+
+    /**
+     * Hand a local publish to the cluster; returns the {@code done} the local fan-out must call: the publisher's own
+     * when nothing waits for other nodes, otherwise one that answers once both the local queues and every other
+     * matching node hold the message.
+     */
+    private Consumer<PublishOutcome> route(Message m, boolean canRefuse, Consumer<PublishOutcome> done) {
+        if (m.qos() == 0) {
+            cluster.route(m, canRefuse, (nodes, accepted) -> { });
+            return done;
+        }
+        ClusterPublish join = new ClusterPublish(done);
+        cluster.route(m, canRefuse, join);
+        return join.isLocalOnly() ? done : join;
+    }
+
+    /** Add a subscription to the trie; the cluster hears of each one (it counts them per filter). */
+    private void addRoute(Subscription sub) {
+        if (trie.add(sub)) {
+            cluster.subscribed(sub.filter());
+        }
+    }
+
+    private void removeRoute(Subscription sub) {
+        if (trie.remove(sub)) {
+            cluster.unsubscribed(sub.filter());
+        }
+    }
+
+    /** Join this broker to a cluster; before {@link #recover()} and before any client connects. */
+    public void cluster(ClusterBus bus) {
+        this.cluster = bus;
+    }
+
+    /**
+     * The client of that id connected to another node of the cluster: its connection here ends as in a takeover on
+     * this node (MQTT 5 DISCONNECT 0x8E), its will goes out here. False when it has no connection here.
+     */
+    public boolean takenOverElsewhere(SessionId id) {
+        Session s = sessions.get(id);
+        if (s == null) {
+            return false;
+        }
+        synchronized (s) {
+            if (!s.isOnline()) {
+                return false;
+            }
+            takeOver(s);
+            return true;
+        }
+    }
+
+    /** Another node changed a topic's retained message (an empty payload clears it): keep the same here. */
+    public void retainedFromCluster(Message m) {
+        retained.accept(m);
     }
 
     /**
@@ -471,7 +549,7 @@ public final class Broker implements AutoCloseable {
                 Session s = byKey.get(id);
                 Subscription sub = new Subscription(s, filter, shareGroup, options, null);
                 s.subscriptionMap().put(sub.key(), sub);
-                trie.add(sub);
+                addRoute(sub);
             }
 
             @Override

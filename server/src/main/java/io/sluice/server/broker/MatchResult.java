@@ -19,6 +19,11 @@ public final class MatchResult {
         return targets.length;
     }
 
+    /** The session of the {@code i}th match, {@code 0 <= i < sessionCount()}. */
+    public Session session(int i) {
+        return targets[i].session;
+    }
+
     /** Shared subscription groups that matched. */
     public int groupCount() {
         return groups.length;

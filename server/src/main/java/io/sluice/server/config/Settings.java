@@ -96,6 +96,18 @@ public final class Settings {
     public static final Setting<Path> DATA_DIR = setting("data-dir", Path.of("sluice-data"), "directory of the message store, created on first start; one broker process per directory", Path::of);
     public static final Setting<String> FSYNC = choice("fsync", "never", List.of("never", "batch"), "never: a write reaches the operating system before it is acknowledged (survives a crash or kill -9 of the broker, not a power loss); batch: one fsync per group commit before acknowledging (survives power loss, slower)");
 
+    // ---- cluster on NATS JetStream (docs/cluster.md)
+    public static final Setting<List<String>> CLUSTER_NATS = list("cluster-nats", "NATS servers (comma separated nats:// or tls:// URLs, JetStream on) that join this broker to a cluster of Sluice nodes (empty: no cluster)");
+    public static final Setting<String> NODE_ID = string("node-id", "", "this node's name in the cluster: letters, digits, '-' and '_' (empty: a stable id kept in --data-dir, or a new one each run with --persistence none)");
+    public static final Setting<String> CLUSTER_USER = string("cluster-user", "", "user name for the NATS servers (with --cluster-password)");
+    public static final Setting<String> CLUSTER_PASSWORD = string("cluster-password", "", "password for the NATS servers");
+    public static final Setting<Path> CLUSTER_CREDS_FILE = setting("cluster-creds-file", null, "a NATS .creds file (user JWT and NKey seed) to log in to the NATS servers with", Path::of);
+    public static final Setting<Path> CLUSTER_TLS_CA_FILE = setting("cluster-tls-ca-file", null, "PEM certificate authorities the NATS servers' certificates must chain to; switches the NATS connection to TLS", Path::of);
+    public static final Setting<Integer> CLUSTER_REPLICAS = range("cluster-replicas", 1, 1, 5, "JetStream replicas of the stream and key-value buckets the cluster creates (3 on a three-server NATS cluster)");
+    public static final Setting<Integer> CLUSTER_MAX_ACK_PENDING = range("cluster-max-ack-pending", 1000, 1, 1_000_000, "QoS 1/2 messages from other nodes handed to this node and not yet in its subscribers' queues; past it JetStream keeps them");
+    public static final Setting<Integer> CLUSTER_MAX_PENDING = range("cluster-max-pending", 10_000, 1, 100_000_000, "QoS 1/2 messages JetStream keeps for one node that has not taken them yet; past it publishers on other nodes wait (their acknowledgement withheld)");
+    public static final Setting<Long> CLUSTER_PUBLISH_TIMEOUT = millis("cluster-publish-timeout", 10_000L, "how long a QoS 1/2 publish waits for JetStream to take it for other nodes before an MQTT 5 publisher is refused with 0x97 (others keep waiting)");
+
     // ---- MQTT
     public static final Setting<Integer> MAX_PACKET_SIZE = bytes32("max-packet-size", 1024 * 1024, "largest MQTT packet or STOMP frame accepted, in bytes");
     public static final Setting<Long> MQTT_CONNECT_TIMEOUT = millis("mqtt-connect-timeout", 10_000L, "time a new MQTT connection has to send CONNECT before it is closed");

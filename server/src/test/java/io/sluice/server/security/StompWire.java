@@ -10,10 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** A STOMP 1.2 client on a plain socket (or a TLS one), enough to log in, send, subscribe and read frames. */
-final class StompWire implements AutoCloseable {
-    record Frame(String command, Map<String, String> headers, String body) {
-        String header(String name) {
+/** A STOMP 1.2 client on a plain socket (or a TLS one), enough to log in, send, subscribe and read frames (also the cluster tests'). */
+public final class StompWire implements AutoCloseable {
+    public record Frame(String command, Map<String, String> headers, String body) {
+        public String header(String name) {
             return headers.get(name);
         }
     }
@@ -29,12 +29,12 @@ final class StompWire implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    static StompWire open(int port) throws IOException {
+    public static StompWire open(int port) throws IOException {
         return new StompWire(new Socket("127.0.0.1", port));
     }
 
     /** CONNECT with these credentials (null: none); returns CONNECTED or ERROR. */
-    Frame connect(String login, String passcode) throws IOException {
+    public Frame connect(String login, String passcode) throws IOException {
         StringBuilder f = new StringBuilder("CONNECT\naccept-version:1.2\nhost:localhost\n");
         if (login != null) {
             f.append("login:").append(login).append('\n');
@@ -46,12 +46,12 @@ final class StompWire implements AutoCloseable {
         return next();
     }
 
-    void send(String destination, String body, String receipt) throws IOException {
+    public void send(String destination, String body, String receipt) throws IOException {
         write("SEND\ndestination:" + destination + "\n" + (receipt == null ? "" : "receipt:" + receipt + "\n")
                 + "content-length:" + body.getBytes(StandardCharsets.UTF_8).length + "\n\n" + body);
     }
 
-    void subscribe(String destination, String id, String receipt) throws IOException {
+    public void subscribe(String destination, String id, String receipt) throws IOException {
         write("SUBSCRIBE\ndestination:" + destination + "\nid:" + id + "\nack:auto\n"
                 + (receipt == null ? "" : "receipt:" + receipt + "\n") + "\n");
     }
@@ -63,7 +63,7 @@ final class StompWire implements AutoCloseable {
     }
 
     /** The next frame (heart-beat newlines skipped); throws on timeout or end of stream. */
-    Frame next() throws IOException {
+    public Frame next() throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         int b;
         while ((b = in.read()) == '\n' || b == '\r') {

@@ -1,0 +1,69 @@
+package io.sluice.server.broker;
+
+/**
+ * The other nodes of a cluster, as the core sees them (docs/cluster.md). The core tells the bus which filters its
+ * sessions hold, hands it every publish made on this node, and which client ids connect and leave here; the bus
+ * calls back into the {@link Broker} with what other nodes send ({@link Broker#publishFromCluster},
+ * {@link Broker#takenOverElsewhere}, {@link Broker#retainedFromCluster}). The core never knows how it is carried.
+ *
+ * <p>Every method may be called from an event loop and must not block: the bus does its network work on threads of
+ * its own.
+ */
+public interface ClusterBus {
+    /** A session on this node subscribed to {@code filter} (the filter of a shared subscription's group). */
+    void subscribed(String filter);
+
+    /** One of those subscriptions ended; the filter stays announced while another holds it. */
+    void unsubscribed(String filter);
+
+    /**
+     * Send a publish made on this node to every other node with a matching subscription, each once. {@code done}
+     * runs exactly once: at once for QoS 0 and when no other node matches; for QoS 1/2 once every matching node
+     * holds the message safely, or with {@code accepted} false when it could not be routed within the bound and
+     * the publisher {@code canRefuse} (MQTT 5 0x97). A publisher that cannot be refused waits until it is routed.
+     */
+    void route(Message message, boolean canRefuse, RouteCallback done);
+
+    @FunctionalInterface
+    interface RouteCallback {
+        /** @param nodes other nodes the message went to; @param accepted false: it could not be routed */
+        void routed(int nodes, boolean accepted);
+    }
+
+    /** A client id connected here: the cluster's registry now names this node, and another holding it lets go. */
+    void connected(SessionId id);
+
+    /** The connection of that id here ended (not a takeover on this node). */
+    void disconnected(SessionId id);
+
+    /** The retained message of a topic changed here (an empty payload clears it): every node keeps the same. */
+    void retained(Message message);
+
+    /** No cluster: a single broker. */
+    ClusterBus NONE = new ClusterBus() {
+        @Override
+        public void subscribed(String filter) {
+        }
+
+        @Override
+        public void unsubscribed(String filter) {
+        }
+
+        @Override
+        public void route(Message message, boolean canRefuse, RouteCallback done) {
+            done.routed(0, true);
+        }
+
+        @Override
+        public void connected(SessionId id) {
+        }
+
+        @Override
+        public void disconnected(SessionId id) {
+        }
+
+        @Override
+        public void retained(Message message) {
+        }
+    };
+}

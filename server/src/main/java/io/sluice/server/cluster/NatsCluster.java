@@ -1,0 +1,726 @@
+package io.sluice.server.cluster;
+
+import io.nats.client.Connection;
+import io.nats.client.ConnectionListener;
+import io.nats.client.Dispatcher;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.KeyValue;
+import io.nats.client.KeyValueManagement;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.PullSubscribeOptions;
+import io.nats.client.api.AckPolicy;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.DiscardPolicy;
+import io.nats.client.api.KeyValueConfiguration;
+import io.nats.client.api.KeyValueEntry;
+import io.nats.client.api.KeyValueOperation;
+import io.nats.client.api.PublishAck;
+import io.nats.client.api.RetentionPolicy;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.ClusterBus;
+import io.sluice.server.broker.MatchResult;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.SessionId;
+import io.sluice.server.config.Settings;
+import io.sluice.server.mqtt.MqttModule;
+import io.sluice.server.store.MessageCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The {@link ClusterBus} on NATS JetStream (docs/cluster.md): a route table of filters in the KV bucket
+ * {@value #ROUTES}, QoS 0 over core NATS on {@code sluice.live.<node>}, QoS 1/2 through the stream {@value #STREAM}
+ * on {@code sluice.node.<node>} with one durable consumer per node, the registry of client ids in
+ * {@value #SESSIONS} and retained messages in {@value #RETAINED}.
+ *
+ * <p>No event loop waits for NATS: core publishes go into jnats's outgoing queue (dropping, never blocking, when it
+ * is full), JetStream publishes are asynchronous, and every key-value write runs on one thread of its own, in order.
+ */
+public final class NatsCluster implements ClusterBus, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NatsCluster.class);
+
+    static final String STREAM = "SLUICE_ROUTE";
+    static final String NODE_SUBJECT = "sluice.node.";
+    static final String LIVE_SUBJECT = "sluice.live.";
+    static final String CONTROL_SUBJECT = "sluice.control.";
+    static final String ROUTES = "sluice-routes";
+    static final String SESSIONS = "sluice-sessions";
+    static final String RETAINED = "sluice-retained";
+    private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
+    private static final Base64.Decoder B64D = Base64.getUrlDecoder();
+    /** A JetStream publish attempt gets this long before it is tried again. */
+    private static final long ATTEMPT_MILLIS = 2_000;
+
+    private final String node;
+    private final Broker broker;
+    private final Connection nats;
+    private final JetStream js;
+    private final KeyValue routes;
+    private final KeyValue registry;
+    private final KeyValue retainedKv;
+    private final RouteTable table;
+    private final Settings settings;
+    /** Local subscriptions per filter; a filter is announced while its count is above 0. */
+    private final ConcurrentHashMap<String, Integer> localFilters = new ConcurrentHashMap<>();
+    /** Client ids this node holds in the registry, with the revision it wrote. */
+    private final Map<SessionId, Long> owned = new ConcurrentHashMap<>();
+    private final ExecutorService kvWriter;
+    private final ScheduledExecutorService retries;
+    private final Dispatcher dispatcher;
+    private final long publishTimeoutMillis;
+    private final String runId = Long.toHexString(System.nanoTime() ^ Double.doubleToLongBits(Math.random()));
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean routingFailing = new AtomicBoolean();
+    private volatile Thread consumerThread;
+    private final AtomicLong sentRemote = new AtomicLong();
+    private final AtomicLong receivedRemote = new AtomicLong();
+    private final AtomicLong droppedQos0 = new AtomicLong();
+
+    private NatsCluster(Settings settings, Broker broker, String node, Connection nats) throws IOException,
+            JetStreamApiException {
+        this.settings = settings;
+        this.broker = broker;
+        this.node = node;
+        this.nats = nats;
+        this.js = nats.jetStream();
+        this.publishTimeoutMillis = settings.get(Settings.CLUSTER_PUBLISH_TIMEOUT);
+        this.table = new RouteTable(settings.get(Settings.MATCH_CACHE_SIZE));
+        int replicas = settings.get(Settings.CLUSTER_REPLICAS);
+        ensureStream(nats.jetStreamManagement(), replicas, settings.get(Settings.CLUSTER_MAX_PENDING));
+        KeyValueManagement kvm = nats.keyValueManagement();
+        this.routes = bucket(kvm, ROUTES, replicas);
+        this.registry = bucket(kvm, SESSIONS, replicas);
+        this.retainedKv = bucket(kvm, RETAINED, replicas);
+        this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
+        this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
+        this.dispatcher = nats.createDispatcher();
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /**
+     * Connect to NATS and create (or join) the stream and buckets; the broker hears of nothing yet. Throws, saying
+     * what to do, when NATS cannot be reached or has no JetStream.
+     */
+    public static NatsCluster connect(Settings settings, Broker broker, String node) {
+        List<String> urls = settings.get(Settings.CLUSTER_NATS);
+        Holder holder = new Holder();
+        Options.Builder options = new Options.Builder()
+                .servers(urls.toArray(String[]::new))
+                .connectionName("sluice-" + node)
+                .maxReconnects(-1)
+                .reconnectWait(Duration.ofMillis(250))
+                .connectionTimeout(Duration.ofSeconds(5))
+                // an event loop publishing must never wait: when the queue is full a message is dropped
+                .maxMessagesInOutgoingQueue(65_536)
+                .discardMessagesWhenOutgoingQueueFull()
+                .connectionListener((conn, event) -> holder.event(event));
+        NatsAuth.apply(settings, options);
+        Connection nats;
+        try {
+            nats = Nats.connect(options.build());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot reach NATS at " + String.join(",", urls) + " (" + e.getMessage()
+                    + "); start nats-server with JetStream (nats-server -js) or correct --cluster-nats", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while connecting to NATS", e);
+        }
+        try {
+            NatsCluster cluster = new NatsCluster(settings, broker, node, nats);
+            holder.cluster = cluster;
+            log.info("cluster: node {} on NATS {} (JetStream stream {}, replicas {})", node, nats.getConnectedUrl(),
+                    STREAM, settings.get(Settings.CLUSTER_REPLICAS));
+            return cluster;
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            closeQuietly(nats);
+            throw new IllegalStateException("NATS at " + String.join(",", urls) + " refused the cluster's stream or "
+                    + "buckets (" + e.getMessage() + "); NATS must run with JetStream on (nats-server -js)", e);
+        }
+    }
+
+    /** Connection events reach the cluster once it exists. */
+    private static final class Holder {
+        volatile NatsCluster cluster;
+
+        void event(ConnectionListener.Events event) {
+            NatsCluster c = cluster;
+            if (c != null) {
+                c.connectionEvent(event);
+            }
+        }
+    }
+
+    private void connectionEvent(ConnectionListener.Events event) {
+        switch (event) {
+            case DISCONNECTED -> log.warn("cluster: lost NATS; serving local traffic only, QoS 1/2 publishes for other "
+                    + "nodes wait (MQTT 5: 0x97 after {} ms) until it is back", publishTimeoutMillis);
+            case RECONNECTED -> {
+                log.info("cluster: NATS is back at {}; catching up", nats.getConnectedUrl());
+                kvWriter.execute(this::reconcileRoutes);
+            }
+            default -> {
+            }
+        }
+    }
+
+    private static void ensureStream(JetStreamManagement jsm, int replicas, int maxPending) throws IOException,
+            JetStreamApiException {
+        StreamConfiguration config = StreamConfiguration.builder()
+                .name(STREAM)
+                .subjects(NODE_SUBJECT + "*")
+                .retentionPolicy(RetentionPolicy.WorkQueue)
+                .storageType(StorageType.File)
+                .replicas(replicas)
+                // bounded per destination node: past it a publisher's JetStream publish is refused and retried
+                .maxMessagesPerSubject(maxPending)
+                .discardPolicy(DiscardPolicy.New)
+                .discardNewPerSubject(true)
+                .duplicateWindow(Duration.ofMinutes(2))
+                .build();
+        try {
+            jsm.addStream(config);
+        } catch (JetStreamApiException e) {
+            jsm.updateStream(config);
+        }
+    }
+
+    private KeyValue bucket(KeyValueManagement kvm, String name, int replicas) throws IOException,
+            JetStreamApiException {
+        KeyValueConfiguration config = KeyValueConfiguration.builder().name(name).maxHistoryPerKey(1)
+                .storageType(StorageType.File).replicas(replicas).build();
+        try {
+            kvm.create(config);
+        } catch (JetStreamApiException e) {
+            kvm.update(config);
+        }
+        return nats.keyValue(name);
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- start: after the broker recovered its store
+
+    /**
+     * Read the other nodes' routes and the cluster's retained messages (which win over what this node's own store
+     * held), withdraw routes this node announced in an earlier life and no longer holds, and start taking messages.
+     * Returns once the route table and the retained messages are loaded.
+     */
+    public void start() {
+        try {
+            follow(routes, ROUTES, this::routeChanged);
+            follow(retainedKv, RETAINED, this::retainedChanged);
+            dispatcher.subscribe(LIVE_SUBJECT + node, this::liveMessage);
+            dispatcher.subscribe(CONTROL_SUBJECT + node, this::controlMessage);
+            JetStreamSubscription sub = consumer();
+            Thread t = new Thread(() -> consume(sub), "sluice-cluster-consumer");
+            t.setDaemon(true);
+            consumerThread = t;
+            t.start();
+        } catch (IOException | JetStreamApiException e) {
+            throw new IllegalStateException("cannot start the cluster on NATS (" + e.getMessage() + ")", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting the cluster", e);
+        }
+        kvWriter.execute(this::reconcileRoutes);
+    }
+
+    /**
+     * Hear every change of a bucket, then read what it holds. The changes come from a core NATS subscription to the
+     * bucket's subjects ({@code $KV.<bucket>.<key>}, a put or a delete marker each), made before the bucket is read,
+     * so nothing written meanwhile is missed; a key read after its change was heard holds that change or a later one.
+     * ({@code null}: the key was deleted.)
+     */
+    private void follow(KeyValue kv, String bucket, java.util.function.BiConsumer<String, byte[]> each)
+            throws IOException, JetStreamApiException, InterruptedException {
+        String prefix = "$KV." + bucket + ".";
+        dispatcher.subscribe(prefix + ">", msg -> {
+            String op = msg.getHeaders() == null ? null : msg.getHeaders().getFirst("KV-Operation");
+            apply(each, bucket, msg.getSubject().substring(prefix.length()),
+                    op == null || op.equals("PUT") ? msg.getData() : null);
+        });
+        try {
+            nats.flush(Duration.ofSeconds(10)); // the subscription is in place on the server
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("NATS did not answer within 10 s", e);
+        }
+        for (String key : kv.keys()) {
+            KeyValueEntry e = kv.get(key);
+            if (e != null && e.getOperation() == KeyValueOperation.PUT) {
+                apply(each, bucket, key, e.getValue());
+            }
+        }
+    }
+
+    private static void apply(java.util.function.BiConsumer<String, byte[]> each, String bucket, String key, byte[] value) {
+        try {
+            each.accept(key, value);
+        } catch (RuntimeException e) {
+            log.warn("cluster: ignoring the malformed entry {} of {} ({})", key, bucket, e.toString());
+        }
+    }
+
+    private JetStreamSubscription consumer() throws IOException, JetStreamApiException {
+        String durable = "node-" + node;
+        ConsumerConfiguration config = ConsumerConfiguration.builder()
+                .durable(durable)
+                .filterSubject(NODE_SUBJECT + node)
+                .ackPolicy(AckPolicy.Explicit)
+                .ackWait(Duration.ofSeconds(30))
+                .maxAckPending(settings.get(Settings.CLUSTER_MAX_ACK_PENDING))
+                .build();
+        nats.jetStreamManagement().addOrUpdateConsumer(STREAM, config);
+        return js.subscribe(null, PullSubscribeOptions.bind(STREAM, durable));
+    }
+
+    // ---- routes
+
+    @Override
+    public void subscribed(String filter) {
+        localFilters.compute(filter, (f, n) -> {
+            if (n == null) {
+                // enqueued under the filter's lock: a put and a delete of one filter reach NATS in order
+                kvWriter.execute(() -> announce(f));
+                return 1;
+            }
+            return n + 1;
+        });
+    }
+
+    @Override
+    public void unsubscribed(String filter) {
+        localFilters.compute(filter, (f, n) -> {
+            if (n == null || n <= 1) {
+                kvWriter.execute(() -> withdraw(f));
+                return null;
+            }
+            return n - 1;
+        });
+    }
+
+    private String routeKey(String filter) {
+        return node + "." + B64.encodeToString(filter.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** On the writer thread; puts and deletes of one filter arrive in the order its count changed. */
+    private void announce(String filter) {
+        try {
+            routes.put(routeKey(filter), filter.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.warn("cluster: route {} not announced yet ({}); announced when NATS is back", filter, e.toString());
+        }
+    }
+
+    private void withdraw(String filter) {
+        try {
+            routes.delete(routeKey(filter));
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.debug("cluster: route {} not withdrawn yet ({}); withdrawn when NATS is back", filter, e.toString());
+        }
+    }
+
+    /** Make the bucket say what this node holds: announce every local filter, withdraw every other of its keys. */
+    private void reconcileRoutes() {
+        try {
+            String prefix = node + ".";
+            for (String key : routes.keys(prefix + ">")) {
+                String filter = new String(B64D.decode(key.substring(prefix.length())), StandardCharsets.UTF_8);
+                if (!localFilters.containsKey(filter)) {
+                    routes.delete(key);
+                }
+            }
+            for (String filter : localFilters.keySet()) {
+                routes.put(routeKey(filter), filter.getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.warn("cluster: could not bring this node's routes up to date ({}); trying again when NATS is back",
+                    e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void routeChanged(String key, byte[] value) {
+        int dot = key.indexOf('.');
+        String owner = key.substring(0, dot);
+        if (owner.equals(node)) {
+            return;
+        }
+        String filter = new String(B64D.decode(key.substring(dot + 1)), StandardCharsets.UTF_8);
+        if (value != null) {
+            table.add(owner, filter);
+        } else {
+            table.remove(owner, filter);
+        }
+    }
+
+    // ---- publishing
+
+    @Override
+    public void route(Message m, boolean canRefuse, RouteCallback done) {
+        MatchResult match = table.match(m.topic());
+        int nodes = match.sessionCount();
+        if (nodes == 0) {
+            done.routed(0, true);
+            return;
+        }
+        byte[] body = MessageCodec.encode(m);
+        if (m.qos() == 0) {
+            for (int i = 0; i < nodes; i++) {
+                try {
+                    nats.publish(LIVE_SUBJECT + match.session(i).clientId(), body);
+                    sentRemote.incrementAndGet();
+                } catch (IllegalStateException e) {
+                    droppedQos0.incrementAndGet(); // closed, or the reconnect buffer is full: QoS 0 may be lost
+                }
+            }
+            done.routed(nodes, true);
+            return;
+        }
+        Routing r = new Routing(nodes, done, canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
+        String id = node + "-" + runId + "-" + sequence.incrementAndGet();
+        for (int i = 0; i < nodes; i++) {
+            send(r, match.session(i).clientId(), id, body, 0);
+        }
+    }
+
+    /** One QoS 1/2 publish on its way to every matching node; the callback runs once all took it (or one refused). */
+    private static final class Routing {
+        final AtomicInteger left;
+        final int nodes;
+        final RouteCallback done;
+        final long deadlineMillis;
+        final AtomicBoolean failed = new AtomicBoolean();
+
+        Routing(int nodes, RouteCallback done, long deadlineMillis) {
+            this.nodes = nodes;
+            this.left = new AtomicInteger(nodes);
+            this.done = done;
+            this.deadlineMillis = deadlineMillis;
+        }
+
+        void sent() {
+            if (left.decrementAndGet() == 0) {
+                done.routed(nodes, !failed.get());
+            }
+        }
+
+        void refused() {
+            failed.set(true);
+            sent();
+        }
+    }
+
+    private void send(Routing r, String target, String id, byte[] body, int attempt) {
+        if (closed.get()) {
+            return; // never answered: the publisher sends it again after reconnecting
+        }
+        // the stream drops a repeat of an id (a retry after a lost ack): one id per publish and node
+        Headers headers = new Headers().put("Nats-Msg-Id", id + "-" + target);
+        NatsMessage msg = NatsMessage.builder().subject(NODE_SUBJECT + target).headers(headers).data(body).build();
+        CompletableFuture<PublishAck> ack;
+        try {
+            ack = js.publishAsync(msg);
+        } catch (RuntimeException e) {
+            retry(r, target, id, body, attempt, e);
+            return;
+        }
+        ack.orTimeout(ATTEMPT_MILLIS, TimeUnit.MILLISECONDS).whenComplete((a, err) -> {
+            if (err == null) {
+                sentRemote.incrementAndGet();
+                if (routingFailing.compareAndSet(true, false)) {
+                    log.info("cluster: QoS 1/2 messages reach other nodes again");
+                }
+                r.sent();
+            } else {
+                retry(r, target, id, body, attempt, err);
+            }
+        });
+    }
+
+    /**
+     * JetStream did not take it (NATS away, or the node's share of the stream full because that node is slow): try
+     * again after a backoff, withholding the publisher's acknowledgement; past the deadline a publisher that can be
+     * told is refused.
+     */
+    private void retry(Routing r, String target, String id, byte[] body, int attempt, Throwable why) {
+        if (System.currentTimeMillis() >= r.deadlineMillis) {
+            log.warn("cluster: a QoS 1/2 message for node {} was not taken by JetStream within {} ms ({}): refused "
+                    + "to its publisher (MQTT 5 0x97)", target, publishTimeoutMillis, why.toString());
+            r.refused();
+            return;
+        }
+        if (routingFailing.compareAndSet(false, true)) {
+            log.warn("cluster: JetStream does not take QoS 1/2 messages for node {} ({}); their publishers wait "
+                    + "while it is tried again", target, why.toString());
+        }
+        long delay = Math.min(1000, 20L << Math.min(attempt, 6));
+        if (closed.get()) {
+            return;
+        }
+        retries.schedule(() -> send(r, target, id, body, attempt + 1), delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void liveMessage(io.nats.client.Message msg) {
+        Message m;
+        try {
+            m = MessageCodec.decode(msg.getData());
+        } catch (RuntimeException e) {
+            log.warn("cluster: dropping a malformed QoS 0 message on {} ({})", msg.getSubject(), e.toString());
+            return;
+        }
+        receivedRemote.incrementAndGet();
+        broker.publishFromCluster(m, outcome -> { });
+    }
+
+    /**
+     * Take what other nodes sent this one: each message goes into the local queues and is acknowledged to JetStream
+     * only once every queue holds it, so a node dying before that gets it again when it returns. A slow local
+     * subscriber delays the acknowledgements, and {@code max-ack-pending} then stops JetStream handing more.
+     */
+    private void consume(JetStreamSubscription sub) {
+        int batch = Math.min(256, settings.get(Settings.CLUSTER_MAX_ACK_PENDING));
+        while (!closed.get()) {
+            try {
+                Iterator<io.nats.client.Message> it = sub.iterate(batch, Duration.ofSeconds(1));
+                while (it.hasNext()) {
+                    io.nats.client.Message msg = it.next();
+                    Message m;
+                    try {
+                        m = MessageCodec.decode(msg.getData());
+                    } catch (RuntimeException e) {
+                        log.warn("cluster: dropping a malformed QoS 1/2 message ({})", e.toString());
+                        msg.term();
+                        continue;
+                    }
+                    receivedRemote.incrementAndGet();
+                    broker.publishFromCluster(m, outcome -> msg.ack());
+                }
+            } catch (RuntimeException e) {
+                if (closed.get()) {
+                    return;
+                }
+                log.debug("cluster: pulling from JetStream failed ({}); again in 500 ms", e.toString());
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    // ---- the registry of client ids
+
+    /** Only MQTT clients choose their ids: STOMP and HTTP sessions are named by the node that makes them. */
+    private static boolean registered(SessionId id) {
+        return id.namespace().equals(MqttModule.NAMESPACE);
+    }
+
+    private static String sessionKey(SessionId id) {
+        return B64.encodeToString(id.key().getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void connected(SessionId id) {
+        if (registered(id)) {
+            kvWriter.execute(() -> claim(id));
+        }
+    }
+
+    /** Write this node as the owner with compare-and-set; the previous owner, another node, lets its client go. */
+    private void claim(SessionId id) {
+        String key = sessionKey(id);
+        byte[] me = node.getBytes(StandardCharsets.UTF_8);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            try {
+                KeyValueEntry current = registry.get(key);
+                long revision;
+                String previous = null;
+                if (current == null || current.getOperation() != KeyValueOperation.PUT) {
+                    revision = registry.create(key, me);
+                } else {
+                    previous = new String(current.getValue(), StandardCharsets.UTF_8);
+                    revision = registry.update(key, me, current.getRevision());
+                }
+                owned.put(id, revision);
+                if (previous != null && !previous.equals(node)) {
+                    nats.publish(CONTROL_SUBJECT + previous,
+                            ("takeover\n" + revision + "\n" + id.key()).getBytes(StandardCharsets.UTF_8));
+                }
+                return;
+            } catch (JetStreamApiException e) {
+                // another node wrote it between our read and our write: read again
+            } catch (IOException | RuntimeException e) {
+                log.warn("cluster: client {} is connected here but the cluster's registry could not be written ({}); "
+                        + "a connection with its id on another node is not ended", id.clientId(), e.toString());
+                return;
+            }
+        }
+        log.warn("cluster: client {} kept changing nodes while its registry entry was written; giving up", id.clientId());
+    }
+
+    @Override
+    public void disconnected(SessionId id) {
+        if (registered(id)) {
+            kvWriter.execute(() -> {
+                Long revision = owned.remove(id);
+                if (revision != null) {
+                    try {
+                        registry.delete(sessionKey(id), revision); // only if no other node took it since
+                    } catch (IOException | JetStreamApiException | RuntimeException e) {
+                        // another node owns it now, or NATS is away: the entry says the next owner either way
+                    }
+                }
+            });
+        }
+    }
+
+    private void controlMessage(io.nats.client.Message msg) {
+        String[] parts = new String(msg.getData(), StandardCharsets.UTF_8).split("\n", 3);
+        if (parts.length != 3 || !parts[0].equals("takeover")) {
+            return;
+        }
+        long revision = Long.parseLong(parts[1]);
+        SessionId id = SessionId.parse(parts[2]);
+        Long mine = owned.get(id);
+        // a claim of ours newer than the other node's (or not yet written) keeps the client here
+        if (mine != null && mine < revision && owned.remove(id, mine)) {
+            if (broker.takenOverElsewhere(id)) {
+                log.info("client {} connected to another node: its connection here is closed (session taken over)",
+                        id.clientId());
+            }
+        }
+    }
+
+    // ---- retained messages
+
+    @Override
+    public void retained(Message m) {
+        String key = B64.encodeToString(m.topic().getBytes(StandardCharsets.UTF_8));
+        byte[] value = m.payload().length == 0 ? null : MessageCodec.encode(m);
+        kvWriter.execute(() -> {
+            try {
+                if (value == null) {
+                    retainedKv.delete(key);
+                } else {
+                    retainedKv.put(key, value);
+                }
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                log.warn("cluster: the retained message of {} is kept on this node only ({}); other nodes get it with "
+                        + "the topic's next retained publish", m.topic(), e.toString());
+            }
+        });
+    }
+
+    private void retainedChanged(String key, byte[] value) {
+        if (value != null) {
+            broker.retainedFromCluster(MessageCodec.decode(value));
+        } else {
+            String topic = new String(B64D.decode(key), StandardCharsets.UTF_8);
+            broker.retainedFromCluster(Message.builder(topic).payload(new byte[0]).build());
+        }
+    }
+
+    // ---- state
+
+    public String nodeId() {
+        return node;
+    }
+
+    /** The other nodes a publish to {@code topic} goes to now (the route table's answer). */
+    public List<String> nodesFor(String topic) {
+        MatchResult match = table.match(topic);
+        List<String> nodes = new java.util.ArrayList<>(match.sessionCount());
+        for (int i = 0; i < match.sessionCount(); i++) {
+            nodes.add(match.session(i).clientId());
+        }
+        return nodes;
+    }
+
+    /** The node the registry names for a client id, "" for none (reads NATS: not for an event loop). */
+    public String registryOwner(SessionId id) {
+        try {
+            KeyValueEntry e = registry.get(sessionKey(id));
+            return e == null || e.getOperation() != KeyValueOperation.PUT ? ""
+                    : new String(e.getValue(), StandardCharsets.UTF_8);
+        } catch (IOException | JetStreamApiException e) {
+            throw new IllegalStateException("cannot read the registry: " + e.getMessage(), e);
+        }
+    }
+
+    /** Filter entries of other nodes in the route table. */
+    public int remoteRoutes() {
+        return table.size();
+    }
+
+    /** Messages sent to other nodes (one per node), received from them, and QoS 0 ones NATS could not take. */
+    public long sent() {
+        return sentRemote.get();
+    }
+
+    public long received() {
+        return receivedRemote.get();
+    }
+
+    public long droppedQos0() {
+        return droppedQos0.get();
+    }
+
+    /** Stop taking messages, finish the registry and route writes in hand (briefly), and leave NATS. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = consumerThread;
+        if (t != null) {
+            t.interrupt();
+        }
+        kvWriter.shutdown();
+        try {
+            kvWriter.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        retries.shutdownNow();
+        closeQuietly(nats);
+    }
+}

@@ -1,0 +1,125 @@
+package io.sluice.server.cluster;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real {@code nats-server -js} process on a loopback port with its JetStream store in a directory of the test:
+ * started, killed and started again on the same port and store, as an operator would.
+ */
+final class NatsServer implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("Listening for client connections on 127\\.0\\.0\\.1:(\\d+)");
+
+    private final Path storeDir;
+    private int port;
+    private Process process;
+    private final List<String> log = new ArrayList<>();
+
+    private NatsServer(Path storeDir) {
+        this.storeDir = storeDir;
+    }
+
+    /** The nats-server binary on this machine (the Debian package's), or the test is skipped saying what to install. */
+    static String binary() {
+        for (String candidate : List.of("/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server")) {
+            if (Files.isExecutable(Path.of(candidate))) {
+                return candidate;
+            }
+        }
+        String message = "nats-server is not installed (apt-get install nats-server)";
+        if (Boolean.getBoolean("sluice.requireAllClients")) {
+            throw new IllegalStateException(message);
+        }
+        Assumptions.abort(message);
+        return null;
+    }
+
+    /** Start on an ephemeral port (the server picks it) with JetStream in {@code storeDir}. */
+    static NatsServer start(Path storeDir) throws IOException {
+        NatsServer s = new NatsServer(storeDir);
+        s.launch(-1);
+        return s;
+    }
+
+    private void launch(int wanted) throws IOException {
+        Process p = new ProcessBuilder(binary(), "-js", "-a", "127.0.0.1", "-p", Integer.toString(wanted),
+                "-sd", storeDir.toString(), "--http_port", "0")
+                .redirectErrorStream(true).start();
+        CompletableFuture<Integer> bound = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    synchronized (log) {
+                        log.add(line);
+                    }
+                    Matcher m = LISTENING.matcher(line);
+                    if (m.find()) {
+                        bound.complete(Integer.parseInt(m.group(1)));
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+            bound.complete(-1);
+        }, "nats-server-log");
+        reader.setDaemon(true);
+        reader.start();
+        int got;
+        try {
+            got = bound.get(20, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            p.destroyForcibly();
+            throw new IOException("nats-server did not start: " + lines(), e);
+        }
+        if (got <= 0) {
+            throw new IOException("nats-server did not start: " + lines());
+        }
+        // ready for clients once JetStream is up: its log says so before the client port opens
+        this.port = got;
+        this.process = p;
+    }
+
+    String url() {
+        return "nats://127.0.0.1:" + port;
+    }
+
+    /** SIGKILL, as a crash. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** Start again on the same port and store (after {@link #kill}). */
+    void restart() throws IOException {
+        launch(port);
+    }
+
+    List<String> lines() {
+        synchronized (log) {
+            return new ArrayList<>(log);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+    }
+}
