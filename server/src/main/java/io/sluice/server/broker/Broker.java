@@ -63,6 +63,26 @@ public final class Broker implements AutoCloseable {
             long period = Math.max(100, config.stuckConsumerMillis() / 4);
             timer.scheduleWithFixedDelay(this::closeStuckConsumers, period, period, TimeUnit.MILLISECONDS);
         }
+        timer.scheduleWithFixedDelay(this::sweepRetained, RETAINED_SWEEP_MILLIS, RETAINED_SWEEP_MILLIS,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** How often expired retained messages are deleted; a publish or subscribe never sees them meanwhile. */
+    private static final long RETAINED_SWEEP_MILLIS = 1000;
+    /** Expired retained messages deleted per hold of the retained store's lock. */
+    private static final int RETAINED_SWEEP_BATCH = 1000;
+
+    /** On the timer thread: delete expired retained messages (memory and store), in batches that publishes interleave. */
+    private void sweepRetained() {
+        try {
+            long now = System.currentTimeMillis();
+            while (retained.removeExpired(now, RETAINED_SWEEP_BATCH) == RETAINED_SWEEP_BATCH) {
+                Thread.yield();
+            }
+        } catch (RuntimeException e) {
+            // a failed sweep must not end the next ones; expired messages stay invisible meanwhile
+            log.warn("deleting expired retained messages failed; retrying in {} ms", RETAINED_SWEEP_MILLIS, e);
+        }
     }
 
     /** A consumer whose window stays full with no acknowledgement holds its publishers back: let it go. */

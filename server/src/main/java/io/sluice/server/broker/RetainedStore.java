@@ -5,12 +5,17 @@ import io.sluice.protocol.topic.TopicLevels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The last retained message of each topic (MQTT 5 section 3.3.1.3), kept in a tree of topic levels so a
  * wildcard subscribe walks only the branches its filter can match.
+ *
+ * <p>A retained message with a Message Expiry Interval is left out of every answer once it expires, and
+ * {@link #removeExpired} deletes it (from memory and the message store): the messages that can expire are
+ * indexed by expiry, so a sweep costs what it removes, not what the store holds.
  */
 public final class RetainedStore {
     private final Node root = new Node();
@@ -20,6 +25,9 @@ public final class RetainedStore {
     private final MessageStore store;
     private volatile int maxMessages;
     private volatile long maxBytes;
+    /** Retained messages that expire, soonest first; under this store's lock, like the tree. */
+    private final TreeSet<Expiry> expiries = new TreeSet<>();
+    private long expirySeq;
 
     public RetainedStore() {
         this(MessageStore.NONE);
@@ -102,6 +110,14 @@ public final class RetainedStore {
         }
         bytes += weight(m) - (previous == null ? 0 : weight(previous));
         node.message = m;
+        if (node.expiry != null) {
+            expiries.remove(node.expiry);
+            node.expiry = null;
+        }
+        if (m.expiresAtMillis() != 0) {
+            node.expiry = new Expiry(m.expiresAtMillis(), ++expirySeq, m.topic());
+            expiries.add(node.expiry);
+        }
         if (write && store.isDurable()) {
             store.putRetained(m, previous);
         }
@@ -118,6 +134,10 @@ public final class RetainedStore {
             }
         }
         Message previous = path[levels.length].message;
+        if (path[levels.length].expiry != null) {
+            expiries.remove(path[levels.length].expiry);
+            path[levels.length].expiry = null;
+        }
         if (previous != null) {
             path[levels.length].message = null;
             count.decrementAndGet();
@@ -135,6 +155,36 @@ public final class RetainedStore {
 
     public int size() {
         return count.get();
+    }
+
+    /**
+     * Delete up to {@code max} retained messages expired at {@code nowMillis}, soonest first, from memory and the
+     * message store; returns how many. Holds the lock for one batch only: the caller repeats while it gets
+     * {@code max}.
+     */
+    public synchronized int removeExpired(long nowMillis, int max) {
+        int removed = 0;
+        Expiry first;
+        while (removed < max && (first = expiries.isEmpty() ? null : expiries.first()) != null
+                && first.atMillis() <= nowMillis) {
+            remove(first.topic());
+            expiries.remove(first);
+            removed++;
+        }
+        return removed;
+    }
+
+    /** When the next retained message expires, {@link Long#MAX_VALUE} when none will. */
+    public synchronized long nextExpiryMillis() {
+        return expiries.isEmpty() ? Long.MAX_VALUE : expiries.first().atMillis();
+    }
+
+    private record Expiry(long atMillis, long seq, String topic) implements Comparable<Expiry> {
+        @Override
+        public int compareTo(Expiry o) {
+            int c = Long.compare(atMillis, o.atMillis);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
     }
 
     /** Retained messages whose topic the filter matches, expired ones left out. */
@@ -193,6 +243,8 @@ public final class RetainedStore {
     private static final class Node {
         final ConcurrentHashMap<String, Node> children = new ConcurrentHashMap<>(4);
         volatile Message message;
+        /** This node's entry in the expiry index, null when its message never expires; under the store's lock. */
+        Expiry expiry;
 
         boolean isEmpty() {
             return message == null && children.isEmpty();
