@@ -29,7 +29,8 @@ import java.util.function.Consumer;
  * {@code Retry-After} instead, before anything is queued (so a retry sends it once). Should a queue fill up
  * between that check and the publish, the answer waits for room, like the PUBACK, and the connection's
  * {@link io.sluice.server.transport.InboundGate} holds the next request meanwhile. An offline persistent session with a full queue refuses the message outright (503),
- * as MQTT 5 answers 0x97. QoS 0 never waits: a full QoS 0 buffer drops by its policy.
+ * as MQTT 5 answers 0x97. A message store that cannot write answers 503 too (MQTT 5 answers 0x80): the message
+ * is not safe, so it is not acknowledged. QoS 0 never waits: a full QoS 0 buffer drops by its policy.
  */
 final class HttpPublish {
     static final String PROTOCOL = "http";
@@ -169,7 +170,12 @@ final class HttpPublish {
         }
 
         private void finish(PublishOutcome outcome) {
-            if (outcome.quotaExceeded()) {
+            if (outcome.storeFailed()) {
+                // not safe, so not acknowledged: the HTTP form of MQTT 5's 0x80 and STOMP's ERROR
+                fallback.answer(ch, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                        "the broker's message store cannot write, so this message was not accepted: send it again "
+                                + "after Retry-After seconds\n", HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+            } else if (outcome.quotaExceeded()) {
                 busy(ch, req);
             } else {
                 fallback.answer(ch, req, HttpResponseStatus.OK, "application/json",

@@ -6,10 +6,21 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode;
 import io.sluice.server.BrokerProcess;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
@@ -20,9 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The store runs out of room (a file-size limit on the broker process: the disk "fills up" for it alone): the
- * broker says so in one clear log line, refuses QoS 1 publishes with MQTT 5's 0x80 instead of acknowledging them,
- * and every message it did acknowledge is delivered after a restart with room again.
+ * The store runs out of room (a file-size limit on the broker process, which binds root too: the disk "fills up"
+ * for it alone): the broker says so in one clear log line, refuses QoS 1 publishes instead of acknowledging them
+ * (MQTT 5 PUBACK 0x80, MQTT 3.1.1 connection closed without PUBACK, STOMP ERROR, HTTP 503), and every message it
+ * did acknowledge is delivered after a restart with room again.
  */
 class StoreFullTest {
     private static final int MAX_MESSAGES = 20_000;
@@ -56,8 +68,19 @@ class StoreFullTest {
             assertEquals(Mqtt5PubAckReasonCode.UNSPECIFIED_ERROR, refusal);
             // the store stays refused: the next publish is refused at once, not acknowledged
             assertEquals(Mqtt5PubAckReasonCode.UNSPECIFIED_ERROR, publish(pub, payload));
+            // every protocol's publisher is told, none is acknowledged
+            assertTrue(stompSendRefused(ports.stomp()), "STOMP SEND with a receipt: ERROR, no RECEIPT");
+            HttpResponse<String> http = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + ports.http() + "/publish?topic=full/t&qos=1"))
+                    .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, http.statusCode(), http.body());
+            assertTrue(http.headers().firstValue("retry-after").isPresent() && http.body().contains("message store"),
+                    http.body());
+            assertTrue(mqtt311Refused(ports.mqtt()), "MQTT 3.1.1 has no negative PUBACK: the connection closes");
             String text = full.log();
-            assertTrue(text.contains("cannot write") && text.contains("free disk space"), text);
+            assertEquals(1, text.lines().filter(l -> l.contains("cannot write (")).count(),
+                    "one line says what happened and what to do:\n" + text);
+            assertTrue(text.contains("free disk space"), text);
             assertTrue(full.isAlive(), "the broker keeps running");
             pub.disconnect();
         }
@@ -78,6 +101,38 @@ class StoreFullTest {
         }
         System.out.printf("store full after %d acknowledged 1 KiB messages; all delivered after the restart%n",
                 acknowledged.size());
+    }
+
+    /** A STOMP SEND asking for a receipt gets an ERROR frame (and the connection closes), never the RECEIPT. */
+    private static boolean stompSendRefused(int port) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write("CONNECT\naccept-version:1.2\nhost:localhost\n\n\0".getBytes(StandardCharsets.UTF_8));
+            out.write("SEND\ndestination:/topic/full.t\nreceipt:r1\ncontent-length:1\n\nx\0"
+                    .getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return answer.startsWith("CONNECTED") && answer.contains("ERROR\n") && !answer.contains("RECEIPT");
+        }
+    }
+
+    /** A Paho MQTT 3.1.1 QoS 1 publish is not acknowledged: the connection is lost instead. */
+    private static boolean mqtt311Refused(int port) throws Exception {
+        MqttClient paho = new MqttClient("tcp://127.0.0.1:" + port, "full-311", new MemoryPersistence());
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        o.setAutomaticReconnect(false);
+        paho.connect(o);
+        paho.setTimeToWait(10_000);
+        try {
+            paho.publish("full/t", new byte[] {1}, 1, false);
+            return false;
+        } catch (MqttException e) {
+            return e.getReasonCode() == MqttException.REASON_CODE_CONNECTION_LOST;
+        } finally {
+            paho.close(true);
+        }
     }
 
     /** Null when acknowledged with success, else the PUBACK's reason code. */
