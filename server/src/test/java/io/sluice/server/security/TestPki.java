@@ -29,12 +29,12 @@ import java.util.Date;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A certificate authority made at test time (Bouncy Castle), and the certificates it signs: never committed. */
-final class TestPki {
+public final class TestPki {
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
-    record Issued(X509Certificate cert, KeyPair keys, X509Certificate issuer) {
+    public record Issued(X509Certificate cert, KeyPair keys, X509Certificate issuer) {
         /** Chain and PKCS#8 key as the broker's PEM files. */
-        void writePem(Path certFile, Path keyFile) throws Exception {
+        public void writePem(Path certFile, Path keyFile) throws Exception {
             Files.writeString(certFile, pem(cert) + pem(issuer));
             Files.writeString(keyFile, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(keys.getPrivate(), null).generate()));
         }
@@ -61,7 +61,7 @@ final class TestPki {
     final KeyPair caKeys;
     final X509Certificate ca;
 
-    TestPki(String name) throws Exception {
+    public TestPki(String name) throws Exception {
         caKeys = keys();
         X500Name subject = new X500Name("CN=" + name);
         X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(), notBefore(), notAfter(), subject,
@@ -72,7 +72,7 @@ final class TestPki {
     }
 
     /** A server certificate for 127.0.0.1 and localhost. */
-    Issued server() throws Exception {
+    public Issued server() throws Exception {
         return issue("CN=localhost", new GeneralNames(new GeneralName[] {
                 new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}));
     }
@@ -91,7 +91,7 @@ final class TestPki {
         return new Issued(sign(b, caKeys), keys, ca);
     }
 
-    void writeCa(Path file) throws Exception {
+    public void writeCa(Path file) throws Exception {
         Files.writeString(file, pem(ca));
     }
 
@@ -105,7 +105,7 @@ final class TestPki {
     }
 
     /** A client's SSLContext trusting this CA, presenting {@code me} when not null. */
-    SSLContext clientContext(Issued me) throws Exception {
+    public SSLContext clientContext(Issued me) throws Exception {
         SSLContext c = SSLContext.getInstance("TLS");
         c.init(me == null ? null : me.keyManagers().getKeyManagers(), trust().getTrustManagers(), null);
         return c;

@@ -46,14 +46,21 @@ final class SseClient implements AutoCloseable {
     }
 
     static SseClient open(String url, String lastEventId, String authorization) throws IOException, InterruptedException {
+        return open(HTTP, url, lastEventId, authorization == null ? new String[0]
+                : new String[] {"Authorization", authorization});
+    }
+
+    /** With another client (TLS), and more request headers as name, value pairs (an Origin, as a browser sends). */
+    static SseClient open(HttpClient client, String url, String lastEventId, String... headers)
+            throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream");
-        if (authorization != null) {
-            b.header("Authorization", authorization);
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
         }
         if (lastEventId != null) {
             b.header("Last-Event-ID", lastEventId);
         }
-        return new SseClient(HTTP.send(b.build(), HttpResponse.BodyHandlers.ofInputStream()));
+        return new SseClient(client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream()));
     }
 
     private void read() {
