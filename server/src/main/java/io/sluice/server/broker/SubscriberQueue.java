@@ -38,12 +38,14 @@ public final class SubscriberQueue {
     private final QueueLimits limits;
     private final BrokerStats stats;
 
-    private final ArrayDeque<Delivery> reliable = new ArrayDeque<>();
+    // Every connected client has a queue and most sit idle: the collections start at their smallest and grow
+    // (by doubling) on a busy session, so an idle one costs tens of bytes each instead of a hundred.
+    private final ArrayDeque<Delivery> reliable = new ArrayDeque<>(1);
     private long reliableBytes;
-    private final ArrayDeque<Delivery> qos0 = new ArrayDeque<>();
+    private final ArrayDeque<Delivery> qos0 = new ArrayDeque<>(1);
     private final LinkedHashMap<String, Delivery> conflated = new LinkedHashMap<>();
     // keyed by packet id without boxing; send order (for resends) is each delivery's sequence number
-    private final IntObjectHashMap<Delivery> inflight = new IntObjectHashMap<>();
+    private final IntObjectHashMap<Delivery> inflight = new IntObjectHashMap<>(2);
     private long sendSequence;
     /** Deliveries given a packet id by drains so far (journaled sessions): tells a drain it must wait. */
     private long assignedInDrain;

@@ -42,8 +42,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     /** QoS 1/2 publishes queued everywhere whose acknowledgement waits for the store; answered in order. */
     private int awaitingStore;
     private boolean pausedForStore;
-    /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}. */
-    private final Set<Integer> countedQos2 = new HashSet<>();
+    /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}; made on the first. */
+    private Set<Integer> countedQos2;
 
     MqttPublishHandler(MqttConnection connection) {
         this.connection = connection;
@@ -141,6 +141,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
         if (qos == 2) {
             connection.session().receivedQos2(packetId);
+            if (countedQos2 == null) {
+                countedQos2 = new HashSet<>();
+            }
             countedQos2.add(packetId);
         }
         Completion completion = new Completion(qos, packetId);
@@ -241,7 +244,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         } else {
             if (reason.isError()) {
                 connection.session().releaseQos2(packetId);
-                if (countedQos2.remove(packetId)) {
+                if (uncountQos2(packetId)) {
                     unacknowledged--;
                 }
             }
@@ -249,10 +252,15 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Forget a counted QoS 2 packet id; true when it was counted. */
+    private boolean uncountQos2(int packetId) {
+        return countedQos2 != null && countedQos2.remove(packetId);
+    }
+
     private void release(ChannelHandlerContext ctx, MqttMessage m) {
         int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
         boolean known = connection.session().releaseQos2(packetId);
-        if (countedQos2.remove(packetId)) {
+        if (uncountQos2(packetId)) {
             unacknowledged--;
         }
         ReasonCode reason = known || !connection.isV5() ? ReasonCode.SUCCESS : ReasonCode.PACKET_IDENTIFIER_NOT_FOUND;
@@ -274,7 +282,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         String why = "the broker's message store cannot write; the message was not accepted";
         if (qos == 2) {
             connection.session().releaseQos2(packetId);
-            if (countedQos2.remove(packetId)) {
+            if (uncountQos2(packetId)) {
                 unacknowledged--;
             }
         } else {

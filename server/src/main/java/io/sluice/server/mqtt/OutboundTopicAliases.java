@@ -10,7 +10,8 @@ import java.util.Map;
  */
 final class OutboundTopicAliases {
     private final int maximum;
-    private final Map<String, Integer> aliases = new HashMap<>();
+    /** Made on the first alias set: most clients allow none, and every connection has one of these. */
+    private Map<String, Integer> aliases;
 
     OutboundTopicAliases(int maximum) {
         this.maximum = maximum;
@@ -21,17 +22,21 @@ final class OutboundTopicAliases {
         if (maximum == 0) {
             return 0;
         }
-        Integer a = aliases.get(topic);
+        Integer a = aliases == null ? null : aliases.get(topic);
         return a == null ? 0 : a;
     }
 
     /** The alias this topic would get if it were set now, or 0 when none is left. */
     int next() {
-        return aliases.size() < maximum ? aliases.size() + 1 : 0;
+        int used = aliases == null ? 0 : aliases.size();
+        return used < maximum ? used + 1 : 0;
     }
 
     /** Record that {@code alias} was sent together with {@code topic}, so later deliveries may omit the topic. */
     void set(String topic, int alias) {
+        if (aliases == null) {
+            aliases = new HashMap<>();
+        }
         aliases.put(topic, alias);
     }
 }

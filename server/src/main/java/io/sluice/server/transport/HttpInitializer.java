@@ -18,6 +18,11 @@ import java.util.function.Supplier;
  * {@link HttpRouter}. Everything on this port must reach a protocol or an endpoint within the handshake timeout.
  */
 public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
+    /** The request gate's name; it sees HTTP requests only, so a WebSocket upgrade removes it. */
+    static final String REQUEST_GATE = "http-gate";
+    /** The security gates' names, followed by their index; HTTP requests only, like the request gate. */
+    static final String SECURITY_GATE = "http-security-";
+
     private final TransportConfig config;
     private final HttpEndpoints endpoints;
     private final WebSocketUpgrader upgrader;
@@ -63,10 +68,10 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
                         .setMaxHeaderSize(config.maxHeaderSize())))
                 .addLast("http-aggregator", new HttpObjectAggregator(config.maxContentLength()));
         if (requestGate != null) {
-            ch.pipeline().addLast("http-gate", requestGate.get());
+            ch.pipeline().addLast(REQUEST_GATE, requestGate.get());
         }
         for (int i = 0; i < securityGates.size(); i++) {
-            ch.pipeline().addLast("http-security-" + i, securityGates.get(i).get());
+            ch.pipeline().addLast(SECURITY_GATE + i, securityGates.get(i).get());
         }
         ch.pipeline().addLast("http-router", new HttpRouter(endpoints, upgrader));
     }

@@ -39,7 +39,8 @@ import java.util.function.Predicate;
 public final class InboundGate extends ChannelInboundHandlerAdapter {
     private final int maxHeld;
     private final Predicate<Object> passesWhilePaused;
-    private final ArrayDeque<Object> held = new ArrayDeque<>();
+    // empty on almost every connection almost always: start at the smallest capacity, grow when a publish waits
+    private final ArrayDeque<Object> held = new ArrayDeque<>(1);
     private ChannelHandlerContext ctx;
     private boolean paused;
     /** Held back for a while by a rate limit ({@link #throttle}), independently of a publish's pause. */

@@ -115,6 +115,7 @@ public final class WebSocketUpgrader {
         }
         ChannelPipeline p = channel.pipeline();
         p.remove(router.handler());
+        removeRequestGates(p);
         if (deflate != null) {
             compression.install(channel, deflate);
         }
@@ -137,6 +138,19 @@ public final class WebSocketUpgrader {
         } else {
             p.addLast("ws-payload", new FramePayloadCodec(true));
             p.addLast("ws-sniffer", new ProtocolSniffer(registry, path, config.sniffLimit()));
+        }
+    }
+
+    /**
+     * The gates in front of the router judge HTTP requests only, and the 101 has already passed them: after the
+     * upgrade they would stay in every WebSocket's pipeline for its lifetime (a context and, for some, a handler
+     * each), which idle connections pay for by the hundred thousand.
+     */
+    private static void removeRequestGates(ChannelPipeline p) {
+        for (String name : p.names()) {
+            if (name.equals(HttpInitializer.REQUEST_GATE) || name.startsWith(HttpInitializer.SECURITY_GATE)) {
+                p.remove(name);
+            }
         }
     }
 }
