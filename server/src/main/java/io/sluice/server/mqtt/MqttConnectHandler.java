@@ -56,6 +56,11 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private MqttEnhancedAuth auth;
     /** A CONNECT waiting for its authentication exchange to end. */
     private ConnectRequest pendingConnect;
+    /** Who the client is and what it may do, once connected; a re-authentication may renew them. */
+    private Login login;
+    private TopicAccess access;
+    /** Closes the connection when its credential expires; null when it never does. */
+    private ScheduledFuture<?> expiry;
 
     /** CONNACK User Property naming how many messages a returning session missed (its queue was full). */
     static final String DROPPED_PROPERTY = "sluice-dropped-while-offline";
@@ -157,19 +162,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
 
         Credentials credentials = Credentials.of(ctx.channel(), "mqtt", clientId,
                 h.hasUserName() ? p.userName() : null, h.hasPassword() ? p.passwordInBytes() : null);
-        Login login = security.login(credentials);
-        if (!login.allowed()) {
-            refusal.refuse(login.decision() == Authenticator.Decision.BAD_CREDENTIALS
-                    ? ReasonCode.BAD_USER_NAME_OR_PASSWORD : ReasonCode.NOT_AUTHORIZED, "login refused");
-            return;
-        }
-        TopicAccess access = security.access(clientId, login);
-        if (will != null && !access.mayPublish(will.message().topic())) {
-            security.audit().denied("will", "mqtt", clientId, login.user(), connection.info.remote(), will.message().topic());
-            refusal.refuse(ReasonCode.NOT_AUTHORIZED, "not authorized to publish the will to '" + will.message().topic() + "'");
-            return;
-        }
-        ConnectRequest request = new ConnectRequest(credentials, login, access, version, clientId, assigned, h.isCleanSession(), expiry, will,
+        ConnectRequest request = new ConnectRequest(credentials, version, clientId, assigned, h.isCleanSession(), expiry, will,
                 h.keepAliveTimeSeconds(), maximumPacketSize,
                 v5 ? (int) Properties.integer(props, MqttProperties.TOPIC_ALIAS_MAXIMUM, 0) : 0,
                 v5 && Properties.has(props, MqttProperties.RECEIVE_MAXIMUM) ? (int) receiveMaximum : 0,
@@ -177,7 +170,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
                 Properties.integer(props, MqttProperties.REQUEST_RESPONSE_INFORMATION, 0) == 1);
         String authMethod = Properties.string(props, MqttProperties.AUTHENTICATION_METHOD);
         if (authMethod == null) {
-            accept(ctx, request, null, null);
+            admit(ctx, request, security.login(credentials), null, null);
             return;
         }
         auth = MqttEnhancedAuth.start(security, authMethod, credentials);
@@ -192,7 +185,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** What CONNECT asked for, kept while an enhanced authentication runs (MQTT 5 section 4.12). */
-    private record ConnectRequest(Credentials credentials, Login login, TopicAccess access, MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
+    private record ConnectRequest(Credentials credentials, MqttVersion version, String clientId, boolean assigned, boolean cleanStart,
                                   long expiry, Will will, int keepAlive, long maximumPacketSize,
                                   int topicAliasMaximum, int window, boolean problemInformation,
                                   boolean wantsResponseInformation) {
@@ -227,8 +220,18 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
                     ConnectRequest request = pendingConnect;
                     pendingConnect = null;
                     connection.authenticating(false);
-                    accept(ctx, request, auth.method(), step.data());
+                    // a mechanism that names no login leaves it to the CONNECT's user name and password
+                    Login login = step.login() != null ? step.login() : security.login(request.credentials());
+                    admit(ctx, request, login, auth.method(), step.data());
+                } else if (step.login() != null && !java.util.Objects.equals(step.login().user(), login.user())) {
+                    authFailed(ReasonCode.NOT_AUTHORIZED, "re-authentication named user '" + step.login().user()
+                            + "', not the connection's '" + login.user() + "'");
                 } else {
+                    if (step.login() != null) {
+                        // a fresh credential: its expiry and claims from now on
+                        loggedIn(ctx, step.login(), security.access(connection.clientId(), step.login()));
+                        connection.session().reads(access);
+                    }
                     ctx.write(auth.success(step.data()));
                 }
             }
@@ -245,8 +248,26 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The login decided: refuse it, or the will it may not publish, or accept the CONNECT. */
+    private void admit(ChannelHandlerContext ctx, ConnectRequest r, Login login, String authMethod, byte[] authData) {
+        if (!login.allowed()) {
+            refusal.refuse(login.decision() == Authenticator.Decision.BAD_CREDENTIALS
+                    ? ReasonCode.BAD_USER_NAME_OR_PASSWORD : ReasonCode.NOT_AUTHORIZED, "login refused");
+            return;
+        }
+        TopicAccess access = security.access(r.clientId(), login);
+        Will will = r.will();
+        if (will != null && !access.mayPublish(will.message().topic())) {
+            security.audit().denied("will", "mqtt", r.clientId(), login.user(), connection.info.remote(), will.message().topic());
+            refusal.refuse(ReasonCode.NOT_AUTHORIZED, "not authorized to publish the will to '" + will.message().topic() + "'");
+            return;
+        }
+        accept(ctx, r, login, access, authMethod, authData);
+    }
+
     /** CONNECT accepted: bind the session, answer CONNACK, start keep-alive. */
-    private void accept(ChannelHandlerContext ctx, ConnectRequest r, String authMethod, byte[] authData) {
+    private void accept(ChannelHandlerContext ctx, ConnectRequest r, Login login, TopicAccess access, String authMethod,
+                        byte[] authData) {
         if (connectTimeout != null) {
             connectTimeout.cancel(false); // it also bounds an enhanced authentication, which ends here
         }
@@ -261,7 +282,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         int maximumPacketSize = (int) Math.min(r.maximumPacketSize(), Integer.MAX_VALUE);
         sink.clientLimits(maximumPacketSize, r.topicAliasMaximum());
 
-        connection.loggedIn(security, r.login(), r.access());
+        loggedIn(ctx, login, access);
         Broker.Connection c;
         try {
             c = connection.broker.connect(MqttModule.sessionId(r.clientId()), r.cleanStart(), r.expiry(), r.window(),
@@ -271,8 +292,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         connection.brokerConnection(c);
-        c.session().reads(r.access());
-        closeAtExpiry(ctx, r);
+        c.session().reads(access);
         c.session().will(r.will());
         connection.will(r.will());
         c.session().maximumPacketSize(maximumPacketSize);
@@ -302,21 +322,28 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A credential that expires (a token's exp) ends the connection then: MQTT 5 is told why with DISCONNECT
-     * 0x87 Not authorized, MQTT 3.1.1 has no way to be told and is closed.
+     * Who the client is from now on, and until when: a credential that expires (a token's exp) ends the connection
+     * then, unless a re-authentication (MQTT 5 AUTH 0x19) brought a fresh one first. MQTT 5 is told why with
+     * DISCONNECT 0x87 Not authorized, MQTT 3.1.1 has no way to be told and is closed.
      */
-    private void closeAtExpiry(ChannelHandlerContext ctx, ConnectRequest r) {
-        long at = r.login().expiresAtMillis();
+    private void loggedIn(ChannelHandlerContext ctx, Login login, TopicAccess access) {
+        this.login = login;
+        this.access = access;
+        connection.loggedIn(security, login, access);
+        if (expiry != null) {
+            expiry.cancel(false);
+            expiry = null;
+        }
+        long at = login.expiresAtMillis();
         if (at <= 0) {
             return;
         }
-        java.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(() -> {
+        expiry = ctx.executor().schedule(() -> {
             if (!connection.isClosing()) {
-                security.audit().expired("mqtt", r.clientId(), r.login().user(), connection.info.remote());
+                security.audit().expired("mqtt", connection.clientId(), login.user(), connection.info.remote());
                 connection.closeByServer(ReasonCode.NOT_AUTHORIZED, "credential expired");
             }
         }, Math.max(0, at - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
-        ctx.channel().closeFuture().addListener(f -> timer.cancel(false));
     }
 
     /** The will of this connection, or null when it was refused (and the connection answered). */
@@ -419,6 +446,9 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (connectTimeout != null) {
             connectTimeout.cancel(false);
+        }
+        if (expiry != null) {
+            expiry.cancel(false);
         }
         leaveBroker();
         ctx.fireChannelInactive();

@@ -51,6 +51,7 @@ public final class Security implements AutoCloseable {
     private volatile PasswordFile passwords;
     private volatile JwtVerifier jwt;
     private volatile Authorizer authorizer;
+    private final AuthMechanism tokens = new TokenMechanism(this::login);
 
     private Security(boolean authenticating, boolean allowAnonymous, Authenticator plugin, Authorizer authorizer,
                      Set<String> sysReaders, List<String> origins, AuditLog audit, Reloader reloader) {
@@ -219,9 +220,16 @@ public final class Security implements AutoCloseable {
         return List.of(() -> origins, () -> new CorsHandler(cors));
     }
 
-    /** The challenge/response mechanism of an MQTT 5 Authentication Method, null when none has that name. */
+    /**
+     * The challenge/response mechanism of an MQTT 5 Authentication Method, null when none has that name: an
+     * embedding's own, or {@code JWT} (the token as Authentication Data, for re-authentication) once tokens are
+     * configured.
+     */
     public AuthMechanism mechanism(String method) {
-        return plugin == null ? null : plugin.mechanism(method);
+        if (plugin != null) {
+            return plugin.mechanism(method);
+        }
+        return jwt != null && TokenMechanism.NAME.equals(method) ? tokens : null;
     }
 
     /**

@@ -223,6 +223,129 @@ class JwtTest {
         }
     }
 
+    /**
+     * MQTT 5 re-authentication (section 4.12.1) with the {@code JWT} method: a client that sends AUTH 0x19 with a
+     * fresh token before its first one expires keeps its connection; one that does not is closed at expiry; a
+     * re-authentication with a bad token or another user's token ends the connection with 0x87.
+     */
+    @Test
+    void reauthenticationWithAFreshTokenKeepsTheConnection() throws Exception {
+        // a whole second, as exp carries it: 1 to 2 s from now
+        Date soon = new Date((System.currentTimeMillis() / 1000 + 2) * 1000);
+        String fresh = hs(b -> { });
+        Mqtt5BlockingClient renewed = tokenClient("renewed", List.of(hs(b -> b.expirationTime(soon)), fresh), null);
+        CompletableFuture<Throwable> lapsedCause = new CompletableFuture<>();
+        tokenClient("lapsed", List.of(hs(b -> b.expirationTime(soon))), lapsedCause);
+        renewed.toAsync().reauth().get(10, TimeUnit.SECONDS);
+
+        Mqtt5DisconnectException d = assertInstanceOf(Mqtt5DisconnectException.class, lapsedCause.get(15, TimeUnit.SECONDS));
+        assertEquals(Mqtt5DisconnectReasonCode.NOT_AUTHORIZED, d.getMqttMessage().getReasonCode());
+        assertTrue(System.currentTimeMillis() > soon.getTime(), "the first token has expired");
+        try (Mqtt5BlockingClient.Mqtt5Publishes in = renewed.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
+            renewed.subscribeWith().topicFilter("dana/renewed").qos(MqttQos.AT_LEAST_ONCE).send();
+            renewed.publishWith().topic("dana/renewed").qos(MqttQos.AT_LEAST_ONCE).payload(new byte[] {7}).send();
+            assertTrue(in.receive(10, TimeUnit.SECONDS).isPresent(), "the re-authenticated client is still served");
+        }
+        renewed.disconnect();
+
+        for (String bad : List.of(hs(b -> b.subject("mallory")), fresh.substring(0, fresh.length() - 2) + "AA")) {
+            CompletableFuture<Throwable> cause = new CompletableFuture<>();
+            Mqtt5BlockingClient c = tokenClient("bad-reauth", List.of(fresh, bad), cause);
+            c.toAsync().reauth();
+            Mqtt5DisconnectException refused = assertInstanceOf(Mqtt5DisconnectException.class, cause.get(10, TimeUnit.SECONDS));
+            assertEquals(Mqtt5DisconnectReasonCode.NOT_AUTHORIZED, refused.getMqttMessage().getReasonCode());
+        }
+    }
+
+    /** A HiveMQ client logged in with Authentication Method JWT: the first token on CONNECT, the next ones on AUTH. */
+    private Mqtt5BlockingClient tokenClient(String id, List<String> tokens, CompletableFuture<Throwable> disconnected) {
+        var b = Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1").serverPort(server.port("mqtt"));
+        if (disconnected != null) {
+            b = b.addDisconnectedListener(ctx -> disconnected.complete(ctx.getCause()));
+        }
+        Mqtt5BlockingClient c = b.buildBlocking();
+        c.connectWith().enhancedAuth(new TokenAuth(tokens)).send();
+        return c;
+    }
+
+    /** The client side of the JWT method: each authentication sends the next token. */
+    private static final class TokenAuth implements com.hivemq.client.mqtt.mqtt5.auth.Mqtt5EnhancedAuthMechanism {
+        private final java.util.Iterator<String> tokens;
+
+        TokenAuth(List<String> tokens) {
+            this.tokens = tokens.iterator();
+        }
+
+        @Override
+        public com.hivemq.client.mqtt.datatypes.MqttUtf8String getMethod() {
+            return com.hivemq.client.mqtt.datatypes.MqttUtf8String.of("JWT");
+        }
+
+        @Override
+        public int getTimeout() {
+            return 10;
+        }
+
+        @Override
+        public CompletableFuture<Void> onAuth(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                              com.hivemq.client.mqtt.mqtt5.message.connect.Mqtt5Connect connect,
+                                              com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5EnhancedAuthBuilder b) {
+            b.data(tokens.next().getBytes(StandardCharsets.UTF_8));
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletableFuture<Void> onReAuth(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                                com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5AuthBuilder b) {
+            b.data(tokens.next().getBytes(StandardCharsets.UTF_8));
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> onServerReAuth(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                                         com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5Auth auth,
+                                                         com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5AuthBuilder b) {
+            return CompletableFuture.completedFuture(false);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> onContinue(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                                     com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5Auth auth,
+                                                     com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5AuthBuilder b) {
+            return CompletableFuture.completedFuture(false);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> onAuthSuccess(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                                        com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAck connAck) {
+            return CompletableFuture.completedFuture(true);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> onReAuthSuccess(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                                          com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5Auth auth) {
+            return CompletableFuture.completedFuture(true);
+        }
+
+        @Override
+        public void onAuthRejected(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                   com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAck connAck) {
+        }
+
+        @Override
+        public void onReAuthRejected(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config,
+                                     com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5Disconnect disconnect) {
+        }
+
+        @Override
+        public void onAuthError(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config, Throwable cause) {
+        }
+
+        @Override
+        public void onReAuthError(com.hivemq.client.mqtt.mqtt5.Mqtt5ClientConfig config, Throwable cause) {
+        }
+    }
+
     @Test
     void keyFilesInEveryFormatLoad() throws Exception {
         Path pem = dir.resolve("rsa.pem");
