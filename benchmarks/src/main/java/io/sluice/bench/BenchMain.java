@@ -23,6 +23,8 @@ public final class BenchMain {
             case "bandwidth" -> io.sluice.bench.bandwidth.BandwidthBenchmark.main(rest);
             case "storm-admission" -> io.sluice.bench.load.StormAdmission.main(rest);
             case "subscribe-race" -> io.sluice.bench.load.SubscribeRace.main(rest);
+            case "tls-handshakes" -> io.sluice.bench.load.TlsHandshakes.main(rest);
+            case "tls" -> io.sluice.bench.side.TlsBench.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

@@ -47,6 +47,7 @@ public final class LoadGenerator {
         r.put("scenario", o.scenario);
         r.put("protocol", o.protocol);
         r.put("transport", o.transport);
+        r.put("tls", o.tlsCa != null);
         r.put("qos", o.qos);
         r.put("payload", o.payload);
         r.put("clients", o.clients);

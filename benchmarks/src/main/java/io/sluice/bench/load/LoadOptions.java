@@ -16,6 +16,7 @@ public final class LoadOptions {
               --host H          loopback address of the broker                        (127.0.0.1)
               --port N          broker port (the HTTP port for ws)                    (8083)
               --path P          WebSocket path                                        (/mqtt or /stomp)
+              --tls-ca FILE     speak TLS (mqtts, wss), trusting the PEM certificate(s) in FILE (off)
               --qos Q           0 | 1 (STOMP: 0 = ack auto, 1 = client-individual + receipts) (0)
               --payload B       payload bytes, at least 20 (sequence number, timestamp) (64)
               --clients N       fanin: publishers; fanout: subscribers; p2p/slow: pairs; storm/idle: connections (10)
@@ -47,6 +48,7 @@ public final class LoadOptions {
     String host = "127.0.0.1";
     int port = 8083;
     String path;
+    String tlsCa;
     int qos = 0;
     int payload = 64;
     int clients = 10;
@@ -99,6 +101,7 @@ public final class LoadOptions {
                 case "host" -> o.host = v;
                 case "port" -> o.port = Integer.parseInt(v);
                 case "path" -> o.path = v;
+                case "tls-ca" -> o.tlsCa = v;
                 case "qos" -> o.qos = Integer.parseInt(oneOf(v, "0", "1"));
                 case "payload" -> o.payload = Math.max(Payloads.HEADER, Integer.parseInt(v));
                 case "clients" -> o.clients = Math.max(1, Integer.parseInt(v));

@@ -34,17 +34,23 @@ import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.stomp.StompSubframeAggregator;
 import io.netty.handler.codec.stomp.StompSubframeDecoder;
 import io.netty.handler.codec.stomp.StompSubframeEncoder;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Promise;
 
+import javax.net.ssl.SSLException;
+import java.io.File;
 import java.net.URI;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The generator's client side: ONE event loop thread for every connection (so the generator leaves the broker
- * the rest of the machine), pooled buffers, epoll where available; TCP or WebSocket under Netty's MQTT or STOMP
- * codec.
+ * the rest of the machine), pooled buffers, epoll where available; TCP or WebSocket, in clear or over TLS
+ * (BoringSSL where it loads), under Netty's MQTT or STOMP codec.
  */
 final class Wire implements AutoCloseable {
     static final int MAX_MESSAGE = 1 << 20;
@@ -53,9 +59,17 @@ final class Wire implements AutoCloseable {
     final EventLoop loop;
     private final Bootstrap bootstrap;
     private final LoadOptions options;
+    /** The client's TLS context when {@code --tls-ca} is given, else null. */
+    private final SslContext tls;
 
     Wire(LoadOptions options) {
         this.options = options;
+        try {
+            tls = options.tlsCa == null ? null : SslContextBuilder.forClient().trustManager(new File(options.tlsCa))
+                    .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK).build();
+        } catch (SSLException e) {
+            throw new IllegalArgumentException("--tls-ca " + options.tlsCa + ": " + e.getMessage(), e);
+        }
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         group = new MultiThreadIoEventLoopGroup(1, io);
@@ -78,8 +92,11 @@ final class Wire implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
                 ChannelPipeline p = ch.pipeline();
+                if (tls != null) {
+                    p.addLast(tls.newHandler(ch.alloc(), options.host, options.port));
+                }
                 if (ws) {
-                    URI uri = URI.create("ws://" + options.host + ":" + options.port + options.path);
+                    URI uri = URI.create((tls == null ? "ws://" : "wss://") + options.host + ":" + options.port + options.path);
                     p.addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
                             new WebSocketClientProtocolHandler(WebSocketClientProtocolConfig.newBuilder()
                                     .webSocketUri(uri).version(WebSocketVersion.V13)
