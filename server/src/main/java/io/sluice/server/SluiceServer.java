@@ -19,6 +19,7 @@ import io.sluice.server.cluster.NatsCluster;
 import io.sluice.server.cluster.NodeId;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
+import io.sluice.server.events.RuleBreaches;
 import io.sluice.server.events.Transport;
 import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.ops.AdmissionHandler;
@@ -261,6 +262,9 @@ public final class SluiceServer implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             connections.add(ch);
+                            if (testkit != null && testkit.strict()) {
+                                ch.attr(RuleBreaches.KEY).set(testkit); // HTTP requests report what they break
+                            }
                             ch.pipeline().addLast("traffic", admin.trafficCounter());
                             ch.pipeline().addLast("admission", admission);
                             ch.pipeline().addLast(listener.initializer());

@@ -116,6 +116,8 @@ public enum Rule {
             "a header must have a value its command allows (ack, heart-beat)"),
     STOMP_COMMAND_UNKNOWN(Protocol.STOMP, "STOMP-1.2-commands", "STOMP-1.2-commands", "Client Frames",
             "a client sends only the client commands (not MESSAGE, RECEIPT, ERROR, CONNECTED, nor unknown ones)"),
+    STOMP_HEARTBEAT_LATE(Protocol.STOMP, "STOMP-1.2-heart-beating", "STOMP-1.2-heart-beating", "Heart-beating", true,
+            "a client that agreed to send heart-beats sends something (a frame or an EOL) within each agreed interval"),
     STOMP_UNCLASSIFIED(Protocol.STOMP, "STOMP-1.2", "STOMP-1.2", "STOMP 1.2",
             "a rule the broker enforces that has no name here yet (see the detail)"),
 
@@ -125,10 +127,24 @@ public enum Rule {
     WS_FRAME_TOO_LARGE(Protocol.WEBSOCKET, "RFC6455-7.4.1", "RFC6455-7.4.1", "7.4.1",
             "a frame larger than the server accepts is closed with 1009"),
     WS_TEXT_FRAME_ON_BINARY_PROTOCOL(Protocol.WEBSOCKET, "MQTT-6.0.0-1", "MQTT-6.0.0-1", "MQTT 5 section 6",
-            "MQTT over WebSocket must use binary frames");
+            "MQTT over WebSocket must use binary frames"),
+
+    // ---- the HTTP fallback: RFC 9110, the HTML standard's EventSource, and Sluice's documented API
+    //      (docs/http-fallback.md), which numbers no statements: the identifier names the endpoint's rule
+    HTTP_METHOD_NOT_ALLOWED(Protocol.HTTP, "RFC9110-15.5.6", "RFC9110-15.5.6", "15.5.6 (405 Method Not Allowed)",
+            "a request uses a method the resource allows: GET for /sse and /poll, POST (or OPTIONS) for /publish"),
+    HTTP_CONTENT_TOO_LARGE(Protocol.HTTP, "RFC9110-15.5.14", "RFC9110-15.5.14", "15.5.14 (413 Content Too Large)",
+            "a request body must fit within the server's limit (--http-max-content-length)"),
+    HTTP_READER_REQUEST_INVALID(Protocol.HTTP, "SLUICE-HTTP-reader", "SLUICE-HTTP-reader", "docs/http-fallback.md, GET /sse and /poll",
+            "a reader names at least one valid, unshared topic filter, envelope=json or none, delta=fossil or none"),
+    HTTP_RESUME_ID_UNKNOWN(Protocol.HTTP, "HTML-9.2-Last-Event-ID", "HTML-9.2-Last-Event-ID",
+            "HTML Living Standard 9.2 (Server-sent events: Last-Event-ID); since= on /poll", true,
+            "Last-Event-ID (or since=) is the id of an event the server sent on this topic set (an unreadable one resumes as a reset)"),
+    HTTP_PUBLISH_REQUEST_INVALID(Protocol.HTTP, "SLUICE-HTTP-publish", "SLUICE-HTTP-publish", "docs/http-fallback.md, POST /publish",
+            "a publish names a valid topic name, qos 0 or 1, retain true or false");
 
     /** The specification a rule belongs to. */
-    public enum Protocol { MQTT, STOMP, WEBSOCKET }
+    public enum Protocol { MQTT, STOMP, WEBSOCKET, HTTP }
 
     private final Protocol protocol;
     private final String id;

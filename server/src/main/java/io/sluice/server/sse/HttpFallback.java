@@ -34,6 +34,8 @@ import io.sluice.server.transport.HttpEndpoints;
 import io.sluice.server.transport.InboundGate;
 import io.sluice.server.events.Transport;
 import io.sluice.server.events.Logs;
+import io.sluice.server.events.Rule;
+import io.sluice.server.events.RuleBreaches;
 import org.slf4j.Logger;
 
 import java.security.SecureRandom;
@@ -128,6 +130,8 @@ public final class HttpFallback {
     /** The reader if it may proceed; otherwise it has been answered (405, 400, 401, 403, 429, 503). */
     private Reader admitReader(ChannelHandlerContext ctx, FullHttpRequest req, String protocol) {
         if (!req.method().equals(HttpMethod.GET)) {
+            RuleBreaches.report(ctx.channel(), Rule.HTTP_METHOD_NOT_ALLOWED, protocol, null,
+                    req.method() + " on a reader's path (read with GET)", req);
             refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "read with GET\n", HttpHeaderNames.ALLOW, "GET");
             return null;
         }
@@ -144,12 +148,19 @@ public final class HttpFallback {
         if (parsed instanceof ReaderRequest.Bad bad) {
             if (bad.limit() != null) {
                 events.limitExceeded(SseStream.PROTOCOL, info(ctx.channel(), req.uri()), null, bad.limit());
+            } else {
+                RuleBreaches.report(ctx.channel(), Rule.HTTP_READER_REQUEST_INVALID, protocol, null, bad.reason(), req);
             }
             refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, bad.reason() + "\n");
             return null;
         }
         ReaderRequest reader = ((ReaderRequest.Ok) parsed).request();
         String clientId = newClientId(protocol);
+        if (reader.since() == ReaderRequest.BAD_ID) {
+            // tolerated: the reader resumes with an explicit reset, as after a gap in the history
+            RuleBreaches.report(ctx.channel(), Rule.HTTP_RESUME_ID_UNKNOWN, protocol, clientId,
+                    "resume id is not one this broker sent (resumed with a reset)", req);
+        }
         HttpCaller caller = login(ctx, req, protocol, clientId);
         if (caller == null) {
             return null;

@@ -14,6 +14,8 @@ import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageProperties;
 import io.sluice.server.broker.PublishOutcome;
 import io.sluice.server.events.Limit;
+import io.sluice.server.events.Rule;
+import io.sluice.server.events.RuleBreaches;
 import io.sluice.server.transport.HandshakeTimeout;
 
 import java.util.List;
@@ -45,6 +47,8 @@ final class HttpPublish {
 
     void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         if (!req.method().equals(HttpMethod.POST)) {
+            RuleBreaches.report(ctx.channel(), Rule.HTTP_METHOD_NOT_ALLOWED, PROTOCOL, null,
+                    req.method() + " on /publish (publish with POST)", req);
             fallback.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "publish with POST\n",
                     HttpHeaderNames.ALLOW, "POST, OPTIONS");
             return;
@@ -82,7 +86,7 @@ final class HttpPublish {
         Limit over = fallback.limits().check(topic);
         if (over != null) {
             fallback.events().limitExceeded(PROTOCOL, fallback.info(ctx.channel(), "/publish"), null, over);
-            bad(ctx, req, "the topic is over the limit " + over.setting());
+            fallback.refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, "the topic is over the limit " + over.setting() + "\n");
             return;
         }
         HttpCaller caller = fallback.login(ctx, req, PROTOCOL, null);
@@ -113,6 +117,7 @@ final class HttpPublish {
     }
 
     private void bad(ChannelHandlerContext ctx, FullHttpRequest req, String why) {
+        RuleBreaches.report(ctx.channel(), Rule.HTTP_PUBLISH_REQUEST_INVALID, PROTOCOL, null, why, req);
         fallback.refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, why + "\n");
     }
 

@@ -9,6 +9,8 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.events.Heartbeat;
+import io.sluice.server.events.Rule;
+import io.sluice.server.testkit.Probe;
 
 import java.util.concurrent.TimeUnit;
 
@@ -19,12 +21,17 @@ import java.util.concurrent.TimeUnit;
  * agreed intervals are simply sx (server to client) and sy (client to server), never shorter than the
  * configured minimum. An {@link IdleStateHandler} ahead of the decoder sees every inbound byte, heart-beat EOLs
  * included: the server writes an EOL after sx ms without writing, and a client silent for sy ms plus the grace
- * period gets an ERROR and is disconnected.
+ * period gets an ERROR and is disconnected. Strict mode holds the client to the agreed interval itself: a gap
+ * longer than it, beyond a tenth of it (at least {@link #LATE_SLACK_MILLIS}) for timers and the network, is
+ * recorded as {@link Rule#STOMP_HEARTBEAT_LATE}, once per connection, as MQTT's Keep Alive is held to its
+ * interval while the broker waits one and a half times it.
  *
  * @param sendMillis    server to client interval, 0 for none
  * @param receiveMillis client to server interval, 0 for none
  */
 record StompHeartbeat(long sendMillis, long receiveMillis, long graceMillis) {
+    /** Lateness strict mode forgives: a tenth of the interval, at least this. */
+    static final long LATE_SLACK_MILLIS = 100;
     private static final ByteBuf EOL = Unpooled.unreleasableBuffer(Unpooled.directBuffer(1, 1).writeByte('\n')).asReadOnly();
 
     /** {@code cx,cy} from a CONNECT; absent means 0,0. */
@@ -68,17 +75,42 @@ record StompHeartbeat(long sendMillis, long receiveMillis, long graceMillis) {
         long readTimeout = receiveMillis == 0 ? 0 : receiveMillis + graceMillis;
         String decoder = pipeline.context(conn.decoder).name();
         pipeline.addBefore(decoder, "stomp-idle", new IdleStateHandler(readTimeout, sendMillis, 0, TimeUnit.MILLISECONDS));
-        pipeline.addBefore(decoder, "stomp-heartbeat", new Beats(conn, readTimeout));
+        pipeline.addBefore(decoder, "stomp-heartbeat", new Beats(conn, readTimeout, receiveMillis));
     }
 
     /** Writes the server's heart-beats and ends a silent client's connection. */
     private static final class Beats extends ChannelInboundHandlerAdapter {
         private final StompConnection conn;
         private final long readTimeout;
+        private final long interval;
+        private long lastRead = System.nanoTime();
+        private boolean lateReported;
 
-        Beats(StompConnection conn, long readTimeout) {
+        Beats(StompConnection conn, long readTimeout, long interval) {
             this.conn = conn;
             this.readTimeout = readTimeout;
+            this.interval = interval;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            long now = System.nanoTime();
+            checkLate(ctx, now, "then data arrived");
+            lastRead = now;
+            ctx.fireChannelRead(msg);
+        }
+
+        /** Strict mode only: the client let more than its agreed interval pass without sending anything. */
+        private void checkLate(ChannelHandlerContext ctx, long now, String what) {
+            if (interval == 0 || lateReported || conn.gate.isPaused()) {
+                return; // while backpressure holds reading, the client's bytes wait unread: not its lateness
+            }
+            long silent = TimeUnit.NANOSECONDS.toMillis(now - lastRead);
+            if (silent > interval + Math.max(LATE_SLACK_MILLIS, interval / 10)) {
+                lateReported = true;
+                Probe.violated(ctx.channel(), Rule.STOMP_HEARTBEAT_LATE, conn.login, "silent for " + silent
+                        + " ms with heart-beats agreed every " + interval + " ms (" + what + ")");
+            }
         }
 
         @Override
@@ -93,6 +125,7 @@ record StompHeartbeat(long sendMillis, long receiveMillis, long graceMillis) {
                         if (conn.gate.isPaused()) {
                             return; // backpressure stopped reading: the client's heart-beats wait unread
                         }
+                        checkLate(ctx, System.nanoTime(), "then the server closed the connection");
                         conn.events.heartbeat("stomp", Heartbeat.TIMEOUT);
                         conn.errors.fail(DisconnectReason.KEEP_ALIVE_TIMEOUT, "heart-beat timeout", "Nothing, not even a heart-beat, arrived for "
                             + readTimeout + " ms; send heart-beats as agreed in CONNECTED.", null);

@@ -77,8 +77,10 @@ public final class Probe {
 
     void record(Rule rule, String clientIdOrNull, String detail) {
         String who = clientIdOrNull != null ? clientIdOrNull : clientId;
-        // a WebSocket frame is not the protocol's packet: the packet before it would only mislead
-        byte[] bytes = rule.protocol() == Rule.Protocol.WEBSOCKET ? new byte[0] : lastInbound;
+        // a WebSocket frame is not the protocol's packet, and a late heart-beat is no frame at all: the packet
+        // before either would only mislead
+        byte[] bytes = rule.protocol() == Rule.Protocol.WEBSOCKET || rule == Rule.STOMP_HEARTBEAT_LATE
+                ? new byte[0] : lastInbound;
         Violation v = new Violation(Instant.now(), rule, rule.id(mqttLevel), protocol, info.transport().label(),
                 String.valueOf(info.remote()), who, detail, bytes);
         kit.violations().record(v);

@@ -6,9 +6,13 @@ import io.netty.channel.ChannelPipeline;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Rule;
+import io.sluice.server.events.RuleBreaches;
+import io.sluice.server.events.Violation;
 import io.sluice.server.transport.ProtocolModule;
 
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,7 +26,7 @@ import java.util.function.Consumer;
  * protocol handlers themselves are unchanged. Off in production unless {@code --strict}, {@code --trace} or
  * {@code --fault-injection} asks for it. One test kit may outlive several servers (a simulated restart).
  */
-public final class Testkit implements AutoCloseable {
+public final class Testkit implements AutoCloseable, RuleBreaches {
     private final boolean strict;
     private final Tracer tracer;
     private final Violations violations = new Violations();
@@ -75,6 +79,18 @@ public final class Testkit implements AutoCloseable {
     /** The trace writer, null when tracing is off. */
     public Tracer tracer() {
         return tracer;
+    }
+
+    /** A breach an HTTP request made (strict mode attaches this kit to the HTTP connections it watches). */
+    @Override
+    public void breached(Rule rule, String protocol, String transport, String remote, String clientId, String detail,
+                         byte[] bytes) {
+        if (!strict) {
+            return;
+        }
+        Violation v = new Violation(Instant.now(), rule, rule.id(), protocol, transport, remote, clientId, detail, bytes);
+        violations.record(v);
+        journal.add("violation " + v.describe());
     }
 
     /** How a restart is done (the embedding handle's), for the test-control endpoint. */

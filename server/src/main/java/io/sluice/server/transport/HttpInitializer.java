@@ -1,13 +1,18 @@
 package io.sluice.server.transport;
 
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionLog;
+import io.sluice.server.events.Rule;
+import io.sluice.server.events.RuleBreaches;
 import io.sluice.server.events.Transport;
 
 import java.util.List;
@@ -66,7 +71,7 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                         .setMaxInitialLineLength(4096)
                         .setMaxHeaderSize(config.maxHeaderSize())))
-                .addLast("http-aggregator", new HttpObjectAggregator(config.maxContentLength()));
+                .addLast("http-aggregator", new ReportingAggregator(config.maxContentLength()));
         if (requestGate != null) {
             ch.pipeline().addLast(REQUEST_GATE, requestGate.get());
         }
@@ -74,5 +79,21 @@ public final class HttpInitializer extends ChannelInitializer<SocketChannel> {
             ch.pipeline().addLast(SECURITY_GATE + i, securityGates.get(i).get());
         }
         ch.pipeline().addLast("http-router", new HttpRouter(endpoints, upgrader));
+    }
+
+    /** Netty's aggregator, which answers a body over the limit with 413; strict mode records the breach too. */
+    private static final class ReportingAggregator extends HttpObjectAggregator {
+        ReportingAggregator(int maxContentLength) {
+            super(maxContentLength);
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) throws Exception {
+            if (oversized instanceof HttpRequest request) {
+                RuleBreaches.report(ctx.channel(), Rule.HTTP_CONTENT_TOO_LARGE, "http", null,
+                        "a body over " + maxContentLength() + " bytes (--http-max-content-length)", request);
+            }
+            super.handleOversizedMessage(ctx, oversized);
+        }
     }
 }
