@@ -22,6 +22,7 @@ import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.RuleBreaches;
 import io.sluice.server.events.Transport;
 import io.sluice.server.mqtt.MqttModule;
+import io.sluice.server.ops.AcceptGate;
 import io.sluice.server.ops.AdmissionHandler;
 import io.sluice.server.ops.Operations;
 import io.sluice.server.ops.OpsEndpoints;
@@ -42,6 +43,7 @@ import io.sluice.server.transport.HttpInitializer;
 import io.sluice.server.transport.Listener;
 import io.sluice.server.transport.ProtocolModule;
 import io.sluice.server.transport.ProtocolRegistry;
+import io.sluice.server.transport.ShedAnswer;
 import io.sluice.server.transport.TcpProtocolInitializer;
 import io.sluice.server.transport.TransportConfig;
 import io.sluice.server.events.Logs;
@@ -249,10 +251,11 @@ public final class SluiceServer implements AutoCloseable {
             }
             // admission first: limits, connection rate and shutdown are decided before any protocol work
             AdmissionHandler admission = ops.admissionHandler(listener.transport());
+            AcceptGate gate = acceptGate(listener);
             ServerBootstrap bootstrap = new ServerBootstrap()
                     .group(loops.acceptors(), loops.workers())
                     .channel(loops.serverChannelType())
-                    .handler(ops.overloadGate(listener.transport()))
+                    .handler(gate)
                     .option(ChannelOption.SO_BACKLOG, settings.get(Settings.ACCEPT_BACKLOG))
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
@@ -278,9 +281,27 @@ public final class SluiceServer implements AutoCloseable {
                         + " (" + e.getMessage() + "); free the port or choose another with --" + listener.port().name(), e);
             }
             serverChannels.add(channel);
+            if (listener.transport() != Transport.WEBSOCKET) {
+                ops.handshakes().pauses(channel);
+            }
             bound.put(listener.name(), (InetSocketAddress) channel.localAddress());
             log.info("listening for {} on {} ({})", listener.name(), channel.localAddress(), loops.kind());
         }
+    }
+
+    /**
+     * A listener's admission at accept: the HTTP port keeps sockets accepted while overloaded (marked, so operators'
+     * requests are served and upgrades refused); a protocol port bounds its pending handshakes and refuses in its
+     * protocol while overloaded, a TLS port unanswered (an answer would cost a TLS handshake).
+     */
+    private AcceptGate acceptGate(Listener listener) {
+        if (listener.transport() == Transport.WEBSOCKET) {
+            return ops.httpAcceptGate(listener.transport());
+        }
+        ProtocolModule module = listener.initializer() instanceof TcpProtocolInitializer tcp
+                ? protocols.byName(tcp.protocol()).orElse(null) : null;
+        return ops.acceptGate(listener.transport(), new ShedAnswer(loops.refusals(), module,
+                settings.get(Settings.MAX_PENDING_HANDSHAKES)));
     }
 
     /** The bound port of a listener ("mqtt", "http", ...), -1 when it is disabled. */

@@ -312,6 +312,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
                 .properties(ack)
                 .build());
         connection.events.connected("mqtt", connection.info, r.clientId());
+        Admission.established(connection.channel); // CONNACK written: its place among pending handshakes is free
         sink.activate();
         if (keepAlive > 0) {
             ctx.pipeline().addBefore(ctx.name(), KEEP_ALIVE_HANDLER,

@@ -21,14 +21,15 @@ final class MqttConnectRefusal {
     }
 
     /**
-     * A connection {@link io.sluice.server.ops.Admission} refused (a limit, the connection rate, shutdown):
-     * MQTT 5 CONNACK 0x97 quota exceeded, 0x9F connection rate exceeded or 0x88 server unavailable; MQTT 3.1.1
-     * return code 0x03 server unavailable.
+     * A connection {@link io.sluice.server.ops.Admission} refused (a limit, the connection rate, overload,
+     * shutdown): MQTT 5 CONNACK 0x97 quota exceeded, 0x9F connection rate exceeded, 0x89 server busy or 0x88 server
+     * unavailable; MQTT 3.1.1 return code 0x03 server unavailable.
      */
     void refuse(Refusal admission) {
         ReasonCode reason = switch (admission) {
             case CONNECTION_LIMIT, ADDRESS_LIMIT, SESSION_LIMIT -> ReasonCode.QUOTA_EXCEEDED;
             case RATE_LIMIT -> ReasonCode.CONNECTION_RATE_EXCEEDED;
+            case OVERLOADED -> ReasonCode.SERVER_BUSY;
             default -> ReasonCode.SERVER_UNAVAILABLE;
         };
         refuse(reason, admission.message(), admission);

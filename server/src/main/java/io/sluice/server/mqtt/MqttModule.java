@@ -1,6 +1,7 @@
 package io.sluice.server.mqtt;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
@@ -14,6 +15,7 @@ import io.sluice.server.broker.SessionId;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.InboundGate;
 import io.sluice.server.transport.ProtocolModule;
@@ -125,6 +127,39 @@ public final class MqttModule implements ProtocolModule {
             }
         }
         return Recognition.YES;
+    }
+
+    /**
+     * CONNACK refusing the CONNECT in {@code head} with {@code refusal}: MQTT 5 with the refusal's reason code
+     * (0x89 server busy, section 3.2.2.2) and no properties, 3.1.1 and 3.1 with its return code (0x03 server
+     * unavailable, 3.1.1 section 3.2.2.3), read from the protocol level that follows the protocol name. No
+     * Reason String: the client's Maximum Packet Size, which a CONNACK must respect, is further on in the CONNECT.
+     */
+    @Override
+    public ByteBuf refusal(ByteBuf head, Refusal refusal) {
+        Recognition r = recognize(head);
+        if (r == Recognition.NO) {
+            return Unpooled.EMPTY_BUFFER;
+        }
+        int level = r == Recognition.YES ? protocolLevel(head) : -1;
+        if (level < 0) {
+            return null;
+        }
+        return switch (level) {
+            case 5 -> Unpooled.wrappedBuffer(new byte[] {0x20, 3, 0, (byte) refusal.mqtt5ReasonCode(), 0});
+            case 3, 4 -> Unpooled.wrappedBuffer(new byte[] {0x20, 2, 0, (byte) refusal.mqtt3ReturnCode()});
+            default -> Unpooled.EMPTY_BUFFER; // a level no version has: 0x01 would do, but no answer is as clear
+        };
+    }
+
+    /** The protocol level byte of a recognized CONNECT head, -1 while it has not arrived. */
+    private static int protocolLevel(ByteBuf head) {
+        int i = head.readerIndex() + 1;
+        while ((head.getUnsignedByte(i++) & 0x80) != 0) {
+            // the remaining length, already checked by recognize
+        }
+        i += 2 + head.getUnsignedShort(i);
+        return i < head.writerIndex() ? head.getUnsignedByte(i) : -1;
     }
 
     /**

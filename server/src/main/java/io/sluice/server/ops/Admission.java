@@ -4,6 +4,8 @@ import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.Refusal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,9 +22,10 @@ import java.util.function.LongSupplier;
  *
  * <p>Keeping up is adaptive by default: a new connection is shed only while the I/O threads run late by
  * more than {@code overload-lag} ({@link EventLoopLag}), that is while the broker is really overloaded and
- * every connection it already serves waits for it ({@link OverloadGate} closes it as it is accepted);
- * otherwise it is admitted, as fast as the broker can serve a reconnect storm. A fixed pace, the {@code connect-rate} token bucket, is an option for those who want one
- * (it refuses past its rate even when the broker has room).
+ * every connection it already serves waits for it ({@link AcceptGate} refuses it as it is accepted, off the I/O
+ * threads); otherwise it is admitted, as fast as the broker answers handshakes ({@link HandshakeBudget}: a storm
+ * waits in the listen backlog rather than crowding the I/O threads). A fixed pace, the {@code connect-rate}
+ * token bucket, is an option for those who want one (it refuses past its rate even when the broker has room).
  *
  * <p>How it plugs in: {@link AdmissionHandler} sits at the front of every listener's pipeline and asks
  * {@link #admit} when a socket opens. An admitted socket holds its place until it closes. A refused one is not
@@ -31,6 +34,7 @@ import java.util.function.LongSupplier;
  * ERROR frame, and then closes; {@link AdmissionHandler} closes it anyway after a short grace period.
  */
 public final class Admission {
+    private static final Logger log = LoggerFactory.getLogger(Admission.class);
     static final AttributeKey<Refusal> REFUSAL = AttributeKey.valueOf("sluice.refusal");
 
     private final int maxConnections;
@@ -42,6 +46,10 @@ public final class Admission {
     private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private volatile boolean shuttingDown;
     private volatile boolean starting;
+    /** The current overload episode, for its two log lines (see {@link #shedding()}). */
+    private boolean shedding;
+    private long shedSince;
+    private long shed;
 
     /**
      * @param maxPerAddress    0 for no per-address limit
@@ -103,11 +111,41 @@ public final class Admission {
     }
 
     /**
-     * Whether the I/O threads run later than {@code overload-lag} now: {@link OverloadGate} then closes new
+     * Whether the I/O threads run later than {@code overload-lag} now: {@link AcceptGate} then refuses new
      * sockets as they are accepted.
      */
     public boolean overloaded() {
         return overloadLagNanos > 0 && lagNanos.getAsLong() > overloadLagNanos;
+    }
+
+    /**
+     * {@link #overloaded()}, asked for a socket just accepted, which is shed (or marked) when true: the log gets one
+     * line when shedding starts and one when it ends, with how many sockets it shed, not one per socket.
+     */
+    synchronized boolean shedding() {
+        boolean now = overloaded();
+        long t = System.nanoTime();
+        if (now && !shedding) {
+            shedding = true;
+            shedSince = t;
+            shed = 0;
+            log.warn("overloaded: the I/O threads run {} ms late (--overload-lag {} ms); new connections are refused "
+                    + "until they catch up (MQTT CONNACK server busy, STOMP ERROR, WebSocket upgrade 503; health and "
+                    + "metrics still answer)", lagNanos.getAsLong() / 1_000_000, overloadLagNanos / 1_000_000);
+        } else if (!now && shedding) {
+            shedding = false;
+            log.info("caught up: admitting new connections again after {} ms overloaded, {} refused meanwhile",
+                    (t - shedSince) / 1_000_000, shed);
+        }
+        if (now) {
+            shed++;
+        }
+        return now;
+    }
+
+    /** Sockets shed or marked since the current overload began (0 when none), as the log's closing line counts them. */
+    synchronized long shedThisEpisode() {
+        return shedding ? shed : 0;
     }
 
     /** An admitted connection closed. */
@@ -155,6 +193,23 @@ public final class Admission {
             return Math.max(1, (bucket.nanosUntilNextToken() + 999_999_999L) / 1_000_000_000L);
         }
         return refusal == Refusal.SHUTTING_DOWN ? 30 : 5;
+    }
+
+    /**
+     * The hook for protocol adapters: the connection's handshake is over (CONNACK, CONNECTED written), so it no
+     * longer counts against {@code max-pending-handshakes} ({@link HandshakeBudget}). Idempotent; a connection
+     * that never held a place (WebSocket, embedded) is left alone.
+     */
+    public static void established(Channel channel) {
+        Channel c = channel;
+        while (c != null) {
+            HandshakeBudget.Place place = c.attr(HandshakeBudget.PLACE).get();
+            if (place != null) {
+                place.owner.give(c);
+                return;
+            }
+            c = c.parent() instanceof io.netty.channel.ServerChannel ? null : c.parent();
+        }
     }
 
     /**

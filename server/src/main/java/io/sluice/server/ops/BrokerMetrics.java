@@ -271,9 +271,11 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     @Override
     public void refused(Transport transport, SocketAddress remote, String protocol, String clientId, Refusal reason,
                         String detail) {
-        if (protocol != null && reason.isAdmission()) {
+        if (protocol != null && reason.isAdmission() && reason != Refusal.OVERLOADED) {
             return; // counted by AdmissionHandler when the socket opened; the adapter only answered it
         }
+        // OVERLOADED with a protocol: an HTTP-port socket accepted while overloaded is only marked (its plain
+        // requests are served), so it counts where a reader or a sniffed protocol is refused
         counter("sluice.connections.refused", "connections refused before being accepted, by reason",
                 "transport", transport == null ? "unknown" : transport.label(), "reason", reason.label()).increment();
     }

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
+import io.sluice.server.transport.ShedAnswer;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionLog;
 import io.sluice.server.events.Transport;
@@ -28,6 +29,7 @@ public final class Operations implements AutoCloseable {
     private final ConnectionLog log = new ConnectionLog();
     private final ConnectionEvents events;
     private final Admission admission;
+    private final HandshakeBudget handshakes;
     private final TopicLimits topicLimits;
     private final Readiness readiness = new Readiness();
     private final OpsEndpoints endpoints;
@@ -43,6 +45,7 @@ public final class Operations implements AutoCloseable {
         this.events = ConnectionEvents.all(metrics, log);
         this.lag = workers == null ? null : new EventLoopLag(workers, EventLoopLag.PROBE_INTERVAL_MILLIS);
         this.admission = Admission.from(settings, lag == null ? () -> 0L : lag::nanos);
+        this.handshakes = new HandshakeBudget(settings.get(Settings.MAX_PENDING_HANDSHAKES));
         this.topicLimits = TopicLimits.from(settings);
         this.endpoints = new OpsEndpoints(metrics, readiness);
         this.sys = new SysTopics(broker, metrics, version());
@@ -54,6 +57,9 @@ public final class Operations implements AutoCloseable {
         });
         metrics.bind(r -> Gauge.builder("sluice.sockets", admission, Admission::open)
                 .description("sockets admitted and open now, on every listener (before and after CONNECT)")
+                .register(r));
+        metrics.bind(r -> Gauge.builder("sluice.handshakes.pending", handshakes, HandshakeBudget::pending)
+                .description("MQTT and STOMP connections accepted and not yet answered; at --max-pending-handshakes the listeners pause accepting")
                 .register(r));
         if (lag != null) {
             metrics.bind(r -> Gauge.builder("sluice.event.loop.lag", lag, EventLoopLag::seconds).baseUnit("seconds")
@@ -95,14 +101,28 @@ public final class Operations implements AutoCloseable {
         return new AdmissionHandler(admission, transport, metrics);
     }
 
-    /** On every listener's server channel: sheds sockets as they are accepted while the broker is overloaded. */
-    public OverloadGate overloadGate(Transport transport) {
-        return new OverloadGate(admission, transport, metrics);
+    /**
+     * On an MQTT or STOMP listener's server channel: its handshakes bounded by {@code max-pending-handshakes}, its
+     * sockets refused by {@code shed} while the broker is overloaded (see {@link AcceptGate}). Call
+     * {@link HandshakeBudget#pauses} with the bound server channel.
+     */
+    public AcceptGate acceptGate(Transport transport, ShedAnswer shed) {
+        return new AcceptGate(admission, transport, metrics, handshakes, shed);
+    }
+
+    /** On the HTTP listener's server channel: sockets accepted while overloaded are kept, marked (see {@link AcceptGate}). */
+    public AcceptGate httpAcceptGate(Transport transport) {
+        return new AcceptGate(admission, transport, metrics, null, null);
+    }
+
+    /** MQTT and STOMP handshakes between accept and answer, bounded by {@code max-pending-handshakes}. */
+    public HandshakeBudget handshakes() {
+        return handshakes;
     }
 
     /** Answers refused WebSocket upgrades; goes after the HTTP codec, before the upgrade handler. */
     public UpgradeRefusalHandler upgradeRefusalHandler() {
-        return new UpgradeRefusalHandler(admission, log);
+        return new UpgradeRefusalHandler(admission, log, metrics);
     }
 
     public TopicLimits topicLimits() {

@@ -14,17 +14,20 @@ import io.sluice.server.transport.HttpResponses;
 
 /**
  * The HTTP port's request gate, just before the router: a WebSocket upgrade on a connection {@link Admission}
- * refused gets the refusal's status (429 or 503) with Retry-After, and the connection closes. Every other
+ * refused, or accepted while the broker was overloaded ({@link AcceptGate}), gets the refusal's status (429 or
+ * 503) with Retry-After, and the connection closes. Every other
  * request passes, so {@code /healthz}, {@code /readyz} and {@code /metrics} still answer when the broker is
  * full or draining, and so do requests the HTTP decoder failed on (the router answers those).
  */
 public final class UpgradeRefusalHandler extends ChannelInboundHandlerAdapter {
     private final Admission admission;
     private final ConnectionEvents log;
+    private final ConnectionEvents metrics;
 
-    UpgradeRefusalHandler(Admission admission, ConnectionEvents log) {
+    UpgradeRefusalHandler(Admission admission, ConnectionEvents log, ConnectionEvents metrics) {
         this.admission = admission;
         this.log = log;
+        this.metrics = metrics;
     }
 
     @Override
@@ -32,8 +35,12 @@ public final class UpgradeRefusalHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof FullHttpRequest request && request.decoderResult().isSuccess()) {
             Refusal refusal = Admission.refusal(ctx.channel());
             if (refusal != null && isUpgrade(request)) {
-                // counted by AdmissionHandler when the socket opened; logged here, where it is answered
+                // counted by AdmissionHandler when the socket opened; logged here, where it is answered. A socket
+                // accepted while overloaded was only marked (its plain requests are served): counted here
                 log.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal, null);
+                if (refusal == Refusal.OVERLOADED) {
+                    metrics.refused(Transport.WEBSOCKET, ctx.channel().remoteAddress(), null, null, refusal, null);
+                }
                 ReferenceCountUtil.release(msg);
                 refuse(ctx, refusal);
                 return;

@@ -176,6 +176,7 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(connected);
         conn.decoder.onHeartbeat(() -> conn.events.heartbeat("stomp", Heartbeat.STOMP_HEARTBEAT_RECEIVED));
         conn.events.connected("stomp", conn.info, conn.id);
+        Admission.established(ctx.channel()); // CONNECTED written: its place among pending handshakes is free
         log.debug("stomp {}: connected, STOMP {}", conn.describe(), v.token());
     }
 

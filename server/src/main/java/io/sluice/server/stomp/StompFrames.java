@@ -34,6 +34,22 @@ final class StompFrames {
         return f;
     }
 
+    /**
+     * An ERROR frame as bytes on the wire, for a connection turned away before it has a STOMP pipeline (see
+     * {@link StompModule#refusal}): {@code message} and {@code detail} must need no header escaping (no colon,
+     * CR or LF), which holds for the refusals' fixed texts.
+     */
+    static ByteBuf encodedError(String message, String detail) {
+        byte[] body = detail.getBytes(StandardCharsets.UTF_8);
+        String head = "ERROR\nmessage:" + message + "\ncontent-type:text/plain;charset=utf-8\ncontent-length:"
+                + body.length + "\n\n";
+        ByteBuf frame = Unpooled.buffer(head.length() + body.length + 1);
+        frame.writeCharSequence(head, StandardCharsets.UTF_8);
+        frame.writeBytes(body);
+        frame.writeByte(0);
+        return frame;
+    }
+
     /** A header's value, null when absent. */
     static String header(StompFrame frame, CharSequence name) {
         return frame.headers().getAsString(name);

@@ -13,6 +13,7 @@ import io.sluice.server.broker.Broker;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.InboundGate;
 import io.sluice.server.transport.ProtocolModule;
@@ -140,6 +141,15 @@ public final class StompModule implements ProtocolModule {
         return msg instanceof StompFrame f && f.decoderResult().isSuccess()
                 && (f.command() == StompCommand.ACK || f.command() == StompCommand.NACK)
                 && !f.headers().contains(StompHeaders.TRANSACTION);
+    }
+
+    /**
+     * An ERROR frame at once, whatever the client sent (STOMP 1.2: the server may send ERROR and close at any
+     * time); the client needs no CONNECT answered to learn it was refused.
+     */
+    @Override
+    public ByteBuf refusal(ByteBuf head, Refusal refusal) {
+        return StompFrames.encodedError(refusal.message(), refusal.message() + ".");
     }
 
     @Override

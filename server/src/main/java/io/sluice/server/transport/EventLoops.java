@@ -14,13 +14,15 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The broker's I/O threads: one acceptor thread and {@code io-threads} worker threads (0: Netty's default,
- * twice the cores), on native epoll where Netty's native library loads (Linux), NIO elsewhere or when asked:
- * checking for epoll unpacks and loads the native library, the largest single cost of a first start in a JVM.
+ * The broker's I/O threads: one acceptor thread, {@code io-threads} worker threads (0: Netty's default,
+ * twice the cores) and one thread answering the sockets shed while overloaded (started on first use), on native
+ * epoll where Netty's native library loads (Linux), NIO elsewhere or when asked: checking for epoll unpacks and
+ * loads the native library, the largest single cost of a first start in a JVM.
  */
 public final class EventLoops {
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
+    private final EventLoopGroup refusals;
     private final Class<? extends ServerSocketChannel> serverChannelType;
 
     public EventLoops(int ioThreads) {
@@ -32,6 +34,7 @@ public final class EventLoops {
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept"), io);
         this.workers = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("sluice-io"), io);
+        this.refusals = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-refuse"), io);
         this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
@@ -41,6 +44,14 @@ public final class EventLoops {
 
     public EventLoopGroup workers() {
         return workers;
+    }
+
+    /**
+     * One thread of its own for the sockets shed while the broker is overloaded ({@link ShedAnswer}): answering
+     * them there costs the I/O threads, which lack time then, nothing.
+     */
+    public EventLoopGroup refusals() {
+        return refusals;
     }
 
     public Class<? extends ServerSocketChannel> serverChannelType() {
@@ -55,6 +66,8 @@ public final class EventLoops {
     public void shutdown() {
         acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        refusals.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        refusals.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
         acceptors.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
         workers.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }

@@ -1,9 +1,11 @@
 package io.sluice.server.transport;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelPipeline;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.events.ConnectionInfo;
+import io.sluice.server.events.Refusal;
 
 import java.util.List;
 
@@ -25,6 +27,16 @@ public interface ProtocolModule {
     Recognition recognize(ByteBuf head);
 
     enum Recognition { YES, NO, NEED_MORE }
+
+    /**
+     * The bytes that turn a connection away with {@code refusal} before any of this protocol's handlers exist, from
+     * its first bytes ({@link ShedAnswer}, for sockets shed while the broker is overloaded): null while more bytes
+     * are needed, an empty buffer to close without a word (the bytes are not this protocol's, or it has no answer).
+     * Called off the I/O threads; must be cheap.
+     */
+    default ByteBuf refusal(ByteBuf head, Refusal refusal) {
+        return Unpooled.EMPTY_BUFFER;
+    }
 
     /**
      * Whether WebSocket text frames carry this protocol (STOMP: yes; MQTT: no, a text frame closes the

@@ -34,6 +34,11 @@ public final class TcpProtocolInitializer extends ChannelInitializer<SocketChann
         this.events = events;
     }
 
+    /** The protocol this listener serves ("mqtt", "stomp"). */
+    public String protocol() {
+        return protocol;
+    }
+
     @Override
     protected void initChannel(SocketChannel ch) {
         ConnectionReporter.attach(ch, Transport.TCP, events);
