@@ -99,6 +99,9 @@ final class Storm {
             r.put("timeouts", timeouts);
             r.put("errors", errors);
             r.put("failed_pct", attempts == 0 ? 0.0 : 100.0 * failures / attempts);
+            // refused: the broker answered no or closed before answering (what a refusal target counts);
+            // failed adds the attempts that got no answer in time and the errors
+            r.put("refused_pct", attempts == 0 ? 0.0 : 100.0 * (refusals + errors) / attempts);
             r.put("clients_admitted", admitted.cardinality());
             r.put("all_in_s", o.stay && allIn > 0 ? seconds : -1.0);
             r.put("connects_per_s", connects / seconds);

@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
  * against a fresh broker process per run, in rounds that interleave the configurations so a shared machine's
  * drift hits them alike:
  * <ul>
- *   <li><b>defaults</b>: adaptive admission (refuse only past {@code --overload-lag});</li>
- *   <li><b>no admission control</b>: {@code --connect-rate 0 --overload-lag 0};</li>
+ *   <li><b>defaults</b>: adaptive admission (handshakes bounded by {@code --max-pending-handshakes}, refused
+ *       only past {@code --overload-lag});</li>
+ *   <li><b>no admission control</b>: {@code --connect-rate 0 --overload-lag 0}, handshakes unbounded;</li>
  *   <li><b>fixed 1,000/s</b>: {@code --connect-rate 1000 --connect-burst 2000}, the former default.</li>
  * </ul>
  * Then an overload: a broker held to one I/O thread under a storm far past what it serves, with bystander
@@ -38,9 +39,10 @@ public final class StormAdmission {
 
     private static final Config DEFAULTS = new Config("defaults", List.of());
     private static final Config UNLIMITED = new Config("no admission control",
-            List.of("--connect-rate", "0", "--overload-lag", "0"));
+            List.of("--connect-rate", "0", "--overload-lag", "0", "--max-pending-handshakes", "2147483647"));
     private static final Config FIXED = new Config("fixed 1,000/s",
-            List.of("--connect-rate", "1000", "--connect-burst", "2000", "--overload-lag", "0"));
+            List.of("--connect-rate", "1000", "--connect-burst", "2000", "--overload-lag", "0",
+                    "--max-pending-handshakes", "2147483647"));
 
     private final Path sluiceJar;
     private final Path work;
@@ -154,15 +156,16 @@ public final class StormAdmission {
                 + "clients over the time until the last one got in (at most %s s). A fresh broker per run, "
                 + "configurations interleaved in each round.%n%n", o.get("clients"), o.get("stay-duration")));
         md.append("| round | configuration | connects/s | vs no admission control | attempts | refused (closed or told no) "
-                + "| timed out | failed % | clients in | connect p50 | connect p99 | broker CPU | load avg |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| timed out | refused % | failed % (refused + timed out) | clients in | connect p50 | connect p99 | broker CPU | load avg |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (int r = 0; r < storms.size(); r++) {
             double base = num(storms.get(r).get(UNLIMITED), "connects_per_s");
             for (Map.Entry<Config, Map<String, Object>> e : storms.get(r).entrySet()) {
                 Map<String, Object> x = e.getValue();
-                md.append(String.format(Locale.ROOT, "| %d | %s | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f s | %.2f s | %.0f%% | %.1f |%n",
+                md.append(String.format(Locale.ROOT, "| %d | %s | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f s | %.2f s | %.0f%% | %.1f |%n",
                         r + 1, e.getKey().name(), num(x, "connects_per_s"), num(x, "connects_per_s") / base,
-                        num(x, "attempts"), num(x, "refusals") + num(x, "errors"), num(x, "timeouts"), num(x, "failed_pct"),
+                        num(x, "attempts"), num(x, "refusals") + num(x, "errors"), num(x, "timeouts"),
+                        num(x, "refused_pct"), num(x, "failed_pct"),
                         num(x, "clients_admitted"), num(x, "connect_p50_us") / 1e6, num(x, "connect_p99_us") / 1e6,
                         num(x, "broker_cpu_pct"), num(x, "load_average")));
             }
