@@ -3,9 +3,9 @@ package io.sluice.server.ops;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import io.sluice.server.config.Settings;
+import io.sluice.server.events.Logs;
 import io.sluice.server.events.Refusal;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -34,7 +34,7 @@ import java.util.function.LongSupplier;
  * ERROR frame, and then closes; {@link AdmissionHandler} closes it anyway after a short grace period.
  */
 public final class Admission {
-    private static final Logger log = LoggerFactory.getLogger(Admission.class);
+    private static final Logger log = Logs.get(Admission.class);
     static final AttributeKey<Refusal> REFUSAL = AttributeKey.valueOf("sluice.refusal");
 
     private final int maxConnections;
