@@ -69,7 +69,7 @@ final class MqttConnectRefusal {
             return;
         }
         MqttConnection.log().warn("{}: CONNECT refused: {}; answered CONNACK {}", connection.describe(), why,
-                connection.isV5() ? reason.toString() : String.format("return code %d", code));
+                connection.isV5() ? reason.toString() : "return code " + code);
         connection.markClosing();
         connection.channel.writeAndFlush(MqttMessageBuilders.connAck()
                         .returnCode(MqttConnectReturnCode.valueOf(code))
