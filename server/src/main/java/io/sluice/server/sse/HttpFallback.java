@@ -70,7 +70,8 @@ public final class HttpFallback {
     private final Admission admission;
     private final List<String> corsOrigins;
     private final HttpPublish publish = new HttpPublish(this);
-    private final String idPrefix;
+    /** The random part of reader ids, drawn on the first reader: seeding a SecureRandom is no start-up work. */
+    private volatile String idPrefix;
     private final AtomicLong nextId = new AtomicLong();
 
     public HttpFallback(Broker broker, Settings settings, Security security, ConnectionEvents events,
@@ -82,9 +83,6 @@ public final class HttpFallback {
         this.limits = limits;
         this.admission = admission;
         this.corsOrigins = settings.get(Settings.HTTP_CORS_ORIGINS);
-        byte[] random = new byte[6];
-        new SecureRandom().nextBytes(random);
-        this.idPrefix = HexFormat.of().formatHex(random) + "-";
     }
 
     /** Serve {@code /sse}, {@code /poll} and {@code /publish} on the HTTP port. */
@@ -113,7 +111,18 @@ public final class HttpFallback {
     }
 
     private String newClientId(String protocol) {
-        return "$" + protocol + "/" + idPrefix + nextId.incrementAndGet();
+        String prefix = idPrefix;
+        if (prefix == null) {
+            synchronized (this) {
+                if (idPrefix == null) {
+                    byte[] random = new byte[6];
+                    new SecureRandom().nextBytes(random);
+                    idPrefix = HexFormat.of().formatHex(random) + "-";
+                }
+                prefix = idPrefix;
+            }
+        }
+        return "$" + protocol + "/" + prefix + nextId.incrementAndGet();
     }
 
     private void publish(ChannelHandlerContext ctx, FullHttpRequest req) {
