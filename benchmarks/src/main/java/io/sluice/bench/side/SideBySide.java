@@ -137,7 +137,8 @@ public final class SideBySide {
               --warmup S           seconds of load before measuring                                   (5)
               --only IDS           loads to run flat out, comma-separated, e.g. fanin-ws-qos0,p2p-tcp-qos1;
                                    ids: {fanout,fanin,p2p}-{ws,tcp}-qos{0,1}, p2p-ws-qos1-4k, p2p-stomp-ws-qos1,
-                                   slow-ws-qos1, storm-ws; "idle" alone runs the idle phase only (all six x2)
+                                   slow-ws-qos1, storm-ws; "idle" adds the idle phase; "none": nothing flat out
+                                   (e.g. --only none --fixed p2p-ws-qos1 --rate 40000: one fixed-rate load)
               --fixed IDS|all|none loads also run at half the best peer's peak                      (all)
               --first IDS|none     loads whose first minute after start is measured (fresh processes)
                                                                                (p2p-ws-qos1,fanout-ws-qos1)
@@ -230,7 +231,7 @@ public final class SideBySide {
         }
         List<Load> ls = new ArrayList<>();
         for (String id : o.only) {
-            if (id.equals("idle")) {
+            if (id.equals("idle") || id.equals("none")) {
                 continue;
             }
             ls.add(all.stream().filter(l -> l.id().equals(id)).findFirst()
