@@ -38,7 +38,9 @@ final class Broker {
 
     void start() throws IOException, InterruptedException {
         File out = log.toFile();
-        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(out)).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(out));
+        pb.environment().remove("JAVA_OPTS"); // the flags measured are the launcher's, not this shell's
+        process = pb.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {

@@ -114,6 +114,9 @@ public final class SideBySide {
         List<String> peers = new ArrayList<>(List.of("mosquitto", "hivemq"));
         Path out = Path.of("docs/benchmarks.md");
         Path sluiceJar = Path.of("server/target/sluice.jar");
+        /** The launcher users start Sluice with (its JVM flags); used when present, unless --sluice-jar names a jar. */
+        Path sluiceLauncher = Path.of("bin/sluice");
+        boolean sluiceJarGiven;
         String sluiceLabel = "";
         Path benchJar = Path.of("benchmarks/target/benchmarks.jar");
         Path benchClasses = Path.of("benchmarks/target/classes");
@@ -189,7 +192,11 @@ public final class SideBySide {
                 case "--idle" -> o.idleConnections = Integer.parseInt(args[++i]);
                 case "--peers" -> o.peers = new ArrayList<>(List.of(args[++i].split(",")));
                 case "--out" -> o.out = Path.of(args[++i]);
-                case "--sluice-jar" -> o.sluiceJar = Path.of(args[++i]);
+                case "--sluice-jar" -> {
+                    o.sluiceJar = Path.of(args[++i]);
+                    o.sluiceJarGiven = true;
+                }
+                case "--sluice-launcher" -> o.sluiceLauncher = Path.of(args[++i]);
                 case "--sluice-label" -> o.sluiceLabel = args[++i];
                 case "--bench-jar" -> o.benchJar = Path.of(args[++i]);
                 case "--moquette-classpath" -> o.moquetteClasspath = Path.of(args[++i]);
@@ -514,6 +521,7 @@ public final class SideBySide {
             r.put("others_cpu_pct", Math.max(0, 100 * others / (wall * Runtime.getRuntime().availableProcessors())));
         }
         r.put("broker_restarts", b.restarts);
+        r.put("broker_command", commandLine(b.pid()));
         if (fixedRates.containsKey(l.id()) && !phase.equals(PEAK)) {
             r.put("fixed_rate_delivered", fixedRates.get(l.id()));
             r.put("fixed_rate_peer", fixedRatePeer.get(l.id()));
@@ -526,6 +534,20 @@ public final class SideBySide {
                 phase, l.id(), b.name, round, f0(num(r, "msgs_per_s")), f1(num(r, "latency_p99_us") / 1000),
                 f1(num(r, "delivered") > 0 ? num(r, "broker_cpu_s") * 1e6 / num(r, "delivered") : Double.NaN),
                 f0(num(r, "broker_peak_rss_kb") / 1024), r.containsKey("error") ? " (" + r.get("error") + ")" : "");
+    }
+
+    /** What the broker process runs, from /proc (a launcher's JVM flags included), class paths shortened. */
+    static String commandLine(long pid) {
+        try {
+            String[] argv = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"))).split("\0");
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < argv.length; i++) {
+                out.add(i > 0 && (argv[i - 1].equals("-cp") || argv[i - 1].equals("-classpath")) ? "CLASSPATH" : argv[i]);
+            }
+            return String.join(" ", out);
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
     }
 
     private void record(Map<String, Object> r) {
@@ -624,12 +646,16 @@ public final class SideBySide {
     private void startBrokers() throws Exception {
         Path sluiceJar = o.sluiceJar.toAbsolutePath();
         int sTcp = freePort(), sWs = freePort(), sStomp = freePort();
-        brokers.add(new Broker(SLUICE, false, true, sTcp, sWs, sStomp, "/mqtt",
-                List.of(java(), "-jar", sluiceJar.toString(), "--bind", "127.0.0.1", "--mqtt-port", Integer.toString(sTcp),
+        // as users start it: through the launcher (its JVM flags) when there is one, else the jar with JVM defaults
+        boolean launcher = !o.sluiceJarGiven && Files.isExecutable(o.sluiceLauncher);
+        List<String> start = launcher ? List.of(o.sluiceLauncher.toAbsolutePath().toString())
+                : List.of(java(), "-jar", sluiceJar.toString());
+        List<String> sluiceCommand = new ArrayList<>(start);
+        sluiceCommand.addAll(List.of("--bind", "127.0.0.1", "--mqtt-port", Integer.toString(sTcp),
                         "--http-port", Integer.toString(sWs), "--stomp-port", Integer.toString(sStomp), "--log-level", "warn",
                         // in memory, like Mosquitto (persistence false), HiveMQ (in-memory) and Moquette beside it
-                        "--persistence", "none"),
-                work.resolve("sluice.log")));
+                        "--persistence", "none"));
+        brokers.add(new Broker(SLUICE, false, true, sTcp, sWs, sStomp, "/mqtt", sluiceCommand, work.resolve("sluice.log")));
 
         if (o.peers.contains("mosquitto")) {
             int mTcp = freePort(), mWs = freePort();
@@ -870,8 +896,15 @@ public final class SideBySide {
                     .append("\n");
         }
         md.append("- Java: ").append(System.getProperty("java.vm.name")).append(" ").append(System.getProperty("java.version"))
-                .append(" for Sluice and HiveMQ CE, each with JVM defaults (no flags) and its default settings but in-memory persistence")
+                .append(" for Sluice and HiveMQ CE, each with its default settings but in-memory persistence")
                 .append(" (Sluice `--persistence none`, HiveMQ `<persistence><mode>in-memory</mode>`, Mosquitto `persistence false`)\n");
+        for (String n : names) {
+            String cmd = runs(results.keySet().stream().filter(k -> !runs(k, n).isEmpty()).findFirst().orElse(""), n).stream()
+                    .map(r -> r.get("broker_command")).filter(c -> c instanceof String).map(String::valueOf).findFirst().orElse(null);
+            if (cmd != null) {
+                md.append("- ").append(n).append(" ran as: `").append(cmd.replaceAll("/\\S*/", "")).append("`\n");
+            }
+        }
         md.append("- Mosquitto: ").append(exec("mosquitto", "-h").lines().filter(l -> l.startsWith("mosquitto version")).findFirst().orElse("?"))
                 .append(" (a TCP and a websockets listener on 127.0.0.1, `set_tcp_nodelay true`, otherwise defaults)\n");
         md.append("- Load: `java -jar benchmarks/target/benchmarks.jar load` in its own JVM (one Netty event-loop thread, MQTT 3.1.1, ")
