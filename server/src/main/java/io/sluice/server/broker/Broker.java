@@ -537,8 +537,6 @@ public final class Broker implements AutoCloseable {
         if (!store.isDurable()) {
             return;
         }
-        // first: a will published below takes a position above every recovered one
-        history.recover();
         // the store keys a session by SessionId.key()
         java.util.Map<String, Session> byKey = new java.util.HashMap<>();
         java.util.Map<String, Long> offlineSince = new java.util.LinkedHashMap<>();
@@ -600,7 +598,14 @@ public final class Broker implements AutoCloseable {
             public void will(String id, Message will, long publishAtMillis) {
                 wills.add(new Object[] {id, will, publishAtMillis});
             }
+
+            @Override
+            public MessageStore.HistoryRecovery history() {
+                return history.recovery();
+            }
         });
+        // before any publish below: a will takes a position above every recovered one
+        history.recovered();
         long now = System.currentTimeMillis();
         for (java.util.Map.Entry<String, Long> e : offlineSince.entrySet()) {
             Session s = byKey.get(e.getKey());

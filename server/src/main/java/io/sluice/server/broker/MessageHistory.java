@@ -38,8 +38,16 @@ public interface MessageHistory {
         }
     };
 
-    /** Read a durable history back; called once at start-up, before the first {@link #append}. */
-    default void recover() {
+    /**
+     * Where a durable store hands this history back at start-up ({@link MessageStore#recover}), before the first
+     * {@link #append}; null when it keeps nothing across restarts.
+     */
+    default MessageStore.HistoryRecovery recovery() {
+        return null;
+    }
+
+    /** Everything was handed back: apply the bounds. */
+    default void recovered() {
     }
 
     /** One recorded message and its position. */

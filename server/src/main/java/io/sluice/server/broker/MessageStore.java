@@ -78,25 +78,26 @@ public interface MessageStore extends AutoCloseable {
     record HistoryOrigin(long epoch, long firstPosition) {
     }
 
-    /** A message entered a topic's history at {@code position} (increasing, chosen by the caller). */
+    /**
+     * A message entered a topic's history at {@code position} (increasing, chosen by the caller). The entry refers
+     * to the message's payload like a queue entry does: a message queued and kept in the history is written once.
+     */
     void appendHistory(String topic, long position, long appendedAtMillis, Message message);
 
     /**
      * A topic's history lost its entries from {@code fromPosition} through {@code throughPosition} (by count or
-     * age): they go, and the topic remembers that nothing at or before {@code throughPosition} is complete.
+     * age), which held {@code messages} (their references go): they go, and the topic remembers that nothing at or
+     * before {@code throughPosition} is complete.
      */
-    void trimHistory(String topic, long fromPosition, long throughPosition);
+    void trimHistory(String topic, long fromPosition, long throughPosition, java.util.List<Message> messages);
 
     /**
-     * A topic's whole history up to {@code throughPosition} was forgotten (too many topics); positions up to
-     * {@code forgottenUpTo} (over all topics) may have belonged to a forgotten topic.
+     * A topic's whole history up to {@code throughPosition}, holding {@code messages}, was forgotten (too many
+     * topics); positions up to {@code forgottenUpTo} (over all topics) may have belonged to a forgotten topic.
      */
-    void forgetHistory(String topic, long throughPosition, long forgottenUpTo);
+    void forgetHistory(String topic, long throughPosition, long forgottenUpTo, java.util.List<Message> messages);
 
-    /** Read the history back at start-up (off the event loops, before readers are admitted). */
-    void recoverHistory(HistoryRecovery into);
-
-    /** What {@link #recoverHistory} hands back, in no particular order between the three kinds. */
+    /** The history {@link #recover} hands back (through {@link Recovery#history}), in no particular order. */
     interface HistoryRecovery {
         void entry(String topic, long position, long appendedAtMillis, Message message);
 
@@ -149,6 +150,11 @@ public interface MessageStore extends AutoCloseable {
         void inboundQos2(String sessionId, int packetId);
 
         void will(String sessionId, Message will, long publishAtMillis);
+
+        /** Where the history goes; null when nothing keeps it (its entries are then deleted). */
+        default HistoryRecovery history() {
+            return null;
+        }
     }
 
     @Override
@@ -223,15 +229,12 @@ public interface MessageStore extends AutoCloseable {
         }
 
         @Override
-        public void trimHistory(String topic, long fromPosition, long throughPosition) {
+        public void trimHistory(String topic, long fromPosition, long throughPosition, java.util.List<Message> messages) {
         }
 
         @Override
-        public void forgetHistory(String topic, long throughPosition, long forgottenUpTo) {
-        }
-
-        @Override
-        public void recoverHistory(HistoryRecovery into) {
+        public void forgetHistory(String topic, long throughPosition, long forgottenUpTo,
+                                  java.util.List<Message> messages) {
         }
 
         @Override

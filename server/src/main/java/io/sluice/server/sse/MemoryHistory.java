@@ -72,17 +72,19 @@ public final class MemoryHistory implements MessageHistory {
             long upTo = forgottenUpTo.accumulateAndGet(log.lastPosition, Math::max);
             // under the log's lock, so the store sees it after the log's last append; the eviction is atomic with
             // the removal, so a new log of the same topic appends after it
-            store.forgetHistory(topic, log.lastPosition, upTo);
+            if (store.isDurable()) {
+                store.forgetHistory(topic, log.lastPosition, upTo,
+                        log.entries.stream().map(Entry::message).toList());
+            }
         }
     }
 
     @Override
-    public void recover() {
+    public MessageStore.HistoryRecovery recovery() {
         if (!store.isDurable()) {
-            return;
+            return null;
         }
-        long now = clock.getAsLong();
-        store.recoverHistory(new MessageStore.HistoryRecovery() {
+        return new MessageStore.HistoryRecovery() {
             @Override
             public void entry(String topic, long position, long appendedAtMillis, Message message) {
                 TopicLog log = topics.get(topic, t -> new TopicLog());
@@ -106,8 +108,13 @@ public final class MemoryHistory implements MessageHistory {
             public void forgotten(long throughPosition) {
                 forgottenUpTo.accumulateAndGet(throughPosition, Math::max);
             }
-        });
+        };
+    }
+
+    @Override
+    public void recovered() {
         // the bounds may have changed since, and the age went on counting while the broker was down
+        long now = clock.getAsLong();
         for (var e : topics.asMap().entrySet()) {
             TopicLog log = e.getValue();
             synchronized (log) {
@@ -225,6 +232,7 @@ public final class MemoryHistory implements MessageHistory {
          */
         void trim(String topic, int max, long oldestMillis, MessageStore store) {
             long from = 0;
+            List<Message> dropped = null;
             Entry first;
             while ((first = entries.peekFirst()) != null
                     && (entries.size() > max || first.appendedMillis < oldestMillis)) {
@@ -233,9 +241,16 @@ public final class MemoryHistory implements MessageHistory {
                     from = first.position;
                 }
                 droppedUpTo = first.position;
+                if (store.isDurable()) {
+                    // their payload references go with them
+                    if (dropped == null) {
+                        dropped = new ArrayList<>(1);
+                    }
+                    dropped.add(first.message);
+                }
             }
-            if (from != 0) {
-                store.trimHistory(topic, from, droppedUpTo);
+            if (dropped != null) {
+                store.trimHistory(topic, from, droppedUpTo, dropped);
             }
         }
     }

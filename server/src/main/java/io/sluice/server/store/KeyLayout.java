@@ -22,7 +22,7 @@ import java.nio.charset.StandardCharsets;
  * 23 sid packetId                inbound QoS 2 packet id received, not released (empty value)
  * 24 sid                         delayed will: publish at, message
  * 30 topic                       retained: message id
- * 40 topic position              history entry: appended at (millis), message
+ * 40 topic position              history entry: appended at (millis), message id
  * 41 topic                       history trimmed: nothing of the topic at or before this position is kept (long)
  * </pre>
  * {@code sid} and {@code topic} are a 2-byte length and UTF-8; {@code id}, {@code seq}, {@code position} 8 bytes;

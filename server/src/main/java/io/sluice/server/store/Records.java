@@ -223,14 +223,6 @@ final class Records {
         return new StoredWill(in.getLong(), readMessage(in));
     }
 
-    // ---- history entry: appendedAtMillis, message
-    static byte[] history(long appendedAtMillis, Message m) {
-        return write(out -> {
-            out.writeLong(appendedAtMillis);
-            writeMessage(out, m);
-        });
-    }
-
     // ---- plumbing
 
     interface Writer {

@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -259,12 +260,13 @@ public final class RocksMessageStore implements MessageStore {
 
     @Override
     public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
-        // the record is built on the writer thread: the publisher's event loop only enqueues
-        writer.submit(b -> b.put(KeyLayout.history(topic, position), Records.history(appendedAtMillis, message)));
+        long id = reference(message);
+        byte[] value = ByteBuffer.allocate(16).putLong(appendedAtMillis).putLong(id).array();
+        writer.submit(b -> b.put(KeyLayout.history(topic, position), value));
     }
 
     @Override
-    public void trimHistory(String topic, long fromPosition, long throughPosition) {
+    public void trimHistory(String topic, long fromPosition, long throughPosition, List<Message> messages) {
         writer.submit(b -> {
             if (fromPosition == throughPosition) {
                 b.delete(KeyLayout.history(topic, fromPosition));
@@ -273,48 +275,17 @@ public final class RocksMessageStore implements MessageStore {
             }
             b.put(KeyLayout.historyTrimmed(topic), ByteBuffer.allocate(8).putLong(throughPosition).array());
         });
+        messages.forEach(this::release);
     }
 
     @Override
-    public void forgetHistory(String topic, long throughPosition, long forgottenUpTo) {
+    public void forgetHistory(String topic, long throughPosition, long forgottenUpTo, List<Message> messages) {
         writer.submit(b -> {
             b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, throughPosition + 1));
             b.delete(KeyLayout.historyTrimmed(topic));
             b.put(KeyLayout.HISTORY_FORGOTTEN_KEY, ByteBuffer.allocate(8).putLong(forgottenUpTo).array());
         });
-    }
-
-    @Override
-    public void recoverHistory(HistoryRecovery into) {
-        long start = System.currentTimeMillis();
-        long entries = 0;
-        try (ReadOptions scan = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
-             RocksIterator it = db.newIterator(scan)) {
-            byte[] forgotten = db.get(KeyLayout.HISTORY_FORGOTTEN_KEY);
-            if (forgotten != null) {
-                into.forgotten(ByteBuffer.wrap(forgotten).getLong());
-            }
-            for (it.seek(new byte[] {KeyLayout.HISTORY}); it.isValid(); it.next()) {
-                byte[] key = it.key();
-                if (key[0] == KeyLayout.HISTORY) {
-                    ByteBuffer value = ByteBuffer.wrap(it.value());
-                    long appendedAt = value.getLong();
-                    into.entry(KeyLayout.idAt(key), KeyLayout.longAt(key, key.length - 8), appendedAt,
-                            Records.readMessage(value));
-                    entries++;
-                } else if (key[0] == KeyLayout.HISTORY_TRIMMED) {
-                    into.trimmed(KeyLayout.idAt(key), ByteBuffer.wrap(it.value()).getLong());
-                } else {
-                    break;
-                }
-            }
-        } catch (RocksDBException e) {
-            throw new StoreException("cannot read the message store in " + dir.database() + " ("
-                    + GroupCommitWriter.reason(e) + ")", e);
-        }
-        if (entries > 0) {
-            log.info("message history recovered in {} ms: {} messages", System.currentTimeMillis() - start, entries);
-        }
+        messages.forEach(this::release);
     }
 
     // ---- payloads once: reference counting on the message
@@ -383,6 +354,8 @@ public final class RocksMessageStore implements MessageStore {
         long entries = 0;
         long retained = 0;
         long dropped = 0;
+        long historyEntries = 0;
+        HistoryRecovery history = into.history();
         String lastSession = null;
         boolean lastSessionKnown = false;
         java.util.Set<String> sessions = new java.util.HashSet<>();
@@ -392,19 +365,13 @@ public final class RocksMessageStore implements MessageStore {
              RocksIterator it = db.newIterator(scan)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 byte[] key = it.key();
-                if (key[0] == KeyLayout.HISTORY || key[0] == KeyLayout.HISTORY_TRIMMED) {
-                    // the history is read by recoverHistory: jump past it
-                    it.seek(new byte[] {KeyLayout.HISTORY_TRIMMED + 1});
-                    if (!it.isValid()) {
-                        break;
-                    }
-                    key = it.key();
-                }
                 byte[] value = it.value();
                 switch (key[0]) {
                     case KeyLayout.META -> {
                         if (key.length == 2 && key[1] == 'c') {
                             clock = ByteBuffer.wrap(value).getLong();
+                        } else if (Arrays.equals(key, KeyLayout.HISTORY_FORGOTTEN_KEY) && history != null) {
+                            history.forgotten(ByteBuffer.wrap(value).getLong());
                         }
                     }
                     case KeyLayout.MESSAGE -> {
@@ -470,8 +437,27 @@ public final class RocksMessageStore implements MessageStore {
                         into.retained(m);
                         retained++;
                     }
+                    case KeyLayout.HISTORY -> {
+                        ByteBuffer v = ByteBuffer.wrap(value);
+                        long appendedAt = v.getLong();
+                        long id = v.getLong();
+                        Message m = messages.get(id);
+                        if (m == null || history == null) {
+                            cleanup.delete(key);
+                            continue;
+                        }
+                        m.storeId(id);
+                        m.storeRefs(m.storeRefs() + 1);
+                        history.entry(KeyLayout.idAt(key), KeyLayout.longAt(key, key.length - 8), appendedAt, m);
+                        historyEntries++;
+                    }
+                    case KeyLayout.HISTORY_TRIMMED -> {
+                        if (history != null) {
+                            history.trimmed(KeyLayout.idAt(key), ByteBuffer.wrap(value).getLong());
+                        }
+                    }
                     default -> {
-                        // kinds a later minor version may add; the history is read by recoverHistory
+                        // kinds a later minor version may add
                     }
                 }
                 long now = System.currentTimeMillis();
@@ -498,7 +484,8 @@ public final class RocksMessageStore implements MessageStore {
             long millis = System.currentTimeMillis() - start;
             metrics.recovered(millis, entries + retained);
             log.info("message store in {} recovered in {} ms: {} sessions, {} queued deliveries, {} retained messages, "
-                    + "{} payloads{}", dir.path(), millis, sessions.size(), entries, retained, messages.size() - orphans,
+                    + "{} history entries, {} payloads{}", dir.path(), millis, sessions.size(), entries, retained,
+                    historyEntries, messages.size() - orphans,
                     orphans + dropped == 0 ? "" : " (" + (orphans + dropped) + " unreferenced records removed)");
         } catch (RocksDBException e) {
             throw new StoreException("cannot read the message store in " + dir.database() + " ("

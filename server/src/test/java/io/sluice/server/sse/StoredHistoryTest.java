@@ -2,6 +2,8 @@ package io.sluice.server.sse;
 
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageHistory.Recorded;
+import io.sluice.server.broker.MessageStore;
+import io.sluice.server.broker.SubscriptionOptions;
 import io.sluice.server.store.RocksMessageStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +29,39 @@ class StoredHistoryTest {
 
     private MemoryHistory open(RocksMessageStore store, int perTopic, long ageMillis, int topics) {
         MemoryHistory h = new MemoryHistory(perTopic, ageMillis, topics, List.of("#"), store, clock::get);
-        h.recover();
+        // as a broker's start does: the store hands the history back in its recovery pass
+        store.recover(new MessageStore.Recovery() {
+            @Override
+            public void retained(Message message) {
+            }
+
+            @Override
+            public void session(String id, long expiry, long disconnectedAtMillis, boolean onlineAtStop) {
+            }
+
+            @Override
+            public void subscription(String id, String filter, String shareGroup, SubscriptionOptions options) {
+            }
+
+            @Override
+            public void queued(String id, long seq, Message message, int qos, boolean retainFlag, int[] ids,
+                               int packetId, boolean released, String groupKey) {
+            }
+
+            @Override
+            public void inboundQos2(String id, int packetId) {
+            }
+
+            @Override
+            public void will(String id, Message will, long publishAtMillis) {
+            }
+
+            @Override
+            public MessageStore.HistoryRecovery history() {
+                return h.recovery();
+            }
+        });
+        h.recovered();
         return h;
     }
 

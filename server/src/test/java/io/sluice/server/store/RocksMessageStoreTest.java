@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -158,49 +159,71 @@ class RocksMessageStoreTest {
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
             first = store.historyOrigin();
             long p = first.firstPosition();
+            List<Message> t = new ArrayList<>();
             for (int i = 1; i <= 10; i++) {
-                store.appendHistory("h/t", p + i, 1000 + i, Message.builder("h/t").payload(bytes("m" + i)).build());
+                Message m = Message.builder("h/t").payload(bytes("m" + i)).build();
+                t.add(m);
+                store.appendHistory("h/t", p + i, 1000 + i, m);
                 store.appendHistory("h/tt", p + 100 + i, 2000, Message.builder("h/tt").payload(bytes("o" + i)).build());
             }
-            store.trimHistory("h/t", p + 1, p + 6);
-            store.trimHistory("h/t", p + 7, p + 7);
+            store.trimHistory("h/t", p + 1, p + 6, t.subList(0, 6));
+            store.trimHistory("h/t", p + 7, p + 7, t.subList(6, 7));
             store.appendHistory("h/€ü", p + 200, 3000, Message.builder("h/€ü").payload(bytes("x")).publisherId("é")
                     .properties(new MessageProperties(null, null, null, null, List.of(Map.entry("ключ", "値"))))
                     .build());
-            store.appendHistory("gone", p + 300, 3000, Message.builder("gone").payload(bytes("y")).build());
-            store.forgetHistory("gone", p + 300, p + 300);
+            Message gone = Message.builder("gone").payload(bytes("y")).build();
+            store.appendHistory("gone", p + 300, 3000, gone);
+            store.forgetHistory("gone", p + 300, p + 300, List.of(gone));
+            // a message queued for a session and kept in the history: one payload, two references
+            Message shared = Message.builder("h/q").payload(bytes("q")).qos(1).build();
+            store.putSession("s", 60, 0);
+            store.putQueued("s", 1, new Delivery(shared, 1, false, new int[0], null));
+            store.appendHistory("h/q", p + 400, 4000, shared);
             awaitWrites(store);
+            // payloads: h/t 8..10, h/tt 1..10, h/€ü, the shared one; the trimmed and forgotten ones went
+            assertEquals(3 + 10 + 1 + 1, countKeysOpen(store, KeyLayout.MESSAGE));
         }
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
             MessageStore.HistoryOrigin second = store.historyOrigin();
             assertEquals(first.epoch(), second.epoch(), "the epoch is the store's, for its whole life");
-            assertTrue(second.firstPosition() > first.firstPosition() + 300, second + " after " + first);
+            assertTrue(second.firstPosition() > first.firstPosition() + 400, second + " after " + first);
             long p = first.firstPosition();
             List<String> entries = new ArrayList<>();
             Map<String, Long> trimmed = new java.util.HashMap<>();
             long[] forgotten = {0};
-            store.recoverHistory(new MessageStore.HistoryRecovery() {
+            Message[] shared = new Message[1];
+            Recorded r = new Recorded() {
                 @Override
-                public void entry(String topic, long position, long appendedAtMillis, Message message) {
-                    entries.add(topic + " " + (position - p) + " " + appendedAtMillis + " "
-                            + new String(message.payload(), StandardCharsets.UTF_8));
-                    if (topic.equals("h/€ü")) {
-                        assertEquals("é", message.publisherId());
-                        assertEquals(List.of(Map.entry("ключ", "値")), message.properties().userProperties());
-                    }
-                }
+                public MessageStore.HistoryRecovery history() {
+                    return new MessageStore.HistoryRecovery() {
+                        @Override
+                        public void entry(String topic, long position, long appendedAtMillis, Message message) {
+                            entries.add(topic + " " + (position - p) + " " + appendedAtMillis + " "
+                                    + new String(message.payload(), StandardCharsets.UTF_8));
+                            if (topic.equals("h/q")) {
+                                shared[0] = message;
+                            }
+                            if (topic.equals("h/€ü")) {
+                                assertEquals("é", message.publisherId());
+                                assertEquals(List.of(Map.entry("ключ", "値")), message.properties().userProperties());
+                            }
+                        }
 
-                @Override
-                public void trimmed(String topic, long throughPosition) {
-                    trimmed.put(topic, throughPosition - p);
-                }
+                        @Override
+                        public void trimmed(String topic, long throughPosition) {
+                            trimmed.put(topic, throughPosition - p);
+                        }
 
-                @Override
-                public void forgotten(long throughPosition) {
-                    forgotten[0] = throughPosition - p;
+                        @Override
+                        public void forgotten(long throughPosition) {
+                            forgotten[0] = throughPosition - p;
+                        }
+                    };
                 }
-            });
+            };
+            store.recover(r);
             List<String> expected = new ArrayList<>();
+            expected.add("h/q 400 4000 q");
             for (int i = 8; i <= 10; i++) {
                 expected.add("h/t " + i + " " + (1000 + i) + " m" + i);
             }
@@ -215,7 +238,17 @@ class RocksMessageStoreTest {
             assertEquals(expected, entries);
             assertEquals(Map.of("h/t", 7L), trimmed);
             assertEquals(300, forgotten[0]);
+            assertEquals(List.of("s 1 h/q q 1 false [] 0 false"), r.queued);
+            assertSame(r.messages.get(0), shared[0], "the queue entry and the history entry share one payload");
+            assertEquals(2, shared[0].storeRefs());
         }
+        // nothing keeps the history: its entries go, and the payloads only they held with them
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.recover(new Recorded());
+            awaitWrites(store);
+        }
+        assertEquals(0, countKeys(dir, KeyLayout.HISTORY));
+        assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
     }
 
     @Test
@@ -291,7 +324,7 @@ class RocksMessageStoreTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    static final class Recorded implements MessageStore.Recovery {
+    static class Recorded implements MessageStore.Recovery {
         final List<String> sessions = new ArrayList<>();
         final List<String> subscriptions = new ArrayList<>();
         final List<String> queued = new ArrayList<>();
