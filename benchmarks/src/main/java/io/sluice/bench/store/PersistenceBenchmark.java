@@ -25,15 +25,17 @@ import java.util.regex.Pattern;
 
 /**
  * What persistence costs, on this machine, in one run: QoS 1 persistent-session throughput of Sluice with
- * {@code --persistence none}, {@code rocksdb --fsync never} and {@code rocksdb --fsync batch}, alternated round by
- * round so a busy machine weighs on each the same (medians of the rounds, ratios to {@code none}); bytes the
- * broker process wrote to disk per delivered message ({@code /proc/PID/io}); and the time a broker takes to
- * read back a store holding many queued and retained messages (written beforehand through the store's own API,
- * the same calls a running broker makes).
+ * {@code --persistence none}, {@code rocksdb --fsync never} (with and without the HTTP fallback's history, which
+ * it also writes) and {@code rocksdb --fsync batch}, and of Mosquitto with {@code persistence false} and
+ * {@code persistence true} on the same load, alternated round by round so a busy machine weighs on each the same
+ * (medians of the rounds, ratios to Sluice's {@code none}); bytes the broker process wrote to disk per delivered
+ * message ({@code /proc/PID/io}); and the time a broker takes to read back a store holding many queued and
+ * retained messages (written beforehand through the store's own API, the same calls a running broker makes).
  *
  * <pre>java -jar benchmarks/target/benchmarks.jar persistence [--rounds 3] [--duration 8] [--clients 4]
  *      [--queued 1000000] [--retained 100000] [--sluice-jar server/target/sluice.jar]
- *      [--bench-jar benchmarks/target/benchmarks.jar] [--work target/persistence-bench] [--doc docs/benchmarks.md]</pre>
+ *      [--bench-jar benchmarks/target/benchmarks.jar] [--work target/persistence-bench] [--doc docs/benchmarks.md]
+ *      [--no-mosquitto]</pre>
  * It prints the raw figures and writes its section of docs/benchmarks.md ("Persistence").
  */
 public final class PersistenceBenchmark {
@@ -50,6 +52,7 @@ public final class PersistenceBenchmark {
     private Path benchJar = Path.of("benchmarks/target/benchmarks.jar");
     private Path work = Path.of("target/persistence-bench");
     private Path doc = Path.of("docs/benchmarks.md");
+    private boolean mosquitto = true;
 
     public static void main(String[] args) throws Exception {
         PersistenceBenchmark b = new PersistenceBenchmark();
@@ -65,6 +68,10 @@ public final class PersistenceBenchmark {
                 case "--bench-jar" -> b.benchJar = Path.of(v);
                 case "--work" -> b.work = Path.of(v);
                 case "--doc" -> b.doc = Path.of(v);
+                case "--no-mosquitto" -> {
+                    b.mosquitto = false;
+                    i--;
+                }
                 default -> throw new IllegalArgumentException("unknown flag " + args[i]
                         + " (see the class comment of io.sluice.bench.store.PersistenceBenchmark)");
             }
@@ -73,7 +80,15 @@ public final class PersistenceBenchmark {
         b.run(String.join(" ", args));
     }
 
-    private record Mode(String name, String... flags) {
+    /** A broker configuration: Sluice with {@code flags}, or Mosquitto with these lines in its configuration. */
+    private record Mode(String name, boolean isMosquitto, String... flags) {
+        static Mode sluice(String name, String... flags) {
+            return new Mode(name, false, flags);
+        }
+
+        static Mode mosquitto(String name, String... confLines) {
+            return new Mode(name, true, confLines);
+        }
     }
 
     private record Result(double msgsPerSec, double p99Ms, double bytesPerMsg, long lost) {
@@ -81,9 +96,16 @@ public final class PersistenceBenchmark {
 
     private void run(String argLine) throws Exception {
         Files.createDirectories(work);
-        List<Mode> modes = List.of(new Mode("none", "--persistence", "none"),
-                new Mode("rocksdb, fsync never", "--persistence", "rocksdb", "--fsync", "never"),
-                new Mode("rocksdb, fsync batch", "--persistence", "rocksdb", "--fsync", "batch"));
+        List<Mode> modes = new ArrayList<>(List.of(Mode.sluice("Sluice, none", "--persistence", "none"),
+                Mode.sluice("Sluice, rocksdb, fsync never", "--persistence", "rocksdb", "--fsync", "never"),
+                Mode.sluice("Sluice, rocksdb, fsync never, no history", "--persistence", "rocksdb", "--fsync", "never",
+                        "--history-messages", "0"),
+                Mode.sluice("Sluice, rocksdb, fsync batch", "--persistence", "rocksdb", "--fsync", "batch")));
+        if (mosquitto) {
+            modes.add(Mode.mosquitto("Mosquitto, persistence false", "persistence false"));
+            // Debian's defaults otherwise: the in-memory state is saved every autosave_interval (1800 s) and at exit
+            modes.add(Mode.mosquitto("Mosquitto, persistence true", "persistence true"));
+        }
         Map<String, List<Result>> results = new java.util.LinkedHashMap<>();
         for (int r = 0; r < rounds; r++) {
             for (Mode m : modes) {
@@ -100,22 +122,27 @@ public final class PersistenceBenchmark {
         md.append("<!-- Generated by `java -jar benchmarks/target/benchmarks.jar persistence ").append(argLine)
                 .append("` (io.sluice.bench.store.PersistenceBenchmark); run it again to update. -->\n\n");
         md.append(String.format(Locale.ROOT, "QoS 1 to persistent sessions (MQTT 3.1.1 clean session 0), %d publisher/subscriber "
-                + "pairs over TCP, 64-byte payloads, %.0f s per run after a warm-up run on the same broker, the three modes "
+                + "pairs over TCP, 64-byte payloads, %.0f s per run after a warm-up run on the same broker, the modes "
                 + "alternated for %d rounds in one run (medians). Bytes written: what the broker process wrote to disk during the run (`/proc/PID/io` "
-                + "write_bytes: write-ahead log, memtable flushes and compactions) per delivered message.%n%n",
-                clients, duration, rounds));
-        md.append("| mode | delivered msg/s | share of `none` | p99 ms | bytes written per message | lost |\n");
+                + "write_bytes: write-ahead log, memtable flushes and compactions) per delivered message. Sluice writes every "
+                + "message it acknowledges before the PUBACK (and, with the HTTP fallback's history on, as it is by default "
+                + "with `--history-filters #`, a history entry too); %s%n%n",
+                clients, duration, rounds, mosquitto ? "Mosquitto " + mosquittoVersion() + " with `persistence true` keeps "
+                        + "its state in memory and writes all of it to `mosquitto.db` every `autosave_interval` (1800 s by "
+                        + "default) and at exit: a kill -9 or a crash loses what came since the last save, acknowledged or not."
+                        : "Mosquitto was not run."));
+        md.append("| broker, mode | delivered msg/s | share of Sluice `none` | p99 ms | bytes written per message | lost |\n");
         md.append("|---|---:|---:|---:|---:|---:|\n");
-        double base = median(results.get("none"), Result::msgsPerSec);
+        double base = median(results.get("Sluice, none"), Result::msgsPerSec);
         for (Map.Entry<String, List<Result>> e : results.entrySet()) {
             double rate = median(e.getValue(), Result::msgsPerSec);
             md.append(String.format(Locale.ROOT, "| %s | %,.0f | %.0f%% | %.1f | %,.0f | %d |%n", e.getKey(), rate,
                     100 * rate / base, median(e.getValue(), Result::p99Ms), median(e.getValue(), Result::bytesPerMsg),
                     e.getValue().stream().mapToLong(Result::lost).max().orElse(0)));
         }
-        md.append("\nEach round, delivered msg/s (share of `none` in the same round):\n\n");
+        md.append("\nEach round, delivered msg/s (share of Sluice `none` in the same round):\n\n");
         for (int r = 0; r < rounds; r++) {
-            double none = results.get("none").get(r).msgsPerSec();
+            double none = results.get("Sluice, none").get(r).msgsPerSec();
             StringBuilder line = new StringBuilder("- round " + (r + 1) + ":");
             for (Map.Entry<String, List<Result>> e : results.entrySet()) {
                 double v = e.getValue().get(r).msgsPerSec();
@@ -138,6 +165,18 @@ public final class PersistenceBenchmark {
         }
     }
 
+    private static String mosquittoVersion() {
+        try {
+            Process p = new ProcessBuilder("mosquitto", "-h").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(5, TimeUnit.SECONDS);
+            return out.lines().filter(l -> l.startsWith("mosquitto version")).map(l -> l.substring(18).trim())
+                    .findFirst().orElse("?");
+        } catch (IOException | InterruptedException e) {
+            return "?";
+        }
+    }
+
     private static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
@@ -155,7 +194,8 @@ public final class PersistenceBenchmark {
         Path data = work.resolve("data-" + round + "-" + mode.name().replaceAll("\\W+", "-"));
         deleteRecursively(data);
         int port = freePort();
-        try (Running broker = Running.start(sluiceJar, port, data, work.resolve("sluice.log"), mode.flags())) {
+        try (Running broker = mode.isMosquitto() ? Running.mosquitto(port, data, work.resolve("mosquitto.log"), mode.flags())
+                : Running.start(sluiceJar, port, data, work.resolve("sluice.log"), mode.flags())) {
             // a fresh JVM is far from its compiled speed: one load to warm it up, then the measured one
             load(port, mode, Math.max(3, duration / 2));
             long writtenBefore = broker.writeBytes();
@@ -256,6 +296,31 @@ public final class PersistenceBenchmark {
                 throw new IllegalStateException("Sluice did not start: " + line + " (see " + log + ")");
             }
             return new Running(p);
+        }
+
+        /** Mosquitto on loopback with these configuration lines, its database in {@code data}; ready once it accepts. */
+        static Running mosquitto(int port, Path data, Path log, String... confLines) throws Exception {
+            Files.createDirectories(data);
+            Path conf = data.resolve("mosquitto.conf");
+            List<String> lines = new ArrayList<>(List.of("listener " + port + " 127.0.0.1", "allow_anonymous true",
+                    "persistence_location " + data.toAbsolutePath() + "/", "set_tcp_nodelay true", "log_dest stderr",
+                    "log_type error", "log_type warning"));
+            lines.addAll(List.of(confLines));
+            Files.writeString(conf, String.join("\n", lines) + "\n");
+            Process p = new ProcessBuilder("mosquitto", "-c", conf.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (true) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    return new Running(p);
+                } catch (IOException notYet) {
+                    if (!p.isAlive() || System.nanoTime() > deadline) {
+                        p.destroyForcibly();
+                        throw new IllegalStateException("Mosquitto did not start (see " + log + ")");
+                    }
+                    Thread.sleep(20);
+                }
+            }
         }
 
         long writeBytes() throws IOException {
