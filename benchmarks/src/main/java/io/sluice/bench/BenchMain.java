@@ -25,6 +25,7 @@ public final class BenchMain {
             case "subscribe-race" -> io.sluice.bench.load.SubscribeRace.main(rest);
             case "tls-handshakes" -> io.sluice.bench.load.TlsHandshakes.main(rest);
             case "tls" -> io.sluice.bench.side.TlsBench.main(rest);
+            case "cluster" -> io.sluice.bench.load.ClusterBench.main(rest);
             default -> org.openjdk.jmh.Main.main(args);
         }
     }

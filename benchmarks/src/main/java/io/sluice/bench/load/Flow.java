@@ -117,7 +117,7 @@ final class Flow implements ClientConn.Listener {
     void run(String idPrefix, ProcessStats proc) throws Exception {
         List<Future<ClientConn>> pending = new ArrayList<>();
         for (int i = 0; i < subs.size(); i++) {
-            pending.add(wire.connect(idPrefix + "-sub-" + i));
+            pending.add(wire.connect(idPrefix + "-sub-" + i, o.subPorts[i % o.subPorts.length]));
         }
         for (int i = 0; i < pubs.size(); i++) {
             pending.add(wire.connect(idPrefix + "-pub-" + i));
@@ -149,6 +149,10 @@ final class Flow implements ClientConn.Listener {
         }).sync();
         if (!subscribed.await(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("subscriptions not confirmed within 30 s");
+        }
+        if (o.settle > 0) {
+            // a cluster's nodes learn of each other's subscriptions a moment after SUBACK
+            Thread.sleep((long) (o.settle * 1000));
         }
         long warm = (long) (o.warmup * 1e9);
         long dur = (long) (o.duration * 1e9);

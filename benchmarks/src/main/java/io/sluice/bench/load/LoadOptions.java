@@ -15,6 +15,10 @@ public final class LoadOptions {
               --transport T     tcp | ws                                              (ws)
               --host H          loopback address of the broker                        (127.0.0.1)
               --port N          broker port (the HTTP port for ws)                    (8083)
+              --settle S        seconds between the last SUBACK and the first publish (a cluster's
+                                routes reach the other nodes a moment after SUBACK)    (0)
+              --sub-ports N,..  subscribers connect to these ports in turn (other nodes of a cluster;
+                                publishers stay on --port)                             (--port)
               --path P          WebSocket path                                        (/mqtt or /stomp)
               --tls-ca FILE     speak TLS (mqtts, wss), trusting the PEM certificate(s) in FILE (off)
               --qos Q           0 | 1 (STOMP: 0 = ack auto, 1 = client-individual + receipts) (0)
@@ -47,6 +51,8 @@ public final class LoadOptions {
     String transport = "ws";
     String host = "127.0.0.1";
     int port = 8083;
+    int[] subPorts;
+    double settle = 0;
     String path;
     String tlsCa;
     int qos = 0;
@@ -100,6 +106,8 @@ public final class LoadOptions {
                 case "transport" -> o.transport = oneOf(v, "tcp", "ws");
                 case "host" -> o.host = v;
                 case "port" -> o.port = Integer.parseInt(v);
+                case "settle" -> o.settle = Double.parseDouble(v);
+                case "sub-ports" -> o.subPorts = java.util.Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
                 case "path" -> o.path = v;
                 case "tls-ca" -> o.tlsCa = v;
                 case "qos" -> o.qos = Integer.parseInt(oneOf(v, "0", "1"));
@@ -121,6 +129,9 @@ public final class LoadOptions {
                 case "label" -> o.label = v;
                 default -> throw new IllegalArgumentException("unknown flag --" + e.getKey() + "\n" + HELP);
             }
+        }
+        if (o.subPorts == null || o.subPorts.length == 0) {
+            o.subPorts = new int[] {o.port};
         }
         if (o.path == null) {
             o.path = "/" + o.protocol;

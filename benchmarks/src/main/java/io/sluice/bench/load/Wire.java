@@ -83,6 +83,11 @@ final class Wire implements AutoCloseable {
 
     /** Open a connection; the promise completes when the broker accepted CONNECT. Call on any thread. */
     Promise<ClientConn> connect(String clientId) {
+        return connect(clientId, options.port);
+    }
+
+    /** The same, to a given port of the host (another node of a cluster). */
+    Promise<ClientConn> connect(String clientId, int port) {
         Promise<ClientConn> connected = loop.newPromise();
         boolean ws = options.ws();
         ClientConn conn = options.stomp()
@@ -93,10 +98,10 @@ final class Wire implements AutoCloseable {
             protected void initChannel(Channel ch) {
                 ChannelPipeline p = ch.pipeline();
                 if (tls != null) {
-                    p.addLast(tls.newHandler(ch.alloc(), options.host, options.port));
+                    p.addLast(tls.newHandler(ch.alloc(), options.host, port));
                 }
                 if (ws) {
-                    URI uri = URI.create((tls == null ? "ws://" : "wss://") + options.host + ":" + options.port + options.path);
+                    URI uri = URI.create((tls == null ? "ws://" : "wss://") + options.host + ":" + port + options.path);
                     p.addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
                             new WebSocketClientProtocolHandler(WebSocketClientProtocolConfig.newBuilder()
                                     .webSocketUri(uri).version(WebSocketVersion.V13)
@@ -117,7 +122,7 @@ final class Wire implements AutoCloseable {
                 p.addLast(conn);
             }
         });
-        ChannelFuture f = b.connect(options.host, options.port);
+        ChannelFuture f = b.connect(options.host, port);
         f.addListener(r -> {
             if (!r.isSuccess()) {
                 connected.tryFailure(r.cause());

@@ -1,0 +1,127 @@
+package io.sluice.bench.load;
+
+import io.sluice.server.SluiceServer;
+import io.sluice.server.config.Settings;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Cross-node throughput of a cluster (docs/cluster.md): for 1, 2 and 3 nodes on one {@code nats-server -js},
+ * point-to-point pairs whose publishers are on node 1 and subscribers on the other nodes (with 1 node: a single
+ * broker, no cluster, the baseline), run by the load generator; delivered msg/s and the publish-to-deliver p99.
+ * <pre>
+ *   java -jar benchmarks.jar cluster [--nodes 1,2,3] [--qos 1] [--clients 10] [--duration 5] [--payload 64]
+ * </pre>
+ * Every node runs in this JVM (as does the generator): on a small machine the figures are ratios between the
+ * rows, not a capacity.
+ */
+public final class ClusterBench {
+    private static final Pattern LISTENING = Pattern.compile("Listening for client connections on 127\\.0\\.0\\.1:(\\d+)");
+
+    private ClusterBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> flags = new LinkedHashMap<>(Map.of("nodes", "1,2,3", "qos", "1", "clients", "10",
+                "duration", "5", "payload", "64", "nats-server", "/usr/sbin/nats-server"));
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--") || !flags.containsKey(args[i].substring(2))) {
+                System.err.println("flags: --nodes 1,2,3 --qos 0|1 --clients N --duration S --payload B --nats-server PATH");
+                System.exit(2);
+            }
+            flags.put(args[i].substring(2), args[i + 1]);
+        }
+        System.out.println("| nodes | publishers on | subscribers on | QoS | pairs | delivered msg/s | lost | p50 us | p99 us |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (String n : flags.get("nodes").split(",")) {
+            Map<String, Object> r = run(Integer.parseInt(n.trim()), flags);
+            System.out.printf("| %s | node 1 | %s | %s | %s | %.0f | %s | %s | %s |%n", n.trim(),
+                    n.trim().equals("1") ? "node 1 (no cluster)" : "nodes 2.." + n.trim(), flags.get("qos"),
+                    flags.get("clients"), ((Number) r.get("msgs_per_s")).doubleValue(), r.get("lost"),
+                    r.get("latency_p50_us"), r.get("latency_p99_us"));
+        }
+        System.exit(0);
+    }
+
+    private static Map<String, Object> run(int nodes, Map<String, String> flags) throws Exception {
+        Path dir = Files.createTempDirectory("sluice-cluster-bench");
+        Process nats = null;
+        List<SluiceServer> servers = new ArrayList<>();
+        try {
+            String url = null;
+            if (nodes > 1) {
+                nats = new ProcessBuilder(flags.get("nats-server"), "-js", "-a", "127.0.0.1", "-p", "-1", "-sd",
+                        dir.toString()).redirectErrorStream(true).start();
+                url = "nats://127.0.0.1:" + natsPort(nats);
+            }
+            for (int i = 1; i <= nodes; i++) {
+                Settings s = Settings.defaults().with(Settings.BIND, "127.0.0.1").with(Settings.MQTT_PORT, 0)
+                        .with(Settings.HTTP_PORT, -1).with(Settings.STOMP_PORT, -1).with(Settings.PERSISTENCE, "none")
+                        .with(Settings.SYS_INTERVAL, 0L).with(Settings.SHUTDOWN_DRAIN, 0L);
+                if (url != null) {
+                    s = s.with(Settings.CLUSTER_NATS, List.of(url)).with(Settings.NODE_ID, "bench" + i);
+                }
+                servers.add(SluiceServer.start(s));
+            }
+            StringBuilder subPorts = new StringBuilder();
+            for (int i = nodes == 1 ? 0 : 1; i < nodes; i++) {
+                subPorts.append(subPorts.length() == 0 ? "" : ",").append(servers.get(i).port("mqtt"));
+            }
+            return LoadGenerator.run("--scenario", "p2p", "--transport", "tcp", "--qos", flags.get("qos"),
+                    "--clients", flags.get("clients"), "--duration", flags.get("duration"), "--payload",
+                    flags.get("payload"), "--port", Integer.toString(servers.get(0).port("mqtt")),
+                    "--sub-ports", subPorts.toString(), "--settle", "1", "--drain", "30", "--label", "cluster-" + nodes);
+        } finally {
+            for (SluiceServer s : servers) {
+                s.close();
+            }
+            if (nats != null) {
+                nats.destroy();
+                nats.waitFor(10, TimeUnit.SECONDS);
+            }
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static int natsPort(Process nats) throws Exception {
+        CompletableFuture<Integer> port = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(nats.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    Matcher m = LISTENING.matcher(line);
+                    if (m.find()) {
+                        port.complete(Integer.parseInt(m.group(1)));
+                    }
+                }
+            } catch (IOException e) {
+                port.completeExceptionally(e);
+            }
+            port.complete(-1);
+        });
+        t.setDaemon(true);
+        t.start();
+        int p = port.get(20, TimeUnit.SECONDS);
+        if (p <= 0) {
+            throw new IllegalStateException("nats-server did not start");
+        }
+        return p;
+    }
+}
