@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
@@ -89,6 +90,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final ConcurrentHashMap<String, Integer> localFilters = new ConcurrentHashMap<>();
     /** Client ids this node holds in the registry, with the revision it wrote. */
     private final Map<SessionId, Long> owned = new ConcurrentHashMap<>();
+    /** The route keys of other nodes in the table. */
+    private final Map<String, Boolean> remoteRoutes = new ConcurrentHashMap<>();
     private final ExecutorService kvWriter;
     private final ScheduledExecutorService retries;
     private final Dispatcher dispatcher;
@@ -97,6 +100,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean routingFailing = new AtomicBoolean();
+    private final AtomicBoolean natsAway = new AtomicBoolean();
     private volatile Thread consumerThread;
     private final AtomicLong sentRemote = new AtomicLong();
     private final AtomicLong receivedRemote = new AtomicLong();
@@ -183,11 +187,17 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
 
     private void connectionEvent(ConnectionListener.Events event) {
         switch (event) {
-            case DISCONNECTED -> log.warn("cluster: lost NATS; serving local traffic only, QoS 1/2 publishes for other "
-                    + "nodes wait (MQTT 5: 0x97 after {} ms) until it is back", publishTimeoutMillis);
+            case DISCONNECTED -> {
+                // jnats reports each failed reconnect attempt: one line per outage
+                if (natsAway.compareAndSet(false, true)) {
+                    log.warn("cluster: lost NATS; serving local traffic only, QoS 1/2 publishes for other nodes wait "
+                            + "(MQTT 5: 0x97 after {} ms) until it is back", publishTimeoutMillis);
+                }
+            }
             case RECONNECTED -> {
+                natsAway.set(false);
                 log.info("cluster: NATS is back at {}; catching up", nats.getConnectedUrl());
-                kvWriter.execute(this::reconcileRoutes);
+                kvWriter.execute(this::catchUp);
             }
             default -> {
             }
@@ -306,7 +316,16 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 .ackWait(Duration.ofSeconds(30))
                 .maxAckPending(settings.get(Settings.CLUSTER_MAX_ACK_PENDING))
                 .build();
-        nats.jetStreamManagement().addOrUpdateConsumer(STREAM, config);
+        JetStreamManagement jsm = nats.jetStreamManagement();
+        try {
+            // a new life of this node: what the previous one was handed and never acknowledged (it died holding it)
+            // would wait out the ack wait; on a work-queue stream a fresh consumer starts from every message still
+            // unacknowledged, which is exactly what this node must deliver
+            jsm.deleteConsumer(STREAM, durable);
+        } catch (JetStreamApiException e) {
+            // none yet
+        }
+        jsm.addOrUpdateConsumer(STREAM, config);
         return js.subscribe(null, PullSubscribeOptions.bind(STREAM, durable));
     }
 
@@ -356,6 +375,41 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
     }
 
+    /**
+     * After NATS was away: read the buckets again (a change made through another NATS server meanwhile was not
+     * heard), forget routes that are gone, and make the bucket say what this node holds.
+     */
+    private void catchUp() {
+        try {
+            java.util.Set<String> present = new java.util.HashSet<>();
+            for (String key : routes.keys()) {
+                KeyValueEntry e = routes.get(key);
+                if (e != null && e.getOperation() == KeyValueOperation.PUT) {
+                    present.add(key);
+                    apply(this::routeChanged, ROUTES, key, e.getValue());
+                }
+            }
+            for (String key : new ArrayList<>(remoteRoutes.keySet())) {
+                if (!present.contains(key)) {
+                    apply(this::routeChanged, ROUTES, key, null);
+                }
+            }
+            for (String key : retainedKv.keys()) {
+                KeyValueEntry e = retainedKv.get(key);
+                if (e != null && e.getOperation() == KeyValueOperation.PUT) {
+                    apply(this::retainedChanged, RETAINED, key, e.getValue());
+                }
+            }
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.warn("cluster: could not read the routes and retained messages again after NATS came back ({}); "
+                    + "changes made meanwhile through other NATS servers arrive with their next update", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        reconcileRoutes();
+    }
+
     /** Make the bucket say what this node holds: announce every local filter, withdraw every other of its keys. */
     private void reconcileRoutes() {
         try {
@@ -385,8 +439,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
         String filter = new String(B64D.decode(key.substring(dot + 1)), StandardCharsets.UTF_8);
         if (value != null) {
+            remoteRoutes.put(key, Boolean.TRUE);
             table.add(owner, filter);
         } else {
+            remoteRoutes.remove(key);
             table.remove(owner, filter);
         }
     }
@@ -668,7 +724,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** The other nodes a publish to {@code topic} goes to now (the route table's answer). */
     public List<String> nodesFor(String topic) {
         MatchResult match = table.match(topic);
-        List<String> nodes = new java.util.ArrayList<>(match.sessionCount());
+        List<String> nodes = new ArrayList<>(match.sessionCount());
         for (int i = 0; i < match.sessionCount(); i++) {
             nodes.add(match.session(i).clientId());
         }

@@ -1,0 +1,265 @@
+package io.sluice.server.cluster;
+
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5PublishResult;
+import com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode;
+import io.nats.client.Connection;
+import io.nats.client.Nats;
+import io.sluice.server.BrokerProcess;
+import io.sluice.server.Sluice;
+import io.sluice.server.config.Settings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import static io.sluice.server.cluster.ClusterTest.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What a cluster promises when something fails or is slow: a slow subscriber on one node holds publishers on
+ * another within a bound; NATS restarted mid-stream and a node killed with SIGKILL mid-stream lose no QoS 1
+ * message its publisher got a PUBACK for.
+ */
+class ClusterFailureTest {
+    @TempDir
+    Path dir;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closing.size() - 1; i >= 0; i--) {
+            closing.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T closeLater(T c) {
+        closing.add(c);
+        return c;
+    }
+
+    private Sluice node(NatsServer nats, String id, String... flags) {
+        var b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id);
+        for (int i = 0; i < flags.length; i += 2) {
+            b.set(flags[i], flags[i + 1]);
+        }
+        return closeLater(b.start());
+    }
+
+    private static Set<Integer> numbers(List<String> payloads) {
+        Set<Integer> s = new TreeSet<>();
+        for (String p : payloads) {
+            if (p.chars().allMatch(Character::isDigit)) {
+                s.add(Integer.parseInt(p));
+            }
+        }
+        return s;
+    }
+
+    /**
+     * The bound: the subscriber's window (5) and queue (5) on node 2, and what JetStream keeps for node 2 (10, its
+     * unacknowledged share included): past 20 messages the publisher on node 1 gets no PUBACK until the subscriber
+     * acknowledges, and then every message arrives.
+     */
+    @Test
+    void aSlowSubscriberOnOneNodeHoldsThePublisherOnAnotherWithinTheBound() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice n1 = node(nats, "bp1", "cluster-max-pending", "10");
+        Sluice n2 = node(nats, "bp2", "cluster-max-pending", "10", "cluster-max-ack-pending", "5",
+                "max-queued-messages", "5");
+        Mqtt5AsyncClient sub = Mqtt5Client.builder().identifier("bp-sub").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        sub.connectWith().restrictions().receiveMaximum(5).applyRestrictions().send().join();
+        List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
+        sub.subscribeWith().topicFilter("bp/x").qos(MqttQos.AT_LEAST_ONCE).callback(held::add)
+                .manualAcknowledgement(true).send().join();
+        await(() -> n1.server().cluster().nodesFor("bp/x").contains("bp2"), "the route to bp2");
+
+        Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("bp-pub").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        int n = 100;
+        Set<Integer> acked = ConcurrentHashMap.newKeySet();
+        for (int i = 0; i < n; i++) {
+            int seq = i;
+            pub.publishWith().topic("bp/x").qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
+                    .send().thenAccept(r -> acked.add(seq));
+        }
+        try (Connection c = Nats.connect(nats.url())) {
+            await(() -> streamMessages(c) == 10, "JetStream to hold node 2's bound of 10");
+        }
+        assertEquals(5, held.size(), "the subscriber's window");
+        assertTrue(acked.size() <= 20, "acknowledged past the bound: " + acked.size());
+        assertTrue(acked.size() < n);
+
+        // the subscriber catches up: the publisher is released and nothing was lost on the way
+        Set<Integer> got = ConcurrentHashMap.newKeySet();
+        Thread acker = new Thread(() -> {
+            int next = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (got.size() < n && System.nanoTime() < deadline) {
+                if (next < held.size()) {
+                    Mqtt5Publish p = held.get(next++);
+                    got.add(Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+                    p.acknowledge();
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        });
+        acker.start();
+        await(() -> acked.size() == n && got.size() == n, "every message acknowledged and delivered, got "
+                + got.size() + ", acked " + acked.size());
+        acker.join();
+        sub.disconnect().join();
+        pub.disconnect().join();
+    }
+
+    private static long streamMessages(Connection c) {
+        try {
+            return c.jetStreamManagement().getStreamInfo(NatsCluster.STREAM).getStreamState().getMsgCount();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Publish {@code n} QoS 1 messages "0".."n-1", at most 10 unacknowledged; returns the acknowledged ones. */
+    private static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n) {
+        Set<Integer> acked = ConcurrentHashMap.newKeySet();
+        Semaphore window = new Semaphore(10);
+        Thread t = new Thread(() -> {
+            for (int i = 0; i < n; i++) {
+                int seq = i;
+                try {
+                    if (!window.tryAcquire(60, TimeUnit.SECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
+                        .send().whenComplete((r, err) -> {
+                            if (err == null) {
+                                acked.add(seq);
+                            }
+                            window.release();
+                        });
+            }
+        }, "publisher");
+        t.setDaemon(true);
+        t.start();
+        return acked;
+    }
+
+    @Test
+    void natsRestartedMidStreamLosesNoAcknowledgedMessage() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice n1 = node(nats, "r1", "cluster-publish-timeout", "1s");
+        Sluice n2 = node(nats, "r2");
+        Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("restart-sub").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        sub.connect().join();
+        List<String> got = new CopyOnWriteArrayList<>();
+        sub.subscribeWith().topicFilter("restart/x").qos(MqttQos.AT_LEAST_ONCE)
+                .callback(p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))).send().join();
+        await(() -> n1.server().cluster().nodesFor("restart/x").contains("r2"), "the route to r2");
+
+        Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("restart-pub").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        int n = 300;
+        Set<Integer> acked = publishInBackground(pub, "restart/x", n);
+        await(() -> acked.size() >= 50, "the first 50 PUBACKs");
+        nats.kill();
+
+        // while NATS is away: local traffic goes on; an MQTT 5 publish for another node is refused with 0x97
+        Mqtt5AsyncClient v5 = Mqtt5Client.builder().identifier("restart-v5").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        v5.connect().join();
+        Mqtt5PubAckReasonCode reason;
+        try {
+            var result = v5.publishWith().topic("restart/x").qos(MqttQos.AT_LEAST_ONCE).payload("v5".getBytes()).send()
+                    .get(20, TimeUnit.SECONDS);
+            reason = ((Mqtt5PublishResult.Mqtt5Qos1Result) result).getPubAck().getReasonCode();
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the client reports an error reason code as a failure
+            reason = ((Mqtt5PubAckException) e.getCause()).getMqttMessage().getReasonCode();
+        }
+        assertEquals(Mqtt5PubAckReasonCode.QUOTA_EXCEEDED, reason);
+        int ackedWhileDown = acked.size();
+        assertTrue(ackedWhileDown < n, "publishes for another node are held while NATS is away");
+
+        nats.restart();
+        await(() -> acked.size() == n, "every PUBACK after NATS came back, got " + acked.size());
+        await(() -> numbers(got).size() == n, "every message on node 2, got " + numbers(got).size());
+        assertTrue(numbers(got).containsAll(acked));
+        v5.disconnect().join();
+        pub.disconnect().join();
+        sub.disconnect().join();
+    }
+
+    @Test
+    void aSubscribersNodeKilledMidStreamLosesNoAcknowledgedMessage() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice n1 = node(nats, "k1");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String[] flags = {"--cluster-nats", nats.url(), "--node-id", "k2", "--persistence", "rocksdb", "--data-dir",
+                dir.resolve("k2").toString(), "--mqtt-port", Integer.toString(port), "--http-port", "-1",
+                "--stomp-port", "-1", "--sys-interval", "0"};
+        BrokerProcess n2 = closeLater(BrokerProcess.start(dir.resolve("k2.log"), flags));
+        List<String> got = new CopyOnWriteArrayList<>();
+        Mqtt3AsyncClient sub = persistentSubscriber(port, got);
+        sub.subscribeWith().topicFilter("kill/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        await(() -> n1.server().cluster().nodesFor("kill/x").contains("k2"), "the route to k2");
+
+        Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("kill-pub").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        int n = 300;
+        Set<Integer> acked = publishInBackground(pub, "kill/x", n);
+        await(() -> got.size() >= 50, "the first 50 deliveries on node 2");
+        n2.kill();
+        // the publisher goes on: what node 2 must deliver waits in JetStream, acknowledged
+        await(() -> acked.size() == n, "every PUBACK with node 2 down, got " + acked.size());
+
+        BrokerProcess again = BrokerProcess.start(dir.resolve("k2-again.log"), flags);
+        closeLater(again);
+        Mqtt3AsyncClient back = persistentSubscriber(port, got);
+        await(() -> numbers(got).size() == n, "every acknowledged message after node 2 came back, got "
+                + numbers(got).size() + " of " + n);
+        assertTrue(numbers(got).containsAll(acked));
+        back.disconnect().join();
+        pub.disconnect().join();
+    }
+
+    /** A client with a persistent session (clean session 0) that acknowledges what it gets, on node 2. */
+    private static Mqtt3AsyncClient persistentSubscriber(int port, List<String> got) {
+        Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("kill-sub").serverHost("127.0.0.1").serverPort(port)
+                .buildAsync();
+        c.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
+                p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+        c.connectWith().cleanSession(false).send().join();
+        return c;
+    }
+}
