@@ -70,6 +70,26 @@ class SluiceEmbeddingTest {
         }
     }
 
+    /**
+     * The builder's start-up defaults, seen in the broker's own log lines: NIO sockets unless native-transport
+     * asks for epoll (which needs Netty's native library: Linux only), and no metrics registry until a scrape.
+     */
+    @Test
+    void anEmbeddedBrokerStartsOnNioWithoutAMetricsRegistry() {
+        try (Sluice sluice = Sluice.start()) {
+            assertTrue(sluice.log().lines().stream().anyMatch(l -> l.contains("listening for mqtt on") && l.endsWith("(nio)")),
+                    sluice.log().text());
+            assertTrue(!sluice.server().operations().metrics().built(), "no registry before a scrape");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "epoll needs Linux");
+        try (Sluice sluice = Sluice.builder().set(Settings.NATIVE_TRANSPORT, true).set(Settings.METRICS_AT_START, true)
+                .start()) {
+            assertTrue(sluice.log().lines().stream().anyMatch(l -> l.contains("listening for mqtt on") && l.endsWith("(epoll)")),
+                    sluice.log().text());
+            assertTrue(sluice.server().operations().metrics().built());
+        }
+    }
+
     @Test
     void aBadSettingFailsStartWithTheFlagsMessage() {
         SettingsException e = assertThrows(SettingsException.class,

@@ -22,7 +22,9 @@ import java.util.function.Supplier;
  *
  * <p>A broker's threads carry its sink: the thread that starts or stops it sets the sink while it does, and every
  * thread the broker creates from there (Netty's acceptor and I/O threads, its timers, writers) inherits it.
- * A line costs one thread-local read more than SLF4J's own; a disabled level costs nothing more.
+ * A line costs one thread-local read more than SLF4J's own; a disabled level costs nothing more. A JVM-wide
+ * thread that one broker's thread happens to start (Netty's global executor) keeps that broker's sink; the
+ * server does not log from such threads.
  */
 public final class Logs {
     private static final InheritableThreadLocal<Consumer<String>> SINK = new InheritableThreadLocal<>();
