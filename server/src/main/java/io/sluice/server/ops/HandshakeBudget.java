@@ -34,6 +34,12 @@ public final class HandshakeBudget {
     static final long SILENT_MILLIS = 1_000;
 
     private final int max;
+    /**
+     * Resume only once half the places are free: a listener resumed at one free place accepts one socket and
+     * pauses again (Netty stops its accept loop as auto-read goes off), so a storm at the limit would be let in one
+     * socket per wake-up of the acceptor thread, which on a busy machine is a scheduler's time slice.
+     */
+    private final int resumeAt;
     private final AtomicInteger pending = new AtomicInteger();
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean paused;
@@ -41,6 +47,7 @@ public final class HandshakeBudget {
 
     public HandshakeBudget(int max) {
         this.max = max;
+        this.resumeAt = max / 2;
     }
 
     /** A listener's server channel whose accepting this budget pauses and resumes. */
@@ -70,13 +77,13 @@ public final class HandshakeBudget {
         if (place == null || !place.given.compareAndSet(false, true)) {
             return;
         }
-        if (pending.decrementAndGet() < max && paused && !listeners.isEmpty()) {
+        if (pending.decrementAndGet() <= resumeAt && paused && !listeners.isEmpty()) {
             listeners.get(0).eventLoop().execute(this::resume);
         }
     }
 
     private void resume() {
-        if (paused && pending.get() < max) {
+        if (paused && pending.get() <= resumeAt) {
             paused = false;
             for (Channel l : listeners) {
                 l.config().setAutoRead(true);

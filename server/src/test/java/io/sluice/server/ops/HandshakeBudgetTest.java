@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code max-pending-handshakes}: at that many connections accepted and not yet answered the listeners stop
- * accepting, and resume as soon as one is answered or closes.
+ * accepting, and resume once half of them are answered or closed.
  */
 class HandshakeBudgetTest {
     /** MQTT 3.1.1 CONNECT, clean session, keep-alive 60, client id "c" or "d". */
@@ -27,31 +27,31 @@ class HandshakeBudgetTest {
     private static final byte[] CONNACK_ACCEPTED = {0x20, 2, 0, 0};
 
     @Test
-    void pausesAtTheLimitNotBeforeAndResumesWhenAPlaceComesBackOnce() {
-        HandshakeBudget budget = new HandshakeBudget(2);
+    void pausesAtTheLimitNotBeforeAndResumesOnceHalfThePlacesCameBack() {
+        HandshakeBudget budget = new HandshakeBudget(4);
         EmbeddedChannel listener = new EmbeddedChannel();
         budget.pauses(listener);
-        EmbeddedChannel a = new EmbeddedChannel();
-        EmbeddedChannel b = new EmbeddedChannel();
-
-        budget.take(a);
-        assertFalse(budget.paused(), "one below the limit");
-        assertTrue(listener.config().isAutoRead());
-        budget.take(b);
-        assertTrue(budget.paused(), "at the limit");
+        EmbeddedChannel[] c = new EmbeddedChannel[4];
+        for (int i = 0; i < 4; i++) {
+            c[i] = new EmbeddedChannel();
+            budget.take(c[i]);
+            assertEquals(i == 3, budget.paused(), "paused at the limit (4), not before: " + (i + 1));
+        }
         assertFalse(listener.config().isAutoRead(), "the listener stops accepting");
 
-        Admission.established(a);
-        Admission.established(a); // answered twice, given back once
+        Admission.established(c[0]);
+        Admission.established(c[0]); // answered twice, given back once
         listener.runPendingTasks();
-        assertEquals(1, budget.pending());
-        assertFalse(budget.paused());
-        assertTrue(listener.config().isAutoRead(), "accepting again");
+        assertEquals(3, budget.pending());
+        assertTrue(budget.paused(), "one place free is not half");
 
-        b.close();
-        assertEquals(0, budget.pending(), "a socket closing before its answer gives its place back");
-        Admission.established(b);
-        assertEquals(0, budget.pending());
+        c[1].close(); // a socket closing before its answer gives its place back
+        listener.runPendingTasks();
+        assertEquals(2, budget.pending());
+        assertFalse(budget.paused(), "half free: accepting again");
+        assertTrue(listener.config().isAutoRead());
+        Admission.established(c[1]);
+        assertEquals(2, budget.pending());
     }
 
     /** A socket silent for a second on its I/O thread gives its place back; one that spoke keeps it until answered. */
