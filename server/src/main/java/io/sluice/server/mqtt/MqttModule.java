@@ -7,6 +7,7 @@ import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.sluice.protocol.ws.FramePayloadCodec;
 import io.sluice.protocol.ws.Subprotocol;
 import io.sluice.server.security.PublishRate;
 import io.sluice.server.security.Security;
@@ -16,6 +17,7 @@ import io.sluice.server.config.Settings;
 import io.sluice.server.events.ConnectionEvents;
 import io.sluice.server.events.ConnectionInfo;
 import io.sluice.server.events.Refusal;
+import io.sluice.server.events.Transport;
 import io.sluice.server.ops.TopicLimits;
 import io.sluice.server.transport.InboundGate;
 import io.sluice.server.transport.ProtocolModule;
@@ -32,6 +34,8 @@ import java.util.List;
  *   -> MqttPublishHandler (PUBLISH, PUBREL) -> MqttSubscribeHandler (SUBSCRIBE, UNSUBSCRIBE)
  *   -> MqttDeliverySink (deliveries out, PUBACK/PUBREC/PUBCOMP in) -> MqttErrorHandler
  * </pre>
+ * Outbound, {@link MqttPublishEncoder} encodes PUBLISH packets without properties (leaving room for a WebSocket
+ * frame header) and Netty's {@code MqttEncoder} every other packet.
  */
 public final class MqttModule implements ProtocolModule {
     /** The namespace of MQTT client ids among the broker's sessions: no other protocol's client can reach them. */
@@ -202,7 +206,9 @@ public final class MqttModule implements ProtocolModule {
         // Netty's limit counts the whole packet, fixed header included, as Maximum Packet Size does (MQTT 5 3.1.2.11.4)
         pipeline.addLast("mqtt-check", new MqttPacketCheck(limits.maxPacketSize()));
         pipeline.addLast("mqtt-decoder", new MqttDecoder(limits.maxPacketSize()));
-        pipeline.addLast("mqtt-encoder", MqttEncoder.INSTANCE);
+        pipeline.addLast("mqtt-codec-encoder", MqttEncoder.INSTANCE);
+        pipeline.addLast("mqtt-encoder", new MqttPublishEncoder(connection::isV5,
+                info.transport() == Transport.WEBSOCKET ? FramePayloadCodec.HEADROOM : 0));
         pipeline.addLast("mqtt-gate", gate);
         pipeline.addLast("mqtt-guard", new MqttProtocolGuard(connection, refusal));
         pipeline.addLast("mqtt-connect", new MqttConnectHandler(connection, refusal, sink, security));
