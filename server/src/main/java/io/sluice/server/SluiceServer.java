@@ -1,7 +1,6 @@
 package io.sluice.server;
 
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -258,8 +257,8 @@ public final class SluiceServer implements AutoCloseable {
                     .handler(gate)
                     .option(ChannelOption.SO_BACKLOG, settings.get(Settings.ACCEPT_BACKLOG))
                     .option(ChannelOption.SO_REUSEADDR, true)
-                    .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .option(ChannelOption.ALLOCATOR, EventLoops.ALLOCATOR)
+                    .childOption(ChannelOption.ALLOCATOR, EventLoops.ALLOCATOR)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<>() {
                         @Override

@@ -14,7 +14,11 @@ import java.util.regex.Pattern;
  */
 final class ProcessStats {
     private static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
-    private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+    /**
+     * A heap space's line of GC.heap_info: one for G1 ("garbage-first heap total ..K, used ..K"), one per
+     * generation for the serial and parallel collectors (young, then old), all of which count.
+     */
+    private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
 
     private final long pid;
     private volatile long peakRssKb;
@@ -92,7 +96,11 @@ final class ProcessStats {
             return -1;
         }
         Matcher m = HEAP_USED.matcher(info);
-        return m.find() ? Long.parseLong(m.group(1)) : -1;
+        long used = -1;
+        while (m.find()) {
+            used = Math.max(used, 0) + Long.parseLong(m.group(1));
+        }
+        return used;
     }
 
     /** jcmd attaches by sending SIGQUIT, which ends a process that is not a JVM: ask only a JVM. */

@@ -1,5 +1,6 @@
 package io.sluice.server.transport;
 
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -20,6 +21,20 @@ import java.util.concurrent.TimeUnit;
  * loads the native library, the largest single cost of a first start in a JVM.
  */
 public final class EventLoops {
+    /**
+     * The buffers of every connection: Netty's pooled allocator with 1 MiB chunks (page 8 KiB, order 7) instead of
+     * its default 4 MiB. Without Netty's unsafe direct-buffer access (off on Java 17 unless java.nio is opened)
+     * a chunk comes from {@code ByteBuffer.allocateDirect}, which zeroes it, so each I/O thread's first read made
+     * a whole chunk resident: 16 MB for four I/O threads before the first message. A broker's buffers are small
+     * (packets, frames, reads of at most 64 KiB); a rare larger one is allocated on its own.
+     * {@code -Dio.netty.allocator.maxOrder} still decides when set.
+     */
+    public static final PooledByteBufAllocator ALLOCATOR = new PooledByteBufAllocator(true,
+            PooledByteBufAllocator.defaultNumHeapArena(), PooledByteBufAllocator.defaultNumDirectArena(),
+            PooledByteBufAllocator.defaultPageSize(), Integer.getInteger("io.netty.allocator.maxOrder", 7),
+            PooledByteBufAllocator.defaultSmallCacheSize(), PooledByteBufAllocator.defaultNormalCacheSize(),
+            PooledByteBufAllocator.defaultUseCacheForAllThreads());
+
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final EventLoopGroup refusals;
