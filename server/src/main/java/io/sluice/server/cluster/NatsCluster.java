@@ -161,7 +161,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             throw new IllegalStateException("interrupted while connecting to NATS", e);
         }
         try {
-            NatsCluster cluster = new NatsCluster(settings, broker, node, nats);
+            NatsCluster cluster = create(settings, broker, node, nats);
             holder.cluster = cluster;
             log.info("cluster: node {} on NATS {} (JetStream stream {}, replicas {})", node, nats.getConnectedUrl(),
                     STREAM, settings.get(Settings.CLUSTER_REPLICAS));
@@ -170,6 +170,31 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             closeQuietly(nats);
             throw new IllegalStateException("NATS at " + String.join(",", urls) + " refused the cluster's stream or "
                     + "buckets (" + e.getMessage() + "); NATS must run with JetStream on (nats-server -js)", e);
+        }
+    }
+
+    /**
+     * Create or join the stream and buckets; a NATS cluster just started has no JetStream leader for a few seconds
+     * ("JetStream system temporarily unavailable"), so this tries again for up to 30 s.
+     */
+    private static NatsCluster create(Settings settings, Broker broker, String node, Connection nats)
+            throws IOException, JetStreamApiException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return new NatsCluster(settings, broker, node, nats);
+            } catch (IOException | JetStreamApiException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                log.info("cluster: JetStream not ready yet ({}); trying again", e.getMessage());
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted", ie);
+                }
+            }
         }
     }
 
@@ -401,13 +426,26 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
         } catch (IOException | JetStreamApiException | RuntimeException e) {
-            log.warn("cluster: could not read the routes and retained messages again after NATS came back ({}); "
-                    + "changes made meanwhile through other NATS servers arrive with their next update", e.toString());
+            // a NATS cluster electing a new JetStream leader answers nothing for a few seconds
+            log.info("cluster: routes and retained messages not read again yet ({}); trying again in 2 s", e.toString());
+            retryLater(this::catchUp);
+            return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
         }
         reconcileRoutes();
+    }
+
+    /** Run {@code task} on the key-value thread again in 2 s, unless the cluster is closed by then. */
+    private void retryLater(Runnable task) {
+        if (!closed.get()) {
+            retries.schedule(() -> {
+                if (!closed.get()) {
+                    kvWriter.execute(task);
+                }
+            }, 2, TimeUnit.SECONDS);
+        }
     }
 
     /** Make the bucket say what this node holds: announce every local filter, withdraw every other of its keys. */
@@ -424,8 +462,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 routes.put(routeKey(filter), filter.getBytes(StandardCharsets.UTF_8));
             }
         } catch (IOException | JetStreamApiException | RuntimeException e) {
-            log.warn("cluster: could not bring this node's routes up to date ({}); trying again when NATS is back",
-                    e.toString());
+            log.info("cluster: this node's routes not brought up to date yet ({}); trying again in 2 s", e.toString());
+            retryLater(this::reconcileRoutes);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

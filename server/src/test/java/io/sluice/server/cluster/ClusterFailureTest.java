@@ -253,6 +253,37 @@ class ClusterFailureTest {
         pub.disconnect().join();
     }
 
+    @Test
+    void oneOfThreeNatsServersKilledMidStreamWithReplicasThreeLosesNoAcknowledgedMessage() throws Exception {
+        List<NatsServer> servers = NatsServer.startCluster(dir.resolve("nats3"), 3);
+        servers.forEach(this::closeLater);
+        List<String> urls = servers.stream().map(NatsServer::url).toList();
+        Sluice n1 = closeLater(Sluice.builder().set(Settings.CLUSTER_NATS, urls).set(Settings.NODE_ID, "t1")
+                .set(Settings.CLUSTER_REPLICAS, 3).start());
+        Sluice n2 = closeLater(Sluice.builder().set(Settings.CLUSTER_NATS, urls).set(Settings.NODE_ID, "t2")
+                .set(Settings.CLUSTER_REPLICAS, 3).start());
+        Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("r3-sub").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        sub.connect().join();
+        List<String> got = new CopyOnWriteArrayList<>();
+        sub.subscribeWith().topicFilter("r3/x").qos(MqttQos.AT_LEAST_ONCE)
+                .callback(p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))).send().join();
+        await(() -> n1.server().cluster().nodesFor("r3/x").contains("t2"), "the route to t2");
+
+        Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("r3-pub").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        int n = 200;
+        Set<Integer> acked = publishInBackground(pub, "r3/x", n);
+        await(() -> acked.size() >= 50, "the first 50 PUBACKs");
+        servers.get(0).kill();
+        await(() -> acked.size() == n, "every PUBACK with two NATS servers of three, got " + acked.size());
+        await(() -> numbers(got).size() == n, "every message on node 2, got " + numbers(got).size());
+        assertTrue(numbers(got).containsAll(acked));
+        pub.disconnect().join();
+        sub.disconnect().join();
+    }
+
     /** A client with a persistent session (clean session 0) that acknowledges what it gets, on node 2. */
     private static Mqtt3AsyncClient persistentSubscriber(int port, List<String> got) {
         Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("kill-sub").serverHost("127.0.0.1").serverPort(port)

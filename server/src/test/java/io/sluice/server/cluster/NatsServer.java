@@ -23,12 +23,15 @@ final class NatsServer implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("Listening for client connections on 127\\.0\\.0\\.1:(\\d+)");
 
     private final Path storeDir;
+    /** Extra flags: the cluster ones of a member of a NATS cluster. */
+    private final List<String> extra;
     private int port;
     private Process process;
     private final List<String> log = new ArrayList<>();
 
-    private NatsServer(Path storeDir) {
+    private NatsServer(Path storeDir, List<String> extra) {
         this.storeDir = storeDir;
+        this.extra = extra;
     }
 
     /** The nats-server binary on this machine (the Debian package's), or the test is skipped saying what to install. */
@@ -48,15 +51,49 @@ final class NatsServer implements AutoCloseable {
 
     /** Start on an ephemeral port (the server picks it) with JetStream in {@code storeDir}. */
     static NatsServer start(Path storeDir) throws IOException {
-        NatsServer s = new NatsServer(storeDir);
+        NatsServer s = new NatsServer(storeDir, List.of());
         s.launch(-1);
         return s;
     }
 
+    /**
+     * A NATS cluster of {@code size} servers with JetStream (each its own store under {@code dir}), routed to each
+     * other on loopback ports chosen now.
+     */
+    static List<NatsServer> startCluster(Path dir, int size) throws IOException {
+        int[] client = new int[size];
+        int[] route = new int[size];
+        for (int i = 0; i < size; i++) {
+            client[i] = freePort();
+            route[i] = freePort();
+        }
+        List<NatsServer> servers = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            List<String> routes = new ArrayList<>();
+            for (int j = 0; j < size; j++) {
+                if (j != i) {
+                    routes.add("nats://127.0.0.1:" + route[j]);
+                }
+            }
+            NatsServer s = new NatsServer(dir.resolve("s" + i), List.of("--server_name", "s" + i, "--cluster_name",
+                    "sluice-test", "--cluster", "nats://127.0.0.1:" + route[i], "--routes", String.join(",", routes)));
+            s.launch(client[i]);
+            servers.add(s);
+        }
+        return servers;
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     private void launch(int wanted) throws IOException {
-        Process p = new ProcessBuilder(binary(), "-js", "-a", "127.0.0.1", "-p", Integer.toString(wanted),
-                "-sd", storeDir.toString(), "--http_port", "0")
-                .redirectErrorStream(true).start();
+        List<String> cmd = new ArrayList<>(List.of(binary(), "-js", "-a", "127.0.0.1", "-p", Integer.toString(wanted),
+                "-sd", storeDir.toString()));
+        cmd.addAll(extra);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         CompletableFuture<Integer> bound = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
