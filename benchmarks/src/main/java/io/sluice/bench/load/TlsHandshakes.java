@@ -40,7 +40,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * New MQTT connections over TLS per second ({@code java -jar benchmarks.jar tls-handshakes --port N --ca FILE}):
+ * New MQTT connections over TLS per second ({@code java -jar benchmarks.jar tls-handshakes --port N --ca FILE};
+ * without {@code --ca}, the same connections in clear, to compare):
  * {@code --concurrency} connections at a time, each a TCP connect, a full TLS handshake (or a resumed one with
  * {@code --resume true}: the client offers the session or ticket the server gave it before), an
  * MQTT 3.1.1 CONNECT answered by CONNACK, then close. The client is BoringSSL (netty-tcnative) on one event-loop
@@ -74,16 +75,14 @@ public final class TlsHandshakes {
                 case "--broker-pid" -> brokerPid = Long.parseLong(v);
                 case "--label" -> label = v;
                 default -> {
-                    System.err.println("flags: --port N (8883) --ca PEM (required) --resume true|false (false) --concurrency N (8)"
+                    System.err.println("flags: --port N (8883) --ca PEM (without it: clear TCP, to compare) --resume true|false (false) --concurrency N (8)"
                             + " --duration S (5) --warmup S (1) --max N --broker-pid PID --label L");
                     System.exit(2);
                 }
             }
         }
-        if (ca == null) {
-            throw new IllegalArgumentException("--ca FILE: the PEM certificate the broker's certificate chains to");
-        }
-        SslContext tls = SslContextBuilder.forClient().trustManager(new File(ca))
+        // without --ca the same connections in clear, so the difference is what TLS costs
+        SslContext tls = ca == null ? null : SslContextBuilder.forClient().trustManager(new File(ca))
                 .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK).build();
         new TlsHandshakes.Run(tls, port, resume, concurrency, duration, warmup, max, brokerPid, label).go();
     }
@@ -181,7 +180,8 @@ public final class TlsHandshakes {
                 r.put("label", label);
                 r.put("resume", resume);
                 r.put("concurrency", concurrency);
-                r.put("client_provider", OpenSsl.isAvailable() ? "BoringSSL " + OpenSsl.versionString() : "JDK");
+                r.put("tls", tls != null);
+                r.put("client_provider", tls == null ? "none" : OpenSsl.isAvailable() ? "BoringSSL" : "JDK");
                 r.put("handshakes_per_s", count / seconds);
                 r.put("resumed_fraction", count == 0 ? 0.0 : (double) countResumed / count);
                 r.put("failed", failed.get());
@@ -211,8 +211,11 @@ public final class TlsHandshakes {
                     // kept from the last handshake, a port never used before finds nothing (the host is still
                     // verified against the certificate either way)
                     int peerPort = resume ? port : 1 + (int) (attempts.getAndIncrement() % 65_000);
-                    SslHandler ssl = tls.newHandler(ch.alloc(), "127.0.0.1", peerPort);
-                    ch.pipeline().addLast(ssl, new MqttDecoder(), MqttEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
+                    SslHandler ssl = tls == null ? null : tls.newHandler(ch.alloc(), "127.0.0.1", peerPort);
+                    if (ssl != null) {
+                        ch.pipeline().addLast(ssl);
+                    }
+                    ch.pipeline().addLast(new MqttDecoder(), MqttEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
                         @Override
                         public void channelActive(ChannelHandlerContext ctx) {
                             ctx.writeAndFlush(MqttMessageBuilders.connect().protocolVersion(MqttVersion.MQTT_3_1_1)
@@ -225,7 +228,7 @@ public final class TlsHandshakes {
                             if (msg instanceof MqttConnAckMessage ack
                                     && ack.variableHeader().connectReturnCode() == MqttConnectReturnCode.CONNECTION_ACCEPTED) {
                                 done.incrementAndGet();
-                                boolean wasResumed = reused(ssl);
+                                boolean wasResumed = ssl != null && reused(ssl);
                                 if (wasResumed) {
                                     resumed.incrementAndGet();
                                 }

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 public final class TlsBench {
     private static final String SLUICE = "Sluice";
     private static final String MOSQUITTO = "Mosquitto";
-    private static final List<String> LOADS = List.of("handshakes-full", "handshakes-resumed", "plain", "tls", "acl");
+    private static final List<String> LOADS = List.of("connects-clear", "handshakes-full", "handshakes-resumed", "plain", "tls", "acl");
 
     private Path sluiceJar = Path.of("server/target/sluice.jar");
     private Path benchJar = Path.of("benchmarks/target/benchmarks.jar");
@@ -172,9 +172,10 @@ public final class TlsBench {
         loadAverages.add(loadAverage());
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-jar", benchJar.toString()));
-        boolean handshakes = load.startsWith("handshakes");
         Broker target = load.equals("acl") ? b[1] : b[0];
-        if (handshakes) {
+        if (load.equals("connects-clear")) {
+            cmd.addAll(List.of("tls-handshakes", "--port", Integer.toString(b[0].tcpPort), "--concurrency", Integer.toString(concurrency)));
+        } else if (load.startsWith("handshakes")) {
             cmd.addAll(List.of("tls-handshakes", "--port", Integer.toString(b[0].wsPort), "--ca", cert.toString(),
                     "--resume", Boolean.toString(load.endsWith("resumed")), "--concurrency", Integer.toString(concurrency)));
         } else {
@@ -207,7 +208,7 @@ public final class TlsBench {
         if (r.containsKey("error")) {
             return "FAILED: " + r.get("error");
         }
-        return load.startsWith("handshakes")
+        return connects(load)
                 ? String.format(Locale.ROOT, "%.0f connections/s, %.0f%% resumed, %s failed", num(r, "handshakes_per_s"),
                 100 * num(r, "resumed_fraction"), r.get("failed"))
                 : String.format(Locale.ROOT, "%.0f msg/s, lost %d", num(r, "msgs_per_s"), (long) num(r, "lost"));
@@ -223,7 +224,11 @@ public final class TlsBench {
     }
 
     private double rate(String load, String broker) {
-        return median(load, broker, r -> num(r, load.startsWith("handshakes") ? "handshakes_per_s" : "msgs_per_s"));
+        return median(load, broker, r -> num(r, connects(load) ? "handshakes_per_s" : "msgs_per_s"));
+    }
+
+    private static boolean connects(String load) {
+        return load.startsWith("handshakes") || load.startsWith("connects");
     }
 
     private double cpuPerMessage(String load, String broker) {
@@ -252,10 +257,15 @@ public final class TlsBench {
         md.append(header());
         md.append("New connections over mqtts, each a TCP connect, a TLS handshake and an MQTT CONNECT answered by CONNACK, ")
                 .append(concurrency).append(" at a time from one client thread (BoringSSL); resumed: the client offers the session ")
-                .append("(TLS 1.3 ticket) it got before. Broker CPU per connection is the steadier figure on a shared machine.\n\n");
+                .append("(TLS 1.3 ticket) it got before; in clear: the same connections on the plain port. Broker CPU per connection is ")
+                .append("the steadier figure on a shared machine, and its difference from the clear row is what TLS costs a connection.\n\n");
         md.append("| load | Sluice | Mosquitto | Sluice / Mosquitto | resumed (S / Mq) | broker CPU µs per connection (S / Mq) |\n|---|---:|---:|---:|---|---|\n");
-        for (String load : List.of("handshakes-full", "handshakes-resumed")) {
-            md.append("| ").append(load.endsWith("full") ? "full handshakes" : "resumption offered").append(" | ")
+        for (String load : List.of("connects-clear", "handshakes-full", "handshakes-resumed")) {
+            md.append("| ").append(switch (load) {
+                        case "connects-clear" -> "in clear (no TLS), to compare";
+                        case "handshakes-full" -> "full handshakes";
+                        default -> "resumption offered";
+                    }).append(" | ")
                     .append(f0(rate(load, SLUICE))).append(" | ").append(f0(rate(load, MOSQUITTO))).append(" | ")
                     .append(ratio(rate(load, SLUICE), rate(load, MOSQUITTO))).append(" | ")
                     .append(pct(median(load, SLUICE, r -> num(r, "resumed_fraction")))).append(" / ")
