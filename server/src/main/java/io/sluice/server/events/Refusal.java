@@ -17,8 +17,9 @@ public enum Refusal {
     /** The {@code connect-rate} token bucket is empty: a reconnect storm is being paced. */
     RATE_LIMIT(429, 0x9F, 0x03, "connection rate exceeded, retry after a backoff"),
     /**
-     * The broker's I/O threads run later than {@code overload-lag}: it is overloaded and closes new sockets as it
-     * accepts them, before any protocol work (the codes are what a protocol would answer, were it asked).
+     * The broker's I/O threads run later than {@code overload-lag}: it is overloaded and refuses new sockets as it
+     * accepts them, before any protocol work, answered off the I/O threads (MQTT 5 0x89 server busy, 3.1.1 0x03,
+     * STOMP ERROR, a WebSocket upgrade 503).
      */
     OVERLOADED(503, 0x89, 0x03, "server busy, retry after a backoff"),
     /** The broker is draining for shutdown. */
