@@ -154,7 +154,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         try {
             nats = Nats.connect(options.build());
         } catch (IOException e) {
-            throw new IllegalStateException("cannot reach NATS at " + String.join(",", urls) + " (" + e.getMessage()
+            throw new IllegalStateException("cannot reach NATS at " + shown(urls) + " (" + e.getMessage()
                     + "); start nats-server with JetStream (nats-server -js) or correct --cluster-nats", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -163,12 +163,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         try {
             NatsCluster cluster = create(settings, broker, node, nats);
             holder.cluster = cluster;
-            log.info("cluster: node {} on NATS {} (JetStream stream {}, replicas {})", node, nats.getConnectedUrl(),
-                    STREAM, settings.get(Settings.CLUSTER_REPLICAS));
+            log.info("cluster: node {} on NATS {} (JetStream stream {}, replicas {})", node,
+                    shown(List.of(String.valueOf(nats.getConnectedUrl()))), STREAM, settings.get(Settings.CLUSTER_REPLICAS));
             return cluster;
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             closeQuietly(nats);
-            throw new IllegalStateException("NATS at " + String.join(",", urls) + " refused the cluster's stream or "
+            throw new IllegalStateException("NATS at " + shown(urls) + " refused the cluster's stream or "
                     + "buckets (" + e.getMessage() + "); NATS must run with JetStream on (nats-server -js)", e);
         }
     }
@@ -198,6 +198,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
     }
 
+    /** The URLs for a log line: credentials written into a URL (nats://user:password@host) are left out. */
+    static String shown(List<String> urls) {
+        return String.join(",", urls.stream().map(u -> u.replaceAll("//[^/@]*@", "//")).toList());
+    }
+
     /** Connection events reach the cluster once it exists. */
     private static final class Holder {
         volatile NatsCluster cluster;
@@ -221,7 +226,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             }
             case RECONNECTED -> {
                 natsAway.set(false);
-                log.info("cluster: NATS is back at {}; catching up", nats.getConnectedUrl());
+                log.info("cluster: NATS is back at {}; catching up", shown(List.of(String.valueOf(nats.getConnectedUrl()))));
                 kvWriter.execute(this::catchUp);
             }
             default -> {

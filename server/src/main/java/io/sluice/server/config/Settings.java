@@ -97,7 +97,7 @@ public final class Settings {
     public static final Setting<String> FSYNC = choice("fsync", "never", List.of("never", "batch"), "never: a write reaches the operating system before it is acknowledged (survives a crash or kill -9 of the broker, not a power loss); batch: one fsync per group commit before acknowledging (survives power loss, slower)");
 
     // ---- cluster on NATS JetStream (docs/cluster.md)
-    public static final Setting<List<String>> CLUSTER_NATS = list("cluster-nats", "NATS servers (comma separated nats:// or tls:// URLs, JetStream on) that join this broker to a cluster of Sluice nodes (empty: no cluster)");
+    public static final Setting<List<String>> CLUSTER_NATS = list("cluster-nats", "NATS servers (comma separated nats:// or tls:// URLs, JetStream on) that join this broker to a cluster of Sluice nodes (empty: no cluster); credentials go in --cluster-user/--cluster-password or --cluster-creds-file, not in the URLs, which are shown in logs and the admin API without them");
     public static final Setting<String> NODE_ID = string("node-id", "", "this node's name in the cluster: letters, digits, '-' and '_' (empty: a stable id kept in --data-dir, or a new one each run with --persistence none)");
     public static final Setting<String> CLUSTER_USER = string("cluster-user", "", "user name for the NATS servers (with --cluster-password)");
     public static final Setting<String> CLUSTER_PASSWORD = string("cluster-password", "", "password for the NATS servers");

@@ -124,6 +124,12 @@ class ClusterTest {
     }
 
     @Test
+    void credentialsWrittenIntoAUrlNeverReachALogLine() {
+        assertEquals("nats://h:4222,tls://h2:4222,nats://h3",
+                NatsCluster.shown(List.of("nats://u:p@h:4222", "tls://user@h2:4222", "nats://h3")));
+    }
+
+    @Test
     void aPublishReachesEachMatchingNodeOnceWhateverItsSubscribers() {
         Mqtt5BlockingClient a = mqtt(n2, "route-a");
         Map<String, AtomicInteger> seenA = new ConcurrentHashMap<>();
