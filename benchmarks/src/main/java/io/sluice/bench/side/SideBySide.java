@@ -447,7 +447,7 @@ public final class SideBySide {
         return phase + ":" + l.id();
     }
 
-    private static double loadAverage() {
+    static double loadAverage() {
         try {
             return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         } catch (IOException | RuntimeException e) {
@@ -619,7 +619,7 @@ public final class SideBySide {
         return kept.toString();
     }
 
-    private static Map<String, Object> lastJson(Path log) throws IOException {
+    static Map<String, Object> lastJson(Path log) throws IOException {
         List<String> lines = Files.readAllLines(log);
         for (int i = lines.size() - 1; i >= 0; i--) {
             String l = lines.get(i).trim();
@@ -633,11 +633,11 @@ public final class SideBySide {
         return null;
     }
 
-    private static String java() {
+    static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
@@ -800,7 +800,7 @@ public final class SideBySide {
         return best;
     }
 
-    private static double num(Map<String, Object> r, String field) {
+    static double num(Map<String, Object> r, String field) {
         Object v = r.get(field);
         return v instanceof Number n ? n.doubleValue() : Double.NaN;
     }

@@ -4,7 +4,6 @@ import io.sluice.bench.DocSections;
 import io.sluice.bench.load.Json;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import static io.sluice.bench.side.SideBySide.num;
 
 /**
  * What TLS and a 1,000-rule ACL cost, Sluice beside Mosquitto with the same certificate, key and ACL files
@@ -93,8 +94,8 @@ public final class TlsBench {
         Files.write(acl, rules);
 
         Map<String, Broker[]> brokers = new LinkedHashMap<>(); // name -> {plain + TLS, with the ACL}
-        int sPlain = freePort(), sTls = freePort(), sAcl = freePort();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        int sPlain = SideBySide.freePort(), sTls = SideBySide.freePort(), sAcl = SideBySide.freePort();
+        String java = SideBySide.java();
         List<String> sluice = List.of(java, "-jar", sluiceJar.toAbsolutePath().toString(), "--bind", "127.0.0.1",
                 "--http-port", "-1", "--stomp-port", "-1", "--https-port", "-1", "--persistence", "none", "--log-level", "warn");
         brokers.put(SLUICE, new Broker[] {
@@ -102,7 +103,7 @@ public final class TlsBench {
                         "--tls-cert-file", cert, "--tls-key-file", key), work.resolve("sluice.log")),
                 new Broker(SLUICE + " ACL", false, false, sAcl, sAcl, -1, "/mqtt", concat(sluice, "--mqtt-port", sAcl,
                         "--mqtts-port", -1, "--acl-file", acl), work.resolve("sluice-acl.log"))});
-        int mPlain = freePort(), mTls = freePort(), mAcl = freePort();
+        int mPlain = SideBySide.freePort(), mTls = SideBySide.freePort(), mAcl = SideBySide.freePort();
         Path conf = work.resolve("mosquitto.conf");
         // run as the user who made the key file (Mosquitto started as root would switch to its own user, who may not read it)
         List<String> common = List.of("user " + System.getProperty("user.name"), "allow_anonymous true", "persistence false",
@@ -169,8 +170,8 @@ public final class TlsBench {
     private Map<String, Object> load(String load, String name, Broker[] b, Path cert) throws Exception {
         b[0].ensureRunning();
         b[1].ensureRunning();
-        loadAverages.add(loadAverage());
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        loadAverages.add(SideBySide.loadAverage());
+        String java = SideBySide.java();
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-jar", benchJar.toString()));
         Broker target = load.equals("acl") ? b[1] : b[0];
         if (load.equals("connects-clear")) {
@@ -194,7 +195,7 @@ public final class TlsBench {
         if (!finished) {
             p.destroyForcibly();
         }
-        Map<String, Object> r = lastJson(log);
+        Map<String, Object> r = SideBySide.lastJson(log);
         if (!finished || r == null || !name.equals(r.get("label"))) {
             r = new LinkedHashMap<>();
             r.put("label", name);
@@ -305,11 +306,6 @@ public final class TlsBench {
                 .mapToLong(r -> (long) num(r, "lost")).max().orElse(0);
     }
 
-    private static double num(Map<String, Object> r, String field) {
-        Object v = r.get(field);
-        return v instanceof Number n ? n.doubleValue() : Double.NaN;
-    }
-
     private static String f0(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%,.0f", v);
     }
@@ -332,31 +328,6 @@ public final class TlsBench {
             out.add(o.toString());
         }
         return out;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static double loadAverage() {
-        try {
-            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
-    }
-
-    private static Map<String, Object> lastJson(Path log) throws IOException {
-        List<String> lines = Files.readAllLines(log);
-        for (int i = lines.size() - 1; i >= 0; i--) {
-            String l = lines.get(i).trim();
-            if (l.startsWith("{") && l.endsWith("}")) {
-                return Json.read(l);
-            }
-        }
-        return null;
     }
 
     private static String firstLine(String text) {
