@@ -1051,7 +1051,8 @@ public final class SideBySide {
         if (!peak.isEmpty() || !fixed.isEmpty()) {
             md.append("## Peak RSS\n\n");
             md.append("The largest resident set of each broker process sampled during any flat-out or fixed-rate run (default settings, ")
-                    .append("JVM defaults), and the process's own high-water mark (VmHWM) at the end of its last run.\n\n");
+                    .append("started as shown under \"Machine and method\"), and the process's own high-water mark (VmHWM) at the end of its ")
+                    .append("last run (which includes the idle connections' phase).\n\n");
             md.append("| broker | peak RSS under the loads MiB | VmHWM MiB |\n|---|---:|---:|\n");
             for (String n : brokersFixed) {
                 md.append("| ").append(n).append(" | ").append(f0(maxOver(n, "broker_peak_rss_kb", PEAK, FIXED) / 1024)).append(" | ")
