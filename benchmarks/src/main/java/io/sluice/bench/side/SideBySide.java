@@ -168,7 +168,6 @@ public final class SideBySide {
 
     public static void main(String[] args) throws Exception {
         Options o = new Options();
-        o.args = String.join(" ", args);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -217,8 +216,17 @@ public final class SideBySide {
             }
         }
         // the command line as the report shows it, without the runner's own plumbing
-        o.args = o.args.replaceAll("--(moquette|hivemq)-classpath \\S+ ?", "").replaceAll("--out \\S+ ?", "")
-                .replaceAll("--command \\S+ ?", "").trim();
+        List<String> shown = new ArrayList<>();
+        List<String> plumbing = List.of("--moquette-classpath", "--hivemq-classpath", "--out", "--command", "--work",
+                "--from-results", "--sluice-label", "--analysis", "--bench-jar");
+        for (int i = 0; i < args.length; i++) {
+            if (plumbing.contains(args[i])) {
+                i++;
+            } else {
+                shown.add(args[i]);
+            }
+        }
+        o.args = String.join(" ", shown);
         for (String p : o.peers) {
             if (!List.of("mosquitto", "hivemq", "moquette", "raw").contains(p)) {
                 System.err.println("unknown peer " + p + "; peers: mosquitto, hivemq, moquette, raw");
