@@ -33,7 +33,7 @@ import io.sluice.server.config.Settings;
 import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.store.MessageCodec;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.sluice.server.events.Logs;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +63,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * is full), JetStream publishes are asynchronous, and every key-value write runs on one thread of its own, in order.
  */
 public final class NatsCluster implements ClusterBus, AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(NatsCluster.class);
+    private static final Logger log = Logs.get(NatsCluster.class);
 
     static final String STREAM = "SLUICE_ROUTE";
     static final String NODE_SUBJECT = "sluice.node.";
