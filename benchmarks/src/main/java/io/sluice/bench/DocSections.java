@@ -35,7 +35,11 @@ public final class DocSections {
         if (old.isEmpty()) {
             text = text + (text.isEmpty() || text.endsWith("\n\n") ? "" : text.endsWith("\n") ? "\n" : "\n\n") + body;
         } else {
-            text = text.replace(old, body);
+            int at = text.indexOf(old);
+            // a section followed by another keeps one blank line before the next heading
+            String next = text.substring(at + old.length());
+            String kept = next.isEmpty() ? body : body.stripTrailing() + "\n\n";
+            text = text.substring(0, at) + kept + next;
         }
         Files.writeString(file, text);
     }
