@@ -51,7 +51,7 @@ public final class Settings {
     public static final Setting<String> JWT_AUDIENCE = string("jwt-audience", "", "an aud value every token must carry (empty: not checked)");
     public static final Setting<String> JWT_USER_CLAIM = string("jwt-user-claim", "sub", "the claim that names the user a token logs in (for ACL user sections, %u, audit)");
     public static final Setting<Path> ACL_FILE = setting("acl-file", null, "topic rules in Mosquitto's acl_file format for publish, subscribe and delivery, every protocol alike; reloaded on change (applies to new logins)", Path::of);
-    public static final Setting<List<String>> ALLOWED_ORIGINS = list("allowed-origins", "browser origins (comma separated, e.g. https://app.example.com) allowed to open WebSockets and call the HTTP endpoints, which then answer them with CORS headers; any other Origin gets 403 (empty: every origin, no CORS headers)");
+    public static final Setting<List<String>> ALLOWED_ORIGINS = list("allowed-origins", "browser origins (comma separated, e.g. https://app.example.com; * for any) allowed to open WebSockets and call the HTTP endpoints (SSE, long-poll, publish, admin), which then answer them with CORS headers; any other Origin gets 403 (empty: every origin, no CORS headers)");
     public static final Setting<List<String>> SYS_READERS = list("sys-readers", "users (comma separated) who may read $SYS topics once authentication is configured");
     public static final Setting<Integer> AUDIT_RATE = range("audit-rate", 20, 1, 1_000_000, "most audit log lines (refused logins, denials) written per second; more are counted and summarised");
     public static final Setting<Long> SECURITY_RELOAD_INTERVAL = millis("security-reload-interval", 5_000, "how often password, ACL, key and certificate files are checked for changes (0: only on SIGHUP)");
@@ -144,7 +144,6 @@ public final class Settings {
     public static final Setting<Integer> HISTORY_MESSAGES = range("history-messages", 100, 0, 1_000_000, "messages kept per topic for SSE and long-poll readers to resume by position (0: no history; a resume is then always a reset)");
     public static final Setting<Long> HISTORY_AGE = millis("history-age", 600_000, "longest a message is kept in the history");
     public static final Setting<Integer> HISTORY_MAX_TOPICS = positive("history-max-topics", 10_000, "topics with a history; past this the least recently published topic's history is forgotten (readers resuming from before it get a reset)");
-    public static final Setting<List<String>> HTTP_CORS_ORIGINS = list("http-cors-origins", "origins (comma separated, e.g. https://app.example.com; * for any) whose pages may read /sse and /poll and POST /publish across origins (CORS); none: same-origin pages only");
     public static final Setting<List<String>> HISTORY_FILTERS = list("history-filters", List.of("#"), "topic filters (comma separated) whose topics keep a history; other topics are delivered live only");
 
     // ---- limits against floods and storms (0: no limit where the help says so)

@@ -205,14 +205,16 @@ public final class Security implements AutoCloseable {
     /**
      * The handlers the HTTP port puts before its router: the origin gate, then, once origins are listed, Netty's
      * CORS handler, which answers preflights and adds the CORS headers to responses for those origins only
-     * (without a list, no CORS headers: a page elsewhere cannot read the broker's HTTP answers).
+     * ({@code *}: any origin; without a list, no CORS headers: a page elsewhere cannot read the broker's HTTP
+     * answers). Every HTTP endpoint, the fallback transports' included, gets its CORS headers here alone.
      */
     public List<Supplier<ChannelHandler>> httpGates() {
         List<String> listed = allowedOrigins.stream().filter(o -> !o.equals("*")).toList();
-        if (listed.isEmpty()) {
+        boolean any = allowedOrigins.contains("*");
+        if (listed.isEmpty() && !any) {
             return List.of(() -> origins);
         }
-        var cors = CorsConfigBuilder.forOrigins(listed.toArray(String[]::new))
+        var cors = (any ? CorsConfigBuilder.forAnyOrigin() : CorsConfigBuilder.forOrigins(listed.toArray(String[]::new)))
                 .allowedRequestMethods(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE, HttpMethod.OPTIONS)
                 .allowedRequestHeaders(HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.CONTENT_TYPE, "Last-Event-ID")
                 .maxAge(600)

@@ -68,7 +68,6 @@ public final class HttpFallback {
     private final ConnectionEvents events;
     private final TopicLimits limits;
     private final Admission admission;
-    private final List<String> corsOrigins;
     private final HttpPublish publish = new HttpPublish(this);
     /** The random part of reader ids, drawn on the first reader: seeding a SecureRandom is no start-up work. */
     private volatile String idPrefix;
@@ -82,7 +81,6 @@ public final class HttpFallback {
         this.events = events;
         this.limits = limits;
         this.admission = admission;
-        this.corsOrigins = settings.get(Settings.HTTP_CORS_ORIGINS);
     }
 
     /** Serve {@code /sse}, {@code /poll} and {@code /publish} on the HTTP port. */
@@ -220,34 +218,14 @@ public final class HttpFallback {
         return true;
     }
 
-    /** CORS preflight of a cross-origin POST /publish (RFC 9110 OPTIONS, Fetch standard CORS protocol). */
+    /**
+     * An OPTIONS request that is not a CORS preflight (those are answered before the router by the security
+     * gates' CORS handler, for the origins in {@code --allowed-origins}): say what the path allows.
+     */
     private void preflight(ChannelHandlerContext ctx, FullHttpRequest req) {
         FullHttpResponse response = new DefaultFullHttpResponse(req.protocolVersion(), HttpResponseStatus.NO_CONTENT);
-        if (cors(req, response)) {
-            response.headers()
-                    .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "POST")
-                    .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, "content-type, authorization")
-                    .set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
-        }
+        response.headers().set(HttpHeaderNames.ALLOW, "GET, POST, OPTIONS");
         send(ctx.channel(), req, response);
-    }
-
-    /**
-     * Add the CORS headers when the request comes from an allowed origin ({@code http-cors-origins}); true when
-     * it did. Without the setting, no cross-origin page may read (same-origin pages need nothing).
-     */
-    boolean cors(HttpRequest req, HttpResponse response) {
-        String origin = req.headers().get(HttpHeaderNames.ORIGIN);
-        if (origin == null || corsOrigins.isEmpty()) {
-            return false;
-        }
-        response.headers().add(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
-        if (!corsOrigins.contains("*") && !corsOrigins.contains(origin)) {
-            return false;
-        }
-        response.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-                .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
-        return true;
     }
 
     void refuse(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String body,
@@ -264,7 +242,6 @@ public final class HttpFallback {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             response.headers().set(headers[i], headers[i + 1]);
         }
-        cors(req, response);
         return send(ch, req, response);
     }
 

@@ -238,7 +238,6 @@ final class LongPoll implements DeliverySink {
         FullHttpResponse response = new DefaultFullHttpResponse(request.protocolVersion(), HttpResponseStatus.OK, out);
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-cache, no-store");
-        fallback.cors(request, response);
         fallback.send(ch, request, response);
     }
 }

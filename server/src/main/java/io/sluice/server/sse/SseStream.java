@@ -99,7 +99,6 @@ final class SseStream implements DeliverySink {
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-cache, no-store")
                 // nginx and similar buffer responses unless told otherwise; a stream must not be buffered
                 .set("X-Accel-Buffering", "no");
-        fallback.cors(req, response);
         if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else {

@@ -93,4 +93,21 @@ class OriginTest {
         assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
         assertFalse(answer.toLowerCase().contains("access-control-allow-origin"), answer);
     }
+
+    @Test
+    void aStarListsEveryOriginAndAnswersEachWithCorsHeaders() throws Exception {
+        start(List.of("*"));
+        int port = server.port("http");
+        assertTrue(exchange(port, upgrade("/mqtt", "https://anywhere.example")).startsWith("HTTP/1.1 101"));
+        for (String path : List.of("/metrics", "/poll?filter=o/p")) {
+            String answer = exchange(port, get(path, "https://anywhere.example"));
+            assertTrue(answer.startsWith("HTTP/1.1 200"), path + ": " + answer);
+            assertTrue(answer.toLowerCase().contains("access-control-allow-origin: "), path + ": " + answer);
+        }
+        String preflight = exchange(port, "OPTIONS /publish?topic=o/p HTTP/1.1\r\nHost: localhost\r\n"
+                + "Origin: https://anywhere.example\r\nAccess-Control-Request-Method: POST\r\n"
+                + "Access-Control-Request-Headers: content-type\r\n\r\n");
+        assertTrue(preflight.startsWith("HTTP/1.1 200"), preflight);
+        assertTrue(preflight.toLowerCase().contains("access-control-allow-methods: ") && preflight.contains("POST"), preflight);
+    }
 }

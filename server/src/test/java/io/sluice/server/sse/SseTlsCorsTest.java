@@ -46,7 +46,7 @@ class SseTlsCorsTest {
         server = SluiceServer.start(Settings.defaults().with(Settings.BIND, "127.0.0.1").with(Settings.MQTT_PORT, 0)
                 .with(Settings.HTTP_PORT, -1).with(Settings.STOMP_PORT, -1).with(Settings.MQTTS_PORT, -1)
                 .with(Settings.HTTPS_PORT, 0).with(Settings.TLS_CERT_FILE, cert).with(Settings.TLS_KEY_FILE, key)
-                .with(Settings.ALLOWED_ORIGINS, List.of(APP)).with(Settings.HTTP_CORS_ORIGINS, List.of(APP)));
+                .with(Settings.ALLOWED_ORIGINS, List.of(APP)));
         https = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(pki.clientContext(null))
                 .connectTimeout(Duration.ofSeconds(5)).build();
         pub = new MqttClient("tcp://127.0.0.1:" + server.port("mqtt"), "tls-pub", new MemoryPersistence());
