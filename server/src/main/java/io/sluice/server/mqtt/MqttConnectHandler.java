@@ -25,6 +25,7 @@ import io.sluice.server.broker.TopicAccess;
 import io.sluice.server.security.Login;
 import io.sluice.server.security.Security;
 import io.sluice.server.security.Credentials;
+import io.sluice.server.security.CredentialExpiry;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.Will;
@@ -60,7 +61,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private Login login;
     private TopicAccess access;
     /** Closes the connection when its credential expires; null when it never does. */
-    private ScheduledFuture<?> expiry;
+    private CredentialExpiry expiry;
 
     /** CONNACK User Property naming how many messages a returning session missed (its queue was full). */
     static final String DROPPED_PROPERTY = "sluice-dropped-while-offline";
@@ -332,19 +333,14 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         this.access = access;
         connection.loggedIn(security, login, access);
         if (expiry != null) {
-            expiry.cancel(false);
-            expiry = null;
+            expiry.cancel();
         }
-        long at = login.expiresAtMillis();
-        if (at <= 0) {
-            return;
-        }
-        expiry = ctx.executor().schedule(() -> {
+        expiry = CredentialExpiry.watch(ctx.executor(), login, () -> {
             if (!connection.isClosing()) {
                 security.audit().expired("mqtt", connection.clientId(), login.user(), connection.info.remote());
                 connection.closeByServer(ReasonCode.NOT_AUTHORIZED, "credential expired");
             }
-        }, Math.max(0, at - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+        });
     }
 
     /** The will of this connection, or null when it was refused (and the connection answered). */
@@ -449,7 +445,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             connectTimeout.cancel(false);
         }
         if (expiry != null) {
-            expiry.cancel(false);
+            expiry.cancel();
         }
         leaveBroker();
         ctx.fireChannelInactive();

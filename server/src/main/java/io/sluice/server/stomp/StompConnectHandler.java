@@ -18,6 +18,7 @@ import io.sluice.server.security.Authenticator;
 import io.sluice.server.security.Login;
 import io.sluice.server.security.Security;
 import io.sluice.server.security.Credentials;
+import io.sluice.server.security.CredentialExpiry;
 import io.sluice.server.events.Logs;
 import org.slf4j.Logger;
 
@@ -216,17 +217,15 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
 
     /** A credential that expires (a token's exp) ends the connection then, with an ERROR saying so. */
     private void closeAtExpiry(ChannelHandlerContext ctx, Login login) {
-        long at = login.expiresAtMillis();
-        if (at <= 0) {
-            return;
-        }
-        java.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(() -> {
+        CredentialExpiry expiry = CredentialExpiry.watch(ctx.executor(), login, () -> {
             if (!conn.closing) {
                 security.audit().expired("stomp", conn.id, login.user(), conn.info.remote());
                 conn.errors.fail(DisconnectReason.NOT_AUTHORIZED, "credential expired",
                         "The token this connection logged in with has expired; connect again with a new one.", null);
             }
-        }, Math.max(0, at - System.currentTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
-        ctx.channel().closeFuture().addListener(f -> timer.cancel(false));
+        });
+        if (expiry != null) {
+            ctx.channel().closeFuture().addListener(f -> expiry.cancel());
+        }
     }
 }
