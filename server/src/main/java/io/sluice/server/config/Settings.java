@@ -113,6 +113,7 @@ public final class Settings {
     public static final Setting<Long> MQTT_CONNECT_TIMEOUT = millis("mqtt-connect-timeout", 10_000L, "time a new MQTT connection has to send CONNECT before it is closed");
     public static final Setting<Integer> MQTT_RECEIVE_MAXIMUM = range("mqtt-receive-maximum", 64, 1, 65_535, "QoS 1/2 PUBLISHes one MQTT 5 client may have unacknowledged towards the broker (Receive Maximum; more: DISCONNECT 0x93)");
     public static final Setting<Integer> MQTT_MAXIMUM_QOS = range("mqtt-maximum-qos", 2, 0, 2, "highest QoS accepted from MQTT clients (advertised as Maximum QoS; higher: 0x9B)");
+    public static final Setting<String> MQTT_SUBSCRIBE_DENIED = choice("mqtt-subscribe-denied", "not-authorized", List.of("not-authorized", "unspecified"), "MQTT 5 SUBACK reason code for a filter the ACL refuses: not-authorized (0x87) or unspecified (0x80, which Eclipse Paho's interoperability suite expects); MQTT 3.1.1 always gets 0x80");
     public static final Setting<Boolean> MQTT_RETAIN_AVAILABLE = bool("mqtt-retain-available", true, "accept retained messages (advertised as Retain Available; otherwise 0x9A)");
     public static final Setting<Integer> MQTT_TOPIC_ALIAS_MAXIMUM = range("mqtt-topic-alias-maximum", 32, 0, 65_535, "topic aliases one MQTT 5 client may define towards the broker (Topic Alias Maximum)");
     public static final Setting<Boolean> MQTT_WILDCARD_SUBSCRIPTIONS = bool("mqtt-wildcard-subscriptions", true, "allow '+' and '#' in subscriptions (otherwise SUBACK 0xA2)");

@@ -1,5 +1,6 @@
 package io.sluice.server.mqtt;
 
+import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.server.config.Settings;
 import io.sluice.server.delta.DeltaConfig;
 
@@ -10,7 +11,7 @@ import io.sluice.server.delta.DeltaConfig;
 record MqttLimits(int maxPacketSize, long connectTimeoutMillis, int receiveMaximum, int maximumQos,
                   boolean retainAvailable, int topicAliasMaximum, boolean wildcardSubscriptions,
                   boolean subscriptionIdentifiers, boolean sharedSubscriptions, int serverKeepAlive,
-                  String responseInformation, DeltaConfig delta) {
+                  String responseInformation, DeltaConfig delta, int subscribeDeniedCode) {
 
     static MqttLimits from(Settings s) {
         String info = s.get(Settings.MQTT_RESPONSE_INFORMATION);
@@ -19,6 +20,8 @@ record MqttLimits(int maxPacketSize, long connectTimeoutMillis, int receiveMaxim
                 s.get(Settings.MQTT_RETAIN_AVAILABLE), s.get(Settings.MQTT_TOPIC_ALIAS_MAXIMUM),
                 s.get(Settings.MQTT_WILDCARD_SUBSCRIPTIONS), s.get(Settings.MQTT_SUBSCRIPTION_IDENTIFIERS),
                 s.get(Settings.MQTT_SHARED_SUBSCRIPTIONS), s.get(Settings.MQTT_SERVER_KEEP_ALIVE),
-                info == null || info.isEmpty() ? null : info, DeltaConfig.from(s));
+                info == null || info.isEmpty() ? null : info, DeltaConfig.from(s),
+                (s.get(Settings.MQTT_SUBSCRIBE_DENIED).equals("unspecified") ? ReasonCode.UNSPECIFIED_ERROR
+                        : ReasonCode.NOT_AUTHORIZED).unsignedCode());
     }
 }

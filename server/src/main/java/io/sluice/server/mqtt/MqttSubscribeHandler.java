@@ -135,7 +135,7 @@ final class MqttSubscribeHandler extends ChannelInboundHandlerAdapter {
             // the filter decides, whatever the share group: a group member reads what the filter matches
             if (connection.access().subscribe(filter) == TopicAccess.Scope.NONE) {
                 connection.denied("subscribe", written);
-                reasons[i] = ReasonCode.NOT_AUTHORIZED.unsignedCode();
+                reasons[i] = limits.subscribeDeniedCode();
                 continue;
             }
             connection.broker.subscribe(session, filter, group, options, delta);
