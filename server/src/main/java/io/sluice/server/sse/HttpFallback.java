@@ -125,7 +125,7 @@ public final class HttpFallback {
 
     private void publish(ChannelHandlerContext ctx, FullHttpRequest req) {
         if (req.method().equals(HttpMethod.OPTIONS)) {
-            preflight(ctx, req);
+            options(ctx, req);
             return;
         }
         if (refusedByAdmission(ctx, req)) {
@@ -222,7 +222,7 @@ public final class HttpFallback {
      * An OPTIONS request that is not a CORS preflight (those are answered before the router by the security
      * gates' CORS handler, for the origins in {@code --allowed-origins}): say what the path allows.
      */
-    private void preflight(ChannelHandlerContext ctx, FullHttpRequest req) {
+    private void options(ChannelHandlerContext ctx, FullHttpRequest req) {
         FullHttpResponse response = new DefaultFullHttpResponse(req.protocolVersion(), HttpResponseStatus.NO_CONTENT);
         response.headers().set(HttpHeaderNames.ALLOW, "GET, POST, OPTIONS");
         send(ctx.channel(), req, response);
