@@ -100,7 +100,11 @@ class ClusterTest {
     }
 
     static void await(BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + 15_000_000_000L;
+        await(condition, what, 15);
+    }
+
+    static void await(BooleanSupplier condition, String what, int seconds) {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out waiting for " + what);
