@@ -96,6 +96,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final ScheduledExecutorService retries;
     private final Dispatcher dispatcher;
     private final long publishTimeoutMillis;
+    private final long ackWaitMillis;
+    /**
+     * Messages JetStream handed this node and the local fan-out still holds (a slow subscriber), by stream sequence:
+     * they are told "in progress" so the ack wait does not hand them again, and a redelivery of one is not
+     * published twice.
+     */
+    private final Map<Long, InHand> inHand = new ConcurrentHashMap<>();
     private final String runId = Long.toHexString(System.nanoTime() ^ Double.doubleToLongBits(Math.random()));
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -114,6 +121,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.nats = nats;
         this.js = nats.jetStream();
         this.publishTimeoutMillis = settings.get(Settings.CLUSTER_PUBLISH_TIMEOUT);
+        this.ackWaitMillis = settings.get(Settings.CLUSTER_ACK_WAIT);
         this.table = new RouteTable(settings.get(Settings.MATCH_CACHE_SIZE));
         int replicas = settings.get(Settings.CLUSTER_REPLICAS);
         ensureStream(nats.jetStreamManagement(), replicas, settings.get(Settings.CLUSTER_MAX_PENDING));
@@ -293,6 +301,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             t.setDaemon(true);
             consumerThread = t;
             t.start();
+            long third = Math.max(100, ackWaitMillis / 3);
+            retries.scheduleWithFixedDelay(this::keepInHandAlive, third, third, TimeUnit.MILLISECONDS);
         } catch (IOException | JetStreamApiException e) {
             throw new IllegalStateException("cannot start the cluster on NATS (" + e.getMessage() + ")", e);
         } catch (InterruptedException e) {
@@ -343,7 +353,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 .durable(durable)
                 .filterSubject(NODE_SUBJECT + node)
                 .ackPolicy(AckPolicy.Explicit)
-                .ackWait(Duration.ofSeconds(30))
+                .ackWait(Duration.ofMillis(ackWaitMillis))
                 .maxAckPending(settings.get(Settings.CLUSTER_MAX_ACK_PENDING))
                 .build();
         JetStreamManagement jsm = nats.jetStreamManagement();
@@ -629,8 +639,19 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                         msg.term();
                         continue;
                     }
+                    long seq = msg.metaData().streamSequence();
+                    InHand first = inHand.putIfAbsent(seq, new InHand(msg, System.nanoTime()));
+                    if (first != null) {
+                        // handed again while the first copy is still in the fan-out: that one acknowledges, on
+                        // the latest delivery
+                        first.msg = msg;
+                        continue;
+                    }
                     receivedRemote.incrementAndGet();
-                    broker.publishFromCluster(m, outcome -> msg.ack());
+                    broker.publishFromCluster(m, outcome -> {
+                        InHand h = inHand.remove(seq);
+                        (h == null ? msg : h.msg).ack();
+                    });
                 }
             } catch (RuntimeException e) {
                 if (closed.get()) {
@@ -641,6 +662,38 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     Thread.sleep(500);
                 } catch (InterruptedException ie) {
                     return;
+                }
+            }
+        }
+    }
+
+    /** A message in the local fan-out since {@code sinceNanos} (last told "in progress" then). */
+    private static final class InHand {
+        volatile io.nats.client.Message msg;
+        volatile long sinceNanos;
+
+        InHand(io.nats.client.Message msg, long sinceNanos) {
+            this.msg = msg;
+            this.sinceNanos = sinceNanos;
+        }
+    }
+
+    /**
+     * Every third of the ack wait: a message the local fan-out has held for that long (a slow subscriber, bounded by
+     * its queue) is told "in progress" to JetStream, which restarts its ack wait. So the ack wait can be short (a
+     * message lost on the way, with a NATS server that died, is handed again quickly) without a message that is
+     * only waiting for room being handed twice.
+     */
+    private void keepInHandAlive() {
+        long now = System.nanoTime();
+        long third = TimeUnit.MILLISECONDS.toNanos(ackWaitMillis) / 3;
+        for (InHand h : inHand.values()) {
+            if (now - h.sinceNanos >= third) {
+                h.sinceNanos = now;
+                try {
+                    h.msg.inProgress();
+                } catch (RuntimeException e) {
+                    // NATS away: JetStream hands it again after the ack wait, and it is not published twice
                 }
             }
         }

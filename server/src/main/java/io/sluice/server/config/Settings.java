@@ -107,6 +107,7 @@ public final class Settings {
     public static final Setting<Integer> CLUSTER_MAX_ACK_PENDING = range("cluster-max-ack-pending", 1000, 1, 1_000_000, "QoS 1/2 messages from other nodes handed to this node and not yet in its subscribers' queues; past it JetStream keeps them");
     public static final Setting<Integer> CLUSTER_MAX_PENDING = range("cluster-max-pending", 10_000, 1, 100_000_000, "QoS 1/2 messages JetStream keeps for one node that has not taken them yet; past it publishers on other nodes wait (their acknowledgement withheld)");
     public static final Setting<Long> CLUSTER_PUBLISH_TIMEOUT = millis("cluster-publish-timeout", 10_000L, "how long a QoS 1/2 publish waits for JetStream to take it for other nodes before an MQTT 5 publisher is refused with 0x97 (others keep waiting)");
+    public static final Setting<Long> CLUSTER_ACK_WAIT = millis("cluster-ack-wait", 5_000L, 500L, "how long JetStream waits for this node to take a QoS 1/2 message it handed over before handing it again (after a NATS server or the connection to it died); a message held by a slow local subscriber is kept from redelivery while it waits");
 
     // ---- MQTT
     public static final Setting<Integer> MAX_PACKET_SIZE = bytes32("max-packet-size", 1024 * 1024, "largest MQTT packet or STOMP frame accepted, in bytes");
@@ -347,6 +348,17 @@ public final class Settings {
     /** A duration in milliseconds, written as 500ms, 30s, 5m or a bare number of seconds. */
     static Setting<Long> millis(String name, long def, String help) {
         return register(new Setting<>(name, def, help, Settings::parseMillis, Settings::formatMillis));
+    }
+
+    /** A duration that must be at least {@code min} milliseconds (a shorter one would defeat its purpose). */
+    static Setting<Long> millis(String name, long def, long min, String help) {
+        return register(new Setting<>(name, def, help, v -> {
+            long n = parseMillis(v);
+            if (n < min) {
+                throw new IllegalArgumentException("must be at least " + formatMillis(min));
+            }
+            return n;
+        }, Settings::formatMillis));
     }
 
     /** Milliseconds as a flag takes them: 10s, 5m, 250ms (a bare number would mean seconds). */

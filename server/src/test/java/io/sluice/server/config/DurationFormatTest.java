@@ -3,6 +3,7 @@ package io.sluice.server.config;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Durations in --help read back as the same value: a bare number is seconds, so 10000 ms must show as 10s. */
@@ -15,6 +16,17 @@ class DurationFormatTest {
         assertEquals("10s", Settings.formatMillis(10_000));
         assertEquals("1m", Settings.formatMillis(60_000));
         assertEquals("250ms", Settings.formatMillis(250));
+    }
+
+    /** A duration with a floor takes the floor and refuses a millisecond less, naming the flag. */
+    @Test
+    void aDurationWithAMinimumRefusesLessThanIt() {
+        Setting<Long> ackWait = Settings.CLUSTER_ACK_WAIT;
+        assertEquals(500L, ackWait.parse("500ms"));
+        assertEquals(5_000L, ackWait.defaultValue());
+        SettingsException e = assertThrows(SettingsException.class, () -> ackWait.parse("499ms"));
+        assertTrue(e.getMessage().contains("--cluster-ack-wait"), e.getMessage());
+        assertTrue(e.getMessage().contains("at least 500ms"), e.getMessage());
     }
 
     @Test
