@@ -34,6 +34,9 @@ public final class LoadOptions {
                                 losses, and the generator's memory stays bounded          (1000)
               --slow-rate R     acknowledgements/s of the slow subscriber (scenario slow) (20)
               --keepalive S     keep-alive seconds (idle, storm)                      (30)
+              --source-addresses N  connect from N loopback addresses 127.0.0.1, .2, ... in turn: one
+                                address pair has about 28,000 ephemeral ports; 0 = as many as
+                                --clients needs (one per 25,000), IPv4 loopback brokers only  (0)
               --clean-session B MQTT clean session: false makes every session persistent (kept in a
                                 broker's store, if it has one)                        (true)
               --stay B          storm: true = a client that got in stays connected; the storm ends
@@ -65,6 +68,7 @@ public final class LoadOptions {
     long transit = 1000;
     double slowRate = 20;
     int keepAlive = 30;
+    int sourceAddresses = 0;
     boolean cleanSession = true;
     int bystanders = 0;
     boolean stay = false;
@@ -120,6 +124,7 @@ public final class LoadOptions {
                 case "transit" -> o.transit = Math.max(1, Long.parseLong(v));
                 case "slow-rate" -> o.slowRate = Double.parseDouble(v);
                 case "keepalive" -> o.keepAlive = Integer.parseInt(v);
+                case "source-addresses" -> o.sourceAddresses = Math.max(0, Integer.parseInt(v));
                 case "clean-session" -> o.cleanSession = Boolean.parseBoolean(oneOf(v, "true", "false"));
                 case "bystanders" -> o.bystanders = Math.max(0, Integer.parseInt(v));
                 case "stay" -> o.stay = Boolean.parseBoolean(oneOf(v, "true", "false"));
@@ -149,6 +154,17 @@ public final class LoadOptions {
             }
         }
         throw new IllegalArgumentException("'" + v + "' is not one of " + String.join(", ", allowed));
+    }
+
+    /** Connections per local address when several are used: well inside the ~28,000 ephemeral ports of one. */
+    static final int CONNECTIONS_PER_SOURCE = 25_000;
+
+    /** How many local addresses the connections come from: 1 means the kernel's choice. */
+    int sourceAddressCount() {
+        if (!host.startsWith("127.")) {
+            return 1;
+        }
+        return sourceAddresses > 0 ? sourceAddresses : (clients + CONNECTIONS_PER_SOURCE - 1) / CONNECTIONS_PER_SOURCE;
     }
 
     boolean stomp() {

@@ -83,6 +83,30 @@ final class ProcessStats {
         return -1;
     }
 
+    /** The process's limit on open files (its soft RLIMIT_NOFILE), -1 when unknown. */
+    long openFilesLimit() {
+        return pid <= 0 ? -1 : openFilesLimit(Path.of("/proc/" + pid + "/limits"));
+    }
+
+    /** This process's own limit on open files (a JVM raises its soft limit to the hard one at start). */
+    static long ownOpenFilesLimit() {
+        return openFilesLimit(Path.of("/proc/self/limits"));
+    }
+
+    private static long openFilesLimit(Path limits) {
+        try {
+            for (String line : Files.readAllLines(limits)) {
+                if (line.startsWith("Max open files")) {
+                    String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
+                    return soft.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(soft);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** Heap in use (KiB) after a full GC when the broker is a JVM that jcmd can reach, else -1. Blocks: not on an event loop. */
     long heapUsedAfterGcKb() {
         if (pid <= 0 || !isJvm()) {

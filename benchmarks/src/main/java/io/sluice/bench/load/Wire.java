@@ -43,9 +43,13 @@ import io.netty.util.concurrent.Promise;
 
 import javax.net.ssl.SSLException;
 import java.io.File;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The generator's client side: ONE event loop thread for every connection (so the generator leaves the broker
@@ -61,6 +65,12 @@ final class Wire implements AutoCloseable {
     private final LoadOptions options;
     /** The client's TLS context when {@code --tls-ca} is given, else null. */
     private final SslContext tls;
+    /**
+     * Local addresses connections are bound to in turn (127.0.0.1, .2, ...), null for the kernel's choice: the
+     * loopback has about 28,000 ephemeral ports per address pair, fewer than a large idle run needs.
+     */
+    private final InetSocketAddress[] sources;
+    private final AtomicInteger nextSource = new AtomicInteger();
 
     Wire(LoadOptions options) {
         this.options = options;
@@ -69,6 +79,20 @@ final class Wire implements AutoCloseable {
                     .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK).build();
         } catch (SSLException e) {
             throw new IllegalArgumentException("--tls-ca " + options.tlsCa + ": " + e.getMessage(), e);
+        }
+        int n = options.sourceAddressCount();
+        if (n > 1) {
+            sources = new InetSocketAddress[n];
+            for (int i = 0; i < n; i++) {
+                try {
+                    sources[i] = new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, (byte) ((i + 1) >> 8),
+                            (byte) ((i + 1) & 0xff)}), 0);
+                } catch (UnknownHostException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        } else {
+            sources = null;
         }
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -122,7 +146,9 @@ final class Wire implements AutoCloseable {
                 p.addLast(conn);
             }
         });
-        ChannelFuture f = b.connect(options.host, port);
+        ChannelFuture f = sources == null ? b.connect(options.host, port)
+                : b.connect(new InetSocketAddress(options.host, port),
+                        sources[Math.floorMod(nextSource.getAndIncrement(), sources.length)]);
         f.addListener(r -> {
             if (!r.isSuccess()) {
                 connected.tryFailure(r.cause());

@@ -7,7 +7,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.netty.channel.Channel;
+
+import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -67,5 +73,39 @@ class LoadGeneratorSmokeTest {
     void stompOverTcpPairs() throws Exception {
         assertAllDelivered(run("--scenario", "p2p", "--protocol", "stomp", "--transport", "tcp",
                 "--port", Integer.toString(server.port("stomp"))));
+    }
+
+    /**
+     * Idle connections spread over several loopback source addresses (one address pair has about 28,000
+     * ephemeral ports, so 100,000 connections need four), all held, and the RSS readings' fields present.
+     */
+    @Test
+    void idleConnectionsComeFromSeveralLoopbackAddresses() throws Exception {
+        int port = server.port("http");
+        CompletableFuture<Map<String, Object>> run = CompletableFuture.supplyAsync(() -> {
+            try {
+                return LoadGenerator.run("--scenario", "idle", "--clients", "30", "--source-addresses", "3",
+                        "--duration", "2", "--port", Integer.toString(port),
+                        "--broker-pid", Long.toString(ProcessHandle.current().pid()));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Set<String> sources = new TreeSet<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (sources.size() < 3 && !run.isDone() && System.nanoTime() < deadline) {
+            for (Channel ch : server.connections()) {
+                if (ch.remoteAddress() instanceof InetSocketAddress a && ((InetSocketAddress) ch.localAddress()).getPort() == port) {
+                    sources.add(a.getAddress().getHostAddress());
+                }
+            }
+            Thread.sleep(20);
+        }
+        Map<String, Object> r = run.get(50, TimeUnit.SECONDS);
+        assertEquals(Set.of("127.0.0.1", "127.0.0.2", "127.0.0.3"), sources, r.toString());
+        assertEquals(Boolean.TRUE, r.get("ok"), r.toString());
+        assertEquals(30, ((Number) r.get("still_open")).intValue(), r.toString());
+        assertTrue(((Number) r.get("broker_rss_after_kb")).longValue() > 0, r.toString());
+        assertTrue(r.containsKey("rss_bytes_per_conn_marginal") && r.containsKey("rss_projected_kb"), r.toString());
     }
 }

@@ -97,7 +97,9 @@ class SideBySideReportTest {
                 "latency_p99_us", 600_000, "delivered", 2_400_000, "broker_cpu_s", 9.0);
         run("first-minute", "p2p-ws-qos1", SideBySide.HIVEMQ, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
                 "latency_p99_us", 20_000, "delivered", 2_400_000, "broker_cpu_s", 20.0);
-        run("idle", "idle-ws", SideBySide.SLUICE, 0, "connected", 5000, "rss_bytes_per_conn", 20_240, "heap_bytes_per_conn", 4_800);
+        run("idle", "idle-ws", SideBySide.SLUICE, 0, "connected", 5000, "rss_bytes_per_conn", 20_240, "heap_bytes_per_conn", 4_800,
+                "rss_bytes_per_conn_marginal", 6_500, "rss_projected_kb", 900 * 1024, "broker_rss_before_kb", 100 * 1024,
+                "broker_rss_after_kb", 200 * 1024, "still_open", 5000);
         String md = report();
         assertTrue(md.contains("| p2p-ws-qos1 (10 pairs) | 40,000 (HiveMQ CE) | - / 5.0 / - | - / 2.0 / - | - / 10.0 / - | 0.50x | 3.0 / 5.0 / 9.0 | 0.60x |"), md);
         // p99 5.0 ms against HiveMQ's 10 ms (the peer whose peak was halved), CPU 3.0 us against Mosquitto's 5.0 us
@@ -105,6 +107,9 @@ class SideBySideReportTest {
                 + "CPU per message 0.60x Mosquitto's (target <= 0.67x: met)"), md);
         assertTrue(md.contains("- first minute p2p-ws-qos1: Sluice p99 30.00x HiveMQ CE's (target <= 1.00x: **not met**)"), md);
         // memory per connection is RSS, never heap
-        assertTrue(md.contains("- idle WebSocket connection: Sluice 20,240 B of RSS each (target <= 6,000 B: **not met**)"), md);
+        assertTrue(md.contains("| Sluice | 5,000 | 100 | 200 | 20,240 | 6,500 | 900 (projected) | 4,800 | 5,000 |"), md);
+        // the target is the cost of one more connection and the RSS at 100,000: 900 MiB fits, 6,500 B does not
+        assertTrue(md.contains("- idle WebSocket connection: Sluice 20,240 B of RSS each over 5,000 connections, 6,500 B each "
+                + "for the second half; 100,000 projected at 900 MiB (target <= 6,000 B, under 1 GiB: **not met**, by projection)"), md);
     }
 }
