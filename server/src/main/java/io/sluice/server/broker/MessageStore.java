@@ -79,20 +79,28 @@ public interface MessageStore extends AutoCloseable {
     }
 
     /**
-     * A message entered a topic's history at {@code position} (increasing, chosen by the caller). The entry refers
-     * to the message's payload like a queue entry does: a message queued and kept in the history is written once.
+     * A QoS 1 or 2 message entered a topic's history at {@code position} (increasing, chosen by the caller). The entry
+     * refers to the message's payload like a queue entry does: a message queued and kept in the history is written
+     * once. QoS 0 messages stay in memory ({@link #historyInMemory}).
      */
     void appendHistory(String topic, long position, long appendedAtMillis, Message message);
 
     /**
+     * A topic's history holds, in this run, a message kept in memory only (QoS 0: the store keeps only what it must,
+     * messages published with QoS 1 or 2). Said once per topic and run: after a restart, everything of the topic
+     * from before it is a gap, since what was only in memory is gone.
+     */
+    void historyInMemory(String topic);
+
+    /**
      * A topic's history lost its entries from {@code fromPosition} through {@code throughPosition} (by count or
-     * age), which held {@code messages} (their references go): they go, and the topic remembers that nothing at or
-     * before {@code throughPosition} is complete.
+     * age), among them {@code messages} (the ones {@link #appendHistory} wrote; their references go): they go, and
+     * the topic remembers that nothing at or before {@code throughPosition} is complete.
      */
     void trimHistory(String topic, long fromPosition, long throughPosition, java.util.List<Message> messages);
 
     /**
-     * A topic's whole history up to {@code throughPosition}, holding {@code messages}, was forgotten (too many
+     * A topic's whole history up to {@code throughPosition}, holding {@code messages} (the written ones), was forgotten (too many
      * topics); positions up to {@code forgottenUpTo} (over all topics) may have belonged to a forgotten topic.
      */
     void forgetHistory(String topic, long throughPosition, long forgottenUpTo, java.util.List<Message> messages);
@@ -226,6 +234,10 @@ public interface MessageStore extends AutoCloseable {
 
         @Override
         public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
+        }
+
+        @Override
+        public void historyInMemory(String topic) {
         }
 
         @Override

@@ -24,9 +24,12 @@ import java.util.function.LongSupplier;
  * highest position of any topic log it forgot, so {@link #since} can tell a complete answer from a gap.
  *
  * <p>Without a durable store a new instance starts a new epoch (its start time): positions do not survive a
- * restart. With one, every change is written through to it (appends, trims and forgotten topics, as operations
- * of its group commit: a publish's acknowledgement waits for its history entry too) and {@link #recover} reads it
- * back, so positions keep their meaning across restarts and crashes. Reads are always served from memory: a
+ * restart. With one, the QoS 1 and 2 messages are written through to it (appends, trims and forgotten topics, as
+ * operations of its group commit: a publish's acknowledgement waits for its history entry too) and the store's
+ * recovery hands them back, so positions keep their meaning across restarts and crashes. QoS 0 messages stay in
+ * memory, as they do everywhere else in the broker (writing each one would cost every publish a disk write for a
+ * message nobody was promised): a topic that held one in a run tells the store once, and after a restart its
+ * history from before the restart is a gap (a reader resuming from there gets a reset, never a short answer). Reads are always served from memory: a
  * reader starting on an event loop never waits for the disk, and the memory held is the same bounded amount.
  */
 public final class MemoryHistory implements MessageHistory {
@@ -74,7 +77,7 @@ public final class MemoryHistory implements MessageHistory {
             // the removal, so a new log of the same topic appends after it
             if (store.isDurable()) {
                 store.forgetHistory(topic, log.lastPosition, upTo,
-                        log.entries.stream().map(Entry::message).toList());
+                        log.entries.stream().map(Entry::message).filter(MemoryHistory::written).toList());
             }
         }
     }
@@ -138,11 +141,21 @@ public final class MemoryHistory implements MessageHistory {
                 long position = head.incrementAndGet();
                 log.entries.addLast(new Entry(position, now, m));
                 log.lastPosition = position;
-                store.appendHistory(m.topic(), position, now, m);
+                if (written(m)) {
+                    store.appendHistory(m.topic(), position, now, m);
+                } else if (!log.inMemoryToldStore && store.isDurable()) {
+                    log.inMemoryToldStore = true;
+                    store.historyInMemory(m.topic());
+                }
                 log.trim(m.topic(), perTopic, now - maxAgeMillis, store);
                 return position;
             }
         }
+    }
+
+    /** Whether the store keeps this history entry: only messages that were published to be kept (QoS 1, 2). */
+    private static boolean written(Message m) {
+        return m.qos() > 0;
     }
 
     private boolean kept(String topic) {
@@ -225,23 +238,26 @@ public final class MemoryHistory implements MessageHistory {
         long droppedUpTo;
         long lastPosition;
         boolean forgotten;
+        /** The store was told this run that the topic's history holds messages kept in memory only. */
+        boolean inMemoryToldStore;
 
         /**
-         * Drop entries past {@code max} or appended before {@code oldestMillis}, oldest first, and tell the store
-         * which (one operation for the run dropped, usually a single entry).
+         * Drop entries past {@code max} or appended before {@code oldestMillis} (or at or before a gap a restart left),
+         * oldest first, and tell the store which of the written ones went (one operation for the run dropped, usually
+         * a single entry; none when only in-memory ones went).
          */
         void trim(String topic, int max, long oldestMillis, MessageStore store) {
             long from = 0;
             List<Message> dropped = null;
             Entry first;
             while ((first = entries.peekFirst()) != null
-                    && (entries.size() > max || first.appendedMillis < oldestMillis)) {
+                    && (entries.size() > max || first.appendedMillis < oldestMillis || first.position <= droppedUpTo)) {
                 entries.pollFirst();
                 if (from == 0) {
                     from = first.position;
                 }
-                droppedUpTo = first.position;
-                if (store.isDurable()) {
+                droppedUpTo = Math.max(droppedUpTo, first.position);
+                if (store.isDurable() && written(first.message)) {
                     // their payload references go with them
                     if (dropped == null) {
                         dropped = new ArrayList<>(1);

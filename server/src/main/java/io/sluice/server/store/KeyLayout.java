@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The store's keys, format version 1 (docs/persistence.md has the same table). Every key starts with one kind
+ * The store's keys, format version 2 (docs/persistence.md has the same table). Every key starts with one kind
  * byte, so one scan in key order meets messages first, then sessions and what they hold, then retained
  * messages: recovery reads the database once, front to back. Session ids and topics are length-prefixed, so
  * no id is a prefix of another's keys; numbers are big-endian, so queue entries sort in queue order.
@@ -24,12 +24,14 @@ import java.nio.charset.StandardCharsets;
  * 30 topic                       retained: message id
  * 40 topic position              history entry: appended at (millis), message id
  * 41 topic                       history trimmed: nothing of the topic at or before this position is kept (long)
+ * 42 topic                       history held QoS 0 messages (memory only) in the run that wrote it (empty value)
  * </pre>
  * {@code sid} and {@code topic} are a 2-byte length and UTF-8; {@code id}, {@code seq}, {@code position} 8 bytes;
  * {@code packetId} 2 bytes; {@code key} UTF-8 to the end.
  */
 final class KeyLayout {
-    static final int FORMAT_VERSION = 1;
+    /** 2 added {@code 42}: a version 1 reader would not know that such a topic's history has gaps. */
+    static final int FORMAT_VERSION = 2;
 
     static final byte META = 0x00;
     static final byte MESSAGE = 0x10;
@@ -41,6 +43,7 @@ final class KeyLayout {
     static final byte RETAINED = 0x30;
     static final byte HISTORY = 0x40;
     static final byte HISTORY_TRIMMED = 0x41;
+    static final byte HISTORY_IN_MEMORY = 0x42;
 
     static final byte[] VERSION_KEY = {META, 'v'};
     static final byte[] CLOCK_KEY = {META, 'c'};
@@ -86,6 +89,10 @@ final class KeyLayout {
 
     static byte[] historyTrimmed(String topic) {
         return prefixed(HISTORY_TRIMMED, topic, 0).array();
+    }
+
+    static byte[] historyInMemory(String topic) {
+        return prefixed(HISTORY_IN_MEMORY, topic, 0).array();
     }
 
     /** The first key of a kind for one session or topic: {@code kind sid}. */

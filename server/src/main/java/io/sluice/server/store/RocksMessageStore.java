@@ -128,6 +128,10 @@ public final class RocksMessageStore implements MessageStore {
                         + ", newer than this Sluice reads (" + KeyLayout.FORMAT_VERSION + "); run the newer Sluice "
                         + "that wrote it, or start with another --data-dir");
             }
+            if (version < KeyLayout.FORMAT_VERSION) {
+                // every older layout is a subset of this one; from now on an older Sluice must refuse it
+                db.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(KeyLayout.FORMAT_VERSION).array());
+            }
         } catch (RocksDBException e) {
             throw new StoreException("cannot read the message store in " + where + " (" + GroupCommitWriter.reason(e)
                     + ")", e);
@@ -266,6 +270,12 @@ public final class RocksMessageStore implements MessageStore {
     }
 
     @Override
+    public void historyInMemory(String topic) {
+        byte[] key = KeyLayout.historyInMemory(topic);
+        writer.submit(b -> b.put(key, new byte[0]));
+    }
+
+    @Override
     public void trimHistory(String topic, long fromPosition, long throughPosition, List<Message> messages) {
         writer.submit(b -> {
             if (fromPosition == throughPosition) {
@@ -283,6 +293,7 @@ public final class RocksMessageStore implements MessageStore {
         writer.submit(b -> {
             b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, throughPosition + 1));
             b.delete(KeyLayout.historyTrimmed(topic));
+            b.delete(KeyLayout.historyInMemory(topic));
             b.put(KeyLayout.HISTORY_FORGOTTEN_KEY, ByteBuffer.allocate(8).putLong(forgottenUpTo).array());
         });
         messages.forEach(this::release);
@@ -455,6 +466,17 @@ public final class RocksMessageStore implements MessageStore {
                         if (history != null) {
                             history.trimmed(KeyLayout.idAt(key), ByteBuffer.wrap(value).getLong());
                         }
+                    }
+                    case KeyLayout.HISTORY_IN_MEMORY -> {
+                        // what an earlier run held of the topic in memory only is gone: all of it before this start
+                        // is a gap, from now on recorded as a trim mark
+                        long before = historyOrigin.firstPosition() - 1;
+                        String topic = KeyLayout.idAt(key);
+                        if (history != null) {
+                            history.trimmed(topic, before);
+                            cleanup.put(KeyLayout.historyTrimmed(topic), ByteBuffer.allocate(8).putLong(before).array());
+                        }
+                        cleanup.delete(key);
                     }
                     default -> {
                         // kinds a later minor version may add

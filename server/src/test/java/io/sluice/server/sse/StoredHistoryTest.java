@@ -7,6 +7,9 @@ import io.sluice.server.broker.SubscriptionOptions;
 import io.sluice.server.store.RocksMessageStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksIterator;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -66,7 +69,23 @@ class StoredHistoryTest {
     }
 
     private static Message m(String topic, String payload) {
-        return Message.builder(topic).payload(payload.getBytes(StandardCharsets.UTF_8)).build();
+        return m(topic, payload, 1);
+    }
+
+    private static Message m(String topic, String payload, int qos) {
+        return Message.builder(topic).payload(payload.getBytes(StandardCharsets.UTF_8)).qos(qos).build();
+    }
+
+    /** Keys of one kind byte in a closed store (kinds: docs/persistence.md, key layout). */
+    private static long keys(Path dir, int kind) throws Exception {
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString());
+             RocksIterator it = db.newIterator()) {
+            long n = 0;
+            for (it.seek(new byte[] {(byte) kind}); it.isValid() && it.key()[0] == kind; it.next()) {
+                n++;
+            }
+            return n;
+        }
     }
 
     private static List<String> payloads(List<Recorded> r) {
@@ -137,5 +156,54 @@ class StoredHistoryTest {
             assertTrue(h.size() <= 2, "only the topics it may keep come back: " + h.size());
             assertEquals(List.of(), h.since(List.of("t1"), head));
         }
+    }
+
+    /**
+     * QoS 0 messages stay in memory, as everywhere in the broker: the store keeps the history of QoS 1 and 2
+     * messages only, and a topic whose history held a QoS 0 message is, after a restart, a gap up to the restart
+     * (its readers get a reset, never an answer that silently lacks the lost messages); a topic of QoS 1 and 2
+     * messages resumes across it. The gap stays one across a later restart.
+     */
+    @Test
+    void qos0HistoryStaysInMemoryAndIsAGapAfterARestart(@TempDir Path dir) throws Exception {
+        long q1;
+        long m1;
+        long m3;
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 10, 60_000, 100);
+            q1 = h.append(m("q", "q1", 1));
+            m1 = h.append(m("m", "m1", 1));
+            h.append(m("m", "m2", 0));
+            h.append(m("q", "q2", 2));
+            m3 = h.append(m("m", "m3", 1));
+            h.append(m("z", "z1", 0));
+            h.append(m("z", "z2", 0));
+            assertEquals(List.of("m1", "m2", "m3"), payloads(h.since(List.of("m"), 0)), "served from memory meanwhile");
+            awaitWrites(store);
+        }
+        assertEquals(4, keys(dir, 0x10), "payloads of the QoS 1/2 messages only");
+        assertEquals(4, keys(dir, 0x40), "history entries of the QoS 1/2 messages only");
+        long m4;
+        long beforeM4;
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 10, 60_000, 100);
+            assertEquals(List.of("q2"), payloads(h.since(List.of("q"), q1)), "a QoS 1/2 topic resumes across it");
+            assertNull(h.since(List.of("m"), m1), "m2 was in memory only: a gap");
+            assertNull(h.since(List.of("m"), m3), "what came after m3 before the restart is not known either");
+            assertNull(h.since(List.of("z"), 0));
+            assertNull(h.since(List.of("q", "m"), q1));
+            beforeM4 = h.head();
+            m4 = h.append(m("m", "m4", 1));
+            assertEquals(List.of("m4"), payloads(h.since(List.of("m"), beforeM4)), "after the restart it goes on");
+            awaitWrites(store);
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, 10, 60_000, 100);
+            assertNull(h.since(List.of("m"), m3), "still a gap after another restart");
+            assertEquals(List.of("m4"), payloads(h.since(List.of("m"), beforeM4)));
+            assertEquals(List.of(), h.since(List.of("m"), m4));
+            assertEquals(List.of("q2"), payloads(h.since(List.of("q"), q1)));
+        }
+        assertEquals(3, keys(dir, 0x10), "m1 and m3 left with the gap: q1, q2 and m4 remain");
     }
 }
