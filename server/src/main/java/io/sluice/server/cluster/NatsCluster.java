@@ -52,6 +52,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The {@link ClusterBus} on NATS JetStream (docs/cluster.md): a route table of filters in the KV bucket
@@ -69,6 +70,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     static final String NODE_SUBJECT = "sluice.node.";
     static final String LIVE_SUBJECT = "sluice.live.";
     static final String CONTROL_SUBJECT = "sluice.control.";
+    static final String ALIVE_SUBJECT = "sluice.alive.";
     static final String ROUTES = "sluice-routes";
     static final String SESSIONS = "sluice-sessions";
     static final String RETAINED = "sluice-retained";
@@ -97,6 +99,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final Dispatcher dispatcher;
     private final long publishTimeoutMillis;
     private final long ackWaitMillis;
+    private final long nodeTimeoutMillis;
+    private final NodeLiveness liveness;
+    /** This node's counters for its heartbeat (set by the server; the cluster's own until then). */
+    private volatile Supplier<Map<String, Long>> counters = Map::of;
     /**
      * Messages JetStream handed this node and the local fan-out still holds (a slow subscriber), by stream sequence:
      * they are told "in progress" so the ack wait does not hand them again, and a redelivery of one is not
@@ -122,6 +128,22 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.js = nats.jetStream();
         this.publishTimeoutMillis = settings.get(Settings.CLUSTER_PUBLISH_TIMEOUT);
         this.ackWaitMillis = settings.get(Settings.CLUSTER_ACK_WAIT);
+        this.nodeTimeoutMillis = settings.get(Settings.CLUSTER_NODE_TIMEOUT);
+        this.liveness = new NodeLiveness(node, nodeTimeoutMillis, new NodeLiveness.Listener() {
+            @Override
+            public void down(String other, long silentMillis) {
+                int n = table.setAside(other);
+                log.warn("cluster: node {} not heard for {} ms: down; its {} routes are set aside (publishes no longer "
+                        + "go or wait for it; QoS 1/2 messages JetStream already holds for it stay there until it "
+                        + "returns)", other, silentMillis, n);
+            }
+
+            @Override
+            public void up(String other) {
+                table.restore(other);
+                log.info("cluster: node {} is heard again: its routes are back", other);
+            }
+        });
         this.table = new RouteTable(settings.get(Settings.MATCH_CACHE_SIZE));
         int replicas = settings.get(Settings.CLUSTER_REPLICAS);
         ensureStream(nats.jetStreamManagement(), replicas, settings.get(Settings.CLUSTER_MAX_PENDING));
@@ -233,6 +255,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
             case RECONNECTED -> {
+                // no one could be heard while away: everyone gets a full node timeout from now
+                liveness.restartClocks(System.nanoTime());
                 natsAway.set(false);
                 log.info("cluster: NATS is back at {}; catching up", shown(List.of(String.valueOf(nats.getConnectedUrl()))));
                 kvWriter.execute(this::catchUp);
@@ -292,6 +316,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      */
     public void start() {
         try {
+            dispatcher.subscribe(ALIVE_SUBJECT + "*", this::aliveMessage);
             follow(routes, ROUTES, this::routeChanged);
             follow(retainedKv, RETAINED, this::retainedChanged);
             dispatcher.subscribe(LIVE_SUBJECT + node, this::liveMessage);
@@ -301,6 +326,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             t.setDaemon(true);
             consumerThread = t;
             t.start();
+            long beat = Math.max(100, nodeTimeoutMillis / 4);
+            retries.scheduleWithFixedDelay(this::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
             long third = Math.max(100, ackWaitMillis / 3);
             retries.scheduleWithFixedDelay(this::keepInHandAlive, third, third, TimeUnit.MILLISECONDS);
         } catch (IOException | JetStreamApiException e) {
@@ -492,6 +519,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
         String filter = new String(B64D.decode(key.substring(dot + 1)), StandardCharsets.UTF_8);
         if (value != null) {
+            liveness.met(owner, System.nanoTime());
             remoteRoutes.put(key, Boolean.TRUE);
             table.add(owner, filter);
         } else {
@@ -590,6 +618,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      * told is refused.
      */
     private void retry(Routing r, String target, String id, byte[] body, int attempt, Throwable why) {
+        if (!liveness.isAlive(target)) {
+            // the node is down: the message goes no further for it, and its publisher is not held by it
+            r.sent();
+            return;
+        }
         if (System.currentTimeMillis() >= r.deadlineMillis) {
             log.warn("cluster: a QoS 1/2 message for node {} was not taken by JetStream within {} ms ({}): refused "
                     + "to its publisher (MQTT 5 0x97)", target, publishTimeoutMillis, why.toString());
@@ -697,6 +730,46 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
         }
+    }
+
+    // ---- node liveness
+
+    /** Say this node is alive, with its counters; then declare down the nodes not heard for the timeout. */
+    private void heartbeat() {
+        if (closed.get()) {
+            return;
+        }
+        try {
+            Map<String, Long> mine = new java.util.LinkedHashMap<>(counters.get());
+            mine.put("cluster/messages/sent", sentRemote.get());
+            mine.put("cluster/messages/received", receivedRemote.get());
+            nats.publish(ALIVE_SUBJECT + node, NodeLiveness.encode(mine));
+        } catch (RuntimeException e) {
+            // NATS away or the outgoing queue full: the others hear the next one
+        }
+        if (!natsAway.get() && nats.getStatus() == Connection.Status.CONNECTED) {
+            liveness.check(System.nanoTime());
+        }
+    }
+
+    private void aliveMessage(io.nats.client.Message msg) {
+        String other = msg.getSubject().substring(ALIVE_SUBJECT.length());
+        liveness.heard(other, NodeLiveness.decode(msg.getData()), System.nanoTime());
+    }
+
+    /** What this node's heartbeat carries besides the cluster's own counters; called on the cluster's timer. */
+    public void counters(Supplier<Map<String, Long>> own) {
+        this.counters = own;
+    }
+
+    /** The latest counters each other node alive now sent, by node id (this node's are not in it). */
+    public Map<String, Map<String, Long>> otherNodesCounters() {
+        return liveness.aliveCounters();
+    }
+
+    /** Every other node known, alive or down. */
+    public Map<String, Boolean> otherNodes() {
+        return liveness.nodes();
     }
 
     // ---- the registry of client ids

@@ -108,6 +108,7 @@ public final class Settings {
     public static final Setting<Integer> CLUSTER_MAX_PENDING = range("cluster-max-pending", 10_000, 1, 100_000_000, "QoS 1/2 messages JetStream keeps for one node that has not taken them yet; past it publishers on other nodes wait (their acknowledgement withheld)");
     public static final Setting<Long> CLUSTER_PUBLISH_TIMEOUT = millis("cluster-publish-timeout", 10_000L, "how long a QoS 1/2 publish waits for JetStream to take it for other nodes before an MQTT 5 publisher is refused with 0x97 (others keep waiting)");
     public static final Setting<Long> CLUSTER_ACK_WAIT = millis("cluster-ack-wait", 5_000L, 500L, "how long JetStream waits for this node to take a QoS 1/2 message it handed over before handing it again (after a NATS server or the connection to it died); a message held by a slow local subscriber is kept from redelivery while it waits");
+    public static final Setting<Long> CLUSTER_NODE_TIMEOUT = millis("cluster-node-timeout", 10_000L, 1_000L, "a node not heard from for this long is down: its routes are set aside (no publish waits for it; what JetStream already holds for it stays there until it returns) until it is heard again; nodes say they are alive every quarter of it");
 
     // ---- MQTT
     public static final Setting<Integer> MAX_PACKET_SIZE = bytes32("max-packet-size", 1024 * 1024, "largest MQTT packet or STOMP frame accepted, in bytes");

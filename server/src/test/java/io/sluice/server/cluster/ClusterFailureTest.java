@@ -224,10 +224,11 @@ class ClusterFailureTest {
         sub.disconnect().join();
     }
 
+    /** A node back within the node timeout (long here) misses nothing: JetStream kept what was routed to it. */
     @Test
     void aSubscribersNodeKilledMidStreamLosesNoAcknowledgedMessage() throws Exception {
         NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "k1");
+        Sluice n1 = node(nats, "k1", "cluster-node-timeout", "2m");
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -296,9 +297,70 @@ class ClusterFailureTest {
         sub.disconnect().join();
     }
 
+    /**
+     * A node killed with SIGKILL holds no one for longer than the node timeout: JetStream's share for it (10) fills,
+     * the publisher on node 1 waits, and once node 3 is not heard for 2 s its routes are set aside and the publisher
+     * flows again to node 2. What JetStream took for node 3 stays there for it, and reaches it when it returns, with
+     * its routes.
+     */
+    @Test
+    void aDeadNodeHoldsPublishersOnlyUntilTheNodeTimeout() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        String[] common = {"cluster-max-pending", "10", "cluster-node-timeout", "2s"};
+        Sluice n1 = node(nats, "lv1", common);
+        Sluice n2 = node(nats, "lv2", common);
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String[] flags = {"--cluster-nats", nats.url(), "--node-id", "lv3", "--cluster-max-pending", "10",
+                "--cluster-node-timeout", "2s", "--persistence", "rocksdb", "--data-dir", dir.resolve("lv3").toString(),
+                "--mqtt-port", Integer.toString(port), "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0"};
+        BrokerProcess n3 = closeLater(BrokerProcess.start(dir.resolve("lv3.log"), flags));
+        List<String> on3 = new CopyOnWriteArrayList<>();
+        Mqtt3AsyncClient sub3 = persistentSubscriber(port, on3);
+        sub3.subscribeWith().topicFilter("live/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        Mqtt3AsyncClient sub2 = Mqtt3Client.builder().identifier("live-sub2").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        sub2.connect().join();
+        List<String> on2 = new CopyOnWriteArrayList<>();
+        sub2.subscribeWith().topicFilter("live/x").qos(MqttQos.AT_LEAST_ONCE)
+                .callback(p -> on2.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))).send().join();
+        await(() -> n1.server().cluster().nodesFor("live/x").containsAll(List.of("lv2", "lv3")), "the routes to lv2, lv3");
+        await(() -> n1.server().cluster().otherNodes().getOrDefault("lv3", false), "lv3 heard");
+
+        n3.kill();
+        Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("live-pub").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        int n = 100;
+        Set<Integer> acked = publishInBackground(pub, "live/x", n);
+        // past JetStream's share for lv3 the publisher waits for lv3; the node timeout releases it
+        await(() -> acked.size() == n, "every PUBACK with lv3 dead, got " + acked.size());
+        await(() -> numbers(on2).size() == n, "every message on lv2, got " + numbers(on2).size());
+        assertEquals(List.of("lv2"), n1.server().cluster().nodesFor("live/x"), "lv3's routes set aside");
+        assertEquals(false, n1.server().cluster().otherNodes().get("lv3"));
+        try (Connection c = Nats.connect(nats.url())) {
+            // lv2 took its share: what is left is lv3's, at its bound
+            await(() -> streamMessages(c) == 10, "JetStream to keep lv3's 10 messages, has " + streamMessages(c));
+        }
+
+        // lv3 returns: heard again, its routes are back, and it gets what JetStream kept for it
+        BrokerProcess again = closeLater(BrokerProcess.start(dir.resolve("lv3-again.log"), flags));
+        Mqtt3AsyncClient back = persistentSubscriber(port, on3);
+        await(() -> n1.server().cluster().nodesFor("live/x").contains("lv3"), "lv3's routes back");
+        await(() -> numbers(on3).size() == 10, "the 10 messages JetStream kept for lv3 delivered there, got "
+                + numbers(on3).size());
+        assertTrue(acked.containsAll(numbers(on3)));
+        back.disconnect().join();
+        pub.disconnect().join();
+        sub2.disconnect().join();
+        assertTrue(again.isAlive());
+    }
+
     /** A client with a persistent session (clean session 0) that acknowledges what it gets, on node 2. */
     private static Mqtt3AsyncClient persistentSubscriber(int port, List<String> got) {
-        Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("kill-sub").serverHost("127.0.0.1").serverPort(port)
+        Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("kill-sub-" + port).serverHost("127.0.0.1").serverPort(port)
                 .buildAsync();
         c.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
                 p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));

@@ -1,0 +1,84 @@
+package io.sluice.server.cluster;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The liveness rules on a clock the test moves: timeout, return, grace after an outage, the heartbeat's format. */
+class NodeLivenessTest {
+    private static final long MS = 1_000_000L;
+    private final List<String> events = new ArrayList<>();
+    private final NodeLiveness live = new NodeLiveness("self", 1_000, new NodeLiveness.Listener() {
+        @Override
+        public void down(String node, long silentMillis) {
+            events.add("down " + node + " " + silentMillis);
+        }
+
+        @Override
+        public void up(String node) {
+            events.add("up " + node);
+        }
+    });
+
+    @Test
+    void aNodeIsDownExactlyOnceItWasSilentForTheTimeoutAndUpWhenHeardAgain() {
+        live.heard("a", Map.of(), 0);
+        live.check(999 * MS);
+        assertTrue(live.isAlive("a"));
+        live.check(1_000 * MS);
+        assertFalse(live.isAlive("a"));
+        live.check(5_000 * MS); // once
+        live.heard("a", Map.of(), 6_000 * MS);
+        live.heard("a", Map.of(), 6_100 * MS);
+        assertTrue(live.isAlive("a"));
+        assertEquals(List.of("down a 1000", "up a"), events);
+    }
+
+    @Test
+    void aNodeMetThroughARouteGetsAFullTimeoutAndHeartbeatsKeepItAlive() {
+        live.met("b", 100 * MS);
+        live.heard("b", Map.of(), 900 * MS);
+        live.check(1_500 * MS);
+        assertTrue(live.isAlive("b"));
+        live.met("b", 1_800 * MS); // meeting again is not hearing
+        live.check(1_900 * MS);
+        assertFalse(live.isAlive("b"));
+        assertTrue(live.isAlive("never-seen"), "a node never met is not declared down");
+    }
+
+    @Test
+    void afterThisNodeCouldHearNoOneEveryNodeGetsAFullTimeoutAgain() {
+        live.heard("c", Map.of(), 0);
+        live.restartClocks(5_000 * MS);
+        live.check(5_999 * MS);
+        assertTrue(live.isAlive("c"));
+        live.check(6_000 * MS);
+        assertFalse(live.isAlive("c"));
+    }
+
+    @Test
+    void thisNodeIsNeverItsOwnPeerAndOnlyAliveNodesCountersAreSummed() {
+        live.heard("self", Map.of("x", 1L), 0);
+        live.heard("d", Map.of("x", 2L), 0);
+        live.heard("e", Map.of("x", 3L), 900 * MS);
+        live.check(1_000 * MS);
+        assertEquals(Map.of("e", Map.of("x", 3L)), live.aliveCounters());
+        assertEquals(Map.of("d", false, "e", true), live.nodes());
+    }
+
+    @Test
+    void countersCrossAsNameValueLinesAndAnythingElseIsSkipped() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("messages/received", 12L);
+        m.put("clients/connected", 0L);
+        assertEquals(m, NodeLiveness.decode(NodeLiveness.encode(m)));
+        assertEquals(Map.of("a", 1L), NodeLiveness.decode("a=1\n=2\nb\nc=x\n\n".getBytes()));
+    }
+}
