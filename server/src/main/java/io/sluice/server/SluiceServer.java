@@ -232,7 +232,8 @@ public final class SluiceServer implements AutoCloseable {
 
     static BrokerConfig brokerConfig(Settings s) {
         QueueLimits limits = new QueueLimits(s.get(Settings.MAX_QUEUED_MESSAGES), s.get(Settings.MAX_QUEUED_BYTES),
-                s.get(Settings.INFLIGHT_WINDOW), s.get(Settings.MAX_QOS0_QUEUED), s.get(Settings.CONFLATE_FILTERS));
+                s.get(Settings.INFLIGHT_WINDOW), s.get(Settings.MAX_QOS0_QUEUED), s.get(Settings.CONFLATE_FILTERS),
+                s.get(Settings.LIVE_QUEUE_WINDOWS));
         BrokerLimits totals = new BrokerLimits(s.get(Settings.OFFLINE_WITHHOLD_TIMEOUT), s.get(Settings.MAX_SESSIONS),
                 s.get(Settings.MAX_TOTAL_QUEUED_BYTES), s.get(Settings.MAX_RETAINED_MESSAGES),
                 s.get(Settings.MAX_RETAINED_BYTES));

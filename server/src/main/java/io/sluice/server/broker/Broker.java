@@ -367,7 +367,7 @@ public final class Broker implements AutoCloseable {
                 }
                 int[] ids = options.subscriptionId() == 0 ? Delivery.NO_IDS : new int[] {options.subscriptionId()};
                 Delivery d = new Delivery(m, Math.min(m.qos(), options.qos()), true, ids, tag);
-                if (s.queue().offer(d, false) == SubscriberQueue.Offer.FULL) {
+                if (s.queue().offerBacklog(d) == SubscriberQueue.Offer.FULL) {
                     stats.dropped(BrokerStats.Drop.RETAINED_QUEUE_FULL);
                 }
             }

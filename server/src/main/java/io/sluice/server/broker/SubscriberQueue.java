@@ -18,6 +18,15 @@ import java.util.Map;
  * executor. A full QoS 1/2 queue answers {@link Offer#FULL} instead of growing; the publisher then
  * {@linkplain #awaitRoom waits for room}, which is how a slow subscriber's pressure reaches its publishers.
  * The lock is this queue's own: publishers to other sessions never meet it.
+ *
+ * <p><b>Two bounds.</b> An offline session queues up to {@code --max-queued-messages}: that is what it may miss
+ * while away. A connected one holds its publishers much sooner, at a few of its in-flight windows
+ * ({@link QueueLimits#liveBound}): its window already keeps it busy, and every message queued beyond what covers
+ * a held publisher's resumption only waits longer (by Little's law, a full 1,000-message queue is 1,000
+ * messages' worth of latency for every message that passes it). The waiting publishers are woken when the
+ * queue is half empty, not at the first free slot, so each wake-up (a hop to the publisher's event loop and a
+ * read) moves a batch, as a channel's low-water mark does. Messages that no publisher waits for (retained
+ * messages sent on a subscribe) are held to the offline bound ({@link #offerBacklog}).
  */
 public final class SubscriberQueue {
     public enum Offer { ACCEPTED, FULL }
@@ -78,12 +87,25 @@ public final class SubscriberQueue {
 
     /** Queue a delivery; QoS 0 always fits (by dropping per policy), QoS 1/2 may be refused as FULL. */
     public Offer offer(Delivery d, boolean conflate) {
+        return offer(d, conflate, true);
+    }
+
+    /**
+     * Queue a delivery that no publisher waits for (a retained message sent on a subscribe), up to the offline
+     * bound even while the session is connected: a subscribe that matches many retained topics must not lose
+     * them to the short bound that paces live publishers.
+     */
+    public Offer offerBacklog(Delivery d) {
+        return offer(d, false, false);
+    }
+
+    private Offer offer(Delivery d, boolean conflate, boolean live) {
         DeliverySink wake;
         synchronized (this) {
             if (d.qos() == 0) {
                 offerQos0(d, conflate);
             } else {
-                if (!hasRoom()) {
+                if (!(live ? hasRoom() : hasRoomBelow(limits.maxQueuedMessages()))) {
                     return Offer.FULL;
                 }
                 reliable.addLast(d);
@@ -198,9 +220,29 @@ public final class SubscriberQueue {
     }
 
     private boolean hasRoom() {
+        return hasRoomBelow(bound());
+    }
+
+    private boolean hasRoomBelow(int messages) {
         // one message larger than the byte bound still passes an empty queue, or it could never be delivered
-        return reliable.size() < limits.maxQueuedMessages()
-                && (reliable.isEmpty() || reliableBytes < limits.maxQueuedBytes());
+        return reliable.size() < messages && (reliable.isEmpty() || reliableBytes < limits.maxQueuedBytes());
+    }
+
+    /** The QoS 1/2 bound now: a few windows while connected, {@code --max-queued-messages} while offline. */
+    private int bound() {
+        return sink != null ? limits.liveBound(window) : limits.maxQueuedMessages();
+    }
+
+    /**
+     * Whether the publishers waiting for room should be woken: at any room under the offline bound, at half the
+     * live bound while connected (see the class comment).
+     */
+    private boolean roomToWake() {
+        int bound = bound();
+        if (bound >= limits.maxQueuedMessages()) {
+            return hasRoom();
+        }
+        return reliable.size() <= bound / 2 && hasRoom();
     }
 
     private DeliverySink claimDrain() {
@@ -262,7 +304,7 @@ public final class SubscriberQueue {
                             }
                             batch.add(d);
                         }
-                        if (roomWaiters != null && hasRoom()) {
+                        if (roomWaiters != null && roomToWake()) {
                             waiters = roomWaiters;
                             roomWaiters = null;
                         }

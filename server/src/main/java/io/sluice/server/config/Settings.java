@@ -76,6 +76,7 @@ public final class Settings {
     // ---- broker core
     public static final Setting<Integer> MAX_QUEUED_MESSAGES = positive("max-queued-messages", 1000, "QoS 1/2 messages queued per subscriber beyond its in-flight window");
     public static final Setting<Long> MAX_QUEUED_BYTES = bytes("max-queued-bytes", 16L * 1024 * 1024, "bytes of QoS 1/2 messages queued per subscriber");
+    public static final Setting<Integer> LIVE_QUEUE_WINDOWS = range("live-queue-windows", 4, 0, 65_535, "a connected subscriber's QoS 1/2 queue holds its publishers (acknowledgement withheld, reading paused) once it holds this many of its in-flight windows, at most --max-queued-messages; they resume when it is half empty. A short queue keeps a live subscriber's latency to a few windows; an offline session still queues up to --max-queued-messages (0: --max-queued-messages for connected subscribers too)");
     public static final Setting<Integer> INFLIGHT_WINDOW = range("inflight-window", 32, 1, 65_535, "in-flight QoS 1/2 messages per subscriber when the client states no Receive Maximum (MQTT 3.1.1, STOMP)");
     public static final Setting<Integer> MAX_QOS0_QUEUED = positive("max-qos0-queued", 1000, "QoS 0 messages buffered per subscriber that cannot keep up (its connection is not writable) before the oldest is dropped; while it is writable, up to 16 times as many wait for the next drain");
     public static final Setting<List<String>> CONFLATE_FILTERS = list("conflate-filters", "topic filters (comma separated) whose QoS 0 messages keep only the latest value per topic");

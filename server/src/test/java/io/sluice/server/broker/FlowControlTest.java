@@ -405,6 +405,141 @@ class FlowControlTest {
             assertEquals(40 - 10, b.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
         }
     }
+    /**
+     * The live bound, for every relation between it and the offline bound: a connected subscriber's queue takes
+     * publishes until it holds {@code liveWindows} windows (never more than {@code maxQueuedMessages}; 0: that
+     * bound), the next publisher is held, and it is woken only once the queue is half empty (at the first free
+     * slot when the live bound is the offline one). Nothing is lost or reordered.
+     */
+    @Test
+    void aConnectedSubscribersQueueHoldsPublishersAtItsLiveBoundAndWakesThemAtHalf() throws Exception {
+        // {maxQueuedMessages, window, liveWindows, expected live bound, acknowledgements before the wake-up}
+        int[][] cases = {
+            {20, 2, 3, 6, 3},   // a few windows, under the offline bound
+            {20, 2, 10, 20, 1}, // exactly the offline bound: woken at the first free slot, as before
+            {5, 2, 4, 5, 1},    // more windows than the offline bound: capped at it
+            {20, 2, 0, 20, 1},  // 0: the offline bound
+            {20, 1, 1, 1, 1},   // one window of one: woken when the queue is empty
+            {20, 3, 3, 9, 5},   // an odd bound: woken at 4 queued
+        };
+        for (int[] c : cases) {
+            String label = java.util.Arrays.toString(c);
+            QueueLimits limits = new QueueLimits(c[0], 1 << 20, c[1], 3, List.of(), c[2]);
+            assertEquals(c[3], limits.liveBound(c[1]), label);
+            try (Broker b = new Broker(new BrokerConfig(limits, 64)); RecordingSink s = new RecordingSink()) {
+                Broker.Connection conn = s.onLoop(() -> {
+                    Broker.Connection x = b.connect(id("live"), true, 0, 0, s);
+                    b.subscribe(x.session(), "l/#", null, SubscriptionOptions.ofQos(1), null);
+                    return x;
+                });
+                SubscriberQueue q = conn.session().queue();
+                int accepted = c[1] + c[3]; // the window, then the live bound
+                for (int i = 0; i < accepted; i++) {
+                    assertTrue(publish(b, msg("l/x", 1, "m" + i), false).isDone(), label + ": publish " + i + " held");
+                    if (i == c[1] - 1) {
+                        s.onLoop(() -> null); // the drain has filled the window
+                        assertEquals(c[1], q.inflightCount(), label);
+                    }
+                }
+                assertEquals(c[3], q.queuedReliable(), label);
+                CompletableFuture<PublishOutcome> held = publish(b, msg("l/x", 1, "m" + accepted), false);
+                assertFalse(held.isDone(), label + ": the publish past the live bound must wait");
+                int received = 0;
+                for (int ack = 1; ack <= c[4]; ack++) {
+                    Delivery d = s.next();
+                    assertEquals("m" + received++, new String(d.message().payload(), StandardCharsets.UTF_8), label);
+                    s.onLoop(() -> q.acknowledge(d.packetId()));
+                    s.onLoop(() -> null); // the drain the acknowledgement scheduled has run
+                    if (ack < c[4]) {
+                        assertFalse(held.isDone(), label + ": woken after " + ack + " acknowledgements, queue "
+                                + q.queuedReliable());
+                    }
+                }
+                assertEquals(1, held.get(5, TimeUnit.SECONDS).matchedSessions(), label);
+                while (received <= accepted) {
+                    Delivery d = s.next();
+                    assertEquals("m" + received++, new String(d.message().payload(), StandardCharsets.UTF_8), label);
+                    s.onLoop(() -> q.acknowledge(d.packetId()));
+                }
+                assertTrue(s.sent.isEmpty(), label);
+            }
+        }
+    }
+
+    /**
+     * The two bounds meet at a reconnect: offline, a persistent session queues up to the offline bound (well past
+     * the live one) without holding or dropping anything; back online, the live bound holds new publishers until
+     * the backlog is down to half of it, and the backlog comes first, in order.
+     */
+    @Test
+    void anOfflineSessionQueuesToTheOfflineBoundAndOnceBackItsPublishersWaitForTheLiveOne() throws Exception {
+        QueueLimits limits = new QueueLimits(20, 1 << 20, 2, 3, List.of(), 2); // live bound 4
+        try (Broker b = new Broker(new BrokerConfig(limits, 64)); RecordingSink back = new RecordingSink()) {
+            Broker.Connection first = sub.onLoop(() -> {
+                Broker.Connection x = b.connect(id("away"), false, 3600, 0, sub);
+                b.subscribe(x.session(), "o/#", null, SubscriptionOptions.ofQos(1), null);
+                return x;
+            });
+            sub.onLoop(() -> {
+                b.disconnect(first, false);
+                return null;
+            });
+            for (int i = 0; i < limits.maxQueuedMessages(); i++) {
+                assertTrue(publish(b, msg("o/x", 1, "m" + i), false).isDone(), "offline: publish " + i + " held");
+            }
+            assertEquals(0, b.stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL));
+            Broker.Connection again = back.onLoop(() -> b.connect(id("away"), false, 3600, 0, back));
+            SubscriberQueue q = again.session().queue();
+            CompletableFuture<PublishOutcome> held = publish(b, msg("o/x", 1, "new"), false);
+            assertFalse(held.isDone(), "18 queued behind a window of 2 is past the live bound of 4");
+            int received = 0;
+            while (!held.isDone()) {
+                Delivery d = back.next();
+                assertEquals("m" + received++, new String(d.message().payload(), StandardCharsets.UTF_8));
+                back.onLoop(() -> q.acknowledge(d.packetId()));
+                back.onLoop(() -> null);
+                assertTrue(held.isDone() || q.queuedReliable() > 2, "held with only " + q.queuedReliable() + " queued");
+                assertTrue(received <= limits.maxQueuedMessages(), "never woken");
+            }
+            while (received < limits.maxQueuedMessages()) {
+                Delivery d = back.next();
+                assertEquals("m" + received++, new String(d.message().payload(), StandardCharsets.UTF_8));
+                back.onLoop(() -> q.acknowledge(d.packetId()));
+            }
+            assertEquals("new", new String(back.next().message().payload(), StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Retained messages a subscribe brings are held to the offline bound: nobody waits for them to be paced. */
+    @Test
+    void retainedMessagesOnSubscribeAreNotCutToTheLiveBound() throws Exception {
+        QueueLimits limits = new QueueLimits(20, 1 << 20, 2, 3, List.of(), 2); // live bound 4
+        try (Broker b = new Broker(new BrokerConfig(limits, 64))) {
+            int topics = 15;
+            for (int i = 0; i < topics; i++) {
+                assertTrue(publish(b, Message.builder("r/" + i).qos(1).retain(true).payload(new byte[] {(byte) i})
+                        .build(), false).isDone());
+            }
+            Broker.Connection c = connect(b, "late", "r/#");
+            assertEquals(0, b.stats().drops(BrokerStats.Drop.RETAINED_QUEUE_FULL));
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            for (int i = 0; i < topics; i++) {
+                Delivery d = sub.next();
+                seen.add((int) d.message().payload()[0]);
+                sub.onLoop(() -> c.session().queue().acknowledge(d.packetId()));
+            }
+            assertEquals(topics, seen.size());
+        }
+    }
+
+    private Broker.Connection connect(Broker b, String id, String filter) throws Exception {
+        return sub.onLoop(() -> {
+            Broker.Connection x = b.connect(id(id), true, 0, 0, sub);
+            b.subscribe(x.session(), filter, null, SubscriptionOptions.ofQos(1), null);
+            return x;
+        });
+    }
+
     @Test
     void aSecondConnectionWithTheSameIdTakesTheSessionOver() throws Exception {
         connect("dup", sub, false, 3600, "d/#", 1);
