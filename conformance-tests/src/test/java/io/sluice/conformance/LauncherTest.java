@@ -39,6 +39,7 @@ class LauncherTest {
         long first = runUntilReadyThenStop(jar, Map.of(), cmdline -> {
             assertTrue(cmdline.contains("-XX:+UseSerialGC"), cmdline.toString());
             assertTrue(cmdline.contains("-Xmn32m"), cmdline.toString());
+            assertTrue(cmdline.contains("-Dio.netty.leakDetection.level=disabled"), cmdline.toString());
             assertTrue(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit=")), cmdline.toString());
         });
         Path written = dir.resolve("sluice.jsa." + first + ".tmp");
