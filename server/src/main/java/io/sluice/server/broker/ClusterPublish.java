@@ -5,15 +5,21 @@ import java.util.function.Consumer;
 /**
  * One QoS 1/2 publish of a cluster node waiting for two things before its publisher is answered: the local fan-out
  * (every queue here holds it) and the other nodes (each matching one holds it). Whichever comes second answers,
- * on its own thread. It is not a {@link PublishCallback}: the publisher stops reading while other nodes are waited
- * for, which keeps its acknowledgements in order and carries the other nodes' backpressure to it.
+ * on its own thread.
+ *
+ * <p>It is a {@link PublishCallback}: once the local queues hold the message and only other nodes (or the store) are
+ * waited for, the publisher is told so and may read on, up to its adapter's window, answering in order as the other
+ * nodes' acknowledgements come back: a JetStream round trip per message would otherwise cap one connection at one
+ * message per round trip. The other nodes' backpressure still reaches the publisher: a destination that takes no more
+ * withholds acknowledgements until the window is full, and then the publisher stops reading.
  */
-final class ClusterPublish implements Consumer<PublishOutcome>, ClusterBus.RouteCallback {
+final class ClusterPublish implements PublishCallback, ClusterBus.RouteCallback {
     private final Consumer<PublishOutcome> done;
     private PublishOutcome local;
     private boolean routed;
     private int nodes;
     private boolean accepted;
+    private boolean toldWaiting;
 
     ClusterPublish(Consumer<PublishOutcome> done) {
         this.done = done;
@@ -38,6 +44,12 @@ final class ClusterPublish implements Consumer<PublishOutcome>, ClusterBus.Route
         }
     }
 
+    /** The local queues hold it and the store is writing it: the publisher may read on. */
+    @Override
+    public void awaitingStore() {
+        tellWaiting();
+    }
+
     @Override
     public void accept(PublishOutcome outcome) {
         boolean ready;
@@ -47,6 +59,20 @@ final class ClusterPublish implements Consumer<PublishOutcome>, ClusterBus.Route
         }
         if (ready) {
             answer(outcome);
+        } else {
+            tellWaiting(); // held by other nodes only
+        }
+    }
+
+    private void tellWaiting() {
+        synchronized (this) {
+            if (toldWaiting) {
+                return;
+            }
+            toldWaiting = true;
+        }
+        if (done instanceof PublishCallback c) {
+            c.awaitingStore();
         }
     }
 

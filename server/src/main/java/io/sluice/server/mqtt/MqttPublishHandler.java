@@ -23,6 +23,7 @@ import io.sluice.server.broker.PublishCallback;
 import io.sluice.server.broker.PublishOutcome;
 import io.sluice.server.events.Limit;
 
+import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -37,11 +38,20 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private InboundTopicAliases aliases;
     /** QoS 1 and 2 PUBLISHes of this connection not yet answered with PUBACK or PUBCOMP (Receive Maximum). */
     private int unacknowledged;
-    /** Publishes a store write of this connection stops reading at. */
-    static final int MAX_AWAITING_STORE = 256;
-    /** QoS 1/2 publishes queued everywhere whose acknowledgement waits for the store; answered in order. */
-    private int awaitingStore;
-    private boolean pausedForStore;
+    /**
+     * Unanswered QoS 1/2 publishes this connection stops reading at, when none waits for room: each is queued here
+     * and waits only for the store's write or other cluster nodes, so the client may pipeline up to this many.
+     */
+    static final int MAX_AWAITING = 256;
+    /**
+     * QoS 1/2 publishes not answered yet, in the order they arrived: the store and other cluster nodes finish them
+     * in any order, and the acknowledgements go out in this one (MQTT 3.1.1 section 4.6, MQTT 5 section 4.6).
+     */
+    private final ArrayDeque<Completion> unanswered = new ArrayDeque<>();
+    /** Reading stopped because {@link #unanswered} reached {@link #MAX_AWAITING}. */
+    private boolean pausedForWindow;
+    /** The publish waiting for room in a subscriber's queue, which stopped reading (at most one at a time). */
+    private Completion heldForRoom;
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}; made on the first. */
     private Set<Integer> countedQos2;
 
@@ -154,23 +164,55 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
         PublishOutcome now = completion.outcomeIfImmediate();
         if (now != null) {
-            if (qos > 0 && (awaitingStore > 0 || (qos == 2 && connection.session().isJournaled()))) {
-                // behind acknowledgements still waiting for the store (they go out in order), or a QoS 2 packet
-                // id that must be written before PUBREC: a restart must still know the PUBLISH was received
-                awaitingStore++;
-                connection.broker.store().afterWrites(ok -> completion.afterStore(now));
-            } else {
+            if (qos == 0) {
+                return;
+            }
+            boolean journaledQos2 = qos == 2 && connection.session().isJournaled();
+            if (unanswered.isEmpty() && !journaledQos2) {
                 acknowledge(qos, packetId, now);
+                return;
             }
+            // behind acknowledgements still waiting (they go out in order), or a QoS 2 packet id that must be
+            // written before PUBREC: a restart must still know the PUBLISH was received
+            unanswered.add(completion);
+            if (journaledQos2) {
+                connection.broker.store().afterWrites(ok -> completion.finishLater(now));
+            } else {
+                completion.ready = now;
+            }
+            limitWindow();
         } else if (completion.storeOnly) {
-            // queued everywhere, waiting only for the group commit: read on, up to a bound
-            awaitingStore++;
-            if (awaitingStore >= MAX_AWAITING_STORE && !pausedForStore) {
-                pausedForStore = true;
-                connection.gate.pause();
-            }
+            // queued here, waiting only for the group commit or other nodes: read on, up to the window
+            unanswered.add(completion);
+            limitWindow();
         } else {
+            if (qos > 0) {
+                unanswered.add(completion);
+            }
+            heldForRoom = completion;
             connection.gate.pause();
+        }
+    }
+
+    private void limitWindow() {
+        if (unanswered.size() >= MAX_AWAITING && !pausedForWindow) {
+            pausedForWindow = true;
+            connection.gate.pause();
+        }
+    }
+
+    /** On the event loop: send every acknowledgement now due, in order, and read again when nothing holds reading. */
+    private void answerInOrder() {
+        Completion head;
+        while ((head = unanswered.peek()) != null && head.ready != null) {
+            unanswered.poll();
+            acknowledge(head.qos, head.packetId, head.ready);
+        }
+        if (pausedForWindow && unanswered.size() <= MAX_AWAITING / 2) {
+            pausedForWindow = false;
+            if (heldForRoom == null) {
+                connection.gate.resume();
+            }
         }
     }
 
@@ -313,8 +355,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * The {@code done} of one {@code Broker.publish}: it tells whether the broker finished within the call;
-     * when it finishes later, on whatever thread made room, it hops to this connection's event loop to send
-     * the acknowledgement and resume reading.
+     * when it finishes later, on whatever thread made room or took the message, it hops to this connection's event
+     * loop, where the acknowledgements go out in order and reading resumes.
      */
     private final class Completion implements PublishCallback {
         private final int qos;
@@ -322,8 +364,10 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         private PublishOutcome outcome;
         private boolean deferred;
         private boolean awaitingStoreSeen;
-        /** Decided on the event loop when publish returned: the wait is for the store only, not for room. */
+        /** Decided on the event loop when publish returned: the wait is not for room (store, other nodes). */
         boolean storeOnly;
+        /** The outcome, once it may be acknowledged; set on the event loop. */
+        PublishOutcome ready;
 
         Completion(int qos, int packetId) {
             this.qos = qos;
@@ -343,34 +387,26 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            if (connection.channel.eventLoop().isShuttingDown()) {
-                return; // the broker is stopping: no one is left to acknowledge
-            }
-            if (storeOnly) {
-                afterStore(o);
-                return;
-            }
-            Runnable ack = () -> connection.channel.eventLoop().execute(() -> {
-                acknowledge(qos, packetId, o);
-                connection.gate.resume();
-            });
-            if (qos == 2 && connection.session().isJournaled()) {
-                connection.broker.store().afterWrites(ok -> ack.run()); // the packet id is written first
+            if (!storeOnly && qos == 2 && connection.session().isJournaled()) {
+                connection.broker.store().afterWrites(ok -> finishLater(o)); // the packet id is written first
             } else {
-                ack.run();
+                finishLater(o);
             }
         }
 
-        /** On the store's writer thread, in the order of the writes: acknowledge on the event loop, in that order. */
-        void afterStore(PublishOutcome o) {
+        /** From any thread: on the event loop, the outcome is ready; what is due goes out, reading may resume. */
+        void finishLater(PublishOutcome o) {
             if (connection.channel.eventLoop().isShuttingDown()) {
-                return;
+                return; // the broker is stopping: no one is left to acknowledge
             }
             connection.channel.eventLoop().execute(() -> {
-                acknowledge(qos, packetId, o);
-                awaitingStore--;
-                if (pausedForStore && awaitingStore <= MAX_AWAITING_STORE / 2) {
-                    pausedForStore = false;
+                ready = o;
+                boolean wasHeld = heldForRoom == this;
+                if (wasHeld) {
+                    heldForRoom = null;
+                }
+                answerInOrder();
+                if (wasHeld && !pausedForWindow) {
                     connection.gate.resume();
                 }
                 connection.channel.flush();

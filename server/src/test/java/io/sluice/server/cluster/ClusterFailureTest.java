@@ -10,6 +10,13 @@ import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5PublishResult;
 import com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode;
 import io.nats.client.Connection;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttVersion;
+import io.sluice.server.mqtt.RawMqttClient;
 import io.nats.client.Nats;
 import io.sluice.server.BrokerProcess;
 import io.sluice.server.Sluice;
@@ -29,6 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 import static io.sluice.server.cluster.ClusterTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -139,6 +147,72 @@ class ClusterFailureTest {
         assertEquals(n, held.size(), "each message delivered once");
         sub.disconnect().join();
         pub.disconnect().join();
+    }
+
+    /**
+     * A publisher reads on while other nodes take its messages (pipelined), and its PUBACKs still go out in the order
+     * of its PUBLISHes (MQTT 3.1.1 section 4.6): one that a full node holds back holds back the acknowledgements of
+     * those after it, though they were delivered; released, every PUBACK comes, in order.
+     */
+    @Test
+    void publishesPipelineAcrossNodesAndTheirPubacksKeepTheirOrder() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice n1 = node(nats, "po1", "cluster-max-pending", "2");
+        Sluice n2 = node(nats, "po2", "cluster-max-pending", "2", "cluster-max-ack-pending", "1",
+                "max-queued-messages", "1");
+        Mqtt5AsyncClient slow = Mqtt5Client.builder().identifier("po-slow").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        slow.connectWith().restrictions().receiveMaximum(1).applyRestrictions().send().join();
+        List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
+        slow.subscribeWith().topicFilter("po/slow").qos(MqttQos.AT_LEAST_ONCE).callback(held::add)
+                .manualAcknowledgement(true).send().join();
+        Mqtt3AsyncClient fast = Mqtt3Client.builder().identifier("po-fast").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        fast.connect().join();
+        List<String> fastGot = new CopyOnWriteArrayList<>();
+        fast.subscribeWith().topicFilter("po/fast").qos(MqttQos.AT_LEAST_ONCE)
+                .callback(p -> fastGot.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))).send().join();
+        await(() -> n1.server().cluster().nodesFor("po/slow").contains("po2"), "the route to po2");
+
+        int slowCount = 8;
+        int total = 28;
+        try (RawMqttClient pub = RawMqttClient.connected(n1.urls().mqttPort(), MqttVersion.MQTT_3_1_1, "po-pub", true)) {
+            for (int id = 1; id <= total; id++) {
+                pub.send(MqttMessageBuilders.publish().topicName(id <= slowCount ? "po/slow" : "po/fast")
+                        .qos(io.netty.handler.codec.mqtt.MqttQoS.AT_LEAST_ONCE).messageId(id)
+                        .payload(Unpooled.copiedBuffer(Integer.toString(id), StandardCharsets.UTF_8)).build());
+            }
+            // read on past the publishes node 2 cannot take yet: the later ones are delivered here
+            await(() -> fastGot.size() == total - slowCount, "the publishes behind the held ones, got " + fastGot.size());
+            List<Integer> acks = new ArrayList<>();
+            for (MqttMessage m; (m = pub.next(200)) != null; ) {
+                acks.add(((MqttMessageIdVariableHeader) m.variableHeader()).messageId());
+            }
+            assertTrue(acks.size() < slowCount, "PUBACKs past the held publish: " + acks);
+            assertEquals(IntStream.rangeClosed(1, acks.size()).boxed().toList(), acks, "PUBACKs in PUBLISH order");
+
+            Thread acker = new Thread(() -> {
+                int next = 0;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (next < slowCount && System.nanoTime() < deadline) {
+                    if (next < held.size()) {
+                        held.get(next++).acknowledge();
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+            });
+            acker.start();
+            while (acks.size() < total) {
+                MqttMessage m = pub.expect(MqttMessageType.PUBACK);
+                acks.add(((MqttMessageIdVariableHeader) m.variableHeader()).messageId());
+            }
+            acker.join();
+            assertEquals(IntStream.rangeClosed(1, total).boxed().toList(), acks, "PUBACKs in PUBLISH order");
+            assertEquals(slowCount, held.size(), "every held publish delivered once");
+        }
+        slow.disconnect().join();
+        fast.disconnect().join();
     }
 
     private static long streamMessages(Connection c) {

@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * A test client at packet level, on Netty's MQTT codec, for what real client libraries refuse to do: leave a
  * delivery unacknowledged, send malformed or forbidden packets, and watch exactly what the broker answers.
  */
-final class RawMqttClient implements AutoCloseable {
+public final class RawMqttClient implements AutoCloseable {
     private static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
     private final Channel channel;
@@ -66,12 +66,12 @@ final class RawMqttClient implements AutoCloseable {
                 .connect("127.0.0.1", port).syncUninterruptibly().channel();
     }
 
-    static RawMqttClient open(int port) {
+    public static RawMqttClient open(int port) {
         return new RawMqttClient(port);
     }
 
     /** Connect and return the CONNACK. */
-    static RawMqttClient connected(int port, MqttVersion version, String clientId, boolean clean) {
+    public static RawMqttClient connected(int port, MqttVersion version, String clientId, boolean clean) {
         return connected(port, version, clientId, clean, MqttProperties.NO_PROPERTIES);
     }
 
@@ -98,7 +98,7 @@ final class RawMqttClient implements AutoCloseable {
         return this;
     }
 
-    void send(MqttMessage m) {
+    public void send(MqttMessage m) {
         channel.writeAndFlush(m).syncUninterruptibly();
     }
 
@@ -111,7 +111,7 @@ final class RawMqttClient implements AutoCloseable {
     }
 
     /** The next packet, or null when none arrives within the time. */
-    MqttMessage next(long millis) {
+    public MqttMessage next(long millis) {
         try {
             return received.poll(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -120,7 +120,7 @@ final class RawMqttClient implements AutoCloseable {
         }
     }
 
-    MqttMessage expect(MqttMessageType type) {
+    public MqttMessage expect(MqttMessageType type) {
         MqttMessage m = next(10_000);
         assertNotNull(m, "no " + type + " within 10 s");
         assertEquals(type, m.fixedHeader().messageType(), "expected " + type + ", got " + m);
