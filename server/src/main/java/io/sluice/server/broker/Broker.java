@@ -142,13 +142,29 @@ public final class Broker implements AutoCloseable {
                     continue;
                 }
                 boolean present = session == existing;
+                boolean kept = cluster.keepsSessions(id);
+                if (!present && kept) {
+                    ClusterBus.KeptSession record = cluster.keptSession(id);
+                    if (record != null && cleanStart) {
+                        cluster.sessionEnded(id);
+                    } else if (record != null) {
+                        resumeKept(session, record);
+                        present = true;
+                    }
+                }
                 takeOver(session);
                 cancelTimers(session);
                 session.expiryIntervalSeconds(expirySeconds);
+                // a session this node kept in its own store before it joined the cluster stays there
+                session.clusterKept |= kept && session.isPersistent() && !session.isJournaled();
+                session.movedAway = false;
                 journal(session, 0);
                 long generation = session.nextGeneration();
                 session.queue().attach(sink, window);
                 cluster.connected(id);
+                if (session.clusterKept) {
+                    cluster.sessionOnline(session);
+                }
                 long dropped = session.queue().takeOverflow();
                 if (dropped > 0) {
                     log.info("session {} is back: {} messages were dropped for it while it was offline with a full "
@@ -161,13 +177,76 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
+     * A persistent session the cluster kept, resumed on this node: its subscriptions come back (its ordinary ones
+     * are fed by the cluster, not matched here; shared ones join their groups here), its queue follows from the
+     * cluster once it is online.
+     */
+    private void resumeKept(Session s, ClusterBus.KeptSession record) {
+        s.clusterKept = true;
+        s.expiryIntervalSeconds(record.expirySeconds());
+        for (ClusterBus.KeptSubscription k : record.subscriptions()) {
+            Subscription sub = new Subscription(s, k.filter(), k.shareGroup(), k.options(), null);
+            s.subscriptionMap().put(sub.key(), sub);
+            if (matchedHere(sub)) {
+                addRoute(sub);
+            }
+        }
+    }
+
+    /**
+     * Whether a subscription is matched in this node's trie: all of them, but for a session the cluster keeps only
+     * its shared ones (each node balances its members) and its {@code $} ones ($SYS topics are each node's own).
+     */
+    private static boolean matchedHere(Subscription sub) {
+        return !sub.session().clusterKept || sub.isShared() || sub.filter().startsWith("$");
+    }
+
+    /**
+     * A message the cluster keeps for a session connected here, into its queue as a publish matching its ordinary
+     * subscriptions would put it; {@code settled} runs once it is done with (acknowledged, expired, or not for the
+     * session at all), when the cluster may let its copy go. False when the queue is full: then {@code onRoom} runs
+     * once it has room, and the caller offers the same message again.
+     */
+    public boolean deliverKept(Session s, Message m, boolean redelivered, Runnable settled, Runnable onRoom) {
+        List<Subscription> matching = new ArrayList<>(2);
+        for (Subscription sub : s.subscriptions()) {
+            if (!matchedHere(sub) && TopicFilter.matches(sub.filter(), m.topic())) {
+                matching.add(sub);
+            }
+        }
+        Delivery d = matching.isEmpty() ? null
+                : Fanout.deliveryFor(m, s, matching.toArray(new Subscription[0]));
+        if (d == null) {
+            settled.run(); // unsubscribed since, or not to be delivered to it (No Local, not readable)
+            return true;
+        }
+        if (redelivered && d.qos() > 0) {
+            d.markDuplicate();
+        }
+        if (d.qos() > 0) {
+            d.whenSettled(settled);
+        }
+        while (true) {
+            if (s.queue().offer(d, false) == SubscriberQueue.Offer.ACCEPTED) {
+                if (d.qos() == 0) {
+                    settled.run();
+                }
+                return true;
+            }
+            if (s.queue().awaitRoom(onRoom)) {
+                return false;
+            }
+        }
+    }
+
+    /**
      * Keep the session in the store while it must outlive the process (or hold a STOMP queue's share), stop
      * keeping it when it no longer must. Under the session's lock. The session's record goes first, so a
      * recovery meets it before anything it holds.
      */
     private void journal(Session s, long disconnectedAtMillis) {
-        if (!store.isDurable()) {
-            return;
+        if (!store.isDurable() || s.clusterKept) {
+            return; // a session the cluster keeps is stored there
         }
         boolean keep = s.isPersistent() || s.keepsShares;
         if (keep) {
@@ -250,8 +329,19 @@ public final class Broker implements AutoCloseable {
                     scheduleWill(s, will.message(), System.currentTimeMillis() + delay * 1000, true);
                 }
             }
+            if (s.clusterKept && s.movedAway) {
+                dropHere(s);
+                cluster.sessionLeft(s);
+                return;
+            }
             if (!s.isPersistent()) {
                 discard(s);
+                return;
+            }
+            if (s.clusterKept) {
+                // it lives on in the cluster, which expires it; this node forgets it (it may come back elsewhere)
+                cluster.sessionOffline(s, System.currentTimeMillis());
+                dropHere(s);
                 return;
             }
             journal(s, System.currentTimeMillis());
@@ -302,11 +392,41 @@ public final class Broker implements AutoCloseable {
         }
     }
 
+    /**
+     * Forget a session the cluster keeps without ending it there: what its queue holds stays unacknowledged in the
+     * cluster and comes back wherever it resumes; its share of shared groups goes to other members.
+     */
+    private void dropHere(Session s) {
+        sessions.remove(s.id(), s);
+        s.queue().takeOverflow();
+        for (Subscription sub : new ArrayList<>(s.subscriptions())) {
+            if (matchedHere(sub)) {
+                removeRoute(sub);
+            }
+        }
+        s.subscriptionMap().clear();
+        s.queue().detach();
+        for (Delivery d : s.queue().takeUnacknowledged()) {
+            if (d.group() != null) {
+                toGroupAgain(d);
+            }
+        }
+    }
+
     /** Remove the session and its subscriptions; a shared group's unacknowledged share goes to other members. */
     private void discard(Session s) {
         sessions.remove(s.id(), s);
         s.queue().takeOverflow();
         cancelTimers(s);
+        if (s.clusterKept) {
+            cluster.sessionEnded(s.id());
+            for (Subscription sub : new ArrayList<>(s.subscriptions())) {
+                if (matchedHere(sub)) {
+                    removeRoute(sub);
+                }
+            }
+            s.subscriptionMap().clear();
+        }
         for (Subscription sub : new ArrayList<>(s.subscriptions())) {
             removeRoute(sub);
         }
@@ -354,7 +474,12 @@ public final class Broker implements AutoCloseable {
     public boolean subscribe(Session s, String filter, String shareGroup, SubscriptionOptions options, Object tag) {
         Subscription sub = new Subscription(s, filter, shareGroup, options, tag);
         Subscription previous = s.subscriptionMap().put(sub.key(), sub);
-        addRoute(sub);
+        if (matchedHere(sub)) {
+            addRoute(sub);
+        }
+        if (s.clusterKept) {
+            cluster.sessionChanged(s);
+        }
         if (s.isJournaled()) {
             store.putSubscription(s.key(), filter, shareGroup, options);
         }
@@ -381,7 +506,12 @@ public final class Broker implements AutoCloseable {
         if (sub == null) {
             return false;
         }
-        removeRoute(sub);
+        if (matchedHere(sub)) {
+            removeRoute(sub);
+        }
+        if (s.clusterKept) {
+            cluster.sessionChanged(s);
+        }
         if (s.isJournaled()) {
             store.deleteSubscription(s.key(), key);
         }
@@ -517,6 +647,7 @@ public final class Broker implements AutoCloseable {
             if (!s.isOnline()) {
                 return false;
             }
+            s.movedAway = true;
             takeOver(s);
             return true;
         }

@@ -39,6 +39,52 @@ public interface ClusterBus {
     /** The retained message of a topic changed here (an empty payload clears it): every node keeps the same. */
     void retained(Message message);
 
+    // ---- persistent sessions kept by the cluster (docs/cluster.md, "Persistent sessions")
+
+    /** A subscription of a kept session, without the session. */
+    record KeptSubscription(String filter, String shareGroup, SubscriptionOptions options) {
+    }
+
+    /** What the cluster keeps of a persistent session besides its queued messages. */
+    record KeptSession(long expirySeconds, java.util.List<KeptSubscription> subscriptions) {
+    }
+
+    /**
+     * Whether a persistent session of this id is kept by the cluster (its subscriptions and queued messages, so it
+     * resumes on any node) instead of by this node.
+     */
+    default boolean keepsSessions(SessionId id) {
+        return false;
+    }
+
+    /** The cluster's kept session of that id, null for none. Reads memory only: callable from an event loop. */
+    default KeptSession keptSession(SessionId id) {
+        return null;
+    }
+
+    /**
+     * A kept session is connected here: the cluster records it (with its subscriptions) and feeds its queue
+     * through {@link Broker#deliverKept}; again after each change of its subscriptions.
+     */
+    default void sessionOnline(Session s) {
+    }
+
+    /** Its subscriptions changed while connected here. */
+    default void sessionChanged(Session s) {
+    }
+
+    /** Its connection here ended and it lives on offline (until its expiry) in the cluster. */
+    default void sessionOffline(Session s, long disconnectedAtMillis) {
+    }
+
+    /** Its client went to another node, which has it now: stop feeding it here and change nothing. */
+    default void sessionLeft(Session s) {
+    }
+
+    /** The session ended (clean start, expiry, a connection with expiry 0 closed): forget it and its messages. */
+    default void sessionEnded(SessionId id) {
+    }
+
     /** No cluster: a single broker. */
     ClusterBus NONE = new ClusterBus() {
         @Override

@@ -19,6 +19,8 @@ public final class Delivery {
     private boolean released;
     private SharedGroup group;
     private long storeSeq;
+    /** Runs once the delivery is done with (acknowledged or expired): a message kept in the cluster is let go then. */
+    private Runnable settled;
 
     public Delivery(Message message, int qos, boolean retainFlag, int[] subscriptionIds, Object tag) {
         this.message = message;
@@ -78,6 +80,20 @@ public final class Delivery {
     Delivery viaGroup(SharedGroup group) {
         this.group = group;
         return this;
+    }
+
+    /** Run {@code r} once this delivery is acknowledged by its client, or expires. */
+    void whenSettled(Runnable r) {
+        this.settled = r;
+    }
+
+    /** Acknowledged or expired: what waits for that (a cluster's copy of the message) may let it go. */
+    void settle() {
+        Runnable r = settled;
+        if (r != null) {
+            settled = null;
+            r.run();
+        }
     }
 
     /** Its position in a journaled session's stored queue, 0 when not stored. */

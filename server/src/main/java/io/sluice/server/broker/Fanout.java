@@ -151,15 +151,24 @@ final class Fanout implements Runnable {
 
     /** True when it parked itself waiting for room in this session's queue. */
     private boolean toSession(Target t) {
+        Delivery d = deliveryFor(message, t.session, t.subscriptions);
+        return d != null && offer(t.session, d, false);
+    }
+
+    /**
+     * The one delivery of a message to a session for all its matching ordinary subscriptions (MQTT 5 section 3.3.4:
+     * the highest QoS, every subscription identifier), null when none of them takes it (No Local, not readable).
+     */
+    static Delivery deliveryFor(Message message, Session session, Subscription[] subscriptions) {
         int qos = -1;
         boolean retainAsPublished = false;
         int ids = 0;
         Object tag = null;
-        if (!t.session.mayRead(message.topic())) {
-            return false;
+        if (!session.mayRead(message.topic())) {
+            return null;
         }
-        boolean own = message.publisherId() != null && message.publisherId().equals(t.session.key());
-        for (Subscription s : t.subscriptions) {
+        boolean own = message.publisherId() != null && message.publisherId().equals(session.key());
+        for (Subscription s : subscriptions) {
             if (own && s.options().noLocal()) {
                 continue;
             }
@@ -171,21 +180,20 @@ final class Fanout implements Runnable {
             tag = s.tag();
         }
         if (qos < 0) {
-            return false;
+            return null;
         }
         int[] subscriptionIds = Delivery.NO_IDS;
         if (ids > 0) {
             subscriptionIds = new int[ids];
             int i = 0;
-            for (Subscription s : t.subscriptions) {
+            for (Subscription s : subscriptions) {
                 if (s.options().subscriptionId() != 0 && !(own && s.options().noLocal())) {
                     subscriptionIds[i++] = s.options().subscriptionId();
                 }
             }
         }
-        Delivery d = new Delivery(message, Math.min(qos, message.qos()), retainAsPublished && message.retain(),
+        return new Delivery(message, Math.min(qos, message.qos()), retainAsPublished && message.retain(),
                 subscriptionIds, tag);
-        return offer(t.session, d, false);
     }
 
     private boolean toGroup(SharedGroup g) {

@@ -28,6 +28,14 @@ public final class Session {
     java.util.concurrent.ScheduledFuture<?> pendingExpiry;
     /** Kept in the store only for its unacknowledged share of STOMP queues; guarded by this session. */
     boolean keepsShares;
+    /**
+     * Persistent, and kept by the cluster rather than on this node: its subscriptions and queued messages live in
+     * the cluster (which feeds its queue while it is connected here), so it resumes on whichever node its client
+     * reaches next. Guarded by this session.
+     */
+    boolean clusterKept;
+    /** Its client connected to another node, which has the session now: its end here ends nothing there. */
+    boolean movedAway;
 
     Session(SessionId id, QueueLimits limits, BrokerStats stats) {
         this.id = id;

@@ -418,6 +418,7 @@ public final class SubscriberQueue {
                 if (journal != null) {
                     journal.done(d);
                 }
+                d.settle();
                 continue;
             }
             return d;
@@ -447,6 +448,9 @@ public final class SubscriberQueue {
                 }
                 wake = claimDrain();
             }
+        }
+        if (d != null) {
+            d.settle();
         }
         if (wake != null) {
             // a task, not a call: the acknowledgements of one read share one drain and one flush

@@ -87,6 +87,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final KeyValue registry;
     private final KeyValue retainedKv;
     private final RouteTable table;
+    /** Persistent sessions kept in JetStream, resumable on any node. */
+    private final ClusterSessions sessions;
+    /** --cluster-sessions cluster: persistent MQTT sessions are kept in JetStream, not in this node's store. */
+    private final boolean keepsSessions;
     private final Settings settings;
     /** Local subscriptions per filter; a filter is announced while its count is above 0. */
     private final ConcurrentHashMap<String, Integer> localFilters = new ConcurrentHashMap<>();
@@ -151,6 +155,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.routes = bucket(kvm, ROUTES, replicas);
         this.registry = bucket(kvm, SESSIONS, replicas);
         this.retainedKv = bucket(kvm, RETAINED, replicas);
+        this.keepsSessions = settings.get(Settings.CLUSTER_SESSIONS).equals("cluster");
+        this.sessions = new ClusterSessions(nats, broker, replicas, settings.get(Settings.MAX_QUEUED_MESSAGES),
+                settings.get(Settings.MATCH_CACHE_SIZE));
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
         this.dispatcher = nats.createDispatcher();
@@ -319,6 +326,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             dispatcher.subscribe(ALIVE_SUBJECT + "*", this::aliveMessage);
             follow(routes, ROUTES, this::routeChanged);
             follow(retainedKv, RETAINED, this::retainedChanged);
+            follow(sessions.bucket(), ClusterSessions.BUCKET, sessions::changed);
             dispatcher.subscribe(LIVE_SUBJECT + node, this::liveMessage);
             dispatcher.subscribe(CONTROL_SUBJECT + node, this::controlMessage);
             JetStreamSubscription sub = consumer();
@@ -337,6 +345,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             throw new IllegalStateException("interrupted while starting the cluster", e);
         }
         kvWriter.execute(this::reconcileRoutes);
+        sessions.started();
     }
 
     /**
@@ -467,6 +476,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     apply(this::retainedChanged, RETAINED, key, e.getValue());
                 }
             }
+            for (String key : sessions.bucket().keys()) {
+                KeyValueEntry e = sessions.bucket().get(key);
+                if (e != null && e.getOperation() == KeyValueOperation.PUT) {
+                    apply(sessions::changed, ClusterSessions.BUCKET, key, e.getValue());
+                }
+            }
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             // a NATS cluster electing a new JetStream leader answers nothing for a few seconds
             log.info("cluster: routes and retained messages not read again yet ({}); trying again in 2 s", e.toString());
@@ -534,11 +549,14 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     public void route(Message m, boolean canRefuse, RouteCallback done) {
         MatchResult match = table.match(m.topic());
         int nodes = match.sessionCount();
-        if (nodes == 0) {
+        // persistent sessions kept in JetStream, wherever they are connected (this node included)
+        List<String> kept = sessions.subjectsFor(m.topic());
+        if (nodes == 0 && kept.isEmpty()) {
             done.routed(0, true);
             return;
         }
         byte[] body = MessageCodec.encode(m);
+        String id = node + "-" + runId + "-" + sequence.incrementAndGet();
         if (m.qos() == 0) {
             for (int i = 0; i < nodes; i++) {
                 try {
@@ -548,14 +566,31 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     droppedQos0.incrementAndGet(); // closed, or the reconnect buffer is full: QoS 0 may be lost
                 }
             }
-            done.routed(nodes, true);
+            for (String subject : kept) {
+                try {
+                    // kept in order with the session's QoS 1/2 messages; not waited for: QoS 0 may be lost
+                    js.publishAsync(jetStreamMessage(subject, id, body));
+                } catch (RuntimeException e) {
+                    droppedQos0.incrementAndGet();
+                }
+            }
+            done.routed(nodes + kept.size(), true);
             return;
         }
-        Routing r = new Routing(nodes, done, canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
-        String id = node + "-" + runId + "-" + sequence.incrementAndGet();
+        Routing r = new Routing(nodes + kept.size(), done,
+                canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
         for (int i = 0; i < nodes; i++) {
-            send(r, match.session(i).clientId(), id, body, 0);
+            send(r, NODE_SUBJECT + match.session(i).clientId(), id, body, 0);
         }
+        for (String subject : kept) {
+            send(r, subject, id, body, 0);
+        }
+    }
+
+    /** One publish for one JetStream subject; the stream drops a repeat of its id (a retry after a lost ack). */
+    private static NatsMessage jetStreamMessage(String subject, String id, byte[] body) {
+        Headers headers = new Headers().put("Nats-Msg-Id", id + "-" + subject);
+        return NatsMessage.builder().subject(subject).headers(headers).data(body).build();
     }
 
     /** One QoS 1/2 publish on its way to every matching node; the callback runs once all took it (or one refused). */
@@ -589,9 +624,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         if (closed.get()) {
             return; // never answered: the publisher sends it again after reconnecting
         }
-        // the stream drops a repeat of an id (a retry after a lost ack): one id per publish and node
-        Headers headers = new Headers().put("Nats-Msg-Id", id + "-" + target);
-        NatsMessage msg = NatsMessage.builder().subject(NODE_SUBJECT + target).headers(headers).data(body).build();
+        NatsMessage msg = jetStreamMessage(target, id, body);
         CompletableFuture<PublishAck> ack;
         try {
             ack = js.publishAsync(msg);
@@ -618,8 +651,14 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      * told is refused.
      */
     private void retry(Routing r, String target, String id, byte[] body, int attempt, Throwable why) {
-        if (!liveness.isAlive(target)) {
+        if (target.startsWith(NODE_SUBJECT) && !liveness.isAlive(target.substring(NODE_SUBJECT.length()))) {
             // the node is down: the message goes no further for it, and its publisher is not held by it
+            r.sent();
+            return;
+        }
+        if (target.startsWith(ClusterSessions.SUBJECT) && sessionQueueFull(why) && sessions.dropsWhenFull(target)) {
+            // an offline persistent session with a full queue: dropped for it alone, as on one node
+            broker.stats().dropped(io.sluice.server.broker.BrokerStats.Drop.OFFLINE_QUEUE_FULL);
             r.sent();
             return;
         }
@@ -638,6 +677,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             return;
         }
         retries.schedule(() -> send(r, target, id, body, attempt + 1), delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** JetStream refused a message because its subject (a session's queue) holds its bound. */
+    private static boolean sessionQueueFull(Throwable why) {
+        Throwable t = why instanceof java.util.concurrent.CompletionException && why.getCause() != null ? why.getCause() : why;
+        return t instanceof JetStreamApiException e && (e.getApiErrorCode() == 10077
+                || String.valueOf(e.getMessage()).contains("maximum messages per subject"));
     }
 
     private void liveMessage(io.nats.client.Message msg) {
@@ -855,6 +901,45 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
     }
 
+    // ---- persistent sessions kept by the cluster (ClusterSessions)
+
+    @Override
+    public boolean keepsSessions(SessionId id) {
+        return keepsSessions && registered(id);
+    }
+
+    @Override
+    public KeptSession keptSession(SessionId id) {
+        return keepsSessions(id) ? sessions.kept(id) : null;
+    }
+
+    @Override
+    public void sessionOnline(io.sluice.server.broker.Session s) {
+        sessions.online(s);
+    }
+
+    @Override
+    public void sessionChanged(io.sluice.server.broker.Session s) {
+        sessions.subscriptionsChanged(s);
+    }
+
+    @Override
+    public void sessionOffline(io.sluice.server.broker.Session s, long disconnectedAtMillis) {
+        sessions.offline(s, disconnectedAtMillis);
+    }
+
+    @Override
+    public void sessionLeft(io.sluice.server.broker.Session s) {
+        sessions.left(s);
+    }
+
+    @Override
+    public void sessionEnded(SessionId id) {
+        if (keepsSessions(id)) {
+            sessions.ended(id);
+        }
+    }
+
     // ---- retained messages
 
     @Override
@@ -946,6 +1031,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         retries.shutdownNow();
+        sessions.close();
         closeQuietly(nats);
     }
 }

@@ -314,7 +314,10 @@ class ClusterFailureTest {
         List<String> got = new CopyOnWriteArrayList<>();
         Mqtt3AsyncClient sub = persistentSubscriber(port, got);
         sub.subscribeWith().topicFilter("kill/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
-        await(() -> n1.server().cluster().nodesFor("kill/x").contains("k2"), "the route to k2");
+        // a persistent session is kept by the cluster: node 1 routes to it, not to node 2
+        io.sluice.server.broker.SessionId kept = new io.sluice.server.broker.SessionId("mqtt", "kill-sub-" + port);
+        await(() -> n1.server().cluster().keptSession(kept) != null
+                && !n1.server().cluster().keptSession(kept).subscriptions().isEmpty(), "node 1 to know the persistent session");
 
         Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("kill-pub").serverHost("127.0.0.1")
                 .serverPort(n1.urls().mqttPort()).buildAsync();
@@ -387,7 +390,9 @@ class ClusterFailureTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
+        // the persistent session stays on lv3 (in its store), so lv3 has a route of its own
         String[] flags = {"--cluster-nats", nats.url(), "--node-id", "lv3", "--cluster-max-pending", "10",
+                "--cluster-sessions", "node",
                 "--cluster-node-timeout", "2s", "--persistence", "rocksdb", "--data-dir", dir.resolve("lv3").toString(),
                 "--mqtt-port", Integer.toString(port), "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0"};
         BrokerProcess n3 = closeLater(BrokerProcess.start(dir.resolve("lv3.log"), flags));

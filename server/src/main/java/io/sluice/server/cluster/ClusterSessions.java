@@ -1,0 +1,556 @@
+package io.sluice.server.cluster;
+
+import io.nats.client.Connection;
+import io.nats.client.Dispatcher;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.KeyValue;
+import io.nats.client.KeyValueManagement;
+import io.nats.client.PurgeOptions;
+import io.nats.client.PushSubscribeOptions;
+import io.nats.client.api.AckPolicy;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.DiscardPolicy;
+import io.nats.client.api.KeyValueConfiguration;
+import io.nats.client.api.KeyValueEntry;
+import io.nats.client.api.KeyValueOperation;
+import io.nats.client.api.RetentionPolicy;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import io.sluice.server.broker.Broker;
+import io.sluice.server.broker.ClusterBus.KeptSession;
+import io.sluice.server.broker.ClusterBus.KeptSubscription;
+import io.sluice.server.broker.Message;
+import io.sluice.server.broker.MatchResult;
+import io.sluice.server.broker.Session;
+import io.sluice.server.broker.SessionId;
+import io.sluice.server.broker.Subscription;
+import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.events.Logs;
+import io.sluice.server.store.MessageCodec;
+import org.slf4j.Logger;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Persistent sessions kept by the cluster, so a session resumes on whichever node its client reaches next, even
+ * after the node that had it was killed (docs/cluster.md, "Persistent sessions"):
+ * <ul>
+ * <li>the KV bucket {@value #BUCKET} holds each session's record (its expiry, when it went offline, its
+ * subscriptions), keyed by a hash of the session's id; every node follows it into memory, so a CONNECT learns at
+ * once (no NATS round trip on the event loop) whether a session is present, and a publish finds the kept sessions
+ * its topic matches in a {@link RouteTable} of their filters;</li>
+ * <li>the stream {@value #STREAM} holds each session's queued messages on {@code sluice.session.<hash>} (work-queue
+ * retention, bounded per session by {@code --max-queued-messages}); the publishing node puts a message there once
+ * per matching session and answers its publisher once JetStream holds it;</li>
+ * <li>the node the session is connected to reads its subject through a durable consumer of its own into the
+ * session's queue, and acknowledges each message to JetStream only once the client acknowledged it: what a node
+ * killed mid-stream had queued or in flight is still in the stream, and the next node's fresh consumer starts
+ * with it, in order.</li>
+ * </ul>
+ * All NATS calls run on one thread of their own, in order; the consumers deliver on one dispatcher thread.
+ */
+final class ClusterSessions implements AutoCloseable {
+    private static final Logger log = Logs.get(ClusterSessions.class);
+
+    static final String BUCKET = "sluice-session-state";
+    static final String STREAM = "SLUICE_SESSION";
+    static final String SUBJECT = "sluice.session.";
+    private static final int FORMAT = 1;
+    /**
+     * A message stays unacknowledged while its client holds it; JetStream must not hand it out again meanwhile
+     * (a stuck client is closed long before this by --stuck-consumer-timeout).
+     */
+    private static final Duration ACK_WAIT = Duration.ofHours(1);
+    /** How often each node looks for kept sessions whose expiry passed while offline. */
+    private static final long SWEEP_MILLIS = 1000;
+    private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
+
+    private final Connection nats;
+    private final JetStream js;
+    private final JetStreamManagement jsm;
+    private final KeyValue kv;
+    private final Broker broker;
+    private final int maxQueued;
+    private final ScheduledExecutorService worker;
+    private final Dispatcher dispatcher;
+    /** Every kept session of the cluster, by hash, as the bucket says. */
+    private final Map<String, Kept> mirror = new ConcurrentHashMap<>();
+    /** The ordinary subscriptions of kept sessions: a stand-in "session" per hash. */
+    private final RouteTable routes;
+    /** Sessions connected here and fed from their subjects. */
+    private final Map<String, Feed> feeds = new ConcurrentHashMap<>();
+    /** The revision this node last wrote per session it has connected; a stale writer's CAS fails. */
+    private final Map<String, Long> written = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /** A session's record: its id, what is kept of it, since when it is offline (0: connected somewhere). */
+    record Kept(String key, KeptSession session, long disconnectedAtMillis) {
+        boolean expired(long now) {
+            long expiry = session.expirySeconds();
+            return disconnectedAtMillis > 0 && expiry != Long.MAX_VALUE
+                    && now - disconnectedAtMillis >= expiry * 1000;
+        }
+    }
+
+    ClusterSessions(Connection nats, Broker broker, int replicas, int maxQueued, long matchCacheSize)
+            throws IOException, JetStreamApiException {
+        this.nats = nats;
+        this.broker = broker;
+        this.js = nats.jetStream();
+        this.jsm = nats.jetStreamManagement();
+        this.maxQueued = maxQueued;
+        this.routes = new RouteTable(matchCacheSize);
+        StreamConfiguration config = StreamConfiguration.builder()
+                .name(STREAM)
+                .subjects(SUBJECT + "*")
+                .retentionPolicy(RetentionPolicy.WorkQueue)
+                .storageType(StorageType.File)
+                .replicas(replicas)
+                // a session's queue, bounded as on one node: past it publishers wait (or, offline, it drops)
+                .maxMessagesPerSubject(maxQueued)
+                .discardPolicy(DiscardPolicy.New)
+                .discardNewPerSubject(true)
+                .duplicateWindow(Duration.ofMinutes(2))
+                .build();
+        try {
+            jsm.addStream(config);
+        } catch (JetStreamApiException e) {
+            jsm.updateStream(config);
+        }
+        KeyValueManagement kvm = nats.keyValueManagement();
+        KeyValueConfiguration kvConfig = KeyValueConfiguration.builder().name(BUCKET).maxHistoryPerKey(1)
+                .storageType(StorageType.File).replicas(replicas).build();
+        try {
+            kvm.create(kvConfig);
+        } catch (JetStreamApiException e) {
+            kvm.update(kvConfig);
+        }
+        this.kv = nats.keyValue(BUCKET);
+        this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-cluster-sessions");
+            t.setDaemon(true);
+            return t;
+        });
+        this.dispatcher = nats.createDispatcher();
+    }
+
+    /** The bucket's subjects, for {@link NatsCluster}'s follower. */
+    KeyValue bucket() {
+        return kv;
+    }
+
+    void started() {
+        worker.scheduleWithFixedDelay(this::sweep, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** A hash of the session's id: a subject token, consumer name and key of bounded length for any client id. */
+    static String hash(SessionId id) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(id.key().getBytes(StandardCharsets.UTF_8));
+            return B64.encodeToString(java.util.Arrays.copyOf(d, 24));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- the mirror of the bucket
+
+    /**
+     * A change of the bucket (from the follower, or this node's own write ahead of it); null: deleted. Only the
+     * filters that changed are touched in the route table: a publish meanwhile still finds the others.
+     */
+    synchronized void changed(String hash, byte[] value) {
+        Kept now = value == null ? null : decode(value);
+        Kept before = now == null ? mirror.remove(hash) : mirror.put(hash, now);
+        java.util.Set<String> old = filters(before);
+        java.util.Set<String> fresh = filters(now);
+        for (String f : fresh) {
+            if (!old.contains(f)) {
+                routes.add(hash, f);
+            }
+        }
+        for (String f : old) {
+            if (!fresh.contains(f)) {
+                routes.remove(hash, f);
+            }
+        }
+    }
+
+    private static java.util.Set<String> filters(Kept k) {
+        if (k == null) {
+            return java.util.Set.of();
+        }
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (KeptSubscription s : k.session().subscriptions()) {
+            // shared and $ subscriptions are matched on the node the session is connected to
+            if (s.shareGroup() == null && !s.filter().startsWith("$")) {
+                out.add(s.filter());
+            }
+        }
+        return out;
+    }
+
+    KeptSession kept(SessionId id) {
+        Kept k = mirror.get(hash(id));
+        return k == null || k.expired(System.currentTimeMillis()) ? null : k.session();
+    }
+
+    /** The subjects of kept sessions a publish to {@code topic} goes to. */
+    List<String> subjectsFor(String topic) {
+        MatchResult match = routes.match(topic);
+        int n = match.sessionCount();
+        if (n == 0) {
+            return List.of();
+        }
+        List<String> subjects = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            subjects.add(SUBJECT + match.session(i).clientId());
+        }
+        return subjects;
+    }
+
+    /**
+     * A message for a session's subject that JetStream refused because the session's queue is full: an offline
+     * session drops it (as on one node, --offline-queue-full drop), a connected one holds its publisher.
+     */
+    boolean dropsWhenFull(String subject) {
+        Kept k = mirror.get(subject.substring(SUBJECT.length()));
+        return k != null && k.disconnectedAtMillis() > 0
+                && broker.config().offlineQueuePolicy() == io.sluice.server.broker.OfflineQueuePolicy.DROP;
+    }
+
+    // ---- records
+
+    private static byte[] encode(Session s, long disconnectedAtMillis) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(FORMAT);
+            writeString(out, s.key());
+            out.writeLong(s.expiryIntervalSeconds());
+            out.writeLong(disconnectedAtMillis);
+            List<Subscription> subs = new ArrayList<>(s.subscriptions());
+            out.writeInt(subs.size());
+            for (Subscription sub : subs) {
+                writeString(out, sub.filter());
+                writeString(out, sub.shareGroup() == null ? "" : sub.shareGroup());
+                SubscriptionOptions o = sub.options();
+                out.writeByte(o.qos());
+                out.writeByte((o.noLocal() ? 1 : 0) | (o.retainAsPublished() ? 2 : 0));
+                out.writeByte(o.retainHandling());
+                out.writeInt(o.subscriptionId());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static Kept decode(byte[] value) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(value))) {
+            int format = in.readByte();
+            if (format != FORMAT) {
+                throw new IllegalArgumentException("unknown session record format " + format);
+            }
+            String key = readString(in);
+            long expiry = in.readLong();
+            long disconnectedAt = in.readLong();
+            int n = in.readInt();
+            List<KeptSubscription> subs = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                String filter = readString(in);
+                String group = readString(in);
+                int qos = in.readByte();
+                int flags = in.readByte();
+                int rh = in.readByte();
+                int id = in.readInt();
+                subs.add(new KeptSubscription(filter, group.isEmpty() ? null : group,
+                        new SubscriptionOptions(qos, (flags & 1) != 0, (flags & 2) != 0, rh, id)));
+            }
+            return new Kept(key, new KeptSession(expiry, List.copyOf(subs)), disconnectedAt);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("malformed session record", e);
+        }
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    // ---- a session connected here
+
+    /**
+     * Record the session (this node has it now) and feed its queue from its subject: a fresh consumer, so what a
+     * previous holder was handed and never saw acknowledged comes first, in order.
+     */
+    void online(Session s) {
+        String hash = hash(s.id());
+        byte[] record = encode(s, 0);
+        applyLocally(hash, record);
+        worker.execute(() -> {
+            if (write(hash, record, null) && !feeds.containsKey(hash)) {
+                startFeed(hash, s);
+            }
+        });
+    }
+
+    /** Its subscriptions changed: write the record again (the feed reads the session's subscriptions as they are). */
+    void subscriptionsChanged(Session s) {
+        String hash = hash(s.id());
+        byte[] record = encode(s, 0);
+        applyLocally(hash, record);
+        worker.execute(() -> write(hash, record, written.get(hash)));
+    }
+
+    /** Offline now: stop feeding it; the record says since when, unless another node wrote it since. */
+    void offline(Session s, long disconnectedAtMillis) {
+        String hash = hash(s.id());
+        byte[] record = encode(s, disconnectedAtMillis);
+        worker.execute(() -> {
+            stopFeed(hash, s);
+            Long mine = written.remove(hash);
+            if (mine != null) {
+                write(hash, record, mine);
+            }
+        });
+    }
+
+    /** Another node has it now: stop feeding it here, write nothing. */
+    void left(Session s) {
+        String hash = hash(s.id());
+        worker.execute(() -> {
+            stopFeed(hash, s);
+            written.remove(hash);
+        });
+    }
+
+    /** Ended: delete its record, its consumer and its queued messages. */
+    void ended(SessionId id) {
+        String hash = hash(id);
+        applyLocally(hash, null);
+        worker.execute(() -> {
+            stopFeed(hash, null);
+            written.remove(hash);
+            try {
+                kv.delete(hash);
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                log.warn("cluster: the ended session {} is still recorded ({}); it expires with its expiry interval",
+                        id.clientId(), e.toString());
+            }
+            forgetMessages(hash);
+        });
+    }
+
+    /** This node's own change, before the bucket echoes it: a publish here matches the new filters at once. */
+    private void applyLocally(String hash, byte[] record) {
+        changed(hash, record);
+    }
+
+    /** Put the record ({@code expected} non-null: only over that revision); false when it could not be written. */
+    private boolean write(String hash, byte[] record, Long expected) {
+        try {
+            long revision = expected == null ? kv.put(hash, record) : kv.update(hash, record, expected);
+            written.put(hash, revision);
+            return true;
+        } catch (JetStreamApiException e) {
+            return false; // another node wrote it since: that node has the session
+        } catch (IOException | RuntimeException e) {
+            log.warn("cluster: the session record of {} could not be written ({}); it resumes elsewhere with what was "
+                    + "recorded before", hash, e.toString());
+            return false;
+        }
+    }
+
+    private void forgetMessages(String hash) {
+        try {
+            jsm.deleteConsumer(STREAM, durable(hash));
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            // none
+        }
+        try {
+            jsm.purgeStream(STREAM, PurgeOptions.subject(SUBJECT + hash));
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.warn("cluster: the queued messages of an ended session were not deleted ({})", e.toString());
+        }
+    }
+
+    private static String durable(String hash) {
+        return "s-" + hash;
+    }
+
+    /** One session's consumer on this node, and the messages waiting for room in its queue, in order. */
+    private final class Feed {
+        final String hash;
+        final Session session;
+        final ArrayDeque<io.nats.client.Message> waiting = new ArrayDeque<>();
+        JetStreamSubscription sub;
+        boolean pumping;
+        volatile boolean stopped;
+
+        Feed(String hash, Session session) {
+            this.hash = hash;
+            this.session = session;
+        }
+
+        void arrived(io.nats.client.Message msg) {
+            synchronized (this) {
+                waiting.addLast(msg);
+                if (pumping) {
+                    return;
+                }
+                pumping = true;
+            }
+            pump();
+        }
+
+        /** Into the queue in order; a full queue parks the rest until it has room (at most max-ack-pending). */
+        void pump() {
+            while (true) {
+                io.nats.client.Message msg;
+                synchronized (this) {
+                    msg = waiting.peekFirst();
+                    if (msg == null || stopped) {
+                        pumping = false;
+                        return;
+                    }
+                }
+                Message m;
+                try {
+                    m = MessageCodec.decode(msg.getData());
+                } catch (RuntimeException e) {
+                    log.warn("cluster: dropping a malformed message of session {} ({})", session.clientId(), e.toString());
+                    msg.term();
+                    synchronized (this) {
+                        waiting.pollFirst();
+                    }
+                    continue;
+                }
+                boolean again = msg.isJetStream() && msg.metaData().deliveredCount() > 1;
+                if (!broker.deliverKept(session, m, again, msg::ack, this::pump)) {
+                    return; // parked; pump() runs again once the queue has room
+                }
+                synchronized (this) {
+                    waiting.pollFirst();
+                }
+            }
+        }
+    }
+
+    private void startFeed(String hash, Session s) {
+        String durable = durable(hash);
+        Feed feed = new Feed(hash, s);
+        try {
+            try {
+                // a fresh consumer: on a work-queue stream it starts from every message not yet acknowledged, which
+                // is exactly what the session still has to get (a previous holder's in-flight ones first)
+                jsm.deleteConsumer(STREAM, durable);
+            } catch (JetStreamApiException e) {
+                // none yet
+            }
+            ConsumerConfiguration config = ConsumerConfiguration.builder()
+                    .durable(durable)
+                    .filterSubject(SUBJECT + hash)
+                    .deliverSubject(nats.createInbox())
+                    .ackPolicy(AckPolicy.Explicit)
+                    .ackWait(ACK_WAIT)
+                    .maxAckPending(maxQueued)
+                    .build();
+            jsm.addOrUpdateConsumer(STREAM, config);
+            feeds.put(hash, feed);
+            feed.sub = js.subscribe(null, dispatcher, feed::arrived, false, PushSubscribeOptions.bind(STREAM, durable));
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            feeds.remove(hash, feed);
+            log.warn("cluster: client {} is connected but its kept messages cannot be read from JetStream ({}); they "
+                    + "are delivered when it reconnects", s.clientId(), e.toString());
+        }
+    }
+
+    /** Stop the feed of that session ({@code s} null: whichever session it is). */
+    private void stopFeed(String hash, Session s) {
+        Feed f = feeds.get(hash);
+        if (f == null || (s != null && f.session != s)) {
+            return;
+        }
+        feeds.remove(hash, f);
+        f.stopped = true;
+        if (f.sub != null) {
+            try {
+                dispatcher.unsubscribe(f.sub);
+            } catch (RuntimeException e) {
+                // NATS away: the next holder deletes the consumer anyway
+            }
+        }
+    }
+
+    /** Any node ends kept sessions whose expiry passed offline (a compare-and-set delete: one of them does). */
+    private void sweep() {
+        if (closed) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        for (Map.Entry<String, Kept> e : mirror.entrySet()) {
+            if (!e.getValue().expired(now)) {
+                continue;
+            }
+            String hash = e.getKey();
+            try {
+                KeyValueEntry entry = kv.get(hash);
+                if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
+                    changed(hash, null);
+                    continue;
+                }
+                Kept k = decode(entry.getValue());
+                if (!k.expired(now)) {
+                    continue;
+                }
+                kv.delete(hash, entry.getRevision());
+                log.info("session {} expired after {} s offline", k.key(), k.session().expirySeconds());
+                changed(hash, null);
+                forgetMessages(hash);
+            } catch (JetStreamApiException ex) {
+                // it came back, or another node ended it first
+            } catch (IOException | RuntimeException ex) {
+                return; // NATS away: next time
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        worker.shutdown();
+        try {
+            worker.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

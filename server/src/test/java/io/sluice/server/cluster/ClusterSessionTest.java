@@ -1,0 +1,248 @@
+package io.sluice.server.cluster;
+
+import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
+import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAck;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import io.sluice.server.BrokerProcess;
+import io.sluice.server.Sluice;
+import io.sluice.server.broker.ClusterBus;
+import io.sluice.server.broker.SessionId;
+import io.sluice.server.broker.SubscriptionOptions;
+import io.sluice.server.config.Settings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import static io.sluice.server.cluster.ClusterTest.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Persistent sessions kept by the cluster: one resumes on another node with its subscriptions (options and
+ * identifiers) and its queued messages after a clean disconnect, and after the node that had it was killed with
+ * SIGKILL, losing no message its publisher got a PUBACK for and keeping their order.
+ */
+class ClusterSessionTest {
+    @TempDir
+    static Path dir;
+    static NatsServer nats;
+    static Sluice n1;
+    static Sluice n2;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        nats = NatsServer.start(dir.resolve("nats"));
+        n1 = node("s1");
+        n2 = node("s2");
+    }
+
+    static Sluice node(String id) {
+        return Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id).start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (Sluice s : new Sluice[] {n1, n2}) {
+            if (s != null) {
+                s.close();
+            }
+        }
+        if (nats != null) {
+            nats.close();
+        }
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closing.size() - 1; i >= 0; i--) {
+            closing.get(i).close();
+        }
+    }
+
+    private static ClusterBus.KeptSession kept(Sluice node, String clientId) {
+        return node.server().cluster().keptSession(new SessionId("mqtt", clientId));
+    }
+
+    private static String text(Mqtt5Publish p) {
+        return new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aPersistentSessionMovesToAnotherNodeWithItsSubscriptionsAndQueuedMessages() throws Exception {
+        Mqtt5AsyncClient first = Mqtt5Client.builder().identifier("mover").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        List<Mqtt5Publish> before = new CopyOnWriteArrayList<>();
+        first.publishes(MqttGlobalPublishFilter.ALL, before::add);
+        first.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
+        first.subscribeWith().topicFilter("move/a").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        first.subscribeWith().addSubscription().topicFilter("move/b/+").qos(MqttQos.AT_MOST_ONCE).noLocal(true)
+                .applySubscription().send().join();
+        await(() -> kept(n2, "mover") != null && kept(n2, "mover").subscriptions().size() == 2,
+                "node 2 to know the session's two subscriptions");
+
+        Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("mover-pub").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        pub.publishWith().topic("move/a").qos(MqttQos.AT_LEAST_ONCE).payload("online".getBytes()).send().join();
+        await(() -> before.size() == 1, "the message while connected to node 1");
+        // what node 2 knows of the session: every subscription with its options
+        List<ClusterBus.KeptSubscription> subs = new ArrayList<>(kept(n2, "mover").subscriptions());
+        subs.sort(java.util.Comparator.comparing(ClusterBus.KeptSubscription::filter));
+        // (the HiveMQ client gives each subscription an identifier of its own)
+        assertEquals(List.of(new ClusterBus.KeptSubscription("move/a", null,
+                        new SubscriptionOptions(1, false, false, 0, subs.get(0).options().subscriptionId())),
+                new ClusterBus.KeptSubscription("move/b/+", null,
+                        new SubscriptionOptions(0, true, false, 0, subs.get(1).options().subscriptionId()))), subs);
+        assertTrue(subs.get(0).options().subscriptionId() != 0 && subs.get(1).options().subscriptionId() != 0,
+                "subscription identifiers kept: " + subs);
+        first.disconnect().join();
+
+        // queued while the session is offline: acknowledged to the publisher once JetStream holds them
+        int n = 50;
+        for (int i = 0; i < n; i++) {
+            pub.publishWith().topic("move/a").qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
+                    .send().join();
+        }
+        for (int i = 0; i < 5; i++) {
+            pub.publishWith().topic("move/b/" + i).qos(MqttQos.AT_LEAST_ONCE).payload(("b" + i).getBytes()).send().join();
+        }
+        await(() -> kept(n2, "mover") != null, "the session still kept");
+
+        Mqtt5AsyncClient second = Mqtt5Client.builder().identifier("mover").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        List<Mqtt5Publish> after = new CopyOnWriteArrayList<>();
+        second.publishes(MqttGlobalPublishFilter.ALL, after::add);
+        Mqtt5ConnAck ack = second.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
+        assertTrue(ack.isSessionPresent(), "the session is present on node 2");
+        await(() -> after.size() == n + 5, "every queued message on node 2, got " + after.size());
+
+        List<String> a = after.stream().filter(p -> p.getTopic().toString().equals("move/a")).map(ClusterSessionTest::text).toList();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            expected.add(Integer.toString(i));
+        }
+        assertEquals(expected, a, "every queued message, once, in order");
+        for (Mqtt5Publish p : after) {
+            if (p.getTopic().toString().equals("move/a")) {
+                assertEquals(MqttQos.AT_LEAST_ONCE, p.getQos());
+            } else {
+                assertEquals(MqttQos.AT_MOST_ONCE, p.getQos(), "the subscription's QoS 0 kept");
+            }
+        }
+
+        // the subscriptions are live on node 2: a publish from node 1 reaches it there
+        Mqtt5AsyncClient pub1 = Mqtt5Client.builder().identifier("mover-pub1").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub1.connect().join();
+        pub1.publishWith().topic("move/a").qos(MqttQos.AT_LEAST_ONCE).payload("later".getBytes()).send().join();
+        await(() -> after.stream().anyMatch(p -> text(p).equals("later")), "a later publish from node 1");
+
+        // a clean start ends it everywhere
+        second.disconnect().join();
+        Mqtt5AsyncClient fresh = Mqtt5Client.builder().identifier("mover").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        assertTrue(!fresh.connectWith().cleanStart(true).send().join().isSessionPresent());
+        await(() -> kept(n2, "mover") == null, "the ended session gone from node 2");
+        fresh.disconnect().join();
+        pub.disconnect().join();
+        pub1.disconnect().join();
+    }
+
+    @Test
+    void aPersistentSessionContinuesOnAnotherNodeAfterItsNodeWasKilled() throws Exception {
+        BrokerProcess.Ports ports = BrokerProcess.Ports.free();
+        BrokerProcess doomed = BrokerProcess.start(dir.resolve("doomed.log"), "--cluster-nats", nats.url(),
+                "--node-id", "s3", "--mqtt-port", Integer.toString(ports.mqtt()), "--http-port", "-1",
+                "--stomp-port", "-1", "--sys-interval", "0");
+        closing.add(doomed);
+        List<String> got = new CopyOnWriteArrayList<>();
+        Mqtt3AsyncClient sub = subscriber(ports.mqtt(), got);
+        sub.subscribeWith().topicFilter("kill/s").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        await(() -> kept(n2, "survivor") != null && !kept(n2, "survivor").subscriptions().isEmpty(),
+                "node 2 to know the session");
+
+        Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("survivor-pub").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        int n = 300;
+        Set<Integer> acked = publishInBackground(pub, "kill/s", n);
+        await(() -> got.size() >= 50, "the first 50 deliveries on the node to be killed");
+        doomed.kill();
+        await(() -> acked.size() == n, "every PUBACK with the session's node dead, got " + acked.size());
+
+        Mqtt3AsyncClient back = subscriber(n2.urls().mqttPort(), got);
+        await(() -> firstSeen(got).size() == n, "every acknowledged message on node 2, got " + firstSeen(got).size());
+        List<Integer> order = new ArrayList<>(firstSeen(got));
+        List<Integer> sorted = new ArrayList<>(order);
+        sorted.sort(null);
+        assertEquals(sorted, order, "in publish order (a repeat of one in flight at the kill aside)");
+        assertTrue(firstSeen(got).containsAll(acked));
+        back.disconnect().join();
+        pub.disconnect().join();
+    }
+
+    /** The payloads as numbers, each once, in the order first seen. */
+    private static Set<Integer> firstSeen(List<String> got) {
+        Set<Integer> s = new LinkedHashSet<>();
+        for (String p : got) {
+            s.add(Integer.parseInt(p));
+        }
+        return s;
+    }
+
+    /** MQTT 3.1.1 clean session 0: a persistent session that never expires. */
+    private static Mqtt3AsyncClient subscriber(int port, List<String> got) {
+        Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("survivor").serverHost("127.0.0.1").serverPort(port)
+                .buildAsync();
+        c.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+        c.connectWith().cleanSession(false).send().join();
+        return c;
+    }
+
+    /** Publish {@code n} QoS 1 messages "0".."n-1", at most 10 unacknowledged; returns the acknowledged ones. */
+    static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n) {
+        Set<Integer> acked = ConcurrentHashMap.newKeySet();
+        Semaphore window = new Semaphore(10);
+        Thread t = new Thread(() -> {
+            for (int i = 0; i < n; i++) {
+                int seq = i;
+                try {
+                    if (!window.tryAcquire(60, TimeUnit.SECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
+                        .send().whenComplete((r, err) -> {
+                            if (err == null) {
+                                acked.add(seq);
+                            }
+                            window.release();
+                        });
+            }
+        }, "publisher");
+        t.setDaemon(true);
+        t.start();
+        return acked;
+    }
+}
