@@ -260,6 +260,7 @@ public final class SluiceServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .option(ChannelOption.ALLOCATOR, EventLoops.ALLOCATOR)
                     .childOption(ChannelOption.ALLOCATOR, EventLoops.ALLOCATOR)
+                    .childOption(ChannelOption.RCVBUF_ALLOCATOR, EventLoops.RECEIVE_SIZES)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<>() {
                         @Override

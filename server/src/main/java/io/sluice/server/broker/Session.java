@@ -1,6 +1,7 @@
 package io.sluice.server.broker;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,8 +17,12 @@ public final class Session {
     /** {@link SessionId#key()}, kept: No Local compares it with every message's publisher. */
     private final String key;
     private final SubscriberQueue queue;
-    private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
-    private final Set<Integer> inboundQos2 = ConcurrentHashMap.newKeySet();
+    /**
+     * Made on first use, like {@link #inboundQos2}: most connections of a large fleet sit idle with neither, and
+     * the empty maps would cost each of them about 150 bytes. Written under this session's lock, read without.
+     */
+    private volatile Map<String, Subscription> subscriptions;
+    private volatile Set<Integer> inboundQos2;
     private volatile long expiryIntervalSeconds;
     private volatile Will will;
     private volatile int maximumPacketSize;
@@ -123,11 +128,22 @@ public final class Session {
     }
 
     public Collection<Subscription> subscriptions() {
-        return subscriptions.values();
+        Map<String, Subscription> m = subscriptions;
+        return m == null ? List.of() : m.values();
     }
 
     Map<String, Subscription> subscriptionMap() {
-        return subscriptions;
+        Map<String, Subscription> m = subscriptions;
+        if (m == null) {
+            synchronized (this) {
+                m = subscriptions;
+                if (m == null) {
+                    m = new ConcurrentHashMap<>();
+                    subscriptions = m;
+                }
+            }
+        }
+        return m;
     }
 
     /**
@@ -135,12 +151,22 @@ public final class Session {
      * duplicate and is not forwarded again (MQTT 5 section 4.3.3).
      */
     public Set<Integer> inboundQos2() {
-        return inboundQos2;
+        Set<Integer> ids = inboundQos2;
+        if (ids == null) {
+            synchronized (this) {
+                ids = inboundQos2;
+                if (ids == null) {
+                    ids = ConcurrentHashMap.newKeySet();
+                    inboundQos2 = ids;
+                }
+            }
+        }
+        return ids;
     }
 
     /** Record an inbound QoS 2 packet id (and, for a journaled session, write it before PUBREC goes out). */
     public void receivedQos2(int packetId) {
-        inboundQos2.add(packetId);
+        inboundQos2().add(packetId);
         SessionJournal j = queue.journal();
         if (j != null) {
             j.store().putInboundQos2(key, packetId);
@@ -149,7 +175,8 @@ public final class Session {
 
     /** PUBREL (or a refused QoS 2 publish): forget the packet id; false when it was not known. */
     public boolean releaseQos2(int packetId) {
-        boolean known = inboundQos2.remove(packetId);
+        Set<Integer> ids = inboundQos2;
+        boolean known = ids != null && ids.remove(packetId);
         SessionJournal j = queue.journal();
         if (known && j != null) {
             j.store().deleteInboundQos2(key, packetId);

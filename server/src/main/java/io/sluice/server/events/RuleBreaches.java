@@ -23,7 +23,7 @@ public interface RuleBreaches {
     /** The client on {@code channel} broke {@code rule} with {@code request}: recorded in strict mode. */
     static void report(Channel channel, Rule rule, String protocol, String clientId, String detail,
                        HttpRequest request) {
-        RuleBreaches breaches = channel.attr(KEY).get();
+        RuleBreaches breaches = channel.hasAttr(KEY) ? channel.attr(KEY).get() : null;
         if (breaches != null) {
             breaches.breached(rule, protocol, "http", String.valueOf(channel.remoteAddress()), clientId, detail,
                     quote(request));

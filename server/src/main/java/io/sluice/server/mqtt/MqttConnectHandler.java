@@ -11,8 +11,6 @@ import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttReasonCodeAndPropertiesVariableHeader;
 import io.netty.handler.codec.mqtt.MqttVersion;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.protocol.mqtt.ReasonCode;
@@ -33,6 +31,7 @@ import io.sluice.server.events.DisconnectReason;
 import io.sluice.server.events.Heartbeat;
 import io.sluice.server.events.Refusal;
 import io.sluice.server.ops.Admission;
+import io.sluice.server.transport.IdleSweep;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -44,8 +43,6 @@ import java.util.concurrent.TimeUnit;
  * said goodbye.
  */
 final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
-    static final String KEEP_ALIVE_HANDLER = "mqtt-keepalive";
-
     private final MqttConnection connection;
     private final MqttConnectRefusal refusal;
     private final MqttDeliverySink sink;
@@ -62,6 +59,8 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     private TopicAccess access;
     /** Closes the connection when its credential expires; null when it never does. */
     private CredentialExpiry expiry;
+    /** Keep-alive once connected: one event loop's timer watches every connection's deadline; null without. */
+    private IdleSweep.Watch keepAliveWatch;
 
     /** CONNACK User Property naming how many messages a returning session missed (its queue was full). */
     static final String DROPPED_PROPERTY = "sluice-dropped-while-offline";
@@ -90,6 +89,9 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         MqttMessage m = (MqttMessage) msg;
+        if (keepAliveWatch != null) {
+            keepAliveWatch.read(); // every packet the gate lets through passes here, whoever handles it
+        }
         switch (m.fixedHeader().messageType()) {
             case CONNECT -> {
                 if (connection.isAuthenticating()) {
@@ -271,6 +273,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
                         byte[] authData) {
         if (connectTimeout != null) {
             connectTimeout.cancel(false); // it also bounds an enhanced authentication, which ends here
+            connectTimeout = null; // a cancelled task held here would stay for the connection's lifetime
         }
         MqttLimits limits = connection.limits;
         boolean v5 = r.version() == MqttVersion.MQTT_5;
@@ -316,8 +319,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         Admission.established(connection.channel); // CONNACK written: its place among pending handshakes is free
         sink.activate();
         if (keepAlive > 0) {
-            ctx.pipeline().addBefore(ctx.name(), KEEP_ALIVE_HANDLER,
-                    new IdleStateHandler(keepAlive * 1500L, 0, 0, TimeUnit.MILLISECONDS));
+            keepAliveWatch = IdleSweep.watch(ctx.channel(), keepAlive * 1500L, this::keepAliveExpired);
         }
         MqttConnection.log().debug("{}: connected, MQTT {}, keep-alive {} s, session {}", connection.describe(),
                 r.version(), keepAlive, c.present() ? "resumed" : "new");
@@ -426,17 +428,13 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         connection.channel.close();
     }
 
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
-            // a publisher held back by a full subscriber queue is not read from, so it cannot be idle
-            if (!connection.gate.isPaused()) {
-                connection.closeByServer(ReasonCode.KEEP_ALIVE_TIMEOUT,
-                        "nothing received for 1.5 times the keep-alive interval");
-            }
-            return;
+    /** Nothing received for 1.5 times the keep-alive interval (MQTT 5 section 3.1.2.10). */
+    private void keepAliveExpired() {
+        // a publisher held back by a full subscriber queue is not read from, so it cannot be idle
+        if (!connection.gate.isPaused()) {
+            connection.closeByServer(ReasonCode.KEEP_ALIVE_TIMEOUT,
+                    "nothing received for 1.5 times the keep-alive interval");
         }
-        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
@@ -444,11 +442,24 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         if (connectTimeout != null) {
             connectTimeout.cancel(false);
         }
+        stopKeepAlive();
         if (expiry != null) {
             expiry.cancel();
         }
         leaveBroker();
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        stopKeepAlive();
+    }
+
+    private void stopKeepAlive() {
+        if (keepAliveWatch != null) {
+            keepAliveWatch.stop();
+            keepAliveWatch = null;
+        }
     }
 
     /** Detaches the connection from its session once, on DISCONNECT or when the socket goes, whichever comes first. */

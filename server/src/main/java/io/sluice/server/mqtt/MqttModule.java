@@ -29,8 +29,9 @@ import java.util.List;
  * MQTT 3.1, 3.1.1 and 5.0 for the transport: Netty's MQTT codec plus one handler per concern, over TCP or
  * WebSocket alike. Pipeline, inbound order:
  * <pre>
- *   MqttDecoder -> [keep-alive idle handler, after CONNECT] -> InboundGate (flow control)
- *   -> MqttProtocolGuard (decode failures, packet order) -> MqttConnectHandler (CONNECT, PINGREQ, DISCONNECT)
+ *   MqttDecoder -> InboundGate (flow control)
+ *   -> MqttProtocolGuard (decode failures, packet order) -> MqttConnectHandler (CONNECT, PINGREQ, DISCONNECT;
+ *      keep-alive, watched by the event loop's {@link io.sluice.server.transport.IdleSweep} rather than a handler)
  *   -> MqttPublishHandler (PUBLISH, PUBREL) -> MqttSubscribeHandler (SUBSCRIBE, UNSUBSCRIBE)
  *   -> MqttDeliverySink (deliveries out, PUBACK/PUBREC/PUBCOMP in) -> MqttErrorHandler
  * </pre>

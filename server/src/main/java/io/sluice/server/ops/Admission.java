@@ -203,7 +203,7 @@ public final class Admission {
     public static void established(Channel channel) {
         Channel c = channel;
         while (c != null) {
-            HandshakeBudget.Place place = c.attr(HandshakeBudget.PLACE).get();
+            HandshakeBudget.Place place = c.hasAttr(HandshakeBudget.PLACE) ? c.attr(HandshakeBudget.PLACE).get() : null;
             if (place != null) {
                 place.owner.give(c);
                 return;
@@ -221,7 +221,7 @@ public final class Admission {
         Channel c = channel;
         // a WebSocket child stream or an embedded channel may sit on the socket's channel
         while (c != null) {
-            Refusal r = c.attr(REFUSAL).get();
+            Refusal r = c.hasAttr(REFUSAL) ? c.attr(REFUSAL).get() : null;
             if (r != null) {
                 return r;
             }

@@ -28,19 +28,27 @@ public record Credentials(String protocol, String clientId, String username, byt
     }
 
     /**
+     * The certificate's user name on {@code channel}, null without one. Asked with {@code hasAttr} first: Netty's
+     * {@code attr(key)} adds the key to the channel even to read it, and every connection would keep it.
+     */
+    public static String certificateUser(Channel channel) {
+        return channel.hasAttr(CERTIFICATE_USER) ? channel.attr(CERTIFICATE_USER).get() : null;
+    }
+
+    /**
      * What a client on {@code channel} presented: the protocol's own user name and password, else the token the
      * WebSocket upgrade carried (browsers cannot set headers on a WebSocket), and the certificate's name.
      */
     public static Credentials of(Channel channel, String protocol, String clientId, String username, byte[] password) {
         byte[] secret = password;
         if (secret == null) {
-            String token = channel.attr(UPGRADE_TOKEN).get();
+            String token = channel.hasAttr(UPGRADE_TOKEN) ? channel.attr(UPGRADE_TOKEN).get() : null;
             if (token != null) {
                 secret = token.getBytes(StandardCharsets.UTF_8);
             }
         }
         return new Credentials(protocol, clientId, username, secret, channel.remoteAddress(),
-                channel.attr(CERTIFICATE_USER).get());
+                certificateUser(channel));
     }
 
     /** No user name, password, token or certificate. */

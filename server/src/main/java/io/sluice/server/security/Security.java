@@ -188,7 +188,7 @@ public final class Security implements AutoCloseable {
             secret = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         }
         return login(new Credentials(protocol, null, user, secret, channel.remoteAddress(),
-                channel.attr(Credentials.CERTIFICATE_USER).get()));
+                Credentials.certificateUser(channel)));
     }
 
     private Login login(Credentials c, String refusal) {

@@ -46,7 +46,7 @@ record HttpCaller(Login login, TopicAccess access) {
             }
         }
         Login login = security.login(new Credentials(protocol, clientId, user, secret, ch.remoteAddress(),
-                ch.attr(Credentials.CERTIFICATE_USER).get()));
+                Credentials.certificateUser(ch)));
         return new HttpCaller(login, login.allowed() ? security.access(clientId, login) : null);
     }
 

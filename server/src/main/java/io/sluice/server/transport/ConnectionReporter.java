@@ -36,9 +36,13 @@ public final class ConnectionReporter extends ChannelInboundHandlerAdapter {
         channel.attr(EVENTS).set(events);
     }
 
-    /** The events of the channel's listener; {@link ConnectionEvents#NONE} if none was attached. */
+    /**
+     * The events of the channel's listener; {@link ConnectionEvents#NONE} if none was attached. Attributes are read
+     * with {@code hasAttr} first here and elsewhere: {@code attr(key)} adds the key to the channel even to read it,
+     * and an idle connection would carry every key anything ever looked for.
+     */
     public static ConnectionEvents events(Channel channel) {
-        ConnectionEvents e = channel.attr(EVENTS).get();
+        ConnectionEvents e = channel.hasAttr(EVENTS) ? channel.attr(EVENTS).get() : null;
         return e == null ? ConnectionEvents.NONE : e;
     }
 
@@ -50,7 +54,7 @@ public final class ConnectionReporter extends ChannelInboundHandlerAdapter {
     /** A connection turned away before reaching a protocol: reported (logged and counted) with the detail. */
     public static void refused(Channel channel, Refusal kind, String detail) {
         closeReason(channel, detail);
-        events(channel).refused(channel.attr(TRANSPORT).get(), channel.remoteAddress(), null, null, kind, detail);
+        events(channel).refused(channel.hasAttr(TRANSPORT) ? channel.attr(TRANSPORT).get() : null, channel.remoteAddress(), null, null, kind, detail);
     }
 
     @Override
@@ -61,7 +65,7 @@ public final class ConnectionReporter extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        String reason = ctx.channel().attr(CLOSE_REASON).get();
+        String reason = ctx.channel().hasAttr(CLOSE_REASON) ? ctx.channel().attr(CLOSE_REASON).get() : null;
         long seconds = (System.nanoTime() - openedNanos) / 1_000_000_000L;
         events(ctx.channel()).closed(protocol, info, seconds, reason == null ? "connection closed" : reason);
         ctx.fireChannelInactive();

@@ -1,6 +1,7 @@
 package io.sluice.server.transport;
 
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -34,6 +35,13 @@ public final class EventLoops {
             PooledByteBufAllocator.defaultPageSize(), Integer.getInteger("io.netty.allocator.maxOrder", 7),
             PooledByteBufAllocator.defaultSmallCacheSize(), PooledByteBufAllocator.defaultNormalCacheSize(),
             PooledByteBufAllocator.defaultUseCacheForAllThreads());
+
+    /**
+     * The read-size guesser every connection shares: Netty otherwise makes one per channel, identical and
+     * stateless (each channel's own sizing lives in its handle), 32 bytes that idle connections pay by the
+     * hundred thousand.
+     */
+    public static final AdaptiveRecvByteBufAllocator RECEIVE_SIZES = new AdaptiveRecvByteBufAllocator();
 
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;

@@ -20,22 +20,30 @@ public final class ProtocolInstaller {
 
     /** The module serving the channel, "ws" while a WebSocket has not shown its protocol yet. */
     static String protocolOf(Channel channel) {
-        String p = channel.attr(PROTOCOL).get();
+        String p = channel.hasAttr(PROTOCOL) ? channel.attr(PROTOCOL).get() : null;
         return p == null ? "ws" : p;
     }
 
     /**
      * Label the channel with the module that serves (or, once its first bytes are checked, will serve) it, and
-     * take away the WebSocket keep-alive a module watching its own peers does not want. Idempotent.
+     * take away what its WebSocket will not need: the keep-alive a module watching its own peers does not want,
+     * and the UTF-8 check of text frames a binary module refuses anyway (1003). Handlers left in a pipeline stay
+     * for the connection's lifetime, which idle connections pay for by the hundred thousand. Idempotent.
      */
     static void assign(Channel channel, ProtocolModule module) {
         channel.attr(PROTOCOL).set(module.name());
         if (!module.wantsWebSocketPings()) {
-            for (String name : new String[] {"ws-heartbeat", "ws-idle"}) {
-                if (channel.pipeline().get(name) != null) {
-                    channel.pipeline().remove(name);
-                }
-            }
+            removeIfPresent(channel, "ws-heartbeat");
+            removeIfPresent(channel, "ws-idle");
+        }
+        if (!module.acceptsTextFrames()) {
+            removeIfPresent(channel, "utf8");
+        }
+    }
+
+    private static void removeIfPresent(Channel channel, String name) {
+        if (channel.pipeline().get(name) != null) {
+            channel.pipeline().remove(name);
         }
     }
 

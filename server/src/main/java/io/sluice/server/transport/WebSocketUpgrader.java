@@ -31,6 +31,8 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  *   [ws-idle] wsdecoder/wsencoder  [ws-inflate ws-deflate]  utf8  ws-control  ws-heartbeat  ws-payload  (protocol | ws-sniffer)
  * </pre>
+ * Once the protocol is known, {@link ProtocolInstaller#assign} takes out what it will not use (MQTT: utf8,
+ * ws-heartbeat and ws-idle).
  * The 101 response names the subprotocol the negotiator chose, whichever of several
  * {@code Sec-WebSocket-Protocol} headers offered it. A negotiated subprotocol is installed once the first bytes
  * do not contradict it ({@link ProtocolSniffer#expecting}); a connection served by its path gets its protocol at

@@ -137,6 +137,31 @@ class MqttSessionTest {
         assertTrue(c.awaitClosed(10_000));
     }
 
+    /**
+     * The deadline is 1.5 keep-alives after the last packet, never earlier: a client heard every 1.3 s with a 1 s
+     * keep-alive stays, however its packets fall against the broker's timer; silent after that, it is closed, and
+     * not before 1.5 s have passed since its last packet.
+     */
+    @Test
+    void keepAliveDeadlineIsOneAndAHalfIntervalsAfterTheLastPacketNeverEarlier() throws Exception {
+        RawMqttClient c = RawMqttClient.open(server.port());
+        c.send(MqttMessageBuilders.connect().protocolVersion(MqttVersion.MQTT_5).clientId("edge").keepAlive(1).build());
+        c.expect(MqttMessageType.CONNACK);
+        long lastPacket = System.nanoTime();
+        for (int i = 0; i < 5; i++) {
+            Thread.sleep(1_300);
+            lastPacket = System.nanoTime(); // before it leaves: the broker hears it later still
+            c.send(MqttMessage.PINGREQ);
+            c.expect(MqttMessageType.PINGRESP);
+        }
+        MqttMessage d = c.expect(MqttMessageType.DISCONNECT);
+        long silentMillis = (System.nanoTime() - lastPacket) / 1_000_000;
+        assertEquals(ReasonCode.KEEP_ALIVE_TIMEOUT.code(),
+                ((MqttReasonCodeAndPropertiesVariableHeader) d.variableHeader()).reasonCode());
+        assertTrue(silentMillis >= 1_500, "closed " + silentMillis + " ms after the last packet");
+        assertTrue(c.awaitClosed(10_000));
+    }
+
     @Test
     void pingingClientStaysConnected() throws Exception { // MQTT 3.1.1 section 3.12 PINGREQ
         RawMqttClient c = RawMqttClient.open(server.port());
