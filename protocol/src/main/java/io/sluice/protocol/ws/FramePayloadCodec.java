@@ -99,19 +99,47 @@ public final class FramePayloadCodec extends MessageToMessageCodec<WebSocketFram
 
     /** Write a binary frame's header into the room in front of {@code bytes}, when there is room and no extension. */
     private boolean frameInPlace(ChannelHandlerContext ctx, ByteBuf bytes) {
-        int length = bytes.readableBytes();
-        int header = length <= 125 ? 2 : length <= 0xFFFF ? 4 : 10;
-        int start = bytes.readerIndex() - header;
-        if (start < 0 || !bytes.isDirect() || bytes.isReadOnly() || bytes instanceof CompositeByteBuf
-                || bytes.refCnt() != 2) {
+        if (bytes.readerIndex() < headerSize(bytes.readableBytes()) || !bytes.isDirect() || bytes.isReadOnly()
+                || bytes instanceof CompositeByteBuf || bytes.refCnt() != 2) {
             return false; // refCnt 2: the protocol's reference and the one encode() took, nobody else's
         }
+        if (!plainFrames(ctx)) {
+            return false;
+        }
+        frameBinary(bytes);
+        return true;
+    }
+
+    /** Whether frames leave this connection as they are, with no extension (permessage-deflate) working on them. */
+    private boolean plainFrames(ChannelHandlerContext ctx) {
         if (plainFrames == null) {
             plainFrames = ctx.pipeline().get(WebSocketExtensionEncoder.class) == null;
         }
-        if (!plainFrames) {
-            return false;
-        }
+        return plainFrames;
+    }
+
+    /**
+     * Whether a protocol may hand the frame codec's own context (from which a write skips this codec) bytes it has
+     * framed itself with {@link #frameBinary}: no extension works on this connection's frames, and the client's
+     * data frames are binary, which the frames going back then mirror.
+     */
+    public boolean acceptsFramedBytes(ChannelHandlerContext ctx) {
+        return !inboundText && plainFrames(ctx);
+    }
+
+    private static int headerSize(int length) {
+        return length <= 125 ? 2 : length <= 0xFFFF ? 4 : 10;
+    }
+
+    /**
+     * Make {@code bytes} (its readable bytes) one final binary frame of a server, by writing the frame header into
+     * the room the owner left in front of them, at least {@link #HEADROOM} bytes (RFC 6455 section 5.2; a server's
+     * frames are not masked).
+     */
+    public static void frameBinary(ByteBuf bytes) {
+        int length = bytes.readableBytes();
+        int header = headerSize(length);
+        int start = bytes.readerIndex() - header;
         bytes.setByte(start, FIN_BINARY);
         if (header == 2) {
             bytes.setByte(start + 1, length);
@@ -123,7 +151,6 @@ public final class FramePayloadCodec extends MessageToMessageCodec<WebSocketFram
             bytes.setLong(start + 2, length);
         }
         bytes.readerIndex(start);
-        return true;
     }
 
     /**

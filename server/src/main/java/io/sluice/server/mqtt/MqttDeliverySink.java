@@ -1,7 +1,10 @@
 package io.sluice.server.mqtt;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttMessage;
@@ -15,6 +18,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.sluice.protocol.mqtt.PacketSize;
 import io.sluice.protocol.mqtt.ReasonCode;
 import io.sluice.protocol.topic.TopicFilter;
+import io.sluice.protocol.ws.FramePayloadCodec;
 import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.CloseReason;
 import io.sluice.server.broker.Delivery;
@@ -25,6 +29,7 @@ import io.sluice.server.broker.SubscriberQueue;
 import io.sluice.server.broker.Subscription;
 import io.sluice.server.delta.DeltaEncoder;
 import io.sluice.server.delta.DeltaFormat;
+import io.sluice.server.testkit.Probe;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +42,13 @@ import java.util.concurrent.Executor;
  * the client's Maximum Packet Size is dropped for this client and counted (section 3.1.2.11.4). To a
  * subscription that asked for deltas ({@link DeltaEncoder}), a payload may go as a Fossil delta against the
  * previous one written on the topic, marked with the user property {@code sluice-delta: fossil}.
+ *
+ * <p>A drain's deliveries without properties (every MQTT 3.1.1 one) are encoded back to back into one pooled
+ * buffer, over WebSocket as one binary frame (MQTT 5 section 6.0, MQTT 3.1.1 section 6.0: a frame may carry
+ * several packets), which enters the pipeline below the MQTT and frame codecs when the drain flushes or the
+ * buffer holds {@link #BATCH_BYTES}: one allocation, one pass down the pipeline and one entry in the socket's
+ * outbound buffer per drain instead of one per delivery. A delivery with properties, a PUBREL, and every
+ * delivery to a connection with permessage-deflate or a test probe (which sees each packet) goes on its own.
  *
  * <p>Until the CONNACK is out, deliveries (the resent window of a resumed session) wait here, so the client
  * sees CONNACK first; they are bounded by the in-flight window because the queue drains nothing more while
@@ -51,6 +63,20 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     private OutboundTopicAliases aliases = new OutboundTopicAliases(0);
     /** The bases of this connection's deltas; made when the first delivery to a delta subscription comes. */
     private DeltaEncoder deltas;
+    /**
+     * Where deliveries encoded by this sink enter the pipeline once CONNACK is out: the WebSocket frame codec's
+     * context (a write from it goes on below the codec) or the first MQTT handler's; null: one packet object each.
+     */
+    private ChannelHandlerContext encodedOut;
+    /** Deliveries encoded back to back ({@link #encodedOut}) and not yet written to the pipeline; null when none. */
+    private ByteBuf pending;
+    private int pendingHeadroom;
+
+    /**
+     * Bytes of encoded deliveries held before they go down the pipeline (where the channel's writability counts
+     * them), and the size of the buffer they are encoded into.
+     */
+    static final int BATCH_BYTES = 16 * 1024;
 
     MqttDeliverySink(MqttConnection connection) {
         this.connection = connection;
@@ -67,6 +93,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     void activate() {
         List<Object> waiting = beforeConnack;
         beforeConnack = null;
+        encodedOut = encodedOutput(connection.channel.pipeline());
         for (Object o : waiting) {
             if (o instanceof Release r) {
                 sendRelease(r.delivery);
@@ -74,11 +101,24 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
                 send((Delivery) o);
             }
         }
+        writePending();
         connection.channel.flush();
         connection.session().queue().drain();
     }
 
     private record Release(Delivery delivery) {
+    }
+
+    /** See {@link #encodedOut}. */
+    private ChannelHandlerContext encodedOutput(ChannelPipeline p) {
+        if (Probe.of(connection.channel) != null) {
+            return null;
+        }
+        ChannelHandlerContext ws = p.context(FramePayloadCodec.class);
+        if (ws != null) {
+            return ((FramePayloadCodec) ws.handler()).acceptsFramedBytes(ws) ? ws : null;
+        }
+        return p.context(MqttPacketCheck.class);
     }
 
     @Override
@@ -136,15 +176,63 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         if (newAlias != 0) {
             aliases.set(topic, newAlias);
         }
-        MqttFixedHeader header = new MqttFixedHeader(MqttMessageType.PUBLISH, d.duplicate(),
-                MqttQoS.valueOf(d.qos()), d.retainFlag(), 0);
         stats.deliveredBytes.add(m.payload().length);
         connection.events.messageOut("mqtt", connection.info, d.qos(), m.payload().length);
         if (d.tag() == DeltaFormat.FOSSIL) {
             connection.events.deltaSent("mqtt", m.payload().length, payload.length);
         }
+        if (encodedOut != null && props.isEmpty()) {
+            append(d, topic, payload);
+            return;
+        }
+        writePending();
+        MqttFixedHeader header = new MqttFixedHeader(MqttMessageType.PUBLISH, d.duplicate(),
+                MqttQoS.valueOf(d.qos()), d.retainFlag(), 0);
         connection.channel.write(new MqttPublishMessage(header,
                 new MqttPublishVariableHeader(topic, d.packetId(), props), Unpooled.wrappedBuffer(payload)));
+    }
+
+    /** Encode a delivery without properties behind the ones already {@link #pending}. */
+    private void append(Delivery d, String topic, byte[] payload) {
+        boolean v5 = connection.isV5();
+        int topicBytes = ByteBufUtil.utf8Bytes(topic);
+        int size = MqttPublishEncoder.size(topicBytes, d.qos(), v5, payload.length);
+        if (pending != null && pending.capacity() - pending.writerIndex() < size) {
+            writePending();
+        }
+        if (pending == null) {
+            pendingHeadroom = encodedOut.handler() instanceof FramePayloadCodec ? FramePayloadCodec.HEADROOM : 0;
+            pending = encodedOut.alloc().ioBuffer(pendingHeadroom + Math.max(BATCH_BYTES, size));
+            pending.writerIndex(pendingHeadroom);
+            pending.readerIndex(pendingHeadroom);
+        }
+        MqttPublishEncoder.writeHeader(pending, d.duplicate(), d.qos(), d.retainFlag(), topic, topicBytes,
+                d.packetId(), v5, payload.length);
+        pending.writeBytes(payload);
+        if (pending.writerIndex() - pendingHeadroom >= BATCH_BYTES) {
+            writePending();
+        }
+    }
+
+    /** What was encoded goes down the pipeline (as one WebSocket frame over WebSocket), before anything after it. */
+    private void writePending() {
+        ByteBuf b = pending;
+        if (b == null) {
+            return;
+        }
+        pending = null;
+        if (pendingHeadroom > 0) {
+            FramePayloadCodec.frameBinary(b);
+        }
+        encodedOut.write(b);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
     }
 
     /**
@@ -240,6 +328,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
             beforeConnack.add(new Release(d));
             return;
         }
+        writePending();
         connection.channel.write(pubRel(d.packetId(), ReasonCode.SUCCESS));
     }
 
@@ -250,6 +339,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
 
     @Override
     public void flush() {
+        writePending();
         if (!connection.gate.inRead()) {
             connection.channel.flush();
             return;

@@ -58,26 +58,46 @@ public final class MqttPublishEncoder extends ChannelOutboundHandlerAdapter {
     private ByteBuf encode(ChannelHandlerContext ctx, MqttPublishMessage p, boolean v5) {
         MqttFixedHeader h = p.fixedHeader();
         MqttPublishVariableHeader v = p.variableHeader();
-        int qos = h.qosLevel().value();
+        ByteBuf payload = p.payload();
         String topic = v.topicName();
         int topicBytes = ByteBufUtil.utf8Bytes(topic);
-        ByteBuf payload = p.payload();
-        int remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.readableBytes();
-        ByteBuf buf = ctx.alloc().ioBuffer(headroom + PacketSize.packet(remaining));
+        int qos = h.qosLevel().value();
+        ByteBuf buf = ctx.alloc().ioBuffer(headroom + size(topicBytes, qos, v5, payload.readableBytes()));
         buf.writerIndex(headroom);
         buf.readerIndex(headroom);
-        buf.writeByte(0x30 | (h.isDup() ? 0x08 : 0) | (qos << 1) | (h.isRetain() ? 0x01 : 0));
-        writeVarInt(buf, remaining);
+        writeHeader(buf, h.isDup(), qos, h.isRetain(), topic, topicBytes, v.packetId(), v5, payload.readableBytes());
+        buf.writeBytes(payload, payload.readerIndex(), payload.readableBytes());
+        return buf;
+    }
+
+    /**
+     * The bytes of a PUBLISH without properties: fixed header, topic, packet id (QoS 1 and 2) and, for MQTT 5, an
+     * empty property section, then the payload.
+     */
+    static int size(int topicBytes, int qos, boolean v5, int payloadBytes) {
+        return PacketSize.packet(remaining(topicBytes, qos, v5, payloadBytes));
+    }
+
+    private static int remaining(int topicBytes, int qos, boolean v5, int payloadBytes) {
+        return 2 + topicBytes + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payloadBytes;
+    }
+
+    /**
+     * Write a PUBLISH without properties up to its payload, which the caller writes next ({@code payloadBytes}
+     * of it): the one encoding of such a packet, for this handler and for deliveries encoded back to back.
+     */
+    static void writeHeader(ByteBuf buf, boolean dup, int qos, boolean retain, String topic, int topicBytes,
+                            int packetId, boolean v5, int payloadBytes) {
+        buf.writeByte(0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0));
+        writeVarInt(buf, remaining(topicBytes, qos, v5, payloadBytes));
         buf.writeShort(topicBytes);
         ByteBufUtil.reserveAndWriteUtf8(buf, topic, topicBytes);
         if (qos > 0) {
-            buf.writeShort(v.packetId());
+            buf.writeShort(packetId);
         }
         if (v5) {
             buf.writeByte(0); // property length: none
         }
-        buf.writeBytes(payload, payload.readerIndex(), payload.readableBytes());
-        return buf;
     }
 
     /** A Variable Byte Integer (MQTT 5 section 1.5.5, MQTT 3.1.1 section 2.2.3). */

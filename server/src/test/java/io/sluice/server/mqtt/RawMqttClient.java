@@ -1,6 +1,7 @@
 package io.sluice.server.mqtt;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -12,6 +13,13 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.MessageToMessageCodec;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
@@ -24,7 +32,11 @@ import io.netty.handler.codec.mqtt.MqttVersion;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 
+import java.net.URI;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -41,11 +53,28 @@ public final class RawMqttClient implements AutoCloseable {
     private final Channel channel;
     private final BlockingQueue<MqttMessage> received = new LinkedBlockingQueue<>();
 
+    /** Over WebSocket: a copy of each binary frame's payload received, in order. */
+    final List<ByteBuf> frames = new CopyOnWriteArrayList<>();
+
     private RawMqttClient(int port) {
+        this(port, null);
+    }
+
+    /** {@code wsUri}: MQTT over WebSocket at this URI (subprotocol {@code mqtt}); null: over TCP. */
+    private RawMqttClient(int port, URI wsUri) {
+        CompletableFuture<Void> upgraded = new CompletableFuture<>();
         channel = new Bootstrap().group(GROUP).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (wsUri != null) {
+                            ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 16),
+                                    new WebSocketClientProtocolHandler(WebSocketClientHandshakerFactory.newHandshaker(
+                                            wsUri, WebSocketVersion.V13, "mqtt", false, null, 1 << 24)),
+                                    new FrameBytes(upgraded));
+                        } else {
+                            upgraded.complete(null);
+                        }
                         ch.pipeline().addLast(new MqttDecoder(16 * 1024 * 1024), MqttEncoder.INSTANCE,
                                 new SimpleChannelInboundHandler<MqttMessage>(false) {
                                     @Override
@@ -64,10 +93,44 @@ public final class RawMqttClient implements AutoCloseable {
                     }
                 })
                 .connect("127.0.0.1", port).syncUninterruptibly().channel();
+        upgraded.orTimeout(10, TimeUnit.SECONDS).join();
+    }
+
+    /** Binary frames in, their payloads on to the MQTT decoder (kept, copied, in {@link #frames}); bytes out as frames. */
+    private final class FrameBytes extends MessageToMessageCodec<BinaryWebSocketFrame, ByteBuf> {
+        private final CompletableFuture<Void> upgraded;
+
+        FrameBytes(CompletableFuture<Void> upgraded) {
+            this.upgraded = upgraded;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+                upgraded.complete(null);
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+
+        @Override
+        protected void encode(ChannelHandlerContext ctx, ByteBuf msg, List<Object> out) {
+            out.add(new BinaryWebSocketFrame(msg.retain()));
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, BinaryWebSocketFrame frame, List<Object> out) {
+            frames.add(Unpooled.wrappedBuffer(ByteBufUtil.getBytes(frame.content())));
+            out.add(frame.content().retain());
+        }
     }
 
     public static RawMqttClient open(int port) {
         return new RawMqttClient(port);
+    }
+
+    /** MQTT over WebSocket on the HTTP port, at {@code /mqtt}, not yet connected at MQTT level. */
+    static RawMqttClient openWebSocket(int httpPort) {
+        return new RawMqttClient(httpPort, URI.create("ws://127.0.0.1:" + httpPort + "/mqtt"));
     }
 
     /** Connect and return the CONNACK. */
