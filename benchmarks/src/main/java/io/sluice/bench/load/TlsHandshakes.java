@@ -21,6 +21,11 @@ import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttVersion;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslContext;
@@ -32,6 +37,7 @@ import java.io.File;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -43,7 +49,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * New MQTT connections over TLS per second ({@code java -jar benchmarks.jar tls-handshakes --port N --ca FILE};
  * without {@code --ca}, the same connections in clear, to compare):
  * {@code --concurrency} connections at a time, each a TCP connect, a full TLS handshake (or a resumed one with
- * {@code --resume true}: the client offers the session or ticket the server gave it before), an
+ * {@code --resume true}: the client offers the session or ticket the server gave it before), with
+ * {@code --ws PATH} a WebSocket upgrade to subprotocol {@code mqtt} on that path (WSS), an
  * MQTT 3.1.1 CONNECT answered by CONNACK, then close. The client is BoringSSL (netty-tcnative) on one event-loop
  * thread, trusting only {@code --ca}. Bounded by {@code --duration} and {@code --max}; loopback only. The last
  * line is one JSON object.
@@ -62,6 +69,7 @@ public final class TlsHandshakes {
         long max = 1_000_000;
         long brokerPid = 0;
         String label = "";
+        String wsPath = null;
         for (int i = 0; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -74,8 +82,10 @@ public final class TlsHandshakes {
                 case "--max" -> max = Long.parseLong(v);
                 case "--broker-pid" -> brokerPid = Long.parseLong(v);
                 case "--label" -> label = v;
+                case "--ws" -> wsPath = v.startsWith("/") ? v : "/" + v;
                 default -> {
                     System.err.println("flags: --port N (8883) --ca PEM (without it: clear TCP, to compare) --resume true|false (false) --concurrency N (8)"
+                            + " --ws PATH (a WebSocket upgrade first: WSS with --ca, WS without)"
                             + " --duration S (5) --warmup S (1) --max N --broker-pid PID --label L");
                     System.exit(2);
                 }
@@ -84,7 +94,7 @@ public final class TlsHandshakes {
         // without --ca the same connections in clear, so the difference is what TLS costs
         SslContext tls = ca == null ? null : SslContextBuilder.forClient().trustManager(new File(ca))
                 .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK).build();
-        new TlsHandshakes.Run(tls, port, resume, concurrency, duration, warmup, max, brokerPid, label).go();
+        new TlsHandshakes.Run(tls, port, wsPath, resume, concurrency, duration, warmup, max, brokerPid, label).go();
     }
 
     /**
@@ -119,6 +129,8 @@ public final class TlsHandshakes {
     private static final class Run {
         private final SslContext tls;
         private final int port;
+        /** The WebSocket path to upgrade on before MQTT, null for MQTT straight over the socket. */
+        private final String wsPath;
         private final boolean resume;
         private final int concurrency;
         private final double duration;
@@ -137,10 +149,11 @@ public final class TlsHandshakes {
         private CountDownLatch finished;
         private Bootstrap bootstrap;
 
-        Run(SslContext tls, int port, boolean resume, int concurrency, double duration, double warmup, long max,
-            long brokerPid, String label) {
+        Run(SslContext tls, int port, String wsPath, boolean resume, int concurrency, double duration, double warmup,
+            long max, long brokerPid, String label) {
             this.tls = tls;
             this.port = port;
+            this.wsPath = wsPath;
             this.resume = resume;
             this.concurrency = concurrency;
             this.duration = duration;
@@ -181,6 +194,7 @@ public final class TlsHandshakes {
                 r.put("resume", resume);
                 r.put("concurrency", concurrency);
                 r.put("tls", tls != null);
+                r.put("websocket", wsPath != null);
                 r.put("client_provider", tls == null ? "none" : OpenSsl.isAvailable() ? "BoringSSL" : "JDK");
                 r.put("handshakes_per_s", count / seconds);
                 r.put("resumed_fraction", count == 0 ? 0.0 : (double) countResumed / count);
@@ -190,15 +204,16 @@ public final class TlsHandshakes {
                     r.put("broker_cpu_us_per_handshake", (cpu1 - cpu0) * 1e6 / count);
                 }
                 r.put("seconds", (System.nanoTime() - start) / 1e9);
-                System.out.printf(Locale.ROOT, "tls-handshakes %s: %.0f connections/s (TLS + MQTT CONNECT), %.0f%% resumed, %d failed%n",
-                        label, count / seconds, 100.0 * (double) r.get("resumed_fraction"), failed.get());
+                System.out.printf(Locale.ROOT, "tls-handshakes %s: %.0f connections/s (%sMQTT CONNECT), %.0f%% resumed, %d failed%n",
+                        label, count / seconds, (tls == null ? "" : "TLS + ") + (wsPath == null ? "" : "WebSocket upgrade + "),
+                        100.0 * (double) r.get("resumed_fraction"), failed.get());
                 System.out.println(Json.write(r));
             } finally {
                 group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             }
         }
 
-        /** One connection: TCP, TLS, CONNECT, CONNACK, close; then the next, until the run stops. */
+        /** One connection: TCP, TLS, (WebSocket upgrade,) CONNECT, CONNACK, close; then the next, until the run stops. */
         private void next() {
             if (stop || done.get() >= max) {
                 finished.countDown();
@@ -215,12 +230,35 @@ public final class TlsHandshakes {
                     if (ssl != null) {
                         ch.pipeline().addLast(ssl);
                     }
+                    if (wsPath != null) {
+                        URI uri = URI.create((ssl == null ? "ws://" : "wss://") + "127.0.0.1:" + port + wsPath);
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
+                                new WebSocketClientProtocolHandler(WebSocketClientProtocolConfig.newBuilder()
+                                        .webSocketUri(uri).version(WebSocketVersion.V13).subprotocol("mqtt")
+                                        .handshakeTimeoutMillis(10_000).dropPongFrames(true).build()),
+                                new Wire.FramesToBytes(), new Wire.BytesToFrames());
+                    }
                     ch.pipeline().addLast(new MqttDecoder(), MqttEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
                         @Override
                         public void channelActive(ChannelHandlerContext ctx) {
+                            if (wsPath == null) {
+                                connect(ctx);
+                            }
+                            ctx.fireChannelActive();
+                        }
+
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            // over a WebSocket, CONNECT goes once the upgrade is answered with 101
+                            if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+                                connect(ctx);
+                            }
+                            ctx.fireUserEventTriggered(evt);
+                        }
+
+                        private void connect(ChannelHandlerContext ctx) {
                             ctx.writeAndFlush(MqttMessageBuilders.connect().protocolVersion(MqttVersion.MQTT_3_1_1)
                                     .clientId("tls-" + Long.toHexString(System.nanoTime())).cleanSession(true).build());
-                            ctx.fireChannelActive();
                         }
 
                         @Override

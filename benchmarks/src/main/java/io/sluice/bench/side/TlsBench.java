@@ -29,7 +29,8 @@ import static io.sluice.bench.side.SideBySide.num;
 public final class TlsBench {
     private static final String SLUICE = "Sluice";
     private static final String MOSQUITTO = "Mosquitto";
-    private static final List<String> LOADS = List.of("connects-clear", "handshakes-full", "handshakes-resumed", "plain", "tls", "acl");
+    private static final List<String> LOADS = List.of("connects-clear", "handshakes-full", "handshakes-resumed",
+            "wss-full", "wss-resumed", "plain", "tls", "acl");
 
     private Path sluiceJar = Path.of("server/target/sluice.jar");
     private Path benchJar = Path.of("benchmarks/target/benchmarks.jar");
@@ -42,6 +43,8 @@ public final class TlsBench {
     private int concurrency = 8;
 
     private final Map<String, Map<String, List<Map<String, Object>>>> results = new LinkedHashMap<>();
+    /** Each broker's WebSocket-over-TLS port (Sluice's HTTPS port, a Mosquitto {@code protocol websockets} listener). */
+    private final Map<String, Integer> wssPorts = new LinkedHashMap<>();
     private final List<Double> loadAverages = new ArrayList<>();
 
     private TlsBench() {
@@ -94,22 +97,27 @@ public final class TlsBench {
         Files.write(acl, rules);
 
         Map<String, Broker[]> brokers = new LinkedHashMap<>(); // name -> {plain + TLS, with the ACL}
-        int sPlain = SideBySide.freePort(), sTls = SideBySide.freePort(), sAcl = SideBySide.freePort();
+        int sPlain = SideBySide.freePort(), sTls = SideBySide.freePort(), sWss = SideBySide.freePort(), sAcl = SideBySide.freePort();
         String java = SideBySide.java();
         List<String> sluice = List.of(java, "-jar", sluiceJar.toAbsolutePath().toString(), "--bind", "127.0.0.1",
-                "--http-port", "-1", "--stomp-port", "-1", "--https-port", "-1", "--persistence", "none", "--log-level", "warn");
+                "--http-port", "-1", "--stomp-port", "-1", "--persistence", "none", "--log-level", "warn");
+        wssPorts.put(SLUICE, sWss);
         brokers.put(SLUICE, new Broker[] {
                 new Broker(SLUICE, false, false, sPlain, sTls, -1, "/mqtt", concat(sluice, "--mqtt-port", sPlain, "--mqtts-port", sTls,
-                        "--tls-cert-file", cert, "--tls-key-file", key), work.resolve("sluice.log")),
+                        "--https-port", sWss, "--tls-cert-file", cert, "--tls-key-file", key), work.resolve("sluice.log")),
                 new Broker(SLUICE + " ACL", false, false, sAcl, sAcl, -1, "/mqtt", concat(sluice, "--mqtt-port", sAcl,
-                        "--mqtts-port", -1, "--acl-file", acl), work.resolve("sluice-acl.log"))});
-        int mPlain = SideBySide.freePort(), mTls = SideBySide.freePort(), mAcl = SideBySide.freePort();
+                        "--mqtts-port", -1, "--https-port", -1, "--acl-file", acl), work.resolve("sluice-acl.log"))});
+        int mPlain = SideBySide.freePort(), mTls = SideBySide.freePort(), mWss = wildcardPort(), mAcl = SideBySide.freePort();
+        wssPorts.put(MOSQUITTO, mWss);
         Path conf = work.resolve("mosquitto.conf");
         // run as the user who made the key file (Mosquitto started as root would switch to its own user, who may not read it)
         List<String> common = List.of("user " + System.getProperty("user.name"), "allow_anonymous true", "persistence false",
                 "set_tcp_nodelay true", "log_dest stdout", "log_type error", "log_type warning");
         List<String> lines = new ArrayList<>(List.of("# written by benchmarks.jar tls: the same certificate and key as Sluice",
                 "listener " + mPlain + " 127.0.0.1", "listener " + mTls + " 127.0.0.1", "certfile " + cert.toAbsolutePath(),
+                "keyfile " + key.toAbsolutePath(),
+                // MQTT over WebSocket over TLS (libwebsockets), the same certificate and key
+                "listener " + mWss + " 127.0.0.1", "protocol websockets", "certfile " + cert.toAbsolutePath(),
                 "keyfile " + key.toAbsolutePath()));
         lines.addAll(common);
         Files.write(conf, lines);
@@ -134,6 +142,7 @@ public final class TlsBench {
                 load("acl", e.getKey(), e.getValue(), cert);
                 load("tls", e.getKey(), e.getValue(), cert);
                 load("handshakes-full", e.getKey(), e.getValue(), cert);
+                load("wss-full", e.getKey(), e.getValue(), cert);
             }
             List<String> order = new ArrayList<>(brokers.keySet());
             for (int round = 0; round < rounds; round++) {
@@ -179,6 +188,9 @@ public final class TlsBench {
         } else if (load.startsWith("handshakes")) {
             cmd.addAll(List.of("tls-handshakes", "--port", Integer.toString(b[0].wsPort), "--ca", cert.toString(),
                     "--resume", Boolean.toString(load.endsWith("resumed")), "--concurrency", Integer.toString(concurrency)));
+        } else if (load.startsWith("wss")) {
+            cmd.addAll(List.of("tls-handshakes", "--port", Integer.toString(wssPorts.get(name)), "--ws", "/mqtt", "--ca",
+                    cert.toString(), "--resume", Boolean.toString(load.endsWith("resumed")), "--concurrency", Integer.toString(concurrency)));
         } else {
             cmd.addAll(List.of("load", "--scenario", "p2p", "--transport", "tcp", "--qos", "1",
                     "--clients", Integer.toString(clients), "--port", Integer.toString(load.equals("tls") ? b[0].wsPort : target.tcpPort)));
@@ -229,7 +241,7 @@ public final class TlsBench {
     }
 
     private static boolean connects(String load) {
-        return load.startsWith("handshakes") || load.startsWith("connects");
+        return load.startsWith("handshakes") || load.startsWith("connects") || load.startsWith("wss");
     }
 
     private double cpuPerMessage(String load, String broker) {
@@ -258,14 +270,19 @@ public final class TlsBench {
         md.append(header());
         md.append("New connections over mqtts, each a TCP connect, a TLS handshake and an MQTT CONNECT answered by CONNACK, ")
                 .append(concurrency).append(" at a time from one client thread (BoringSSL); resumed: the client offers the session ")
-                .append("(TLS 1.3 ticket) it got before; in clear: the same connections on the plain port. Broker CPU per connection is ")
-                .append("the steadier figure on a shared machine, and its difference from the clear row is what TLS costs a connection.\n\n");
+                .append("(TLS 1.3 ticket) it got before; in clear: the same connections on the plain port; WSS: the same over a ")
+                .append("WebSocket (TLS, an HTTP upgrade to subprotocol `mqtt` on `/mqtt`, then CONNECT in a binary frame) on Sluice's ")
+                .append("HTTPS port and on a Mosquitto `protocol websockets` listener with the same certificate. Broker CPU per ")
+                .append("connection is the steadier figure on a shared machine, and its difference from the clear row is what TLS costs a ")
+                .append("connection.\n\n");
         md.append("| load | Sluice | Mosquitto | Sluice / Mosquitto | resumed (S / Mq) | broker CPU µs per connection (S / Mq) |\n|---|---:|---:|---:|---|---|\n");
-        for (String load : List.of("connects-clear", "handshakes-full", "handshakes-resumed")) {
+        for (String load : List.of("connects-clear", "handshakes-full", "handshakes-resumed", "wss-full", "wss-resumed")) {
             md.append("| ").append(switch (load) {
                         case "connects-clear" -> "in clear (no TLS), to compare";
-                        case "handshakes-full" -> "full handshakes";
-                        default -> "resumption offered";
+                        case "handshakes-full" -> "mqtts, full handshakes";
+                        case "handshakes-resumed" -> "mqtts, resumption offered";
+                        case "wss-full" -> "WSS, full handshakes";
+                        default -> "WSS, resumption offered";
                     }).append(" | ")
                     .append(f0(rate(load, SLUICE))).append(" | ").append(f0(rate(load, MOSQUITTO))).append(" | ")
                     .append(ratio(rate(load, SLUICE), rate(load, MOSQUITTO))).append(" | ")
@@ -320,6 +337,24 @@ public final class TlsBench {
 
     private static String pct(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * v);
+    }
+
+    /**
+     * A port for Mosquitto's websockets listener: libwebsockets binds it on every address whatever the listener line
+     * says, so it must be free on the wildcard address and outside the ephemeral range, where any client socket of
+     * the machine (the load's own) may hold it.
+     */
+    private static int wildcardPort() throws IOException {
+        java.util.Random random = new java.util.Random();
+        for (int i = 0; i < 200; i++) {
+            int port = 20_000 + random.nextInt(12_000);
+            try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+                return s.getLocalPort();
+            } catch (IOException inUse) {
+                // taken: try another
+            }
+        }
+        throw new IOException("no free port between 20000 and 32000 for Mosquitto's websockets listener");
     }
 
     private static List<String> concat(List<String> base, Object... more) {
