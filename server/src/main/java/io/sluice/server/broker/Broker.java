@@ -542,10 +542,24 @@ public final class Broker implements AutoCloseable {
      * and not kept as retained (retained messages reach every node through the cluster's own copy).
      */
     public void publishFromCluster(Message m, Consumer<PublishOutcome> done) {
-        publish(m, false, done, true);
+        publishFromCluster(m, java.util.Set.of(), done);
+    }
+
+    /**
+     * ... serving the shared groups named in {@code groups} ({@code <group>/<filter>}): the node that published it
+     * chose this one for them. Other groups here are served by their own node's choice.
+     */
+    public void publishFromCluster(Message m, java.util.Set<String> groups, Consumer<PublishOutcome> done) {
+        publish(m, false, done, groups);
     }
 
     private void publish(Message m, boolean canRefuse, Consumer<PublishOutcome> done, boolean fromCluster) {
+        publish(m, canRefuse, done, fromCluster ? java.util.Set.of() : null);
+    }
+
+    /** {@code servedGroups} null: a publish made here; otherwise one from another node, with the groups it serves. */
+    private void publish(Message m, boolean canRefuse, Consumer<PublishOutcome> done, java.util.Set<String> servedGroups) {
+        boolean fromCluster = servedGroups != null;
         if (holdingPublishes) {
             // shutting down: never answered, so the publisher keeps the message and sends it again elsewhere
             stats.heldAtShutdown.increment();
@@ -575,8 +589,7 @@ public final class Broker implements AutoCloseable {
         }
         stats.published(m);
         // $SYS topics are each node's own
-        Consumer<PublishOutcome> answer = fromCluster || cluster == ClusterBus.NONE || m.topic().startsWith("$SYS/")
-                ? done : route(m, canRefuse, done);
+        boolean routed = !fromCluster && cluster != ClusterBus.NONE && !m.topic().startsWith("$SYS/");
         // recorded before the trie match: a reader subscribing concurrently finds it either live or in the history
         m.position(history.append(m));
         boolean stored = keep && retained.accept(m);
@@ -586,13 +599,25 @@ public final class Broker implements AutoCloseable {
             cluster.retained(m);
         }
         MatchResult match = trie.match(m.topic());
+        Consumer<PublishOutcome> answer = done;
+        // the other nodes get it through the cluster; shared groups served elsewhere leave the local match
+        if (routed) {
+            RoutedPublish r = route(m, match, canRefuse, done);
+            answer = r.done();
+            match = r.local();
+        }
+        if (fromCluster && match.groupCount() > 0) {
+            MatchResult all = match;
+            match = all.withGroups(i -> servedGroups.contains(all.group(i).name() + "/" + all.group(i).filter()));
+        }
+        Consumer<PublishOutcome> answered = answer;
         if (match.isEmpty()) {
             PublishOutcome none = new PublishOutcome(0, false);
             if (stored && m.qos() > 0) {
-                if (answer instanceof PublishCallback c) {
+                if (answered instanceof PublishCallback c) {
                     c.awaitingStore();
                 }
-                store.afterWrites(ok -> answer.accept(ok ? none : PublishOutcome.STORE_FAILED));
+                store.afterWrites(ok -> answered.accept(ok ? none : PublishOutcome.STORE_FAILED));
             } else {
                 answer.accept(none);
             }
@@ -606,27 +631,38 @@ public final class Broker implements AutoCloseable {
      * when nothing waits for other nodes, otherwise one that answers once both the local queues and every other
      * matching node hold the message.
      */
-    private Consumer<PublishOutcome> route(Message m, boolean canRefuse, Consumer<PublishOutcome> done) {
+    private RoutedPublish route(Message m, MatchResult local, boolean canRefuse, Consumer<PublishOutcome> done) {
         if (m.qos() == 0) {
-            cluster.route(m, canRefuse, (nodes, accepted) -> { });
-            return done;
+            return new RoutedPublish(cluster.route(m, local, canRefuse, (nodes, accepted) -> { }), done);
         }
         ClusterPublish join = new ClusterPublish(done);
-        cluster.route(m, canRefuse, join);
-        return join.isLocalOnly() ? done : join;
+        MatchResult here = cluster.route(m, local, canRefuse, join);
+        return new RoutedPublish(here, join.isLocalOnly() ? done : join);
+    }
+
+    /** What the local fan-out of a routed publish delivers, and whom it answers. */
+    private record RoutedPublish(MatchResult local, Consumer<PublishOutcome> done) {
     }
 
     /** Add a subscription to the trie; the cluster hears of each one (it counts them per filter). */
     private void addRoute(Subscription sub) {
-        if (trie.add(sub)) {
-            cluster.subscribed(sub.filter());
+        if (trie.add(sub) && !sub.session().holdsOnly) {
+            cluster.subscribed(sub.key());
         }
     }
 
     private void removeRoute(Subscription sub) {
-        if (trie.remove(sub)) {
-            cluster.unsubscribed(sub.filter());
+        if (trie.remove(sub) && !sub.session().holdsOnly) {
+            cluster.unsubscribed(sub.key());
         }
+    }
+
+    /**
+     * Mark a session that only holds a shared group's messages while none of its members is connected (a STOMP
+     * queue's holder): before it subscribes. Other nodes never send it a share; they send to connected members.
+     */
+    public void holdsOnly(Session s) {
+        s.holdsOnly = true;
     }
 
     /** Join this broker to a cluster; before {@link #recover()} and before any client connects. */

@@ -10,19 +10,26 @@ package io.sluice.server.broker;
  * its own.
  */
 public interface ClusterBus {
-    /** A session on this node subscribed to {@code filter} (the filter of a shared subscription's group). */
-    void subscribed(String filter);
+    /**
+     * A session on this node subscribed with {@code key}: a filter, or {@code $share/<group>/<filter>} for a member
+     * of a shared group ({@link Subscription#key()}).
+     */
+    void subscribed(String key);
 
-    /** One of those subscriptions ended; the filter stays announced while another holds it. */
-    void unsubscribed(String filter);
+    /** One of those subscriptions ended; the key stays announced while another holds it. */
+    void unsubscribed(String key);
 
     /**
      * Send a publish made on this node to every other node with a matching subscription, each once. {@code done}
      * runs exactly once: at once for QoS 0 and when no other node matches; for QoS 1/2 once every matching node
      * holds the message safely, or with {@code accepted} false when it could not be routed within the bound and
      * the publisher {@code canRefuse} (MQTT 5 0x97). A publisher that cannot be refused waits until it is routed.
+     *
+     * <p>A shared group with members on several nodes gets the message once in the cluster: the bus picks the node
+     * (among those with a member; this one only when it has a connected member) and returns {@code local} without
+     * the groups another node serves, which is what the local fan-out delivers.
      */
-    void route(Message message, boolean canRefuse, RouteCallback done);
+    MatchResult route(Message message, MatchResult local, boolean canRefuse, RouteCallback done);
 
     @FunctionalInterface
     interface RouteCallback {
@@ -96,8 +103,9 @@ public interface ClusterBus {
         }
 
         @Override
-        public void route(Message message, boolean canRefuse, RouteCallback done) {
+        public MatchResult route(Message message, MatchResult local, boolean canRefuse, RouteCallback done) {
             done.routed(0, true);
+            return local;
         }
 
         @Override

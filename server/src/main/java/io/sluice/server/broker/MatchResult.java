@@ -29,6 +29,32 @@ public final class MatchResult {
         return groups.length;
     }
 
+    /** The {@code i}th shared group, {@code 0 <= i < groupCount()}. */
+    public SharedGroup group(int i) {
+        return groups[i];
+    }
+
+    /** The same match with only the shared groups {@code keep} says to keep (by index). */
+    public MatchResult withGroups(java.util.function.IntPredicate keep) {
+        int n = 0;
+        for (int i = 0; i < groups.length; i++) {
+            if (keep.test(i)) {
+                n++;
+            }
+        }
+        if (n == groups.length) {
+            return this;
+        }
+        SharedGroup[] kept = new SharedGroup[n];
+        int j = 0;
+        for (int i = 0; i < groups.length; i++) {
+            if (keep.test(i)) {
+                kept[j++] = groups[i];
+            }
+        }
+        return new MatchResult(targets, kept, generation);
+    }
+
     boolean isEmpty() {
         return targets.length == 0 && groups.length == 0;
     }

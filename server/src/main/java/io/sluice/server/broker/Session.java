@@ -39,6 +39,11 @@ public final class Session {
      * reaches next. Guarded by this session.
      */
     boolean clusterKept;
+    /**
+     * Only holds a shared group's messages while no member is connected (a STOMP queue's holder): matched here, not
+     * announced to the cluster, so other nodes never send it a share.
+     */
+    volatile boolean holdsOnly;
     /** Its client connected to another node, which has the session now: its end here ends nothing there. */
     boolean movedAway;
 

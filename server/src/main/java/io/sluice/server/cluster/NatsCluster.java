@@ -29,6 +29,7 @@ import io.sluice.server.broker.ClusterBus;
 import io.sluice.server.broker.MatchResult;
 import io.sluice.server.broker.Message;
 import io.sluice.server.broker.SessionId;
+import io.sluice.server.broker.SharedGroup;
 import io.sluice.server.config.Settings;
 import io.sluice.server.mqtt.MqttModule;
 import io.sluice.server.store.MessageCodec;
@@ -546,21 +547,48 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     // ---- publishing
 
     @Override
-    public void route(Message m, boolean canRefuse, RouteCallback done) {
+    public MatchResult route(Message m, MatchResult local, boolean canRefuse, RouteCallback done) {
         MatchResult match = table.match(m.topic());
-        int nodes = match.sessionCount();
         // persistent sessions kept in JetStream, wherever they are connected (this node included)
         List<String> kept = sessions.subjectsFor(m.topic());
+        if (match.sessionCount() == 0 && match.groupCount() == 0 && kept.isEmpty()) {
+            done.routed(0, true);
+            return local;
+        }
+        // node -> the shared groups it serves for this message ("<group>/<filter>", base64url)
+        Map<String, List<String>> targets = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < match.sessionCount(); i++) {
+            targets.put(match.session(i).clientId(), List.of());
+        }
+        boolean[] servedElsewhere = new boolean[local.groupCount()];
+        for (int i = 0; i < match.groupCount(); i++) {
+            SharedGroup remote = match.group(i);
+            int here = localGroup(local, remote);
+            boolean liveHere = here >= 0 && hasConnectedMember(local.group(here));
+            String pick = pickNode(remote, liveHere);
+            if (pick == null) {
+                continue; // this node serves it
+            }
+            if (here >= 0) {
+                servedElsewhere[here] = true;
+            }
+            List<String> groups = targets.get(pick);
+            groups = groups == null || groups.isEmpty() ? new ArrayList<>(1) : groups;
+            groups.add(B64.encodeToString((remote.name() + "/" + remote.filter()).getBytes(StandardCharsets.UTF_8)));
+            targets.put(pick, groups);
+        }
+        MatchResult served = local.withGroups(i -> !servedElsewhere[i]);
+        int nodes = targets.size();
         if (nodes == 0 && kept.isEmpty()) {
             done.routed(0, true);
-            return;
+            return served;
         }
         byte[] body = MessageCodec.encode(m);
         String id = node + "-" + runId + "-" + sequence.incrementAndGet();
         if (m.qos() == 0) {
-            for (int i = 0; i < nodes; i++) {
+            for (Map.Entry<String, List<String>> t : targets.entrySet()) {
                 try {
-                    nats.publish(LIVE_SUBJECT + match.session(i).clientId(), body);
+                    nats.publish(withGroups(LIVE_SUBJECT + t.getKey(), null, t.getValue(), body));
                     sentRemote.incrementAndGet();
                 } catch (IllegalStateException e) {
                     droppedQos0.incrementAndGet(); // closed, or the reconnect buffer is full: QoS 0 may be lost
@@ -575,22 +603,89 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
             done.routed(nodes + kept.size(), true);
-            return;
+            return served;
         }
         Routing r = new Routing(nodes + kept.size(), done,
                 canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
-        for (int i = 0; i < nodes; i++) {
-            send(r, NODE_SUBJECT + match.session(i).clientId(), id, body, 0);
+        for (Map.Entry<String, List<String>> t : targets.entrySet()) {
+            send(r, withGroups(NODE_SUBJECT + t.getKey(), id, t.getValue(), body), 0);
         }
         for (String subject : kept) {
-            send(r, subject, id, body, 0);
+            send(r, jetStreamMessage(subject, id, body), 0);
         }
+        return served;
+    }
+
+    /** Header naming the shared groups the receiving node serves for a message (base64url, comma separated). */
+    static final String GROUPS_HEADER = "Sluice-Groups";
+
+    /** The index in {@code local} of the local group of the same name and filter as {@code remote}, -1 for none. */
+    private static int localGroup(MatchResult local, SharedGroup remote) {
+        for (int i = 0; i < local.groupCount(); i++) {
+            SharedGroup g = local.group(i);
+            if (g.name().equals(remote.name()) && g.filter().equals(remote.filter())) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean hasConnectedMember(SharedGroup g) {
+        for (io.sluice.server.broker.Subscription s : g.members()) {
+            if (s.session().isOnline()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Round-robin counters per shared group (name and filter), cluster-wide choice of the serving node. */
+    private final ConcurrentHashMap<String, AtomicInteger> groupCursors = new ConcurrentHashMap<>();
+
+    /**
+     * The node that serves a shared group for one message, null for this one: round robin over the nodes with a
+     * member, this node among them only when it has a connected member (a node whose members are all offline, or
+     * that only holds a queue's messages, is not sent shares while another node has a member).
+     */
+    private String pickNode(SharedGroup remote, boolean liveHere) {
+        io.sluice.server.broker.Subscription[] members = remote.members();
+        int candidates = members.length + (liveHere ? 1 : 0);
+        if (candidates == 0) {
+            return null;
+        }
+        int n = Math.floorMod(groupCursors.computeIfAbsent(remote.name() + "/" + remote.filter(),
+                k -> new AtomicInteger()).getAndIncrement(), candidates);
+        return n == members.length ? null : members[n].session().clientId();
+    }
+
+    /** A message for a node, naming the shared groups it serves; {@code id} null: a QoS 0 one, no de-duplication. */
+    private static NatsMessage withGroups(String subject, String id, List<String> groups, byte[] body) {
+        Headers headers = new Headers();
+        if (id != null) {
+            headers.put("Nats-Msg-Id", id + "-" + subject);
+        }
+        if (!groups.isEmpty()) {
+            headers.put(GROUPS_HEADER, String.join(",", groups));
+        }
+        return NatsMessage.builder().subject(subject).headers(headers.isEmpty() ? null : headers).data(body).build();
     }
 
     /** One publish for one JetStream subject; the stream drops a repeat of its id (a retry after a lost ack). */
     private static NatsMessage jetStreamMessage(String subject, String id, byte[] body) {
-        Headers headers = new Headers().put("Nats-Msg-Id", id + "-" + subject);
-        return NatsMessage.builder().subject(subject).headers(headers).data(body).build();
+        return withGroups(subject, id, List.of(), body);
+    }
+
+    /** The shared groups a message from another node names for this node to serve. */
+    private static java.util.Set<String> servedGroups(io.nats.client.Message msg) {
+        String value = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(GROUPS_HEADER);
+        if (value == null || value.isEmpty()) {
+            return java.util.Set.of();
+        }
+        java.util.Set<String> groups = new java.util.HashSet<>();
+        for (String g : value.split(",")) {
+            groups.add(new String(B64D.decode(g), StandardCharsets.UTF_8));
+        }
+        return groups;
     }
 
     /** One QoS 1/2 publish on its way to every matching node; the callback runs once all took it (or one refused). */
@@ -620,16 +715,15 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
     }
 
-    private void send(Routing r, String target, String id, byte[] body, int attempt) {
+    private void send(Routing r, NatsMessage msg, int attempt) {
         if (closed.get()) {
             return; // never answered: the publisher sends it again after reconnecting
         }
-        NatsMessage msg = jetStreamMessage(target, id, body);
         CompletableFuture<PublishAck> ack;
         try {
             ack = js.publishAsync(msg);
         } catch (RuntimeException e) {
-            retry(r, target, id, body, attempt, e);
+            retry(r, msg, attempt, e);
             return;
         }
         ack.orTimeout(ATTEMPT_MILLIS, TimeUnit.MILLISECONDS).whenComplete((a, err) -> {
@@ -640,7 +734,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
                 r.sent();
             } else {
-                retry(r, target, id, body, attempt, err);
+                retry(r, msg, attempt, err);
             }
         });
     }
@@ -650,7 +744,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      * again after a backoff, withholding the publisher's acknowledgement; past the deadline a publisher that can be
      * told is refused.
      */
-    private void retry(Routing r, String target, String id, byte[] body, int attempt, Throwable why) {
+    private void retry(Routing r, NatsMessage msg, int attempt, Throwable why) {
+        String target = msg.getSubject();
         if (target.startsWith(NODE_SUBJECT) && !liveness.isAlive(target.substring(NODE_SUBJECT.length()))) {
             // the node is down: the message goes no further for it, and its publisher is not held by it
             r.sent();
@@ -676,7 +771,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         if (closed.get()) {
             return;
         }
-        retries.schedule(() -> send(r, target, id, body, attempt + 1), delay, TimeUnit.MILLISECONDS);
+        retries.schedule(() -> send(r, msg, attempt + 1), delay, TimeUnit.MILLISECONDS);
     }
 
     /** JetStream refused a message because its subject (a session's queue) holds its bound. */
@@ -695,7 +790,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             return;
         }
         receivedRemote.incrementAndGet();
-        broker.publishFromCluster(m, outcome -> { });
+        broker.publishFromCluster(m, servedGroups(msg), outcome -> { });
     }
 
     /**
@@ -727,7 +822,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                         continue;
                     }
                     receivedRemote.incrementAndGet();
-                    broker.publishFromCluster(m, outcome -> {
+                    broker.publishFromCluster(m, servedGroups(msg), outcome -> {
                         InHand h = inHand.remove(seq);
                         (h == null ? msg : h.msg).ack();
                     });
@@ -981,6 +1076,20 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         List<String> nodes = new ArrayList<>(match.sessionCount());
         for (int i = 0; i < match.sessionCount(); i++) {
             nodes.add(match.session(i).clientId());
+        }
+        return nodes;
+    }
+
+    /** The other nodes with a member of a shared group ({@code <group>}) whose filter matches {@code topic}. */
+    public List<String> groupNodesFor(String group, String topic) {
+        MatchResult match = table.match(topic);
+        List<String> nodes = new ArrayList<>();
+        for (int i = 0; i < match.groupCount(); i++) {
+            if (match.group(i).name().equals(group)) {
+                for (io.sluice.server.broker.Subscription s : match.group(i).members()) {
+                    nodes.add(s.session().clientId());
+                }
+            }
         }
         return nodes;
     }

@@ -38,6 +38,7 @@ final class RouteTable {
         this.trie = new TopicTrie(cacheSize);
     }
 
+    /** {@code filter}: a filter, or {@code $share/<group>/<filter>}, the node being a member of the group. */
     synchronized void add(String node, String filter) {
         if (filters.computeIfAbsent(node, n -> new HashSet<>()).add(filter) && !aside.contains(node)) {
             trie.add(entry(node, filter));
@@ -71,8 +72,16 @@ final class RouteTable {
         }
     }
 
+    private static final String SHARE = "$share/";
+
     private Subscription entry(String node, String filter) {
         Session s = nodes.computeIfAbsent(node, n -> Session.standalone(new SessionId("node", n), QueueLimits.DEFAULTS, unused));
+        if (filter.startsWith(SHARE)) {
+            int slash = filter.indexOf('/', SHARE.length());
+            if (slash > 0) {
+                return new Subscription(s, filter.substring(slash + 1), filter.substring(SHARE.length(), slash), ANY, null);
+            }
+        }
         return new Subscription(s, filter, null, ANY, null);
     }
 

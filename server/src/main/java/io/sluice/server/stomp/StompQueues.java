@@ -53,6 +53,7 @@ final class StompQueues {
                         Limit.SESSIONS);
             }
             broker.disconnect(c, false);
+            broker.holdsOnly(c.session());
             broker.subscribe(c.session(), queue.mqttTopic(), queue.shareGroup(), SubscriptionOptions.ofQos(1), null);
             return c.session();
         });
