@@ -46,7 +46,7 @@ import java.util.concurrent.Executor;
  * <p>A drain's deliveries without properties (every MQTT 3.1.1 one) are encoded back to back into one pooled
  * buffer, over WebSocket as one binary frame (MQTT 5 section 6.0, MQTT 3.1.1 section 6.0: a frame may carry
  * several packets), which enters the pipeline below the MQTT and frame codecs when the drain flushes or the
- * buffer holds {@link #BATCH_BYTES}: one allocation, one pass down the pipeline and one entry in the socket's
+ * buffer would pass {@link #BATCH_BYTES}: one buffer, one pass down the pipeline and one entry in the socket's
  * outbound buffer per drain instead of one per delivery. A delivery with properties, a PUBREL, and every
  * delivery to a connection with permessage-deflate or a test probe (which sees each packet) goes on its own.
  *
@@ -73,10 +73,11 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     private int pendingHeadroom;
 
     /**
-     * Bytes of encoded deliveries held before they go down the pipeline (where the channel's writability counts
-     * them), and the size of the buffer they are encoded into.
+     * Bytes of encoded deliveries held at most before they go down the pipeline, where the channel's writability
+     * counts them (one delivery larger than this goes alone).
      */
     static final int BATCH_BYTES = 16 * 1024;
+    private static final int FIRST_BUFFER_BYTES = 256;
 
     MqttDeliverySink(MqttConnection connection) {
         this.connection = connection;
@@ -197,12 +198,14 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         boolean v5 = connection.isV5();
         int topicBytes = ByteBufUtil.utf8Bytes(topic);
         int size = MqttPublishEncoder.size(topicBytes, d.qos(), v5, payload.length);
-        if (pending != null && pending.capacity() - pending.writerIndex() < size) {
+        if (pending != null && pending.writerIndex() - pendingHeadroom + size > BATCH_BYTES) {
             writePending();
         }
         if (pending == null) {
+            // sized for this delivery and grown (by doubling) as more come: a buffer waiting in a slow socket's
+            // outbound queue holds about what it carries, not a whole batch's room
             pendingHeadroom = encodedOut.handler() instanceof FramePayloadCodec ? FramePayloadCodec.HEADROOM : 0;
-            pending = encodedOut.alloc().ioBuffer(pendingHeadroom + Math.max(BATCH_BYTES, size));
+            pending = encodedOut.alloc().ioBuffer(pendingHeadroom + Math.max(FIRST_BUFFER_BYTES, size));
             pending.writerIndex(pendingHeadroom);
             pending.readerIndex(pendingHeadroom);
         }

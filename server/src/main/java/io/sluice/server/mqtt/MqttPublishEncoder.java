@@ -6,7 +6,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
 import io.sluice.protocol.mqtt.PacketSize;
@@ -20,6 +24,9 @@ import java.util.function.BooleanSupplier;
  * copying the packet into a second buffer behind it. The write skips Netty's codec objects on the way (no
  * intermediate frame or output list per delivery); every other packet, and a PUBLISH with properties, goes on to
  * Netty's {@code MqttEncoder}, which encodes the same bytes (MQTT 5 section 3.3, MQTT 3.1.1 section 3.3).
+ * The acknowledgements of a QoS 1 or 2 flow (PUBACK, PUBREC, PUBREL, PUBCOMP) that carry only their packet id
+ * (every MQTT 3.1.1 one; MQTT 5 ones with reason code 0x00 and no properties, which section 3.4.2.1 lets go
+ * without the reason code) take the same one-buffer road: they are the other packet of every QoS 1 message.
  */
 public final class MqttPublishEncoder extends ChannelOutboundHandlerAdapter {
     private final BooleanSupplier v5;
@@ -37,7 +44,20 @@ public final class MqttPublishEncoder extends ChannelOutboundHandlerAdapter {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (!(msg instanceof MqttPublishMessage p)) {
-            ctx.write(msg, promise);
+            int packetId = msg instanceof MqttMessage m ? idOnlyAcknowledgement(m, v5.getAsBoolean()) : -1;
+            if (packetId < 0) {
+                ctx.write(msg, promise);
+                return;
+            }
+            MqttFixedHeader h = ((MqttMessage) msg).fixedHeader();
+            ByteBuf buf = ctx.alloc().ioBuffer(headroom + 4);
+            buf.writerIndex(headroom);
+            buf.readerIndex(headroom);
+            buf.writeByte(h.messageType().value() << 4 | (h.isDup() ? 0x08 : 0) | h.qosLevel().value() << 1
+                    | (h.isRetain() ? 0x01 : 0));
+            buf.writeByte(2);
+            buf.writeShort(packetId);
+            ctx.write(buf, promise);
             return;
         }
         MqttProperties props = p.variableHeader().properties();
@@ -53,6 +73,25 @@ public final class MqttPublishEncoder extends ChannelOutboundHandlerAdapter {
             p.release();
         }
         ctx.write(out, promise);
+    }
+
+    /**
+     * The packet id of a PUBACK, PUBREC, PUBREL or PUBCOMP that is its packet id alone on the wire (MQTT 3.1.1
+     * section 3.4; MQTT 5 section 3.4.2.1: reason code 0x00 without properties may be left out), else -1.
+     */
+    static int idOnlyAcknowledgement(MqttMessage m, boolean v5) {
+        MqttMessageType type = m.fixedHeader().messageType();
+        if (type != MqttMessageType.PUBACK && type != MqttMessageType.PUBREC && type != MqttMessageType.PUBREL
+                && type != MqttMessageType.PUBCOMP) {
+            return -1;
+        }
+        Object v = m.variableHeader();
+        if (v instanceof MqttPubReplyMessageVariableHeader r) {
+            boolean bare = !v5 || (r.reasonCode() == MqttPubReplyMessageVariableHeader.REASON_CODE_OK
+                    && r.properties().isEmpty());
+            return bare ? r.messageId() : -1;
+        }
+        return v instanceof MqttMessageIdVariableHeader id ? id.messageId() : -1;
     }
 
     private ByteBuf encode(ChannelHandlerContext ctx, MqttPublishMessage p, boolean v5) {

@@ -11,9 +11,12 @@ import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionData;
 import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttEncoder;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageIdVariableHeader;
 import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPubReplyMessageVariableHeader;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
 import io.netty.handler.codec.mqtt.MqttQoS;
@@ -56,7 +59,7 @@ class MqttPublishEncoderTest {
     /** Frame objects met by {@link #write} (framed here rather than in place). */
     private int frameObjects;
 
-    private byte[] write(EmbeddedChannel ch, MqttPublishMessage m) {
+    private byte[] write(EmbeddedChannel ch, MqttMessage m) {
         ch.writeOutbound(m);
         ByteBuf all = Unpooled.buffer();
         Object o;
@@ -182,5 +185,68 @@ class MqttPublishEncoderTest {
         assertEquals(0x40, wire.getByte(0) & 0x40);
         wire.release();
         ch.finishAndReleaseAll();
+    }
+
+    /**
+     * PUBACK, PUBREC, PUBREL and PUBCOMP, both protocol levels, with and without a reason code and properties, as
+     * a bare packet id or as Netty's variable header: the bytes are Netty's, over WebSocket and TCP, and the ones
+     * that are their packet id alone (MQTT 5 section 3.4.2.1) are framed in place.
+     */
+    @Test
+    void acknowledgementsAreWhatNettysEncodersWrite() {
+        MqttMessageType[] types = {MqttMessageType.PUBACK, MqttMessageType.PUBREC, MqttMessageType.PUBREL,
+                MqttMessageType.PUBCOMP};
+        for (boolean v5 : new boolean[] {false, true}) {
+            for (boolean ws : new boolean[] {false, true}) {
+                EmbeddedChannel netty = ws ? channel(v5, new WebSocket13FrameEncoder(false), new FramePayloadCodec(false),
+                        MqttEncoder.INSTANCE) : channel(v5, MqttEncoder.INSTANCE);
+                EmbeddedChannel ours = ws ? channel(v5, new FramePayloadCodec(false), MqttEncoder.INSTANCE,
+                        new MqttPublishEncoder(() -> v5, FramePayloadCodec.HEADROOM))
+                        : channel(v5, MqttEncoder.INSTANCE, new MqttPublishEncoder(() -> v5, 0));
+                for (MqttMessageType type : types) {
+                    for (int packetId : new int[] {1, 0x1234, 65_535}) {
+                        for (int variant = 0; variant < 4; variant++) {
+                            byte reason = (byte) ((variant & 1) != 0 ? 0x10 : 0);
+                            boolean props = (variant & 2) != 0;
+                            String what = "v5=" + v5 + " ws=" + ws + " " + type + " id=" + packetId + " reason=" + reason
+                                    + " props=" + props;
+                            byte[] expected = write(netty, ack(type, packetId, reason, props));
+                            frameObjects = 0;
+                            byte[] actual = write(ours, ack(type, packetId, reason, props));
+                            assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(actual), what);
+                            boolean bare = !v5 || (reason == 0 && !props);
+                            if (ws && bare) {
+                                assertEquals(0, frameObjects, "framed in place: " + what);
+                            }
+                        }
+                        byte[] expected = write(netty, idOnly(type, packetId));
+                        frameObjects = 0;
+                        assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(write(ours, idOnly(type, packetId))),
+                                "v5=" + v5 + " ws=" + ws + " " + type + " as a message id header");
+                        assertEquals(0, frameObjects);
+                    }
+                }
+                netty.finishAndReleaseAll();
+                ours.finishAndReleaseAll();
+            }
+        }
+    }
+
+    private static MqttFixedHeader ackHeader(MqttMessageType type) {
+        return new MqttFixedHeader(type, false,
+                type == MqttMessageType.PUBREL ? MqttQoS.AT_LEAST_ONCE : MqttQoS.AT_MOST_ONCE, false, 0);
+    }
+
+    private static MqttMessage ack(MqttMessageType type, int packetId, byte reason, boolean withProperties) {
+        MqttProperties props = new MqttProperties();
+        if (withProperties) {
+            props.add(new MqttProperties.StringProperty(MqttProperties.REASON_STRING, "why"));
+        }
+        return new MqttMessage(ackHeader(type), new MqttPubReplyMessageVariableHeader(packetId, reason,
+                withProperties ? props : MqttProperties.NO_PROPERTIES));
+    }
+
+    private static MqttMessage idOnly(MqttMessageType type, int packetId) {
+        return new MqttMessage(ackHeader(type), MqttMessageIdVariableHeader.from(packetId));
     }
 }
