@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * A real {@code nats-server -js} process on a loopback port with its JetStream store in a directory of the test:
  * started, killed and started again on the same port and store, as an operator would.
  */
-final class NatsServer implements AutoCloseable {
+public final class NatsServer implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("Listening for client connections on 127\\.0\\.0\\.1:(\\d+)");
 
     private final Path storeDir;
@@ -50,7 +50,7 @@ final class NatsServer implements AutoCloseable {
     }
 
     /** Start on an ephemeral port (the server picks it) with JetStream in {@code storeDir}. */
-    static NatsServer start(Path storeDir) throws IOException {
+    public static NatsServer start(Path storeDir) throws IOException {
         NatsServer s = new NatsServer(storeDir, List.of());
         s.launch(-1);
         return s;
@@ -129,7 +129,7 @@ final class NatsServer implements AutoCloseable {
         this.process = p;
     }
 
-    String url() {
+    public String url() {
         return "nats://127.0.0.1:" + port;
     }
 
