@@ -106,6 +106,12 @@ public final class SluiceServer implements AutoCloseable {
             ops.metrics().bind(rocks::bindMetrics);
         }
         ops.metrics().bind(security::bindMetrics);
+        if (cluster != null) {
+            // each node sends its $SYS counters to the others; every node publishes their totals under $SYS/broker/cluster
+            cluster.counters(ops.sys()::counters);
+            ops.sys().clusterTotals(cluster::totals);
+            ops.metrics().bind(cluster::bindMetrics);
+        }
         for (String path : OpsEndpoints.PATHS) {
             http.register(path, ops.endpoints()::handle);
         }

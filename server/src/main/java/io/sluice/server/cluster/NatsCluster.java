@@ -24,6 +24,9 @@ import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.ClusterBus;
 import io.sluice.server.broker.MatchResult;
@@ -881,10 +884,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             return;
         }
         try {
-            Map<String, Long> mine = new java.util.LinkedHashMap<>(counters.get());
-            mine.put("cluster/messages/sent", sentRemote.get());
-            mine.put("cluster/messages/received", receivedRemote.get());
-            nats.publish(ALIVE_SUBJECT + node, NodeLiveness.encode(mine));
+            nats.publish(ALIVE_SUBJECT + node, NodeLiveness.encode(ownCounters()));
         } catch (RuntimeException e) {
             // NATS away or the outgoing queue full: the others hear the next one
         }
@@ -901,6 +901,52 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** What this node's heartbeat carries besides the cluster's own counters; called on the cluster's timer. */
     public void counters(Supplier<Map<String, Long>> own) {
         this.counters = own;
+    }
+
+    /** This node's counters, as its heartbeat carries them. */
+    public Map<String, Long> ownCounters() {
+        Map<String, Long> mine = new java.util.LinkedHashMap<>(counters.get());
+        mine.put("cluster/messages/sent", sentRemote.get());
+        mine.put("cluster/messages/received", receivedRemote.get());
+        return mine;
+    }
+
+    /**
+     * The cluster's totals: this node's counters now plus the latest each other node alive sent (at most a heartbeat
+     * old), summed by name, and {@code nodes}, the nodes alive with this one. A node that is down no longer counts.
+     */
+    public Map<String, Long> totals() {
+        Map<String, Long> sum = new java.util.LinkedHashMap<>();
+        sum.put("nodes", 1L);
+        ownCounters().forEach((k, v) -> sum.merge(k, v, Long::sum));
+        for (Map<String, Long> other : liveness.aliveCounters().values()) {
+            sum.merge("nodes", 1L, Long::sum);
+            other.forEach((k, v) -> sum.merge(k, v, Long::sum));
+        }
+        return sum;
+    }
+
+    /**
+     * Per node: {@code sluice.cluster.messages} sent to and received from other nodes, QoS 0 ones dropped, the remote
+     * route entries matched against; for the cluster: {@code sluice.cluster.nodes} alive and
+     * {@code sluice.cluster.total.<counter>} for each counter the nodes send.
+     */
+    public void bindMetrics(MeterRegistry r) {
+        FunctionCounter.builder("sluice.cluster.messages", sentRemote, AtomicLong::get).tag("direction", "sent")
+                .description("messages sent to other nodes, one per node a publish went to").register(r);
+        FunctionCounter.builder("sluice.cluster.messages", receivedRemote, AtomicLong::get).tag("direction", "received")
+                .description("messages other nodes sent to this one").register(r);
+        FunctionCounter.builder("sluice.cluster.qos0.dropped", droppedQos0, AtomicLong::get)
+                .description("QoS 0 messages for other nodes NATS could not take (reconnect buffer or queue full)").register(r);
+        Gauge.builder("sluice.cluster.routes", table, RouteTable::size)
+                .description("filter entries of other nodes alive in the route table").register(r);
+        Gauge.builder("sluice.cluster.nodes", this, c -> c.totals().get("nodes"))
+                .description("nodes of the cluster alive, this one included").register(r);
+        for (String name : ownCounters().keySet()) {
+            Gauge.builder("sluice.cluster.total." + name.replace('/', '.'), this, c -> c.totals().getOrDefault(name, 0L))
+                    .description("the sum over every node alive of its " + name + " ($SYS/broker/" + name + "), at most "
+                            + "a heartbeat old").register(r);
+        }
     }
 
     /** The latest counters each other node alive now sent, by node id (this node's are not in it). */

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The {@code $SYS/broker/...} tree, under Mosquitto's names where Mosquitto has one, published through
@@ -32,6 +33,8 @@ public final class SysTopics implements AutoCloseable {
     private final Map<String, String> lastPublished = new HashMap<>();
     private final Map<String, LoadAverage> loads = new LinkedHashMap<>();
     private ScheduledFuture<?> task;
+    /** In a cluster: the totals over every node alive ({@code $SYS/broker/cluster/...}); null for a single broker. */
+    private volatile Supplier<Map<String, Long>> clusterTotals;
 
     public SysTopics(Broker broker, BrokerMetrics metrics, String version) {
         this.broker = broker;
@@ -71,6 +74,32 @@ public final class SysTopics implements AutoCloseable {
             metrics.ownPublish(payload.length);
             broker.publish(Message.builder(topic).payload(payload).qos(0).retain(true).build(), outcome -> { });
         }
+    }
+
+    /**
+     * This node's counters that add up across a cluster, under their {@code $SYS/broker/} names: each node sends its
+     * own to the others, which sum them into {@code $SYS/broker/cluster/...}. Cheap (no walk over the sessions).
+     */
+    public Map<String, Long> counters() {
+        BrokerStats stats = broker.stats();
+        long dropped = 0;
+        for (BrokerStats.Drop d : BrokerStats.Drop.values()) {
+            dropped += stats.drops(d);
+        }
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("clients/connected", metrics.connectedClients());
+        c.put("messages/received", metrics.clientPublished());
+        c.put("messages/sent", stats.delivered.sum());
+        c.put("bytes/received", metrics.clientPublishedBytes());
+        c.put("bytes/sent", stats.deliveredBytes.sum());
+        c.put("publish/messages/dropped", dropped);
+        c.put("subscriptions/count", (long) broker.trie().subscriptionCount());
+        return c;
+    }
+
+    /** In a cluster, also publish {@code $SYS/broker/cluster/<name>}: the totals {@code totals} gives. */
+    public void clusterTotals(Supplier<Map<String, Long>> totals) {
+        this.clusterTotals = totals;
     }
 
     /** The tree, relative to {@code $SYS/broker/}. */
@@ -118,6 +147,10 @@ public final class SysTopics implements AutoCloseable {
         feed("publish/messages/received", received, now, v);
         feed("publish/messages/sent", sent, now, v);
         feed("connections", metrics.connectsTotal(), now, v);
+        Supplier<Map<String, Long>> totals = clusterTotals;
+        if (totals != null) {
+            totals.get().forEach((k, n) -> v.put("cluster/" + k, Long.toString(n)));
+        }
         return v;
     }
 

@@ -54,7 +54,8 @@ class ClusterTest {
     }
 
     static Sluice node(String id) {
-        return Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id).start();
+        return Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id)
+                .set(Settings.SYS_INTERVAL, 500L).start();
     }
 
     @AfterAll
@@ -84,6 +85,40 @@ class ClusterTest {
         c.connect();
         clients.add(c);
         return c;
+    }
+
+    /**
+     * Each node's $SYS and metrics are its own; {@code $SYS/broker/cluster/...} and {@code sluice_cluster_total_...}
+     * on every node are the sums over the nodes alive, from their heartbeats.
+     */
+    @Test
+    void everyNodeShowsItsOwnCountersAndTheClusterTotals() throws Exception {
+        mqtt(n1, "sys-a");
+        mqtt(n2, "sys-b");
+        mqtt(n2, "sys-c");
+        Mqtt5BlockingClient reader = mqtt(n3, "sys-reader");
+        long[] own = new long[3];
+        Sluice[] nodes = {n1, n2, n3};
+        for (int i = 0; i < 3; i++) {
+            own[i] = cluster(nodes[i]).ownCounters().get("clients/connected");
+        }
+        assertEquals(List.of(1L, 2L, 1L), List.of(own[0], own[1], own[2]), "each node counts its own clients");
+        for (Sluice node : nodes) {
+            await(() -> cluster(node).totals().get("nodes") == 3
+                    && cluster(node).totals().get("clients/connected") == 4, "totals on " + cluster(node).nodeId()
+                    + ": " + cluster(node).totals());
+        }
+        Map<String, String> sys = new ConcurrentHashMap<>();
+        reader.toAsync().subscribeWith().topicFilter("$SYS/broker/#")
+                .callback(p -> sys.put(p.getTopic().toString(), new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)))
+                .send().join();
+        await(() -> "3".equals(sys.get("$SYS/broker/cluster/nodes"))
+                && "4".equals(sys.get("$SYS/broker/cluster/clients/connected"))
+                && "1".equals(sys.get("$SYS/broker/clients/connected")), "$SYS on n3: " + sys);
+        String metrics = new String(java.net.URI.create(n3.urls().http() + "/metrics").toURL().openStream().readAllBytes(),
+                StandardCharsets.UTF_8);
+        assertTrue(metrics.contains("sluice_cluster_nodes 3.0"), metrics);
+        assertTrue(metrics.contains("sluice_cluster_total_clients_connected 4.0"), metrics);
     }
 
     private static NatsCluster cluster(Sluice node) {
