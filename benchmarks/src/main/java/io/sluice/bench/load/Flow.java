@@ -83,6 +83,9 @@ final class Flow implements ClientConn.Listener {
     final List<Pub> pubs = new ArrayList<>();
     final List<Sub> subs = new ArrayList<>();
     final Histogram latencyMicros = new Histogram(60_000_000L, 3);
+    /** The same latencies by 5-second segment of the measured window (by receipt), to see when a tail happened. */
+    final Histogram[] latencyBySegment = new Histogram[64];
+    static final long SEGMENT_NANOS = TimeUnit.SECONDS.toNanos(5);
     long errors;
     private long t0;
     private long windowStart;
@@ -319,6 +322,12 @@ final class Flow implements ClientConn.Listener {
             s.inWindow++;
             long micros = Math.max(0, (nowNanos - Payloads.sentNanos(payload)) / 1000);
             latencyMicros.recordValue(Math.min(micros, latencyMicros.getHighestTrackableValue()));
+            int segment = (int) Math.min(latencyBySegment.length - 1, (nowNanos - windowStart) / SEGMENT_NANOS);
+            Histogram h = latencyBySegment[segment];
+            if (h == null) {
+                h = latencyBySegment[segment] = new Histogram(60_000_000L, 2);
+            }
+            h.recordValue(Math.min(micros, h.getHighestTrackableValue()));
         }
     }
 

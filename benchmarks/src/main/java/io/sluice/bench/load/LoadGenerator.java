@@ -210,6 +210,17 @@ public final class LoadGenerator {
         r.put(prefix + "latency_p99_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99));
         r.put(prefix + "latency_p999_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99.9));
         r.put(prefix + "latency_max_us", h.getTotalCount() == 0 ? -1 : h.getMaxValue());
+        StringBuilder bySegment = new StringBuilder();
+        int segments = f.latencyBySegment.length;
+        while (segments > 0 && f.latencyBySegment[segments - 1] == null) {
+            segments--;
+        }
+        for (int i = 0; i < segments; i++) {
+            Histogram segment = f.latencyBySegment[i];
+            bySegment.append(i == 0 ? "" : " ").append(segment == null ? "-" : segment.getValueAtPercentile(99) / 1000);
+        }
+        // p99 in ms of each 5 s of the measured window in turn: where in a run (its first seconds?) the tail was
+        r.put(prefix + "latency_p99_by_5s_ms", bySegment.toString());
         r.put(prefix + "errors", f.errors);
         r.put("ok", (o.qos == 0 || lost == 0) && f.errors == 0);
     }
