@@ -213,7 +213,13 @@ final class ClusterSessions implements AutoCloseable {
 
     KeptSession kept(SessionId id) {
         Kept k = mirror.get(hash(id));
-        return k == null || k.expired(System.currentTimeMillis()) ? null : k.session();
+        if (k != null && k.expired(System.currentTimeMillis())) {
+            // expired but not swept yet: ended now, before the new session's record and consumer (same thread),
+            // so none of its messages reach the new session
+            ended(id);
+            return null;
+        }
+        return k == null ? null : k.session();
     }
 
     /** The subjects of kept sessions a publish to {@code topic} goes to. */

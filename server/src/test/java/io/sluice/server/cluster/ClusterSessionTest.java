@@ -168,6 +168,37 @@ class ClusterSessionTest {
     }
 
     @Test
+    void aSessionOfflinePastItsExpiryIsGoneOnEveryNodeWithItsMessages() {
+        Mqtt5AsyncClient first = Mqtt5Client.builder().identifier("expiring").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        first.connectWith().cleanStart(false).sessionExpiryInterval(1).send().join();
+        first.subscribeWith().topicFilter("expire/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        await(() -> kept(n2, "expiring") != null, "node 2 to know the session");
+        first.disconnect().join();
+        Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("expiring-pub").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        for (int i = 0; i < 3; i++) {
+            pub.publishWith().topic("expire/x").qos(MqttQos.AT_LEAST_ONCE).payload(("old-" + i).getBytes()).send().join();
+        }
+        await(() -> kept(n1, "expiring") == null && kept(n2, "expiring") == null, "the session expired on both nodes");
+
+        Mqtt5AsyncClient again = Mqtt5Client.builder().identifier("expiring").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        List<String> got = new CopyOnWriteArrayList<>();
+        again.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(text(p)));
+        assertTrue(!again.connectWith().cleanStart(false).sessionExpiryInterval(60).send().join().isSessionPresent(),
+                "no session present after its expiry");
+        again.subscribeWith().topicFilter("expire/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        pub.publishWith().topic("expire/x").qos(MqttQos.AT_LEAST_ONCE).payload("new".getBytes()).send().join();
+        // the new session's queue is the same subject: what the expired one held would come first
+        await(() -> !got.isEmpty(), "the new message");
+        assertEquals(List.of("new"), got, "none of the expired session's messages");
+        again.disconnectWith().sessionExpiryInterval(0).send().join();
+        pub.disconnect().join();
+    }
+
+    @Test
     void aPersistentSessionContinuesOnAnotherNodeAfterItsNodeWasKilled() throws Exception {
         BrokerProcess.Ports ports = BrokerProcess.Ports.free();
         BrokerProcess doomed = BrokerProcess.start(dir.resolve("doomed.log"), "--cluster-nats", nats.url(),
