@@ -288,18 +288,16 @@ public final class SluiceServer implements AutoCloseable {
                         + " (" + e.getMessage() + "); free the port or choose another with --" + listener.port().name(), e);
             }
             serverChannels.add(channel);
-            if (listener.transport() != Transport.WEBSOCKET) {
-                ops.handshakes().pauses(channel);
-            }
+            ops.handshakes().pauses(channel);
             bound.put(listener.name(), (InetSocketAddress) channel.localAddress());
             log.info("listening for {} on {} ({})", listener.name(), channel.localAddress(), loops.kind());
         }
     }
 
     /**
-     * A listener's admission at accept: the HTTP port keeps sockets accepted while overloaded (marked, so operators'
-     * requests are served and upgrades refused); a protocol port bounds its pending handshakes and refuses in its
-     * protocol while overloaded, a TLS port unanswered (an answer would cost a TLS handshake).
+     * A listener's admission at accept: every listener's handshakes share one budget; the HTTP port keeps sockets
+     * accepted while overloaded (marked, so operators' requests are served and upgrades refused); a protocol port
+     * refuses in its protocol while overloaded, a TLS port unanswered (an answer would cost a TLS handshake).
      */
     private AcceptGate acceptGate(Listener listener) {
         if (listener.transport() == Transport.WEBSOCKET) {

@@ -9,6 +9,8 @@ import io.sluice.server.events.Refusal;
 import io.sluice.server.events.Transport;
 import io.sluice.server.transport.ShedAnswer;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * Admission at the door, on the acceptor thread, for each socket just accepted and not yet handed to an I/O thread:
  * <ul>
@@ -20,8 +22,11 @@ import io.sluice.server.transport.ShedAnswer;
  *       (health, readiness, metrics, the admin API) are answered as always, WebSocket upgrades and SSE or
  *       long-poll readers get 503 with Retry-After ({@link UpgradeRefusalHandler}), so operators can see a broker
  *       in trouble;</li>
- *   <li>otherwise an MQTT or STOMP socket takes a place in the {@link HandshakeBudget} until its CONNECT is
- *       answered, and the listeners stop accepting while the budget is full.</li>
+ *   <li>otherwise a socket takes a place in the {@link HandshakeBudget}, waiting for one (accepted,
+ *       on no I/O thread) while every place is taken, and is handed to its I/O thread when it has one. A socket that
+ *       waited longer than {@code handshake-timeout} is closed as it leaves the queue (its client has given up, or
+ *       would be closed at that timeout on its I/O thread anyway); one whose turn comes while the broker is overloaded
+ *       is refused as above.</li>
  * </ul>
  * Shed sockets are counted as refused, reason {@code overloaded}; the log says when shedding starts and ends
  * (with how many), not one line per socket (a storm would flood it).
@@ -33,18 +38,21 @@ public final class AcceptGate extends ChannelInboundHandlerAdapter {
     private final ConnectionEvents metrics;
     private final HandshakeBudget budget;
     private final ShedAnswer shed;
+    private final long staleNanos;
 
     /**
-     * @param budget null on a listener whose handshakes are not bounded (HTTP: an operator's request is no handshake)
-     * @param shed   null to keep and mark sockets accepted while overloaded (HTTP) instead of refusing them
+     * @param budget      null on a listener whose handshakes are not bounded
+     * @param shed        null to keep and mark sockets accepted while overloaded (HTTP) instead of refusing them
+     * @param staleMillis how long a socket may wait for a place before it is closed unanswered
      */
     AcceptGate(Admission admission, Transport transport, ConnectionEvents metrics, HandshakeBudget budget,
-               ShedAnswer shed) {
+               ShedAnswer shed, long staleMillis) {
         this.admission = admission;
         this.transport = transport;
         this.metrics = metrics;
         this.budget = budget;
         this.shed = shed;
+        this.staleNanos = TimeUnit.MILLISECONDS.toNanos(staleMillis);
     }
 
     @Override
@@ -54,16 +62,42 @@ public final class AcceptGate extends ChannelInboundHandlerAdapter {
                 if (shed == null) {
                     child.attr(Admission.REFUSAL).set(Refusal.OVERLOADED); // counted if an upgrade is refused
                 } else {
-                    metrics.refused(transport, child.remoteAddress(), null, null, Refusal.OVERLOADED, null);
-                    if (!shed.answer(child, Refusal.OVERLOADED)) {
-                        child.unsafe().closeForcibly();
-                    }
+                    refuse(child);
                     return;
                 }
             } else if (budget != null) {
-                budget.take(child);
+                budget.enter(child, (c, waitedNanos) -> handOver(ctx, c, waitedNanos));
+                return;
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /** On the acceptor thread: {@code child} has a place now, after waiting {@code waitedNanos} for it. */
+    private void handOver(ChannelHandlerContext ctx, Channel child, long waitedNanos) {
+        if (waitedNanos == 0) {
+            ctx.fireChannelRead(child);
+        } else if (waitedNanos > staleNanos) {
+            budget.give(child);
+            metrics.refused(transport, child.remoteAddress(), null, null, Refusal.HANDSHAKE_TIMEOUT, null);
+            child.unsafe().closeForcibly();
+        } else if (admission.shedding()) {
+            budget.give(child);
+            if (shed == null) {
+                child.attr(Admission.REFUSAL).set(Refusal.OVERLOADED);
+                ctx.fireChannelRead(child);
+            } else {
+                refuse(child);
+            }
+        } else {
+            ctx.fireChannelRead(child);
+        }
+    }
+
+    private void refuse(Channel child) {
+        metrics.refused(transport, child.remoteAddress(), null, null, Refusal.OVERLOADED, null);
+        if (!shed.answer(child, Refusal.OVERLOADED)) {
+            child.unsafe().closeForcibly();
+        }
     }
 }

@@ -3,72 +3,119 @@ package io.sluice.server.ops;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.util.AttributeKey;
+import io.sluice.server.transport.HandshakeTimeout;
 
+import java.util.ArrayDeque;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * How many MQTT and STOMP connections may be between accept and their protocol's answer (CONNACK, CONNECTED) at
- * once: {@code max-pending-handshakes}. At that many, the listeners stop accepting until one is answered or
- * closed; the connections behind wait in the kernel's listen backlog, where they cost the broker nothing.
+ * How many connections the I/O threads may be taking through their handshake at once, on every listener:
+ * {@code max-pending-handshakes} sockets handed to an I/O thread and not yet answered (MQTT CONNACK, STOMP CONNECTED;
+ * over WebSocket the upgrade and then the protocol's answer; a TLS listener's TLS handshake is inside too). Past that, a socket just accepted <em>waits</em>, in the order it came, unregistered:
+ * on no I/O thread, costing them nothing, until a place comes back. Up to {@code accept-backlog} sockets wait so; past
+ * that the listeners stop accepting, and resume once half of those waiting were handed over.
  *
- * <p>Why: a reconnect storm accepted all at once puts thousands of CONNECTs on the I/O threads in one turn, and
- * every connected client's next packet waits behind them (the lag {@link EventLoopLag} then sees, and what the
- * connected clients feel). Accepting only as fast as handshakes are answered keeps each turn of an I/O thread
- * short, the connected clients served first, and the broker working on CONNECTs whose clients still wait for
- * them instead of on those that gave up. HAProxy's {@code maxconn} on a listener pauses accepting the same way.
+ * <p>Why: a reconnect storm handed to the I/O threads all at once puts thousands of CONNECTs in one turn of each,
+ * and every connected client's next packet waits behind them (the lag {@link EventLoopLag} then sees, and what the
+ * connected clients feel). Handing sockets over only as fast as handshakes are answered keeps each turn short, the
+ * connected clients served first. The sockets that wait are held by the broker, not left in the kernel's listen
+ * backlog: a full backlog drops the storm's SYNs, which clients retry only after 1, 3 and 7 s, so a storm bounded
+ * in the kernel admits far slower than the broker can serve (its last clients wait for a retry). Held here, a socket
+ * is handed over the moment a place frees, and the accept loop keeps the backlog empty.
  *
- * <p>The acceptor thread takes a place as it accepts ({@link #take}); the place comes back once, when the protocol
- * adapter answers ({@link Admission#established}), the socket closes, or it has said nothing for a second on its
- * I/O thread ({@link SilenceGuard}: idle sockets cost the I/O threads nothing and must not hold the door shut).
- * Pausing and resuming run on the acceptor thread (every listener's server channel is on it), so they need no lock: a place given back that
- * frees the budget asks the acceptor thread to resume, and it resumes only if there is room then.
+ * <p>The acceptor thread hands sockets over and keeps the waiting queue (every listener's server channel is on it,
+ * so the queue needs no lock). A place comes back once: when the protocol adapter answers
+ * ({@link Admission#established}), the socket closes, or it has said nothing for a second on its I/O thread
+ * ({@link SilenceGuard}: a socket waiting for bytes costs the I/O threads nothing and must not hold a place). A place
+ * given back while sockets wait asks the acceptor thread to hand the next ones over, in one task for all the places
+ * freed meanwhile.
  */
 public final class HandshakeBudget {
     static final AttributeKey<Place> PLACE = AttributeKey.valueOf("sluice.handshakePlace");
+    private static final String GUARD = "handshake-place";
     /** A CONNECT follows the TCP handshake at once; a socket silent this long is not a handshake in progress. */
     static final long SILENT_MILLIS = 1_000;
 
-    private final int max;
-    /**
-     * Resume only once half the places are free: a listener resumed at one free place accepts one socket and
-     * pauses again (Netty stops its accept loop as auto-read goes off), so a storm at the limit would be let in one
-     * socket per wake-up of the acceptor thread, which on a busy machine is a scheduler's time slice.
-     */
-    private final int resumeAt;
-    private final AtomicInteger pending = new AtomicInteger();
-    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
-    private volatile boolean paused;
-    private long pauses;
-
-    public HandshakeBudget(int max) {
-        this.max = max;
-        this.resumeAt = max / 2;
+    /** Hands a socket to its I/O thread (on the acceptor thread), or turns it away, once it leaves the queue. */
+    interface Door {
+        /**
+         * @param waitedNanos how long {@code child} waited for a place (0 when it had one at once); it holds one now
+         */
+        void handOver(Channel child, long waitedNanos);
     }
 
-    /** A listener's server channel whose accepting this budget pauses and resumes. */
+    private final int max;
+    private final int maxWaiting;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    /** The queue's length, for the I/O threads to see whether a freed place has a socket to go to. */
+    private final AtomicInteger waitingCount = new AtomicInteger();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean paused;
+    private volatile long pauses;
+    private volatile long waited;
+
+    /**
+     * @param max        handshakes on the I/O threads at once
+     * @param maxWaiting sockets held, accepted, while every place is taken; past it the listeners stop accepting
+     */
+    public HandshakeBudget(int max, int maxWaiting) {
+        this.max = max;
+        this.maxWaiting = Math.max(1, maxWaiting);
+    }
+
+    /** A listener's server channel whose accepting this budget pauses and resumes; all are on one acceptor thread. */
     public void pauses(Channel serverChannel) {
         listeners.add(serverChannel);
     }
 
-    /** On the acceptor thread: {@code child} was accepted; it holds a place until it is answered or closes. */
-    void take(Channel child) {
-        child.attr(PLACE).set(new Place(this));
-        child.closeFuture().addListener(f -> give(child));
-        child.pipeline().addFirst(new SilenceGuard());
-        if (pending.incrementAndGet() >= max && !paused) {
+    /**
+     * On the acceptor thread: {@code child} was just accepted. It is handed over through {@code door} now if a place
+     * is free and nobody waits before it, else when its turn comes.
+     */
+    void enter(Channel child, Door door) {
+        if (waiting.isEmpty() && tryTake()) {
+            take(child);
+            door.handOver(child, 0);
+            return;
+        }
+        waiting.add(new Waiting(child, door, System.nanoTime()));
+        waitingCount.incrementAndGet();
+        waited++;
+        if (waiting.size() >= maxWaiting && !paused) {
             paused = true;
             pauses++;
             for (Channel l : listeners) {
                 l.config().setAutoRead(false);
             }
-            // a place given back while this thread decided to pause did not see the pause: look again
-            resume();
         }
+        drain(); // a place given back just before this socket queued found no one waiting: look again
+    }
+
+    private boolean tryTake() {
+        while (true) {
+            int n = pending.get();
+            if (n >= max) {
+                return false;
+            }
+            if (pending.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** The place {@code child} holds from now until it is answered or closed (the count was taken by the caller). */
+    private void take(Channel child) {
+        child.attr(PLACE).set(new Place(this));
+        child.closeFuture().addListener(f -> give(child));
+        child.pipeline().addFirst(GUARD, new SilenceGuard());
     }
 
     /** {@code child}'s handshake ended (answered or closed): its place comes back, once. */
@@ -77,13 +124,29 @@ public final class HandshakeBudget {
         if (place == null || !place.given.compareAndSet(false, true)) {
             return;
         }
-        if (pending.decrementAndGet() <= resumeAt && paused && !listeners.isEmpty()) {
-            listeners.get(0).eventLoop().execute(this::resume);
+        pending.decrementAndGet();
+        if (child.pipeline().context(GUARD) != null) {
+            child.pipeline().remove(GUARD);
+        }
+        if (waitingCount.get() > 0 && !listeners.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+            EventLoop acceptor = listeners.get(0).eventLoop();
+            acceptor.execute(() -> {
+                drainScheduled.set(false);
+                drain();
+            });
         }
     }
 
-    private void resume() {
-        if (paused && pending.get() <= resumeAt) {
+    /** On the acceptor thread: hand over as many waiting sockets as there are free places, oldest first. */
+    private void drain() {
+        long now = System.nanoTime();
+        while (!waiting.isEmpty() && tryTake()) {
+            Waiting w = waiting.poll();
+            waitingCount.decrementAndGet();
+            take(w.child);
+            w.door.handOver(w.child, now - w.since);
+        }
+        if (paused && waiting.size() <= maxWaiting / 2) {
             paused = false;
             for (Channel l : listeners) {
                 l.config().setAutoRead(true);
@@ -91,29 +154,43 @@ public final class HandshakeBudget {
         }
     }
 
-    /** Handshakes between accept and answer now. */
+    /** Handshakes on the I/O threads now, between hand-over and answer. */
     public int pending() {
         return pending.get();
+    }
+
+    /** Sockets accepted and waiting for a place now. */
+    public int waiting() {
+        return waitingCount.get();
     }
 
     public int max() {
         return max;
     }
 
-    /** Whether the listeners wait for a handshake to end before they accept again. */
+    /** Whether the listeners wait for sockets to be handed over before they accept again. */
     public boolean paused() {
         return paused;
     }
 
-    /** How many times the listeners paused (read on the acceptor thread, or as a metric's approximation). */
+    /** How many times the listeners paused (written on the acceptor thread). */
     public long pauses() {
         return pauses;
     }
 
+    /** How many sockets had to wait for a place (written on the acceptor thread). */
+    public long waited() {
+        return waited;
+    }
+
     /**
-     * A socket that says nothing for {@link #SILENT_MILLIS} once on its I/O thread gives its place back: it costs
-     * that thread nothing while silent, and sockets that never speak must not hold the listeners shut (they are
-     * closed at {@code handshake-timeout} as before). A socket that spoke keeps its place until answered.
+     * Watches a socket while it holds a place. One that says nothing for {@link #SILENT_MILLIS} once on its I/O thread
+     * gives its place back: it costs that thread nothing while silent, and sockets that never speak must not hold
+     * the door shut (they are closed at {@code handshake-timeout} as before). One that spoke keeps it until answered,
+     * except a plain HTTP request (health, metrics, the admin API, an SSE reader: anything but a WebSocket upgrade),
+     * which is no handshake and gives it back as the HTTP port routes it ({@link HandshakeTimeout#RESTART}). A
+     * WebSocket upgrade keeps it through the upgrade until its protocol answers, like a CONNECT over TCP.
+     * Removed once the place is given back.
      */
     private final class SilenceGuard extends ChannelInboundHandlerAdapter {
         private boolean heard;
@@ -132,9 +209,19 @@ public final class HandshakeBudget {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             heard = true;
-            ctx.pipeline().remove(this);
             ctx.fireChannelRead(msg);
         }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt == HandshakeTimeout.RESTART) {
+                give(ctx.channel());
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    private record Waiting(Channel child, Door door, long since) {
     }
 
     /** A channel's place in the budget, given back once. */

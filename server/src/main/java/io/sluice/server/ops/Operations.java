@@ -30,6 +30,7 @@ public final class Operations implements AutoCloseable {
     private final ConnectionEvents events;
     private final Admission admission;
     private final HandshakeBudget handshakes;
+    private final long handshakeTimeout;
     private final TopicLimits topicLimits;
     private final Readiness readiness = new Readiness();
     private final OpsEndpoints endpoints;
@@ -45,7 +46,9 @@ public final class Operations implements AutoCloseable {
         this.events = ConnectionEvents.all(metrics, log);
         this.lag = workers == null ? null : new EventLoopLag(workers, EventLoopLag.PROBE_INTERVAL_MILLIS);
         this.admission = Admission.from(settings, lag == null ? () -> 0L : lag::nanos);
-        this.handshakes = new HandshakeBudget(settings.get(Settings.MAX_PENDING_HANDSHAKES));
+        this.handshakes = new HandshakeBudget(settings.get(Settings.MAX_PENDING_HANDSHAKES),
+                settings.get(Settings.ACCEPT_BACKLOG));
+        this.handshakeTimeout = settings.get(Settings.HANDSHAKE_TIMEOUT);
         this.topicLimits = TopicLimits.from(settings);
         this.endpoints = new OpsEndpoints(metrics, readiness);
         this.sys = new SysTopics(broker, metrics, version());
@@ -59,7 +62,10 @@ public final class Operations implements AutoCloseable {
                 .description("sockets admitted and open now, on every listener (before and after CONNECT)")
                 .register(r));
         metrics.bind(r -> Gauge.builder("sluice.handshakes.pending", handshakes, HandshakeBudget::pending)
-                .description("MQTT and STOMP connections accepted and not yet answered; at --max-pending-handshakes the listeners pause accepting")
+                .description("connections on the I/O threads whose handshake (WebSocket upgrade, CONNECT) is not yet answered; at --max-pending-handshakes new ones wait")
+                .register(r));
+        metrics.bind(r -> Gauge.builder("sluice.handshakes.waiting", handshakes, HandshakeBudget::waiting)
+                .description("connections accepted and waiting for a place among --max-pending-handshakes; at --accept-backlog the listeners pause accepting")
                 .register(r));
         if (lag != null) {
             metrics.bind(r -> Gauge.builder("sluice.event.loop.lag", lag, EventLoopLag::seconds).baseUnit("seconds")
@@ -107,15 +113,20 @@ public final class Operations implements AutoCloseable {
      * {@link HandshakeBudget#pauses} with the bound server channel.
      */
     public AcceptGate acceptGate(Transport transport, ShedAnswer shed) {
-        return new AcceptGate(admission, transport, metrics, handshakes, shed);
+        return new AcceptGate(admission, transport, metrics, handshakes, shed, handshakeTimeout);
     }
 
-    /** On the HTTP listener's server channel: sockets accepted while overloaded are kept, marked (see {@link AcceptGate}). */
+    /**
+     * On the HTTP listener's server channel: its WebSocket upgrades bounded by {@code max-pending-handshakes} with
+     * every other listener's handshakes (a plain request gives its place back as it is routed), sockets accepted
+     * while overloaded kept and marked (see {@link AcceptGate}). Call {@link HandshakeBudget#pauses} with the bound
+     * server channel.
+     */
     public AcceptGate httpAcceptGate(Transport transport) {
-        return new AcceptGate(admission, transport, metrics, null, null);
+        return new AcceptGate(admission, transport, metrics, handshakes, null, handshakeTimeout);
     }
 
-    /** MQTT and STOMP handshakes between accept and answer, bounded by {@code max-pending-handshakes}. */
+    /** Handshakes between hand-over to an I/O thread and answer, on every listener, bounded by {@code max-pending-handshakes}. */
     public HandshakeBudget handshakes() {
         return handshakes;
     }
