@@ -21,6 +21,7 @@ public final class Delivery {
     private long storeSeq;
     /** Runs once the delivery is done with (acknowledged or expired): a message kept in the cluster is let go then. */
     private Runnable settled;
+    private Object storeHandle;
 
     public Delivery(Message message, int qos, boolean retainFlag, int[] subscriptionIds, Object tag) {
         this.message = message;
@@ -103,6 +104,18 @@ public final class Delivery {
 
     void storeSeq(long seq) {
         this.storeSeq = seq;
+    }
+
+    /**
+     * For {@link MessageStore} implementations, under the session queue's lock (where every store call about this
+     * delivery is made): what the store keeps about its entry, e.g. a write it has not made yet.
+     */
+    public Object storeHandle() {
+        return storeHandle;
+    }
+
+    public void storeHandle(Object handle) {
+        this.storeHandle = handle;
     }
 
     void assign(int packetId, long sendSequence) {

@@ -23,6 +23,7 @@ public final class Message {
     // the message store's handle, guarded by this message's monitor (see MessageStore: payloads once)
     private long storeId;
     private int storeRefs;
+    private Object storeHandle;
     /**
      * Its place in the {@link MessageHistory}, 0 when its topic keeps none. Written once by {@link Broker#publish}
      * before the message reaches any queue (so every reader sees it through the queue's lock), never after.
@@ -114,6 +115,18 @@ public final class Message {
 
     public void storeRefs(int refs) {
         this.storeRefs = refs;
+    }
+
+    /**
+     * For {@link MessageStore} implementations, under this message's monitor: what the store keeps about its
+     * payload record, e.g. a write it has not made yet.
+     */
+    public Object storeHandle() {
+        return storeHandle;
+    }
+
+    public void storeHandle(Object handle) {
+        this.storeHandle = handle;
     }
 
     /** Its position in the message history (resume by position, SSE ids), 0 when its topic keeps no history. */

@@ -46,8 +46,12 @@ public interface MessageStore extends AutoCloseable {
      */
     void putInflight(String sessionId, long seq, Delivery delivery);
 
-    /** The delivery at {@code seq} is done (acknowledged, expired, handed on): its entry goes. */
-    void deleteQueued(String sessionId, long seq, Message message);
+    /**
+     * The delivery at {@code seq} is done (acknowledged, expired, handed on): its entry goes, and its reference to
+     * the payload. A store may cancel an entry (and a payload) it has not written yet instead of writing and
+     * deleting it: the delivery is done either way.
+     */
+    void deleteQueued(String sessionId, long seq, Delivery delivery);
 
     /** An inbound QoS 2 packet id received and not yet released (MQTT 5 section 4.3.3). */
     void putInboundQos2(String sessionId, int packetId);
@@ -200,7 +204,7 @@ public interface MessageStore extends AutoCloseable {
         }
 
         @Override
-        public void deleteQueued(String sessionId, long seq, Message message) {
+        public void deleteQueued(String sessionId, long seq, Delivery delivery) {
         }
 
         @Override

@@ -48,7 +48,7 @@ final class SessionJournal {
     /** The delivery is done here: acknowledged, expired, or handed to another session. */
     void done(Delivery d) {
         if (d.storeSeq() != 0) {
-            store.deleteQueued(sessionId, d.storeSeq(), d.message());
+            store.deleteQueued(sessionId, d.storeSeq(), d);
             d.storeSeq(0);
         }
     }

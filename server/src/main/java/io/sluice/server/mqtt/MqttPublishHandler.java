@@ -23,9 +23,13 @@ import io.sluice.server.broker.PublishCallback;
 import io.sluice.server.broker.PublishOutcome;
 import io.sluice.server.events.Limit;
 
+import io.netty.util.internal.PlatformDependent;
+
 import java.util.ArrayDeque;
 import java.util.HashSet;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Inbound PUBLISH at QoS 0, 1 and 2 and the QoS 2 PUBREL (MQTT 5 section 4.3): validation, topic aliases,
@@ -52,6 +56,12 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private boolean pausedForWindow;
     /** The publish waiting for room in a subscriber's queue, which stopped reading (at most one at a time). */
     private Completion heldForRoom;
+    /**
+     * Publishes finished on another thread, in the order they finished: one group commit of the store finishes many
+     * at once, and the event loop takes them in one task with one flush rather than one of each per message.
+     */
+    private final Queue<Completion> finished = PlatformDependent.newMpscQueue();
+    private final AtomicBoolean finishedScheduled = new AtomicBoolean();
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}; made on the first. */
     private Set<Integer> countedQos2;
 
@@ -199,6 +209,24 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             pausedForWindow = true;
             connection.gate.pause();
         }
+    }
+
+    /** On the event loop: every publish finished elsewhere so far is ready; what is due goes out, in one flush. */
+    private void answerFinished() {
+        finishedScheduled.set(false);
+        boolean resumeHeld = false;
+        for (Completion c; (c = finished.poll()) != null; ) {
+            c.ready = c.finishedWith;
+            if (heldForRoom == c) {
+                heldForRoom = null;
+                resumeHeld = true;
+            }
+        }
+        answerInOrder();
+        if (resumeHeld && !pausedForWindow) {
+            connection.gate.resume();
+        }
+        connection.channel.flush();
     }
 
     /** On the event loop: send every acknowledgement now due, in order, and read again when nothing holds reading. */
@@ -368,6 +396,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         boolean storeOnly;
         /** The outcome, once it may be acknowledged; set on the event loop. */
         PublishOutcome ready;
+        /** Set before it is queued in {@link #finished}, read after it is taken out (the queue orders the two). */
+        private PublishOutcome finishedWith;
 
         Completion(int qos, int packetId) {
             this.qos = qos;
@@ -399,18 +429,11 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             if (connection.channel.eventLoop().isShuttingDown()) {
                 return; // the broker is stopping: no one is left to acknowledge
             }
-            connection.channel.eventLoop().execute(() -> {
-                ready = o;
-                boolean wasHeld = heldForRoom == this;
-                if (wasHeld) {
-                    heldForRoom = null;
-                }
-                answerInOrder();
-                if (wasHeld && !pausedForWindow) {
-                    connection.gate.resume();
-                }
-                connection.channel.flush();
-            });
+            finishedWith = o;
+            finished.offer(this);
+            if (finishedScheduled.compareAndSet(false, true)) {
+                connection.channel.eventLoop().execute(MqttPublishHandler.this::answerFinished);
+            }
         }
 
         synchronized PublishOutcome outcomeIfImmediate() {

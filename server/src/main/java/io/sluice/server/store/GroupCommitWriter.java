@@ -8,16 +8,30 @@ import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 
+import io.netty.util.internal.PlatformDependent;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Queue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The store's one writer thread: whatever operations the event loops recorded since its last write become one
  * {@link WriteBatch} and one {@code db.write} (group commit: one write-ahead-log append, and with
  * {@code --fsync batch} one fsync, for the operations of many connections), then the callbacks that waited for
- * them run. No event loop ever touches the disk; they only enqueue.
+ * them run. No event loop ever touches the disk; they only enqueue (a lock-free queue: publishers on every event
+ * loop add to it at once) and wake the writer when it sleeps.
+ *
+ * <p><b>Write elision.</b> Most of what a persistent session's queue records is short-lived: a message reaches a
+ * connected subscriber, which acknowledges it within a millisecond, often before the group commit that would
+ * write its entry. An {@link Elidable} write (a queue entry, a payload) is claimed by the writer only when it builds
+ * the batch; a delete that comes first cancels it instead, and neither is written. What an acknowledgement waits
+ * for is unchanged: every write made before its barrier is either in the write-ahead log or cancelled because the
+ * message was already delivered and acknowledged. (HiveMQ and EMQX skip the disk the same way for a message a
+ * connected subscriber takes at once.)
  *
  * <p>When a write fails (a full disk, a read-only or failing file system), the callbacks of that batch are told,
  * the store reports itself not writable so new publishes that need it are refused at once, one log line says
@@ -33,6 +47,56 @@ final class GroupCommitWriter implements AutoCloseable {
         void apply(WriteBatch batch) throws RocksDBException;
     }
 
+    /**
+     * A put that a later delete may cancel while it waits for the writer. Its value is built only when the writer
+     * claims it (so a cancelled one costs no encoding either), and may change until then ({@link #stillPending}).
+     */
+    abstract static class Elidable implements Op {
+        private static final VarHandle STATE;
+        private static final int PENDING = 0;
+        private static final int CLAIMED = 1;
+        private static final int CANCELLED = 2;
+
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(Elidable.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        @SuppressWarnings("unused") // through STATE
+        private volatile int state;
+
+        @Override
+        public final void apply(WriteBatch batch) throws RocksDBException {
+            if (claim()) {
+                write(batch);
+            }
+        }
+
+        /** The writer takes the put for its batch: false when it was cancelled first. */
+        boolean claim() {
+            return STATE.compareAndSet(this, PENDING, CLAIMED);
+        }
+
+        /** Called once, by the writer, after it claimed the put: every change made before the claim is visible. */
+        abstract void write(WriteBatch batch) throws RocksDBException;
+
+        /** True when the put will not be written: the caller skips the matching delete. */
+        boolean cancel() {
+            return STATE.compareAndSet(this, PENDING, CANCELLED);
+        }
+
+        /**
+         * After changing what {@link #write} will write: true when the writer has not claimed the put yet, so it
+         * writes the change (the change happened before the claim); false when the caller must write it itself.
+         */
+        boolean stillPending() {
+            return state == PENDING;
+        }
+    }
+
     private record Barrier(WriteCallback callback) implements Op {
         @Override
         public void apply(WriteBatch batch) {
@@ -43,8 +107,10 @@ final class GroupCommitWriter implements AutoCloseable {
     private final WriteOptions options;
     private final StoreMetrics metrics;
     private final String where;
-    private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
+    private final Queue<Op> queue = PlatformDependent.newMpscQueue();
     private final Thread thread;
+    /** Set by the writer before it parks on an empty queue; whoever adds an operation then wakes it. */
+    private volatile boolean sleeping;
     private volatile boolean running = true;
     private volatile boolean writable = true;
     private long lastClock;
@@ -60,11 +126,15 @@ final class GroupCommitWriter implements AutoCloseable {
     }
 
     void submit(Op op) {
-        queue.add(op);
+        queue.offer(op);
+        if (sleeping) {
+            sleeping = false;
+            LockSupport.unpark(thread);
+        }
     }
 
     void afterWrites(WriteCallback callback) {
-        queue.add(new Barrier(callback));
+        submit(new Barrier(callback));
     }
 
     boolean isWritable() {
@@ -76,33 +146,50 @@ final class GroupCommitWriter implements AutoCloseable {
     }
 
     private void run() {
-        List<Op> ops = new ArrayList<>(256);
-        List<WriteCallback> callbacks = new ArrayList<>(64);
-        while (running || !queue.isEmpty()) {
-            Op first;
-            try {
-                first = queue.poll(CLOCK_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                continue;
+        List<Op> ops = new ArrayList<>(1024);
+        List<WriteCallback> callbacks = new ArrayList<>(256);
+        long parkNanos = TimeUnit.MILLISECONDS.toNanos(CLOCK_PERIOD_MILLIS);
+        try (WriteBatch batch = new WriteBatch()) {
+            while (running || !queue.isEmpty()) {
+                Op op;
+                while (ops.size() < MAX_BATCH && (op = queue.poll()) != null) {
+                    ops.add(op);
+                }
+                if (ops.isEmpty()) {
+                    sleeping = true;
+                    if (queue.isEmpty() && running) {
+                        LockSupport.parkNanos(this, parkNanos);
+                    }
+                    sleeping = false;
+                    if (queue.isEmpty()) {
+                        write(ops, callbacks, batch); // the clock, once a second
+                    }
+                    continue;
+                }
+                write(ops, callbacks, batch);
+                ops.clear();
+                callbacks.clear();
             }
-            if (first != null) {
-                ops.add(first);
-                queue.drainTo(ops, MAX_BATCH - 1);
-            }
-            write(ops, callbacks);
-            ops.clear();
-            callbacks.clear();
         }
     }
 
-    private void write(List<Op> ops, List<WriteCallback> callbacks) {
+    private void write(List<Op> ops, List<WriteCallback> callbacks, WriteBatch batch) {
         long start = System.nanoTime();
         boolean ok;
         int count = 0;
-        try (WriteBatch batch = new WriteBatch()) {
+        int elided = 0;
+        try {
+            batch.clear();
             for (Op op : ops) {
                 if (op instanceof Barrier b) {
                     callbacks.add(b.callback());
+                } else if (op instanceof Elidable e) {
+                    if (e.claim()) {
+                        e.write(batch);
+                        count++;
+                    } else {
+                        elided++;
+                    }
                 } else {
                     op.apply(batch);
                     count++;
@@ -134,6 +221,9 @@ final class GroupCommitWriter implements AutoCloseable {
         if (count > 0) {
             metrics.batchWritten(count, System.nanoTime() - start);
         }
+        if (elided > 0) {
+            metrics.elided(elided);
+        }
         for (WriteCallback c : callbacks) {
             try {
                 c.written(ok);
@@ -155,7 +245,7 @@ final class GroupCommitWriter implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        thread.interrupt();
+        LockSupport.unpark(thread);
         try {
             thread.join(30_000);
         } catch (InterruptedException e) {

@@ -63,6 +63,15 @@ public final class RocksMessageStore implements MessageStore {
         DataDirectory dir = DataDirectory.open(dataDir);
         Options options = new Options().setCreateIfMissing(true)
                 .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                // what a flush writes is mostly short-lived (entries and payloads deleted soon after, their
+                // tombstones): not worth compressing in the first levels, which compactions rewrite anyway
+                .setCompressionPerLevel(List.of(CompressionType.NO_COMPRESSION, CompressionType.NO_COMPRESSION,
+                        CompressionType.LZ4_COMPRESSION, CompressionType.LZ4_COMPRESSION,
+                        CompressionType.LZ4_COMPRESSION, CompressionType.LZ4_COMPRESSION,
+                        CompressionType.LZ4_COMPRESSION))
+                // two memtables merged before a flush: a put and its delete meeting there are both dropped
+                .setMinWriteBufferNumberToMerge(2)
+                .setMaxWriteBufferNumber(4)
                 .setMaxBackgroundJobs(2)
                 .setKeepLogFileNum(3)
                 .setInfoLogLevel(org.rocksdb.InfoLogLevel.WARN_LEVEL);
@@ -185,8 +194,10 @@ public final class RocksMessageStore implements MessageStore {
 
     @Override
     public void putQueued(String sessionId, long seq, Delivery d) {
-        long id = reference(d.message());
-        putEntry(sessionId, seq, id, d, 0, false);
+        long id = reference(d.message(), true);
+        EntryPut put = new EntryPut(sessionId, seq, id, d);
+        d.storeHandle(put);
+        writer.submit(put);
     }
 
     @Override
@@ -195,24 +206,79 @@ public final class RocksMessageStore implements MessageStore {
         synchronized (d.message()) {
             id = d.message().storeId();
         }
-        if (id != 0) {
-            putEntry(sessionId, seq, id, d, d.packetId(), d.released());
+        if (id == 0) {
+            return;
         }
-    }
-
-    private void putEntry(String sessionId, long seq, long messageId, Delivery d, int packetId, boolean released) {
-        int qos = d.qos();
-        boolean retainFlag = d.retainFlag();
-        int[] ids = d.subscriptionIds();
-        String group = d.groupKey();
-        writer.submit(b -> b.put(KeyLayout.queued(sessionId, seq),
-                Records.entry(messageId, qos, retainFlag, released, packetId, ids, group)));
+        if (d.storeHandle() instanceof EntryPut pending) {
+            pending.packetId = d.packetId();
+            pending.released = d.released();
+            if (pending.stillPending()) {
+                return; // one write of the entry, in its latest state
+            }
+        }
+        d.storeHandle(WRITTEN);
+        EntryPut put = new EntryPut(sessionId, seq, id, d);
+        put.packetId = d.packetId();
+        put.released = d.released();
+        writer.submit(put::write);
     }
 
     @Override
-    public void deleteQueued(String sessionId, long seq, Message message) {
-        writer.submit(b -> b.delete(KeyLayout.queued(sessionId, seq)));
-        release(message);
+    public void deleteQueued(String sessionId, long seq, Delivery d) {
+        Object handle = d.storeHandle();
+        d.storeHandle(null);
+        if (!(handle instanceof EntryPut pending && pending.cancel())) {
+            writer.submit(b -> b.delete(KeyLayout.queued(sessionId, seq)));
+        }
+        release(d.message());
+    }
+
+    /** A delivery's entry was written (not only pending): its removal must be written too. */
+    private static final Object WRITTEN = new Object();
+
+    /** A queue entry, built by the writer when it claims it; the in-flight state may change until then. */
+    private static final class EntryPut extends GroupCommitWriter.Elidable {
+        private final String sessionId;
+        private final long seq;
+        private final long messageId;
+        private final int qos;
+        private final boolean retainFlag;
+        private final int[] subscriptionIds;
+        private final String groupKey;
+        volatile int packetId;
+        volatile boolean released;
+
+        EntryPut(String sessionId, long seq, long messageId, Delivery d) {
+            this.sessionId = sessionId;
+            this.seq = seq;
+            this.messageId = messageId;
+            this.qos = d.qos();
+            this.retainFlag = d.retainFlag();
+            this.subscriptionIds = d.subscriptionIds();
+            this.groupKey = d.groupKey();
+        }
+
+        @Override
+        void write(WriteBatch b) throws RocksDBException {
+            b.put(KeyLayout.queued(sessionId, seq),
+                    Records.entry(messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey));
+        }
+    }
+
+    /** A payload record, encoded by the writer when it claims it. */
+    private static final class PayloadPut extends GroupCommitWriter.Elidable {
+        private final long id;
+        private final Message message;
+
+        PayloadPut(long id, Message message) {
+            this.id = id;
+            this.message = message;
+        }
+
+        @Override
+        void write(WriteBatch b) throws RocksDBException {
+            b.put(KeyLayout.message(id), Records.message(message));
+        }
     }
 
     @Override
@@ -239,7 +305,7 @@ public final class RocksMessageStore implements MessageStore {
 
     @Override
     public void putRetained(Message message, Message previous) {
-        long id = reference(message);
+        long id = reference(message, false);
         byte[] value = ByteBuffer.allocate(8).putLong(id).array();
         writer.submit(b -> b.put(KeyLayout.retained(message.topic()), value));
         if (previous != null) {
@@ -264,7 +330,7 @@ public final class RocksMessageStore implements MessageStore {
 
     @Override
     public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
-        long id = reference(message);
+        long id = reference(message, false);
         byte[] value = ByteBuffer.allocate(16).putLong(appendedAtMillis).putLong(id).array();
         writer.submit(b -> b.put(KeyLayout.history(topic, position), value));
     }
@@ -301,13 +367,23 @@ public final class RocksMessageStore implements MessageStore {
 
     // ---- payloads once: reference counting on the message
 
-    private long reference(Message m) {
+    /**
+     * One more reference to the message's payload record, written with the first one. A payload referred to only
+     * by queue entries may be cancelled with them (they are all submitted after it, so none of them is written
+     * without it); a retained or history entry is written whatever happens to it, so from its first such reference
+     * the payload is written too.
+     */
+    private long reference(Message m, boolean elidable) {
         synchronized (m) {
             if (m.storeRefs() == 0) {
                 long id = nextMessageId.incrementAndGet();
                 m.storeId(id);
-                byte[] key = KeyLayout.message(id);
-                writer.submit(b -> b.put(key, Records.message(m)));
+                PayloadPut put = new PayloadPut(id, m);
+                m.storeHandle(put);
+                writer.submit(put);
+            }
+            if (!elidable) {
+                m.storeHandle(null);
             }
             m.storeRefs(m.storeRefs() + 1);
             return m.storeId();
@@ -322,9 +398,13 @@ public final class RocksMessageStore implements MessageStore {
             }
             m.storeRefs(refs - 1);
             if (refs == 1) {
-                byte[] key = KeyLayout.message(m.storeId());
+                long id = m.storeId();
+                Object handle = m.storeHandle();
                 m.storeId(0);
-                writer.submit(b -> b.delete(key));
+                m.storeHandle(null);
+                if (!(handle instanceof PayloadPut pending && pending.cancel())) {
+                    writer.submit(b -> b.delete(KeyLayout.message(id)));
+                }
             }
         }
     }
@@ -339,6 +419,11 @@ public final class RocksMessageStore implements MessageStore {
     @Override
     public boolean isWritable() {
         return writer.isWritable();
+    }
+
+    /** Puts cancelled before they were written (each with the delete it spared), since the store opened. */
+    long elidedWrites() {
+        return metrics.elidedTotal();
     }
 
     long pendingOperations() {
@@ -370,6 +455,7 @@ public final class RocksMessageStore implements MessageStore {
         String lastSession = null;
         boolean lastSessionKnown = false;
         java.util.Set<String> sessions = new java.util.HashSet<>();
+        java.util.Map<String, Long> historyGaps = new java.util.HashMap<>();
         // one pass front to back: read ahead, and leave the block cache to the running broker
         try (WriteBatch cleanup = new WriteBatch();
              ReadOptions scan = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
@@ -454,6 +540,12 @@ public final class RocksMessageStore implements MessageStore {
                         long id = v.getLong();
                         Message m = messages.get(id);
                         if (m == null || history == null) {
+                            if (history != null) {
+                                // its payload went in a crash before the entry's own trim was written: a gap
+                                long position = KeyLayout.longAt(key, key.length - 8);
+                                history.trimmed(KeyLayout.idAt(key), position);
+                                historyGaps.merge(KeyLayout.idAt(key), position, Math::max);
+                            }
                             cleanup.delete(key);
                             continue;
                         }
@@ -465,6 +557,8 @@ public final class RocksMessageStore implements MessageStore {
                     case KeyLayout.HISTORY_TRIMMED -> {
                         if (history != null) {
                             history.trimmed(KeyLayout.idAt(key), ByteBuffer.wrap(value).getLong());
+                            historyGaps.computeIfPresent(KeyLayout.idAt(key),
+                                    (t, p) -> Math.max(p, ByteBuffer.wrap(value).getLong()));
                         }
                     }
                     case KeyLayout.HISTORY_IN_MEMORY -> {
@@ -497,6 +591,13 @@ public final class RocksMessageStore implements MessageStore {
                     orphans++;
                 }
             }
+            historyGaps.forEach((topic, position) -> {
+                try {
+                    cleanup.put(KeyLayout.historyTrimmed(topic), ByteBuffer.allocate(8).putLong(position).array());
+                } catch (RocksDBException e) {
+                    throw new StoreException("cannot record a history gap: " + GroupCommitWriter.reason(e), e);
+                }
+            });
             nextMessageId.set(maxId);
             if (cleanup.count() > 0) {
                 try (WriteOptions wo = new WriteOptions().setSync(fsync)) {

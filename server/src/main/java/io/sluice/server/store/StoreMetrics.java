@@ -18,6 +18,9 @@ final class StoreMetrics {
     private volatile DistributionSummary batchSize;
     private volatile Timer writeLatency;
     private volatile Counter writeFailures;
+    private volatile Counter elided;
+    /** Puts cancelled before they were written, each with the delete it spared (also before metrics exist). */
+    private final java.util.concurrent.atomic.LongAdder elidedTotal = new java.util.concurrent.atomic.LongAdder();
     private volatile long recoveryMillis;
     private volatile long recoveredMessages;
 
@@ -31,6 +34,9 @@ final class StoreMetrics {
                 .maximumExpectedValue(Duration.ofSeconds(5)).register(registry);
         writeFailures = Counter.builder("sluice.store.write.failures")
                 .description("group commits that could not be written (full disk, read-only or failing file system)")
+                .register(registry);
+        elided = Counter.builder("sluice.store.elided.writes")
+                .description("queue entries and payloads never written: deleted (acknowledged) before the group commit reached them")
                 .register(registry);
         Gauge.builder("sluice.store.size", store, RocksMessageStore::sizeOnDisk).baseUnit("bytes")
                 .description("bytes the message store holds on disk (live SST files and write-ahead log)")
@@ -49,6 +55,18 @@ final class StoreMetrics {
             b.record(operations);
             writeLatency.record(nanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    void elided(int puts) {
+        elidedTotal.add(puts);
+        Counter c = elided;
+        if (c != null) {
+            c.increment(puts);
+        }
+    }
+
+    long elidedTotal() {
+        return elidedTotal.sum();
     }
 
     void writeFailed() {
