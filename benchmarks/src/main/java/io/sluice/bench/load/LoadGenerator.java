@@ -82,6 +82,11 @@ public final class LoadGenerator {
         return r;
     }
 
+    /** This process's limit on open files (a JVM raises its soft limit to the hard one), -1 when unknown. */
+    public static long ownOpenFilesLimit() {
+        return ProcessStats.ownOpenFilesLimit();
+    }
+
     /** This process's CPU seconds, to show the generator is not the bottleneck. */
     private static double ownCpuSeconds() {
         java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();

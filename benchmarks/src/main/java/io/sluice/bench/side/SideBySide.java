@@ -100,7 +100,8 @@ public final class SideBySide {
         double duration = 20;
         double warmup = 5;
         double firstMinute = 60;
-        int idleConnections = 5_000;
+        /** -1: as many as the open-files limit allows, up to 100,000 ({@link #autoIdleConnections}) */
+        int idleConnections = -1;
         double idleHold = 5;
         /** load ids to run flat out; empty = the standard set (both transports) */
         List<String> only = new ArrayList<>();
@@ -147,9 +148,9 @@ public final class SideBySide {
                                                                                (p2p-ws-qos1,fanout-ws-qos1)
               --first-seconds S    length of the first-minute run                                     (60)
               --rate R             fixed rate (msg/s) instead of half the best peer's peak
-              --idle N|0           idle WebSocket connections per broker, 0 = skip; past 25,000 they come
-                                   from several loopback addresses, and the generator and the brokers need
-                                   an open-files limit above N (ulimit -n)                          (5000)
+              --idle N|auto|0      idle WebSocket connections per broker, 0 = skip; auto: 100,000, or as
+                                   many as the open-files limit (ulimit -n) allows, less 1,000; past 25,000
+                                   they come from several loopback addresses                        (auto)
               --peers LIST         mosquitto,hivemq,moquette,raw                        (mosquitto,hivemq)
               --sluice-jar JAR     the Sluice to measure                      (server/target/sluice.jar)
               --sluice-label TEXT  what that jar is (e.g. a commit), shown in the report
@@ -190,7 +191,10 @@ public final class SideBySide {
                 case "--first" -> o.first = args[++i];
                 case "--first-seconds" -> o.firstMinute = Double.parseDouble(args[++i]);
                 case "--rate" -> o.rate = Double.parseDouble(args[++i]);
-                case "--idle" -> o.idleConnections = Integer.parseInt(args[++i]);
+                case "--idle" -> {
+                    String v = args[++i];
+                    o.idleConnections = v.equals("auto") ? -1 : Integer.parseInt(v);
+                }
                 case "--peers" -> o.peers = new ArrayList<>(List.of(args[++i].split(",")));
                 case "--out" -> o.out = Path.of(args[++i]);
                 case "--sluice-jar" -> {
@@ -229,6 +233,9 @@ public final class SideBySide {
             }
         }
         o.args = String.join(" ", shown);
+        if (o.idleConnections < 0) {
+            o.idleConnections = autoIdleConnections(io.sluice.bench.load.LoadGenerator.ownOpenFilesLimit());
+        }
         for (String p : o.peers) {
             if (!List.of("mosquitto", "hivemq", "moquette", "raw").contains(p)) {
                 System.err.println("unknown peer " + p + "; peers: mosquitto, hivemq, moquette, raw");
@@ -236,6 +243,18 @@ public final class SideBySide {
             }
         }
         new SideBySide(o).run();
+    }
+
+    /**
+     * The idle count when none is given: the goal's 100,000, or as many as the open-files limit allows (the
+     * brokers inherit this process's limit) less 1,000 for everything else, in thousands.
+     */
+    static int autoIdleConnections(long openFilesLimit) {
+        if (openFilesLimit < 0) {
+            return 5_000;
+        }
+        long n = Math.min(100_000, openFilesLimit - 1_000);
+        return n >= 1_000 ? (int) (n / 1_000 * 1_000) : (int) Math.max(0, openFilesLimit / 2);
     }
 
     // ---------------------------------------------------------------- plan

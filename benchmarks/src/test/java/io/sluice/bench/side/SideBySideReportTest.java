@@ -52,6 +52,16 @@ class SideBySideReportTest {
         return Files.readString(out);
     }
 
+    /** The idle count follows the open-files limit: the goal's 100,000 where it can, else what fits. */
+    @Test
+    void idleCountIsTheGoalsWhereTheFileLimitAllowsItElseWhatFits() {
+        assertEquals(100_000, SideBySide.autoIdleConnections(1_048_576));
+        assertEquals(100_000, SideBySide.autoIdleConnections(101_000));
+        assertEquals(19_000, SideBySide.autoIdleConnections(20_000));
+        assertEquals(512, SideBySide.autoIdleConnections(1_024));
+        assertEquals(5_000, SideBySide.autoIdleConnections(-1));
+    }
+
     @Test
     void ratiosAreMediansOfTheRoundsAgainstTheBestPeerAndSayNotMet() throws Exception {
         // Sluice's rounds: 100k, 300k (an outlier) and 120k -> median 120k; HiveMQ's median 90k beats Mosquitto's 60k
