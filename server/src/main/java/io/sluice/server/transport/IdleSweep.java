@@ -43,7 +43,7 @@ public final class IdleSweep {
             throw new IllegalStateException("IdleSweep.watch must run on the channel's event loop");
         }
         IdleSweep sweep = PER_LOOP.get();
-        if (sweep == null) {
+        if (sweep == null || sweep.loop != loop) { // a thread serves one loop, but a test's embedded channels each bring one
             sweep = new IdleSweep(loop);
             PER_LOOP.set(sweep);
         }
