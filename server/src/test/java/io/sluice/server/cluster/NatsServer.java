@@ -84,9 +84,7 @@ public final class NatsServer implements AutoCloseable {
     }
 
     private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return io.sluice.server.StablePorts.free();
     }
 
     private void launch(int wanted) throws IOException {
