@@ -9,11 +9,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * HiveMQ Community Edition as a peer broker in its own JVM: its embedded API, a TCP and a WebSocket listener
- * ({@code /mqtt}) on 127.0.0.1 and the in-memory persistence (like the other brokers in the comparison).
+ * ({@code /mqtt}) on 127.0.0.1 and the in-memory persistence (like the other brokers in the comparison), or with
+ * {@code --persistence file} HiveMQ's own default, its file persistence in {@code DIR/data} (the persistence
+ * benchmark).
  * Started by the side-by-side runner with HiveMQ's own classpath (benchmarks/peers/hivemq/pom.xml), never on
  * Sluice's: HiveMQ brings its own Netty.
  *
- * <pre>java -cp HIVEMQ_CLASSPATH:benchmarks/target/classes io.sluice.bench.side.HiveMqPeer --tcp-port N --ws-port N --home DIR</pre>
+ * <pre>java -cp HIVEMQ_CLASSPATH:benchmarks/target/classes io.sluice.bench.side.HiveMqPeer --tcp-port N --ws-port N --home DIR
+ *      [--persistence in-memory|file]</pre>
  */
 public final class HiveMqPeer {
     private HiveMqPeer() {
@@ -23,21 +26,27 @@ public final class HiveMqPeer {
         int tcp = -1;
         int ws = -1;
         Path home = null;
+        String persistence = "in-memory";
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--tcp-port" -> tcp = Integer.parseInt(args[i + 1]);
                 case "--ws-port" -> ws = Integer.parseInt(args[i + 1]);
                 case "--home" -> home = Path.of(args[i + 1]);
-                default -> throw new IllegalArgumentException("unknown flag " + args[i] + "; flags: --tcp-port N --ws-port N --home DIR");
+                case "--persistence" -> persistence = args[i + 1];
+                default -> throw new IllegalArgumentException("unknown flag " + args[i]
+                        + "; flags: --tcp-port N --ws-port N --home DIR [--persistence in-memory|file]");
             }
         }
         if (tcp <= 0 || ws <= 0 || home == null) {
             throw new IllegalArgumentException("--tcp-port, --ws-port and --home are required");
         }
+        if (!persistence.equals("in-memory") && !persistence.equals("file")) {
+            throw new IllegalArgumentException("--persistence in-memory or file, not " + persistence);
+        }
         Path conf = Files.createDirectories(home.resolve("conf"));
         Path data = Files.createDirectories(home.resolve("data"));
         Path extensions = Files.createDirectories(home.resolve("extensions"));
-        Files.writeString(conf.resolve("config.xml"), config(tcp, ws));
+        Files.writeString(conf.resolve("config.xml"), config(tcp, ws, persistence));
         EmbeddedHiveMQ hivemq = EmbeddedHiveMQ.builder()
                 .withConfigurationFolder(conf)
                 .withDataFolder(data)
@@ -58,8 +67,8 @@ public final class HiveMqPeer {
         stopped.await();
     }
 
-    /** Defaults but for the listeners, in-memory persistence and no usage statistics (nothing leaves loopback). */
-    static String config(int tcp, int ws) {
+    /** Defaults but for the listeners, the persistence mode and no usage statistics (nothing leaves loopback). */
+    static String config(int tcp, int ws, String persistence) {
         return """
                 <?xml version="1.0"?>
                 <hivemq>
@@ -81,12 +90,12 @@ public final class HiveMqPeer {
                         </websocket-listener>
                     </listeners>
                     <persistence>
-                        <mode>in-memory</mode>
+                        <mode>%s</mode>
                     </persistence>
                     <anonymous-usage-statistics>
                         <enabled>false</enabled>
                     </anonymous-usage-statistics>
                 </hivemq>
-                """.formatted(tcp, ws);
+                """.formatted(tcp, ws, persistence);
     }
 }

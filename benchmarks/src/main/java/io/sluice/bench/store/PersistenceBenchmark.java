@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  * What persistence costs, on this machine, in one run: QoS 1 persistent-session throughput of Sluice with
  * {@code --persistence none}, {@code rocksdb --fsync never} (with and without the HTTP fallback's history, which
  * it also writes) and {@code rocksdb --fsync batch}, and of Mosquitto with {@code persistence false} and
- * {@code persistence true} on the same load, alternated round by round so a busy machine weighs on each the same
+ * {@code persistence true} and of HiveMQ CE with its default file persistence (in its own JVM, through
+ * {@code side.HiveMqPeer}, when {@code benchmarks/run-side-by-side.sh --dry-run} has resolved its classpath) on
+ * the same load, alternated round by round so a busy machine weighs on each the same
  * (medians of the rounds, ratios to Sluice's {@code none}); bytes the broker process wrote to disk per delivered
  * message ({@code /proc/PID/io}); and the time a broker takes to read back a store holding many queued and
  * retained messages (written beforehand through the store's own API, the same calls a running broker makes).
@@ -35,7 +37,7 @@ import java.util.regex.Pattern;
  * <pre>java -jar benchmarks/target/benchmarks.jar persistence [--rounds 3] [--duration 8] [--clients 4]
  *      [--queued 1000000] [--retained 100000] [--sluice-jar server/target/sluice.jar]
  *      [--bench-jar benchmarks/target/benchmarks.jar] [--work target/persistence-bench] [--doc docs/benchmarks.md]
- *      [--no-mosquitto]</pre>
+ *      [--no-mosquitto] [--hivemq-classpath benchmarks/target/hivemq.classpath] [--no-hivemq]</pre>
  * It prints the raw figures and writes its section of docs/benchmarks.md ("Persistence").
  */
 public final class PersistenceBenchmark {
@@ -53,6 +55,8 @@ public final class PersistenceBenchmark {
     private Path work = Path.of("target/persistence-bench");
     private Path doc = Path.of("docs/benchmarks.md");
     private boolean mosquitto = true;
+    private Path hivemqClasspath = Path.of("benchmarks/target/hivemq.classpath");
+    private boolean hivemq = true;
 
     public static void main(String[] args) throws Exception {
         PersistenceBenchmark b = new PersistenceBenchmark();
@@ -72,6 +76,11 @@ public final class PersistenceBenchmark {
                     b.mosquitto = false;
                     i--;
                 }
+                case "--hivemq-classpath" -> b.hivemqClasspath = Path.of(v);
+                case "--no-hivemq" -> {
+                    b.hivemq = false;
+                    i--;
+                }
                 default -> throw new IllegalArgumentException("unknown flag " + args[i]
                         + " (see the class comment of io.sluice.bench.store.PersistenceBenchmark)");
             }
@@ -80,14 +89,21 @@ public final class PersistenceBenchmark {
         b.run(String.join(" ", args));
     }
 
-    /** A broker configuration: Sluice with {@code flags}, or Mosquitto with these lines in its configuration. */
-    private record Mode(String name, boolean isMosquitto, String... flags) {
+    /**
+     * A broker configuration: Sluice with {@code flags}, Mosquitto with these lines in its configuration, or HiveMQ
+     * CE with these {@code HiveMqPeer} flags.
+     */
+    private record Mode(String name, String broker, String... flags) {
         static Mode sluice(String name, String... flags) {
-            return new Mode(name, false, flags);
+            return new Mode(name, "sluice", flags);
         }
 
         static Mode mosquitto(String name, String... confLines) {
-            return new Mode(name, true, confLines);
+            return new Mode(name, "mosquitto", confLines);
+        }
+
+        static Mode hivemq(String name, String... flags) {
+            return new Mode(name, "hivemq", flags);
         }
     }
 
@@ -105,6 +121,14 @@ public final class PersistenceBenchmark {
             modes.add(Mode.mosquitto("Mosquitto, persistence false", "persistence false"));
             // Debian's defaults otherwise: the in-memory state is saved every autosave_interval (1800 s) and at exit
             modes.add(Mode.mosquitto("Mosquitto, persistence true", "persistence true"));
+        }
+        boolean withHivemq = hivemq && Files.exists(hivemqClasspath);
+        if (hivemq && !withHivemq) {
+            System.out.println("HiveMQ CE left out: no " + hivemqClasspath + " (benchmarks/run-side-by-side.sh --dry-run "
+                    + "resolves it)");
+        }
+        if (withHivemq) {
+            modes.add(Mode.hivemq("HiveMQ CE, file persistence", "--persistence", "file"));
         }
         Map<String, List<Result>> results = new java.util.LinkedHashMap<>();
         for (int r = 0; r < rounds; r++) {
@@ -130,7 +154,9 @@ public final class PersistenceBenchmark {
                 clients, duration, rounds, mosquitto ? "Mosquitto " + mosquittoVersion() + " with `persistence true` keeps "
                         + "its state in memory and writes all of it to `mosquitto.db` every `autosave_interval` (1800 s by "
                         + "default) and at exit: a kill -9 or a crash loses what came since the last save, acknowledged or not."
-                        : "Mosquitto was not run."));
+                        : "Mosquitto was not run.") + (withHivemq ? " HiveMQ CE " + hivemqVersion() + " runs embedded in its "
+                        + "own JVM (JVM defaults, like Sluice) with its default file persistence (`<persistence><mode>file"
+                        + "</mode>`: sessions and queued messages in its data folder)." : " HiveMQ CE was not run."));
         md.append("| broker, mode | delivered msg/s | share of Sluice `none` | p99 ms | bytes written per message | lost |\n");
         md.append("|---|---:|---:|---:|---:|---:|\n");
         double base = median(results.get("Sluice, none"), Result::msgsPerSec);
@@ -177,6 +203,20 @@ public final class PersistenceBenchmark {
         }
     }
 
+    private String hivemqVersion() {
+        try {
+            for (String entry : Files.readString(hivemqClasspath).trim().split(":")) {
+                Matcher m = Pattern.compile("hivemq-community-edition-embedded-([^/]+)\\.jar$").matcher(entry);
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "?";
+    }
+
     private static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
@@ -194,8 +234,11 @@ public final class PersistenceBenchmark {
         Path data = work.resolve("data-" + round + "-" + mode.name().replaceAll("\\W+", "-"));
         deleteRecursively(data);
         int port = freePort();
-        try (Running broker = mode.isMosquitto() ? Running.mosquitto(port, data, work.resolve("mosquitto.log"), mode.flags())
-                : Running.start(sluiceJar, port, data, work.resolve("sluice.log"), mode.flags())) {
+        try (Running broker = switch (mode.broker()) {
+            case "mosquitto" -> Running.mosquitto(port, data, work.resolve("mosquitto.log"), mode.flags());
+            case "hivemq" -> Running.hivemq(hivemqClasspath, port, data, work.resolve("hivemq.log"), mode.flags());
+            default -> Running.start(sluiceJar, port, data, work.resolve("sluice.log"), mode.flags());
+        }) {
             // a fresh JVM is far from its compiled speed: one load to warm it up, then the measured one
             load(port, mode, Math.max(3, duration / 2));
             long writtenBefore = broker.writeBytes();
@@ -319,6 +362,36 @@ public final class PersistenceBenchmark {
                         throw new IllegalStateException("Mosquitto did not start (see " + log + ")");
                     }
                     Thread.sleep(20);
+                }
+            }
+        }
+
+        /** HiveMQ CE through {@code side.HiveMqPeer} in its own JVM, its home in {@code data}; ready once it accepts. */
+        static Running hivemq(Path classpath, int port, Path data, Path log, String... flags) throws Exception {
+            Files.createDirectories(data);
+            // HiveMQ's own classpath (its own Netty) and the peer's class, never the benchmarks' fat jar
+            String cp = Files.readString(classpath).trim() + ":" + Path.of("benchmarks/target/classes").toAbsolutePath();
+            List<String> cmd = new ArrayList<>(List.of(java(), "-cp", cp, "io.sluice.bench.side.HiveMqPeer",
+                    "--tcp-port", Integer.toString(port), "--ws-port", Integer.toString(freePort()),
+                    "--home", data.toAbsolutePath().toString()));
+            cmd.addAll(List.of(flags));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            awaitPort(p, port, 60, "HiveMQ CE", log);
+            return new Running(p);
+        }
+
+        private static void awaitPort(Process p, int port, int seconds, String what, Path log) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (true) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    return;
+                } catch (IOException notYet) {
+                    if (!p.isAlive() || System.nanoTime() > deadline) {
+                        p.destroyForcibly();
+                        throw new IllegalStateException(what + " did not start (see " + log + ")");
+                    }
+                    Thread.sleep(50);
                 }
             }
         }
