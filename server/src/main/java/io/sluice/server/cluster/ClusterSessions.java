@@ -483,15 +483,16 @@ final class ClusterSessions implements AutoCloseable {
             }
             ConsumerConfiguration config = ConsumerConfiguration.builder()
                     .durable(durable)
-                    .filterSubject(SUBJECT + hash)
-                    .deliverSubject(nats.createInbox())
                     .ackPolicy(AckPolicy.Explicit)
                     .ackWait(ACK_WAIT)
                     .maxAckPending(maxQueued)
                     .build();
-            jsm.addOrUpdateConsumer(STREAM, config);
             feeds.put(hash, feed);
-            feed.sub = js.subscribe(null, dispatcher, feed::arrived, false, PushSubscribeOptions.bind(STREAM, durable));
+            // jnats subscribes to the consumer's deliver subject before it creates the consumer: a push consumer
+            // created first would push into a subject nobody listens to yet, and what it pushed there would only
+            // come again after the ack wait
+            feed.sub = js.subscribe(SUBJECT + hash, dispatcher, feed::arrived, false,
+                    PushSubscribeOptions.builder().stream(STREAM).configuration(config).build());
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             feeds.remove(hash, feed);
             log.warn("cluster: client {} is connected but its kept messages cannot be read from JetStream ({}); they "

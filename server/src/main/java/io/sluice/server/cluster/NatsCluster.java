@@ -779,9 +779,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
 
     /** JetStream refused a message because its subject (a session's queue) holds its bound. */
     private static boolean sessionQueueFull(Throwable why) {
-        Throwable t = why instanceof java.util.concurrent.CompletionException && why.getCause() != null ? why.getCause() : why;
-        return t instanceof JetStreamApiException e && (e.getApiErrorCode() == 10077
-                || String.valueOf(e.getMessage()).contains("maximum messages per subject"));
+        // jnats wraps it (CompletionException, RuntimeException): look down the causes
+        for (Throwable t = why; t != null; t = t.getCause()) {
+            if (t instanceof JetStreamApiException e) {
+                return e.getApiErrorCode() == 10077;
+            }
+        }
+        return false;
     }
 
     private void liveMessage(io.nats.client.Message msg) {

@@ -7,9 +7,12 @@ import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAck;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode;
 import io.sluice.server.BrokerProcess;
 import io.sluice.server.Sluice;
+import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.ClusterBus;
 import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.SubscriptionOptions;
@@ -198,6 +201,67 @@ class ClusterSessionTest {
         pub.disconnect().join();
     }
 
+    /**
+     * The bound of a kept session's queue is --max-queued-messages (5 here, on a NATS of its own: the stream's bound
+     * is cluster-wide): offline and full, a message is dropped for it alone (its publisher acknowledged, the drop
+     * counted) and it gets the first 5 when it returns; connected and not acknowledging, its publisher is held at
+     * the bound (an MQTT 5 one refused with 0x97 after --cluster-publish-timeout), and once it acknowledges the
+     * next messages arrive.
+     */
+    @Test
+    void aKeptSessionsQueueIsBoundedDroppingWhileOfflineHoldingWhileConnected() throws Exception {
+        try (NatsServer own = NatsServer.start(dir.resolve("nats-bound"));
+             Sluice b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "b1")
+                     .set(Settings.MAX_QUEUED_MESSAGES, 5).set(Settings.CLUSTER_PUBLISH_TIMEOUT, 1000L).start()) {
+            Mqtt5AsyncClient sub = Mqtt5Client.builder().identifier("bounded").serverHost("127.0.0.1")
+                    .serverPort(b.urls().mqttPort()).buildAsync();
+            sub.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
+            sub.subscribeWith().topicFilter("bound/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            sub.disconnect().join();
+            Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("bounded-pub").serverHost("127.0.0.1")
+                    .serverPort(b.urls().mqttPort()).buildAsync();
+            pub.connect().join();
+            long droppedBefore = b.server().broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
+            for (int i = 0; i < 8; i++) {
+                pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload(("off-" + i).getBytes())
+                        .send().get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(3, b.server().broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL) - droppedBefore,
+                    "dropped for the offline session past its bound");
+
+            Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("bounded").serverHost("127.0.0.1")
+                    .serverPort(b.urls().mqttPort()).buildAsync();
+            List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
+            back.publishes(MqttGlobalPublishFilter.ALL, held::add, true);
+            back.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
+            await(() -> held.size() == 5, "the 5 kept while offline, got " + held.size());
+            assertEquals(List.of("off-0", "off-1", "off-2", "off-3", "off-4"),
+                    held.stream().map(ClusterSessionTest::text).toList());
+
+            // connected, acknowledging nothing: its 5 are unacknowledged, so the next publish is held at the bound,
+            // and refused with 0x97 once --cluster-publish-timeout passed (an MQTT 3.1.1 publisher would wait on)
+            try {
+                pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload("on-0".getBytes()).send()
+                        .get(30, TimeUnit.SECONDS);
+                throw new AssertionError("a publish past a connected session's bound was accepted");
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertEquals(Mqtt5PubAckReasonCode.QUOTA_EXCEEDED,
+                        ((Mqtt5PubAckException) e.getCause()).getMqttMessage().getReasonCode());
+            }
+            assertEquals(5, held.size(), "nothing past the client's unacknowledged messages");
+            held.forEach(Mqtt5Publish::acknowledge);
+            for (int i = 1; i <= 3; i++) {
+                pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload(("on-" + i).getBytes()).send()
+                        .get(30, TimeUnit.SECONDS);
+            }
+            await(() -> held.size() == 8, "the later messages once it acknowledged, got " + held.size());
+            assertEquals(List.of("on-1", "on-2", "on-3"), held.subList(5, 8).stream().map(ClusterSessionTest::text).toList());
+            held.subList(5, 8).forEach(Mqtt5Publish::acknowledge);
+            back.disconnectWith().sessionExpiryInterval(0).send().join();
+            pub.disconnect().join();
+        }
+    }
+
     @Test
     void aPersistentSessionContinuesOnAnotherNodeAfterItsNodeWasKilled() throws Exception {
         BrokerProcess.Ports ports = BrokerProcess.Ports.free();
@@ -229,6 +293,14 @@ class ClusterSessionTest {
         assertTrue(firstSeen(got).containsAll(acked));
         back.disconnect().join();
         pub.disconnect().join();
+    }
+
+    private static long streamMessages(io.nats.client.Connection c) {
+        try {
+            return c.jetStreamManagement().getStreamInfo(ClusterSessions.STREAM).getStreamState().getMsgCount();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** The payloads as numbers, each once, in the order first seen. */
