@@ -31,6 +31,8 @@ public final class TlsBench {
     private static final String MOSQUITTO = "Mosquitto";
     private static final List<String> LOADS = List.of("connects-clear", "handshakes-full", "handshakes-resumed",
             "wss-full", "wss-resumed", "plain", "tls", "acl");
+    private static final List<String> WSS_LOADS = List.of("wss-full", "wss-resumed");
+    private static final String WSS_HEADING = "## TLS over WebSocket (WSS)";
 
     private Path sluiceJar = Path.of("server/target/sluice.jar");
     private Path benchJar = Path.of("benchmarks/target/benchmarks.jar");
@@ -41,6 +43,8 @@ public final class TlsBench {
     private double warmup = 2;
     private int clients = 8;
     private int concurrency = 8;
+    /** Only the WSS loads, writing only their section ({@code --only wss}). */
+    private boolean wssOnly;
 
     private final Map<String, Map<String, List<Map<String, Object>>>> results = new LinkedHashMap<>();
     /** Each broker's WebSocket-over-TLS port (Sluice's HTTPS port, a Mosquitto {@code protocol websockets} listener). */
@@ -64,9 +68,11 @@ public final class TlsBench {
                 case "--warmup" -> b.warmup = Double.parseDouble(v);
                 case "--clients" -> b.clients = Integer.parseInt(v);
                 case "--concurrency" -> b.concurrency = Integer.parseInt(v);
+                case "--only" -> b.wssOnly = "wss".equals(v);
                 default -> {
                     System.err.println("flags: --sluice-jar JAR --bench-jar JAR --work DIR --doc docs/benchmarks.md --rounds N (3)"
-                            + " --duration S (5) --warmup S (2) --clients N (8 pairs) --concurrency N (8 handshakes at a time)");
+                            + " --duration S (5) --warmup S (2) --clients N (8 pairs) --concurrency N (8 handshakes at a time)"
+                            + " --only wss (the WSS loads and their section alone)");
                     System.exit(2);
                 }
             }
@@ -138,15 +144,17 @@ public final class TlsBench {
             }
             // one unrecorded load on each broker process first: a JVM's first seconds are its JIT's, not its steady state
             for (Map.Entry<String, Broker[]> e : brokers.entrySet()) {
-                load("plain", e.getKey(), e.getValue(), cert);
-                load("acl", e.getKey(), e.getValue(), cert);
-                load("tls", e.getKey(), e.getValue(), cert);
-                load("handshakes-full", e.getKey(), e.getValue(), cert);
+                if (!wssOnly) {
+                    load("plain", e.getKey(), e.getValue(), cert);
+                    load("acl", e.getKey(), e.getValue(), cert);
+                    load("tls", e.getKey(), e.getValue(), cert);
+                    load("handshakes-full", e.getKey(), e.getValue(), cert);
+                }
                 load("wss-full", e.getKey(), e.getValue(), cert);
             }
             List<String> order = new ArrayList<>(brokers.keySet());
             for (int round = 0; round < rounds; round++) {
-                for (String load : LOADS) {
+                for (String load : wssOnly ? WSS_LOADS : LOADS) {
                     for (int k = 0; k < order.size(); k++) {
                         String name = order.get((k + round) % order.size());
                         Broker[] b = brokers.get(name);
@@ -165,13 +173,20 @@ public final class TlsBench {
                 b[1].stop();
             }
         }
-        String tlsSection = tlsSection();
-        String aclSection = aclSection();
-        System.out.println(tlsSection);
-        System.out.println(aclSection);
+        String wssSection = wssSection();
+        System.out.println(wssSection);
+        if (!wssOnly) {
+            String tlsSection = tlsSection();
+            String aclSection = aclSection();
+            System.out.println(tlsSection);
+            System.out.println(aclSection);
+            if (doc != null) {
+                DocSections.replace(doc, "## TLS", tlsSection);
+                DocSections.replace(doc, "## ACL end to end", aclSection);
+            }
+        }
         if (doc != null) {
-            DocSections.replace(doc, "## TLS", tlsSection);
-            DocSections.replace(doc, "## ACL end to end", aclSection);
+            DocSections.replace(doc, WSS_HEADING, wssSection);
             System.out.println("written to " + doc);
         }
     }
@@ -252,7 +267,7 @@ public final class TlsBench {
         double[] la = loadAverages.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return String.format(Locale.ROOT, "Run %s on %d cores, %d rounds of %.0f s (+%.0f s warm-up) per load, medians; "
                         + "load average before each load %.1f-%.1f (median %.1f). %s; %s. Command: "
-                        + "`java -jar benchmarks/target/benchmarks.jar tls --doc docs/benchmarks.md` "
+                        + "`java -jar benchmarks/target/benchmarks.jar tls" + (wssOnly ? " --only wss" : "") + " --doc docs/benchmarks.md` "
                         + "(raw results: benchmarks/target/tls/results.jsonl).\n\n",
                 java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), Runtime.getRuntime().availableProcessors(),
                 rounds, duration, warmup, la.length == 0 ? 0 : la[0], la.length == 0 ? 0 : la[la.length - 1],
@@ -270,31 +285,10 @@ public final class TlsBench {
         md.append(header());
         md.append("New connections over mqtts, each a TCP connect, a TLS handshake and an MQTT CONNECT answered by CONNACK, ")
                 .append(concurrency).append(" at a time from one client thread (BoringSSL); resumed: the client offers the session ")
-                .append("(TLS 1.3 ticket) it got before; in clear: the same connections on the plain port; WSS: the same over a ")
-                .append("WebSocket (TLS, an HTTP upgrade to subprotocol `mqtt` on `/mqtt`, then CONNECT in a binary frame) on Sluice's ")
-                .append("HTTPS port and on a Mosquitto `protocol websockets` listener with the same certificate. Broker CPU per ")
-                .append("connection is the steadier figure on a shared machine, and its difference from the clear row is what TLS costs a ")
-                .append("connection. Mosquitto's WSS rate is bound by latency, not CPU: its websockets listener (libwebsockets, ")
-                .append("serviced from Mosquitto's main loop) answered a WebSocket upgrade in clear 0.17 s after the request where Sluice ")
-                .append("took 0.008 s (`curl` with the upgrade headers), and its WSS rate rose with the connections in flight (2, 24 and 67 ")
-                .append("connections/s at 1, 8 and 32 at a time, `tls-handshakes --ws /mqtt --concurrency N`); for it, compare the CPU ")
-                .append("column.\n\n");
-        md.append("| load | Sluice | Mosquitto | Sluice / Mosquitto | resumed (S / Mq) | broker CPU µs per connection (S / Mq) |\n|---|---:|---:|---:|---|---|\n");
-        for (String load : List.of("connects-clear", "handshakes-full", "handshakes-resumed", "wss-full", "wss-resumed")) {
-            md.append("| ").append(switch (load) {
-                        case "connects-clear" -> "in clear (no TLS), to compare";
-                        case "handshakes-full" -> "mqtts, full handshakes";
-                        case "handshakes-resumed" -> "mqtts, resumption offered";
-                        case "wss-full" -> "WSS, full handshakes";
-                        default -> "WSS, resumption offered";
-                    }).append(" | ")
-                    .append(f0(rate(load, SLUICE))).append(" | ").append(f0(rate(load, MOSQUITTO))).append(" | ")
-                    .append(ratio(rate(load, SLUICE), rate(load, MOSQUITTO))).append(" | ")
-                    .append(pct(median(load, SLUICE, r -> num(r, "resumed_fraction")))).append(" / ")
-                    .append(pct(median(load, MOSQUITTO, r -> num(r, "resumed_fraction")))).append(" | ")
-                    .append(f0(median(load, SLUICE, r -> num(r, "broker_cpu_us_per_handshake")))).append(" / ")
-                    .append(f0(median(load, MOSQUITTO, r -> num(r, "broker_cpu_us_per_handshake")))).append(" |\n");
-        }
+                .append("(TLS 1.3 ticket) it got before; in clear: the same connections on the plain port. Broker CPU per connection is ")
+                .append("the steadier figure on a shared machine, and its difference from the clear row is what TLS costs a connection. ")
+                .append("The same over a WebSocket: the next section.\n\n");
+        handshakeRows(md, List.of("connects-clear", "handshakes-full", "handshakes-resumed"));
         md.append("\nDelivered messages per second, p2p over TCP, QoS 1, ").append(clients)
                 .append(" pairs, 64-byte payloads, in clear and over TLS on the same broker process:\n\n");
         md.append("| broker | in clear msg/s | TLS msg/s | TLS / clear | CPU µs per delivered msg (clear / TLS) | lost (clear / TLS) |\n|---|---:|---:|---:|---|---|\n");
@@ -305,6 +299,43 @@ public final class TlsBench {
                     .append(maxLost("plain", b)).append(" / ").append(maxLost("tls", b)).append(" |\n");
         }
         return md.toString();
+    }
+
+    /** The WSS loads: the handshakes' table for MQTT connections over a WebSocket. */
+    private String wssSection() throws Exception {
+        StringBuilder md = new StringBuilder(WSS_HEADING + "\n\n<!-- Generated by `java -jar benchmarks/target/benchmarks.jar tls` "
+                + "(or `tls --only wss`); run it again rather than edit. -->\n\n");
+        md.append(header());
+        md.append("New MQTT connections over WebSocket and TLS, each a TCP connect, a TLS handshake, an HTTP upgrade to subprotocol ")
+                .append("`mqtt` on `/mqtt` and an MQTT CONNECT in a binary frame answered by CONNACK, ").append(concurrency)
+                .append(" at a time from one client thread (BoringSSL), on Sluice's HTTPS port and on a Mosquitto ")
+                .append("`protocol websockets` listener with the same certificate and key; resumed: the client offers the session ")
+                .append("(TLS 1.3 ticket) it got before. Mosquitto's WSS rate is bound by latency, not CPU: its websockets listener ")
+                .append("(libwebsockets, serviced from Mosquitto's main loop) answered a WebSocket upgrade in clear 0.17 s after the ")
+                .append("request where Sluice took 0.008 s (`curl` with the upgrade headers), and its WSS rate rose with the connections ")
+                .append("in flight (2, 24 and 67 connections/s at 1, 8 and 32 at a time, `tls-handshakes --ws /mqtt --concurrency N`); ")
+                .append("for it, compare the CPU column.\n\n");
+        handshakeRows(md, WSS_LOADS);
+        return md.toString();
+    }
+
+    private void handshakeRows(StringBuilder md, List<String> loads) {
+        md.append("| load | Sluice | Mosquitto | Sluice / Mosquitto | resumed (S / Mq) | broker CPU µs per connection (S / Mq) |\n|---|---:|---:|---:|---|---|\n");
+        for (String load : loads) {
+            md.append("| ").append(switch (load) {
+                        case "connects-clear" -> "in clear (no TLS), to compare";
+                        case "handshakes-full" -> "full handshakes";
+                        case "handshakes-resumed" -> "resumption offered";
+                        case "wss-full" -> "full handshakes";
+                        default -> "resumption offered";
+                    }).append(" | ")
+                    .append(f0(rate(load, SLUICE))).append(" | ").append(f0(rate(load, MOSQUITTO))).append(" | ")
+                    .append(ratio(rate(load, SLUICE), rate(load, MOSQUITTO))).append(" | ")
+                    .append(pct(median(load, SLUICE, r -> num(r, "resumed_fraction")))).append(" / ")
+                    .append(pct(median(load, MOSQUITTO, r -> num(r, "resumed_fraction")))).append(" | ")
+                    .append(f0(median(load, SLUICE, r -> num(r, "broker_cpu_us_per_handshake")))).append(" / ")
+                    .append(f0(median(load, MOSQUITTO, r -> num(r, "broker_cpu_us_per_handshake")))).append(" |\n");
+        }
     }
 
     private String aclSection() throws Exception {
