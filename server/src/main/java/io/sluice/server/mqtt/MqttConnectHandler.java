@@ -321,8 +321,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         if (keepAlive > 0) {
             keepAliveWatch = IdleSweep.watch(ctx.channel(), keepAlive * 1500L, this::keepAliveExpired);
         }
-        MqttConnection.log().debug("{}: connected, MQTT {}, keep-alive {} s, session {}", connection.describe(),
-                r.version(), keepAlive, c.present() ? "resumed" : "new");
+        if (MqttConnection.log().isDebugEnabled()) { // describe() builds a string: not for every connection
+            MqttConnection.log().debug("{}: connected, MQTT {}, keep-alive {} s, session {}", connection.describe(),
+                    r.version(), keepAlive, c.present() ? "resumed" : "new");
+        }
     }
 
     /**
@@ -469,8 +471,10 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             leftBroker = true;
             connection.broker.disconnect(c, connection.publishWillOnClose());
             connection.events.disconnected("mqtt", connection.info, connection.clientId(), connection.endReason());
-            MqttConnection.log().debug("{}: disconnected{}", connection.describe(),
-                    connection.publishWillOnClose() ? " abnormally" : "");
+            if (MqttConnection.log().isDebugEnabled()) {
+                MqttConnection.log().debug("{}: disconnected{}", connection.describe(),
+                        connection.publishWillOnClose() ? " abnormally" : "");
+            }
         }
     }
 }

@@ -25,7 +25,9 @@ final class MqttErrorHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof IOException) {
-            MqttConnection.log().debug("{}: {}", connection.describe(), cause.toString());
+            if (MqttConnection.log().isDebugEnabled()) {
+                MqttConnection.log().debug("{}: {}", connection.describe(), cause.toString());
+            }
         } else {
             MqttConnection.log().warn("{}: unexpected error, closing the connection (please report it)",
                     connection.describe(), cause);

@@ -178,7 +178,9 @@ final class StompConnectHandler extends ChannelInboundHandlerAdapter {
         conn.decoder.onHeartbeat(() -> conn.events.heartbeat("stomp", Heartbeat.STOMP_HEARTBEAT_RECEIVED));
         conn.events.connected("stomp", conn.info, conn.id);
         Admission.established(ctx.channel()); // CONNECTED written: its place among pending handshakes is free
-        log.debug("stomp {}: connected, STOMP {}", conn.describe(), v.token());
+        if (log.isDebugEnabled()) { // describe() builds a string: not for every connection
+            log.debug("stomp {}: connected, STOMP {}", conn.describe(), v.token());
+        }
     }
 
     private static StompVersion preferredVersion(Subprotocol p) {

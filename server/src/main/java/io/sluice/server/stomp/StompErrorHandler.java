@@ -86,7 +86,9 @@ final class StompErrorHandler extends ChannelInboundHandlerAdapter {
             conn.gate.discardAll();
             ctx.close();
         } else if (cause instanceof java.io.IOException) {
-            log.debug("stomp {}: {}", conn.describe(), cause.toString());
+            if (log.isDebugEnabled()) {
+                log.debug("stomp {}: {}", conn.describe(), cause.toString());
+            }
             ctx.close();
         } else {
             log.warn("stomp {}: internal error, closing", conn.describe(), cause);
