@@ -95,18 +95,70 @@ public final class BrokerProcess implements AutoCloseable {
         return dir;
     }
 
-    private static BrokerProcess start(int maxFileKb, Ports ports, Path dataDir, Path log, String... extra)
+    /** Whether {@link #startAsNobody} can work here: it needs root and util-linux's setpriv. */
+    public static boolean canStartAsNobody() {
+        return "root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of(SETPRIV));
+    }
+
+    /**
+     * As {@link #start(Ports, Path, Path, String...)}, run as the unprivileged user nobody (setpriv), so file
+     * permissions bind it as they bind a real deployment's service user (root ignores them). {@code readable} is
+     * a directory every user can read (the class path's jars are linked or copied there: the build's own may sit
+     * under a home only root can enter); the data directory must be nobody's.
+     */
+    public static BrokerProcess startAsNobody(Path readable, Ports ports, Path dataDir, Path log, String... extra)
             throws IOException {
+        List<String> prefix = List.of(SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups");
+        return launch(0, prefix, readableClassPath(readable), log, storeFlags(ports, dataDir, extra));
+    }
+
+    private static final String SETPRIV = "/usr/bin/setpriv";
+
+    private static String readableClassPath(Path readable) throws IOException {
+        Files.setPosixFilePermissions(readable, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<String> entries = new ArrayList<>();
+        int n = 0;
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path from = Path.of(entry);
+            if (!Files.isRegularFile(from)) {
+                entries.add(entry); // the build's class directories, under the (world-readable) checkout
+                continue;
+            }
+            Path to = readable.resolve((n++) + "-" + from.getFileName());
+            if (!Files.exists(to)) {
+                try {
+                    Files.createLink(to, from);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(from, to);
+                }
+                Files.setPosixFilePermissions(to, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            entries.add(to.toString());
+        }
+        return String.join(java.io.File.pathSeparator, entries);
+    }
+
+    private static List<String> storeFlags(Ports ports, Path dataDir, String... extra) {
         List<String> flags = new ArrayList<>(List.of("--mqtt-port", Integer.toString(ports.mqtt()),
                 "--stomp-port", Integer.toString(ports.stomp()), "--http-port", Integer.toString(ports.http()),
                 "--persistence", "rocksdb", "--data-dir", dataDir.toString(), "--sys-interval", "0"));
         flags.addAll(List.of(extra));
-        return launch(maxFileKb, log, flags);
+        return flags;
+    }
+
+    private static BrokerProcess start(int maxFileKb, Ports ports, Path dataDir, Path log, String... extra)
+            throws IOException {
+        return launch(maxFileKb, log, storeFlags(ports, dataDir, extra));
     }
 
     private static BrokerProcess launch(int maxFileKb, Path log, List<String> flags) throws IOException {
+        return launch(maxFileKb, List.of(), System.getProperty("java.class.path"), log, flags);
+    }
+
+    private static BrokerProcess launch(int maxFileKb, List<String> prefix, String classPath, Path log,
+                                        List<String> flags) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(prefix);
         if (maxFileKb > 0) {
             // ulimit counts 1024-byte blocks; exec keeps the pid, so kill and stop reach the broker itself
             cmd.addAll(List.of("bash", "-c", "ulimit -f " + maxFileKb + " && exec \"$0\" \"$@\""));
@@ -115,7 +167,7 @@ public final class BrokerProcess implements AutoCloseable {
         if (maxFileKb > 0) {
             cmd.add("-Djava.library.path=" + nativeLibrary());
         }
-        cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        cmd.addAll(List.of("-Xmx512m", "-cp", classPath, Main.class.getName(),
                 "--bind", "127.0.0.1"));
         cmd.addAll(flags);
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();

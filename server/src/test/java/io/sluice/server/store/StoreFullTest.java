@@ -104,7 +104,7 @@ class StoreFullTest {
     }
 
     /** A STOMP SEND asking for a receipt gets an ERROR frame (and the connection closes), never the RECEIPT. */
-    private static boolean stompSendRefused(int port) throws Exception {
+    static boolean stompSendRefused(int port) throws Exception {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
@@ -118,7 +118,7 @@ class StoreFullTest {
     }
 
     /** A Paho MQTT 3.1.1 QoS 1 publish is not acknowledged: the connection is lost instead. */
-    private static boolean mqtt311Refused(int port) throws Exception {
+    static boolean mqtt311Refused(int port) throws Exception {
         MqttClient paho = new MqttClient("tcp://127.0.0.1:" + port, "full-311", new MemoryPersistence());
         MqttConnectOptions o = new MqttConnectOptions();
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
@@ -136,7 +136,7 @@ class StoreFullTest {
     }
 
     /** Null when acknowledged with success, else the PUBACK's reason code. */
-    private static Mqtt5PubAckReasonCode publish(Mqtt5BlockingClient pub, byte[] payload) {
+    static Mqtt5PubAckReasonCode publish(Mqtt5BlockingClient pub, byte[] payload) {
         try {
             pub.publishWith().topic("full/t").payload(payload).qos(MqttQos.AT_LEAST_ONCE).send();
             return null;
@@ -145,7 +145,7 @@ class StoreFullTest {
         }
     }
 
-    private static Mqtt5BlockingClient client(BrokerProcess.Ports ports, String id) {
+    static Mqtt5BlockingClient client(BrokerProcess.Ports ports, String id) {
         return Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1").serverPort(ports.mqtt()).buildBlocking();
     }
 }
