@@ -20,12 +20,12 @@ import io.sluice.server.mqtt.RawMqttClient;
 import io.nats.client.Nats;
 import io.sluice.server.BrokerProcess;
 import io.sluice.server.Sluice;
+import io.sluice.server.StablePorts;
 import io.sluice.server.config.Settings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -304,10 +304,8 @@ class ClusterFailureTest {
     void aSubscribersNodeKilledMidStreamLosesNoAcknowledgedMessage() throws Exception {
         NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
         Sluice n1 = node(nats, "k1", "cluster-node-timeout", "2m");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        // the node restarts on the same port: one below the ephemeral range, which a client socket cannot take meanwhile
+        int port = StablePorts.free();
         String[] flags = {"--cluster-nats", nats.url(), "--node-id", "k2", "--persistence", "rocksdb", "--data-dir",
                 dir.resolve("k2").toString(), "--mqtt-port", Integer.toString(port), "--http-port", "-1",
                 "--stomp-port", "-1", "--sys-interval", "0"};
@@ -387,10 +385,8 @@ class ClusterFailureTest {
         String[] common = {"cluster-max-pending", "10", "cluster-node-timeout", "2s"};
         Sluice n1 = node(nats, "lv1", common);
         Sluice n2 = node(nats, "lv2", common);
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        // the node restarts on the same port: one below the ephemeral range, which a client socket cannot take meanwhile
+        int port = StablePorts.free();
         // the persistent session stays on lv3 (in its store), so lv3 has a route of its own
         String[] flags = {"--cluster-nats", nats.url(), "--node-id", "lv3", "--cluster-max-pending", "10",
                 "--cluster-sessions", "node",
