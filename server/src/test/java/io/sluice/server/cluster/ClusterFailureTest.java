@@ -225,7 +225,7 @@ class ClusterFailureTest {
     }
 
     /** Publish {@code n} QoS 1 messages "0".."n-1", at most 10 unacknowledged; returns the acknowledged ones. */
-    private static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n) {
+    static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n) {
         Set<Integer> acked = ConcurrentHashMap.newKeySet();
         Semaphore window = new Semaphore(10);
         Thread t = new Thread(() -> {

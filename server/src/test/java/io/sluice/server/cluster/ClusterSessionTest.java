@@ -31,9 +31,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
+import static io.sluice.server.cluster.ClusterFailureTest.publishInBackground;
 import static io.sluice.server.cluster.ClusterTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -319,33 +319,5 @@ class ClusterSessionTest {
         c.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
         c.connectWith().cleanSession(false).send().join();
         return c;
-    }
-
-    /** Publish {@code n} QoS 1 messages "0".."n-1", at most 10 unacknowledged; returns the acknowledged ones. */
-    static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n) {
-        Set<Integer> acked = ConcurrentHashMap.newKeySet();
-        Semaphore window = new Semaphore(10);
-        Thread t = new Thread(() -> {
-            for (int i = 0; i < n; i++) {
-                int seq = i;
-                try {
-                    if (!window.tryAcquire(60, TimeUnit.SECONDS)) {
-                        return;
-                    }
-                } catch (InterruptedException e) {
-                    return;
-                }
-                pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
-                        .send().whenComplete((r, err) -> {
-                            if (err == null) {
-                                acked.add(seq);
-                            }
-                            window.release();
-                        });
-            }
-        }, "publisher");
-        t.setDaemon(true);
-        t.start();
-        return acked;
     }
 }
