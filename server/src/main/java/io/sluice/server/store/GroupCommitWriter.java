@@ -215,7 +215,8 @@ final class GroupCommitWriter implements AutoCloseable {
             if (writable) {
                 writable = false;
                 log.error("message store in {} cannot write ({}); QoS 1/2 publishes are refused until it can: "
-                        + "free disk space or fix the file system, nothing acknowledged is lost", where, reason(e));
+                        + "free disk space, make the data directory writable by the broker's user or fix the file "
+                        + "system, then restart; nothing acknowledged is lost", where, reason(e));
             }
         }
         if (count > 0) {

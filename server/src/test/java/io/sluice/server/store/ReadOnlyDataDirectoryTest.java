@@ -99,8 +99,13 @@ class ReadOnlyDataDirectoryTest {
             assertEquals(1, lines.size(), "one line says what happened and what to do:\n" + text);
             assertTrue(lines.get(0).contains("Permission denied") || lines.get(0).contains("IOError"), lines.get(0));
             assertTrue(broker.isAlive(), "the broker keeps running");
+            assertTrue(lines.get(0).contains("make the data directory writable"), lines.get(0));
             System.out.printf("read-only data directory: %d more 32 KiB messages acknowledged after the permission "
                     + "went, then refused; the log said: %s%n", acknowledged.size() - beforeRevoke, lines.get(0));
+            setWritable(data, true);
+            // RocksDB stays in its error state: the log line's "then restart" is what brings the store back
+            assertEquals(Mqtt5PubAckReasonCode.UNSPECIFIED_ERROR, publish(pub, payload),
+                    "the running broker acknowledged a publish it could not write before a restart");
             pub.disconnect();
         } finally {
             setWritable(data, true);
