@@ -104,10 +104,13 @@ class MqttDeliveryBatchTest {
                         MqttMessageIdVariableHeader.from(packetId)));
             }
             if (webSocket) {
-                // the CONNACK in a frame of its own; then MQTT 3.1.1: the whole drain in one frame; MQTT 5: one
-                // frame for each run of messages without properties and one for each message with (7 of the 20)
-                int expected = 1 + (version == MqttVersion.MQTT_5 ? 14 : 1);
-                assertEquals(expected, sub.frames.size(), "frames carrying the CONNACK and the " + MESSAGES + " deliveries");
+                // at most: the CONNACK in a frame of its own; then MQTT 3.1.1: the whole drain in one frame; MQTT 5:
+                // one frame for each run of messages without properties and one for each message with (7 of the 20).
+                // Fewer when a busy machine lets the CONNACK and the drain leave together; one per packet (21) would
+                // mean no batching at all.
+                int atMost = 1 + (version == MqttVersion.MQTT_5 ? 14 : 1);
+                assertTrue(sub.frames.size() <= atMost, "frames carrying the CONNACK and the " + MESSAGES
+                        + " deliveries: " + sub.frames.size() + ", expected at most " + atMost);
                 assertEquals(1 + MESSAGES, packetsIn(sub.frames, version));
             }
             assertEquals(null, sub.next(200), "nothing more");
