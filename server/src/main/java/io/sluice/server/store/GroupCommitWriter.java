@@ -219,11 +219,16 @@ final class GroupCommitWriter implements AutoCloseable {
                         + "system, then restart; nothing acknowledged is lost", where, reason(e));
             }
         }
-        if (count > 0) {
-            metrics.batchWritten(count, System.nanoTime() - start);
-        }
-        if (elided > 0) {
-            metrics.elided(elided);
+        try {
+            if (count > 0) {
+                metrics.batchWritten(count, System.nanoTime() - start);
+            }
+            if (elided > 0) {
+                metrics.elided(elided);
+            }
+        } catch (RuntimeException e) {
+            // a meter must never stop the writer: every publish waiting on this batch would wait forever
+            log.warn("store metrics could not record a group commit", e);
         }
         for (WriteCallback c : callbacks) {
             try {
