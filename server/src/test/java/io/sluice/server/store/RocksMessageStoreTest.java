@@ -133,14 +133,19 @@ class RocksMessageStoreTest {
             Delivery lateDelivery = new Delivery(late, 1, false, new int[0], null);
             store.putQueued("s", 1, lateDelivery);
             awaitWrites(store);
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
             store.afterWrites(ok -> {
+                held.countDown();
                 try {
                     release.await(10, TimeUnit.SECONDS); // holds the writer: what follows stays pending
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             });
+            // only once the writer is held: a writer that has not yet taken the barrier would take what follows
+            // into the same batch and write it
+            assertTrue(held.await(10, TimeUnit.SECONDS), "the writer reached the barrier");
             Delivery a = new Delivery(acked, 1, false, new int[0], null);
             store.putQueued("s", 2, a);
             store.putInflight("s", 2, a);
