@@ -150,13 +150,14 @@ public final class PersistenceBenchmark {
                 + "alternated for %d rounds in one run (medians). Bytes written: what the broker process wrote to disk during the run (`/proc/PID/io` "
                 + "write_bytes: write-ahead log, memtable flushes and compactions) per delivered message. Sluice writes every "
                 + "message it acknowledges before the PUBACK (and, with the HTTP fallback's history on, as it is by default "
-                + "with `--history-filters #`, a history entry too); %s%n%n",
+                + "with `--history-filters #`, a history entry too); %s",
                 clients, duration, rounds, mosquitto ? "Mosquitto " + mosquittoVersion() + " with `persistence true` keeps "
                         + "its state in memory and writes all of it to `mosquitto.db` every `autosave_interval` (1800 s by "
                         + "default) and at exit: a kill -9 or a crash loses what came since the last save, acknowledged or not."
                         : "Mosquitto was not run.") + (withHivemq ? " HiveMQ CE " + hivemqVersion() + " runs embedded in its "
                         + "own JVM (JVM defaults, like Sluice) with its default file persistence (`<persistence><mode>file"
                         + "</mode>`: sessions and queued messages in its data folder)." : " HiveMQ CE was not run."));
+        md.append("\n\n");
         md.append("| broker, mode | delivered msg/s | share of Sluice `none` | p99 ms | bytes written per message | lost |\n");
         md.append("|---|---:|---:|---:|---:|---:|\n");
         double base = median(results.get("Sluice, none"), Result::msgsPerSec);
