@@ -56,8 +56,11 @@ class KillNineTest {
         Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
         Receiver receiver = new Receiver(acknowledged);
 
-        // room for the whole stream in the subscriber's queue: the subscriber falls behind on purpose
-        String[] flags = {"--max-queued-messages", Integer.toString(MESSAGES), "--max-queued-bytes", "64m"};
+        // room for the whole stream in the subscriber's queue, connected or not (--live-queue-windows 0): the
+        // subscriber falls behind on purpose, and the live bound (a few in-flight windows) would otherwise hold the
+        // publisher so close to it that a fast machine leaves almost nothing queued at the kill
+        String[] flags = {"--max-queued-messages", Integer.toString(MESSAGES), "--max-queued-bytes", "64m",
+                "--live-queue-windows", "0"};
         BrokerProcess first = BrokerProcess.start(ports, data, log, flags);
         MqttClient sub = null;
         try {
