@@ -340,13 +340,37 @@ final class ClusterSessions implements AutoCloseable {
     void offline(Session s, long disconnectedAtMillis) {
         String hash = hash(s.id());
         byte[] record = encode(s, disconnectedAtMillis);
+        // this node's view changes at once, as online() makes it: a publish made here right after the disconnect
+        // already meets an offline session (its full queue drops instead of holding the publisher), and the feed
+        // hands the session nothing more
+        Feed f = feeds.get(hash);
+        if (f != null && f.session == s) {
+            f.stopped = true;
+        }
+        applyLocally(hash, record);
         worker.execute(() -> {
             stopFeed(hash, s);
             Long mine = written.remove(hash);
-            if (mine != null) {
-                write(hash, record, mine);
+            if (mine == null || !write(hash, record, mine)) {
+                reread(hash); // another node wrote it since (its client is there now): its record, not ours
             }
         });
+    }
+
+    /** Since when the node's view has the session offline: 0 while connected somewhere, -1 when it has none. */
+    long offlineSince(SessionId id) {
+        Kept k = mirror.get(hash(id));
+        return k == null ? -1 : k.disconnectedAtMillis();
+    }
+
+    /** The record as the bucket has it, into this node's view (a local change of ours that lost a race undone). */
+    private void reread(String hash) {
+        try {
+            KeyValueEntry entry = kv.get(hash);
+            changed(hash, entry == null || entry.getOperation() != KeyValueOperation.PUT ? null : entry.getValue());
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            // NATS away: the follower reads the bucket again when it is back
+        }
     }
 
     /** Another node has it now: stop feeding it here, write nothing. */

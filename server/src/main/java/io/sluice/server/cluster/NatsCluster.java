@@ -1058,6 +1058,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return keepsSessions(id) ? sessions.kept(id) : null;
     }
 
+    /** Since when this node sees a kept session offline: 0 while connected somewhere, -1 when none is kept. */
+    long offlineSince(SessionId id) {
+        return sessions.offlineSince(id);
+    }
+
     @Override
     public void sessionOnline(io.sluice.server.broker.Session s) {
         sessions.online(s);

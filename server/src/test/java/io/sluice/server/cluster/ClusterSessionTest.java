@@ -218,6 +218,9 @@ class ClusterSessionTest {
             sub.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
             sub.subscribeWith().topicFilter("bound/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
             sub.disconnect().join();
+            // the client's DISCONNECT is sent, not yet handled: the drops below need the node to see it offline
+            await(() -> b.server().cluster().offlineSince(new SessionId("mqtt", "bounded")) > 0,
+                    "the node to see the session offline");
             Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("bounded-pub").serverHost("127.0.0.1")
                     .serverPort(b.urls().mqttPort()).buildAsync();
             pub.connect().join();
