@@ -184,6 +184,7 @@ public final class Broker implements AutoCloseable {
     private void resumeKept(Session s, ClusterBus.KeptSession record) {
         s.clusterKept = true;
         s.expiryIntervalSeconds(record.expirySeconds());
+        s.inboundQos2().addAll(record.inboundQos2());
         for (ClusterBus.KeptSubscription k : record.subscriptions()) {
             Subscription sub = new Subscription(s, k.filter(), k.shareGroup(), k.options(), null);
             s.subscriptionMap().put(sub.key(), sub);
@@ -237,6 +238,30 @@ public final class Broker implements AutoCloseable {
                 return false;
             }
         }
+    }
+
+    /**
+     * The QoS 2 packet ids a session received and has not released changed: a session the cluster keeps has them
+     * recorded there, so its client can go on with them on another node. Call after {@link Session#receivedQos2}
+     * and a {@link Session#releaseQos2} that knew the id.
+     */
+    public void inboundQos2Changed(Session s) {
+        if (s.clusterKept) {
+            cluster.sessionChanged(s);
+        }
+    }
+
+    /**
+     * For a session the cluster keeps, run {@code then} once the cluster has written what it was told of the
+     * session (PUBREC and PUBCOMP go out only once the packet id's state is recorded) and return true; false (and
+     * nothing runs) for any other session.
+     */
+    public boolean afterKeptWrites(Session s, Runnable then) {
+        if (!s.clusterKept) {
+            return false;
+        }
+        cluster.afterSessionWrites(then);
+        return true;
     }
 
     /**

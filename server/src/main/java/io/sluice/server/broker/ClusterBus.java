@@ -52,8 +52,13 @@ public interface ClusterBus {
     record KeptSubscription(String filter, String shareGroup, SubscriptionOptions options) {
     }
 
-    /** What the cluster keeps of a persistent session besides its queued messages. */
-    record KeptSession(long expirySeconds, java.util.List<KeptSubscription> subscriptions) {
+    /**
+     * What the cluster keeps of a persistent session besides its queued messages: its subscriptions, and the QoS 2
+     * packet ids its client sent and has not released yet (so a PUBLISH resent to another node is known as a
+     * duplicate and its PUBREL is answered there).
+     */
+    record KeptSession(long expirySeconds, java.util.List<KeptSubscription> subscriptions,
+                       java.util.Set<Integer> inboundQos2) {
     }
 
     /**
@@ -78,6 +83,14 @@ public interface ClusterBus {
 
     /** Its subscriptions changed while connected here. */
     default void sessionChanged(Session s) {
+    }
+
+    /**
+     * Run {@code then} once everything this node told the cluster of its kept sessions so far is written (an
+     * acknowledgement that must not go out before the record says what it acknowledges). From any thread.
+     */
+    default void afterSessionWrites(Runnable then) {
+        then.run();
     }
 
     /** Its connection here ended and it lives on offline (until its expiry) in the cluster. */

@@ -189,6 +189,11 @@ public final class Session {
         return known;
     }
 
+    /** Whether the cluster keeps this session (its record and queue in JetStream), not this node. */
+    public boolean isClusterKept() {
+        return clusterKept;
+    }
+
     /** Whether a store keeps this session (persistent, or holding a STOMP queue's share). */
     public boolean isJournaled() {
         return queue.journal() != null;

@@ -76,7 +76,8 @@ final class ClusterSessions implements AutoCloseable {
     static final String BUCKET = "sluice-session-state";
     static final String STREAM = "SLUICE_SESSION";
     static final String SUBJECT = "sluice.session.";
-    private static final int FORMAT = 1;
+    /** 1: without inbound QoS 2 packet ids; 2: with them (read both). */
+    private static final int FORMAT = 2;
     /**
      * A message stays unacknowledged while its client holds it; JetStream must not hand it out again meanwhile
      * (a stuck client is closed long before this by --stuck-consumer-timeout).
@@ -266,6 +267,11 @@ final class ClusterSessions implements AutoCloseable {
                 out.writeByte(o.retainHandling());
                 out.writeInt(o.subscriptionId());
             }
+            List<Integer> ids = new ArrayList<>(s.inboundQos2());
+            out.writeInt(ids.size());
+            for (int id : ids) {
+                out.writeShort(id);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -275,7 +281,7 @@ final class ClusterSessions implements AutoCloseable {
     private static Kept decode(byte[] value) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(value))) {
             int format = in.readByte();
-            if (format != FORMAT) {
+            if (format != 1 && format != FORMAT) {
                 throw new IllegalArgumentException("unknown session record format " + format);
             }
             String key = readString(in);
@@ -293,7 +299,13 @@ final class ClusterSessions implements AutoCloseable {
                 subs.add(new KeptSubscription(filter, group.isEmpty() ? null : group,
                         new SubscriptionOptions(qos, (flags & 1) != 0, (flags & 2) != 0, rh, id)));
             }
-            return new Kept(key, new KeptSession(expiry, List.copyOf(subs)), disconnectedAt);
+            java.util.Set<Integer> qos2 = new java.util.HashSet<>();
+            if (format >= 2) {
+                for (int i = in.readInt(); i > 0; i--) {
+                    qos2.add(in.readUnsignedShort());
+                }
+            }
+            return new Kept(key, new KeptSession(expiry, List.copyOf(subs), java.util.Set.copyOf(qos2)), disconnectedAt);
         } catch (IOException e) {
             throw new IllegalArgumentException("malformed session record", e);
         }
@@ -336,6 +348,15 @@ final class ClusterSessions implements AutoCloseable {
         worker.execute(() -> write(hash, record, written.get(hash)));
     }
 
+    /** Run {@code then} after every record write asked for so far (the worker runs them in order). */
+    void afterWrites(Runnable then) {
+        try {
+            worker.execute(then);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            then.run(); // stopping: nothing more is written
+        }
+    }
+
     /** Offline now: stop feeding it; the record says since when, unless another node wrote it since. */
     void offline(Session s, long disconnectedAtMillis) {
         String hash = hash(s.id());
@@ -355,6 +376,12 @@ final class ClusterSessions implements AutoCloseable {
                 reread(hash); // another node wrote it since (its client is there now): its record, not ours
             }
         });
+    }
+
+    /** The record as this node's view has it, expired or not (never ends it, unlike {@link #kept}). */
+    KeptSession recorded(SessionId id) {
+        Kept k = mirror.get(hash(id));
+        return k == null ? null : k.session();
     }
 
     /** Since when the node's view has the session offline: 0 while connected somewhere, -1 when it has none. */
@@ -564,8 +591,8 @@ final class ClusterSessions implements AutoCloseable {
                 }
                 kv.delete(hash, entry.getRevision());
                 log.info("session {} expired after {} s offline", k.key(), k.session().expirySeconds());
-                changed(hash, null);
                 forgetMessages(hash);
+                changed(hash, null); // only now: a node's view without the session means its queue is gone too
             } catch (JetStreamApiException ex) {
                 // it came back, or another node ended it first
             } catch (IOException | RuntimeException ex) {

@@ -1058,6 +1058,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return keepsSessions(id) ? sessions.kept(id) : null;
     }
 
+    /** A kept session as this node's view has it, without ending an expired one as a connect does. */
+    KeptSession recordedSession(SessionId id) {
+        return sessions.recorded(id);
+    }
+
     /** Since when this node sees a kept session offline: 0 while connected somewhere, -1 when none is kept. */
     long offlineSince(SessionId id) {
         return sessions.offlineSince(id);
@@ -1071,6 +1076,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     @Override
     public void sessionChanged(io.sluice.server.broker.Session s) {
         sessions.subscriptionsChanged(s);
+    }
+
+    @Override
+    public void afterSessionWrites(Runnable then) {
+        sessions.afterWrites(then);
     }
 
     @Override

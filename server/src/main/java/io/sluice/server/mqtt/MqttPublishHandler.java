@@ -163,6 +163,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         }
         if (qos == 2) {
             connection.session().receivedQos2(packetId);
+            connection.broker.inboundQos2Changed(connection.session());
             if (countedQos2 == null) {
                 countedQos2 = new HashSet<>();
             }
@@ -183,7 +184,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             boolean journaledQos2 = qos == 2 && connection.session().isJournaled();
-            if (unanswered.isEmpty() && !journaledQos2) {
+            boolean keptQos2 = qos == 2 && connection.session().isClusterKept();
+            if (unanswered.isEmpty() && !journaledQos2 && !keptQos2) {
                 acknowledge(qos, packetId, now);
                 return;
             }
@@ -192,6 +194,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             unanswered.add(completion);
             if (journaledQos2) {
                 connection.broker.store().afterWrites(ok -> completion.finishLater(now));
+            } else if (qos == 2 && connection.broker.afterKeptWrites(connection.session(),
+                    () -> completion.finishLater(now))) {
+                // a session the cluster keeps: PUBREC once its record holds the packet id
             } else {
                 completion.ready = now;
             }
@@ -318,7 +323,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             connection.channel.write(pubAck(packetId, reason, null));
         } else {
             if (reason.isError()) {
-                connection.session().releaseQos2(packetId);
+                if (connection.session().releaseQos2(packetId)) {
+                    connection.broker.inboundQos2Changed(connection.session());
+                }
                 if (uncountQos2(packetId)) {
                     unacknowledged--;
                 }
@@ -335,6 +342,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private void release(ChannelHandlerContext ctx, MqttMessage m) {
         int packetId = ((MqttMessageIdVariableHeader) m.variableHeader()).messageId();
         boolean known = connection.session().releaseQos2(packetId);
+        if (known) {
+            connection.broker.inboundQos2Changed(connection.session());
+        }
         if (uncountQos2(packetId)) {
             unacknowledged--;
         }
@@ -342,8 +352,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
         MqttMessage pubComp = new MqttMessage(new MqttFixedHeader(MqttMessageType.PUBCOMP, false, MqttQoS.AT_MOST_ONCE,
                 false, 0), new MqttPubReplyMessageVariableHeader(packetId, reason.code(), MqttProperties.NO_PROPERTIES));
         // PUBCOMP once the release is written: after a restart the id is free, so its reuse is not a duplicate
-        if (!known || !connection.session().queue().afterStore(() -> connection.channel.eventLoop().execute(
-                () -> connection.channel.writeAndFlush(pubComp)))) {
+        Runnable send = () -> connection.channel.eventLoop().execute(() -> connection.channel.writeAndFlush(pubComp));
+        if (!known || !(connection.session().queue().afterStore(send)
+                || connection.broker.afterKeptWrites(connection.session(), send))) {
             ctx.write(pubComp);
         }
     }
@@ -356,7 +367,9 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private void refuseUnsafe(int qos, int packetId) {
         String why = "the broker's message store cannot write; the message was not accepted";
         if (qos == 2) {
-            connection.session().releaseQos2(packetId);
+            if (connection.session().releaseQos2(packetId)) {
+                connection.broker.inboundQos2Changed(connection.session());
+            }
             if (uncountQos2(packetId)) {
                 unacknowledged--;
             }
@@ -424,6 +437,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             }
             if (!storeOnly && qos == 2 && connection.session().isJournaled()) {
                 connection.broker.store().afterWrites(ok -> finishLater(o)); // the packet id is written first
+            } else if (qos == 2 && connection.broker.afterKeptWrites(connection.session(), () -> finishLater(o))) {
+                // the cluster's record of the session holds the packet id first
             } else {
                 finishLater(o);
             }

@@ -81,8 +81,9 @@ class ClusterSessionTest {
         }
     }
 
+    /** What the node's view holds of a kept session (a look that, unlike a connect's, never ends an expired one). */
     private static ClusterBus.KeptSession kept(Sluice node, String clientId) {
-        return node.server().cluster().keptSession(new SessionId("mqtt", clientId));
+        return node.server().cluster().recordedSession(new SessionId("mqtt", clientId));
     }
 
     private static String text(Mqtt5Publish p) {
@@ -296,6 +297,137 @@ class ClusterSessionTest {
         assertTrue(firstSeen(got).containsAll(acked));
         back.disconnect().join();
         pub.disconnect().join();
+    }
+
+    /** A subscriber on node 2 collecting payloads, once node 1 routes {@code topic} to it. */
+    private Mqtt5AsyncClient subscriberOn2(String id, String topic, List<String> got) {
+        Mqtt5AsyncClient c = Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        c.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(text(p)));
+        c.connect().join();
+        c.subscribeWith().topicFilter(topic).qos(MqttQos.EXACTLY_ONCE).send().join();
+        String node2 = n2.server().cluster().nodeId();
+        await(() -> n1.server().cluster().nodesFor(topic).contains(node2), "node 1 to route " + topic + " to node 2");
+        closing.add(() -> c.disconnect().join());
+        return c;
+    }
+
+    /**
+     * Exactly once across nodes (MQTT-4.3.3): a QoS 2 PUBLISH that node 1 received and forwarded, whose PUBREC the
+     * network lost, is resent (DUP) by the client to node 2 after it reconnects there: node 2 knows the packet id
+     * from the session's record, answers PUBREC without forwarding it again, and completes the flow. The client is
+     * Paho (MQTT 3.1.1), which resends its in-flight QoS 2 PUBLISH on reconnecting with clean session 0.
+     */
+    @Test
+    void aQos2PublishResentToAnotherNodeAfterItsPubrecWasLostIsDeliveredOnce() throws Exception {
+        List<String> got = new CopyOnWriteArrayList<>();
+        subscriberOn2("q2-sub", "q2/once", got);
+        try (CuttingProxy proxy = new CuttingProxy(n1.urls().mqttPort(), CuttingProxy.Way.TO_CLIENT, 5)) {
+            org.eclipse.paho.client.mqttv3.MqttAsyncClient pub = new org.eclipse.paho.client.mqttv3.MqttAsyncClient(
+                    "tcp://127.0.0.1:" + proxy.port(), "q2-mover",
+                    new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+            java.util.concurrent.atomic.AtomicInteger completed = new java.util.concurrent.atomic.AtomicInteger();
+            pub.setCallback(new org.eclipse.paho.client.mqttv3.MqttCallback() {
+                @Override
+                public void connectionLost(Throwable cause) {
+                }
+
+                @Override
+                public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) {
+                }
+
+                @Override
+                public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
+                    completed.incrementAndGet();
+                }
+            });
+            org.eclipse.paho.client.mqttv3.MqttConnectOptions options = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+            options.setCleanSession(false);
+            pub.connect(options).waitForCompletion(10_000);
+            closing.add(() -> {
+                if (pub.isConnected()) {
+                    pub.disconnectForcibly(0, 1000);
+                }
+                pub.close(true);
+            });
+            pub.publish("q2/once", "exactly-once".getBytes(StandardCharsets.UTF_8), 2, false);
+            assertTrue(proxy.awaitCut(15), "node 1's PUBREC to be cut");
+            await(() -> got.size() == 1, "node 1 to forward the message");
+            await(() -> !pub.isConnected(), "the client to see the connection gone");
+
+            options.setServerURIs(new String[] {"tcp://127.0.0.1:" + n2.urls().mqttPort()});
+            pub.connect(options).waitForCompletion(10_000);
+            await(() -> completed.get() == 1, "the QoS 2 flow completed on node 2");
+            pub.publish("q2/once", "after".getBytes(StandardCharsets.UTF_8), 2, false).waitForCompletion(10_000);
+            await(() -> got.contains("after"), "a later message");
+            assertEquals(List.of("exactly-once", "after"), got, "the resent PUBLISH not forwarded a second time");
+            pub.disconnect().waitForCompletion(10_000);
+        }
+        endSession("q2-mover");
+    }
+
+    /**
+     * The other half of the flow: PUBREC reached the client, its PUBREL did not reach node 1. The client (Paho,
+     * MQTT 5) reconnects to node 2 and sends PUBREL there: node 2 knows the packet id and answers PUBCOMP with
+     * Success (not 0x92 Packet Identifier not found), the message delivered once.
+     */
+    @Test
+    void aPubrelSentToAnotherNodeIsAnsweredWithSuccess() throws Exception {
+        List<String> got = new CopyOnWriteArrayList<>();
+        subscriberOn2("q2-rel-sub", "q2/rel", got);
+        try (CuttingProxy proxy = new CuttingProxy(n1.urls().mqttPort(), CuttingProxy.Way.TO_BROKER, 6)) {
+            org.eclipse.paho.mqttv5.client.MqttAsyncClient pub = new org.eclipse.paho.mqttv5.client.MqttAsyncClient(
+                    "tcp://127.0.0.1:" + proxy.port(), "q2-rel",
+                    new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
+            // Paho gives the flow's reason codes in order: PUBREC's, then PUBCOMP's
+            List<int[]> completions = new CopyOnWriteArrayList<>();
+            pub.setCallback(new io.sluice.server.mqtt.PahoV5Callback() {
+                @Override
+                public void messageArrived(String topic, org.eclipse.paho.mqttv5.common.MqttMessage message) {
+                }
+
+                @Override
+                public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken token) {
+                    completions.add(token.getReasonCodes() == null ? new int[0] : token.getReasonCodes());
+                }
+            });
+            org.eclipse.paho.mqttv5.client.MqttConnectionOptions options =
+                    new org.eclipse.paho.mqttv5.client.MqttConnectionOptions();
+            options.setCleanStart(false);
+            options.setSessionExpiryInterval(300L);
+            pub.connect(options).waitForCompletion(10_000);
+            closing.add(() -> {
+                if (pub.isConnected()) {
+                    pub.disconnectForcibly(0, 1000, false);
+                }
+                pub.close(true);
+            });
+            pub.publish("q2/rel", "released-elsewhere".getBytes(StandardCharsets.UTF_8), 2, false);
+            assertTrue(proxy.awaitCut(15), "the client's PUBREL to node 1 to be cut");
+            await(() -> got.size() == 1, "node 1 to forward the message");
+            await(() -> !pub.isConnected(), "the client to see the connection gone");
+
+            options.setServerURIs(new String[] {"tcp://127.0.0.1:" + n2.urls().mqttPort()});
+            pub.connect(options).waitForCompletion(10_000);
+            await(() -> completions.size() == 1, "PUBCOMP from node 2");
+            int[] codes = completions.get(0);
+            assertTrue(codes.length == 2 && codes[1] == 0,
+                    "PUBCOMP Success from node 2 (not 0x92), got reasons " + java.util.Arrays.toString(codes));
+            pub.publish("q2/rel", "after".getBytes(StandardCharsets.UTF_8), 2, false).waitForCompletion(10_000);
+            await(() -> got.contains("after"), "a later message");
+            assertEquals(List.of("released-elsewhere", "after"), got, "delivered once");
+            pub.disconnect().waitForCompletion(10_000);
+        }
+        endSession("q2-rel");
+    }
+
+    /** End a persistent session: a clean start with no expiry. */
+    private static void endSession(String clientId) {
+        Mqtt5AsyncClient c = Mqtt5Client.builder().identifier(clientId).serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        c.connectWith().cleanStart(true).send().join();
+        c.disconnect().join();
+        await(() -> kept(n2, clientId) == null, "the session " + clientId + " ended");
     }
 
     private static long streamMessages(io.nats.client.Connection c) {
