@@ -7,7 +7,7 @@ import java.util.Map;
  * The load generator's flags, {@code --name value}. Every run is bounded in time ({@code --duration}) and in
  * count ({@code --max-messages}); connections go to loopback only.
  */
-public final class LoadOptions {
+public final class LoadOptions implements Cloneable {
     static final String HELP = """
             java -jar benchmarks.jar load [flags]
               --scenario S      fanin | fanout | p2p | slow | storm | idle            (p2p)
@@ -46,6 +46,12 @@ public final class LoadOptions {
               --max-messages N  bound on messages published in all                    (50000000)
               --drain S         seconds to wait for in-flight messages after publishing (10)
               --broker-pid PID  read the broker's CPU seconds and peak RSS from /proc (and heap via jcmd for a JVM)
+              --prewarm S       first run the same scenario for S seconds against a raw forwarder in this
+                                process (MQTT only), so the generator's own JIT warm-up is not measured as
+                                the broker's: for a broker's first seconds after start            (0)
+              --await FILE      after --prewarm, print "prewarmed, awaiting FILE" and wait (up to 120 s)
+                                for FILE to exist before connecting; a number in it is the broker's pid
+                                (the broker is started meanwhile, so its pid is not known before)
               --label L         a name carried into the JSON line
             The last line of output is one JSON object with every figure.""";
 
@@ -75,6 +81,8 @@ public final class LoadOptions {
     long maxMessages = 50_000_000;
     double drain = 10;
     long brokerPid = 0;
+    double prewarm = 0;
+    String await;
     String label = "";
 
     static LoadOptions parse(String[] args) {
@@ -131,6 +139,8 @@ public final class LoadOptions {
                 case "max-messages" -> o.maxMessages = Long.parseLong(v);
                 case "drain" -> o.drain = Double.parseDouble(v);
                 case "broker-pid" -> o.brokerPid = Long.parseLong(v);
+                case "prewarm" -> o.prewarm = Double.parseDouble(v);
+                case "await" -> o.await = v;
                 case "label" -> o.label = v;
                 default -> throw new IllegalArgumentException("unknown flag --" + e.getKey() + "\n" + HELP);
             }
@@ -145,6 +155,26 @@ public final class LoadOptions {
             throw new IllegalArgumentException("--host must be a loopback address: this tool loads one machine only");
         }
         return o;
+    }
+
+    /** The same options against another MQTT port (the prewarm's forwarder), without /proc readings. */
+    LoadOptions against(int tcpPort, int httpPort, double seconds) {
+        try {
+            LoadOptions c = (LoadOptions) clone();
+            c.port = transport.equals("ws") ? httpPort : tcpPort;
+            c.subPorts = new int[] {c.port};
+            c.path = "/mqtt";
+            c.tlsCa = null;
+            c.warmup = 0;
+            c.duration = seconds;
+            c.drain = 2;
+            c.brokerPid = 0;
+            c.prewarm = 0;
+            c.await = null;
+            return c;
+        } catch (CloneNotSupportedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static String oneOf(String v, String... allowed) {

@@ -82,10 +82,45 @@ public final class RawForwarder {
                         + " (flags: --mqtt-port N --http-port N --threads N)");
             }
         }
-        new RawForwarder().serve(mqttPort, httpPort, threads);
+        Running r = new RawForwarder().start(mqttPort, httpPort, threads);
+        System.out.println("Raw forwarder ready: mqtt=" + r.tcp.localAddress() + " http=" + r.http.localAddress());
+        r.tcp.closeFuture().sync();
     }
 
-    private void serve(int mqttPort, int httpPort, int threads) throws InterruptedException {
+    /** A started forwarder: its listeners (port 0 binds an ephemeral one) and its event loops. */
+    public static final class Running implements AutoCloseable {
+        private final EventLoopGroup group;
+        private final Channel tcp;
+        private final Channel http;
+
+        private Running(EventLoopGroup group, Channel tcp, Channel http) {
+            this.group = group;
+            this.tcp = tcp;
+            this.http = http;
+        }
+
+        public int mqttPort() {
+            return ((java.net.InetSocketAddress) tcp.localAddress()).getPort();
+        }
+
+        public int httpPort() {
+            return ((java.net.InetSocketAddress) http.localAddress()).getPort();
+        }
+
+        @Override
+        public void close() {
+            tcp.close().syncUninterruptibly();
+            http.close().syncUninterruptibly();
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /** Bind both listeners on loopback and serve until closed. */
+    public static Running start(int mqttPort, int httpPort, int threads) throws InterruptedException {
+        return new RawForwarder().serve(mqttPort, httpPort, threads);
+    }
+
+    private Running serve(int mqttPort, int httpPort, int threads) throws InterruptedException {
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, io);
@@ -110,8 +145,7 @@ public final class RawForwarder {
                 mqtt(ch.pipeline());
             }
         }).bind("127.0.0.1", httpPort).sync().channel();
-        System.out.println("Raw forwarder ready: mqtt=" + tcp.localAddress() + " http=" + http.localAddress());
-        tcp.closeFuture().sync();
+        return new Running(group, tcp, http);
     }
 
     private void mqtt(ChannelPipeline p) {

@@ -144,7 +144,8 @@ public final class SideBySide {
                                    slow-ws-qos1, storm-ws; "idle" adds the idle phase; "none": nothing flat out
                                    (e.g. --only none --fixed p2p-ws-qos1 --rate 40000: one fixed-rate load)
               --fixed IDS|all|none loads also run at half the best peer's peak                      (all)
-              --first IDS|none     loads whose first minute after start is measured (fresh processes)
+              --first IDS|none     loads whose first minute after start is measured (fresh processes, a
+                                   generator warmed up beforehand; p99 per 5 s slice side by side)
                                                                                (p2p-ws-qos1,fanout-ws-qos1)
               --first-seconds S    length of the first-minute run                                     (60)
               --rate R             fixed rate (msg/s) instead of half the best peer's peak
@@ -314,7 +315,7 @@ public final class SideBySide {
         double run = o.warmup + o.duration + OVERHEAD;
         double peak = peakLoads().size() * (double) n * o.rounds * run;
         double fixed = fixedLoads().size() * (double) n * o.rounds * run;
-        double first = firstLoads().size() * (double) n * (o.firstMinute + OVERHEAD + 8);
+        double first = firstLoads().size() * (double) n * (o.firstMinute + PREWARM + OVERHEAD + 8);
         double idle = idlePhase() ? n * (o.idleConnections / 400.0 + o.idleHold + 10) : 0;
         double total = peak + fixed + first + idle + n * 12;
         return String.format(Locale.ROOT, "plan: %d broker(s) %s; idle %s; flat out %s; fixed rate %s; first minute %s;"
@@ -465,11 +466,100 @@ public final class SideBySide {
                 if (b.ceiling) {
                     continue;
                 }
-                b.restart();
+                // the broker stopped, the generator warmed up on its own, then a fresh broker and the load at once
+                b.stop();
                 runOne(FIRST, l, b, 0, List.of("--rate", publishRate(l, rate), "--warmup", "0",
-                        "--duration", Double.toString(o.firstMinute)));
+                        "--duration", Double.toString(o.firstMinute)), true);
             }
         }
+    }
+
+    /**
+     * The first minute by 5 s slice (by receipt time): a p99 over the whole minute hides a bad start behind 55 good
+     * seconds, or a good start behind a stall later on. The slice is met when Sluice's p99 is at most that of the
+     * peer whose peak set the rate.
+     */
+    private void firstMinuteSlices(StringBuilder md, List<String> targets, Load l, List<String> brokersFixed) {
+        String k = key(FIRST, l);
+        Map<String, double[]> byBroker = new LinkedHashMap<>();
+        int slices = 0;
+        for (String n : brokersFixed) {
+            double[] v = sliceMedians(runs(k, n));
+            byBroker.put(n, v);
+            slices = Math.max(slices, v.length);
+        }
+        if (slices == 0) {
+            return;
+        }
+        String peer = fixedRatePeer.getOrDefault(l.id(), "?");
+        String against = peers().contains(peer) ? peer : bestPeer(key(FIXED, l), "msgs_per_s");
+        if (against == null) {
+            // a rate given with --rate and no warm run: the peer with the lowest first-minute p99, the strictest
+            against = peers().stream().filter(n -> !Double.isNaN(median(k, n, "latency_p99_us")))
+                    .min(java.util.Comparator.comparingDouble(n -> median(k, n, "latency_p99_us"))).orElse(null);
+        }
+        md.append("p99 ms of each 5 s of ").append(l.id()).append("'s first minute (by receipt; a broker that delivered nothing in a slice shows -):\n\n");
+        md.append("| seconds | ").append(String.join(" | ", brokersFixed)).append(" | Sluice / ").append(against).append(" |\n");
+        md.append("|---|").append("---:|".repeat(brokersFixed.size())).append("---:|\n");
+        int met = 0;
+        int measured = 0;
+        double worst = Double.NaN;
+        int worstSlice = -1;
+        for (int i = 0; i < slices; i++) {
+            md.append("| ").append(i * 5).append("-").append(i * 5 + 5).append(" | ");
+            for (String n : brokersFixed) {
+                double[] v = byBroker.get(n);
+                md.append(i < v.length ? f1(v[i] / 1000) : "-").append(" | ");
+            }
+            double[] s = byBroker.getOrDefault(SLUICE, new double[0]);
+            double[] p = against == null ? new double[0] : byBroker.getOrDefault(against, new double[0]);
+            double sp = i < s.length ? s[i] : Double.NaN;
+            double pp = i < p.length ? p[i] : Double.NaN;
+            md.append(ratio(sp, pp)).append(" |\n");
+            if (!Double.isNaN(sp) && !Double.isNaN(pp) && pp > 0) {
+                measured++;
+                met += sp <= pp ? 1 : 0;
+                if (Double.isNaN(worst) || sp / pp > worst) {
+                    worst = sp / pp;
+                    worstSlice = i;
+                }
+            }
+        }
+        md.append("\n");
+        targets.add("- first minute " + l.id() + " by 5 s slice: Sluice p99 <= " + against + "'s in " + met + " of " + measured
+                + " slices" + (worstSlice < 0 ? "" : String.format(Locale.ROOT, ", worst %.2fx (%d-%d s)", worst, worstSlice * 5, worstSlice * 5 + 5))
+                + " (target <= 1.00x in every slice: " + verdict(measured > 0, measured > 0 && met == measured) + ")");
+    }
+
+    /** The median over runs of each 5 s slice's p99 in microseconds (NaN where a run received nothing). */
+    static double[] sliceMedians(List<Map<String, Object>> runs) {
+        List<double[]> perRun = new ArrayList<>();
+        int slices = 0;
+        for (Map<String, Object> r : runs) {
+            double scale = 1;
+            Object v = r.get("latency_p99_by_5s_us");
+            if (!(v instanceof String)) {
+                v = r.get("latency_p99_by_5s_ms"); // results written before the microsecond field
+                scale = 1000;
+            }
+            if (!(v instanceof String text) || text.isBlank()) {
+                continue;
+            }
+            String[] parts = text.trim().split("\\s+");
+            double[] d = new double[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                d[i] = parts[i].equals("-") ? Double.NaN : Double.parseDouble(parts[i]) * scale;
+            }
+            perRun.add(d);
+            slices = Math.max(slices, d.length);
+        }
+        double[] out = new double[slices];
+        for (int i = 0; i < slices; i++) {
+            final int slice = i;
+            out[i] = median(perRun.stream().filter(d -> slice < d.length && !Double.isNaN(d[slice]))
+                    .mapToDouble(d -> d[slice]).sorted().toArray());
+        }
+        return out;
     }
 
     static String key(String phase, Load l) {
@@ -501,7 +591,25 @@ public final class SideBySide {
     }
 
     private void runOne(String phase, Load l, Broker b, int round, List<String> more) throws Exception {
-        b.ensureRunning();
+        runOne(phase, l, b, round, more, false);
+    }
+
+    /** Seconds a cold-start run's generator warms itself up against its own forwarder before the broker starts. */
+    static final double PREWARM = 10;
+
+    /**
+     * One generator run against a broker. {@code coldStart}: the broker is stopped; the generator first warms
+     * itself up (--prewarm, against a forwarder in its own JVM), then the broker is started and the generator,
+     * waiting for a file that names the broker's pid (--await), connects at once: the broker's first seconds
+     * are measured with a generator that is already compiled.
+     */
+    private void runOne(String phase, Load l, Broker b, int round, List<String> more, boolean coldStart) throws Exception {
+        Path go = work.resolve("started-" + phase + "-" + l.id() + "-" + b.name.replace(' ', '_') + "-" + round);
+        if (coldStart) {
+            Files.deleteIfExists(go);
+        } else {
+            b.ensureRunning();
+        }
         double loadAverage = loadAverage();
         // an idle run's clients hold a WebSocket pipeline each: room for 100,000 of them
         String xmx = phase.equals(IDLE) && l.clients() > 50_000 ? "-Xmx3g" : "-Xmx1g";
@@ -510,7 +618,12 @@ public final class SideBySide {
                 "--qos", Integer.toString(l.qos()), "--clients", Integer.toString(l.clients()),
                 "--payload", Integer.toString(l.payload()),
                 "--duration", Double.toString(o.duration), "--warmup", Double.toString(o.warmup),
-                "--broker-pid", Long.toString(b.pid()), "--label", b.name));
+                "--label", b.name));
+        if (coldStart) {
+            cmd.addAll(List.of("--prewarm", Double.toString(PREWARM), "--await", go.toString()));
+        } else {
+            cmd.addAll(List.of("--broker-pid", Long.toString(b.pid())));
+        }
         int port = l.protocol().equals("stomp") ? (l.transport().equals("ws") ? b.wsPort : b.stompPort)
                 : (l.transport().equals("ws") ? b.wsPort : b.tcpPort);
         cmd.addAll(List.of("--port", Integer.toString(port)));
@@ -522,10 +635,17 @@ public final class SideBySide {
         Path log = work.resolve("load.log");
         Files.writeString(log, "\n== " + phase + " " + l.id() + " " + b.name + " round " + round + "\n",
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        double busyBefore = machineBusySeconds();
-        long wallBefore = System.nanoTime();
+        long logStart = Files.size(log);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        if (coldStart) {
+            awaitLine(p, log, logStart, "prewarmed, awaiting " + go, (long) (PREWARM * 3 + 60));
+            b.start();
+            Path tmp = Files.writeString(work.resolve(go.getFileName() + ".tmp"), Long.toString(b.pid()));
+            Files.move(tmp, go, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        double busyBefore = machineBusySeconds();
+        long wallBefore = System.nanoTime();
         double seconds = o.duration + o.warmup + o.firstMinute + o.idleConnections / 50.0;
         long limit = (long) (seconds * 2 + 120);
         boolean finished = p.waitFor(limit, TimeUnit.SECONDS);
@@ -565,6 +685,22 @@ public final class SideBySide {
                 phase, l.id(), b.name, round, f0(num(r, "msgs_per_s")), f1(num(r, "latency_p99_us") / 1000),
                 f1(num(r, "delivered") > 0 ? num(r, "broker_cpu_s") * 1e6 / num(r, "delivered") : Double.NaN),
                 f0(num(r, "broker_peak_rss_kb") / 1024), r.containsKey("error") ? " (" + r.get("error") + ")" : "");
+    }
+
+    /** Wait until the process has written the line to its log (from byte {@code from} on), or has ended. */
+    private static void awaitLine(Process p, Path log, long from, String line, long seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(log.toFile(), "r")) {
+                byte[] b = new byte[(int) Math.max(0, f.length() - from)];
+                f.seek(from);
+                f.readFully(b);
+                if (new String(b, java.nio.charset.StandardCharsets.UTF_8).contains(line)) {
+                    return;
+                }
+            }
+            Thread.sleep(50);
+        }
     }
 
     /** What the broker process runs, from /proc (a launcher's JVM flags included), class paths shortened. */
@@ -1034,7 +1170,9 @@ public final class SideBySide {
         if (!first.isEmpty()) {
             md.append("## The first minute after start\n\n");
             md.append("A fresh process of each broker, then the fixed rate above at once, for ").append(f0(o.firstMinute))
-                    .append(" s, nothing left out as warm-up (one run per broker); against the same rate on a warm broker (the table above).\n\n");
+                    .append(" s, nothing left out as warm-up (one run per broker); against the same rate on a warm broker (the table above). ")
+                    .append("The generator warms itself up first (").append(f0(PREWARM)).append(" s of the same load against a forwarder in its own JVM, ")
+                    .append("while the broker is stopped), so the first seconds are the broker's, not the generator's JIT.\n\n");
             md.append("| load | rate msg/s | ").append(String.join(" | ", brokersFixed.stream().map(n -> n + " p99 ms first minute / warm").toList()))
                     .append(" | Sluice first-minute p99 / that peer's |\n");
             md.append("|---|---:|").append("---|".repeat(brokersFixed.size())).append("---:|\n");
@@ -1055,6 +1193,9 @@ public final class SideBySide {
                         + verdict(!Double.isNaN(sp * pp), sp <= pp) + ")");
             }
             md.append("\n");
+            for (Load l : first) {
+                firstMinuteSlices(md, targets, l, brokersFixed);
+            }
         }
 
         // ---- memory

@@ -76,6 +76,60 @@ class LoadGeneratorSmokeTest {
     }
 
     /**
+     * A first-minute run: the generator warms up against its own forwarder, says so, waits for the file that
+     * says the broker is up (a pid in it) without connecting, and then counts only the measured run: every
+     * message it sent reached the broker and came back, and its 5 s slices of p99 are there in us.
+     */
+    @Test
+    void prewarmsAgainstItsOwnForwarderThenWaitsForTheBroker(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path go = dir.resolve("started");
+        int port = server.port("http");
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = System.out;
+        System.setOut(new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                out.write(b);
+                synchronized (said) {
+                    said.write(b);
+                }
+            }
+        }, true));
+        try {
+            long connectedBefore = connectionsTo(port);
+            CompletableFuture<Map<String, Object>> run = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return LoadGenerator.run("--scenario", "p2p", "--qos", "1", "--clients", "2", "--rate", "500",
+                            "--prewarm", "1", "--await", go.toString(), "--duration", "1", "--warmup", "0",
+                            "--port", Integer.toString(port));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!said.toString().contains("prewarmed, awaiting " + go) && System.nanoTime() < deadline && !run.isDone()) {
+                Thread.sleep(20);
+            }
+            assertTrue(said.toString().contains("prewarmed, awaiting " + go), said.toString());
+            assertTrue(!run.isDone(), "the generator waits for the broker");
+            assertEquals(connectedBefore, connectionsTo(port), "nothing connects to the broker before the file appears");
+            java.nio.file.Files.writeString(go, Long.toString(ProcessHandle.current().pid()));
+            Map<String, Object> r = run.get(40, TimeUnit.SECONDS);
+            assertAllDelivered(r);
+            // the pid from the file: this JVM's CPU was read
+            assertTrue(((Number) r.get("broker_cpu_s")).doubleValue() > 0, r.toString());
+            assertTrue(String.valueOf(r.get("latency_p99_by_5s_us")).matches("\\d+"), r.toString());
+        } finally {
+            System.setOut(out);
+        }
+    }
+
+    private static long connectionsTo(int port) {
+        return server.connections().stream()
+                .filter(ch -> ((InetSocketAddress) ch.localAddress()).getPort() == port).count();
+    }
+
+    /**
      * Idle connections spread over several loopback source addresses (one address pair has about 28,000
      * ephemeral ports, so 100,000 connections need four), all held, and the RSS readings' fields present.
      */

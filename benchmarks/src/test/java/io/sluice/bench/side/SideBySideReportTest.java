@@ -104,9 +104,14 @@ class SideBySideReportTest {
                     "msgs_per_s", 40_000.0, "latency_p99_us", 10_000, "delivered", 1_000_000, "broker_cpu_s", 9.0);
         }
         run("first-minute", "p2p-ws-qos1", SideBySide.SLUICE, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
-                "latency_p99_us", 600_000, "delivered", 2_400_000, "broker_cpu_s", 9.0);
+                "latency_p99_us", 600_000, "delivered", 2_400_000, "broker_cpu_s", 9.0,
+                "latency_p99_by_5s_us", "600000 1500 -");
         run("first-minute", "p2p-ws-qos1", SideBySide.HIVEMQ, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
-                "latency_p99_us", 20_000, "delivered", 2_400_000, "broker_cpu_s", 20.0);
+                "latency_p99_us", 20_000, "delivered", 2_400_000, "broker_cpu_s", 20.0,
+                "latency_p99_by_5s_us", "20000 3000 2000");
+        // an older result has the slices in whole ms only
+        run("first-minute", "p2p-ws-qos1", SideBySide.MOSQUITTO, 0, "rate_cap", 40_000.0, "msgs_per_s", 40_000.0,
+                "latency_p99_us", 5_000, "delivered", 2_400_000, "broker_cpu_s", 5.0, "latency_p99_by_5s_ms", "5 1 1");
         run("idle", "idle-ws", SideBySide.SLUICE, 0, "connected", 5000, "rss_bytes_per_conn", 20_240, "heap_bytes_per_conn", 4_800,
                 "rss_bytes_per_conn_marginal", 6_500, "rss_projected_kb", 900 * 1024, "broker_rss_before_kb", 100 * 1024,
                 "broker_rss_after_kb", 200 * 1024, "still_open", 5000);
@@ -116,6 +121,12 @@ class SideBySideReportTest {
         assertTrue(md.contains("- fixed rate p2p-ws-qos1: Sluice p99 0.50x HiveMQ CE's (target <= 1.00x: met); "
                 + "CPU per message 0.60x Mosquitto's (target <= 0.67x: met)"), md);
         assertTrue(md.contains("- first minute p2p-ws-qos1: Sluice p99 30.00x HiveMQ CE's (target <= 1.00x: **not met**)"), md);
+        // each 5 s slice on its own against the same peer; a slice with no receipts is not counted either way
+        assertTrue(md.contains("| 0-5 | 600.0 | 5.0 | 20.0 | 30.00x |"), md);
+        assertTrue(md.contains("| 5-10 | 1.5 | 1.0 | 3.0 | 0.50x |"), md);
+        assertTrue(md.contains("| 10-15 | - | 1.0 | 2.0 | - |"), md);
+        assertTrue(md.contains("- first minute p2p-ws-qos1 by 5 s slice: Sluice p99 <= HiveMQ CE's in 1 of 2 slices, worst 30.00x (0-5 s) "
+                + "(target <= 1.00x in every slice: **not met**)"), md);
         // memory per connection is RSS, never heap
         assertTrue(md.contains("| Sluice | 5,000 | 100 | 200 | 20,240 | 6,500 | 900 (projected) | 4,800 | 5,000 |"), md);
         // the target is the cost of one more connection and the RSS at 100,000: 900 MiB fits, 6,500 B does not
