@@ -76,8 +76,8 @@ final class ClusterSessions implements AutoCloseable {
     static final String BUCKET = "sluice-session-state";
     static final String STREAM = "SLUICE_SESSION";
     static final String SUBJECT = "sluice.session.";
-    /** 1: without inbound QoS 2 packet ids; 2: with them (read both). */
-    private static final int FORMAT = 2;
+    /** 1: without inbound QoS 2 packet ids; 2: with them; 3: with the node that holds or last held it (read all). */
+    private static final int FORMAT = 3;
     /**
      * A message stays unacknowledged while its client holds it; JetStream must not hand it out again meanwhile
      * (a stuck client is closed long before this by --stuck-consumer-timeout).
@@ -88,6 +88,8 @@ final class ClusterSessions implements AutoCloseable {
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
 
     private final Connection nats;
+    /** This node's id, written into the records of the sessions connected here. */
+    private final String node;
     private final JetStream js;
     private final JetStreamManagement jsm;
     private final KeyValue kv;
@@ -104,9 +106,14 @@ final class ClusterSessions implements AutoCloseable {
     /** The revision this node last wrote per session it has connected; a stale writer's CAS fails. */
     private final Map<String, Long> written = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** Told of each other node a record shows a session connected to, so liveness follows nodes without routes. */
+    private volatile java.util.function.Consumer<String> holderSeen = n -> { };
 
-    /** A session's record: its id, what is kept of it, since when it is offline (0: connected somewhere). */
-    record Kept(String key, KeptSession session, long disconnectedAtMillis) {
+    /**
+     * A session's record: its id, what is kept of it, since when it is offline (0: connected somewhere), the node
+     * it is connected to or was last ("" in records of an older format).
+     */
+    record Kept(String key, KeptSession session, long disconnectedAtMillis, String node) {
         boolean expired(long now) {
             long expiry = session.expirySeconds();
             return disconnectedAtMillis > 0 && expiry != Long.MAX_VALUE
@@ -114,9 +121,10 @@ final class ClusterSessions implements AutoCloseable {
         }
     }
 
-    ClusterSessions(Connection nats, Broker broker, int replicas, int maxQueued, long matchCacheSize)
+    ClusterSessions(Connection nats, String node, Broker broker, int replicas, int maxQueued, long matchCacheSize)
             throws IOException, JetStreamApiException {
         this.nats = nats;
+        this.node = node;
         this.broker = broker;
         this.js = nats.jetStream();
         this.jsm = nats.jetStreamManagement();
@@ -183,6 +191,9 @@ final class ClusterSessions implements AutoCloseable {
      */
     synchronized void changed(String hash, byte[] value) {
         Kept now = value == null ? null : decode(value);
+        if (now != null && now.disconnectedAtMillis() == 0 && !now.node().isEmpty() && !now.node().equals(node)) {
+            holderSeen.accept(now.node());
+        }
         Kept before = now == null ? mirror.remove(hash) : mirror.put(hash, now);
         java.util.Set<String> old = filters(before);
         java.util.Set<String> fresh = filters(now);
@@ -249,16 +260,25 @@ final class ClusterSessions implements AutoCloseable {
 
     // ---- records
 
-    private static byte[] encode(Session s, long disconnectedAtMillis) {
+    private byte[] encode(Session s, long disconnectedAtMillis) {
+        List<KeptSubscription> subs = new ArrayList<>();
+        for (Subscription sub : s.subscriptions()) {
+            subs.add(new KeptSubscription(sub.filter(), sub.shareGroup(), sub.options()));
+        }
+        return encode(new Kept(s.key(), new KeptSession(s.expiryIntervalSeconds(), subs,
+                java.util.Set.copyOf(s.inboundQos2())), disconnectedAtMillis, node));
+    }
+
+    private static byte[] encode(Kept k) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(FORMAT);
-            writeString(out, s.key());
-            out.writeLong(s.expiryIntervalSeconds());
-            out.writeLong(disconnectedAtMillis);
-            List<Subscription> subs = new ArrayList<>(s.subscriptions());
+            writeString(out, k.key());
+            out.writeLong(k.session().expirySeconds());
+            out.writeLong(k.disconnectedAtMillis());
+            List<KeptSubscription> subs = k.session().subscriptions();
             out.writeInt(subs.size());
-            for (Subscription sub : subs) {
+            for (KeptSubscription sub : subs) {
                 writeString(out, sub.filter());
                 writeString(out, sub.shareGroup() == null ? "" : sub.shareGroup());
                 SubscriptionOptions o = sub.options();
@@ -267,11 +287,11 @@ final class ClusterSessions implements AutoCloseable {
                 out.writeByte(o.retainHandling());
                 out.writeInt(o.subscriptionId());
             }
-            List<Integer> ids = new ArrayList<>(s.inboundQos2());
-            out.writeInt(ids.size());
-            for (int id : ids) {
+            out.writeInt(k.session().inboundQos2().size());
+            for (int id : k.session().inboundQos2()) {
                 out.writeShort(id);
             }
+            writeString(out, k.node());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -281,7 +301,7 @@ final class ClusterSessions implements AutoCloseable {
     private static Kept decode(byte[] value) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(value))) {
             int format = in.readByte();
-            if (format != 1 && format != FORMAT) {
+            if (format < 1 || format > FORMAT) {
                 throw new IllegalArgumentException("unknown session record format " + format);
             }
             String key = readString(in);
@@ -305,7 +325,9 @@ final class ClusterSessions implements AutoCloseable {
                     qos2.add(in.readUnsignedShort());
                 }
             }
-            return new Kept(key, new KeptSession(expiry, List.copyOf(subs), java.util.Set.copyOf(qos2)), disconnectedAt);
+            String holder = format >= 3 ? readString(in) : "";
+            return new Kept(key, new KeptSession(expiry, List.copyOf(subs), java.util.Set.copyOf(qos2)), disconnectedAt,
+                    holder);
         } catch (IOException e) {
             throw new IllegalArgumentException("malformed session record", e);
         }
@@ -346,6 +368,54 @@ final class ClusterSessions implements AutoCloseable {
         byte[] record = encode(s, 0);
         applyLocally(hash, record);
         worker.execute(() -> write(hash, record, written.get(hash)));
+    }
+
+    void onHolderSeen(java.util.function.Consumer<String> seen) {
+        this.holderSeen = seen;
+    }
+
+    /**
+     * A node is down (not heard for the node timeout, {@code silentMillis} ago it was last): the sessions it had
+     * connected are offline since then, so their expiry runs on the nodes that are left instead of waiting for the
+     * node or the client to come back. Each record is written once, by compare-and-set on its revision: whichever
+     * node writes it first, the others (and a client that came back elsewhere meanwhile) make theirs fail.
+     */
+    void nodeDown(String other, long silentMillis) {
+        long since = Math.max(1, System.currentTimeMillis() - silentMillis);
+        afterWrites(() -> {
+            for (Map.Entry<String, Kept> e : mirror.entrySet()) {
+                if (!connectedTo(e.getValue(), other)) {
+                    continue;
+                }
+                String hash = e.getKey();
+                try {
+                    KeyValueEntry entry = kv.get(hash);
+                    if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
+                        continue;
+                    }
+                    Kept k = decode(entry.getValue());
+                    if (!connectedTo(k, other)) {
+                        continue;
+                    }
+                    byte[] record = encode(new Kept(k.key(), k.session(), since, other));
+                    kv.update(hash, record, entry.getRevision());
+                    changed(hash, record);
+                    log.info("session {} was connected to node {}, which is down: offline since it was last heard, "
+                            + "it expires {} s after that unless its client comes back", k.key(), other,
+                            k.session().expirySeconds() == Long.MAX_VALUE ? "never" : k.session().expirySeconds());
+                } catch (JetStreamApiException ex) {
+                    // another node wrote it first, or its client is back
+                } catch (IOException | RuntimeException ex) {
+                    log.warn("cluster: the sessions of the down node {} could not be marked offline ({}); their expiry "
+                            + "starts when it or their clients come back", other, ex.toString());
+                    return;
+                }
+            }
+        });
+    }
+
+    private static boolean connectedTo(Kept k, String node) {
+        return k.disconnectedAtMillis() == 0 && k.node().equals(node);
     }
 
     /** Run {@code then} after every record write asked for so far (the worker runs them in order). */

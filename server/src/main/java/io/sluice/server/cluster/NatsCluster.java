@@ -144,6 +144,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 log.warn("cluster: node {} not heard for {} ms: down; its {} routes are set aside (publishes no longer "
                         + "go or wait for it; QoS 1/2 messages JetStream already holds for it stay there until it "
                         + "returns)", other, silentMillis, n);
+                sessions.nodeDown(other, silentMillis);
             }
 
             @Override
@@ -160,8 +161,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.registry = bucket(kvm, SESSIONS, replicas);
         this.retainedKv = bucket(kvm, RETAINED, replicas);
         this.keepsSessions = settings.get(Settings.CLUSTER_SESSIONS).equals("cluster");
-        this.sessions = new ClusterSessions(nats, broker, replicas, settings.get(Settings.MAX_QUEUED_MESSAGES),
+        this.sessions = new ClusterSessions(nats, node, broker, replicas, settings.get(Settings.MAX_QUEUED_MESSAGES),
                 settings.get(Settings.MATCH_CACHE_SIZE));
+        // a node that holds only kept sessions has no routes to meet it by: its sessions' records do
+        sessions.onHolderSeen(holder -> liveness.met(holder, System.nanoTime()));
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
         this.dispatcher = nats.createDispatcher();

@@ -299,6 +299,87 @@ class ClusterSessionTest {
         pub.disconnect().join();
     }
 
+    /**
+     * A node killed with SIGKILL does not take the expiry of its sessions with it: once the others see it down
+     * (--cluster-node-timeout), a session that was connected there is offline since the node was last heard, and it
+     * expires on the nodes that are left, its record and queued messages deleted, without the node or the client
+     * coming back.
+     */
+    @Test
+    void theSessionsOfAKilledNodeExpireOnTheNodesLeft() throws Exception {
+        try (NatsServer own = NatsServer.start(dir.resolve("nats-dead"));
+             Sluice a = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "left-a")
+                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).start();
+             Sluice b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "left-b")
+                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).start();
+             io.nats.client.Connection look = io.nats.client.Nats.connect(own.url())) {
+            BrokerProcess.Ports ports = BrokerProcess.Ports.free();
+            BrokerProcess doomed = BrokerProcess.start(dir.resolve("dead-node.log"), "--cluster-nats", own.url(),
+                    "--node-id", "dead", "--cluster-node-timeout", "1000", "--mqtt-port", Integer.toString(ports.mqtt()),
+                    "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0");
+            closing.add(doomed);
+            SessionId id = new SessionId("mqtt", "orphan");
+            Mqtt5AsyncClient orphan = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
+                    .serverPort(ports.mqtt()).buildAsync();
+            orphan.connectWith().cleanStart(false).sessionExpiryInterval(3).send().join();
+            orphan.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            for (Sluice node : new Sluice[] {a, b}) {
+                await(() -> node.server().cluster().recordedSession(id) != null
+                        && node.server().cluster().offlineSince(id) == 0
+                        && !node.server().cluster().recordedSession(id).subscriptions().isEmpty(),
+                        "the session connected on the node to be killed, as the others see it");
+            }
+            long killedAt = System.currentTimeMillis();
+            doomed.kill();
+            for (Sluice node : new Sluice[] {a, b}) {
+                await(() -> node.server().cluster().offlineSince(id) > 0, "the session offline once its node is down");
+                long since = node.server().cluster().offlineSince(id);
+                // since the last heartbeat heard (one every quarter of the timeout), not since it was found down
+                assertTrue(since <= killedAt && since >= killedAt - 2000,
+                        "offline since the node was last heard: " + (killedAt - since) + " ms before the kill");
+            }
+            Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("orphan-pub").serverHost("127.0.0.1")
+                    .serverPort(a.urls().mqttPort()).buildAsync();
+            pub.connect().join();
+            for (int i = 0; i < 2; i++) {
+                pub.publishWith().topic("orphan/x").qos(MqttQos.AT_LEAST_ONCE).payload(("queued-" + i).getBytes())
+                        .send().get(10, TimeUnit.SECONDS);
+            }
+            String subject = ClusterSessions.SUBJECT + ClusterSessions.hash(id);
+            assertEquals(2, queued(look, subject), "queued for the offline session");
+
+            for (Sluice node : new Sluice[] {a, b}) {
+                await(() -> node.server().cluster().recordedSession(id) == null, "the session expired on every node");
+            }
+            await(() -> queued(look, subject) == 0, "its queued messages deleted");
+            Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
+                    .serverPort(b.urls().mqttPort()).buildAsync();
+            List<String> got = new CopyOnWriteArrayList<>();
+            back.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(text(p)));
+            assertTrue(!back.connectWith().cleanStart(false).sessionExpiryInterval(0).send().join().isSessionPresent(),
+                    "no session present after its expiry");
+            back.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            await(() -> a.server().cluster().nodesFor("orphan/x").contains("left-b"), "node a to route to node b");
+            pub.publishWith().topic("orphan/x").qos(MqttQos.AT_LEAST_ONCE).payload("fresh".getBytes()).send().join();
+            await(() -> !got.isEmpty(), "a message for the new session");
+            assertEquals(List.of("fresh"), got, "none of the expired session's messages");
+            back.disconnect().join();
+            pub.disconnect().join();
+        }
+    }
+
+    /** Messages the stream holds on one subject. */
+    private static long queued(io.nats.client.Connection c, String subject) {
+        try {
+            List<io.nats.client.api.Subject> subjects = c.jetStreamManagement().getStreamInfo(ClusterSessions.STREAM,
+                    io.nats.client.api.StreamInfoOptions.filterSubjects(subject)).getStreamState().getSubjects();
+            return subjects == null ? 0 : subjects.stream().filter(x -> x.getName().equals(subject))
+                    .mapToLong(io.nats.client.api.Subject::getCount).sum();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
     /** A subscriber on node 2 collecting payloads, once node 1 routes {@code topic} to it. */
     private Mqtt5AsyncClient subscriberOn2(String id, String topic, List<String> got) {
         Mqtt5AsyncClient c = Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1")
@@ -356,7 +437,20 @@ class ClusterSessionTest {
             await(() -> !pub.isConnected(), "the client to see the connection gone");
 
             options.setServerURIs(new String[] {"tcp://127.0.0.1:" + n2.urls().mqttPort()});
-            pub.connect(options).waitForCompletion(10_000);
+            // Paho finishes its disconnect on a thread of its own after the connection is gone
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (true) {
+                try {
+                    pub.connect(options).waitForCompletion(10_000);
+                    break;
+                } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
+                    if (e.getReasonCode() != org.eclipse.paho.client.mqttv3.MqttException.REASON_CODE_CLIENT_DISCONNECTING
+                            || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(20);
+                }
+            }
             await(() -> completed.get() == 1, "the QoS 2 flow completed on node 2");
             pub.publish("q2/once", "after".getBytes(StandardCharsets.UTF_8), 2, false).waitForCompletion(10_000);
             await(() -> got.contains("after"), "a later message");
@@ -408,7 +502,20 @@ class ClusterSessionTest {
             await(() -> !pub.isConnected(), "the client to see the connection gone");
 
             options.setServerURIs(new String[] {"tcp://127.0.0.1:" + n2.urls().mqttPort()});
-            pub.connect(options).waitForCompletion(10_000);
+            // Paho finishes its disconnect on a thread of its own after the connection is gone
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (true) {
+                try {
+                    pub.connect(options).waitForCompletion(10_000);
+                    break;
+                } catch (org.eclipse.paho.mqttv5.common.MqttException e) {
+                    if (e.getReasonCode() != org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CLIENT_DISCONNECTING
+                            || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(20);
+                }
+            }
             await(() -> completions.size() == 1, "PUBCOMP from node 2");
             int[] codes = completions.get(0);
             assertTrue(codes.length == 2 && codes[1] == 0,
