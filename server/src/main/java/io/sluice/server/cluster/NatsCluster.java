@@ -18,7 +18,6 @@ import io.nats.client.api.DiscardPolicy;
 import io.nats.client.api.KeyValueConfiguration;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.KeyValueOperation;
-import io.nats.client.api.PublishAck;
 import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
@@ -47,7 +46,6 @@ import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -126,6 +124,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final AtomicLong sentRemote = new AtomicLong();
     private final AtomicLong receivedRemote = new AtomicLong();
     private final AtomicLong droppedQos0 = new AtomicLong();
+    private final AtomicLong retried = new AtomicLong();
+    /** QoS 1/2 sends, in order per subject across JetStream's refusals. */
+    private final SendLanes lanes;
+    /** What other nodes sent, put back in their order when JetStream stored a retried send late (consumer thread). */
+    private final LaneOrder<Arrived> order;
+    /** One message at a time per sending lane and topic into the local fan-out. */
+    private final FanoutGates<Arrived> gates = new FanoutGates<>(this::fanOut);
 
     private NatsCluster(Settings settings, Broker broker, String node, Connection nats) throws IOException,
             JetStreamApiException {
@@ -168,6 +173,14 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
         this.dispatcher = nats.createDispatcher();
+        // after a refusal, at most a quarter of a subject's bound in flight: what can overtake a refused send (and
+        // the receiving node must hold to put it back in order) stays well within what it may hold
+        this.lanes = new SendLanes(js::publishAsync, retries, this::judge, this::taken, node + "-" + runId,
+                ATTEMPT_MILLIS, Math.min(settings.get(Settings.CLUSTER_MAX_PENDING),
+                        settings.get(Settings.MAX_QUEUED_MESSAGES)) / 4);
+        // fewer held than JetStream hands this node unacknowledged and keeps for it, so what a gap waits for gets in
+        this.order = new LaneOrder<>(TimeUnit.MILLISECONDS.toNanos(nodeTimeoutMillis),
+                Math.min(settings.get(Settings.CLUSTER_MAX_ACK_PENDING), settings.get(Settings.CLUSTER_MAX_PENDING)) - 1);
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -614,16 +627,18 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         Routing r = new Routing(nodes + kept.size(), done,
                 canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
         for (Map.Entry<String, List<String>> t : targets.entrySet()) {
-            send(r, withGroups(NODE_SUBJECT + t.getKey(), id, t.getValue(), body), 0);
+            String subject = NODE_SUBJECT + t.getKey();
+            lanes.send(subject, id + "-" + subject, t.getValue().isEmpty() ? null : String.join(",", t.getValue()),
+                    body, r);
         }
         for (String subject : kept) {
-            send(r, jetStreamMessage(subject, id, body), 0);
+            lanes.send(subject, id + "-" + subject, null, body, r);
         }
         return served;
     }
 
     /** Header naming the shared groups the receiving node serves for a message (base64url, comma separated). */
-    static final String GROUPS_HEADER = "Sluice-Groups";
+    static final String GROUPS_HEADER = SendLanes.GROUPS_HEADER;
 
     /** The index in {@code local} of the local group of the same name and filter as {@code remote}, -1 for none. */
     private static int localGroup(MatchResult local, SharedGroup remote) {
@@ -695,7 +710,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     }
 
     /** One QoS 1/2 publish on its way to every matching node; the callback runs once all took it (or one refused). */
-    private static final class Routing {
+    private static final class Routing implements SendLanes.Waiter {
         final AtomicInteger left;
         final int nodes;
         final RouteCallback done;
@@ -709,75 +724,54 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             this.deadlineMillis = deadlineMillis;
         }
 
-        void sent() {
+        @Override
+        public void sent() {
             if (left.decrementAndGet() == 0) {
                 done.routed(nodes, !failed.get());
             }
         }
 
-        void refused() {
+        @Override
+        public void refused() {
             failed.set(true);
             sent();
         }
     }
 
-    private void send(Routing r, NatsMessage msg, int attempt) {
-        if (closed.get()) {
-            return; // never answered: the publisher sends it again after reconnecting
+    /** A send JetStream took (once per send, however many attempts it needed). */
+    private void taken() {
+        sentRemote.incrementAndGet();
+        if (routingFailing.compareAndSet(true, false)) {
+            log.info("cluster: QoS 1/2 messages reach other nodes again");
         }
-        CompletableFuture<PublishAck> ack;
-        try {
-            ack = js.publishAsync(msg);
-        } catch (RuntimeException e) {
-            retry(r, msg, attempt, e);
-            return;
-        }
-        ack.orTimeout(ATTEMPT_MILLIS, TimeUnit.MILLISECONDS).whenComplete((a, err) -> {
-            if (err == null) {
-                sentRemote.incrementAndGet();
-                if (routingFailing.compareAndSet(true, false)) {
-                    log.info("cluster: QoS 1/2 messages reach other nodes again");
-                }
-                r.sent();
-            } else {
-                retry(r, msg, attempt, err);
-            }
-        });
     }
 
     /**
-     * JetStream did not take it (NATS away, or the node's share of the stream full because that node is slow): try
-     * again after a backoff, withholding the publisher's acknowledgement; past the deadline a publisher that can be
-     * told is refused.
+     * JetStream did not take a send (NATS away, or the subject's share of the stream full because its node or session
+     * is slow): it is tried again after a backoff, ahead of every later send to the subject, withholding the
+     * publisher's acknowledgement; past the deadline a publisher that can be told is refused.
      */
-    private void retry(Routing r, NatsMessage msg, int attempt, Throwable why) {
-        String target = msg.getSubject();
+    private SendLanes.Verdict judge(String target, SendLanes.Waiter waiter, Throwable why) {
         if (target.startsWith(NODE_SUBJECT) && !liveness.isAlive(target.substring(NODE_SUBJECT.length()))) {
-            // the node is down: the message goes no further for it, and its publisher is not held by it
-            r.sent();
-            return;
+            // the node is down: its messages go no further for it, and their publishers are not held by it
+            return SendLanes.Verdict.SKIP_LANE;
         }
         if (target.startsWith(ClusterSessions.SUBJECT) && sessionQueueFull(why) && sessions.dropsWhenFull(target)) {
             // an offline persistent session with a full queue: dropped for it alone, as on one node
             broker.stats().dropped(io.sluice.server.broker.BrokerStats.Drop.OFFLINE_QUEUE_FULL);
-            r.sent();
-            return;
+            return SendLanes.Verdict.SKIP;
         }
-        if (System.currentTimeMillis() >= r.deadlineMillis) {
-            log.warn("cluster: a QoS 1/2 message for node {} was not taken by JetStream within {} ms ({}): refused "
+        if (System.currentTimeMillis() >= ((Routing) waiter).deadlineMillis) {
+            log.warn("cluster: a QoS 1/2 message for {} was not taken by JetStream within {} ms ({}): refused "
                     + "to its publisher (MQTT 5 0x97)", target, publishTimeoutMillis, why.toString());
-            r.refused();
-            return;
+            return SendLanes.Verdict.REFUSE;
         }
         if (routingFailing.compareAndSet(false, true)) {
-            log.warn("cluster: JetStream does not take QoS 1/2 messages for node {} ({}); their publishers wait "
-                    + "while it is tried again", target, why.toString());
+            log.warn("cluster: JetStream does not take QoS 1/2 messages for {} ({}); their publishers wait while it "
+                    + "is tried again, later messages to it behind them", target, why.toString());
         }
-        long delay = Math.min(1000, 20L << Math.min(attempt, 6));
-        if (closed.get()) {
-            return;
-        }
-        retries.schedule(() -> send(r, msg, attempt + 1), delay, TimeUnit.MILLISECONDS);
+        retried.incrementAndGet();
+        return SendLanes.Verdict.RETRY;
     }
 
     /** JetStream refused a message because its subject (a session's queue) holds its bound. */
@@ -831,12 +825,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                         first.msg = msg;
                         continue;
                     }
-                    receivedRemote.incrementAndGet();
-                    broker.publishFromCluster(m, servedGroups(msg), outcome -> {
-                        InHand h = inHand.remove(seq);
-                        (h == null ? msg : h.msg).ack();
-                    });
+                    String place = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(SendLanes.ORDER_HEADER);
+                    order.arrived(place, new Arrived(msg, m, seq), System.nanoTime(), this::deliver);
                 }
+                order.expire(System.nanoTime(), this::deliver);
             } catch (RuntimeException e) {
                 if (closed.get()) {
                     return;
@@ -849,6 +841,27 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A message JetStream handed this node, decoded; {@code seq}: its stream sequence. */
+    private record Arrived(io.nats.client.Message msg, Message m, long seq) {
+    }
+
+    /** Into the local queues, behind what the same lane sent to the same topic before it. */
+    private void deliver(Arrived a) {
+        String order = a.msg().getHeaders() == null ? null : a.msg().getHeaders().getFirst(SendLanes.ORDER_HEADER);
+        int space = order == null ? -1 : order.indexOf(' ');
+        gates.submit((space < 0 ? "" : order.substring(0, space)) + "\n" + a.m().topic(), a);
+    }
+
+    /** Acknowledged to JetStream once every local queue holds it. */
+    private void fanOut(Arrived a, Runnable done) {
+        receivedRemote.incrementAndGet();
+        broker.publishFromCluster(a.m(), servedGroups(a.msg()), outcome -> {
+            InHand h = inHand.remove(a.seq());
+            (h == null ? a.msg() : h.msg).ack();
+            done.run();
+        });
     }
 
     /** A message in the local fan-out since {@code sinceNanos} (last told "in progress" then). */
@@ -1191,6 +1204,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return droppedQos0.get();
     }
 
+    /** QoS 1/2 sends JetStream did not take at once and that were tried again. */
+    public long retried() {
+        return retried.get();
+    }
+
     /** Stop taking messages, finish the registry and route writes in hand (briefly), and leave NATS. */
     @Override
     public void close() {
@@ -1207,6 +1225,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        lanes.close();
         retries.shutdownNow();
         sessions.close();
         closeQuietly(nats);

@@ -1,0 +1,380 @@
+package io.sluice.server.cluster;
+
+import io.nats.client.api.PublishAck;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * This node's QoS 1/2 sends to JetStream, one lane per subject (another node's, or a kept session's), each in the
+ * order its sends were made. MQTT keeps one publisher's messages to a topic in order (3.1.1 and 5, section 4.6), and
+ * sends are pipelined: a send JetStream refuses for a moment must not be overtaken by later ones to the same subject.
+ *
+ * <p>While JetStream takes everything, a lane pipelines: each send goes out at once. The first send JetStream does not
+ * take (refused, or its acknowledgement does not come) stops the lane: nothing more goes out. After a backoff the
+ * oldest send not yet taken goes out alone, again and again until JetStream takes it or it is given up (its node is
+ * down, its publisher's deadline passed); then every send not yet taken, those that were in flight behind it
+ * included, goes out again in order, two at a time at first and one more with each one taken, up to a ceiling (a
+ * quarter of what JetStream keeps per subject), until {@value #OPEN} in a row are taken: a subject that is still
+ * nearly full is not flooded again, and what can overtake a refused send stays few. A send that goes out twice carries the same
+ * {@code Nats-Msg-Id}, so JetStream stores it once.
+ *
+ * <p>A send already in flight behind a refused one can still be stored before it: JetStream refused the first and, a
+ * moment later, had room for the next. No send can take that back, so each message says where it stands (header
+ * {@value #ORDER_HEADER}: the lane, its place in the lane, and the oldest place not yet taken when it went out) and the
+ * receiving node puts what overtook back behind what it overtook ({@link LaneOrder}).
+ */
+final class SendLanes {
+    /** {@code <lane> <place> <oldest place not yet taken>}; a lane is named once per node life and subject. */
+    static final String ORDER_HEADER = "Sluice-Order";
+    static final String GROUPS_HEADER = "Sluice-Groups";
+    /** An empty lane idle this long is forgotten (one per kept session may exist). */
+    private static final long IDLE_NANOS = TimeUnit.MINUTES.toNanos(1);
+    /** After this many sends in a row taken since it stopped, a lane is no longer held to a window. */
+    private static final int OPEN = 256;
+
+    /** Who waits for a send: told once, when JetStream took it or it was given up. */
+    interface Waiter {
+        void sent();
+
+        void refused();
+    }
+
+    /** What becomes of a send JetStream did not take. */
+    enum Verdict {
+        /** Send it again, after a backoff, before anything later in its lane. */
+        RETRY,
+        /** Given up as if sent (an offline session's full queue drops it). */
+        SKIP,
+        /** Given up and refused to its publisher (its deadline passed). */
+        REFUSE,
+        /** Every send of the lane given up as if sent (the node it goes to is down). */
+        SKIP_LANE
+    }
+
+    interface Judge {
+        Verdict judge(String subject, Waiter waiter, Throwable why);
+    }
+
+    private final Function<NatsMessage, CompletableFuture<PublishAck>> publish;
+    private final ScheduledExecutorService timer;
+    private final Judge judge;
+    private final Runnable taken;
+    private final String prefix;
+    private final long attemptMillis;
+    private final int ceiling;
+    private final AtomicLong laneNumbers = new AtomicLong();
+    private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param publish  JetStream's asynchronous publish
+     * @param timer    runs backoffs (one thread)
+     * @param judge    decides what becomes of a send JetStream did not take
+     * @param taken    told once per send JetStream took
+     * @param prefix   this node's life ({@code <node>-<run>}), which lane names start with
+     * @param attemptMillis how long an attempt waits for JetStream's acknowledgement
+     * @param ceiling  the most sends a lane has in flight after it stopped, until {@value #OPEN} in a row are taken
+     */
+    SendLanes(Function<NatsMessage, CompletableFuture<PublishAck>> publish, ScheduledExecutorService timer, Judge judge,
+              Runnable taken, String prefix, long attemptMillis, int ceiling) {
+        this.ceiling = Math.max(1, ceiling);
+        this.publish = publish;
+        this.timer = timer;
+        this.judge = judge;
+        this.taken = taken;
+        this.prefix = prefix;
+        this.attemptMillis = attemptMillis;
+        timer.scheduleWithFixedDelay(this::forgetIdle, 1, 1, TimeUnit.MINUTES);
+    }
+
+    /** One lane's sends not yet taken (nor given up), in the order they were made. */
+    private static final class Lane {
+        final String subject;
+        final String name;
+        final ArrayDeque<Send> pending = new ArrayDeque<>();
+        /** Sends not gone out since the lane last stopped, in order (some may be done meanwhile). */
+        ArrayDeque<Send> waiting = new ArrayDeque<>();
+        /** Sends gone out since the lane last stopped and not answered yet. */
+        int inFlight;
+        /** How many may be in flight (Integer.MAX_VALUE: any number). */
+        int window = Integer.MAX_VALUE;
+        long nextPlace = 1;
+        /** A send was not taken: nothing new goes out until {@link #probe} is taken. */
+        boolean stopped;
+        /** The send that went out alone while stopped (null: one is due after the backoff). */
+        Send probe;
+        int failures;
+        /** Sends taken in a row since the lane last stopped. */
+        int streak;
+        long usedNanos = System.nanoTime();
+        boolean forgotten;
+
+        Lane(String subject, String name) {
+            this.subject = subject;
+            this.name = name;
+        }
+    }
+
+    private static final class Send {
+        final Waiter waiter;
+        final String msgId;
+        final String groups;
+        final byte[] body;
+        final long place;
+        /** The attempt whose failure counts; an older attempt's failure is ignored. */
+        int attempt;
+        boolean done;
+        /** Counted in its lane's {@code inFlight}. */
+        boolean out;
+
+        Send(Waiter waiter, String msgId, String groups, byte[] body, long place) {
+            this.waiter = waiter;
+            this.msgId = msgId;
+            this.groups = groups;
+            this.body = body;
+            this.place = place;
+        }
+    }
+
+    /**
+     * Send {@code body} to {@code subject} behind every earlier send to it; {@code waiter} is told once JetStream took
+     * it or it was given up. {@code groups}: the shared groups the receiving node serves for it (null: none).
+     */
+    void send(String subject, String msgId, String groups, byte[] body, Waiter waiter) {
+        while (true) {
+            Lane lane = lanes.computeIfAbsent(subject, s -> new Lane(s, prefix + "-" + laneNumbers.incrementAndGet()));
+            synchronized (lane) {
+                if (lane.forgotten) {
+                    continue; // forgotten meanwhile: a fresh lane is made
+                }
+                Send s = new Send(waiter, msgId, groups, body, lane.nextPlace++);
+                lane.pending.addLast(s);
+                lane.waiting.addLast(s);
+                lane.usedNanos = System.nanoTime();
+                pump(lane);
+                return;
+            }
+        }
+    }
+
+    /** Under the lane's lock: what waits goes out, in order, as far as the window allows. */
+    private void pump(Lane lane) {
+        while (!lane.stopped && lane.inFlight < lane.window && !lane.waiting.isEmpty()) {
+            Send s = lane.waiting.pollFirst();
+            if (!s.done) {
+                transmit(lane, s);
+            }
+        }
+    }
+
+    /** Under the lane's lock, so sends go out in lane order. */
+    private void transmit(Lane lane, Send s) {
+        if (closed) {
+            return; // never answered: the publisher sends it again after reconnecting
+        }
+        if (!s.out) {
+            s.out = true;
+            lane.inFlight++;
+        }
+        int attempt = ++s.attempt;
+        Headers headers = new Headers();
+        headers.put("Nats-Msg-Id", s.msgId);
+        headers.put(ORDER_HEADER, lane.name + " " + s.place + " " + lane.pending.peekFirst().place);
+        if (s.groups != null) {
+            headers.put(GROUPS_HEADER, s.groups);
+        }
+        NatsMessage msg = NatsMessage.builder().subject(lane.subject).headers(headers).data(s.body).build();
+        CompletableFuture<PublishAck> ack;
+        try {
+            ack = publish.apply(msg).orTimeout(attemptMillis, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            ack = CompletableFuture.failedFuture(e);
+        }
+        ack.whenComplete((a, err) -> {
+            if (Thread.holdsLock(lane)) {
+                // completed within this call: handled once the lane is let go, not in the middle of a resend
+                timer.execute(() -> completed(lane, s, attempt, err));
+            } else {
+                completed(lane, s, attempt, err);
+            }
+        });
+    }
+
+    private void completed(Lane lane, Send s, int attempt, Throwable err) {
+        List<Runnable> after = new ArrayList<>(1);
+        synchronized (lane) {
+            if (err == null) {
+                if (!s.done) {
+                    s.done = true;
+                    after.add(taken);
+                    after.add(s.waiter::sent);
+                }
+                boolean current = answered(lane, s);
+                dropDone(lane);
+                if (lane.stopped && lane.probe == s) {
+                    lane.stopped = false;
+                    lane.probe = null;
+                    lane.window = Math.min(2, ceiling);
+                } else if (current && !lane.stopped && lane.window != Integer.MAX_VALUE) {
+                    // only what went out since the stop opens the window: a late answer from before says nothing
+                    lane.window = ++lane.streak >= OPEN ? Integer.MAX_VALUE : Math.min(lane.window + 1, ceiling);
+                }
+                pump(lane);
+            } else if (!s.done && attempt == s.attempt) {
+                answered(lane, s);
+                failed(lane, s, err, after);
+            }
+            // else: an older attempt of a send that went out again, or one already taken
+        }
+        for (Runnable r : after) {
+            r.run();
+        }
+    }
+
+    /** {@code s} is answered; true if it went out since the lane last stopped. */
+    private static boolean answered(Lane lane, Send s) {
+        if (s.out) {
+            s.out = false;
+            lane.inFlight--;
+            return true;
+        }
+        return false;
+    }
+
+    /** Under the lane's lock: the latest attempt of {@code s} was not taken. */
+    private void failed(Lane lane, Send s, Throwable err, List<Runnable> after) {
+        Verdict v = judge.judge(lane.subject, s.waiter, err);
+        switch (v) {
+            case SKIP, REFUSE -> {
+                s.done = true;
+                after.add(v == Verdict.SKIP ? s.waiter::sent : s.waiter::refused);
+                dropDone(lane);
+                if (lane.probe == s) {
+                    lane.probe = null;
+                    timer.execute(() -> probe(lane)); // the next one goes out alone now
+                } else {
+                    pump(lane);
+                }
+            }
+            case SKIP_LANE -> {
+                for (Send p : lane.pending) {
+                    if (!p.done) {
+                        p.done = true;
+                        after.add(p.waiter::sent);
+                    }
+                }
+                lane.pending.clear();
+                lane.waiting.clear();
+                lane.inFlight = 0;
+                lane.stopped = false;
+                lane.probe = null;
+                lane.window = Integer.MAX_VALUE;
+            }
+            case RETRY -> {
+                if (!lane.stopped) {
+                    stop(lane);
+                    later(lane);
+                } else if (lane.probe == s) {
+                    lane.probe = null;
+                    later(lane);
+                }
+                // else: one that was in flight behind the stop: it goes out again when the lane resumes
+            }
+        }
+    }
+
+    /**
+     * Nothing more goes out: every send not yet taken, those in flight included, waits to go out again in order
+     * (an answer to one in flight still counts if it comes).
+     */
+    private static void stop(Lane lane) {
+        lane.stopped = true;
+        lane.probe = null;
+        lane.failures = 0;
+        lane.streak = 0;
+        lane.window = 1;
+        lane.inFlight = 0;
+        ArrayDeque<Send> again = new ArrayDeque<>(lane.pending.size());
+        for (Send p : lane.pending) {
+            p.out = false;
+            if (!p.done) {
+                again.addLast(p);
+            }
+        }
+        lane.waiting = again;
+    }
+
+    private void later(Lane lane) {
+        long delay = Math.min(1000, 20L << Math.min(lane.failures++, 6));
+        if (!closed) {
+            timer.schedule(() -> probe(lane), delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The oldest send not yet taken goes out alone. */
+    private void probe(Lane lane) {
+        synchronized (lane) {
+            dropDone(lane);
+            if (lane.pending.isEmpty()) {
+                lane.stopped = false;
+                lane.probe = null;
+                return;
+            }
+            Send head = lane.pending.peekFirst();
+            while (lane.waiting.peekFirst() != null && lane.waiting.peekFirst().done) {
+                lane.waiting.pollFirst();
+            }
+            if (lane.waiting.peekFirst() == head) {
+                lane.waiting.pollFirst();
+            }
+            lane.probe = head;
+            transmit(lane, head);
+        }
+    }
+
+    private static void dropDone(Lane lane) {
+        while (!lane.pending.isEmpty() && lane.pending.peekFirst().done) {
+            lane.pending.pollFirst();
+        }
+    }
+
+    private void forgetIdle() {
+        long now = System.nanoTime();
+        for (Iterator<Lane> it = lanes.values().iterator(); it.hasNext(); ) {
+            Lane lane = it.next();
+            synchronized (lane) {
+                if (lane.pending.isEmpty() && !lane.stopped && now - lane.usedNanos > IDLE_NANOS) {
+                    lane.forgotten = true;
+                    it.remove();
+                }
+            }
+        }
+    }
+
+    /** Sends not yet taken by JetStream nor given up, over every lane. */
+    int pending() {
+        int n = 0;
+        for (Lane lane : lanes.values()) {
+            synchronized (lane) {
+                n += lane.pending.size();
+            }
+        }
+        return n;
+    }
+
+    void close() {
+        closed = true;
+    }
+}

@@ -1,0 +1,182 @@
+package io.sluice.server.cluster;
+
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
+import io.sluice.server.Sluice;
+import io.sluice.server.config.Settings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import static io.sluice.server.cluster.ClusterTest.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * MQTT's per-topic order from one publisher (MQTT 3.1.1 and 5, section 4.6) holds across nodes when JetStream does not
+ * take a pipelined publish at once and it is sent again, whether JetStream refused it (the node's share of the stream
+ * full) or it was lost with NATS: the publisher's later messages to the same node do not overtake it.
+ */
+class ClusterOrderTest {
+    @TempDir
+    Path dir;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closing.size() - 1; i >= 0; i--) {
+            closing.get(i).close();
+        }
+    }
+
+    private <T extends AutoCloseable> T closeLater(T c) {
+        closing.add(c);
+        return c;
+    }
+
+    private Sluice node(NatsServer nats, String id, String... flags) {
+        var b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id);
+        for (int i = 0; i < flags.length; i += 2) {
+            b.set(flags[i], flags[i + 1]);
+        }
+        return closeLater(b.start());
+    }
+
+    /**
+     * JetStream keeps 100 messages for node 2 and node 2 takes 100 at a time, for a subscriber whose queue holds 5:
+     * two pipelined publishers on node 1 (up to 64 unanswered each) with 1000 messages each fill that share again and
+     * again, so JetStream refuses publishes and takes later ones as soon as node 2 frees room, and node 2's fan-out
+     * waits for room in the subscriber's queue. Each publisher's messages reach the subscriber all, in publish order.
+     */
+    @Test
+    void aPublishJetStreamRefusedIsNotOvertakenByTheSamePublishersLaterOnes() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice n1 = node(nats, "or1", "cluster-max-pending", "100");
+        Sluice n2 = node(nats, "or2", "cluster-max-pending", "100", "cluster-max-ack-pending", "100",
+                "max-queued-messages", "5");
+        Map<String, List<Integer>> got = subscriber(n2, "order/+");
+        await(() -> n1.server().cluster().nodesFor("order/a").contains("or2"), "the route to or2");
+
+        int n = 1000;
+        List<Set<Integer>> acked = new ArrayList<>();
+        for (String topic : List.of("order/a", "order/b")) {
+            acked.add(publishInBackground(publisher(n1, "or-pub-" + topic.substring(6)), topic, n, 64));
+        }
+        await(() -> acked.stream().allMatch(a -> a.size() == n), "every PUBACK, got "
+                + acked.stream().map(Set::size).toList(), 60);
+        await(() -> firstSeen(got, "order/a").size() == n && firstSeen(got, "order/b").size() == n,
+                "every message on node 2", 30);
+        assertTrue(n1.server().cluster().retried() > 0, "JetStream never refused a publish: the test did not test");
+        for (String topic : List.of("order/a", "order/b")) {
+            assertInOrder(n, firstSeen(got, topic), topic);
+        }
+    }
+
+    /**
+     * NATS killed with SIGKILL while a publisher's messages are on their way between nodes, and started again: what
+     * was lost in the dead connection is sent again, and what jnats kept for the new one must not pass it.
+     */
+    @Test
+    void aPublishLostWithNatsIsNotOvertakenByTheSamePublishersLaterOnes() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice n1 = node(nats, "ok1");
+        Sluice n2 = node(nats, "ok2");
+        Map<String, List<Integer>> got = subscriber(n2, "kill/+");
+        await(() -> n1.server().cluster().nodesFor("kill/a").contains("ok2"), "the route to ok2");
+
+        int n = 600;
+        Set<Integer> acked = publishInBackground(publisher(n1, "ok-pub"), "kill/a", n, 64);
+        await(() -> firstSeen(got, "kill/a").size() >= 100, "the first 100 deliveries");
+        nats.kill();
+        // the publishes in flight when NATS died are not acknowledged: they are sent again (behind what jnats
+        // buffered for the next connection)
+        await(() -> n1.server().cluster().retried() > 0, "a publish to be tried again");
+        nats.restart();
+        await(() -> acked.size() == n, "every PUBACK after NATS came back, got " + acked.size(), 60);
+        await(() -> firstSeen(got, "kill/a").size() == n, "every message on node 2, got "
+                + firstSeen(got, "kill/a").size(), 30);
+        assertInOrder(n, firstSeen(got, "kill/a"), "kill/a");
+    }
+
+    /** A clean-session subscriber on {@code node} (HiveMQ client, QoS 1): the payloads it gets per topic, in order. */
+    private Map<String, List<Integer>> subscriber(Sluice node, String filter) {
+        Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("order-sub-" + node.server().cluster().nodeId())
+                .serverHost("127.0.0.1").serverPort(node.urls().mqttPort()).buildAsync();
+        sub.connect().join();
+        closeLater(() -> sub.disconnect().get(5, TimeUnit.SECONDS));
+        Map<String, List<Integer>> got = new ConcurrentHashMap<>();
+        sub.subscribeWith().topicFilter(filter).qos(MqttQos.AT_LEAST_ONCE)
+                .callback(p -> got.computeIfAbsent(p.getTopic().toString(), t -> new CopyOnWriteArrayList<>())
+                        .add(Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))))
+                .send().join();
+        return got;
+    }
+
+    private Mqtt3AsyncClient publisher(Sluice node, String id) {
+        Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier(id).serverHost("127.0.0.1")
+                .serverPort(node.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        closeLater(() -> pub.disconnect().get(5, TimeUnit.SECONDS));
+        return pub;
+    }
+
+    /**
+     * What arrived on {@code topic}, each payload at its first arrival: a repeat (at least once) is not a reordering,
+     * a later message before an earlier one is.
+     */
+    private static List<Integer> firstSeen(Map<String, List<Integer>> got, String topic) {
+        return new ArrayList<>(new LinkedHashSet<>(got.getOrDefault(topic, List.of())));
+    }
+
+    /** {@code got} is 0..n-1; if not, the message shows where it first differs. */
+    private static void assertInOrder(int n, List<Integer> got, String topic) {
+        for (int i = 0; i < Math.min(n, got.size()); i++) {
+            if (got.get(i) != i) {
+                throw new AssertionError(topic + " out of publish order at position " + i + ": "
+                        + got.subList(Math.max(0, i - 3), Math.min(got.size(), i + 8)));
+            }
+        }
+        assertEquals(n, got.size(), "messages on " + topic);
+    }
+
+    /** Publish "0".."n-1" at QoS 1 from a thread of its own, at most {@code window} unacknowledged. */
+    private static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n, int window) {
+        Set<Integer> acked = ConcurrentHashMap.newKeySet();
+        Semaphore room = new Semaphore(window);
+        Thread t = new Thread(() -> {
+            for (int i = 0; i < n; i++) {
+                int seq = i;
+                try {
+                    if (!room.tryAcquire(60, TimeUnit.SECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
+                        .send().whenComplete((r, err) -> {
+                            if (err == null) {
+                                acked.add(seq);
+                            }
+                            room.release();
+                        });
+            }
+        }, "publisher-" + topic);
+        t.setDaemon(true);
+        t.start();
+        return acked;
+    }
+}
