@@ -1137,10 +1137,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     }
 
     private void retainedChanged(String key, byte[] value) {
+        String topic = new String(B64D.decode(key), StandardCharsets.UTF_8);
+        if (topic.startsWith("$SYS/")) {
+            return; // each node's own; put there by an older node, never applied over this node's values
+        }
         if (value != null) {
             broker.retainedFromCluster(MessageCodec.decode(value));
         } else {
-            String topic = new String(B64D.decode(key), StandardCharsets.UTF_8);
             broker.retainedFromCluster(Message.builder(topic).payload(new byte[0]).build());
         }
     }

@@ -97,12 +97,11 @@ class ClusterTest {
         mqtt(n2, "sys-b");
         mqtt(n2, "sys-c");
         Mqtt5BlockingClient reader = mqtt(n3, "sys-reader");
-        long[] own = new long[3];
         Sluice[] nodes = {n1, n2, n3};
-        for (int i = 0; i < 3; i++) {
-            own[i] = cluster(nodes[i]).ownCounters().get("clients/connected");
-        }
-        assertEquals(List.of(1L, 2L, 1L), List.of(own[0], own[1], own[2]), "each node counts its own clients");
+        // polled, not read once: the clients of the test before may still be leaving (their DISCONNECT is handled
+        // after the client returned), and the other nodes' counters reach a node with their next heartbeat
+        await(() -> List.of(1L, 2L, 1L).equals(List.of(connected(n1), connected(n2), connected(n3))),
+                "each node to count its own clients (1, 2, 1)");
         for (Sluice node : nodes) {
             await(() -> cluster(node).totals().get("nodes") == 3
                     && cluster(node).totals().get("clients/connected") == 4, "totals on " + cluster(node).nodeId()
@@ -115,10 +114,24 @@ class ClusterTest {
         await(() -> "3".equals(sys.get("$SYS/broker/cluster/nodes"))
                 && "4".equals(sys.get("$SYS/broker/cluster/clients/connected"))
                 && "1".equals(sys.get("$SYS/broker/clients/connected")), "$SYS on n3: " + sys);
-        String metrics = new String(java.net.URI.create(n3.urls().http() + "/metrics").toURL().openStream().readAllBytes(),
-                StandardCharsets.UTF_8);
-        assertTrue(metrics.contains("sluice_cluster_nodes 3.0"), metrics);
-        assertTrue(metrics.contains("sluice_cluster_total_clients_connected 4.0"), metrics);
+        AtomicReference<String> metrics = new AtomicReference<>("");
+        await(() -> {
+            metrics.set(scrape(n3));
+            return metrics.get().contains("sluice_cluster_nodes 3.0")
+                    && metrics.get().contains("sluice_cluster_total_clients_connected 4.0");
+        }, "the cluster totals (3 nodes, 4 clients) in n3's metrics");
+    }
+
+    private static long connected(Sluice node) {
+        return cluster(node).ownCounters().get("clients/connected");
+    }
+
+    private static String scrape(Sluice node) {
+        try (var in = java.net.URI.create(node.urls().http() + "/metrics").toURL().openStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static NatsCluster cluster(Sluice node) {
