@@ -7,18 +7,12 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
-import io.nats.client.KeyValueManagement;
 import io.nats.client.PurgeOptions;
 import io.nats.client.PushSubscribeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
-import io.nats.client.api.DiscardPolicy;
-import io.nats.client.api.KeyValueConfiguration;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.KeyValueOperation;
-import io.nats.client.api.RetentionPolicy;
-import io.nats.client.api.StorageType;
-import io.nats.client.api.StreamConfiguration;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.ClusterBus.KeptSession;
 import io.sluice.server.broker.ClusterBus.KeptSubscription;
@@ -130,32 +124,9 @@ final class ClusterSessions implements AutoCloseable {
         this.jsm = nats.jetStreamManagement();
         this.maxQueued = maxQueued;
         this.routes = new RouteTable(matchCacheSize);
-        StreamConfiguration config = StreamConfiguration.builder()
-                .name(STREAM)
-                .subjects(SUBJECT + "*")
-                .retentionPolicy(RetentionPolicy.WorkQueue)
-                .storageType(StorageType.File)
-                .replicas(replicas)
-                // a session's queue, bounded as on one node: past it publishers wait (or, offline, it drops)
-                .maxMessagesPerSubject(maxQueued)
-                .discardPolicy(DiscardPolicy.New)
-                .discardNewPerSubject(true)
-                .duplicateWindow(Duration.ofMinutes(2))
-                .build();
-        try {
-            jsm.addStream(config);
-        } catch (JetStreamApiException e) {
-            jsm.updateStream(config);
-        }
-        KeyValueManagement kvm = nats.keyValueManagement();
-        KeyValueConfiguration kvConfig = KeyValueConfiguration.builder().name(BUCKET).maxHistoryPerKey(1)
-                .storageType(StorageType.File).replicas(replicas).build();
-        try {
-            kvm.create(kvConfig);
-        } catch (JetStreamApiException e) {
-            kvm.update(kvConfig);
-        }
-        this.kv = nats.keyValue(BUCKET);
+        // a session's queue, bounded as on one node: past it publishers wait (or, offline, it drops)
+        JetStreamSetup.ensureStream(jsm, STREAM, SUBJECT + "*", replicas, maxQueued);
+        this.kv = JetStreamSetup.ensureBucket(nats, BUCKET, replicas);
         this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-cluster-sessions");
             t.setDaemon(true);

@@ -8,19 +8,13 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
-import io.nats.client.KeyValueManagement;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.PullSubscribeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
-import io.nats.client.api.DiscardPolicy;
-import io.nats.client.api.KeyValueConfiguration;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.KeyValueOperation;
-import io.nats.client.api.RetentionPolicy;
-import io.nats.client.api.StorageType;
-import io.nats.client.api.StreamConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -160,11 +154,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         });
         this.table = new RouteTable(settings.get(Settings.MATCH_CACHE_SIZE));
         int replicas = settings.get(Settings.CLUSTER_REPLICAS);
-        ensureStream(nats.jetStreamManagement(), replicas, settings.get(Settings.CLUSTER_MAX_PENDING));
-        KeyValueManagement kvm = nats.keyValueManagement();
-        this.routes = bucket(kvm, ROUTES, replicas);
-        this.registry = bucket(kvm, SESSIONS, replicas);
-        this.retainedKv = bucket(kvm, RETAINED, replicas);
+        // bounded per destination node: past it a publisher's JetStream publish is refused and retried
+        JetStreamSetup.ensureStream(nats.jetStreamManagement(), STREAM, NODE_SUBJECT + "*", replicas,
+                settings.get(Settings.CLUSTER_MAX_PENDING));
+        this.routes = JetStreamSetup.ensureBucket(nats, ROUTES, replicas);
+        this.registry = JetStreamSetup.ensureBucket(nats, SESSIONS, replicas);
+        this.retainedKv = JetStreamSetup.ensureBucket(nats, RETAINED, replicas);
         this.keepsSessions = settings.get(Settings.CLUSTER_SESSIONS).equals("cluster");
         this.sessions = new ClusterSessions(nats, node, broker, replicas, settings.get(Settings.MAX_QUEUED_MESSAGES),
                 settings.get(Settings.MATCH_CACHE_SIZE));
@@ -291,39 +286,6 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             default -> {
             }
         }
-    }
-
-    private static void ensureStream(JetStreamManagement jsm, int replicas, int maxPending) throws IOException,
-            JetStreamApiException {
-        StreamConfiguration config = StreamConfiguration.builder()
-                .name(STREAM)
-                .subjects(NODE_SUBJECT + "*")
-                .retentionPolicy(RetentionPolicy.WorkQueue)
-                .storageType(StorageType.File)
-                .replicas(replicas)
-                // bounded per destination node: past it a publisher's JetStream publish is refused and retried
-                .maxMessagesPerSubject(maxPending)
-                .discardPolicy(DiscardPolicy.New)
-                .discardNewPerSubject(true)
-                .duplicateWindow(Duration.ofMinutes(2))
-                .build();
-        try {
-            jsm.addStream(config);
-        } catch (JetStreamApiException e) {
-            jsm.updateStream(config);
-        }
-    }
-
-    private KeyValue bucket(KeyValueManagement kvm, String name, int replicas) throws IOException,
-            JetStreamApiException {
-        KeyValueConfiguration config = KeyValueConfiguration.builder().name(name).maxHistoryPerKey(1)
-                .storageType(StorageType.File).replicas(replicas).build();
-        try {
-            kvm.create(config);
-        } catch (JetStreamApiException e) {
-            kvm.update(config);
-        }
-        return nats.keyValue(name);
     }
 
     private static void closeQuietly(Connection c) {
