@@ -346,12 +346,22 @@ public final class Broker implements AutoCloseable {
             cluster.disconnected(s.id());
             Will will = s.will();
             s.will(null);
+            Message keptWill = null;
+            long keptWillAt = 0;
             if (publishWill && will != null) {
                 if (will.delaySeconds() <= 0 || !s.isPersistent()) {
                     publish(will.message(), outcome -> { });
                 } else {
                     long delay = Math.min(will.delaySeconds(), s.expiryIntervalSeconds());
-                    scheduleWill(s, will.message(), System.currentTimeMillis() + delay * 1000, true);
+                    long at = System.currentTimeMillis() + delay * 1000;
+                    if (!s.clusterKept) {
+                        scheduleWill(s, will.message(), at, true);
+                    } else if (!s.movedAway) {
+                        // timed by the cluster, with the session's record: a connection on any node cancels it
+                        keptWill = will.message();
+                        keptWillAt = at;
+                    }
+                    // (moved away: its client is connected on another node already, so a delayed will never goes)
                 }
             }
             if (s.clusterKept && s.movedAway) {
@@ -365,7 +375,7 @@ public final class Broker implements AutoCloseable {
             }
             if (s.clusterKept) {
                 // it lives on in the cluster, which expires it; this node forgets it (it may come back elsewhere)
-                cluster.sessionOffline(s, System.currentTimeMillis());
+                cluster.sessionOffline(s, System.currentTimeMillis(), keptWill, keptWillAt);
                 dropHere(s);
                 return;
             }

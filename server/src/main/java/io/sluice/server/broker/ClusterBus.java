@@ -93,8 +93,12 @@ public interface ClusterBus {
         then.run();
     }
 
-    /** Its connection here ended and it lives on offline (until its expiry) in the cluster. */
-    default void sessionOffline(Session s, long disconnectedAtMillis) {
+    /**
+     * Its connection here ended and it lives on offline (until its expiry) in the cluster. {@code will}, when not
+     * null, is a will with a delay: the cluster publishes it once, at {@code willAtMillis}, unless the client
+     * connected again (on any node) before that.
+     */
+    default void sessionOffline(Session s, long disconnectedAtMillis, Message will, long willAtMillis) {
     }
 
     /** Its client went to another node, which has it now: stop feeding it here and change nothing. */

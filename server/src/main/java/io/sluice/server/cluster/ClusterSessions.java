@@ -70,8 +70,11 @@ final class ClusterSessions implements AutoCloseable {
     static final String BUCKET = "sluice-session-state";
     static final String STREAM = "SLUICE_SESSION";
     static final String SUBJECT = "sluice.session.";
-    /** 1: without inbound QoS 2 packet ids; 2: with them; 3: with the node that holds or last held it (read all). */
-    private static final int FORMAT = 3;
+    /**
+     * 1: without inbound QoS 2 packet ids; 2: with them; 3: with the node that holds or last held it; 4: with a will
+     * waiting for its delay (read all).
+     */
+    private static final int FORMAT = 4;
     /**
      * A message stays unacknowledged while its client holds it; JetStream must not hand it out again meanwhile
      * (a stuck client is closed long before this by --stuck-consumer-timeout).
@@ -105,13 +108,31 @@ final class ClusterSessions implements AutoCloseable {
 
     /**
      * A session's record: its id, what is kept of it, since when it is offline (0: connected somewhere), the node
-     * it is connected to or was last ("" in records of an older format).
+     * it is connected to or was last ("" in records of an older format), and a will waiting for its delay (null
+     * for none) with when it is due.
      */
-    record Kept(String key, KeptSession session, long disconnectedAtMillis, String node) {
+    record Kept(String key, KeptSession session, long disconnectedAtMillis, String node, Message will,
+                long willAtMillis) {
+        Kept(String key, KeptSession session, long disconnectedAtMillis, String node) {
+            this(key, session, disconnectedAtMillis, node, null, 0);
+        }
+
         boolean expired(long now) {
             long expiry = session.expirySeconds();
             return disconnectedAtMillis > 0 && expiry != Long.MAX_VALUE
                     && now - disconnectedAtMillis >= expiry * 1000;
+        }
+
+        boolean willDue(long now) {
+            return will != null && disconnectedAtMillis > 0 && now >= willAtMillis;
+        }
+
+        Kept offlineSince(long since) {
+            return new Kept(key, session, since, node, will, willAtMillis);
+        }
+
+        Kept withoutWill() {
+            return new Kept(key, session, disconnectedAtMillis, node);
         }
     }
 
@@ -232,12 +253,16 @@ final class ClusterSessions implements AutoCloseable {
     // ---- records
 
     private byte[] encode(Session s, long disconnectedAtMillis) {
+        return encode(s, disconnectedAtMillis, null, 0);
+    }
+
+    private byte[] encode(Session s, long disconnectedAtMillis, Message will, long willAtMillis) {
         List<KeptSubscription> subs = new ArrayList<>();
         for (Subscription sub : s.subscriptions()) {
             subs.add(new KeptSubscription(sub.filter(), sub.shareGroup(), sub.options()));
         }
         return encode(new Kept(s.key(), new KeptSession(s.expiryIntervalSeconds(), subs,
-                java.util.Set.copyOf(s.inboundQos2())), disconnectedAtMillis, node));
+                java.util.Set.copyOf(s.inboundQos2())), disconnectedAtMillis, node, will, willAtMillis));
     }
 
     private static byte[] encode(Kept k) {
@@ -263,6 +288,13 @@ final class ClusterSessions implements AutoCloseable {
                 out.writeShort(id);
             }
             writeString(out, k.node());
+            out.writeBoolean(k.will() != null);
+            if (k.will() != null) {
+                byte[] will = MessageCodec.encode(k.will());
+                out.writeInt(will.length);
+                out.write(will);
+                out.writeLong(k.willAtMillis());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -297,8 +329,16 @@ final class ClusterSessions implements AutoCloseable {
                 }
             }
             String holder = format >= 3 ? readString(in) : "";
+            Message will = null;
+            long willAt = 0;
+            if (format >= 4 && in.readBoolean()) {
+                byte[] w = new byte[in.readInt()];
+                in.readFully(w);
+                will = MessageCodec.decode(w);
+                willAt = in.readLong();
+            }
             return new Kept(key, new KeptSession(expiry, List.copyOf(subs), java.util.Set.copyOf(qos2)), disconnectedAt,
-                    holder);
+                    holder, will, willAt);
         } catch (IOException e) {
             throw new IllegalArgumentException("malformed session record", e);
         }
@@ -368,7 +408,7 @@ final class ClusterSessions implements AutoCloseable {
                     if (!connectedTo(k, other)) {
                         continue;
                     }
-                    byte[] record = encode(new Kept(k.key(), k.session(), since, other));
+                    byte[] record = encode(k.offlineSince(since));
                     kv.update(hash, record, entry.getRevision());
                     changed(hash, record);
                     log.info("session {} was connected to node {}, which is down: offline since it was last heard, "
@@ -399,9 +439,9 @@ final class ClusterSessions implements AutoCloseable {
     }
 
     /** Offline now: stop feeding it; the record says since when, unless another node wrote it since. */
-    void offline(Session s, long disconnectedAtMillis) {
+    void offline(Session s, long disconnectedAtMillis, Message will, long willAtMillis) {
         String hash = hash(s.id());
-        byte[] record = encode(s, disconnectedAtMillis);
+        byte[] record = encode(s, disconnectedAtMillis, will, willAtMillis);
         // this node's view changes at once, as online() makes it: a publish made here right after the disconnect
         // already meets an offline session (its full queue drops instead of holding the publisher), and the feed
         // hands the session nothing more
@@ -616,7 +656,7 @@ final class ClusterSessions implements AutoCloseable {
         }
         long now = System.currentTimeMillis();
         for (Map.Entry<String, Kept> e : mirror.entrySet()) {
-            if (!e.getValue().expired(now)) {
+            if (!e.getValue().expired(now) && !e.getValue().willDue(now)) {
                 continue;
             }
             String hash = e.getKey();
@@ -628,10 +668,18 @@ final class ClusterSessions implements AutoCloseable {
                 }
                 Kept k = decode(entry.getValue());
                 if (!k.expired(now)) {
+                    if (k.willDue(now)) {
+                        // the compare-and-set is the claim: one node publishes it, and none once the client is back
+                        byte[] record = encode(k.withoutWill());
+                        kv.update(hash, record, entry.getRevision());
+                        changed(hash, record);
+                        publishWill(k);
+                    }
                     continue;
                 }
                 kv.delete(hash, entry.getRevision());
                 log.info("session {} expired after {} s offline", k.key(), k.session().expirySeconds());
+                publishWill(k); // the session ended, which is when a will goes out at the latest
                 forgetMessages(hash);
                 changed(hash, null); // only now: a node's view without the session means its queue is gone too
             } catch (JetStreamApiException ex) {
@@ -639,6 +687,14 @@ final class ClusterSessions implements AutoCloseable {
             } catch (IOException | RuntimeException ex) {
                 return; // NATS away: next time
             }
+        }
+    }
+
+    private void publishWill(Kept k) {
+        if (k.will() != null) {
+            log.info("session {}: its will is published after its delay ({} ms after the client left)", k.key(),
+                    k.willAtMillis() - k.disconnectedAtMillis());
+            broker.publish(k.will(), outcome -> { });
         }
     }
 

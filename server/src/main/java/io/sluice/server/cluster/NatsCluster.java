@@ -1062,8 +1062,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     }
 
     @Override
-    public void sessionOffline(io.sluice.server.broker.Session s, long disconnectedAtMillis) {
-        sessions.offline(s, disconnectedAtMillis);
+    public void sessionOffline(io.sluice.server.broker.Session s, long disconnectedAtMillis, Message will,
+                               long willAtMillis) {
+        sessions.offline(s, disconnectedAtMillis, will, willAtMillis);
     }
 
     @Override

@@ -300,6 +300,74 @@ class ClusterSessionTest {
     }
 
     /**
+     * A will with a delay (MQTT 5 section 3.1.3.2.2) of a session the cluster keeps: not sent when the client connects
+     * again within the delay, also on another node than the one it left (MQTT-3.1.3-9); otherwise sent after the
+     * delay, once in the cluster (each subscriber, on each node, gets it once).
+     */
+    @Test
+    void aDelayedWillIsCancelledByAReconnectOnAnotherNodeAndOtherwisePublishedOnce() throws Exception {
+        List<String> on1 = new CopyOnWriteArrayList<>();
+        List<String> on2 = new CopyOnWriteArrayList<>();
+        for (Object[] n : new Object[][] {{n1, on1, "will-sub-1"}, {n2, on2, "will-sub-2"}}) {
+            Mqtt5AsyncClient c = Mqtt5Client.builder().identifier((String) n[2]).serverHost("127.0.0.1")
+                    .serverPort(((Sluice) n[0]).urls().mqttPort()).buildAsync();
+            @SuppressWarnings("unchecked")
+            List<String> got = (List<String>) n[1];
+            c.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(p.getTopic() + "=" + text(p)));
+            c.connect().join();
+            c.subscribeWith().topicFilter("will/d/#").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            closing.add(() -> c.disconnect().join());
+        }
+        String node1 = n1.server().cluster().nodeId();
+        String node2 = n2.server().cluster().nodeId();
+        await(() -> n1.server().cluster().nodesFor("will/d/x").contains(node2)
+                && n2.server().cluster().nodesFor("will/d/x").contains(node1), "both nodes to route will/d/#");
+
+        // leaves node 1 with a will due in 2 s, and is back on node 2 before that
+        Mqtt5AsyncClient stays = willClient("will-stays", "will/d/stays", 2);
+        stays.disconnectWith().reasonCode(
+                com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode.DISCONNECT_WITH_WILL_MESSAGE)
+                .send().join();
+        long staysLeft = System.currentTimeMillis();
+        SessionId staysId = new SessionId("mqtt", "will-stays");
+        await(() -> n2.server().cluster().offlineSince(staysId) > 0, "node 2 to see the session offline");
+        Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("will-stays").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        assertTrue(back.connectWith().cleanStart(false).sessionExpiryInterval(60).send().join().isSessionPresent());
+        assertTrue(System.currentTimeMillis() - staysLeft < 2000, "back within the will delay");
+
+        // leaves node 1 with a will due in 1 s, and stays away
+        Mqtt5AsyncClient goes = willClient("will-goes", "will/d/goes", 1);
+        goes.disconnectWith().reasonCode(
+                com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode.DISCONNECT_WITH_WILL_MESSAGE)
+                .send().join();
+        await(() -> on1.contains("will/d/goes=gone") && on2.contains("will/d/goes=gone"), "the will on both nodes");
+
+        // the cancelled will was due 2 s after its client left, and a node looks for due wills every second
+        await(() -> System.currentTimeMillis() > staysLeft + 2000 + 2500, "the cancelled will's time to pass");
+        Mqtt5AsyncClient marker = Mqtt5Client.builder().identifier("will-marker").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        marker.connect().join();
+        marker.publishWith().topic("will/d/marker").qos(MqttQos.AT_LEAST_ONCE).payload("m".getBytes()).send().join();
+        await(() -> on1.contains("will/d/marker=m") && on2.contains("will/d/marker=m"), "the marker on both nodes");
+        assertEquals(List.of("will/d/goes=gone", "will/d/marker=m"), on1, "on node 1: the will once, none cancelled");
+        assertEquals(List.of("will/d/goes=gone", "will/d/marker=m"), on2, "on node 2: the will once, none cancelled");
+        marker.disconnect().join();
+        back.disconnectWith().sessionExpiryInterval(0).send().join();
+        endSession("will-goes");
+    }
+
+    /** An MQTT 5 persistent session on node 1 with a will on {@code topic} ("gone") delayed {@code delay} s. */
+    private static Mqtt5AsyncClient willClient(String id, String topic, long delay) {
+        Mqtt5AsyncClient c = Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        c.connectWith().cleanStart(false).sessionExpiryInterval(60)
+                .willPublish().topic(topic).payload("gone".getBytes()).qos(MqttQos.AT_LEAST_ONCE).delayInterval(delay)
+                .applyWillPublish().send().join();
+        return c;
+    }
+
+    /**
      * A node killed with SIGKILL does not take the expiry of its sessions with it: once the others see it down
      * (--cluster-node-timeout), a session that was connected there is offline since the node was last heard, and it
      * expires on the nodes that are left, its record and queued messages deleted, without the node or the client
