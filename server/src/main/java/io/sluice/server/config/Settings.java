@@ -64,7 +64,7 @@ public final class Settings {
     public static final Setting<Long> WS_IDLE_TIMEOUT = millis("ws-idle-timeout", 90_000, "close a WebSocket (not MQTT: its keep-alive rules) that sent nothing, not even a Pong, for this long (0: never)");
     public static final Setting<Long> HANDSHAKE_TIMEOUT = millis("handshake-timeout", 10_000, "close a connection that has not completed its WebSocket upgrade and named its protocol (on TCP: sent its first bytes; on a keep-alive HTTP connection: sent its next request) within this time");
     public static final Setting<Boolean> NATIVE_TRANSPORT = bool("native-transport", true, "serve sockets with Linux epoll where Netty's native library loads; false: Java NIO, which starts faster (no native library to unpack and load) and is what an embedded broker uses");
-    public static final Setting<Integer> IO_THREADS = range("io-threads", 0, 0, 1024, "event-loop threads serving connections (0: twice the CPU cores)");
+    public static final Setting<Integer> IO_THREADS = range("io-threads", 0, 0, 1024, "event-loop threads serving connections (0: one per CPU core)");
     public static final Setting<Integer> WS_SNIFF_LIMIT = bytes32("ws-sniff-limit", 4 * 1024, "bytes read from a WebSocket that named no subprotocol and no protocol path while recognising its protocol");
     public static final Setting<Boolean> WS_COMPRESSION = bool("ws-compression", true, "negotiate permessage-deflate (RFC 7692) with WebSocket clients that offer it (browsers do)");
     public static final Setting<Integer> WS_COMPRESSION_MIN_SIZE = bytes32("ws-compression-min-size", 256, "smallest outgoing WebSocket message worth compressing; smaller ones go out as they are");

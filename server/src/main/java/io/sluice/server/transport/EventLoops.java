@@ -11,13 +11,14 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.NettyRuntime;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 import java.util.concurrent.TimeUnit;
 
 /**
- * The broker's I/O threads: one acceptor thread, {@code io-threads} worker threads (0: Netty's default,
- * twice the cores) and one thread answering the sockets shed while overloaded (started on first use), on native
+ * The broker's I/O threads: one acceptor thread, {@code io-threads} worker threads (0: one per core, see
+ * {@link #defaultThreads()}) and one thread answering the sockets shed while overloaded (started on first use), on native
  * epoll where Netty's native library loads (Linux), NIO elsewhere or when asked: checking for epoll unpacks and
  * loads the native library, the largest single cost of a first start in a JVM.
  */
@@ -56,9 +57,23 @@ public final class EventLoops {
         boolean epoll = nativeTransport && Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept"), io);
-        this.workers = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("sluice-io"), io);
+        this.workers = new MultiThreadIoEventLoopGroup(ioThreads > 0 ? ioThreads : defaultThreads(),
+                new DefaultThreadFactory("sluice-io"), io);
         this.refusals = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-refuse"), io);
         this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /**
+     * One event loop per core, not Netty's two: a loop that has nothing to do sleeps in epoll_wait, and a message
+     * crossing from its publisher's loop to its subscriber's wakes the other (an eventfd write and a context switch).
+     * With twice as many loops as cores each loop holds half the connections, wakes about as often for fewer
+     * events, and more publisher-subscriber pairs sit on different loops: at a fixed rate of point-to-point QoS 1
+     * over WebSocket the broker spent 1.3-1.6x the CPU per message with four loops on two cores than with two, and
+     * made 1.4-1.6x the context switches (benchmarks/analysis.md). {@code -Dio.netty.eventLoopThreads} still
+     * decides when set.
+     */
+    static int defaultThreads() {
+        return Integer.getInteger("io.netty.eventLoopThreads", NettyRuntime.availableProcessors());
     }
 
     public EventLoopGroup acceptors() {
