@@ -120,11 +120,18 @@ public final class BrokerProcess implements AutoCloseable {
         int n = 0;
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             Path from = Path.of(entry);
-            if (!Files.isRegularFile(from)) {
-                entries.add(entry); // the build's class directories, under the (world-readable) checkout
+            Path to = readable.resolve((n++) + "-" + from.getFileName());
+            if (Files.isDirectory(from)) {
+                // the build's class directories: copied too, as the checkout itself may sit where only root enters
+                if (!Files.exists(to)) {
+                    copyReadable(from, to);
+                }
+                entries.add(to.toString());
                 continue;
             }
-            Path to = readable.resolve((n++) + "-" + from.getFileName());
+            if (!Files.isRegularFile(from)) {
+                continue;
+            }
             if (!Files.exists(to)) {
                 try {
                     Files.createLink(to, from);
@@ -136,6 +143,23 @@ public final class BrokerProcess implements AutoCloseable {
             entries.add(to.toString());
         }
         return String.join(java.io.File.pathSeparator, entries);
+    }
+
+    private static void copyReadable(Path from, Path to) throws IOException {
+        try (java.util.stream.Stream<Path> tree = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) tree::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                    Files.setPosixFilePermissions(target,
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                } else {
+                    Files.copy(p, target);
+                    Files.setPosixFilePermissions(target,
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                }
+            }
+        }
     }
 
     private static List<String> storeFlags(Ports ports, Path dataDir, String... extra) {
