@@ -300,6 +300,41 @@ class ClusterSessionTest {
     }
 
     /**
+     * A kept session's shared subscription moves with it: it leaves its group on the node the client left and joins
+     * it on the node the client reaches, with its options, and gets the group's messages published on any node.
+     */
+    @Test
+    void aKeptSessionsSharedSubscriptionResumesOnTheNodeTheClientReaches() throws Exception {
+        Mqtt5AsyncClient first = Mqtt5Client.builder().identifier("sharer").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        first.connectWith().cleanStart(false).sessionExpiryInterval(60).send().join();
+        first.subscribeWith().topicFilter("$share/grp/shared/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        String node1 = n1.server().cluster().nodeId();
+        String node2 = n2.server().cluster().nodeId();
+        await(() -> n2.server().cluster().groupNodesFor("grp", "shared/x").contains(node1), "node 2 to know node 1's member");
+        first.disconnect().join();
+        await(() -> !n2.server().cluster().groupNodesFor("grp", "shared/x").contains(node1), "the member gone from node 1");
+
+        Mqtt5AsyncClient second = Mqtt5Client.builder().identifier("sharer").serverHost("127.0.0.1")
+                .serverPort(n2.urls().mqttPort()).buildAsync();
+        List<Mqtt5Publish> got = new CopyOnWriteArrayList<>();
+        second.publishes(MqttGlobalPublishFilter.ALL, got::add);
+        assertTrue(second.connectWith().cleanStart(false).sessionExpiryInterval(60).send().join().isSessionPresent());
+        await(() -> n1.server().cluster().groupNodesFor("grp", "shared/x").contains(node2), "node 1 to know the member on node 2");
+        Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("sharer-pub").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        for (int i = 0; i < 5; i++) {
+            pub.publishWith().topic("shared/x").qos(MqttQos.AT_LEAST_ONCE).payload(("s" + i).getBytes()).send().join();
+        }
+        await(() -> got.size() == 5, "the group's messages on node 2, got " + got.size());
+        assertEquals(List.of("s0", "s1", "s2", "s3", "s4"), got.stream().map(ClusterSessionTest::text).toList());
+        assertTrue(got.stream().allMatch(p -> p.getQos() == MqttQos.AT_LEAST_ONCE), "its QoS kept");
+        pub.disconnect().join();
+        second.disconnectWith().sessionExpiryInterval(0).send().join();
+    }
+
+    /**
      * A will with a delay (MQTT 5 section 3.1.3.2.2) of a session the cluster keeps: not sent when the client connects
      * again within the delay, also on another node than the one it left (MQTT-3.1.3-9); otherwise sent after the
      * delay, once in the cluster (each subscriber, on each node, gets it once).
