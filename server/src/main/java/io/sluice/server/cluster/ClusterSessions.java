@@ -105,6 +105,8 @@ final class ClusterSessions implements AutoCloseable {
     private volatile boolean closed;
     /** Told of each other node a record shows a session connected to, so liveness follows nodes without routes. */
     private volatile java.util.function.Consumer<String> holderSeen = n -> { };
+    /** For a node that is down, how long it has not been heard (ms); -1 for a node alive or unknown. */
+    private volatile java.util.function.ToLongFunction<String> downFor = n -> -1;
 
     /**
      * A session's record: its id, what is kept of it, since when it is offline (0: connected somewhere), the node
@@ -385,44 +387,40 @@ final class ClusterSessions implements AutoCloseable {
         this.holderSeen = seen;
     }
 
+    void downFor(java.util.function.ToLongFunction<String> silentMillis) {
+        this.downFor = silentMillis;
+    }
+
     /**
-     * A node is down (not heard for the node timeout, {@code silentMillis} ago it was last): the sessions it had
-     * connected are offline since then, so their expiry runs on the nodes that are left instead of waiting for the
-     * node or the client to come back. Each record is written once, by compare-and-set on its revision: whichever
-     * node writes it first, the others (and a client that came back elsewhere meanwhile) make theirs fail.
+     * A session connected to a node that is down (not heard for the node timeout, {@code silentMillis} ago it was
+     * last) is offline since then, so its expiry runs on the nodes that are left instead of waiting for the node or
+     * the client to come back. Written once, by compare-and-set on its revision: whichever node writes it first,
+     * the others (and a client that came back elsewhere meanwhile) make theirs fail. On the worker, from the sweep.
      */
-    void nodeDown(String other, long silentMillis) {
+    private void markOffline(String hash, String other, long silentMillis) {
         long since = Math.max(1, System.currentTimeMillis() - silentMillis);
-        afterWrites(() -> {
-            for (Map.Entry<String, Kept> e : mirror.entrySet()) {
-                if (!connectedTo(e.getValue(), other)) {
-                    continue;
-                }
-                String hash = e.getKey();
-                try {
-                    KeyValueEntry entry = kv.get(hash);
-                    if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
-                        continue;
-                    }
-                    Kept k = decode(entry.getValue());
-                    if (!connectedTo(k, other)) {
-                        continue;
-                    }
-                    byte[] record = encode(k.offlineSince(since));
-                    kv.update(hash, record, entry.getRevision());
-                    changed(hash, record);
-                    log.info("session {} was connected to node {}, which is down: offline since it was last heard, "
-                            + "it expires {} s after that unless its client comes back", k.key(), other,
-                            k.session().expirySeconds() == Long.MAX_VALUE ? "never" : k.session().expirySeconds());
-                } catch (JetStreamApiException ex) {
-                    // another node wrote it first, or its client is back
-                } catch (IOException | RuntimeException ex) {
-                    log.warn("cluster: the sessions of the down node {} could not be marked offline ({}); their expiry "
-                            + "starts when it or their clients come back", other, ex.toString());
-                    return;
-                }
+        try {
+            KeyValueEntry entry = kv.get(hash);
+            if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
+                return;
             }
-        });
+            Kept k = decode(entry.getValue());
+            if (!connectedTo(k, other)) {
+                changed(hash, entry.getValue());
+                return;
+            }
+            byte[] record = encode(k.offlineSince(since));
+            kv.update(hash, record, entry.getRevision());
+            changed(hash, record);
+            log.info("session {} was connected to node {}, which is down: offline since it was last heard, it expires "
+                    + "{} s after that unless its client comes back", k.key(), other,
+                    k.session().expirySeconds() == Long.MAX_VALUE ? "never" : k.session().expirySeconds());
+        } catch (JetStreamApiException ex) {
+            // another node wrote it first, or its client is back
+        } catch (IOException | RuntimeException ex) {
+            log.warn("cluster: a session of the down node {} could not be marked offline ({}); trying again in a "
+                    + "second", other, ex.toString());
+        }
     }
 
     private static boolean connectedTo(Kept k, String node) {
@@ -656,7 +654,15 @@ final class ClusterSessions implements AutoCloseable {
         }
         long now = System.currentTimeMillis();
         for (Map.Entry<String, Kept> e : mirror.entrySet()) {
-            if (!e.getValue().expired(now) && !e.getValue().willDue(now)) {
+            Kept seen = e.getValue();
+            if (seen.disconnectedAtMillis() == 0 && !seen.node().isEmpty() && !seen.node().equals(node)) {
+                long silent = downFor.applyAsLong(seen.node());
+                if (silent >= 0) {
+                    markOffline(e.getKey(), seen.node(), silent);
+                }
+                continue;
+            }
+            if (!seen.expired(now) && !seen.willDue(now)) {
                 continue;
             }
             String hash = e.getKey();

@@ -136,20 +136,25 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.publishTimeoutMillis = settings.get(Settings.CLUSTER_PUBLISH_TIMEOUT);
         this.ackWaitMillis = settings.get(Settings.CLUSTER_ACK_WAIT);
         this.nodeTimeoutMillis = settings.get(Settings.CLUSTER_NODE_TIMEOUT);
-        this.liveness = new NodeLiveness(node, nodeTimeoutMillis, new NodeLiveness.Listener() {
+        this.liveness = new NodeLiveness(node, nodeTimeoutMillis, settings.get(Settings.CLUSTER_FORGET_NODE_AFTER),
+                new NodeLiveness.Listener() {
             @Override
             public void down(String other, long silentMillis) {
                 int n = table.setAside(other);
                 log.warn("cluster: node {} not heard for {} ms: down; its {} routes are set aside (publishes no longer "
                         + "go or wait for it; QoS 1/2 messages JetStream already holds for it stay there until it "
                         + "returns)", other, silentMillis, n);
-                sessions.nodeDown(other, silentMillis);
             }
 
             @Override
             public void up(String other) {
                 table.restore(other);
                 log.info("cluster: node {} is heard again: its routes are back", other);
+            }
+
+            @Override
+            public void gone(String other, long silentMillis) {
+                forget(other, silentMillis);
             }
         });
         this.table = new RouteTable(settings.get(Settings.MATCH_CACHE_SIZE));
@@ -165,6 +170,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 settings.get(Settings.MATCH_CACHE_SIZE));
         // a node that holds only kept sessions has no routes to meet it by: its sessions' records do
         sessions.onHolderSeen(holder -> liveness.met(holder, System.nanoTime()));
+        // the sessions connected to a node that is down are offline since it was last heard (see ClusterSessions)
+        sessions.downFor(other -> liveness.silentMillisIfDown(other, System.nanoTime()));
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
         this.dispatcher = nats.createDispatcher();
@@ -873,6 +880,68 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         if (!natsAway.get() && nats.getStatus() == Connection.Status.CONNECTED) {
             liveness.check(System.nanoTime());
         }
+    }
+
+    /**
+     * A node down for --cluster-forget-node-after is no longer one of the cluster: every node drops it from memory,
+     * and the node with the lowest id among those alive deletes what the cluster keeps for it (its routes, the
+     * client ids the registry gives it, what the stream holds for it and its consumer). Others doing the same at
+     * the same time (they disagree for a moment on who is alive) only delete what is already gone.
+     */
+    private void forget(String other, long silentMillis) {
+        int filters = table.forget(other);
+        List<String> keys = new ArrayList<>();
+        for (String key : remoteRoutes.keySet()) {
+            if (key.startsWith(other + ".")) {
+                keys.add(key);
+            }
+        }
+        String lowest = node;
+        for (Map.Entry<String, Boolean> e : liveness.nodes().entrySet()) {
+            if (e.getValue() && e.getKey().compareTo(lowest) < 0) {
+                lowest = e.getKey();
+            }
+        }
+        if (!lowest.equals(node)) {
+            log.info("cluster: node {} not heard for {} ms (--cluster-forget-node-after): forgotten here ({} routes); "
+                    + "node {} deletes what the cluster keeps for it", other, silentMillis, filters, lowest);
+            return;
+        }
+        kvWriter.execute(() -> {
+            try {
+                for (String key : keys) {
+                    routes.delete(key);
+                }
+                long clients = 0;
+                for (String key : registry.keys()) {
+                    KeyValueEntry e = registry.get(key);
+                    if (e != null && e.getOperation() == KeyValueOperation.PUT
+                            && other.equals(new String(e.getValue(), StandardCharsets.UTF_8))) {
+                        try {
+                            registry.delete(key, e.getRevision()); // not if its client connected elsewhere since
+                            clients++;
+                        } catch (JetStreamApiException raced) {
+                            // connected elsewhere meanwhile: that node holds it now
+                        }
+                    }
+                }
+                JetStreamManagement jsm = nats.jetStreamManagement();
+                long held = jsm.purgeStream(STREAM, io.nats.client.PurgeOptions.subject(NODE_SUBJECT + other)).getPurged();
+                try {
+                    jsm.deleteConsumer(STREAM, "node-" + other);
+                } catch (JetStreamApiException none) {
+                    // deleted already
+                }
+                log.warn("cluster: node {} not heard for {} ms (--cluster-forget-node-after): forgotten; deleted its {} "
+                        + "routes, {} client ids and {} messages JetStream held for it", other, silentMillis,
+                        keys.size(), clients, held);
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                log.warn("cluster: what the cluster keeps for the forgotten node {} was not all deleted ({}); delete "
+                        + "its keys with `nats kv del` and purge subject {}{}", other, e.toString(), NODE_SUBJECT, other);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     private void aliveMessage(io.nats.client.Message msg) {

@@ -24,6 +24,10 @@ final class NodeLiveness {
 
         /** Heard again after it was down. */
         void up(String node);
+
+        /** Not heard for the forget time: no longer a node of the cluster, until it is heard again as a new one. */
+        default void gone(String node, long silentMillis) {
+        }
     }
 
     private static final class Peer {
@@ -38,12 +42,19 @@ final class NodeLiveness {
 
     private final String self;
     private final long timeoutNanos;
+    private final long forgetNanos;
     private final Listener listener;
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
 
     NodeLiveness(String self, long timeoutMillis, Listener listener) {
+        this(self, timeoutMillis, Long.MAX_VALUE / 1_000_000L, listener);
+    }
+
+    /** {@code forgetMillis}: a node not heard for this long is gone (at least the timeout). */
+    NodeLiveness(String self, long timeoutMillis, long forgetMillis, Listener listener) {
         this.self = self;
         this.timeoutNanos = timeoutMillis * 1_000_000L;
+        this.forgetNanos = Math.max(forgetMillis, timeoutMillis) * 1_000_000L;
         this.listener = listener;
     }
 
@@ -73,6 +84,12 @@ final class NodeLiveness {
         }
     }
 
+    /** How long a node that is down has not been heard at {@code now}, in ms; -1 when it is alive or unknown. */
+    long silentMillisIfDown(String node, long now) {
+        Peer p = peers.get(node);
+        return p == null || p.alive ? -1 : (now - p.lastNanos) / 1_000_000L;
+    }
+
     boolean isAlive(String node) {
         Peer p = peers.get(node);
         return p == null || p.alive;
@@ -91,6 +108,9 @@ final class NodeLiveness {
                     p.alive = false;
                 }
                 listener.down(e.getKey(), silent / 1_000_000L);
+            }
+            if (!p.alive && silent >= forgetNanos && peers.remove(e.getKey(), p)) {
+                listener.gone(e.getKey(), silent / 1_000_000L);
             }
         }
     }

@@ -63,6 +63,21 @@ final class RouteTable {
         return of.size();
     }
 
+    /** Drop every filter of a node (set aside or not); returns how many it had. */
+    synchronized int forget(String node) {
+        Set<String> of = filters.remove(node);
+        if (of == null) {
+            aside.remove(node);
+            return 0;
+        }
+        if (!aside.remove(node)) {
+            for (String f : of) {
+                trie.remove(entry(node, f));
+            }
+        }
+        return of.size();
+    }
+
     /** Put a node's filters back into matching. */
     synchronized void restore(String node) {
         if (aside.remove(node)) {

@@ -406,15 +406,16 @@ class ClusterSessionTest {
      * A node killed with SIGKILL does not take the expiry of its sessions with it: once the others see it down
      * (--cluster-node-timeout), a session that was connected there is offline since the node was last heard, and it
      * expires on the nodes that are left, its record and queued messages deleted, without the node or the client
-     * coming back.
+     * coming back. Once it has been gone for --cluster-forget-node-after, the nodes left forget it: its routes, the
+     * client ids the registry gives it, what the stream holds for it and its consumer are deleted.
      */
     @Test
-    void theSessionsOfAKilledNodeExpireOnTheNodesLeft() throws Exception {
+    void theSessionsOfAKilledNodeExpireOnTheNodesLeftWhichForgetItLater() throws Exception {
         try (NatsServer own = NatsServer.start(dir.resolve("nats-dead"));
              Sluice a = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "left-a")
-                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).start();
+                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).set(Settings.CLUSTER_FORGET_NODE_AFTER, 5000L).start();
              Sluice b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "left-b")
-                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).start();
+                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).set(Settings.CLUSTER_FORGET_NODE_AFTER, 5000L).start();
              io.nats.client.Connection look = io.nats.client.Nats.connect(own.url())) {
             BrokerProcess.Ports ports = BrokerProcess.Ports.free();
             BrokerProcess doomed = BrokerProcess.start(dir.resolve("dead-node.log"), "--cluster-nats", own.url(),
@@ -432,8 +433,22 @@ class ClusterSessionTest {
                         && !node.server().cluster().recordedSession(id).subscriptions().isEmpty(),
                         "the session connected on the node to be killed, as the others see it");
             }
+            // an ordinary client of the node: a route and a client id in the registry, and messages JetStream holds
+            Mqtt5AsyncClient plain = Mqtt5Client.builder().identifier("plain-on-dead").serverHost("127.0.0.1")
+                    .serverPort(ports.mqtt()).buildAsync();
+            plain.connect().join();
+            plain.subscribeWith().topicFilter("dead/route").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            io.nats.client.KeyValue routeKv = look.keyValue(NatsCluster.ROUTES);
+            io.nats.client.KeyValue registry = look.keyValue(NatsCluster.SESSIONS);
+            await(() -> keysOf(routeKv).stream().anyMatch(k -> k.startsWith("dead."))
+                    && valuesOf(registry).contains("dead"), "the node's route and client id recorded");
+            String deadSubject = NatsCluster.NODE_SUBJECT + "dead";
             long killedAt = System.currentTimeMillis();
             doomed.kill();
+            for (int i = 0; i < 3; i++) {
+                look.jetStream().publish(deadSubject, ("held-" + i).getBytes());
+            }
+            assertEquals(3, queued(look, NatsCluster.STREAM, deadSubject), "held in JetStream for the dead node");
             for (Sluice node : new Sluice[] {a, b}) {
                 await(() -> node.server().cluster().offlineSince(id) > 0, "the session offline once its node is down");
                 long since = node.server().cluster().offlineSince(id);
@@ -449,12 +464,12 @@ class ClusterSessionTest {
                         .send().get(10, TimeUnit.SECONDS);
             }
             String subject = ClusterSessions.SUBJECT + ClusterSessions.hash(id);
-            assertEquals(2, queued(look, subject), "queued for the offline session");
+            assertEquals(2, queued(look, ClusterSessions.STREAM, subject), "queued for the offline session");
 
             for (Sluice node : new Sluice[] {a, b}) {
                 await(() -> node.server().cluster().recordedSession(id) == null, "the session expired on every node");
             }
-            await(() -> queued(look, subject) == 0, "its queued messages deleted");
+            await(() -> queued(look, ClusterSessions.STREAM, subject) == 0, "its queued messages deleted");
             Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
                     .serverPort(b.urls().mqttPort()).buildAsync();
             List<String> got = new CopyOnWriteArrayList<>();
@@ -468,13 +483,45 @@ class ClusterSessionTest {
             assertEquals(List.of("fresh"), got, "none of the expired session's messages");
             back.disconnect().join();
             pub.disconnect().join();
+
+            for (Sluice node : new Sluice[] {a, b}) {
+                await(() -> !node.server().cluster().otherNodes().containsKey("dead"), "the dead node forgotten");
+            }
+            await(() -> keysOf(routeKv).stream().noneMatch(k -> k.startsWith("dead.")), "its routes deleted");
+            await(() -> !valuesOf(registry).contains("dead"), "its client ids deleted from the registry");
+            await(() -> queued(look, NatsCluster.STREAM, deadSubject) == 0, "what JetStream held for it deleted");
+            assertTrue(look.jetStreamManagement().getConsumerNames(NatsCluster.STREAM).stream()
+                    .noneMatch(n -> n.equals("node-dead")), "its consumer deleted");
         }
     }
 
-    /** Messages the stream holds on one subject. */
-    private static long queued(io.nats.client.Connection c, String subject) {
+    private static List<String> keysOf(io.nats.client.KeyValue kv) {
         try {
-            List<io.nats.client.api.Subject> subjects = c.jetStreamManagement().getStreamInfo(ClusterSessions.STREAM,
+            return kv.keys();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static List<String> valuesOf(io.nats.client.KeyValue kv) {
+        List<String> out = new ArrayList<>();
+        for (String k : keysOf(kv)) {
+            try {
+                io.nats.client.api.KeyValueEntry e = kv.get(k);
+                if (e != null && e.getValue() != null) {
+                    out.add(new String(e.getValue(), StandardCharsets.UTF_8));
+                }
+            } catch (Exception ex) {
+                throw new AssertionError(ex);
+            }
+        }
+        return out;
+    }
+
+    /** Messages a stream holds on one subject. */
+    private static long queued(io.nats.client.Connection c, String stream, String subject) {
+        try {
+            List<io.nats.client.api.Subject> subjects = c.jetStreamManagement().getStreamInfo(stream,
                     io.nats.client.api.StreamInfoOptions.filterSubjects(subject)).getStreamState().getSubjects();
             return subjects == null ? 0 : subjects.stream().filter(x -> x.getName().equals(subject))
                     .mapToLong(io.nats.client.api.Subject::getCount).sum();

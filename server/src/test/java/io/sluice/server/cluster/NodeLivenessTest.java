@@ -42,6 +42,39 @@ class NodeLivenessTest {
     }
 
     @Test
+    void aNodeDownForTheForgetTimeIsGoneOnceAndJoinsAfreshWhenHeardAgain() {
+        List<String> seen = new ArrayList<>();
+        NodeLiveness l = new NodeLiveness("self", 1_000, 5_000, new NodeLiveness.Listener() {
+            @Override
+            public void down(String node, long silentMillis) {
+                seen.add("down " + node);
+            }
+
+            @Override
+            public void up(String node) {
+                seen.add("up " + node);
+            }
+
+            @Override
+            public void gone(String node, long silentMillis) {
+                seen.add("gone " + node + " " + silentMillis);
+            }
+        });
+        l.heard("a", Map.of(), 0);
+        l.check(1_000 * MS);
+        assertEquals(1_000, l.silentMillisIfDown("a", 1_000 * MS));
+        l.check(4_999 * MS);
+        assertTrue(l.nodes().containsKey("a"), "down, not gone yet");
+        l.check(5_000 * MS);
+        l.check(9_000 * MS); // once
+        assertFalse(l.nodes().containsKey("a"));
+        assertEquals(-1, l.silentMillisIfDown("a", 9_000 * MS), "unknown once gone");
+        l.heard("a", Map.of(), 10_000 * MS);
+        assertTrue(l.isAlive("a"));
+        assertEquals(List.of("down a", "gone a 5000"), seen, "a node heard after it was forgotten is simply new");
+    }
+
+    @Test
     void aNodeMetThroughARouteGetsAFullTimeoutAndHeartbeatsKeepItAlive() {
         live.met("b", 100 * MS);
         live.heard("b", Map.of(), 900 * MS);
