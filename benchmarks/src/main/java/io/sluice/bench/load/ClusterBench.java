@@ -21,11 +21,13 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Cross-node throughput of a cluster (docs/cluster.md): for 1, 2 and 3 nodes on one {@code nats-server -js},
- * point-to-point pairs whose publishers are on node 1 and subscribers on the other nodes (with 1 node: a single
- * broker, no cluster, the baseline), run by the load generator; delivered msg/s and the publish-to-deliver p99.
+ * Cross-node throughput of a cluster (docs/cluster.md): for 1, 2 and 3 nodes on one {@code nats-server -js} (or, with
+ * {@code --nats-servers 3}, a cluster of three with JetStream replicas 3), point-to-point pairs whose publishers are
+ * on node 1 and subscribers on the other nodes (with 1 node: a single broker, no cluster, the baseline), run by the
+ * load generator; delivered msg/s and the publish-to-deliver p99.
  * <pre>
  *   java -jar benchmarks.jar cluster [--nodes 1,2,3] [--qos 1] [--clients 10] [--duration 5] [--payload 64]
+ *                                    [--nats-servers 1|3]
  * </pre>
  * Every node runs in this JVM (as does the generator): on a small machine the figures are ratios between the
  * rows, not a capacity.
@@ -38,14 +40,18 @@ public final class ClusterBench {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> flags = new LinkedHashMap<>(Map.of("nodes", "1,2,3", "qos", "1", "clients", "10",
-                "duration", "5", "payload", "64", "nats-server", "/usr/sbin/nats-server"));
+                "duration", "5", "payload", "64", "nats-server", "/usr/sbin/nats-server", "nats-servers", "1"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !flags.containsKey(args[i].substring(2))) {
-                System.err.println("flags: --nodes 1,2,3 --qos 0|1 --clients N --duration S --payload B --nats-server PATH");
+                System.err.println("flags: --nodes 1,2,3 --qos 0|1 --clients N --duration S --payload B --nats-server PATH "
+                        + "--nats-servers 1|3");
                 System.exit(2);
             }
             flags.put(args[i].substring(2), args[i + 1]);
         }
+        int natsServers = Integer.parseInt(flags.get("nats-servers"));
+        System.out.println("NATS: " + natsServers + " server" + (natsServers == 1 ? "" : "s") + ", JetStream replicas "
+                + natsServers + " (nodes > 1)");
         System.out.println("| nodes | publishers on | subscribers on | QoS | pairs | delivered msg/s | lost | p50 us | p99 us |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (String n : flags.get("nodes").split(",")) {
@@ -60,21 +66,39 @@ public final class ClusterBench {
 
     private static Map<String, Object> run(int nodes, Map<String, String> flags) throws Exception {
         Path dir = Files.createTempDirectory("sluice-cluster-bench");
-        Process nats = null;
+        List<Process> nats = new ArrayList<>();
         List<SluiceServer> servers = new ArrayList<>();
+        int natsServers = Integer.parseInt(flags.get("nats-servers"));
         try {
-            String url = null;
+            List<String> urls = new ArrayList<>();
             if (nodes > 1) {
-                nats = new ProcessBuilder(flags.get("nats-server"), "-js", "-a", "127.0.0.1", "-p", "-1", "-sd",
-                        dir.toString()).redirectErrorStream(true).start();
-                url = "nats://127.0.0.1:" + natsPort(nats);
+                int[] routes = freePorts(natsServers);
+                for (int i = 0; i < natsServers; i++) {
+                    List<String> cmd = new ArrayList<>(List.of(flags.get("nats-server"), "-js", "-a", "127.0.0.1", "-p",
+                            "-1", "-sd", dir.resolve("s" + i).toString()));
+                    if (natsServers > 1) {
+                        // a NATS cluster: every server routes to the others; JetStream elects its leaders among them
+                        List<String> others = new ArrayList<>();
+                        for (int j = 0; j < natsServers; j++) {
+                            if (j != i) {
+                                others.add("nats://127.0.0.1:" + routes[j]);
+                            }
+                        }
+                        cmd.addAll(List.of("--server_name", "s" + i, "--cluster_name", "sluice-bench", "--cluster",
+                                "nats://127.0.0.1:" + routes[i], "--routes", String.join(",", others)));
+                    }
+                    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                    nats.add(p);
+                    urls.add("nats://127.0.0.1:" + natsPort(p));
+                }
             }
             for (int i = 1; i <= nodes; i++) {
                 Settings s = Settings.defaults().with(Settings.BIND, "127.0.0.1").with(Settings.MQTT_PORT, 0)
                         .with(Settings.HTTP_PORT, -1).with(Settings.STOMP_PORT, -1).with(Settings.PERSISTENCE, "none")
                         .with(Settings.SYS_INTERVAL, 0L).with(Settings.SHUTDOWN_DRAIN, 0L);
-                if (url != null) {
-                    s = s.with(Settings.CLUSTER_NATS, List.of(url)).with(Settings.NODE_ID, "bench" + i);
+                if (!urls.isEmpty()) {
+                    s = s.with(Settings.CLUSTER_NATS, urls).with(Settings.NODE_ID, "bench" + i)
+                            .with(Settings.CLUSTER_REPLICAS, natsServers);
                 }
                 servers.add(SluiceServer.start(s));
             }
@@ -90,14 +114,32 @@ public final class ClusterBench {
             for (SluiceServer s : servers) {
                 s.close();
             }
-            if (nats != null) {
-                nats.destroy();
-                nats.waitFor(10, TimeUnit.SECONDS);
+            for (Process p : nats) {
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
             }
             try (Stream<Path> files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** Loopback ports free now (a NATS server's route port must be known to the others before it starts). */
+    private static int[] freePorts(int n) throws IOException {
+        int[] ports = new int[n];
+        List<java.net.ServerSocket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+        } finally {
+            for (java.net.ServerSocket s : held) {
+                s.close();
+            }
+        }
+        return ports;
     }
 
     private static int natsPort(Process nats) throws Exception {
