@@ -231,7 +231,8 @@ public final class SluiceServer implements AutoCloseable {
         if (s.get(Settings.PERSISTENCE).equals("none")) {
             return MessageStore.NONE;
         }
-        MessageStore store = RocksMessageStore.open(s.get(Settings.DATA_DIR), s.get(Settings.FSYNC).equals("batch"));
+        MessageStore store = RocksMessageStore.open(s.get(Settings.DATA_DIR), s.get(Settings.FSYNC).equals("batch"),
+                s.get(Settings.STORE_LINGER_MICROS));
         log.info("message store: {}", store);
         return store;
     }

@@ -84,8 +84,9 @@ public interface MessageStore extends AutoCloseable {
 
     /**
      * A QoS 1 or 2 message entered a topic's history at {@code position} (increasing, chosen by the caller). The entry
-     * refers to the message's payload like a queue entry does: a message queued and kept in the history is written
-     * once. QoS 0 messages stay in memory ({@link #historyInMemory}).
+     * carries the message itself (a history is one per topic, so at most one more copy of a payload a queue also
+     * holds, and usually the only one: a connected subscriber's queue entry rarely reaches the disk). QoS 0 messages
+     * stay in memory ({@link #historyInMemory}).
      */
     void appendHistory(String topic, long position, long appendedAtMillis, Message message);
 
@@ -97,17 +98,18 @@ public interface MessageStore extends AutoCloseable {
     void historyInMemory(String topic);
 
     /**
-     * A topic's history lost its entries from {@code fromPosition} through {@code throughPosition} (by count or
-     * age), among them {@code messages} (the ones {@link #appendHistory} wrote; their references go): they go, and
-     * the topic remembers that nothing at or before {@code throughPosition} is complete.
+     * A topic's history lost its entries at or before {@code throughPosition} (by count or age): they go, and the topic
+     * remembers that nothing at or before {@code throughPosition} is complete. A caller may tell it for many
+     * entries at once, and later than it dropped them from memory: entries the store still holds past what memory
+     * holds come back at the next start, where the history's bounds drop them again.
      */
-    void trimHistory(String topic, long fromPosition, long throughPosition, java.util.List<Message> messages);
+    void trimHistory(String topic, long throughPosition);
 
     /**
-     * A topic's whole history up to {@code throughPosition}, holding {@code messages} (the written ones), was forgotten (too many
-     * topics); positions up to {@code forgottenUpTo} (over all topics) may have belonged to a forgotten topic.
+     * A topic's whole history up to {@code throughPosition} was forgotten (too many topics); positions up to
+     * {@code forgottenUpTo} (over all topics) may have belonged to a forgotten topic.
      */
-    void forgetHistory(String topic, long throughPosition, long forgottenUpTo, java.util.List<Message> messages);
+    void forgetHistory(String topic, long throughPosition, long forgottenUpTo);
 
     /** The history {@link #recover} hands back (through {@link Recovery#history}), in no particular order. */
     interface HistoryRecovery {
@@ -245,12 +247,11 @@ public interface MessageStore extends AutoCloseable {
         }
 
         @Override
-        public void trimHistory(String topic, long fromPosition, long throughPosition, java.util.List<Message> messages) {
+        public void trimHistory(String topic, long throughPosition) {
         }
 
         @Override
-        public void forgetHistory(String topic, long throughPosition, long forgottenUpTo,
-                                  java.util.List<Message> messages) {
+        public void forgetHistory(String topic, long throughPosition, long forgottenUpTo) {
         }
 
         @Override

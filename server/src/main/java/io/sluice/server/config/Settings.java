@@ -95,6 +95,7 @@ public final class Settings {
     // ---- persistence
     public static final Setting<String> PERSISTENCE = choice("persistence", System.getProperty("sluice.persistence", "rocksdb"), List.of("rocksdb", "none"), "where retained messages, persistent sessions, their queues and delayed wills live: rocksdb (in --data-dir, survives restarts, crashes and kill -9) or none (memory only, for tests and embedding; the JVM property sluice.persistence sets the default)");
     public static final Setting<Path> DATA_DIR = setting("data-dir", Path.of("sluice-data"), "directory of the message store, created on first start; one broker process per directory", Path::of);
+    public static final Setting<Integer> STORE_LINGER_MICROS = range("store-linger-micros", 300, 0, 100_000, "microseconds a busy store writer (its last group commit held 64 operations or more) lets writes gather before its next group commit: a connected subscriber's acknowledgement arriving meanwhile cancels its queue entry's write; the acknowledgements waiting for that commit wait as long (0: never linger)");
     public static final Setting<String> FSYNC = choice("fsync", "never", List.of("never", "batch"), "never: a write reaches the operating system before it is acknowledged (survives a crash or kill -9 of the broker, not a power loss); batch: one fsync per group commit before acknowledging (survives power loss, slower)");
 
     // ---- cluster on NATS JetStream (docs/cluster.md)

@@ -43,6 +43,12 @@ public final class MemoryHistory implements MessageHistory {
     private final AtomicLong forgottenUpTo = new AtomicLong();
     private final Cache<String, TopicLog> topics;
     private final MessageStore store;
+    /**
+     * Written entries a topic drops from memory before the store is told (one range delete for all of them, instead
+     * of a delete per message): the store holds at most this many more of a topic than memory does, which the next
+     * start drops again by the same bounds.
+     */
+    private final int storeTrimChunk;
 
     public MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters, MessageStore store) {
         this(perTopic, maxAgeMillis, maxTopics, filters, store, System::currentTimeMillis);
@@ -55,6 +61,7 @@ public final class MemoryHistory implements MessageHistory {
         this.filters = List.copyOf(filters);
         this.clock = clock;
         this.store = store;
+        this.storeTrimChunk = storeTrimChunk(perTopic);
         MessageStore.HistoryOrigin origin = store.isDurable() ? store.historyOrigin() : null;
         this.epoch = origin == null ? clock.getAsLong() : origin.epoch();
         this.head.set(origin == null ? 0 : origin.firstPosition());
@@ -76,8 +83,7 @@ public final class MemoryHistory implements MessageHistory {
             // under the log's lock, so the store sees it after the log's last append; the eviction is atomic with
             // the removal, so a new log of the same topic appends after it
             if (store.isDurable()) {
-                store.forgetHistory(topic, log.lastPosition, upTo,
-                        log.entries.stream().map(Entry::message).filter(MemoryHistory::written).toList());
+                store.forgetHistory(topic, log.lastPosition, upTo);
             }
         }
     }
@@ -121,7 +127,7 @@ public final class MemoryHistory implements MessageHistory {
         for (var e : topics.asMap().entrySet()) {
             TopicLog log = e.getValue();
             synchronized (log) {
-                log.trim(e.getKey(), perTopic, now - maxAgeMillis, store);
+                log.trim(e.getKey(), perTopic, now - maxAgeMillis, store, 1);
             }
         }
     }
@@ -147,10 +153,15 @@ public final class MemoryHistory implements MessageHistory {
                     log.inMemoryToldStore = true;
                     store.historyInMemory(m.topic());
                 }
-                log.trim(m.topic(), perTopic, now - maxAgeMillis, store);
+                log.trim(m.topic(), perTopic, now - maxAgeMillis, store, storeTrimChunk);
                 return position;
             }
         }
+    }
+
+    /** A quarter of the per-topic bound, at least 1, at most 1,024. */
+    static int storeTrimChunk(int perTopic) {
+        return Math.max(1, Math.min(1024, perTopic / 4));
     }
 
     /** Whether the store keeps this history entry: only messages that were published to be kept (QoS 1, 2). */
@@ -190,7 +201,7 @@ public final class MemoryHistory implements MessageHistory {
             }
             TopicLog log = e.getValue();
             synchronized (log) {
-                log.trim(e.getKey(), perTopic, oldest, store);
+                log.trim(e.getKey(), perTopic, oldest, store, storeTrimChunk);
                 if (log.droppedUpTo > position) {
                     return null;
                 }
@@ -241,32 +252,27 @@ public final class MemoryHistory implements MessageHistory {
         /** The store was told this run that the topic's history holds messages kept in memory only. */
         boolean inMemoryToldStore;
 
+        /** Written entries dropped from memory since the store was last told of a trim. */
+        int droppedUnstored;
+
         /**
          * Drop entries past {@code max} or appended before {@code oldestMillis} (or at or before a gap a restart left),
-         * oldest first, and tell the store which of the written ones went (one operation for the run dropped, usually
-         * a single entry; none when only in-memory ones went).
+         * oldest first; once {@code chunk} written ones went since the store was last told, tell it (one operation
+         * for all of them; none when only in-memory ones went).
          */
-        void trim(String topic, int max, long oldestMillis, MessageStore store) {
-            long from = 0;
-            List<Message> dropped = null;
+        void trim(String topic, int max, long oldestMillis, MessageStore store, int chunk) {
             Entry first;
             while ((first = entries.peekFirst()) != null
                     && (entries.size() > max || first.appendedMillis < oldestMillis || first.position <= droppedUpTo)) {
                 entries.pollFirst();
-                if (from == 0) {
-                    from = first.position;
-                }
                 droppedUpTo = Math.max(droppedUpTo, first.position);
                 if (store.isDurable() && written(first.message)) {
-                    // their payload references go with them
-                    if (dropped == null) {
-                        dropped = new ArrayList<>(1);
-                    }
-                    dropped.add(first.message);
+                    droppedUnstored++;
                 }
             }
-            if (dropped != null) {
-                store.trimHistory(topic, from, droppedUpTo, dropped);
+            if (droppedUnstored > 0 && droppedUnstored >= chunk) {
+                store.trimHistory(topic, droppedUpTo);
+                droppedUnstored = 0;
             }
         }
     }

@@ -33,6 +33,12 @@ import java.util.concurrent.locks.LockSupport;
  * message was already delivered and acknowledged. (HiveMQ and EMQX skip the disk the same way for a message a
  * connected subscriber takes at once.)
  *
+ * <p><b>Linger.</b> While it is busy (its last batch was large: many connections publish at once), the writer lets
+ * operations gather for {@code --store-linger} before it takes the next batch. The acknowledgements waiting for
+ * that batch wait that much longer (they are pipelined: a publisher's window, not its rate, bounds what waits),
+ * and in exchange most queue entries of connected subscribers are cancelled before they are claimed: per message, no
+ * write at all instead of a payload, an entry and their two deletes. A lightly loaded writer takes each batch at once.
+ *
  * <p>When a write fails (a full disk, a read-only or failing file system), the callbacks of that batch are told,
  * the store reports itself not writable so new publishes that need it are refused at once, one log line says
  * what to do, and every later batch tries again: the first that succeeds makes the store writable again.
@@ -41,6 +47,12 @@ final class GroupCommitWriter implements AutoCloseable {
     private static final Logger log = Logs.get(GroupCommitWriter.class);
     /** Operations in one batch at most; a longer queue is written in several batches back to back. */
     static final int MAX_BATCH = 8192;
+    /**
+     * A batch of at least this many operations (a barrier counts: one per waiting acknowledgement) makes the writer
+     * busy: it lingers before its next batch. A lightly loaded writer, a publisher waiting for each acknowledgement
+     * in turn, never lingers: the linger would be all of its latency.
+     */
+    static final int BUSY_BATCH = 64;
     private static final long CLOCK_PERIOD_MILLIS = 1000;
 
     interface Op {
@@ -114,9 +126,13 @@ final class GroupCommitWriter implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean writable = true;
     private long lastClock;
+    private final long lingerNanos;
+    /** The last batch held {@link #BUSY_BATCH} operations or more; the writer's own. */
+    private boolean busy;
 
-    GroupCommitWriter(RocksDB db, boolean fsync, StoreMetrics metrics, String where) {
+    GroupCommitWriter(RocksDB db, boolean fsync, long lingerNanos, StoreMetrics metrics, String where) {
         this.db = db;
+        this.lingerNanos = lingerNanos;
         this.options = new WriteOptions().setSync(fsync);
         this.metrics = metrics;
         this.where = where;
@@ -152,6 +168,9 @@ final class GroupCommitWriter implements AutoCloseable {
         try (WriteBatch batch = new WriteBatch()) {
             while (running || !queue.isEmpty()) {
                 Op op;
+                if (busy && lingerNanos > 0 && !queue.isEmpty()) {
+                    linger();
+                }
                 while (ops.size() < MAX_BATCH && (op = queue.poll()) != null) {
                     ops.add(op);
                 }
@@ -166,10 +185,24 @@ final class GroupCommitWriter implements AutoCloseable {
                     }
                     continue;
                 }
+                busy = ops.size() >= BUSY_BATCH;
                 write(ops, callbacks, batch);
                 ops.clear();
                 callbacks.clear();
             }
+        }
+    }
+
+    /**
+     * Let operations gather for {@code --store-linger} before taking a busy batch (stopping early when a full batch
+     * is there): a connected subscriber's acknowledgement that arrives meanwhile cancels its queue entry's put, the
+     * batch is larger, and no one needs to wake the writer while it waits.
+     */
+    private void linger() {
+        long until = System.nanoTime() + lingerNanos;
+        long left;
+        while (running && queue.size() < MAX_BATCH && (left = until - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(this, left);
         }
     }
 

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The store's keys, format version 2 (docs/persistence.md has the same table). Every key starts with one kind
+ * The store's keys, format version 3 (docs/persistence.md has the same table). Every key starts with one kind
  * byte, so one scan in key order meets messages first, then sessions and what they hold, then retained
  * messages: recovery reads the database once, front to back. Session ids and topics are length-prefixed, so
  * no id is a prefix of another's keys; numbers are big-endian, so queue entries sort in queue order.
@@ -22,7 +22,7 @@ import java.nio.charset.StandardCharsets;
  * 23 sid packetId                inbound QoS 2 packet id received, not released (empty value)
  * 24 sid                         delayed will: publish at, message
  * 30 topic                       retained: message id
- * 40 topic position              history entry: appended at (millis), message id
+ * 40 topic position              history entry: appended at (millis), message (format 2: message id)
  * 41 topic                       history trimmed: nothing of the topic at or before this position is kept (long)
  * 42 topic                       history held QoS 0 messages (memory only) in the run that wrote it (empty value)
  * </pre>
@@ -30,8 +30,12 @@ import java.nio.charset.StandardCharsets;
  * {@code packetId} 2 bytes; {@code key} UTF-8 to the end.
  */
 final class KeyLayout {
-    /** 2 added {@code 42}: a version 1 reader would not know that such a topic's history has gaps. */
-    static final int FORMAT_VERSION = 2;
+    /**
+     * 2 added {@code 42}: a version 1 reader would not know that such a topic's history has gaps. 3 holds the message
+     * inline in a history entry instead of its id (a start rewrites format 2 entries; a version 2 reader would take
+     * every inline entry for one whose payload is missing).
+     */
+    static final int FORMAT_VERSION = 3;
 
     static final byte META = 0x00;
     static final byte MESSAGE = 0x10;

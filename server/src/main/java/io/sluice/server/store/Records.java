@@ -27,7 +27,7 @@ final class Records {
 
     // ---- message: topic, payload, qos, retain, expiresAtMillis, publisherId?, properties
     static byte[] message(Message m) {
-        return write(out -> writeMessage(out, m));
+        return write(out -> writeMessage(out, m), 40 + m.topic().length() + m.payload().length);
     }
 
     static void writeMessage(DataOutputStream out, Message m) throws IOException {
@@ -223,6 +223,22 @@ final class Records {
         return new StoredWill(in.getLong(), readMessage(in));
     }
 
+    // ---- history entry (format 3): appendedAtMillis, message. Format 2 held appendedAtMillis and a message id
+
+    /** The length of a format 2 history entry; a format 3 one is always longer (a message record is 28 bytes or more). */
+    static final int HISTORY_REFERENCE_LENGTH = 16;
+
+    static byte[] historyEntry(long appendedAtMillis, Message m) {
+        return write(out -> {
+            out.writeLong(appendedAtMillis);
+            writeMessage(out, m);
+        }, 48 + m.topic().length() + m.payload().length);
+    }
+
+    static Message historyMessage(byte[] value) {
+        return readMessage(ByteBuffer.wrap(value, 8, value.length - 8));
+    }
+
     // ---- plumbing
 
     interface Writer {
@@ -234,7 +250,11 @@ final class Records {
     }
 
     static byte[] write(Writer w) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        return write(w, 64);
+    }
+
+    static byte[] write(Writer w, int sizeHint) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(sizeHint);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             w.write(out);
         } catch (IOException e) {

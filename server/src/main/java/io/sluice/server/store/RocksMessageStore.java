@@ -44,13 +44,14 @@ public final class RocksMessageStore implements MessageStore {
     private final boolean fsync;
     private final HistoryOrigin historyOrigin;
 
-    private RocksMessageStore(DataDirectory dir, Options options, RocksDB db, boolean fsync, HistoryOrigin origin) {
+    private RocksMessageStore(DataDirectory dir, Options options, RocksDB db, boolean fsync, long lingerMicros,
+                              HistoryOrigin origin) {
         this.dir = dir;
         this.options = options;
         this.db = db;
         this.fsync = fsync;
         this.historyOrigin = origin;
-        this.writer = new GroupCommitWriter(db, fsync, metrics, dir.path().toString());
+        this.writer = new GroupCommitWriter(db, fsync, lingerMicros * 1000, metrics, dir.path().toString());
     }
 
     /**
@@ -59,6 +60,14 @@ public final class RocksMessageStore implements MessageStore {
      * directory is taken, not writable, or written by a newer format.
      */
     public static RocksMessageStore open(Path dataDir, boolean fsync) {
+        return open(dataDir, fsync, 0);
+    }
+
+    /**
+     * As {@link #open(Path, boolean)}; a busy writer lets operations gather for {@code lingerMicros} before each
+     * batch ({@code --store-linger}, see {@link GroupCommitWriter}).
+     */
+    public static RocksMessageStore open(Path dataDir, boolean fsync, long lingerMicros) {
         RocksDB.loadLibrary();
         DataDirectory dir = DataDirectory.open(dataDir);
         Options options = new Options().setCreateIfMissing(true)
@@ -95,7 +104,7 @@ public final class RocksMessageStore implements MessageStore {
             dir.close();
             throw e;
         }
-        return new RocksMessageStore(dir, options, db, fsync, origin);
+        return new RocksMessageStore(dir, options, db, fsync, lingerMicros, origin);
     }
 
     /** Bits of a history position counted within one start: a start's positions begin at its generation above them. */
@@ -216,25 +225,25 @@ public final class RocksMessageStore implements MessageStore {
                 return; // one write of the entry, in its latest state
             }
         }
-        d.storeHandle(WRITTEN);
+        // the entry was written: its new state is a put of its own, which the delivery's end may still cancel
+        // (the delete is then written instead: the entry is on disk)
         EntryPut put = new EntryPut(sessionId, seq, id, d);
         put.packetId = d.packetId();
         put.released = d.released();
-        writer.submit(put::write);
+        put.replacesWritten = true;
+        d.storeHandle(put);
+        writer.submit(put);
     }
 
     @Override
     public void deleteQueued(String sessionId, long seq, Delivery d) {
         Object handle = d.storeHandle();
         d.storeHandle(null);
-        if (!(handle instanceof EntryPut pending && pending.cancel())) {
+        if (!(handle instanceof EntryPut pending && pending.cancel() && !pending.replacesWritten)) {
             writer.submit(b -> b.delete(KeyLayout.queued(sessionId, seq)));
         }
         release(d.message());
     }
-
-    /** A delivery's entry was written (not only pending): its removal must be written too. */
-    private static final Object WRITTEN = new Object();
 
     /** A queue entry, built by the writer when it claims it; the in-flight state may change until then. */
     private static final class EntryPut extends GroupCommitWriter.Elidable {
@@ -247,6 +256,8 @@ public final class RocksMessageStore implements MessageStore {
         private final String groupKey;
         volatile int packetId;
         volatile boolean released;
+        /** An update of an entry already written: cancelling it does not spare the delete. */
+        boolean replacesWritten;
 
         EntryPut(String sessionId, long seq, long messageId, Delivery d) {
             this.sessionId = sessionId;
@@ -330,9 +341,8 @@ public final class RocksMessageStore implements MessageStore {
 
     @Override
     public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
-        long id = reference(message, false);
-        byte[] value = ByteBuffer.allocate(16).putLong(appendedAtMillis).putLong(id).array();
-        writer.submit(b -> b.put(KeyLayout.history(topic, position), value));
+        // the message inline, encoded by the writer: one put, and its trim needs no payload delete
+        writer.submit(b -> b.put(KeyLayout.history(topic, position), Records.historyEntry(appendedAtMillis, message)));
     }
 
     @Override
@@ -342,27 +352,21 @@ public final class RocksMessageStore implements MessageStore {
     }
 
     @Override
-    public void trimHistory(String topic, long fromPosition, long throughPosition, List<Message> messages) {
+    public void trimHistory(String topic, long throughPosition) {
         writer.submit(b -> {
-            if (fromPosition == throughPosition) {
-                b.delete(KeyLayout.history(topic, fromPosition));
-            } else {
-                b.deleteRange(KeyLayout.history(topic, fromPosition), KeyLayout.history(topic, throughPosition + 1));
-            }
+            b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, throughPosition + 1));
             b.put(KeyLayout.historyTrimmed(topic), ByteBuffer.allocate(8).putLong(throughPosition).array());
         });
-        messages.forEach(this::release);
     }
 
     @Override
-    public void forgetHistory(String topic, long throughPosition, long forgottenUpTo, List<Message> messages) {
+    public void forgetHistory(String topic, long throughPosition, long forgottenUpTo) {
         writer.submit(b -> {
             b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, throughPosition + 1));
             b.delete(KeyLayout.historyTrimmed(topic));
             b.delete(KeyLayout.historyInMemory(topic));
             b.put(KeyLayout.HISTORY_FORGOTTEN_KEY, ByteBuffer.allocate(8).putLong(forgottenUpTo).array());
         });
-        messages.forEach(this::release);
     }
 
     // ---- payloads once: reference counting on the message
@@ -370,8 +374,8 @@ public final class RocksMessageStore implements MessageStore {
     /**
      * One more reference to the message's payload record, written with the first one. A payload referred to only
      * by queue entries may be cancelled with them (they are all submitted after it, so none of them is written
-     * without it); a retained or history entry is written whatever happens to it, so from its first such reference
-     * the payload is written too.
+     * without it); a retained entry is written whatever happens to it, so from its first such reference the payload
+     * is written too.
      */
     private long reference(Message m, boolean elidable) {
         synchronized (m) {
@@ -451,6 +455,7 @@ public final class RocksMessageStore implements MessageStore {
         long retained = 0;
         long dropped = 0;
         long historyEntries = 0;
+        long migratedHistory = 0;
         HistoryRecovery history = into.history();
         String lastSession = null;
         boolean lastSessionKnown = false;
@@ -535,23 +540,31 @@ public final class RocksMessageStore implements MessageStore {
                         retained++;
                     }
                     case KeyLayout.HISTORY -> {
-                        ByteBuffer v = ByteBuffer.wrap(value);
-                        long appendedAt = v.getLong();
-                        long id = v.getLong();
-                        Message m = messages.get(id);
-                        if (m == null || history == null) {
-                            if (history != null) {
-                                // its payload went in a crash before the entry's own trim was written: a gap
-                                long position = KeyLayout.longAt(key, key.length - 8);
-                                history.trimmed(KeyLayout.idAt(key), position);
-                                historyGaps.merge(KeyLayout.idAt(key), position, Math::max);
-                            }
+                        if (history == null) {
                             cleanup.delete(key);
                             continue;
                         }
-                        m.storeId(id);
-                        m.storeRefs(m.storeRefs() + 1);
-                        history.entry(KeyLayout.idAt(key), KeyLayout.longAt(key, key.length - 8), appendedAt, m);
+                        String topic = KeyLayout.idAt(key);
+                        long position = KeyLayout.longAt(key, key.length - 8);
+                        long appendedAt = ByteBuffer.wrap(value).getLong();
+                        Message m;
+                        if (value.length == Records.HISTORY_REFERENCE_LENGTH) {
+                            // format 2 referred to a payload record: the entry takes a copy of it, and the payload,
+                            // if nothing else refers to it, goes with the unreferenced ones below
+                            m = messages.get(ByteBuffer.wrap(value).getLong(8));
+                            if (m == null) {
+                                // its payload went in a crash before the entry's own trim was written: a gap
+                                history.trimmed(topic, position);
+                                historyGaps.merge(topic, position, Math::max);
+                                cleanup.delete(key);
+                                continue;
+                            }
+                            cleanup.put(key, Records.historyEntry(appendedAt, m));
+                            migratedHistory++;
+                        } else {
+                            m = Records.historyMessage(value);
+                        }
+                        history.entry(topic, position, appendedAt, m);
                         historyEntries++;
                     }
                     case KeyLayout.HISTORY_TRIMMED -> {
@@ -603,6 +616,10 @@ public final class RocksMessageStore implements MessageStore {
                 try (WriteOptions wo = new WriteOptions().setSync(fsync)) {
                     db.write(wo, cleanup);
                 }
+            }
+            if (migratedHistory > 0) {
+                log.info("message store in {}: {} history entries rewritten with their message inline (format {})",
+                        dir.path(), migratedHistory, KeyLayout.FORMAT_VERSION);
             }
             long millis = System.currentTimeMillis() - start;
             metrics.recovered(millis, entries + retained);

@@ -181,7 +181,7 @@ class StoredHistoryTest {
             assertEquals(List.of("m1", "m2", "m3"), payloads(h.since(List.of("m"), 0)), "served from memory meanwhile");
             awaitWrites(store);
         }
-        assertEquals(4, keys(dir, 0x10), "payloads of the QoS 1/2 messages only");
+        assertEquals(0, keys(dir, 0x10), "history entries hold their message: no payload record");
         assertEquals(4, keys(dir, 0x40), "history entries of the QoS 1/2 messages only");
         long m4;
         long beforeM4;
@@ -204,6 +204,61 @@ class StoredHistoryTest {
             assertEquals(List.of(), h.since(List.of("m"), m4));
             assertEquals(List.of("q2"), payloads(h.since(List.of("q"), q1)));
         }
-        assertEquals(3, keys(dir, 0x10), "m1 and m3 left with the gap: q1, q2 and m4 remain");
+        assertEquals(3, keys(dir, 0x40), "m1 and m3 left with the gap: q1, q2 and m4 remain");
+    }
+
+    /**
+     * The store is told of trims a chunk at a time (one range delete for a quarter of the per-topic bound): it holds at
+     * most that many entries more than memory, and a restart drops them again by the same bound, so a reader sees
+     * exactly the last {@code history-messages} messages and a gap before them, and the store holds no more after it.
+     */
+    @Test
+    void theStoreTrimsInChunksAndARestartHoldsTheHistoryAtItsBound(@TempDir Path dir) throws Exception {
+        int perTopic = 40;
+        int chunk = MemoryHistory.storeTrimChunk(perTopic);
+        assertEquals(10, chunk);
+        List<Long> positions = new java.util.ArrayList<>();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, perTopic, 60_000, 100);
+            for (int i = 1; i <= 205; i++) {
+                positions.add(h.append(m("t", "t" + i)));
+                if (i <= 3) {
+                    h.append(m("u", "u" + i)); // below the bound: never trimmed
+                }
+            }
+            assertEquals(perTopic + 3, h.size());
+            awaitWrites(store);
+        }
+        // 165 dropped from memory, 160 of them (16 chunks) from the store so far
+        assertEquals(45 + 3, keys(dir, 0x40));
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, perTopic, 60_000, 100);
+            List<String> expected = new java.util.ArrayList<>();
+            for (int i = 166; i <= 205; i++) {
+                expected.add("t" + i);
+            }
+            assertEquals(expected, payloads(h.since(List.of("t"), positions.get(164))));
+            assertNull(h.since(List.of("t"), positions.get(163)), "t165 was trimmed before the restart: a gap");
+            assertNull(h.since(List.of("t"), positions.get(100)));
+            assertEquals(List.of("u1", "u2", "u3"), payloads(h.since(List.of("u"), positions.get(0) - 1)));
+            awaitWrites(store);
+            // the start told the store what its bound dropped: it holds the bound, no more
+            assertEquals(perTopic + 3, keysOpen(store));
+            for (int i = 206; i <= 215; i++) {
+                positions.add(h.append(m("t", "t" + i)));
+            }
+            awaitWrites(store);
+        }
+        assertEquals(perTopic + 3, keys(dir, 0x40), "ten more appended, ten trimmed: one chunk");
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = open(store, perTopic, 60_000, 100);
+            assertEquals(perTopic, h.since(List.of("t"), positions.get(174)).size());
+            assertNull(h.since(List.of("t"), positions.get(173)));
+        }
+    }
+
+    /** History entries in an open store (a read-only second handle). */
+    private static long keysOpen(RocksMessageStore store) throws Exception {
+        return keys(store.directory(), 0x40);
     }
 }

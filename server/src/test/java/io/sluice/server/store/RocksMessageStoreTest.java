@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -167,6 +168,80 @@ class RocksMessageStoreTest {
         assertEquals(2, countKeys(dir, KeyLayout.MESSAGE), "the payloads of 'kept' and the retained one");
     }
 
+    /**
+     * A busy writer (its last batch held 64 operations or more) lingers before its next batch: an acknowledgement
+     * arriving meanwhile cancels the entry and its payload. The linger here is a whole second, so the delete surely
+     * comes within it.
+     */
+    @Test
+    void aBusyWriterLingersSoAnEntryAcknowledgedMeanwhileIsNeverWritten(@TempDir Path dir) throws Exception {
+        Message m = Message.builder("l/t").payload(bytes("x")).qos(1).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false, 1_000_000)) {
+            java.util.concurrent.CountDownLatch release = holdWriter(store);
+            for (int i = 0; i < GroupCommitWriter.BUSY_BATCH; i++) {
+                store.putSession("s" + i, Long.MAX_VALUE, 0);
+            }
+            release.countDown();
+            awaitWrites(store); // one batch of them all: the writer is busy now
+            assertEquals(0, store.elidedWrites());
+            Delivery d = new Delivery(m, 1, false, new int[0], null);
+            store.putQueued("s0", 1, d);
+            store.putInflight("s0", 1, d); // folds into the pending put
+            store.deleteQueued("s0", 1, d);
+            awaitWrites(store);
+            assertEquals(2, store.elidedWrites(), "the entry and its payload: never written");
+        }
+        Recorded r = recover(dir);
+        assertEquals(GroupCommitWriter.BUSY_BATCH, r.sessions.size());
+        assertEquals(List.of(), r.queued);
+        assertEquals(0, countKeys(dir, KeyLayout.MESSAGE));
+    }
+
+    /**
+     * An in-flight update of an entry already written is a put of its own that the acknowledgement cancels; the
+     * entry's delete is written, so nothing of it is left.
+     */
+    @Test
+    void anInflightUpdateOfAWrittenEntryIsCancelledByItsAcknowledgementAndTheEntryDeleted(@TempDir Path dir)
+            throws Exception {
+        Message m = Message.builder("u/t").payload(bytes("x")).qos(1).build();
+        Message other = Message.builder("u/o").payload(bytes("o")).qos(1).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.putSession("s", Long.MAX_VALUE, 0);
+            Delivery d = new Delivery(m, 1, false, new int[0], null);
+            store.putQueued("s", 1, d);
+            Delivery o = new Delivery(other, 1, false, new int[0], null);
+            store.putQueued("s", 2, o);
+            awaitWrites(store);
+            java.util.concurrent.CountDownLatch release = holdWriter(store);
+            store.putInflight("s", 1, d);
+            store.deleteQueued("s", 1, d);
+            store.putInflight("s", 2, o); // stays: its update is written
+            release.countDown();
+            awaitWrites(store);
+            assertEquals(1, store.elidedWrites(), "the update of the acknowledged entry");
+        }
+        Recorded r = recover(dir);
+        assertEquals(List.of("s 2 u/o o 1 false [] 0 false"), r.queued);
+        assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
+    }
+
+    /** Hold the writer in a barrier's callback until the returned latch is counted down: what follows stays pending. */
+    private static java.util.concurrent.CountDownLatch holdWriter(RocksMessageStore store) throws Exception {
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        store.afterWrites(ok -> {
+            held.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(held.await(10, TimeUnit.SECONDS), "the writer reached the barrier");
+        return release;
+    }
+
     @Test
     void deletingASessionTakesItsSubscriptionsQueueInboundIdsAndWillButNotOthers(@TempDir Path dir) throws Exception {
         Message m = Message.builder("t").payload(bytes("x")).qos(1).build();
@@ -213,29 +288,28 @@ class RocksMessageStoreTest {
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
             first = store.historyOrigin();
             long p = first.firstPosition();
-            List<Message> t = new ArrayList<>();
             for (int i = 1; i <= 10; i++) {
                 Message m = Message.builder("h/t").payload(bytes("m" + i)).build();
-                t.add(m);
                 store.appendHistory("h/t", p + i, 1000 + i, m);
                 store.appendHistory("h/tt", p + 100 + i, 2000, Message.builder("h/tt").payload(bytes("o" + i)).build());
             }
-            store.trimHistory("h/t", p + 1, p + 6, t.subList(0, 6));
-            store.trimHistory("h/t", p + 7, p + 7, t.subList(6, 7));
+            store.trimHistory("h/t", p + 6);
+            store.trimHistory("h/t", p + 7);
             store.appendHistory("h/€ü", p + 200, 3000, Message.builder("h/€ü").payload(bytes("x")).publisherId("é")
                     .properties(new MessageProperties(null, null, null, null, List.of(Map.entry("ключ", "値"))))
                     .build());
             Message gone = Message.builder("gone").payload(bytes("y")).build();
             store.appendHistory("gone", p + 300, 3000, gone);
-            store.forgetHistory("gone", p + 300, p + 300, List.of(gone));
-            // a message queued for a session and kept in the history: one payload, two references
+            store.forgetHistory("gone", p + 300, p + 300);
+            // a message queued for a session and kept in the history: a payload for the queue, a copy in the history
             Message shared = Message.builder("h/q").payload(bytes("q")).qos(1).build();
             store.putSession("s", 60, 0);
             store.putQueued("s", 1, new Delivery(shared, 1, false, new int[0], null));
             store.appendHistory("h/q", p + 400, 4000, shared);
             awaitWrites(store);
-            // payloads: h/t 8..10, h/tt 1..10, h/€ü, the shared one; the trimmed and forgotten ones went
-            assertEquals(3 + 10 + 1 + 1, countKeysOpen(store, KeyLayout.MESSAGE));
+            // history entries hold their message: the only payload record is the queue entry's
+            assertEquals(1, countKeysOpen(store, KeyLayout.MESSAGE));
+            assertEquals(3 + 10 + 1 + 1, countKeysOpen(store, KeyLayout.HISTORY), "h/t 8..10, h/tt 1..10, h/€ü, h/q");
         }
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
             MessageStore.HistoryOrigin second = store.historyOrigin();
@@ -293,8 +367,8 @@ class RocksMessageStoreTest {
             assertEquals(Map.of("h/t", 7L), trimmed);
             assertEquals(300, forgotten[0]);
             assertEquals(List.of("s 1 h/q q 1 false [] 0 false"), r.queued);
-            assertSame(r.messages.get(0), shared[0], "the queue entry and the history entry share one payload");
-            assertEquals(2, shared[0].storeRefs());
+            assertEquals("q", new String(shared[0].payload(), StandardCharsets.UTF_8));
+            assertEquals(1, r.messages.get(0).storeRefs(), "the queue entry refers to the payload, the history not");
         }
         // nothing keeps the history: its entries go, and the payloads only they held with them
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
@@ -303,6 +377,73 @@ class RocksMessageStoreTest {
         }
         assertEquals(0, countKeys(dir, KeyLayout.HISTORY));
         assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
+    }
+
+    /**
+     * Format 2 history entries referred to a payload record; a start rewrites them with the message inline, removes
+     * the payloads only they referred to, keeps the ones a queue entry still needs, and marks the store format 3.
+     */
+    @Test
+    void formatTwoHistoryEntriesAreRewrittenWithTheirMessageInline(@TempDir Path dir) throws Exception {
+        RocksMessageStore.open(dir, false).close();
+        Message onlyHistory = Message.builder("h/a").payload(bytes("a")).qos(1).build();
+        Message queuedToo = Message.builder("h/b").payload(bytes("b")).qos(1).build();
+        try (Options o = new Options(); RocksDB db = RocksDB.open(o, dir.resolve("db").toString())) {
+            db.put(KeyLayout.VERSION_KEY, java.nio.ByteBuffer.allocate(4).putInt(2).array());
+            db.put(KeyLayout.message(5), Records.message(onlyHistory));
+            db.put(KeyLayout.message(6), Records.message(queuedToo));
+            db.put(KeyLayout.history("h/a", 70), java.nio.ByteBuffer.allocate(16).putLong(1234).putLong(5).array());
+            db.put(KeyLayout.history("h/b", 71), java.nio.ByteBuffer.allocate(16).putLong(1235).putLong(6).array());
+            db.put(KeyLayout.history("h/c", 72), java.nio.ByteBuffer.allocate(16).putLong(1236).putLong(9).array());
+            db.put(KeyLayout.session("s"), Records.session(60, 0));
+            db.put(KeyLayout.queued("s", 1), Records.entry(6, 1, false, false, 0, new int[0], null));
+        }
+        List<String> entries = new ArrayList<>();
+        Map<String, Long> trimmed = new java.util.HashMap<>();
+        Recorded r = new Recorded() {
+            @Override
+            public MessageStore.HistoryRecovery history() {
+                return new MessageStore.HistoryRecovery() {
+                    @Override
+                    public void entry(String topic, long position, long appendedAtMillis, Message message) {
+                        entries.add(topic + " " + position + " " + appendedAtMillis + " "
+                                + new String(message.payload(), StandardCharsets.UTF_8) + " q" + message.qos());
+                    }
+
+                    @Override
+                    public void trimmed(String topic, long throughPosition) {
+                        trimmed.put(topic, throughPosition);
+                    }
+
+                    @Override
+                    public void forgotten(long throughPosition) {
+                    }
+                };
+            }
+        };
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.recover(r);
+        }
+        assertEquals(List.of("h/a 70 1234 a q1", "h/b 71 1235 b q1"), entries);
+        assertEquals(Map.of("h/c", 72L), trimmed, "an entry whose payload was lost is a gap, as in format 2");
+        assertEquals(List.of("s 1 h/b b 1 false [] 0 false"), r.queued);
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString())) {
+            assertEquals(KeyLayout.FORMAT_VERSION, java.nio.ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
+            assertEquals(3, KeyLayout.FORMAT_VERSION);
+            assertNull(db.get(KeyLayout.message(5)), "referred to by the history only: gone");
+            assertNotNull(db.get(KeyLayout.message(6)), "the queue entry still refers to it");
+            assertNull(db.get(KeyLayout.history("h/c", 72)));
+            byte[] a = db.get(KeyLayout.history("h/a", 70));
+            assertTrue(a.length > Records.HISTORY_REFERENCE_LENGTH);
+            assertEquals("a", new String(Records.historyMessage(a).payload(), StandardCharsets.UTF_8));
+        }
+        // and the rewritten store reads back the same
+        entries.clear();
+        trimmed.clear();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.recover(r);
+        }
+        assertEquals(List.of("h/a 70 1234 a q1", "h/b 71 1235 b q1"), entries);
     }
 
     @Test
