@@ -30,6 +30,7 @@ import io.sluice.server.broker.Subscription;
 import io.sluice.server.delta.DeltaEncoder;
 import io.sluice.server.delta.DeltaFormat;
 import io.sluice.server.testkit.Probe;
+import io.sluice.server.transport.LoopHandoff;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -54,7 +55,7 @@ import java.util.concurrent.Executor;
  * sees CONNACK first; they are bounded by the in-flight window because the queue drains nothing more while
  * this sink reports itself unwritable.
  */
-final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements DeliverySink {
+final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements DeliverySink, Executor {
     private final MqttConnection connection;
     private final BrokerStats stats;
     private List<Object> beforeConnack = new ArrayList<>();
@@ -122,9 +123,16 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         return p.context(MqttPacketCheck.class);
     }
 
+    /** This sink itself: tasks for the connection's event loop, from another loop batched per its iteration. */
     @Override
     public Executor executor() {
-        return connection.channel.eventLoop();
+        return this;
+    }
+
+    /** See {@link LoopHandoff}: a publish read on another loop wakes this one once for all its deliveries here. */
+    @Override
+    public void execute(Runnable task) {
+        LoopHandoff.execute(connection.channel.eventLoop(), task);
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.sluice.server.broker.DeliverySink;
 import io.sluice.server.broker.SubscriberQueue;
 import io.sluice.server.delta.DeltaEncoder;
 import io.sluice.server.events.DisconnectReason;
+import io.sluice.server.transport.LoopHandoff;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -39,7 +40,7 @@ import java.util.concurrent.Executor;
  * this connection and the delivery's sequence in it, unique for the connection's life; it maps to the
  * delivery's id in the window.
  */
-final class StompSubscription implements DeliverySink {
+final class StompSubscription implements DeliverySink, Executor {
     enum AckMode {
         AUTO, CLIENT, CLIENT_INDIVIDUAL;
 
@@ -101,9 +102,16 @@ final class StompSubscription implements DeliverySink {
         return conn.id + "-" + number;
     }
 
+    /** This subscription itself: tasks for the connection's event loop, from another loop batched per its iteration. */
     @Override
     public Executor executor() {
-        return ctx.executor();
+        return this;
+    }
+
+    /** See {@link LoopHandoff}: a publish read on another loop wakes this one once for all its deliveries here. */
+    @Override
+    public void execute(Runnable task) {
+        LoopHandoff.execute(ctx.executor(), task);
     }
 
     @Override
