@@ -26,7 +26,7 @@ public final class Main {
         // The JVM's default for SIGTERM and SIGINT is exit status 143 and 130; a clean stop is 0. Both the
         // signal handlers and the hook are in place before the ready line, which is when tools may signal.
         ShutdownSignals.exitCleanlyOn("TERM", "INT");
-        Started started = start(args, System.out, System.err,
+        Started started = start(args, System.out, System.err, true,
                 sluice -> {
                     Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(sluice, System.out), "sluice-shutdown"));
                     ShutdownSignals.onHangup(() -> sluice.server().security().reload());
@@ -46,11 +46,11 @@ public final class Main {
 
     /** Parse, configure logging, start and announce; never exits the JVM (tests call this). */
     public static Started start(String[] args, PrintStream out, PrintStream err) {
-        return start(args, out, err, server -> { });
+        return start(args, out, err, false, server -> { });
     }
 
     /** As {@link #start(String[], PrintStream, PrintStream)}, running {@code beforeReady} before the ready line. */
-    static Started start(String[] args, PrintStream out, PrintStream err, Consumer<Sluice> beforeReady) {
+    static Started start(String[] args, PrintStream out, PrintStream err, boolean warmUp, Consumer<Sluice> beforeReady) {
         if (args.length > 0 && args[0].equals("passwd")) {
             return new Started(null, PasswdCommand.run(args, System.in, out, err));
         }
@@ -70,6 +70,11 @@ public final class Main {
             return new Started(null, 2);
         }
         Logging.configure(settings.get(Settings.LOG_LEVEL));
+        if (warmUp && settings.get(Settings.WARM_UP) > 0) {
+            WarmUp.Result w = WarmUp.run(settings, java.time.Duration.ofMillis(settings.get(Settings.WARM_UP)));
+            io.sluice.server.events.Logs.get(Main.class).info("warmed up in {} ms: {} messages through a private broker{}",
+                    w.millis(), w.messages(), w.settled() ? "" : " (the time ran out before its rate settled)");
+        }
         Sluice sluice;
         try {
             sluice = Sluice.launch(settings);

@@ -172,6 +172,7 @@ public final class Settings {
     public static final Setting<List<String>> ADMIN_USERS = list("admin-users", "users (comma separated) holding the admin role: the admin API answers them, with their password-file credentials, once authentication is configured");
     public static final Setting<Integer> ADMIN_MAX_PAGE = range("admin-max-page", 1000, 1, 100_000, "most items one admin API page holds (connections, sessions, subscriptions, retained messages); a larger limit is answered with 400");
     public static final Setting<Integer> ADMIN_MAX_TOPICS = range("admin-max-topics", 10_000, 0, 10_000_000, "distinct topics the admin API keeps message rates for; publishes to topics beyond are counted together as other topics (0: no per-topic rates)");
+    public static final Setting<Long> WARM_UP = millis("warm-up", 0, "before binding, carry MQTT traffic through a private loopback broker until the rate it delivers stops rising, for at most this long, so the JIT has compiled part of the publish path before the first client (0: off); the command line's start only, never an embedded broker");
     public static final Setting<Long> SHUTDOWN_DRAIN = millis("shutdown-drain", 10_000, "on shutdown, how long in-flight QoS 1/2 deliveries get to be acknowledged before connections close");
 
     // ---- test runs (docs/testing.md)

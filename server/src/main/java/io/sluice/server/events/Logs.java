@@ -31,6 +31,12 @@ public final class Logs {
     /** The most of a stack trace a captured line carries. */
     private static final int MAX_TRACE_CHARS = 4096;
 
+    /**
+     * A sink that drops the lines: logged nowhere, not even through SLF4J. For a private broker whose events are
+     * nobody's business (the warm-up broker a start runs before the real one).
+     */
+    public static final Consumer<String> DISCARD = line -> { };
+
     private Logs() {
     }
 
@@ -113,6 +119,10 @@ public final class Logs {
         @Override
         protected void handleNormalizedLoggingCall(Level level, Marker marker, String message, Object[] args,
                                                    Throwable thrown) {
+            Consumer<String> sink = SINK.get();
+            if (sink == DISCARD) {
+                return;
+            }
             if (delegate instanceof LocationAwareLogger located) {
                 // the caller is the frame below AbstractLogger's, so bindings that show it show the server's class
                 located.log(marker, AbstractLogger.class.getName(), level.toInt(), message, args, thrown);
@@ -130,7 +140,6 @@ public final class Logs {
                     case TRACE -> delegate.trace(marker, message, all);
                 }
             }
-            Consumer<String> sink = SINK.get();
             if (sink != null) {
                 sink.accept(line(level, message, args, thrown));
             }
