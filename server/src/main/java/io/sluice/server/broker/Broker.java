@@ -241,6 +241,16 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
+     * The will of a session's connection was set (after {@link #connect}): a session the cluster keeps has it in its
+     * record, so the other nodes publish it if this node dies while the client is connected.
+     */
+    public void willSet(Session s) {
+        if (s.clusterKept) {
+            cluster.sessionChanged(s);
+        }
+    }
+
+    /**
      * The QoS 2 packet ids a session received and has not released changed: a session the cluster keeps has them
      * recorded there, so its client can go on with them on another node. Call after {@link Session#receivedQos2}
      * and a {@link Session#releaseQos2} that knew the id.

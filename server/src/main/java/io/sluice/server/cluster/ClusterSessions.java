@@ -112,8 +112,9 @@ final class ClusterSessions implements AutoCloseable {
 
     /**
      * A session's record: its id, what is kept of it, since when it is offline (0: connected somewhere), the node
-     * it is connected to or was last ("" in records of an older format), and a will waiting for its delay (null
-     * for none) with when it is due.
+     * it is connected to or was last ("" in records of an older format), and its will (null for none): offline,
+     * one waiting for its delay, with when it is due; connected, the will its connection has, with its delay in ms
+     * (due that long after the connection ends, which the others decide when its node dies).
      */
     record Kept(String key, KeptSession session, long disconnectedAtMillis, String node, Message will,
                 long willAtMillis) {
@@ -131,8 +132,13 @@ final class ClusterSessions implements AutoCloseable {
             return will != null && disconnectedAtMillis > 0 && now >= willAtMillis;
         }
 
+        /** Offline since {@code since} without having said goodbye (its node died): its will is due after its delay. */
         Kept offlineSince(long since) {
-            return new Kept(key, session, since, node, will, willAtMillis);
+            if (will == null || disconnectedAtMillis != 0) {
+                return new Kept(key, session, since, node, will, willAtMillis);
+            }
+            long expiry = session.expirySeconds() == Long.MAX_VALUE ? Long.MAX_VALUE : session.expirySeconds() * 1000;
+            return new Kept(key, session, since, node, will, since + Math.min(willAtMillis, expiry));
         }
 
         Kept withoutWill() {
@@ -256,8 +262,11 @@ final class ClusterSessions implements AutoCloseable {
 
     // ---- records
 
+    /** A connected session's record, with the will its connection has (published by others if this node dies). */
     private byte[] encode(Session s, long disconnectedAtMillis) {
-        return encode(s, disconnectedAtMillis, null, 0);
+        io.sluice.server.broker.Will w = s.will();
+        return w == null ? encode(s, disconnectedAtMillis, null, 0)
+                : encode(s, disconnectedAtMillis, w.message(), Math.max(0, w.delaySeconds()) * 1000);
     }
 
     private byte[] encode(Session s, long disconnectedAtMillis, Message will, long willAtMillis) {
@@ -709,7 +718,7 @@ final class ClusterSessions implements AutoCloseable {
 
     private void publishWill(Kept k) {
         if (k.will() != null) {
-            log.info("session {}: its will is published after its delay ({} ms after the client left)", k.key(),
+            log.info("session {}: its will is published, due {} ms after its connection ended", k.key(),
                     k.willAtMillis() - k.disconnectedAtMillis());
             broker.publish(k.will(), outcome -> { });
         }

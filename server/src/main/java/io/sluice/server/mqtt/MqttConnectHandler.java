@@ -298,6 +298,9 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         connection.brokerConnection(c);
         c.session().reads(access);
         c.session().will(r.will());
+        if (r.will() != null) {
+            connection.broker.willSet(c.session());
+        }
         connection.will(r.will());
         c.session().maximumPacketSize(maximumPacketSize);
 

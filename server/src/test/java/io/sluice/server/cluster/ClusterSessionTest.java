@@ -423,9 +423,26 @@ class ClusterSessionTest {
                     "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0");
             closing.add(doomed);
             SessionId id = new SessionId("mqtt", "orphan");
+            // its will: the node dies, not the client's connection, and the nodes left publish it once
+            List<String> willOnA = new CopyOnWriteArrayList<>();
+            List<String> willOnB = new CopyOnWriteArrayList<>();
+            for (Object[] n : new Object[][] {{a, willOnA}, {b, willOnB}}) {
+                Mqtt5AsyncClient w = Mqtt5Client.builder().serverHost("127.0.0.1")
+                        .serverPort(((Sluice) n[0]).urls().mqttPort()).buildAsync();
+                @SuppressWarnings("unchecked")
+                List<String> into = (List<String>) n[1];
+                w.publishes(MqttGlobalPublishFilter.ALL, p -> into.add(text(p)));
+                w.connect().join();
+                w.subscribeWith().topicFilter("orphan/will").qos(MqttQos.AT_LEAST_ONCE).send().join();
+                closing.add(() -> w.disconnect());
+            }
+            await(() -> a.server().cluster().nodesFor("orphan/will").contains("left-b")
+                    && b.server().cluster().nodesFor("orphan/will").contains("left-a"), "both nodes to route the will");
             Mqtt5AsyncClient orphan = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
                     .serverPort(ports.mqtt()).buildAsync();
-            orphan.connectWith().cleanStart(false).sessionExpiryInterval(3).send().join();
+            orphan.connectWith().cleanStart(false).sessionExpiryInterval(3)
+                    .willPublish().topic("orphan/will").payload("orphaned".getBytes()).qos(MqttQos.AT_LEAST_ONCE)
+                    .applyWillPublish().send().join();
             orphan.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
             for (Sluice node : new Sluice[] {a, b}) {
                 await(() -> node.server().cluster().recordedSession(id) != null
@@ -469,6 +486,10 @@ class ClusterSessionTest {
             for (Sluice node : new Sluice[] {a, b}) {
                 await(() -> node.server().cluster().recordedSession(id) == null, "the session expired on every node");
             }
+            pub.publishWith().topic("orphan/will").qos(MqttQos.AT_LEAST_ONCE).payload("marker".getBytes()).send().join();
+            await(() -> willOnA.contains("marker") && willOnB.contains("marker"), "a marker after the will");
+            assertEquals(List.of("orphaned", "marker"), willOnA, "the will of the dead node's client once on node a");
+            assertEquals(List.of("orphaned", "marker"), willOnB, "the will of the dead node's client once on node b");
             await(() -> queued(look, ClusterSessions.STREAM, subject) == 0, "its queued messages deleted");
             Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
                     .serverPort(b.urls().mqttPort()).buildAsync();
