@@ -96,7 +96,14 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final Map<String, Boolean> remoteRoutes = new ConcurrentHashMap<>();
     private final ExecutorService kvWriter;
     private final ScheduledExecutorService retries;
+    /**
+     * Heartbeats alone: sending this node's and declaring silent nodes down. Nothing that can block (a KV read, a
+     * JetStream call) runs here, so a slow one on {@link #retries} never makes this node look dead to the others.
+     */
+    private final ScheduledExecutorService beats;
     private final Dispatcher dispatcher;
+    /** Other nodes' heartbeats, on a thread of their own: the KV watches and QoS 0 fan-out never hold them up. */
+    private final Dispatcher aliveDispatcher;
     private final long publishTimeoutMillis;
     private final long ackWaitMillis;
     private final long nodeTimeoutMillis;
@@ -174,7 +181,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         sessions.downFor(other -> liveness.silentMillisIfDown(other, System.nanoTime()));
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
+        this.beats = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-heartbeat"));
         this.dispatcher = nats.createDispatcher();
+        this.aliveDispatcher = nats.createDispatcher();
         // after a refusal, at most a quarter of a subject's bound in flight: what can overtake a refused send (and
         // the receiving node must hold to put it back in order) stays well within what it may hold
         this.lanes = new SendLanes(js::publishAsync, retries, this::judge, this::taken, node + "-" + runId,
@@ -312,7 +321,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      */
     public void start() {
         try {
-            dispatcher.subscribe(ALIVE_SUBJECT + "*", this::aliveMessage);
+            aliveDispatcher.subscribe(ALIVE_SUBJECT + "*", this::aliveMessage);
             follow(routes, ROUTES, this::routeChanged);
             follow(retainedKv, RETAINED, this::retainedChanged);
             follow(sessions.bucket(), ClusterSessions.BUCKET, sessions::changed);
@@ -324,7 +333,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             consumerThread = t;
             t.start();
             long beat = Math.max(100, nodeTimeoutMillis / 4);
-            retries.scheduleWithFixedDelay(this::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
+            beats.scheduleWithFixedDelay(this::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
             long third = Math.max(100, ackWaitMillis / 3);
             retries.scheduleWithFixedDelay(this::keepInHandAlive, third, third, TimeUnit.MILLISECONDS);
         } catch (IOException | JetStreamApiException e) {
@@ -867,7 +876,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
 
     // ---- node liveness
 
-    /** Say this node is alive, with its counters; then declare down the nodes not heard for the timeout. */
+    /**
+     * Say this node is alive, with its counters; then declare down the nodes not heard for the timeout. Runs on
+     * {@link #beats} and must never block: a core NATS publish only queues, and what a node found down or gone sets
+     * off is in memory here or handed to {@link #kvWriter}.
+     */
     private void heartbeat() {
         if (closed.get()) {
             return;
@@ -998,6 +1011,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     .description("the sum over every node alive of its " + name + " ($SYS/broker/" + name + "), at most "
                             + "a heartbeat old").register(r);
         }
+    }
+
+    /** Runs {@code task} on the thread that retries and does blocking KV and JetStream work (for tests). */
+    void onRetryThread(Runnable task) {
+        retries.execute(task);
     }
 
     /** The latest counters each other node alive now sent, by node id (this node's are not in it). */
@@ -1261,6 +1279,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         lanes.close();
+        beats.shutdownNow();
         retries.shutdownNow();
         sessions.close();
         closeQuietly(nats);

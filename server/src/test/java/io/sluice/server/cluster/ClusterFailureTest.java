@@ -299,6 +299,34 @@ class ClusterFailureTest {
         sub.disconnect().join();
     }
 
+    /**
+     * Blocking cluster work on a node (a slow KV read or JetStream call on its retry thread, three node timeouts long
+     * here) delays neither its heartbeats nor its check of the others: the other node never sees it down.
+     */
+    @Test
+    void blockingClusterWorkLongerThanTheNodeTimeoutLeavesTheNodeAlive() throws Exception {
+        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        Sluice a = node(nats, "busy-a", "cluster-node-timeout", "1s");
+        Sluice b = node(nats, "busy-b", "cluster-node-timeout", "1s");
+        await(() -> Boolean.TRUE.equals(a.server().cluster().otherNodes().get("busy-b"))
+                && Boolean.TRUE.equals(b.server().cluster().otherNodes().get("busy-a")), "the nodes to hear each other");
+        java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+        b.server().cluster().onRetryThread(() -> {
+            try {
+                Thread.sleep(3000); // stands for a JetStream call that takes long to answer
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            released.countDown();
+        });
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!released.await(20, TimeUnit.MILLISECONDS)) {
+            assertEquals(Boolean.TRUE, a.server().cluster().otherNodes().get("busy-b"), "node b seen alive by a");
+            assertEquals(Boolean.TRUE, b.server().cluster().otherNodes().get("busy-a"), "node a seen alive by b");
+            assertTrue(System.nanoTime() < until, "the blocking task to end");
+        }
+    }
+
     /** A node back within the node timeout (long here) misses nothing: JetStream kept what was routed to it. */
     @Test
     void aSubscribersNodeKilledMidStreamLosesNoAcknowledgedMessage() throws Exception {
