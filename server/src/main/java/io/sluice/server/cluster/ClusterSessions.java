@@ -230,7 +230,7 @@ final class ClusterSessions implements AutoCloseable {
         if (k != null && k.expired(System.currentTimeMillis())) {
             // expired but not swept yet: ended now, before the new session's record and consumer (same thread),
             // so none of its messages reach the new session
-            ended(id);
+            expired(hash(id));
             return null;
         }
         return k == null ? null : k.session();
@@ -525,6 +525,42 @@ final class ClusterSessions implements AutoCloseable {
         });
     }
 
+    /**
+     * Seen expired here before any sweep ended it: end it as the sweep does, but only the record that expired. Its
+     * messages and consumer go first and the record last, by compare-and-set on the expired revision, so a node
+     * that sees the record gone can start a new session of the same id without this node's cleanup reaching it;
+     * a record written since (the client came back, or another node ended it) is left alone.
+     */
+    private void expired(String hash) {
+        applyLocally(hash, null);
+        worker.execute(() -> {
+            stopFeed(hash, null);
+            written.remove(hash);
+            try {
+                KeyValueEntry entry = kv.get(hash);
+                if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
+                    return;
+                }
+                Kept k = decode(entry.getValue());
+                if (!k.expired(System.currentTimeMillis())) {
+                    return;
+                }
+                forgetMessages(hash, expiryMoment(k));
+                kv.delete(hash, entry.getRevision());
+            } catch (JetStreamApiException e) {
+                // written since: a new session of the id, or another node ended it first
+            } catch (IOException | RuntimeException e) {
+                log.warn("cluster: the expired session record {} is still there ({}); the sweep ends it", hash,
+                        e.toString());
+            }
+        });
+    }
+
+    /** When an offline session's expiry passed: a consumer made after it belongs to a new session of the id. */
+    private static long expiryMoment(Kept k) {
+        return k.disconnectedAtMillis() + k.session().expirySeconds() * 1000;
+    }
+
     /** This node's own change, before the bucket echoes it: a publish here matches the new filters at once. */
     private void applyLocally(String hash, byte[] record) {
         changed(hash, record);
@@ -546,8 +582,17 @@ final class ClusterSessions implements AutoCloseable {
     }
 
     private void forgetMessages(String hash) {
+        forgetMessages(hash, Long.MAX_VALUE);
+    }
+
+    /** Its consumer (unless made after {@code madeBeforeMillis}: a new session's) and its queued messages. */
+    private void forgetMessages(String hash, long madeBeforeMillis) {
         try {
-            jsm.deleteConsumer(STREAM, durable(hash));
+            if (madeBeforeMillis == Long.MAX_VALUE
+                    || jsm.getConsumerInfo(STREAM, durable(hash)).getCreationTime().toInstant().toEpochMilli()
+                            < madeBeforeMillis) {
+                jsm.deleteConsumer(STREAM, durable(hash));
+            }
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             // none
         }
@@ -703,10 +748,12 @@ final class ClusterSessions implements AutoCloseable {
                     }
                     continue;
                 }
+                // messages and consumer first, the record last (compare-and-set): a node that sees the record gone
+                // may start a new session of the id at once, and nothing of this cleanup may reach it
+                forgetMessages(hash, expiryMoment(k));
                 kv.delete(hash, entry.getRevision());
                 log.info("session {} expired after {} s offline", k.key(), k.session().expirySeconds());
                 publishWill(k); // the session ended, which is when a will goes out at the latest
-                forgetMessages(hash);
                 changed(hash, null); // only now: a node's view without the session means its queue is gone too
             } catch (JetStreamApiException ex) {
                 // it came back, or another node ended it first
