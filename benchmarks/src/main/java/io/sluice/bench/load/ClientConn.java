@@ -21,8 +21,8 @@ abstract class ClientConn extends ChannelDuplexHandler {
         /** A message arrived; the payload is only valid during the call. */
         void onMessage(ClientConn conn, ByteBuf payload, long nowNanos);
 
-        /** The broker acknowledged one of this connection's QoS 1 publishes. */
-        default void onPublishAcked(ClientConn conn) {
+        /** The broker acknowledged one of this connection's QoS 1 publishes: the one of sequence {@code seq}. */
+        default void onPublishAcked(ClientConn conn, long seq) {
         }
 
         /** The connection can take more publishes (writable again, or acknowledgements freed its window). */
@@ -116,10 +116,10 @@ abstract class ClientConn extends ChannelDuplexHandler {
         return done;
     }
 
-    void publishAcked() {
+    void publishAcked(long seq) {
         inflight--;
         if (listener != null) {
-            listener.onPublishAcked(this);
+            listener.onPublishAcked(this, seq);
         }
     }
 

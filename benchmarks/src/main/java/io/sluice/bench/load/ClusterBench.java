@@ -52,13 +52,13 @@ public final class ClusterBench {
         int natsServers = Integer.parseInt(flags.get("nats-servers"));
         System.out.println("NATS: " + natsServers + " server" + (natsServers == 1 ? "" : "s") + ", JetStream replicas "
                 + natsServers + " (nodes > 1)");
-        System.out.println("| nodes | publishers on | subscribers on | QoS | pairs | delivered msg/s | lost | p50 us | p99 us |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        System.out.println("| nodes | publishers on | subscribers on | QoS | pairs | delivered msg/s | lost | unacknowledged | p50 us | p99 us |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (String n : flags.get("nodes").split(",")) {
             Map<String, Object> r = run(Integer.parseInt(n.trim()), flags);
-            System.out.printf("| %s | node 1 | %s | %s | %s | %.0f | %s | %s | %s |%n", n.trim(),
+            System.out.printf("| %s | node 1 | %s | %s | %s | %.0f | %s | %s | %s | %s |%n", n.trim(),
                     n.trim().equals("1") ? "node 1 (no cluster)" : "nodes 2.." + n.trim(), flags.get("qos"),
-                    flags.get("clients"), ((Number) r.get("msgs_per_s")).doubleValue(), r.get("lost"),
+                    flags.get("clients"), ((Number) r.get("msgs_per_s")).doubleValue(), r.get("lost"), r.get("unacknowledged"),
                     r.get("latency_p50_us"), r.get("latency_p99_us"));
         }
         System.exit(0);

@@ -246,7 +246,9 @@ public final class LoadGenerator {
             inWindow += s.inWindow;
         }
         long sent = f.sent();
-        long lost = Math.max(0, expected - unique);
+        // QoS 1/2: lost is what the broker acknowledged and never delivered (what it did not acknowledge it did not
+        // promise, and is counted apart); QoS 0: whatever did not arrive
+        long lost = o.qos > 0 ? f.ackedMissing() : Math.max(0, expected - unique);
         Histogram h = f.latencyMicros;
         r.put(prefix + "sent", sent);
         r.put(prefix + "sent_per_s", sent / (o.warmup + o.duration));
@@ -254,6 +256,8 @@ public final class LoadGenerator {
         r.put(prefix + "delivered", unique);
         r.put(prefix + "msgs_per_s", inWindow / o.duration);
         r.put(prefix + "lost", lost);
+        r.put(prefix + "not_arrived", Math.max(0, expected - unique));
+        r.put(prefix + "unacknowledged", o.qos > 0 ? f.unacknowledged() : 0);
         r.put(prefix + "duplicated", dups);
         r.put(prefix + "latency_p50_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(50));
         r.put(prefix + "latency_p99_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99));

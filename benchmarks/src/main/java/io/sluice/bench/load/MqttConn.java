@@ -37,6 +37,9 @@ final class MqttConn extends ClientConn {
         this.cleanSession = cleanSession;
     }
 
+    /** The payload sequence number of each QoS 1 packet id in flight (the window is far below 65,535). */
+    private final long[] seqById = new long[65_536];
+
     private int packetId() {
         nextPacketId = nextPacketId % 65_535 + 1;
         return nextPacketId;
@@ -59,6 +62,9 @@ final class MqttConn extends ClientConn {
     @Override
     void publish(String topic, ByteBuf payload, int qos) {
         int id = qos > 0 ? packetId() : 0;
+        if (qos > 0) {
+            seqById[id] = Payloads.seq(payload);
+        }
         // not MqttMessageBuilders.publish(): its build() copies the payload
         write(new MqttPublishMessage(new MqttFixedHeader(MqttMessageType.PUBLISH, false, MqttQoS.valueOf(qos), false, 0),
                 new MqttPublishVariableHeader(topic, id), payload));
@@ -103,7 +109,7 @@ final class MqttConn extends ClientConn {
                         received(p.variableHeader().packetId());
                     }
                 }
-                case PUBACK -> publishAcked();
+                case PUBACK -> publishAcked(seqById[((MqttMessageIdVariableHeader) m.variableHeader()).messageId()]);
                 case CONNACK -> {
                     MqttConnectReturnCode code = ((MqttConnAckMessage) m).variableHeader().connectReturnCode();
                     if (code == MqttConnectReturnCode.CONNECTION_ACCEPTED) {

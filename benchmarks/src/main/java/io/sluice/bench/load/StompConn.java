@@ -21,6 +21,8 @@ final class StompConn extends ClientConn {
     private final Map<String, Runnable> subscriptionReceipts = new HashMap<>();
     private int nextSubscription;
     private long nextReceipt;
+    /** The payload sequence number of each receipt in flight, by its number modulo 65,536 (the window is smaller). */
+    private final long[] seqByReceipt = new long[65_536];
 
     StompConn(String clientId, boolean webSocket, int keepAliveSeconds, Promise<ClientConn> connected) {
         super(clientId, webSocket, keepAliveSeconds, connected);
@@ -55,6 +57,7 @@ final class StompConn extends ClientConn {
                 .setInt(StompHeaders.CONTENT_LENGTH, payload.readableBytes());
         if (qos > 0) {
             f.headers().set(StompHeaders.RECEIPT, Long.toString(++nextReceipt));
+            seqByReceipt[(int) (nextReceipt & 0xffff)] = Payloads.seq(payload);
             inflight++;
         }
         write(f);
@@ -105,8 +108,8 @@ final class StompConn extends ClientConn {
                     Runnable done = id == null ? null : subscriptionReceipts.remove(id);
                     if (done != null) {
                         done.run();
-                    } else {
-                        publishAcked();
+                    } else if (id != null) {
+                        publishAcked(seqByReceipt[(int) (Long.parseLong(id) & 0xffff)]);
                     }
                 }
                 case CONNECTED -> connected.trySuccess(this);
