@@ -53,7 +53,20 @@ export class Inbox {
     if (this.items.length) {
       return Promise.resolve(this.items.shift());
     }
-    return withTimeout(new Promise((resolve) => this.waiters.push(resolve)), ms, what);
+    let waiter;
+    const arrival = new Promise((resolve) => {
+      waiter = resolve;
+      this.waiters.push(resolve);
+    });
+    // a waiter that timed out is taken off: left there, it would swallow the next item (a probe repeated until one
+    // arrives would lose every later probe to the earlier ones' waiters once delivery takes longer than the wait)
+    return withTimeout(arrival, ms, what).catch((e) => {
+      const i = this.waiters.indexOf(waiter);
+      if (i >= 0) {
+        this.waiters.splice(i, 1);
+      }
+      throw e;
+    });
   }
 }
 
