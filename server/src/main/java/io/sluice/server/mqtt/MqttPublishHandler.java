@@ -22,6 +22,7 @@ import io.sluice.server.broker.Message;
 import io.sluice.server.broker.PublishCallback;
 import io.sluice.server.broker.PublishOutcome;
 import io.sluice.server.events.Limit;
+import io.sluice.server.transport.LoopHandoff;
 
 import io.netty.util.internal.PlatformDependent;
 
@@ -452,7 +453,8 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             finishedWith = o;
             finished.offer(this);
             if (finishedScheduled.compareAndSet(false, true)) {
-                connection.channel.eventLoop().execute(MqttPublishHandler.this::answerFinished);
+                // from the store's writer: with the other acknowledgements of its commit for this loop
+                LoopHandoff.execute(connection.channel.eventLoop(), MqttPublishHandler.this::answerFinished);
             }
         }
 

@@ -2,6 +2,7 @@ package io.sluice.server.store;
 
 import io.sluice.server.broker.MessageStore.WriteCallback;
 import io.sluice.server.events.Logs;
+import io.sluice.server.transport.LoopHandoff;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
@@ -229,8 +230,9 @@ final class GroupCommitWriter implements AutoCloseable {
                 }
             }
             long now = System.currentTimeMillis();
-            if (now - lastClock >= CLOCK_PERIOD_MILLIS) {
-                // how long the broker was down is counted from the last clock a restart finds
+            if (now - lastClock >= CLOCK_PERIOD_MILLIS || !writable) {
+                // how long the broker was down is counted from the last clock a restart finds; and after a failure
+                // a batch with nothing left to write (its puts cancelled) must still write to say the store writes again
                 batch.put(KeyLayout.CLOCK_KEY, java.nio.ByteBuffer.allocate(8).putLong(now).array());
                 lastClock = now;
             }
@@ -263,13 +265,18 @@ final class GroupCommitWriter implements AutoCloseable {
             // a meter must never stop the writer: every publish waiting on this batch would wait forever
             log.warn("store metrics could not record a group commit", e);
         }
-        for (WriteCallback c : callbacks) {
-            try {
-                c.written(ok);
-            } catch (RuntimeException e) {
-                log.warn("a store write callback failed", e);
+        boolean written = ok;
+        // what the callbacks hand to event loops (the acknowledgements they release) goes once they have all run: one
+        // wake-up per loop and commit
+        LoopHandoff.holding(() -> {
+            for (WriteCallback c : callbacks) {
+                try {
+                    c.written(written);
+                } catch (RuntimeException e) {
+                    log.warn("a store write callback failed", e);
+                }
             }
-        }
+        });
     }
 
     static String reason(Exception e) {

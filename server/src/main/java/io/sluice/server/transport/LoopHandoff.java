@@ -18,8 +18,11 @@ import java.util.concurrent.RejectedExecutionException;
  * the sender's iteration (its reads and its tasks; typically microseconds, bounded by one iteration), then go
  * as one task: the other loop is woken once and runs them in the order they were given.
  *
- * <p>From the target loop itself, or from a thread that is not an event loop (the store's writer, timers), a
- * task is simply executed. The order of tasks from one sender to one target is kept; a handed-over task may run
+ * <p>A thread that is not an event loop batches the same way inside {@link #holding}: the store's writer runs a group
+ * commit's callbacks there, so the acknowledgements of one commit wake each loop once, not once per callback that
+ * finds the loop asleep again (a loop that has answered the first of a connection's acknowledgements goes back to
+ * sleep before the writer reaches the next). From the target loop itself, or from another thread outside
+ * {@link #holding}, a task is simply executed. The order of tasks from one sender to one target is kept; a handed-over task may run
  * after a task the same sender executed directly on the target later in the same iteration, so only tasks that
  * need no order against those use this (a drain, which looks at its queue when it runs, and a close).
  */
@@ -31,12 +34,45 @@ public final class LoopHandoff {
         }
     };
 
+    /** A non-loop thread's tasks for loops while it is {@link #holding}. */
+    private static final ThreadLocal<Outbox> HELD = new ThreadLocal<>();
+
     private LoopHandoff() {
+    }
+
+    /**
+     * Run {@code body} on this thread (one that is not an event loop); what it hands to loops through
+     * {@link #execute} meanwhile goes when it returns, as one task per loop, in the order given.
+     */
+    public static void holding(Runnable body) {
+        Outbox box = HELD.get();
+        if (box == null) {
+            box = new Outbox();
+            HELD.set(box);
+        }
+        if (box.holding) {
+            body.run();
+            return;
+        }
+        box.holding = true;
+        try {
+            body.run();
+        } finally {
+            box.holding = false;
+            box.run();
+        }
     }
 
     /** Run {@code task} on {@code target}: at once if called there or off an event loop, else batched as above. */
     public static void execute(EventExecutor target, Runnable task) {
         EventExecutor current = ThreadExecutorMap.currentExecutor();
+        if (current == null) {
+            Outbox held = HELD.get();
+            if (held != null && held.holding) {
+                held.put(target, task);
+                return;
+            }
+        }
         if (current == target || !(current instanceof SingleThreadEventLoop here) || here.isShuttingDown()) {
             target.execute(task);
             return;
@@ -49,8 +85,18 @@ public final class LoopHandoff {
         private final List<EventExecutor> targets = new ArrayList<>(4);
         private final List<List<Runnable>> tasks = new ArrayList<>(4);
         private boolean scheduled;
+        /** A non-loop thread's outbox: inside {@link LoopHandoff#holding}. */
+        private boolean holding;
 
         void add(SingleThreadEventLoop here, EventExecutor target, Runnable task) {
+            put(target, task);
+            if (!scheduled) {
+                scheduled = true;
+                here.executeAfterEventLoopIteration(this);
+            }
+        }
+
+        void put(EventExecutor target, Runnable task) {
             int i = indexOf(target);
             if (i < 0) {
                 targets.add(target);
@@ -58,10 +104,6 @@ public final class LoopHandoff {
                 i = targets.size() - 1;
             }
             tasks.get(i).add(task);
-            if (!scheduled) {
-                scheduled = true;
-                here.executeAfterEventLoopIteration(this);
-            }
         }
 
         private int indexOf(EventExecutor target) {

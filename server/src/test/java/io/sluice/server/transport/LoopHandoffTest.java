@@ -76,4 +76,35 @@ class LoopHandoffTest {
         assertTrue(fromMain.await(10, TimeUnit.SECONDS));
         to.submit(() -> assertEquals(List.of("handed", "direct", "main"), ran)).sync();
     }
+
+    /** The store's writer runs a commit's callbacks holding: what they hand to a loop goes once they all ran. */
+    @Test
+    void aThreadHoldingHandsItsTasksOverWhenItsBodyReturnsInOrder() throws Exception {
+        int n = 100;
+        List<Integer> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CountDownLatch done = new CountDownLatch(n);
+        List<Integer> seenInside = new ArrayList<>();
+        LoopHandoff.holding(() -> {
+            for (int i = 0; i < n; i++) {
+                int k = i;
+                LoopHandoff.execute(to, () -> {
+                    ran.add(k);
+                    done.countDown();
+                });
+            }
+            // a direct task runs meanwhile: the handed ones are still held
+            to.submit(() -> seenInside.addAll(ran)).syncUninterruptibly();
+        });
+        assertEquals(List.of(), seenInside, "nothing handed over before the body returned");
+        assertTrue(done.await(10, TimeUnit.SECONDS), "every handed task ran");
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            expected.add(i);
+        }
+        assertEquals(expected, ran);
+        // outside holding, a task from this thread is executed at once again
+        CountDownLatch direct = new CountDownLatch(1);
+        LoopHandoff.execute(to, direct::countDown);
+        assertTrue(direct.await(10, TimeUnit.SECONDS));
+    }
 }
