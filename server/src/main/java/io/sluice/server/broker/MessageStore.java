@@ -98,12 +98,13 @@ public interface MessageStore extends AutoCloseable {
     void historyInMemory(String topic);
 
     /**
-     * A topic's history lost its entries at or before {@code throughPosition} (by count or age): they go, and the topic
-     * remembers that nothing at or before {@code throughPosition} is complete. A caller may tell it for many
+     * A topic's history lost its entries from {@code fromPosition} through {@code throughPosition} (by count or age;
+     * the ones before {@code fromPosition} went with an earlier trim): they go, and the topic remembers that nothing
+     * at or before {@code throughPosition} is complete. A caller may tell it for many
      * entries at once, and later than it dropped them from memory: entries the store still holds past what memory
      * holds come back at the next start, where the history's bounds drop them again.
      */
-    void trimHistory(String topic, long throughPosition);
+    void trimHistory(String topic, long fromPosition, long throughPosition);
 
     /**
      * A topic's whole history up to {@code throughPosition} was forgotten (too many topics); positions up to
@@ -247,7 +248,7 @@ public interface MessageStore extends AutoCloseable {
         }
 
         @Override
-        public void trimHistory(String topic, long throughPosition) {
+        public void trimHistory(String topic, long fromPosition, long throughPosition) {
         }
 
         @Override

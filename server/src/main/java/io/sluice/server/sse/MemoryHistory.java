@@ -254,6 +254,11 @@ public final class MemoryHistory implements MessageHistory {
 
         /** Written entries dropped from memory since the store was last told of a trim. */
         int droppedUnstored;
+        /**
+         * The store holds nothing of the topic at or before this position: this run's last trim of it (0 before the
+         * first, which then starts from the topic's first key: a start's gap marks leave entries below them).
+         */
+        long storeTrimmedUpTo;
 
         /**
          * Drop entries past {@code max} or appended before {@code oldestMillis} (or at or before a gap a restart left),
@@ -271,7 +276,8 @@ public final class MemoryHistory implements MessageHistory {
                 }
             }
             if (droppedUnstored > 0 && droppedUnstored >= chunk) {
-                store.trimHistory(topic, droppedUpTo);
+                store.trimHistory(topic, storeTrimmedUpTo + 1, droppedUpTo);
+                storeTrimmedUpTo = droppedUpTo;
                 droppedUnstored = 0;
             }
         }

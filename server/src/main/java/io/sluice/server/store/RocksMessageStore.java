@@ -352,9 +352,10 @@ public final class RocksMessageStore implements MessageStore {
     }
 
     @Override
-    public void trimHistory(String topic, long throughPosition) {
+    public void trimHistory(String topic, long fromPosition, long throughPosition) {
         writer.submit(b -> {
-            b.deleteRange(KeyLayout.history(topic, 0), KeyLayout.history(topic, throughPosition + 1));
+            // from where the last trim ended: range tombstones that do not overlap cost compactions little
+            b.deleteRange(KeyLayout.history(topic, fromPosition), KeyLayout.history(topic, throughPosition + 1));
             b.put(KeyLayout.historyTrimmed(topic), ByteBuffer.allocate(8).putLong(throughPosition).array());
         });
     }

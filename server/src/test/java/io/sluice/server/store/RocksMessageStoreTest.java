@@ -293,8 +293,8 @@ class RocksMessageStoreTest {
                 store.appendHistory("h/t", p + i, 1000 + i, m);
                 store.appendHistory("h/tt", p + 100 + i, 2000, Message.builder("h/tt").payload(bytes("o" + i)).build());
             }
-            store.trimHistory("h/t", p + 6);
-            store.trimHistory("h/t", p + 7);
+            store.trimHistory("h/t", p + 1, p + 6);
+            store.trimHistory("h/t", p + 7, p + 7);
             store.appendHistory("h/€ü", p + 200, 3000, Message.builder("h/€ü").payload(bytes("x")).publisherId("é")
                     .properties(new MessageProperties(null, null, null, null, List.of(Map.entry("ключ", "値"))))
                     .build());
