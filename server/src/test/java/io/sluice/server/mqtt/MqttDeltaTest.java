@@ -97,6 +97,13 @@ class MqttDeltaTest {
         return false;
     }
 
+    private static Mqtt5Publish receive(java.util.concurrent.BlockingQueue<Mqtt5Publish> publishes)
+            throws InterruptedException {
+        Mqtt5Publish p = publishes.poll(20, TimeUnit.SECONDS);
+        assertTrue(p != null, "a message within 20 s");
+        return p;
+    }
+
     private static Mqtt5Publish receive(Mqtt5BlockingClient.Mqtt5Publishes publishes) throws InterruptedException {
         Optional<Mqtt5Publish> p = publishes.receive(20, TimeUnit.SECONDS);
         assertTrue(p.isPresent(), "a message within 20 s");
@@ -210,7 +217,11 @@ class MqttDeltaTest {
             }
             Mqtt5BlockingClient back = Mqtt5Client.builder().identifier("resume-sub").serverHost("127.0.0.1")
                     .serverPort(server.port()).buildBlocking();
-            try (Mqtt5BlockingClient.Mqtt5Publishes in = back.publishes(MqttGlobalPublishFilter.ALL)) {
+            // a callback registered before the connect: the queued messages follow the CONNACK at once, sooner than
+            // a blocking client's publishes() stream may be ready to take them
+            java.util.concurrent.BlockingQueue<Mqtt5Publish> in = new java.util.concurrent.LinkedBlockingQueue<>();
+            back.toAsync().publishes(MqttGlobalPublishFilter.ALL, in::add);
+            try {
                 back.connectWith().cleanStart(false).sessionExpiryInterval(300).send();
                 int deltasBefore = decoder.deltas;
                 Mqtt5Publish first = receive(in);
