@@ -21,8 +21,11 @@ final class StompConn extends ClientConn {
     private final Map<String, Runnable> subscriptionReceipts = new HashMap<>();
     private int nextSubscription;
     private long nextReceipt;
-    /** The payload sequence number of each receipt in flight, by its number modulo 65,536 (the window is smaller). */
-    private final long[] seqByReceipt = new long[65_536];
+    /**
+     * The payload sequence number of each receipt in flight, by its number modulo 65,536 (the window is smaller);
+     * made by the first receipted SEND, so idle connections do not carry it.
+     */
+    private long[] seqByReceipt;
 
     StompConn(String clientId, boolean webSocket, int keepAliveSeconds, Promise<ClientConn> connected) {
         super(clientId, webSocket, keepAliveSeconds, connected);
@@ -57,6 +60,9 @@ final class StompConn extends ClientConn {
                 .setInt(StompHeaders.CONTENT_LENGTH, payload.readableBytes());
         if (qos > 0) {
             f.headers().set(StompHeaders.RECEIPT, Long.toString(++nextReceipt));
+            if (seqByReceipt == null) {
+                seqByReceipt = new long[65_536];
+            }
             seqByReceipt[(int) (nextReceipt & 0xffff)] = Payloads.seq(payload);
             inflight++;
         }
@@ -108,7 +114,7 @@ final class StompConn extends ClientConn {
                     Runnable done = id == null ? null : subscriptionReceipts.remove(id);
                     if (done != null) {
                         done.run();
-                    } else if (id != null) {
+                    } else if (id != null && seqByReceipt != null) {
                         publishAcked(seqByReceipt[(int) (Long.parseLong(id) & 0xffff)]);
                     }
                 }
