@@ -119,7 +119,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final String runId = Long.toHexString(System.nanoTime() ^ Double.doubleToLongBits(Math.random()));
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicBoolean routingFailing = new AtomicBoolean();
+    /** Episodes of JetStream not taking QoS 1/2 sends, logged once each. */
+    private final RefusalEpisodes refusals = new RefusalEpisodes();
     private final AtomicBoolean natsAway = new AtomicBoolean();
     private volatile Thread consumerThread;
     private final AtomicLong sentRemote = new AtomicLong();
@@ -336,6 +337,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             beats.scheduleWithFixedDelay(this::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
             long third = Math.max(100, ackWaitMillis / 3);
             retries.scheduleWithFixedDelay(this::keepInHandAlive, third, third, TimeUnit.MILLISECONDS);
+            retries.scheduleWithFixedDelay(this::checkRefusals, 1, 1, TimeUnit.SECONDS);
         } catch (IOException | JetStreamApiException e) {
             throw new IllegalStateException("cannot start the cluster on NATS (" + e.getMessage() + ")", e);
         } catch (InterruptedException e) {
@@ -719,8 +721,17 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** A send JetStream took (once per send, however many attempts it needed). */
     private void taken() {
         sentRemote.incrementAndGet();
-        if (routingFailing.compareAndSet(true, false)) {
-            log.info("cluster: QoS 1/2 messages reach other nodes again");
+    }
+
+    /** On the retry thread, every second: the end of an episode of refusals (or a reminder) is logged once. */
+    private void checkRefusals() {
+        String line = refusals.check(System.nanoTime());
+        if (line != null) {
+            if (refusals.open()) {
+                log.warn(line);
+            } else {
+                log.info(line);
+            }
         }
     }
 
@@ -740,13 +751,17 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             return SendLanes.Verdict.SKIP;
         }
         if (System.currentTimeMillis() >= ((Routing) waiter).deadlineMillis) {
-            log.warn("cluster: a QoS 1/2 message for {} was not taken by JetStream within {} ms ({}): refused "
-                    + "to its publisher (MQTT 5 0x97)", target, publishTimeoutMillis, why.toString());
+            if (refusals.refused(target, System.nanoTime())) {
+                log.warn("cluster: a QoS 1/2 message for {} was not taken by JetStream within {} ms ({}): refused "
+                        + "to its publisher (MQTT 5 0x97); one line when JetStream takes them again",
+                        target, publishTimeoutMillis, why.toString());
+            }
             return SendLanes.Verdict.REFUSE;
         }
-        if (routingFailing.compareAndSet(false, true)) {
+        if (refusals.retried(target, System.nanoTime())) {
             log.warn("cluster: JetStream does not take QoS 1/2 messages for {} ({}); their publishers wait while it "
-                    + "is tried again, later messages to it behind them", target, why.toString());
+                    + "is tried again, later messages to it behind them; one line when it takes them again",
+                    target, why.toString());
         }
         retried.incrementAndGet();
         return SendLanes.Verdict.RETRY;
