@@ -21,24 +21,20 @@ import io.nats.client.Nats;
 import io.sluice.server.BrokerProcess;
 import io.sluice.server.Sluice;
 import io.sluice.server.StablePorts;
-import io.sluice.server.config.Settings;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
-import static io.sluice.server.cluster.ClusterTest.await;
+import static io.sluice.server.cluster.ClusterFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,29 +44,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * message its publisher got a PUBACK for.
  */
 class ClusterFailureTest {
-    @TempDir
-    Path dir;
-    private final List<AutoCloseable> closing = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = closing.size() - 1; i >= 0; i--) {
-            closing.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        closing.add(c);
-        return c;
-    }
-
-    private Sluice node(NatsServer nats, String id, String... flags) {
-        var b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id);
-        for (int i = 0; i < flags.length; i += 2) {
-            b.set(flags[i], flags[i + 1]);
-        }
-        return closeLater(b.start());
-    }
+    @RegisterExtension
+    final ClusterFixture cluster = new ClusterFixture();
 
     private static Set<Integer> numbers(List<String> payloads) {
         Set<Integer> s = new TreeSet<>();
@@ -89,9 +64,9 @@ class ClusterFailureTest {
      */
     @Test
     void aSlowSubscriberOnOneNodeHoldsThePublisherOnAnotherWithinTheBound() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "bp1", "cluster-max-pending", "10");
-        Sluice n2 = node(nats, "bp2", "cluster-max-pending", "10", "cluster-max-ack-pending", "5",
+        NatsServer nats = cluster.nats();
+        Sluice n1 = cluster.node("bp1", "cluster-max-pending", "10");
+        Sluice n2 = cluster.node("bp2", "cluster-max-pending", "10", "cluster-max-ack-pending", "5",
                 "max-queued-messages", "5", "cluster-ack-wait", "500ms");
         Mqtt5AsyncClient sub = Mqtt5Client.builder().identifier("bp-sub").serverHost("127.0.0.1")
                 .serverPort(n2.urls().mqttPort()).buildAsync();
@@ -157,9 +132,8 @@ class ClusterFailureTest {
      */
     @Test
     void publishesPipelineAcrossNodesAndTheirPubacksKeepTheirOrder() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "po1", "cluster-max-pending", "2");
-        Sluice n2 = node(nats, "po2", "cluster-max-pending", "2", "cluster-max-ack-pending", "1",
+        Sluice n1 = cluster.node("po1", "cluster-max-pending", "2");
+        Sluice n2 = cluster.node("po2", "cluster-max-pending", "2", "cluster-max-ack-pending", "1",
                 "max-queued-messages", "1");
         Mqtt5AsyncClient slow = Mqtt5Client.builder().identifier("po-slow").serverHost("127.0.0.1")
                 .serverPort(n2.urls().mqttPort()).buildAsync();
@@ -224,39 +198,11 @@ class ClusterFailureTest {
         }
     }
 
-    /** Publish {@code n} QoS 1 messages "0".."n-1", at most 10 unacknowledged; returns the acknowledged ones. */
-    static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n) {
-        Set<Integer> acked = ConcurrentHashMap.newKeySet();
-        Semaphore window = new Semaphore(10);
-        Thread t = new Thread(() -> {
-            for (int i = 0; i < n; i++) {
-                int seq = i;
-                try {
-                    if (!window.tryAcquire(60, TimeUnit.SECONDS)) {
-                        return;
-                    }
-                } catch (InterruptedException e) {
-                    return;
-                }
-                pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
-                        .send().whenComplete((r, err) -> {
-                            if (err == null) {
-                                acked.add(seq);
-                            }
-                            window.release();
-                        });
-            }
-        }, "publisher");
-        t.setDaemon(true);
-        t.start();
-        return acked;
-    }
-
     @Test
     void natsRestartedMidStreamLosesNoAcknowledgedMessage() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "r1", "cluster-publish-timeout", "1s");
-        Sluice n2 = node(nats, "r2");
+        NatsServer nats = cluster.nats();
+        Sluice n1 = cluster.node("r1", "cluster-publish-timeout", "1s");
+        Sluice n2 = cluster.node("r2");
         Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("restart-sub").serverHost("127.0.0.1")
                 .serverPort(n2.urls().mqttPort()).buildAsync();
         sub.connect().join();
@@ -269,7 +215,7 @@ class ClusterFailureTest {
                 .serverPort(n1.urls().mqttPort()).buildAsync();
         pub.connect().join();
         int n = 300;
-        Set<Integer> acked = publishInBackground(pub, "restart/x", n);
+        Set<Integer> acked = ClusterFixture.publishInBackground(pub, "restart/x", n, 10);
         await(() -> acked.size() >= 50, "the first 50 PUBACKs");
         nats.kill();
 
@@ -305,9 +251,8 @@ class ClusterFailureTest {
      */
     @Test
     void blockingClusterWorkLongerThanTheNodeTimeoutLeavesTheNodeAlive() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice a = node(nats, "busy-a", "cluster-node-timeout", "1s");
-        Sluice b = node(nats, "busy-b", "cluster-node-timeout", "1s");
+        Sluice a = cluster.node("busy-a", "cluster-node-timeout", "1s");
+        Sluice b = cluster.node("busy-b", "cluster-node-timeout", "1s");
         await(() -> Boolean.TRUE.equals(a.server().cluster().otherNodes().get("busy-b"))
                 && Boolean.TRUE.equals(b.server().cluster().otherNodes().get("busy-a")), "the nodes to hear each other");
         java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
@@ -330,14 +275,11 @@ class ClusterFailureTest {
     /** A node back within the node timeout (long here) misses nothing: JetStream kept what was routed to it. */
     @Test
     void aSubscribersNodeKilledMidStreamLosesNoAcknowledgedMessage() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "k1", "cluster-node-timeout", "2m");
+        Sluice n1 = cluster.node("k1", "cluster-node-timeout", "2m");
         // the node restarts on the same port: one below the ephemeral range, which a client socket cannot take meanwhile
         int port = StablePorts.free();
-        String[] flags = {"--cluster-nats", nats.url(), "--node-id", "k2", "--persistence", "rocksdb", "--data-dir",
-                dir.resolve("k2").toString(), "--mqtt-port", Integer.toString(port), "--http-port", "-1",
-                "--stomp-port", "-1", "--sys-interval", "0"};
-        BrokerProcess n2 = closeLater(BrokerProcess.start(dir.resolve("k2.log"), flags));
+        String[] flags = {"--persistence", "rocksdb", "--data-dir", cluster.dir().resolve("k2").toString()};
+        BrokerProcess n2 = cluster.process("k2", port, flags);
         List<String> got = new CopyOnWriteArrayList<>();
         Mqtt3AsyncClient sub = persistentSubscriber(port, got);
         sub.subscribeWith().topicFilter("kill/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
@@ -350,14 +292,13 @@ class ClusterFailureTest {
                 .serverPort(n1.urls().mqttPort()).buildAsync();
         pub.connect().join();
         int n = 300;
-        Set<Integer> acked = publishInBackground(pub, "kill/x", n);
+        Set<Integer> acked = ClusterFixture.publishInBackground(pub, "kill/x", n, 10);
         await(() -> got.size() >= 50, "the first 50 deliveries on node 2");
         n2.kill();
         // the publisher goes on: what node 2 must deliver waits in JetStream, acknowledged
         await(() -> acked.size() == n, "every PUBACK with node 2 down, got " + acked.size());
 
-        BrokerProcess again = BrokerProcess.start(dir.resolve("k2-again.log"), flags);
-        closeLater(again);
+        cluster.process("k2", port, flags);
         Mqtt3AsyncClient back = persistentSubscriber(port, got);
         await(() -> numbers(got).size() == n, "every acknowledged message after node 2 came back, got "
                 + numbers(got).size() + " of " + n);
@@ -368,14 +309,11 @@ class ClusterFailureTest {
 
     @Test
     void oneOfThreeNatsServersKilledMidStreamWithReplicasThreeLosesNoAcknowledgedMessage() throws Exception {
-        List<NatsServer> servers = NatsServer.startCluster(dir.resolve("nats3"), 3);
-        servers.forEach(this::closeLater);
+        List<NatsServer> servers = cluster.startNatsCluster("nats3", 3);
         List<String> urls = servers.stream().map(NatsServer::url).toList();
         long ackWait = 2_000;
-        Sluice n1 = closeLater(Sluice.builder().set(Settings.CLUSTER_NATS, urls).set(Settings.NODE_ID, "t1")
-                .set(Settings.CLUSTER_REPLICAS, 3).set(Settings.CLUSTER_ACK_WAIT, ackWait).start());
-        Sluice n2 = closeLater(Sluice.builder().set(Settings.CLUSTER_NATS, urls).set(Settings.NODE_ID, "t2")
-                .set(Settings.CLUSTER_REPLICAS, 3).set(Settings.CLUSTER_ACK_WAIT, ackWait).start());
+        Sluice n1 = cluster.node(urls, "t1", "cluster-replicas", "3", "cluster-ack-wait", ackWait + "ms");
+        Sluice n2 = cluster.node(urls, "t2", "cluster-replicas", "3", "cluster-ack-wait", ackWait + "ms");
         Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("r3-sub").serverHost("127.0.0.1")
                 .serverPort(n2.urls().mqttPort()).buildAsync();
         sub.connect().join();
@@ -388,7 +326,7 @@ class ClusterFailureTest {
                 .serverPort(n1.urls().mqttPort()).buildAsync();
         pub.connect().join();
         int n = 200;
-        Set<Integer> acked = publishInBackground(pub, "r3/x", n);
+        Set<Integer> acked = ClusterFixture.publishInBackground(pub, "r3/x", n, 10);
         await(() -> acked.size() >= 50, "the first 50 PUBACKs");
         servers.get(0).kill();
         await(() -> acked.size() == n, "every PUBACK with two NATS servers of three, got " + acked.size());
@@ -409,18 +347,16 @@ class ClusterFailureTest {
      */
     @Test
     void aDeadNodeHoldsPublishersOnlyUntilTheNodeTimeout() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
+        NatsServer nats = cluster.nats();
         String[] common = {"cluster-max-pending", "10", "cluster-node-timeout", "2s"};
-        Sluice n1 = node(nats, "lv1", common);
-        Sluice n2 = node(nats, "lv2", common);
+        Sluice n1 = cluster.node("lv1", common);
+        Sluice n2 = cluster.node("lv2", common);
         // the node restarts on the same port: one below the ephemeral range, which a client socket cannot take meanwhile
         int port = StablePorts.free();
         // the persistent session stays on lv3 (in its store), so lv3 has a route of its own
-        String[] flags = {"--cluster-nats", nats.url(), "--node-id", "lv3", "--cluster-max-pending", "10",
-                "--cluster-sessions", "node",
-                "--cluster-node-timeout", "2s", "--persistence", "rocksdb", "--data-dir", dir.resolve("lv3").toString(),
-                "--mqtt-port", Integer.toString(port), "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0"};
-        BrokerProcess n3 = closeLater(BrokerProcess.start(dir.resolve("lv3.log"), flags));
+        String[] flags = {"--cluster-max-pending", "10", "--cluster-sessions", "node", "--cluster-node-timeout", "2s",
+                "--persistence", "rocksdb", "--data-dir", cluster.dir().resolve("lv3").toString()};
+        BrokerProcess n3 = cluster.process("lv3", port, flags);
         List<String> on3 = new CopyOnWriteArrayList<>();
         Mqtt3AsyncClient sub3 = persistentSubscriber(port, on3);
         sub3.subscribeWith().topicFilter("live/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
@@ -438,7 +374,7 @@ class ClusterFailureTest {
                 .serverPort(n1.urls().mqttPort()).buildAsync();
         pub.connect().join();
         int n = 100;
-        Set<Integer> acked = publishInBackground(pub, "live/x", n);
+        Set<Integer> acked = ClusterFixture.publishInBackground(pub, "live/x", n, 10);
         // past JetStream's share for lv3 the publisher waits for lv3; the node timeout releases it
         await(() -> acked.size() == n, "every PUBACK with lv3 dead, got " + acked.size());
         await(() -> numbers(on2).size() == n, "every message on lv2, got " + numbers(on2).size());
@@ -450,7 +386,7 @@ class ClusterFailureTest {
         }
 
         // lv3 returns: heard again, its routes are back, and it gets what JetStream kept for it
-        BrokerProcess again = closeLater(BrokerProcess.start(dir.resolve("lv3-again.log"), flags));
+        BrokerProcess again = cluster.process("lv3", port, flags);
         Mqtt3AsyncClient back = persistentSubscriber(port, on3);
         await(() -> n1.server().cluster().nodesFor("live/x").contains("lv3"), "lv3's routes back");
         await(() -> numbers(on3).size() == 10, "the 10 messages JetStream kept for lv3 delivered there, got "

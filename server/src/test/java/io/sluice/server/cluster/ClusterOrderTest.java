@@ -4,13 +4,10 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
 import io.sluice.server.Sluice;
-import io.sluice.server.config.Settings;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,10 +15,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
-import static io.sluice.server.cluster.ClusterTest.await;
+import static io.sluice.server.cluster.ClusterFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,29 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * full) or it was lost with NATS: the publisher's later messages to the same node do not overtake it.
  */
 class ClusterOrderTest {
-    @TempDir
-    Path dir;
-    private final List<AutoCloseable> closing = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = closing.size() - 1; i >= 0; i--) {
-            closing.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        closing.add(c);
-        return c;
-    }
-
-    private Sluice node(NatsServer nats, String id, String... flags) {
-        var b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id);
-        for (int i = 0; i < flags.length; i += 2) {
-            b.set(flags[i], flags[i + 1]);
-        }
-        return closeLater(b.start());
-    }
+    @RegisterExtension
+    final ClusterFixture cluster = new ClusterFixture();
 
     /**
      * JetStream keeps 100 messages for node 2 and node 2 takes 100 at a time, for a subscriber whose queue holds 5:
@@ -63,9 +38,8 @@ class ClusterOrderTest {
      */
     @Test
     void aPublishJetStreamRefusedIsNotOvertakenByTheSamePublishersLaterOnes() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "or1", "cluster-max-pending", "100");
-        Sluice n2 = node(nats, "or2", "cluster-max-pending", "100", "cluster-max-ack-pending", "100",
+        Sluice n1 = cluster.node("or1", "cluster-max-pending", "100");
+        Sluice n2 = cluster.node("or2", "cluster-max-pending", "100", "cluster-max-ack-pending", "100",
                 "max-queued-messages", "5");
         Map<String, List<Integer>> got = subscriber(n2, "order/+");
         await(() -> n1.server().cluster().nodesFor("order/a").contains("or2"), "the route to or2");
@@ -73,7 +47,7 @@ class ClusterOrderTest {
         int n = 1000;
         List<Set<Integer>> acked = new ArrayList<>();
         for (String topic : List.of("order/a", "order/b")) {
-            acked.add(publishInBackground(publisher(n1, "or-pub-" + topic.substring(6)), topic, n, 64));
+            acked.add(ClusterFixture.publishInBackground(publisher(n1, "or-pub-" + topic.substring(6)), topic, n, 64));
         }
         await(() -> acked.stream().allMatch(a -> a.size() == n), "every PUBACK, got "
                 + acked.stream().map(Set::size).toList(), 60);
@@ -91,14 +65,14 @@ class ClusterOrderTest {
      */
     @Test
     void aPublishLostWithNatsIsNotOvertakenByTheSamePublishersLaterOnes() throws Exception {
-        NatsServer nats = closeLater(NatsServer.start(dir.resolve("nats")));
-        Sluice n1 = node(nats, "ok1");
-        Sluice n2 = node(nats, "ok2");
+        NatsServer nats = cluster.nats();
+        Sluice n1 = cluster.node("ok1");
+        Sluice n2 = cluster.node("ok2");
         Map<String, List<Integer>> got = subscriber(n2, "kill/+");
         await(() -> n1.server().cluster().nodesFor("kill/a").contains("ok2"), "the route to ok2");
 
         int n = 600;
-        Set<Integer> acked = publishInBackground(publisher(n1, "ok-pub"), "kill/a", n, 64);
+        Set<Integer> acked = ClusterFixture.publishInBackground(publisher(n1, "ok-pub"), "kill/a", n, 64);
         await(() -> firstSeen(got, "kill/a").size() >= 100, "the first 100 deliveries");
         nats.kill();
         // the publishes in flight when NATS died are not acknowledged: they are sent again (behind what jnats
@@ -116,7 +90,7 @@ class ClusterOrderTest {
         Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("order-sub-" + node.server().cluster().nodeId())
                 .serverHost("127.0.0.1").serverPort(node.urls().mqttPort()).buildAsync();
         sub.connect().join();
-        closeLater(() -> sub.disconnect().get(5, TimeUnit.SECONDS));
+        cluster.closeLater(() -> sub.disconnect().get(5, TimeUnit.SECONDS));
         Map<String, List<Integer>> got = new ConcurrentHashMap<>();
         sub.subscribeWith().topicFilter(filter).qos(MqttQos.AT_LEAST_ONCE)
                 .callback(p -> got.computeIfAbsent(p.getTopic().toString(), t -> new CopyOnWriteArrayList<>())
@@ -129,7 +103,7 @@ class ClusterOrderTest {
         Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier(id).serverHost("127.0.0.1")
                 .serverPort(node.urls().mqttPort()).buildAsync();
         pub.connect().join();
-        closeLater(() -> pub.disconnect().get(5, TimeUnit.SECONDS));
+        cluster.closeLater(() -> pub.disconnect().get(5, TimeUnit.SECONDS));
         return pub;
     }
 
@@ -150,33 +124,5 @@ class ClusterOrderTest {
             }
         }
         assertEquals(n, got.size(), "messages on " + topic);
-    }
-
-    /** Publish "0".."n-1" at QoS 1 from a thread of its own, at most {@code window} unacknowledged. */
-    private static Set<Integer> publishInBackground(Mqtt3AsyncClient pub, String topic, int n, int window) {
-        Set<Integer> acked = ConcurrentHashMap.newKeySet();
-        Semaphore room = new Semaphore(window);
-        Thread t = new Thread(() -> {
-            for (int i = 0; i < n; i++) {
-                int seq = i;
-                try {
-                    if (!room.tryAcquire(60, TimeUnit.SECONDS)) {
-                        return;
-                    }
-                } catch (InterruptedException e) {
-                    return;
-                }
-                pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
-                        .send().whenComplete((r, err) -> {
-                            if (err == null) {
-                                acked.add(seq);
-                            }
-                            room.release();
-                        });
-            }
-        }, "publisher-" + topic);
-        t.setDaemon(true);
-        t.start();
-        return acked;
     }
 }

@@ -16,25 +16,19 @@ import io.sluice.server.broker.BrokerStats;
 import io.sluice.server.broker.ClusterBus;
 import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.SubscriptionOptions;
-import io.sluice.server.config.Settings;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import static io.sluice.server.cluster.ClusterFailureTest.publishInBackground;
-import static io.sluice.server.cluster.ClusterTest.await;
+import static io.sluice.server.cluster.ClusterFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,41 +38,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * SIGKILL, losing no message its publisher got a PUBACK for and keeping their order.
  */
 class ClusterSessionTest {
-    @TempDir
-    static Path dir;
-    static NatsServer nats;
+    @RegisterExtension
+    static final ClusterFixture cluster = new ClusterFixture();
     static Sluice n1;
     static Sluice n2;
-    private final List<AutoCloseable> closing = new ArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
-        nats = NatsServer.start(dir.resolve("nats"));
-        n1 = node("s1");
-        n2 = node("s2");
-    }
-
-    static Sluice node(String id) {
-        return Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id).start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        for (Sluice s : new Sluice[] {n1, n2}) {
-            if (s != null) {
-                s.close();
-            }
-        }
-        if (nats != null) {
-            nats.close();
-        }
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = closing.size() - 1; i >= 0; i--) {
-            closing.get(i).close();
-        }
+        n1 = cluster.node("s1");
+        n2 = cluster.node("s2");
     }
 
     /** What the node's view holds of a kept session (a look that, unlike a connect's, never ends an expired one). */
@@ -211,68 +179,63 @@ class ClusterSessionTest {
      */
     @Test
     void aKeptSessionsQueueIsBoundedDroppingWhileOfflineHoldingWhileConnected() throws Exception {
-        try (NatsServer own = NatsServer.start(dir.resolve("nats-bound"));
-             Sluice b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "b1")
-                     .set(Settings.MAX_QUEUED_MESSAGES, 5).set(Settings.CLUSTER_PUBLISH_TIMEOUT, 1000L).start()) {
-            Mqtt5AsyncClient sub = Mqtt5Client.builder().identifier("bounded").serverHost("127.0.0.1")
-                    .serverPort(b.urls().mqttPort()).buildAsync();
-            sub.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
-            sub.subscribeWith().topicFilter("bound/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
-            sub.disconnect().join();
-            // the client's DISCONNECT is sent, not yet handled: the drops below need the node to see it offline
-            await(() -> b.server().cluster().offlineSince(new SessionId("mqtt", "bounded")) > 0,
-                    "the node to see the session offline");
-            Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("bounded-pub").serverHost("127.0.0.1")
-                    .serverPort(b.urls().mqttPort()).buildAsync();
-            pub.connect().join();
-            long droppedBefore = b.server().broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
-            for (int i = 0; i < 8; i++) {
-                pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload(("off-" + i).getBytes())
-                        .send().get(30, TimeUnit.SECONDS);
-            }
-            assertEquals(3, b.server().broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL) - droppedBefore,
-                    "dropped for the offline session past its bound");
-
-            Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("bounded").serverHost("127.0.0.1")
-                    .serverPort(b.urls().mqttPort()).buildAsync();
-            List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
-            back.publishes(MqttGlobalPublishFilter.ALL, held::add, true);
-            back.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
-            await(() -> held.size() == 5, "the 5 kept while offline, got " + held.size());
-            assertEquals(List.of("off-0", "off-1", "off-2", "off-3", "off-4"),
-                    held.stream().map(ClusterSessionTest::text).toList());
-
-            // connected, acknowledging nothing: its 5 are unacknowledged, so the next publish is held at the bound,
-            // and refused with 0x97 once --cluster-publish-timeout passed (an MQTT 3.1.1 publisher would wait on)
-            try {
-                pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload("on-0".getBytes()).send()
-                        .get(30, TimeUnit.SECONDS);
-                throw new AssertionError("a publish past a connected session's bound was accepted");
-            } catch (java.util.concurrent.ExecutionException e) {
-                assertEquals(Mqtt5PubAckReasonCode.QUOTA_EXCEEDED,
-                        ((Mqtt5PubAckException) e.getCause()).getMqttMessage().getReasonCode());
-            }
-            assertEquals(5, held.size(), "nothing past the client's unacknowledged messages");
-            held.forEach(Mqtt5Publish::acknowledge);
-            for (int i = 1; i <= 3; i++) {
-                pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload(("on-" + i).getBytes()).send()
-                        .get(30, TimeUnit.SECONDS);
-            }
-            await(() -> held.size() == 8, "the later messages once it acknowledged, got " + held.size());
-            assertEquals(List.of("on-1", "on-2", "on-3"), held.subList(5, 8).stream().map(ClusterSessionTest::text).toList());
-            held.subList(5, 8).forEach(Mqtt5Publish::acknowledge);
-            back.disconnectWith().sessionExpiryInterval(0).send().join();
-            pub.disconnect().join();
+        NatsServer own = cluster.startNats("nats-bound");
+        Sluice b = cluster.node(own, "b1", "max-queued-messages", "5", "cluster-publish-timeout", "1000ms");
+        Mqtt5AsyncClient sub = Mqtt5Client.builder().identifier("bounded").serverHost("127.0.0.1")
+                .serverPort(b.urls().mqttPort()).buildAsync();
+        sub.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
+        sub.subscribeWith().topicFilter("bound/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        sub.disconnect().join();
+        // the client's DISCONNECT is sent, not yet handled: the drops below need the node to see it offline
+        await(() -> b.server().cluster().offlineSince(new SessionId("mqtt", "bounded")) > 0,
+                "the node to see the session offline");
+        Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("bounded-pub").serverHost("127.0.0.1")
+                .serverPort(b.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        long droppedBefore = b.server().broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL);
+        for (int i = 0; i < 8; i++) {
+            pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload(("off-" + i).getBytes())
+                    .send().get(30, TimeUnit.SECONDS);
         }
+        assertEquals(3, b.server().broker().stats().drops(BrokerStats.Drop.OFFLINE_QUEUE_FULL) - droppedBefore,
+                "dropped for the offline session past its bound");
+
+        Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("bounded").serverHost("127.0.0.1")
+                .serverPort(b.urls().mqttPort()).buildAsync();
+        List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
+        back.publishes(MqttGlobalPublishFilter.ALL, held::add, true);
+        back.connectWith().cleanStart(false).sessionExpiryInterval(300).send().join();
+        await(() -> held.size() == 5, "the 5 kept while offline, got " + held.size());
+        assertEquals(List.of("off-0", "off-1", "off-2", "off-3", "off-4"),
+                held.stream().map(ClusterSessionTest::text).toList());
+
+        // connected, acknowledging nothing: its 5 are unacknowledged, so the next publish is held at the bound,
+        // and refused with 0x97 once --cluster-publish-timeout passed (an MQTT 3.1.1 publisher would wait on)
+        try {
+            pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload("on-0".getBytes()).send()
+                    .get(30, TimeUnit.SECONDS);
+            throw new AssertionError("a publish past a connected session's bound was accepted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            assertEquals(Mqtt5PubAckReasonCode.QUOTA_EXCEEDED,
+                    ((Mqtt5PubAckException) e.getCause()).getMqttMessage().getReasonCode());
+        }
+        assertEquals(5, held.size(), "nothing past the client's unacknowledged messages");
+        held.forEach(Mqtt5Publish::acknowledge);
+        for (int i = 1; i <= 3; i++) {
+            pub.publishWith().topic("bound/x").qos(MqttQos.AT_LEAST_ONCE).payload(("on-" + i).getBytes()).send()
+                    .get(30, TimeUnit.SECONDS);
+        }
+        await(() -> held.size() == 8, "the later messages once it acknowledged, got " + held.size());
+        assertEquals(List.of("on-1", "on-2", "on-3"), held.subList(5, 8).stream().map(ClusterSessionTest::text).toList());
+        held.subList(5, 8).forEach(Mqtt5Publish::acknowledge);
+        back.disconnectWith().sessionExpiryInterval(0).send().join();
+        pub.disconnect().join();
     }
 
     @Test
     void aPersistentSessionContinuesOnAnotherNodeAfterItsNodeWasKilled() throws Exception {
         BrokerProcess.Ports ports = BrokerProcess.Ports.free();
-        BrokerProcess doomed = BrokerProcess.start(dir.resolve("doomed.log"), "--cluster-nats", nats.url(),
-                "--node-id", "s3", "--mqtt-port", Integer.toString(ports.mqtt()), "--http-port", "-1",
-                "--stomp-port", "-1", "--sys-interval", "0");
-        closing.add(doomed);
+        BrokerProcess doomed = cluster.process("s3", ports.mqtt());
         List<String> got = new CopyOnWriteArrayList<>();
         Mqtt3AsyncClient sub = subscriber(ports.mqtt(), got);
         sub.subscribeWith().topicFilter("kill/s").qos(MqttQos.AT_LEAST_ONCE).send().join();
@@ -283,7 +246,7 @@ class ClusterSessionTest {
                 .serverPort(n2.urls().mqttPort()).buildAsync();
         pub.connect().join();
         int n = 300;
-        Set<Integer> acked = publishInBackground(pub, "kill/s", n);
+        Set<Integer> acked = ClusterFixture.publishInBackground(pub, "kill/s", n, 10);
         await(() -> got.size() >= 50, "the first 50 deliveries on the node to be killed");
         doomed.kill();
         await(() -> acked.size() == n, "every PUBACK with the session's node dead, got " + acked.size());
@@ -351,7 +314,7 @@ class ClusterSessionTest {
             c.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(p.getTopic() + "=" + text(p)));
             c.connect().join();
             c.subscribeWith().topicFilter("will/d/#").qos(MqttQos.AT_LEAST_ONCE).send().join();
-            closing.add(() -> c.disconnect().join());
+            cluster.closeLater(() -> c.disconnect().join());
         }
         String node1 = n1.server().cluster().nodeId();
         String node2 = n2.server().cluster().nodeId();
@@ -411,109 +374,104 @@ class ClusterSessionTest {
      */
     @Test
     void theSessionsOfAKilledNodeExpireOnTheNodesLeftWhichForgetItLater() throws Exception {
-        try (NatsServer own = NatsServer.start(dir.resolve("nats-dead"));
-             Sluice a = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "left-a")
-                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).set(Settings.CLUSTER_FORGET_NODE_AFTER, 5000L).start();
-             Sluice b = Sluice.builder().set(Settings.CLUSTER_NATS, List.of(own.url())).set(Settings.NODE_ID, "left-b")
-                     .set(Settings.CLUSTER_NODE_TIMEOUT, 1000L).set(Settings.CLUSTER_FORGET_NODE_AFTER, 5000L).start();
-             io.nats.client.Connection look = io.nats.client.Nats.connect(own.url())) {
-            BrokerProcess.Ports ports = BrokerProcess.Ports.free();
-            BrokerProcess doomed = BrokerProcess.start(dir.resolve("dead-node.log"), "--cluster-nats", own.url(),
-                    "--node-id", "dead", "--cluster-node-timeout", "1000", "--mqtt-port", Integer.toString(ports.mqtt()),
-                    "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0");
-            closing.add(doomed);
-            SessionId id = new SessionId("mqtt", "orphan");
-            // its will: the node dies, not the client's connection, and the nodes left publish it once
-            List<String> willOnA = new CopyOnWriteArrayList<>();
-            List<String> willOnB = new CopyOnWriteArrayList<>();
-            for (Object[] n : new Object[][] {{a, willOnA}, {b, willOnB}}) {
-                Mqtt5AsyncClient w = Mqtt5Client.builder().serverHost("127.0.0.1")
-                        .serverPort(((Sluice) n[0]).urls().mqttPort()).buildAsync();
-                @SuppressWarnings("unchecked")
-                List<String> into = (List<String>) n[1];
-                w.publishes(MqttGlobalPublishFilter.ALL, p -> into.add(text(p)));
-                w.connect().join();
-                w.subscribeWith().topicFilter("orphan/will").qos(MqttQos.AT_LEAST_ONCE).send().join();
-                closing.add(() -> w.disconnect());
-            }
-            await(() -> a.server().cluster().nodesFor("orphan/will").contains("left-b")
-                    && b.server().cluster().nodesFor("orphan/will").contains("left-a"), "both nodes to route the will");
-            Mqtt5AsyncClient orphan = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
-                    .serverPort(ports.mqtt()).buildAsync();
-            orphan.connectWith().cleanStart(false).sessionExpiryInterval(3)
-                    .willPublish().topic("orphan/will").payload("orphaned".getBytes()).qos(MqttQos.AT_LEAST_ONCE)
-                    .applyWillPublish().send().join();
-            orphan.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
-            for (Sluice node : new Sluice[] {a, b}) {
-                await(() -> node.server().cluster().recordedSession(id) != null
-                        && node.server().cluster().offlineSince(id) == 0
-                        && !node.server().cluster().recordedSession(id).subscriptions().isEmpty(),
-                        "the session connected on the node to be killed, as the others see it");
-            }
-            // an ordinary client of the node: a route and a client id in the registry, and messages JetStream holds
-            Mqtt5AsyncClient plain = Mqtt5Client.builder().identifier("plain-on-dead").serverHost("127.0.0.1")
-                    .serverPort(ports.mqtt()).buildAsync();
-            plain.connect().join();
-            plain.subscribeWith().topicFilter("dead/route").qos(MqttQos.AT_LEAST_ONCE).send().join();
-            io.nats.client.KeyValue routeKv = look.keyValue(NatsCluster.ROUTES);
-            io.nats.client.KeyValue registry = look.keyValue(NatsCluster.SESSIONS);
-            await(() -> keysOf(routeKv).stream().anyMatch(k -> k.startsWith("dead."))
-                    && valuesOf(registry).contains("dead"), "the node's route and client id recorded");
-            String deadSubject = NatsCluster.NODE_SUBJECT + "dead";
-            long killedAt = System.currentTimeMillis();
-            doomed.kill();
-            for (int i = 0; i < 3; i++) {
-                look.jetStream().publish(deadSubject, ("held-" + i).getBytes());
-            }
-            assertEquals(3, queued(look, NatsCluster.STREAM, deadSubject), "held in JetStream for the dead node");
-            for (Sluice node : new Sluice[] {a, b}) {
-                await(() -> node.server().cluster().offlineSince(id) > 0, "the session offline once its node is down");
-                long since = node.server().cluster().offlineSince(id);
-                // since the last heartbeat heard (one every quarter of the timeout), not since it was found down
-                assertTrue(since <= killedAt && since >= killedAt - 2000,
-                        "offline since the node was last heard: " + (killedAt - since) + " ms before the kill");
-            }
-            Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("orphan-pub").serverHost("127.0.0.1")
-                    .serverPort(a.urls().mqttPort()).buildAsync();
-            pub.connect().join();
-            for (int i = 0; i < 2; i++) {
-                pub.publishWith().topic("orphan/x").qos(MqttQos.AT_LEAST_ONCE).payload(("queued-" + i).getBytes())
-                        .send().get(10, TimeUnit.SECONDS);
-            }
-            String subject = ClusterSessions.SUBJECT + ClusterSessions.hash(id);
-            assertEquals(2, queued(look, ClusterSessions.STREAM, subject), "queued for the offline session");
-
-            for (Sluice node : new Sluice[] {a, b}) {
-                await(() -> node.server().cluster().recordedSession(id) == null, "the session expired on every node");
-            }
-            pub.publishWith().topic("orphan/will").qos(MqttQos.AT_LEAST_ONCE).payload("marker".getBytes()).send().join();
-            await(() -> willOnA.contains("marker") && willOnB.contains("marker"), "a marker after the will");
-            assertEquals(List.of("orphaned", "marker"), willOnA, "the will of the dead node's client once on node a");
-            assertEquals(List.of("orphaned", "marker"), willOnB, "the will of the dead node's client once on node b");
-            await(() -> queued(look, ClusterSessions.STREAM, subject) == 0, "its queued messages deleted");
-            Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
-                    .serverPort(b.urls().mqttPort()).buildAsync();
-            List<String> got = new CopyOnWriteArrayList<>();
-            back.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(text(p)));
-            assertTrue(!back.connectWith().cleanStart(false).sessionExpiryInterval(0).send().join().isSessionPresent(),
-                    "no session present after its expiry");
-            back.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
-            await(() -> a.server().cluster().nodesFor("orphan/x").contains("left-b"), "node a to route to node b");
-            pub.publishWith().topic("orphan/x").qos(MqttQos.AT_LEAST_ONCE).payload("fresh".getBytes()).send().join();
-            await(() -> !got.isEmpty(), "a message for the new session");
-            assertEquals(List.of("fresh"), got, "none of the expired session's messages");
-            back.disconnect().join();
-            pub.disconnect().join();
-
-            for (Sluice node : new Sluice[] {a, b}) {
-                await(() -> !node.server().cluster().otherNodes().containsKey("dead"), "the dead node forgotten");
-            }
-            await(() -> keysOf(routeKv).stream().noneMatch(k -> k.startsWith("dead.")), "its routes deleted");
-            await(() -> !valuesOf(registry).contains("dead"), "its client ids deleted from the registry");
-            await(() -> queued(look, NatsCluster.STREAM, deadSubject) == 0, "what JetStream held for it deleted");
-            assertTrue(look.jetStreamManagement().getConsumerNames(NatsCluster.STREAM).stream()
-                    .noneMatch(n -> n.equals("node-dead")), "its consumer deleted");
+        NatsServer own = cluster.startNats("nats-dead");
+        Sluice a = cluster.node(own, "left-a", "cluster-node-timeout", "1000ms", "cluster-forget-node-after", "5000ms");
+        Sluice b = cluster.node(own, "left-b", "cluster-node-timeout", "1000ms", "cluster-forget-node-after", "5000ms");
+        io.nats.client.Connection look = io.nats.client.Nats.connect(own.url());
+        cluster.closeLater(look);
+        BrokerProcess.Ports ports = BrokerProcess.Ports.free();
+        BrokerProcess doomed = cluster.process(own, "dead", ports.mqtt(), "--cluster-node-timeout", "1000");
+        SessionId id = new SessionId("mqtt", "orphan");
+        // its will: the node dies, not the client's connection, and the nodes left publish it once
+        List<String> willOnA = new CopyOnWriteArrayList<>();
+        List<String> willOnB = new CopyOnWriteArrayList<>();
+        for (Object[] n : new Object[][] {{a, willOnA}, {b, willOnB}}) {
+            Mqtt5AsyncClient w = Mqtt5Client.builder().serverHost("127.0.0.1")
+                    .serverPort(((Sluice) n[0]).urls().mqttPort()).buildAsync();
+            @SuppressWarnings("unchecked")
+            List<String> into = (List<String>) n[1];
+            w.publishes(MqttGlobalPublishFilter.ALL, p -> into.add(text(p)));
+            w.connect().join();
+            w.subscribeWith().topicFilter("orphan/will").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            cluster.closeLater(() -> w.disconnect());
         }
+        await(() -> a.server().cluster().nodesFor("orphan/will").contains("left-b")
+                && b.server().cluster().nodesFor("orphan/will").contains("left-a"), "both nodes to route the will");
+        Mqtt5AsyncClient orphan = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
+                .serverPort(ports.mqtt()).buildAsync();
+        orphan.connectWith().cleanStart(false).sessionExpiryInterval(3)
+                .willPublish().topic("orphan/will").payload("orphaned".getBytes()).qos(MqttQos.AT_LEAST_ONCE)
+                .applyWillPublish().send().join();
+        orphan.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        for (Sluice node : new Sluice[] {a, b}) {
+            await(() -> node.server().cluster().recordedSession(id) != null
+                    && node.server().cluster().offlineSince(id) == 0
+                    && !node.server().cluster().recordedSession(id).subscriptions().isEmpty(),
+                    "the session connected on the node to be killed, as the others see it");
+        }
+        // an ordinary client of the node: a route and a client id in the registry, and messages JetStream holds
+        Mqtt5AsyncClient plain = Mqtt5Client.builder().identifier("plain-on-dead").serverHost("127.0.0.1")
+                .serverPort(ports.mqtt()).buildAsync();
+        plain.connect().join();
+        plain.subscribeWith().topicFilter("dead/route").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        io.nats.client.KeyValue routeKv = look.keyValue(NatsCluster.ROUTES);
+        io.nats.client.KeyValue registry = look.keyValue(NatsCluster.SESSIONS);
+        await(() -> keysOf(routeKv).stream().anyMatch(k -> k.startsWith("dead."))
+                && valuesOf(registry).contains("dead"), "the node's route and client id recorded");
+        String deadSubject = NatsCluster.NODE_SUBJECT + "dead";
+        long killedAt = System.currentTimeMillis();
+        doomed.kill();
+        for (int i = 0; i < 3; i++) {
+            look.jetStream().publish(deadSubject, ("held-" + i).getBytes());
+        }
+        assertEquals(3, queued(look, NatsCluster.STREAM, deadSubject), "held in JetStream for the dead node");
+        for (Sluice node : new Sluice[] {a, b}) {
+            await(() -> node.server().cluster().offlineSince(id) > 0, "the session offline once its node is down");
+            long since = node.server().cluster().offlineSince(id);
+            // since the last heartbeat heard (one every quarter of the timeout), not since it was found down
+            assertTrue(since <= killedAt && since >= killedAt - 2000,
+                    "offline since the node was last heard: " + (killedAt - since) + " ms before the kill");
+        }
+        Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("orphan-pub").serverHost("127.0.0.1")
+                .serverPort(a.urls().mqttPort()).buildAsync();
+        pub.connect().join();
+        for (int i = 0; i < 2; i++) {
+            pub.publishWith().topic("orphan/x").qos(MqttQos.AT_LEAST_ONCE).payload(("queued-" + i).getBytes())
+                    .send().get(10, TimeUnit.SECONDS);
+        }
+        String subject = ClusterSessions.SUBJECT + ClusterSessions.hash(id);
+        assertEquals(2, queued(look, ClusterSessions.STREAM, subject), "queued for the offline session");
+
+        for (Sluice node : new Sluice[] {a, b}) {
+            await(() -> node.server().cluster().recordedSession(id) == null, "the session expired on every node");
+        }
+        pub.publishWith().topic("orphan/will").qos(MqttQos.AT_LEAST_ONCE).payload("marker".getBytes()).send().join();
+        await(() -> willOnA.contains("marker") && willOnB.contains("marker"), "a marker after the will");
+        assertEquals(List.of("orphaned", "marker"), willOnA, "the will of the dead node's client once on node a");
+        assertEquals(List.of("orphaned", "marker"), willOnB, "the will of the dead node's client once on node b");
+        await(() -> queued(look, ClusterSessions.STREAM, subject) == 0, "its queued messages deleted");
+        Mqtt5AsyncClient back = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
+                .serverPort(b.urls().mqttPort()).buildAsync();
+        List<String> got = new CopyOnWriteArrayList<>();
+        back.publishes(MqttGlobalPublishFilter.ALL, p -> got.add(text(p)));
+        assertTrue(!back.connectWith().cleanStart(false).sessionExpiryInterval(0).send().join().isSessionPresent(),
+                "no session present after its expiry");
+        back.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        await(() -> a.server().cluster().nodesFor("orphan/x").contains("left-b"), "node a to route to node b");
+        pub.publishWith().topic("orphan/x").qos(MqttQos.AT_LEAST_ONCE).payload("fresh".getBytes()).send().join();
+        await(() -> !got.isEmpty(), "a message for the new session");
+        assertEquals(List.of("fresh"), got, "none of the expired session's messages");
+        back.disconnect().join();
+        pub.disconnect().join();
+
+        for (Sluice node : new Sluice[] {a, b}) {
+            await(() -> !node.server().cluster().otherNodes().containsKey("dead"), "the dead node forgotten");
+        }
+        await(() -> keysOf(routeKv).stream().noneMatch(k -> k.startsWith("dead.")), "its routes deleted");
+        await(() -> !valuesOf(registry).contains("dead"), "its client ids deleted from the registry");
+        await(() -> queued(look, NatsCluster.STREAM, deadSubject) == 0, "what JetStream held for it deleted");
+        assertTrue(look.jetStreamManagement().getConsumerNames(NatsCluster.STREAM).stream()
+                .noneMatch(n -> n.equals("node-dead")), "its consumer deleted");
     }
 
     private static List<String> keysOf(io.nats.client.KeyValue kv) {
@@ -560,7 +518,7 @@ class ClusterSessionTest {
         c.subscribeWith().topicFilter(topic).qos(MqttQos.EXACTLY_ONCE).send().join();
         String node2 = n2.server().cluster().nodeId();
         await(() -> n1.server().cluster().nodesFor(topic).contains(node2), "node 1 to route " + topic + " to node 2");
-        closing.add(() -> c.disconnect().join());
+        cluster.closeLater(() -> c.disconnect().join());
         return c;
     }
 
@@ -596,7 +554,7 @@ class ClusterSessionTest {
             org.eclipse.paho.client.mqttv3.MqttConnectOptions options = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
             options.setCleanSession(false);
             pub.connect(options).waitForCompletion(10_000);
-            closing.add(() -> {
+            cluster.closeLater(() -> {
                 if (pub.isConnected()) {
                     pub.disconnectForcibly(0, 1000);
                 }
@@ -608,20 +566,9 @@ class ClusterSessionTest {
             await(() -> !pub.isConnected(), "the client to see the connection gone");
 
             options.setServerURIs(new String[] {"tcp://127.0.0.1:" + n2.urls().mqttPort()});
-            // Paho finishes its disconnect on a thread of its own after the connection is gone
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (true) {
-                try {
-                    pub.connect(options).waitForCompletion(10_000);
-                    break;
-                } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-                    if (e.getReasonCode() != org.eclipse.paho.client.mqttv3.MqttException.REASON_CODE_CLIENT_DISCONNECTING
-                            || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(20);
-                }
-            }
+            connectAgain(() -> pub.connect(options).waitForCompletion(10_000),
+                    e -> e instanceof org.eclipse.paho.client.mqttv3.MqttException m && m.getReasonCode()
+                            == org.eclipse.paho.client.mqttv3.MqttException.REASON_CODE_CLIENT_DISCONNECTING);
             await(() -> completed.get() == 1, "the QoS 2 flow completed on node 2");
             pub.publish("q2/once", "after".getBytes(StandardCharsets.UTF_8), 2, false).waitForCompletion(10_000);
             await(() -> got.contains("after"), "a later message");
@@ -661,7 +608,7 @@ class ClusterSessionTest {
             options.setCleanStart(false);
             options.setSessionExpiryInterval(300L);
             pub.connect(options).waitForCompletion(10_000);
-            closing.add(() -> {
+            cluster.closeLater(() -> {
                 if (pub.isConnected()) {
                     pub.disconnectForcibly(0, 1000, false);
                 }
@@ -673,20 +620,9 @@ class ClusterSessionTest {
             await(() -> !pub.isConnected(), "the client to see the connection gone");
 
             options.setServerURIs(new String[] {"tcp://127.0.0.1:" + n2.urls().mqttPort()});
-            // Paho finishes its disconnect on a thread of its own after the connection is gone
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-            while (true) {
-                try {
-                    pub.connect(options).waitForCompletion(10_000);
-                    break;
-                } catch (org.eclipse.paho.mqttv5.common.MqttException e) {
-                    if (e.getReasonCode() != org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CLIENT_DISCONNECTING
-                            || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(20);
-                }
-            }
+            connectAgain(() -> pub.connect(options).waitForCompletion(10_000),
+                    e -> e instanceof org.eclipse.paho.mqttv5.common.MqttException m && m.getReasonCode()
+                            == org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_CLIENT_DISCONNECTING);
             await(() -> completions.size() == 1, "PUBCOMP from node 2");
             int[] codes = completions.get(0);
             assertTrue(codes.length == 2 && codes[1] == 0,
@@ -697,6 +633,30 @@ class ClusterSessionTest {
             pub.disconnect().waitForCompletion(10_000);
         }
         endSession("q2-rel");
+    }
+
+    interface Connecting {
+        void connect() throws Exception;
+    }
+
+    /**
+     * Connect a Paho client again: Paho finishes its disconnect on a thread of its own after the connection is gone,
+     * and refuses to connect ({@code stillDisconnecting}) until it has.
+     */
+    private static void connectAgain(Connecting connecting, java.util.function.Predicate<Exception> stillDisconnecting)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            try {
+                connecting.connect();
+                return;
+            } catch (Exception e) {
+                if (!stillDisconnecting.test(e) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(20);
+            }
+        }
     }
 
     /** End a persistent session: a clean start with no expiry. */

@@ -4,22 +4,19 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import io.sluice.server.Sluice;
-import io.sluice.server.config.Settings;
 import io.sluice.server.security.StompWire;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import static io.sluice.server.cluster.ClusterTest.await;
+import static io.sluice.server.cluster.ClusterFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,33 +26,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * get exactly what was published, while an ordinary subscriber on the same topic still gets every message.
  */
 class ClusterSharedTest {
-    @TempDir
-    static Path dir;
-    static NatsServer nats;
+    @RegisterExtension
+    static final ClusterFixture cluster = new ClusterFixture();
     static Sluice n1;
     static Sluice n2;
 
     @BeforeAll
     static void start() throws Exception {
-        nats = NatsServer.start(dir.resolve("nats"));
-        n1 = node("g1");
-        n2 = node("g2");
-    }
-
-    static Sluice node(String id) {
-        return Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id).start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        for (Sluice s : new Sluice[] {n1, n2}) {
-            if (s != null) {
-                s.close();
-            }
-        }
-        if (nats != null) {
-            nats.close();
-        }
+        n1 = cluster.node("g1");
+        n2 = cluster.node("g2");
     }
 
     private static Mqtt5BlockingClient mqtt(Sluice node, String id) {

@@ -9,16 +9,13 @@ import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import io.sluice.protocol.topic.TopicFilter;
 import io.sluice.server.Sluice;
-import io.sluice.server.config.Settings;
 import io.sluice.server.security.StompWire;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,9 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
+import static io.sluice.server.cluster.ClusterFixture.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,9 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * any shape unchanged), MQTT and STOMP across nodes, takeover across nodes, retained messages and wills.
  */
 class ClusterTest {
-    @TempDir
-    static Path dir;
-    static NatsServer nats;
+    @RegisterExtension
+    static final ClusterFixture fixture = new ClusterFixture();
     static Sluice n1;
     static Sluice n2;
     static Sluice n3;
@@ -47,27 +43,9 @@ class ClusterTest {
 
     @BeforeAll
     static void start() throws Exception {
-        nats = NatsServer.start(dir.resolve("nats"));
-        n1 = node("n1");
-        n2 = node("n2");
-        n3 = node("n3");
-    }
-
-    static Sluice node(String id) {
-        return Sluice.builder().set(Settings.CLUSTER_NATS, List.of(nats.url())).set(Settings.NODE_ID, id)
-                .set(Settings.SYS_INTERVAL, 500L).start();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        for (Sluice s : new Sluice[] {n1, n2, n3}) {
-            if (s != null) {
-                s.close();
-            }
-        }
-        if (nats != null) {
-            nats.close();
-        }
+        n1 = fixture.node("n1", "sys-interval", "500ms");
+        n2 = fixture.node("n2", "sys-interval", "500ms");
+        n3 = fixture.node("n3", "sys-interval", "500ms");
     }
 
     @AfterEach
@@ -145,25 +123,6 @@ class ClusterTest {
             want.add(cluster(t).nodeId());
         }
         await(() -> cluster(from).nodesFor(topic).containsAll(want), "routes of " + topic + " to " + want);
-    }
-
-    static void await(BooleanSupplier condition, String what) {
-        await(condition, what, 15);
-    }
-
-    static void await(BooleanSupplier condition, String what, int seconds) {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.onSpinWait();
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
     }
 
     private static Map<String, AtomicInteger> counting(Mqtt5BlockingClient c, String filter, MqttQos qos) {
