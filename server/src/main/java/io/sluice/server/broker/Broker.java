@@ -241,12 +241,17 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * The will of a session's connection was set (after {@link #connect}): a session the cluster keeps has it in its
-     * record, so the other nodes publish it if this node dies while the client is connected.
+     * The will of a session's connection was set (after {@link #connect}; null: it has none): the cluster records it
+     * (a session it keeps has it in its record), so the other nodes publish it if this node dies while the client
+     * is connected.
      */
     public void willSet(Session s) {
         if (s.clusterKept) {
-            cluster.sessionChanged(s);
+            if (s.will() != null) {
+                cluster.sessionChanged(s);
+            }
+        } else {
+            cluster.connectionWill(s.id(), s.will(), s.expiryIntervalSeconds());
         }
     }
 

@@ -43,6 +43,15 @@ public interface ClusterBus {
     /** The connection of that id here ended (not a takeover on this node). */
     void disconnected(SessionId id);
 
+    /**
+     * The will of the connection of that id here, whose session the cluster does not keep (null: it has none): the
+     * cluster records it, so that another node publishes it, once, if this node dies while the client is connected.
+     * Its delay counts from the node's death, and not past the session's expiry ({@code expirySeconds}). The record
+     * goes when the connection ends here ({@link #disconnected}).
+     */
+    default void connectionWill(SessionId id, Will will, long expirySeconds) {
+    }
+
     /** The retained message of a topic changed here (an empty payload clears it): every node keeps the same. */
     void retained(Message message);
 

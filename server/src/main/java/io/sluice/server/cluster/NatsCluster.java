@@ -70,6 +70,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     static final String ROUTES = "sluice-routes";
     static final String SESSIONS = "sluice-sessions";
     static final String RETAINED = "sluice-retained";
+    static final String WILLS = "sluice-wills";
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder B64D = Base64.getUrlDecoder();
     /** A JetStream publish attempt gets this long before it is tried again. */
@@ -82,6 +83,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final KeyValue routes;
     private final KeyValue registry;
     private final KeyValue retainedKv;
+    /** The wills of connections here whose sessions the cluster does not keep: published by others if this node dies. */
+    private final KeyValue willsKv;
+    /** Client ids connected here with a will recorded in {@link #willsKv}. */
+    private final java.util.Set<SessionId> willsHere = ConcurrentHashMap.newKeySet();
     private final RouteTable table;
     /** Persistent sessions kept in JetStream, resumable on any node. */
     private final ClusterSessions sessions;
@@ -148,6 +153,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 new NodeLiveness.Listener() {
             @Override
             public void down(String other, long silentMillis) {
+                long lastHeard = System.currentTimeMillis() - silentMillis;
+                kvWriter.execute(() -> orphanedWills(other, lastHeard));
                 int n = table.setAside(other);
                 log.warn("cluster: node {} not heard for {} ms: down; its {} routes are set aside (publishes no longer "
                         + "go or wait for it; QoS 1/2 messages JetStream already holds for it stay there until it "
@@ -173,6 +180,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.routes = JetStreamSetup.ensureBucket(nats, ROUTES, replicas);
         this.registry = JetStreamSetup.ensureBucket(nats, SESSIONS, replicas);
         this.retainedKv = JetStreamSetup.ensureBucket(nats, RETAINED, replicas);
+        this.willsKv = JetStreamSetup.ensureBucket(nats, WILLS, replicas);
         this.keepsSessions = settings.get(Settings.CLUSTER_SESSIONS).equals("cluster");
         this.sessions = new ClusterSessions(nats, node, broker, replicas, settings.get(Settings.MAX_QUEUED_MESSAGES),
                 settings.get(Settings.MATCH_CACHE_SIZE));
@@ -345,6 +353,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             throw new IllegalStateException("interrupted while starting the cluster", e);
         }
         kvWriter.execute(this::reconcileRoutes);
+        // the wills of clients this node had in a life that ended without their connections ending (SIGKILL): no
+        // client is connected yet, so every record under this node's name is one of those
+        orphanedWills(node, System.currentTimeMillis());
         sessions.started();
     }
 
@@ -1096,6 +1107,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     @Override
     public void disconnected(SessionId id) {
         if (registered(id)) {
+            if (willsHere.remove(id)) {
+                // its will is published here (or not at all) from now on
+                kvWriter.execute(() -> dropWill(willKey(node, id)));
+            }
             kvWriter.execute(() -> {
                 Long revision = owned.remove(id);
                 if (revision != null) {
@@ -1106,6 +1121,137 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     }
                 }
             });
+        }
+    }
+
+    // ---- wills of connections whose sessions the cluster does not keep
+
+    /** A node's record of a client's will: {@code <node>.<hash of the client id>}. */
+    private static String willKey(String node, SessionId id) {
+        return node + "." + ClusterSessions.hash(id);
+    }
+
+    @Override
+    public void connectionWill(SessionId id, io.sluice.server.broker.Will will, long expirySeconds) {
+        if (!registered(id)) {
+            return;
+        }
+        String key = willKey(node, id);
+        if (will == null) {
+            if (willsHere.remove(id)) {
+                kvWriter.execute(() -> dropWill(key));
+            }
+            return;
+        }
+        willsHere.add(id);
+        // due when the session ends or the delay passes, whichever is first (MQTT 5 section 3.1.3.2.2)
+        long delayMillis = Math.min(Math.max(0, will.delaySeconds()), expirySeconds) * 1000;
+        byte[] value = OrphanWill.encode(id, will.message(), delayMillis);
+        kvWriter.execute(() -> {
+            try {
+                willsKv.put(key, value);
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                log.warn("cluster: the will of client {} is not recorded in the cluster ({}); it is lost if this node "
+                        + "dies while the client is connected", id.clientId(), e.toString());
+            }
+        });
+    }
+
+    /** On the writer thread: this node's record of a will goes (a later claim by another node then fails). */
+    private void dropWill(String key) {
+        try {
+            willsKv.delete(key);
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.debug("cluster: the will record {} not deleted ({})", key, e.toString());
+        }
+    }
+
+    /**
+     * The wills node {@code of} recorded for its connections, which ended with it (last heard at
+     * {@code lastHeardMillis}): each is claimed when it is due by a compare-and-set delete on the revision read here,
+     * so one node in the cluster publishes it, and none when its client connected again (the record rewritten, or, for
+     * a delayed will, the registry naming another node).
+     */
+    private void orphanedWills(String of, long lastHeardMillis) {
+        try {
+            for (String key : willsKv.keys(of + ".>")) {
+                KeyValueEntry e = willsKv.get(key);
+                if (e == null || e.getOperation() != KeyValueOperation.PUT) {
+                    continue;
+                }
+                OrphanWill w = OrphanWill.decode(e.getValue());
+                long revision = e.getRevision();
+                Runnable claim = () -> claimWill(of, key, revision, w);
+                long wait = lastHeardMillis + w.delayMillis() - System.currentTimeMillis();
+                if (wait <= 0) {
+                    kvWriter.execute(claim);
+                } else {
+                    retries.schedule(() -> {
+                        if (!closed.get()) {
+                            kvWriter.execute(claim);
+                        }
+                    }, wait, TimeUnit.MILLISECONDS);
+                }
+            }
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.warn("cluster: the wills of the clients of node {} could not be read ({}); they are not published",
+                    of, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void claimWill(String of, String key, long revision, OrphanWill w) {
+        try {
+            willsKv.delete(key, revision);
+        } catch (JetStreamApiException e) {
+            return; // another node claimed it first, or its client connected again to that node
+        } catch (IOException | RuntimeException e) {
+            log.warn("cluster: the will of client {} (node {} is down) could not be claimed ({}); it is not published",
+                    w.id().clientId(), of, e.toString());
+            return;
+        }
+        if (w.delayMillis() > 0) {
+            String owner;
+            try {
+                owner = registryOwner(w.id());
+            } catch (IllegalStateException e) {
+                owner = "";
+            }
+            if (!owner.isEmpty() && !owner.equals(of)) {
+                log.info("client {} connected again on node {} within its will delay: its will is not published",
+                        w.id().clientId(), owner);
+                return;
+            }
+        }
+        log.info("client {} was connected to node {}, which went away: its will is published", w.id().clientId(), of);
+        broker.publish(w.message(), outcome -> { });
+    }
+
+    /** A will as the cluster records it: its client, its message, its delay after the connection ended. */
+    record OrphanWill(SessionId id, Message message, long delayMillis) {
+        private static final int FORMAT = 1;
+
+        static byte[] encode(SessionId id, Message will, long delayMillis) {
+            byte[] key = id.key().getBytes(StandardCharsets.UTF_8);
+            byte[] message = MessageCodec.encode(will);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 4 + key.length + 8 + message.length);
+            b.put((byte) FORMAT).putInt(key.length).put(key).putLong(delayMillis).put(message);
+            return b.array();
+        }
+
+        static OrphanWill decode(byte[] value) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(value);
+            if (b.get() != FORMAT) {
+                throw new IllegalArgumentException("unknown will record format");
+            }
+            byte[] key = new byte[b.getInt()];
+            b.get(key);
+            long delay = b.getLong();
+            byte[] message = new byte[b.remaining()];
+            b.get(message);
+            return new OrphanWill(SessionId.parse(new String(key, StandardCharsets.UTF_8)), MessageCodec.decode(message),
+                    delay);
         }
     }
 

@@ -298,9 +298,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
         connection.brokerConnection(c);
         c.session().reads(access);
         c.session().will(r.will());
-        if (r.will() != null) {
-            connection.broker.willSet(c.session());
-        }
+        connection.broker.willSet(c.session());
         connection.will(r.will());
         c.session().maximumPacketSize(maximumPacketSize);
 

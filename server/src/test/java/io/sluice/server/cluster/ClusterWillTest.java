@@ -1,0 +1,148 @@
+package io.sluice.server.cluster;
+
+import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
+import io.nats.client.Connection;
+import io.nats.client.KeyValue;
+import io.nats.client.Nats;
+import io.sluice.server.BrokerProcess;
+import io.sluice.server.Sluice;
+import io.sluice.server.StablePorts;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static io.sluice.server.cluster.ClusterFixture.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The will of a client whose session the cluster does not keep (it ends with its connection) survives the death of
+ * the client's node: the cluster recorded it at CONNECT, and it is published once in the cluster, by the node that
+ * finds the dead node down, or by the node itself when it starts again before anyone did. A client that said
+ * goodbye (DISCONNECT) leaves no will behind.
+ */
+class ClusterWillTest {
+    @RegisterExtension
+    final ClusterFixture cluster = new ClusterFixture();
+
+    /** Subscribers to {@code will/#} on each node: what each got, in order. */
+    private List<List<String>> willSubscribers(Sluice... nodes) {
+        List<List<String>> all = new ArrayList<>();
+        for (Sluice node : nodes) {
+            List<String> got = new CopyOnWriteArrayList<>();
+            Mqtt5AsyncClient c = Mqtt5Client.builder().serverHost("127.0.0.1").serverPort(node.urls().mqttPort())
+                    .buildAsync();
+            c.publishes(MqttGlobalPublishFilter.ALL,
+                    p -> got.add(p.getTopic() + "=" + new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+            c.connect().join();
+            c.subscribeWith().topicFilter("will/#").qos(MqttQos.AT_LEAST_ONCE).send().join();
+            cluster.closeLater(() -> c.disconnect());
+            all.add(got);
+        }
+        return all;
+    }
+
+    /**
+     * Clients of the node to be killed, each with a will on {@code will/<name>}: MQTT 5 and 3.1.1 sessions that end
+     * with their connection (an MQTT 5 will delay of 60 s included: the session's end comes first), and one that
+     * disconnects normally. Returns once the cluster has recorded the three wills left.
+     */
+    private void clientsWithWills(int port, Connection look, String node) {
+        for (String name : List.of("v5", "delayed", "said-bye")) {
+            Mqtt5AsyncClient c = Mqtt5Client.builder().identifier("wc-" + name).serverHost("127.0.0.1")
+                    .serverPort(port).buildAsync();
+            c.connectWith().cleanStart(true).sessionExpiryInterval(0)
+                    .willPublish().topic("will/" + name).payload("gone".getBytes()).qos(MqttQos.AT_LEAST_ONCE)
+                    .delayInterval(name.equals("delayed") ? 60 : 0).applyWillPublish().send().join();
+            if (name.equals("said-bye")) {
+                c.disconnect().join();
+            }
+        }
+        Mqtt3AsyncClient v3 = Mqtt3Client.builder().identifier("wc-v3").serverHost("127.0.0.1").serverPort(port)
+                .buildAsync();
+        v3.connectWith().cleanSession(true).willPublish().topic("will/v3").payload("gone".getBytes())
+                .qos(MqttQos.AT_LEAST_ONCE).applyWillPublish().send().join();
+        KeyValue wills = keyValue(look);
+        await(() -> keys(wills, node).size() == 3, "the three wills recorded, have " + keys(wills, node));
+    }
+
+    private static final List<String> WILLS = List.of("will/delayed=gone", "will/v3=gone", "will/v5=gone");
+
+    /** Each will once on each node, none of the client that said goodbye, and their records gone. */
+    private void assertEachWillOnce(Sluice publisherNode, List<List<String>> got, Connection look, String node) {
+        await(() -> got.stream().allMatch(g -> g.containsAll(WILLS)), "every will on every node, got " + got);
+        Mqtt5AsyncClient marker = Mqtt5Client.builder().serverHost("127.0.0.1")
+                .serverPort(publisherNode.urls().mqttPort()).buildAsync();
+        marker.connect().join();
+        marker.publishWith().topic("will/marker").qos(MqttQos.AT_LEAST_ONCE).payload("m".getBytes()).send().join();
+        marker.disconnect().join();
+        await(() -> got.stream().allMatch(g -> g.contains("will/marker=m")), "the marker on every node");
+        for (List<String> g : got) {
+            List<String> wills = new ArrayList<>(g.subList(0, g.size() - 1));
+            wills.sort(null);
+            assertEquals(WILLS, wills, "each will once, none of the client that disconnected: " + g);
+            assertEquals("will/marker=m", g.get(g.size() - 1));
+        }
+        assertEquals(List.of(), keys(keyValue(look), node), "the claimed wills' records");
+    }
+
+    @Test
+    void theWillsOfAKilledNodesClientsArePublishedOnceByTheNodesThatFindItDown() throws Exception {
+        Sluice a = cluster.node("wa", "cluster-node-timeout", "1s");
+        Sluice b = cluster.node("wb", "cluster-node-timeout", "1s");
+        int port = StablePorts.free();
+        BrokerProcess doomed = cluster.process("wd", port, "--cluster-node-timeout", "1s");
+        Connection look = cluster.closeLater(Nats.connect(cluster.nats().url()));
+        List<List<String>> got = willSubscribers(a, b);
+        await(() -> a.server().cluster().nodesFor("will/x").contains("wb")
+                && b.server().cluster().nodesFor("will/x").contains("wa"), "both nodes to route will/#");
+        clientsWithWills(port, look, "wd");
+        await(() -> Boolean.TRUE.equals(a.server().cluster().otherNodes().get("wd"))
+                && Boolean.TRUE.equals(b.server().cluster().otherNodes().get("wd")), "the node heard by both");
+        doomed.kill();
+        assertEachWillOnce(a, got, look, "wd");
+    }
+
+    /**
+     * Killed and started again before the others find it down (their node timeout is long): the node publishes the
+     * wills of its previous life's clients itself, once.
+     */
+    @Test
+    void aNodeStartedAgainPublishesTheWillsOfItsPreviousLifesClients() throws Exception {
+        Sluice a = cluster.node("ra", "cluster-node-timeout", "60s");
+        int port = StablePorts.free();
+        BrokerProcess doomed = cluster.process("rd", port, "--cluster-node-timeout", "60s");
+        Connection look = cluster.closeLater(Nats.connect(cluster.nats().url()));
+        List<List<String>> got = willSubscribers(a);
+        clientsWithWills(port, look, "rd");
+        doomed.kill();
+        cluster.process("rd", port, "--cluster-node-timeout", "60s");
+        assertEachWillOnce(a, got, look, "rd");
+        assertEquals(Boolean.TRUE, a.server().cluster().otherNodes().get("rd"), "never found down");
+    }
+
+    private static KeyValue keyValue(Connection look) {
+        try {
+            return look.keyValue(NatsCluster.WILLS);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The keys of a node's will records. */
+    private static List<String> keys(KeyValue wills, String node) {
+        try {
+            return wills.keys(node + ".>");
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}
