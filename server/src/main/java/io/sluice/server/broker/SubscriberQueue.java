@@ -47,14 +47,16 @@ public final class SubscriberQueue {
     private final QueueLimits limits;
     private final BrokerStats stats;
 
-    // Every connected client has a queue and most sit idle: the collections start at their smallest and grow
-    // (by doubling) on a busy session, so an idle one costs tens of bytes each instead of a hundred.
-    private final ArrayDeque<Delivery> reliable = new ArrayDeque<>(1);
+    // Every connected client has a queue and most sit idle: each collection is made by the first message that
+    // needs it (null until then, read through the size helpers below) and kept from then on, so an idle
+    // connection carries none of them (about 300 bytes when made at their smallest), and a busy one does not
+    // make them again between messages.
+    private ArrayDeque<Delivery> reliable;
     private long reliableBytes;
-    private final ArrayDeque<Delivery> qos0 = new ArrayDeque<>(1);
-    private final LinkedHashMap<String, Delivery> conflated = new LinkedHashMap<>();
+    private ArrayDeque<Delivery> qos0;
+    private LinkedHashMap<String, Delivery> conflated;
     // keyed by packet id without boxing; send order (for resends) is each delivery's sequence number
-    private final IntObjectHashMap<Delivery> inflight = new IntObjectHashMap<>(2);
+    private IntObjectHashMap<Delivery> inflight;
     private long sendSequence;
     /** Deliveries given a packet id by drains so far (journaled sessions): tells a drain it must wait. */
     private long assignedInDrain;
@@ -85,6 +87,50 @@ public final class SubscriberQueue {
         this.window = limits.defaultWindow();
     }
 
+    private ArrayDeque<Delivery> reliable() {
+        if (reliable == null) {
+            reliable = new ArrayDeque<>(1);
+        }
+        return reliable;
+    }
+
+    private ArrayDeque<Delivery> qos0() {
+        if (qos0 == null) {
+            qos0 = new ArrayDeque<>(1);
+        }
+        return qos0;
+    }
+
+    private LinkedHashMap<String, Delivery> conflated() {
+        if (conflated == null) {
+            conflated = new LinkedHashMap<>();
+        }
+        return conflated;
+    }
+
+    private IntObjectHashMap<Delivery> inflight() {
+        if (inflight == null) {
+            inflight = new IntObjectHashMap<>(2);
+        }
+        return inflight;
+    }
+
+    private int reliableSize() {
+        return reliable == null ? 0 : reliable.size();
+    }
+
+    private int qos0Size() {
+        return qos0 == null ? 0 : qos0.size();
+    }
+
+    private int conflatedSize() {
+        return conflated == null ? 0 : conflated.size();
+    }
+
+    private int inflightSize() {
+        return inflight == null ? 0 : inflight.size();
+    }
+
     /** Queue a delivery; QoS 0 always fits (by dropping per policy), QoS 1/2 may be refused as FULL. */
     public Offer offer(Delivery d, boolean conflate) {
         return offer(d, conflate, true);
@@ -108,7 +154,7 @@ public final class SubscriberQueue {
                 if (!(live ? hasRoom() : hasRoomBelow(limits.maxQueuedMessages()))) {
                     return Offer.FULL;
                 }
-                reliable.addLast(d);
+                reliable().addLast(d);
                 addBytes(d.weight());
                 if (journal != null) {
                     journal.queued(d);
@@ -124,6 +170,7 @@ public final class SubscriberQueue {
 
     private void offerQos0(Delivery d, boolean conflate) {
         if (conflate) {
+            LinkedHashMap<String, Delivery> conflated = conflated();
             if (conflated.remove(d.message().topic()) != null) {
                 stats.dropped(BrokerStats.Drop.QOS0_CONFLATED);
             }
@@ -136,6 +183,7 @@ public final class SubscriberQueue {
             }
         } else {
             int bound = behind ? limits.maxQos0Messages() : limits.maxQos0Messages() * HANDOFF_FACTOR;
+            ArrayDeque<Delivery> qos0 = qos0();
             if (qos0.size() >= bound) {
                 qos0.pollFirst();
                 stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
@@ -147,7 +195,7 @@ public final class SubscriberQueue {
     /** The subscriber fell behind: what waits beyond the QoS 0 bound goes, oldest first, counted. */
     private void fellBehind() {
         behind = true;
-        while (qos0.size() > limits.maxQos0Messages()) {
+        while (qos0Size() > limits.maxQos0Messages()) {
             qos0.pollFirst();
             stats.dropped(BrokerStats.Drop.QOS0_OVERFLOW);
         }
@@ -225,7 +273,8 @@ public final class SubscriberQueue {
 
     private boolean hasRoomBelow(int messages) {
         // one message larger than the byte bound still passes an empty queue, or it could never be delivered
-        return reliable.size() < messages && (reliable.isEmpty() || reliableBytes < limits.maxQueuedBytes());
+        int queued = reliableSize();
+        return queued < messages && (queued == 0 || reliableBytes < limits.maxQueuedBytes());
     }
 
     /** The QoS 1/2 bound now: a few windows while connected, {@code --max-queued-messages} while offline. */
@@ -242,7 +291,7 @@ public final class SubscriberQueue {
         if (bound >= limits.maxQueuedMessages()) {
             return hasRoom();
         }
-        return reliable.size() <= bound / 2 && hasRoom();
+        return reliableSize() <= bound / 2 && hasRoom();
     }
 
     private DeliverySink claimDrain() {
@@ -294,7 +343,7 @@ public final class SubscriberQueue {
                     }
                     if (writable) {
                         behind = false;
-                        batch = new ArrayList<>(Math.min(DRAIN_BATCH, qos0.size() + reliable.size() + conflated.size()));
+                        batch = new ArrayList<>(Math.min(DRAIN_BATCH, qos0Size() + reliableSize() + conflatedSize()));
                         long now = System.currentTimeMillis();
                         long assignedBefore = assignedInDrain;
                         while (batch.size() < DRAIN_BATCH) {
@@ -387,17 +436,17 @@ public final class SubscriberQueue {
 
     private Delivery nextDeliverable(long now) {
         while (true) {
-            Delivery d = qos0.pollFirst();
-            if (d == null && !conflated.isEmpty()) {
+            Delivery d = qos0 == null ? null : qos0.pollFirst();
+            if (d == null && conflatedSize() > 0) {
                 Iterator<Delivery> it = conflated.values().iterator();
                 d = it.next();
                 it.remove();
             }
-            if (d == null && !reliable.isEmpty() && inflight.size() < window) {
+            if (d == null && reliableSize() > 0 && inflightSize() < window) {
                 d = reliable.pollFirst();
                 addBytes(-d.weight());
                 d.assign(allocatePacketId(), ++sendSequence);
-                inflight.put(d.packetId(), d);
+                inflight().put(d.packetId(), d);
                 if (journal != null) {
                     journal.inflight(d);
                     if (d.qos() == 2) {
@@ -412,7 +461,7 @@ public final class SubscriberQueue {
             }
             if (d.message().isExpired(now)) {
                 stats.dropped(BrokerStats.Drop.EXPIRED);
-                if (d.packetId() != 0) {
+                if (d.packetId() != 0 && inflight != null) {
                     inflight.remove(d.packetId());
                 }
                 if (journal != null) {
@@ -429,7 +478,7 @@ public final class SubscriberQueue {
         while (true) {
             int id = nextPacketId;
             nextPacketId = id == 65_535 ? 1 : id + 1;
-            if (!inflight.containsKey(id)) {
+            if (inflight == null || !inflight.containsKey(id)) {
                 return id;
             }
         }
@@ -440,7 +489,7 @@ public final class SubscriberQueue {
         Delivery d;
         DeliverySink wake = null;
         synchronized (this) {
-            d = inflight.remove(packetId);
+            d = inflight == null ? null : inflight.remove(packetId);
             if (d != null) {
                 lastProgressNanos = System.nanoTime();
                 if (journal != null) {
@@ -461,7 +510,7 @@ public final class SubscriberQueue {
 
     /** QoS 2 PUBREC: the delivery stays in the window until PUBCOMP; the adapter sends PUBREL. */
     public synchronized Delivery received(int packetId) {
-        Delivery d = inflight.get(packetId);
+        Delivery d = inflight == null ? null : inflight.get(packetId);
         if (d != null) {
             d.markReleased();
             lastProgressNanos = System.nanoTime();
@@ -491,13 +540,13 @@ public final class SubscriberQueue {
     public Delivery reject(int packetId) {
         Delivery d;
         synchronized (this) {
-            d = inflight.remove(packetId);
+            d = inflight == null ? null : inflight.remove(packetId);
             if (d != null) {
                 d.markDuplicate();
                 Delivery again = new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag());
                 again.markDuplicate();
                 again.viaGroup(d.group());
-                reliable.addFirst(again);
+                reliable().addFirst(again);
                 addBytes(again.weight());
                 if (journal != null && d.storeSeq() != 0) {
                     // same position, back to queued: a restart keeps it at the head
@@ -544,8 +593,12 @@ public final class SubscriberQueue {
             behind = true;
             waiters = roomWaiters;
             roomWaiters = null;
-            qos0.clear();
-            conflated.clear();
+            if (qos0 != null) {
+                qos0.clear();
+            }
+            if (conflated != null) {
+                conflated.clear();
+            }
         }
         if (waiters != null) {
             waiters.forEach(Runnable::run);
@@ -564,7 +617,9 @@ public final class SubscriberQueue {
             for (Delivery d : inSendOrder()) {
                 journal.done(d);
             }
-            reliable.forEach(journal::done);
+            if (reliable != null) {
+                reliable.forEach(journal::done);
+            }
         }
         journal = j;
         if (j != null) {
@@ -572,7 +627,9 @@ public final class SubscriberQueue {
                 j.queued(d);
                 j.inflight(d);
             }
-            reliable.forEach(j::queued);
+            if (reliable != null) {
+                reliable.forEach(j::queued);
+            }
         }
     }
 
@@ -585,14 +642,14 @@ public final class SubscriberQueue {
         if (journal != null) {
             journal.restored(d, seq);
         }
-        if (packetId != 0 && !inflight.containsKey(packetId)) {
+        if (packetId != 0 && (inflight == null || !inflight.containsKey(packetId))) {
             d.assign(packetId, ++sendSequence);
             if (released) {
                 d.markReleased();
             }
-            inflight.put(packetId, d);
+            inflight().put(packetId, d);
         } else {
-            reliable.addLast(d);
+            reliable().addLast(d);
             addBytes(d.weight());
         }
     }
@@ -617,25 +674,29 @@ public final class SubscriberQueue {
 
     /** Everything not yet acknowledged, window first, emptied out (still in the store: see {@link #forget}): for handing a leaving member's share on. */
     synchronized List<Delivery> takeUnacknowledged() {
-        List<Delivery> all = new ArrayList<>(inflight.size() + reliable.size());
+        List<Delivery> all = new ArrayList<>(inflightSize() + reliableSize());
         all.addAll(inSendOrder());
-        all.addAll(reliable);
-        inflight.clear();
-        reliable.clear();
+        if (reliable != null) {
+            all.addAll(reliable);
+            reliable.clear();
+        }
+        if (inflight != null) {
+            inflight.clear();
+        }
         addBytes(-reliableBytes);
         return all;
     }
 
     /** Nanoseconds the window has been full without an acknowledgement, 0 when it is not full. */
     public synchronized long stalledNanos(long now) {
-        if (sink == null || inflight.size() < window || inflight.isEmpty()) {
+        if (sink == null || inflightSize() < window || inflightSize() == 0) {
             return 0;
         }
         return now - lastProgressNanos;
     }
 
     public synchronized int queuedReliable() {
-        return reliable.size();
+        return reliableSize();
     }
 
     public synchronized long queuedBytes() {
@@ -643,11 +704,11 @@ public final class SubscriberQueue {
     }
 
     public synchronized int queuedQos0() {
-        return qos0.size() + conflated.size();
+        return qos0Size() + conflatedSize();
     }
 
     public synchronized int inflightCount() {
-        return inflight.size();
+        return inflightSize();
     }
 
     public synchronized int window() {
@@ -664,6 +725,9 @@ public final class SubscriberQueue {
     }
 
     private List<Delivery> inSendOrder() {
+        if (inflight == null) {
+            return new ArrayList<>(0);
+        }
         List<Delivery> ordered = new ArrayList<>(inflight.values());
         ordered.sort(Comparator.comparingLong(Delivery::sendSequence));
         return ordered;
