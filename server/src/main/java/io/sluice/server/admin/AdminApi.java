@@ -351,7 +351,7 @@ public final class AdminApi {
         return new AdminViews.Connection(e.number(), e.clientId(), e.protocol(), e.info().transport().label(),
                 e.info().subprotocol() == null ? null : e.info().subprotocol().toString(), e.info().path(), address(e),
                 Instant.ofEpochMilli(e.connectedAtMillis()).toString(), t == null ? 0 : t.bytesIn(),
-                t == null ? 0 : t.bytesOut(), e.messagesIn().sum(), e.messagesOut().sum(), t != null && t.readsPaused(), refs, subCount, queued, queuedBytes,
+                t == null ? 0 : t.bytesOut(), e.messagesIn(), e.messagesOut(), t != null && t.readsPaused(), refs, subCount, queued, queuedBytes,
                 inflight, window, subs);
     }
 

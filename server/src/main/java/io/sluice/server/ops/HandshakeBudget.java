@@ -1,6 +1,8 @@
 package io.sluice.server.ops;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
@@ -113,17 +115,25 @@ public final class HandshakeBudget {
 
     /** The place {@code child} holds from now until it is answered or closed (the count was taken by the caller). */
     private void take(Channel child) {
-        child.attr(PLACE).set(new Place(this));
-        child.closeFuture().addListener(f -> give(child));
+        Place place = new Place(this, child);
+        child.attr(PLACE).set(place);
+        child.closeFuture().addListener(place);
         child.pipeline().addFirst(GUARD, new SilenceGuard());
     }
 
-    /** {@code child}'s handshake ended (answered or closed): its place comes back, once. */
+    /**
+     * {@code child}'s handshake ended (answered or closed): its place comes back, once. The attribute and the close
+     * listener go with it, so a connection that lives on carries neither (Netty keeps an attribute's key on the
+     * channel when only its value is cleared; {@code getAndRemove} is deprecated against reusing the removed
+     * {@code Attribute} object, which nothing here does).
+     */
+    @SuppressWarnings("deprecation")
     void give(Channel child) {
-        Place place = child.attr(PLACE).getAndSet(null);
+        Place place = child.hasAttr(PLACE) ? child.attr(PLACE).getAndRemove() : null;
         if (place == null || !place.given.compareAndSet(false, true)) {
             return;
         }
+        child.closeFuture().removeListener(place);
         pending.decrementAndGet();
         if (child.pipeline().context(GUARD) != null) {
             child.pipeline().remove(GUARD);
@@ -224,13 +234,20 @@ public final class HandshakeBudget {
     private record Waiting(Channel child, Door door, long since) {
     }
 
-    /** A channel's place in the budget, given back once. */
-    static final class Place {
+    /** A channel's place in the budget, given back once; also what gives it back if the channel closes first. */
+    static final class Place implements ChannelFutureListener {
         final HandshakeBudget owner;
+        final Channel child;
         final AtomicBoolean given = new AtomicBoolean();
 
-        Place(HandshakeBudget owner) {
+        Place(HandshakeBudget owner, Channel child) {
             this.owner = owner;
+            this.child = child;
+        }
+
+        @Override
+        public void operationComplete(ChannelFuture future) {
+            owner.give(child);
         }
     }
 }

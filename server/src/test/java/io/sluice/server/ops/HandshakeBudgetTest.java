@@ -52,6 +52,7 @@ class HandshakeBudgetTest {
 
         Admission.established(c[0]);
         Admission.established(c[0]); // answered twice, given back once
+        assertFalse(c[0].hasAttr(HandshakeBudget.PLACE), "an answered connection keeps nothing of its place");
         listener.runPendingTasks();
         assertEquals(List.of(c[0], c[1], c[2]), handedOver, "the oldest waiting one takes the freed place");
         assertEquals(2, budget.pending());
@@ -66,6 +67,8 @@ class HandshakeBudgetTest {
         assertTrue(listener.config().isAutoRead());
         Admission.established(c[1]);
         assertEquals(2, budget.pending(), "a place comes back once");
+        c[0].close();
+        assertEquals(2, budget.pending(), "an answered connection that closes gives nothing back again");
     }
 
     /** A socket silent for a second on its I/O thread gives its place back; one that spoke keeps it until answered. */
