@@ -27,8 +27,9 @@ import java.util.stream.Stream;
  * load generator; delivered msg/s and the publish-to-deliver p99.
  * <pre>
  *   java -jar benchmarks.jar cluster [--nodes 1,2,3] [--qos 1] [--clients 10] [--duration 5] [--payload 64]
- *                                    [--nats-servers 1|3]
+ *                                    [--nats-servers 1|3] [--send-window N]
  * </pre>
+ * {@code --send-window}: the nodes' {@code --cluster-send-window} (default: the server's default; 0: none).
  * Every node runs in this JVM (as does the generator): on a small machine the figures are ratios between the
  * rows, not a capacity.
  */
@@ -40,11 +41,12 @@ public final class ClusterBench {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> flags = new LinkedHashMap<>(Map.of("nodes", "1,2,3", "qos", "1", "clients", "10",
-                "duration", "5", "payload", "64", "nats-server", "/usr/sbin/nats-server", "nats-servers", "1"));
+                "duration", "5", "payload", "64", "nats-server", "/usr/sbin/nats-server", "nats-servers", "1",
+                "send-window", ""));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !flags.containsKey(args[i].substring(2))) {
                 System.err.println("flags: --nodes 1,2,3 --qos 0|1 --clients N --duration S --payload B --nats-server PATH "
-                        + "--nats-servers 1|3");
+                        + "--nats-servers 1|3 --send-window N");
                 System.exit(2);
             }
             flags.put(args[i].substring(2), args[i + 1]);
@@ -99,6 +101,9 @@ public final class ClusterBench {
                 if (!urls.isEmpty()) {
                     s = s.with(Settings.CLUSTER_NATS, urls).with(Settings.NODE_ID, "bench" + i)
                             .with(Settings.CLUSTER_REPLICAS, natsServers);
+                    if (!flags.get("send-window").isEmpty()) {
+                        s = s.with(Settings.CLUSTER_SEND_WINDOW, Integer.parseInt(flags.get("send-window")));
+                    }
                 }
                 servers.add(SluiceServer.start(s));
             }
@@ -106,10 +111,17 @@ public final class ClusterBench {
             for (int i = nodes == 1 ? 0 : 1; i < nodes; i++) {
                 subPorts.append(subPorts.length() == 0 ? "" : ",").append(servers.get(i).port("mqtt"));
             }
-            return LoadGenerator.run("--scenario", "p2p", "--transport", "tcp", "--qos", flags.get("qos"),
-                    "--clients", flags.get("clients"), "--duration", flags.get("duration"), "--payload",
-                    flags.get("payload"), "--port", Integer.toString(servers.get(0).port("mqtt")),
+            Map<String, Object> result = LoadGenerator.run("--scenario", "p2p", "--transport", "tcp", "--qos",
+                    flags.get("qos"), "--clients", flags.get("clients"), "--duration", flags.get("duration"),
+                    "--payload", flags.get("payload"), "--port", Integer.toString(servers.get(0).port("mqtt")),
                     "--sub-ports", subPorts.toString(), "--settle", "1", "--drain", "30", "--label", "cluster-" + nodes);
+            if (servers.get(0).cluster() != null) {
+                var c = servers.get(0).cluster();
+                System.out.println("node 1: " + c.retried() + " sends refused by JetStream and tried again, "
+                        + c.heldForRoom() + " waits for another node's room, " + c.sentPastWindow()
+                        + " sends past the window");
+            }
+            return result;
         } finally {
             for (SluiceServer s : servers) {
                 s.close();

@@ -67,6 +67,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     static final String LIVE_SUBJECT = "sluice.live.";
     static final String CONTROL_SUBJECT = "sluice.control.";
     static final String ALIVE_SUBJECT = "sluice.alive.";
+    /** Reports of room from the nodes this one sends to: {@code sluice.room.<sending node>} (see RoomReports). */
+    static final String ROOM_SUBJECT = "sluice.room.";
     static final String ROUTES = "sluice-routes";
     static final String SESSIONS = "sluice-sessions";
     static final String RETAINED = "sluice-retained";
@@ -109,6 +111,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final Dispatcher dispatcher;
     /** Other nodes' heartbeats, on a thread of their own: the KV watches and QoS 0 fan-out never hold them up. */
     private final Dispatcher aliveDispatcher;
+    /** Other nodes' reports of room, on a thread of their own: a held lane goes on the moment one comes. */
+    private final Dispatcher roomDispatcher;
+    /** This node's reports of room to the nodes that send to it. */
+    private final RoomReports roomReports;
+    /** Sends them (one thread; a report only queues a core NATS publish). */
+    private final ScheduledExecutorService reporter;
     private final long publishTimeoutMillis;
     private final long ackWaitMillis;
     private final long nodeTimeoutMillis;
@@ -193,11 +201,32 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.beats = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-heartbeat"));
         this.dispatcher = nats.createDispatcher();
         this.aliveDispatcher = nats.createDispatcher();
+        this.roomDispatcher = nats.createDispatcher();
+        this.reporter = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-room"));
+        this.roomReports = new RoomReports(ROOM_SUBJECT, nats::publish, reporter);
         // after a refusal, at most a quarter of a subject's bound in flight: what can overtake a refused send (and
         // the receiving node must hold to put it back in order) stays well within what it may hold
         this.lanes = new SendLanes(js::publishAsync, retries, this::judge, this::taken, node + "-" + runId,
                 ATTEMPT_MILLIS, Math.min(settings.get(Settings.CLUSTER_MAX_PENDING),
-                        settings.get(Settings.MAX_QUEUED_MESSAGES)) / 4);
+                        settings.get(Settings.MAX_QUEUED_MESSAGES)) / 4,
+                // another node's share of the stream is never filled by this one: it waits for that node's room
+                Math.min(settings.get(Settings.CLUSTER_SEND_WINDOW), settings.get(Settings.CLUSTER_MAX_PENDING)),
+                new SendLanes.Room() {
+                    @Override
+                    public boolean flowControlled(String subject) {
+                        return subject.startsWith(NODE_SUBJECT);
+                    }
+
+                    @Override
+                    public boolean alive(String subject) {
+                        return liveness.isAlive(subject.substring(NODE_SUBJECT.length()));
+                    }
+
+                    @Override
+                    public boolean expired(SendLanes.Waiter waiter, long nowMillis) {
+                        return nowMillis >= ((Routing) waiter).deadlineMillis;
+                    }
+                });
         // fewer held than JetStream hands this node unacknowledged and keeps for it, so what a gap waits for gets in
         this.order = new LaneOrder<>(TimeUnit.MILLISECONDS.toNanos(nodeTimeoutMillis),
                 Math.min(settings.get(Settings.CLUSTER_MAX_ACK_PENDING), settings.get(Settings.CLUSTER_MAX_PENDING)) - 1);
@@ -331,6 +360,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     public void start() {
         try {
             aliveDispatcher.subscribe(ALIVE_SUBJECT + "*", this::aliveMessage);
+            roomDispatcher.subscribe(ROOM_SUBJECT + node, msg -> RoomReports.read(msg.getData(), lanes::room));
             follow(routes, ROUTES, this::routeChanged);
             follow(retainedKv, RETAINED, this::retainedChanged);
             follow(sessions.bucket(), ClusterSessions.BUCKET, sessions::changed);
@@ -830,7 +860,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                         continue;
                     }
                     String place = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(SendLanes.ORDER_HEADER);
-                    order.arrived(place, new Arrived(msg, m, seq), System.nanoTime(), this::deliver);
+                    order.arrived(place, Arrived.of(msg, m, seq, place), System.nanoTime(), this::deliver);
                 }
                 order.expire(System.nanoTime(), this::deliver);
             } catch (RuntimeException e) {
@@ -847,15 +877,29 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
     }
 
-    /** A message JetStream handed this node, decoded; {@code seq}: its stream sequence. */
-    private record Arrived(io.nats.client.Message msg, Message m, long seq) {
+    /**
+     * A message JetStream handed this node, decoded; {@code seq}: its stream sequence; {@code lane} and {@code place}
+     * from its {@link SendLanes#ORDER_HEADER} ("" and 0 without one).
+     */
+    private record Arrived(io.nats.client.Message msg, Message m, long seq, String lane, long place) {
+        static Arrived of(io.nats.client.Message msg, Message m, long seq, String order) {
+            int space = order == null ? -1 : order.indexOf(' ');
+            int next = space < 0 ? -1 : order.indexOf(' ', space + 1);
+            long place = 0;
+            if (next > space) {
+                try {
+                    place = Long.parseLong(order, space + 1, next, 10);
+                } catch (NumberFormatException e) {
+                    place = 0;
+                }
+            }
+            return new Arrived(msg, m, seq, space < 0 ? "" : order.substring(0, space), place);
+        }
     }
 
     /** Into the local queues, behind what the same lane sent to the same topic before it. */
     private void deliver(Arrived a) {
-        String order = a.msg().getHeaders() == null ? null : a.msg().getHeaders().getFirst(SendLanes.ORDER_HEADER);
-        int space = order == null ? -1 : order.indexOf(' ');
-        gates.submit((space < 0 ? "" : order.substring(0, space)) + "\n" + a.m().topic(), a);
+        gates.submit(a.lane() + "\n" + a.m().topic(), a);
     }
 
     /** Acknowledged to JetStream once every local queue holds it. */
@@ -864,6 +908,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         broker.publishFromCluster(a.m(), servedGroups(a.msg()), outcome -> {
             InHand h = inHand.remove(a.seq());
             (h == null ? a.msg() : h.msg).ack();
+            if (a.place() > 0) {
+                roomReports.done(a.lane(), a.place()); // its sender may send one more
+            }
             done.run();
         });
     }
@@ -1418,6 +1465,16 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return droppedQos0.get();
     }
 
+    /** Times a lane to another node waited for that node's room (its window full). */
+    public long heldForRoom() {
+        return lanes.heldForRoom();
+    }
+
+    /** Sends that went out past a lane's window because no report of room came (one may have been lost). */
+    public long sentPastWindow() {
+        return lanes.pastWindow();
+    }
+
     /** QoS 1/2 sends JetStream did not take at once and that were tried again. */
     public long retried() {
         return retried.get();
@@ -1440,6 +1497,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         lanes.close();
+        reporter.shutdownNow();
         beats.shutdownNow();
         retries.shutdownNow();
         sessions.close();

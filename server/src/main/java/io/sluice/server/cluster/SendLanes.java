@@ -34,6 +34,16 @@ import java.util.function.Function;
  * moment later, had room for the next. No send can take that back, so each message says where it stands (header
  * {@value #ORDER_HEADER}: the lane, its place in the lane, and the oldest place not yet taken when it went out) and the
  * receiving node puts what overtook back behind what it overtook ({@link LaneOrder}).
+ *
+ * <p><b>Room.</b> A lane to another node's subject is held to a window: at most {@code credit} of its sends gone out
+ * and not yet reported done by that node (in its local queues, acknowledged to JetStream). The receiving node reports
+ * the highest place of each lane it has done on core NATS ({@link #room}), and a lane held for room goes on the moment
+ * the report comes. So the stream never holds much more for a node than the windows of the nodes sending to it, a slow
+ * node holds its publishers without JetStream refusing anything, and what waits between nodes (and so the latency) is
+ * one window, not the stream's whole bound. A report lost on the way is made good by the next (each says the highest
+ * place done); if none comes for {@value #STALL_MILLIS} ms while a lane is held, one send goes out past the window
+ * (JetStream's bound still refuses it if the node really is full), whose report then frees the lane; a lane whose node
+ * is down is no longer held to the window (JetStream's bound and the node timeout decide, as without one).
  */
 final class SendLanes {
     /** {@code <lane> <place> <oldest place not yet taken>}; a lane is named once per node life and subject. */
@@ -43,6 +53,18 @@ final class SendLanes {
     private static final long IDLE_NANOS = TimeUnit.MINUTES.toNanos(1);
     /** After this many sends in a row taken since it stopped, a lane is no longer held to a window. */
     private static final int OPEN = 256;
+    /** A lane held for room this long without a report sends one past its window (a report may have been lost). */
+    static final long STALL_MILLIS = 1_000;
+
+    /**
+     * The node that sends lane {@code name} ({@code <node>-<life>-<number>}; a node id may hold {@code -}, a life and a
+     * number do not), null if the name is not a lane's.
+     */
+    static String senderOf(String name) {
+        int last = name.lastIndexOf('-');
+        int life = last <= 0 ? -1 : name.lastIndexOf('-', last - 1);
+        return life <= 0 ? null : name.substring(0, life);
+    }
 
     /** Who waits for a send: told once, when JetStream took it or it was given up. */
     interface Waiter {
@@ -67,6 +89,18 @@ final class SendLanes {
         Verdict judge(String subject, Waiter waiter, Throwable why);
     }
 
+    /** Which lanes wait for the receiving node's room, and whether that node is there to report it. */
+    interface Room {
+        /** Sends to {@code subject} are held to the window (another node's subject; not a kept session's). */
+        boolean flowControlled(String subject);
+
+        /** The node behind a flow-controlled {@code subject} is alive now (false: no report will come). */
+        boolean alive(String subject);
+
+        /** Whether a send held for room has waited past its publisher's deadline (it is then refused). */
+        boolean expired(Waiter waiter, long nowMillis);
+    }
+
     private final Function<NatsMessage, CompletableFuture<PublishAck>> publish;
     private final ScheduledExecutorService timer;
     private final Judge judge;
@@ -76,6 +110,12 @@ final class SendLanes {
     private final int ceiling;
     private final AtomicLong laneNumbers = new AtomicLong();
     private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
+    /** The same lanes by name, for the receiving nodes' reports. */
+    private final Map<String, Lane> byName = new ConcurrentHashMap<>();
+    private final int credit;
+    private final Room room;
+    private final AtomicLong heldForRoom = new AtomicLong();
+    private final AtomicLong pastWindow = new AtomicLong();
     private volatile boolean closed;
 
     /**
@@ -86,10 +126,14 @@ final class SendLanes {
      * @param prefix   this node's life ({@code <node>-<run>}), which lane names start with
      * @param attemptMillis how long an attempt waits for JetStream's acknowledgement
      * @param ceiling  the most sends a lane has in flight after it stopped, until {@value #OPEN} in a row are taken
+     * @param credit   the window of a flow-controlled lane: sends gone out and not reported done (0: no window)
+     * @param room     which lanes are flow-controlled
      */
     SendLanes(Function<NatsMessage, CompletableFuture<PublishAck>> publish, ScheduledExecutorService timer, Judge judge,
-              Runnable taken, String prefix, long attemptMillis, int ceiling) {
+              Runnable taken, String prefix, long attemptMillis, int ceiling, int credit, Room room) {
         this.ceiling = Math.max(1, ceiling);
+        this.credit = Math.max(0, credit);
+        this.room = room;
         this.publish = publish;
         this.timer = timer;
         this.judge = judge;
@@ -97,6 +141,9 @@ final class SendLanes {
         this.prefix = prefix;
         this.attemptMillis = attemptMillis;
         timer.scheduleWithFixedDelay(this::forgetIdle, 1, 1, TimeUnit.MINUTES);
+        if (this.credit > 0) {
+            timer.scheduleWithFixedDelay(this::checkHeld, STALL_MILLIS / 4, STALL_MILLIS / 4, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** One lane's sends not yet taken (nor given up), in the order they were made. */
@@ -120,10 +167,25 @@ final class SendLanes {
         int streak;
         long usedNanos = System.nanoTime();
         boolean forgotten;
+        /** Held to the window (another node's subject). */
+        final boolean credited;
+        /** Not held to it for now: its node is down (set back by the node's next report). */
+        boolean creditOff;
+        /** The highest place the receiving node reported done. */
+        long done;
+        /** Sends gone out, not given up, above {@link #done}: what counts against the window. */
+        int owed;
+        /** Those sends, in place order (some may have been given up since). */
+        final ArrayDeque<Send> owedSends = new ArrayDeque<>();
+        /** Since when the lane waits for room (0: it does not), or since its last send past the window. */
+        long heldNanos;
+        /** Bumped to cancel a probe scheduled after a backoff (a report resumed the lane earlier). */
+        long wakeGen;
 
-        Lane(String subject, String name) {
+        Lane(String subject, String name, boolean credited) {
             this.subject = subject;
             this.name = name;
+            this.credited = credited;
         }
     }
 
@@ -138,6 +200,8 @@ final class SendLanes {
         boolean done;
         /** Counted in its lane's {@code inFlight}. */
         boolean out;
+        /** Counted in its lane's {@code owed}. */
+        boolean owed;
 
         Send(Waiter waiter, String msgId, String groups, byte[] body, long place) {
             this.waiter = waiter;
@@ -154,7 +218,12 @@ final class SendLanes {
      */
     void send(String subject, String msgId, String groups, byte[] body, Waiter waiter) {
         while (true) {
-            Lane lane = lanes.computeIfAbsent(subject, s -> new Lane(s, prefix + "-" + laneNumbers.incrementAndGet()));
+            Lane lane = lanes.computeIfAbsent(subject, s -> {
+                Lane l = new Lane(s, prefix + "-" + laneNumbers.incrementAndGet(),
+                        credit > 0 && room != null && room.flowControlled(s));
+                byName.put(l.name, l);
+                return l;
+            });
             synchronized (lane) {
                 if (lane.forgotten) {
                     continue; // forgotten meanwhile: a fresh lane is made
@@ -169,14 +238,28 @@ final class SendLanes {
         }
     }
 
-    /** Under the lane's lock: what waits goes out, in order, as far as the window allows. */
+    /** Under the lane's lock: what waits goes out, in order, as far as the windows allow. */
     private void pump(Lane lane) {
         while (!lane.stopped && lane.inFlight < lane.window && !lane.waiting.isEmpty()) {
-            Send s = lane.waiting.pollFirst();
+            Send s = lane.waiting.peekFirst();
+            if (!s.done && needsRoom(lane, s) && lane.owed >= credit) {
+                if (lane.heldNanos == 0) {
+                    lane.heldNanos = System.nanoTime();
+                    heldForRoom.incrementAndGet();
+                }
+                return; // the receiving node's next report lets it go
+            }
+            lane.waiting.pollFirst();
             if (!s.done) {
                 transmit(lane, s);
             }
         }
+        lane.heldNanos = 0;
+    }
+
+    /** Whether {@code s} going out would count against its lane's window (it is not counted yet). */
+    private static boolean needsRoom(Lane lane, Send s) {
+        return lane.credited && !lane.creditOff && !s.owed && s.place > lane.done;
     }
 
     /** Under the lane's lock, so sends go out in lane order. */
@@ -187,6 +270,11 @@ final class SendLanes {
         if (!s.out) {
             s.out = true;
             lane.inFlight++;
+        }
+        if (lane.credited && !s.owed && s.place > lane.done) {
+            s.owed = true;
+            lane.owed++;
+            lane.owedSends.addLast(s); // first goes out in place order: the deque stays sorted
         }
         int attempt = ++s.attempt;
         Headers headers = new Headers();
@@ -259,11 +347,13 @@ final class SendLanes {
         switch (v) {
             case SKIP, REFUSE -> {
                 s.done = true;
+                unowe(lane, s);
                 after.add(v == Verdict.SKIP ? s.waiter::sent : s.waiter::refused);
                 dropDone(lane);
                 if (lane.probe == s) {
                     lane.probe = null;
-                    timer.execute(() -> probe(lane)); // the next one goes out alone now
+                    long gen = ++lane.wakeGen;
+                    timer.execute(() -> probe(lane, gen)); // the next one goes out alone now
                 } else {
                     pump(lane);
                 }
@@ -277,6 +367,9 @@ final class SendLanes {
                 }
                 lane.pending.clear();
                 lane.waiting.clear();
+                lane.owedSends.clear();
+                lane.owed = 0;
+                lane.heldNanos = 0;
                 lane.inFlight = 0;
                 lane.stopped = false;
                 lane.probe = null;
@@ -319,29 +412,132 @@ final class SendLanes {
     private void later(Lane lane) {
         long delay = Math.min(1000, 20L << Math.min(lane.failures++, 6));
         if (!closed) {
-            timer.schedule(() -> probe(lane), delay, TimeUnit.MILLISECONDS);
+            long gen = ++lane.wakeGen;
+            timer.schedule(() -> probe(lane, gen), delay, TimeUnit.MILLISECONDS);
         }
     }
 
-    /** The oldest send not yet taken goes out alone. */
-    private void probe(Lane lane) {
+    /** The oldest send not yet taken goes out alone, unless a report sent it out already ({@code gen} is old). */
+    private void probe(Lane lane, long gen) {
         synchronized (lane) {
-            dropDone(lane);
-            if (lane.pending.isEmpty()) {
-                lane.stopped = false;
-                lane.probe = null;
+            if (gen != lane.wakeGen || lane.probe != null) {
                 return;
             }
-            Send head = lane.pending.peekFirst();
-            while (lane.waiting.peekFirst() != null && lane.waiting.peekFirst().done) {
-                lane.waiting.pollFirst();
-            }
-            if (lane.waiting.peekFirst() == head) {
-                lane.waiting.pollFirst();
-            }
-            lane.probe = head;
-            transmit(lane, head);
+            probeNow(lane);
         }
+    }
+
+    /** Under the lane's lock. */
+    private void probeNow(Lane lane) {
+        dropDone(lane);
+        if (lane.pending.isEmpty()) {
+            lane.stopped = false;
+            lane.probe = null;
+            return;
+        }
+        Send head = lane.pending.peekFirst();
+        while (lane.waiting.peekFirst() != null && lane.waiting.peekFirst().done) {
+            lane.waiting.pollFirst();
+        }
+        if (lane.waiting.peekFirst() == head) {
+            lane.waiting.pollFirst();
+        }
+        lane.probe = head;
+        transmit(lane, head);
+    }
+
+    /** Under the lane's lock: a send given up no longer counts against the window. */
+    private static void unowe(Lane lane, Send s) {
+        if (s.owed) {
+            s.owed = false;
+            lane.owed--;
+        }
+    }
+
+    /**
+     * The receiving node has done every send of lane {@code name} up to {@code place} it got (reported on core NATS):
+     * room for as many more. A lane stopped by a refusal tries again at once instead of after its backoff.
+     */
+    void room(String name, long place) {
+        Lane lane = byName.get(name);
+        if (lane == null) {
+            return; // forgotten, or another life's
+        }
+        synchronized (lane) {
+            lane.creditOff = false;
+            if (place > lane.done) {
+                lane.done = place;
+                while (!lane.owedSends.isEmpty() && lane.owedSends.peekFirst().place <= place) {
+                    unowe(lane, lane.owedSends.pollFirst());
+                }
+            }
+            lane.heldNanos = lane.heldNanos == 0 ? 0 : System.nanoTime();
+            if (lane.stopped) {
+                if (lane.probe == null) {
+                    lane.wakeGen++; // the backoff's probe is not needed any more
+                    probeNow(lane);
+                }
+            } else {
+                pump(lane);
+            }
+        }
+    }
+
+    /**
+     * Every quarter of {@value #STALL_MILLIS} ms: a lane held for room whose node is down is let go (JetStream's bound
+     * decides); one held that long without a report sends its next send past the window; sends held past their
+     * publishers' deadlines are refused.
+     */
+    private void checkHeld() {
+        long now = System.nanoTime();
+        long nowMillis = System.currentTimeMillis();
+        for (Lane lane : byName.values()) {
+            if (!lane.credited) {
+                continue;
+            }
+            List<Runnable> after = new ArrayList<>(0);
+            synchronized (lane) {
+                if (lane.heldNanos == 0 || lane.stopped) {
+                    continue;
+                }
+                if (!room.alive(lane.subject)) {
+                    lane.creditOff = true;
+                    pump(lane);
+                    continue;
+                }
+                for (Send s : lane.waiting) {
+                    if (!s.done && !s.owed && room.expired(s.waiter, nowMillis)) {
+                        s.done = true;
+                        after.add(s.waiter::refused);
+                    }
+                }
+                dropDone(lane);
+                if (now - lane.heldNanos >= TimeUnit.MILLISECONDS.toNanos(STALL_MILLIS)) {
+                    Send next = null;
+                    while (!lane.waiting.isEmpty() && (next = lane.waiting.pollFirst()).done) {
+                        next = null;
+                    }
+                    if (next != null) {
+                        pastWindow.incrementAndGet();
+                        transmit(lane, next);
+                    }
+                    lane.heldNanos = now;
+                }
+                pump(lane);
+            }
+            for (Runnable r : after) {
+                r.run();
+            }
+        }
+    }
+
+    /** Times a lane began to wait for room, and sends that went out past the window (no report came). */
+    long heldForRoom() {
+        return heldForRoom.get();
+    }
+
+    long pastWindow() {
+        return pastWindow.get();
     }
 
     private static void dropDone(Lane lane) {
@@ -358,6 +554,7 @@ final class SendLanes {
                 if (lane.pending.isEmpty() && !lane.stopped && now - lane.usedNanos > IDLE_NANOS) {
                     lane.forgotten = true;
                     it.remove();
+                    byName.remove(lane.name);
                 }
             }
         }

@@ -35,10 +35,12 @@ class ClusterOrderTest {
      * two pipelined publishers on node 1 (up to 64 unanswered each) with 1000 messages each fill that share again and
      * again, so JetStream refuses publishes and takes later ones as soon as node 2 frees room, and node 2's fan-out
      * waits for room in the subscriber's queue. Each publisher's messages reach the subscriber all, in publish order.
+     * (Node 1 sends without a window, so that JetStream refuses: as it does when several nodes send to one whose
+     * share is smaller than their windows together, or when NATS is away.)
      */
     @Test
     void aPublishJetStreamRefusedIsNotOvertakenByTheSamePublishersLaterOnes() throws Exception {
-        Sluice n1 = cluster.node("or1", "cluster-max-pending", "100");
+        Sluice n1 = cluster.node("or1", "cluster-max-pending", "100", "cluster-send-window", "0");
         Sluice n2 = cluster.node("or2", "cluster-max-pending", "100", "cluster-max-ack-pending", "100",
                 "max-queued-messages", "5");
         Map<String, List<Integer>> got = subscriber(n2, "order/+");
@@ -55,6 +57,52 @@ class ClusterOrderTest {
                 "every message on node 2", 30);
         assertTrue(n1.server().cluster().retried() > 0, "JetStream never refused a publish: the test did not test");
         for (String topic : List.of("order/a", "order/b")) {
+            assertInOrder(n, firstSeen(got, topic), topic);
+        }
+    }
+
+    /**
+     * The same two publishers with node 1's window of 20 ahead of node 2's reports of room: node 1 waits for node 2's
+     * room instead of filling its share of the stream, so JetStream refuses nothing, holds for node 2 at most the window
+     * and what node 2 has been handed (its max-ack-pending, 10) and not yet put into the subscriber's queue, and each
+     * publisher's messages reach the subscriber all, in publish order.
+     */
+    @Test
+    void aNodeWaitsForTheReceivingNodesRoomAndJetStreamRefusesNothing() throws Exception {
+        NatsServer nats = cluster.nats();
+        int window = 20;
+        int handed = 10;
+        Sluice n1 = cluster.node("ow1", "cluster-max-pending", "100", "cluster-send-window", Integer.toString(window));
+        Sluice n2 = cluster.node("ow2", "cluster-max-pending", "100", "cluster-max-ack-pending", Integer.toString(handed),
+                "max-queued-messages", "5");
+        Map<String, List<Integer>> got = subscriber(n2, "window/+");
+        await(() -> n1.server().cluster().nodesFor("window/a").contains("ow2"), "the route to ow2");
+
+        int n = 1000;
+        List<Set<Integer>> acked = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicLong most = new java.util.concurrent.atomic.AtomicLong();
+        try (io.nats.client.Connection c = io.nats.client.Nats.connect(nats.url())) {
+            for (String topic : List.of("window/a", "window/b")) {
+                acked.add(ClusterFixture.publishInBackground(publisher(n1, "ow-pub-" + topic.substring(7)), topic, n, 64));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!acked.stream().allMatch(a -> a.size() == n) && System.nanoTime() < deadline) {
+                long held = c.jetStreamManagement().getStreamInfo(NatsCluster.STREAM).getStreamState().getMsgCount();
+                most.accumulateAndGet(held, Math::max);
+                Thread.sleep(5);
+            }
+        }
+        await(() -> acked.stream().allMatch(a -> a.size() == n), "every PUBACK, got "
+                + acked.stream().map(Set::size).toList(), 5);
+        await(() -> firstSeen(got, "window/a").size() == n && firstSeen(got, "window/b").size() == n,
+                "every message on node 2", 30);
+        assertTrue(n1.server().cluster().heldForRoom() > 0, "node 1 never waited for node 2's room: the test did not test");
+        assertEquals(0, n1.server().cluster().retried(), "JetStream refused sends node 1 held to its window");
+        // a send past the window when no report came for a second may add one now and then
+        assertTrue(most.get() <= window + handed + 2, "JetStream held " + most.get() + " for node 2, past the window "
+                + window + " and the " + handed + " handed to it");
+        assertTrue(most.get() > 0, "nothing seen in the stream: the test did not look");
+        for (String topic : List.of("window/a", "window/b")) {
             assertInOrder(n, firstSeen(got, topic), topic);
         }
     }

@@ -30,7 +30,37 @@ class SendLanesTest {
     private final AtomicReference<SendLanes.Verdict> verdict = new AtomicReference<>(SendLanes.Verdict.RETRY);
     private final List<String> answers = new CopyOnWriteArrayList<>();
     private final SendLanes lanes = new SendLanes(this::publish, timer, (subject, w, why) -> verdict.get(), () -> { },
-            "n-run", 60_000, 4);
+            "n-run", 60_000, 4, 0, null);
+    /** The receiving node is alive, as the credited lanes' tests say. */
+    private final java.util.concurrent.atomic.AtomicBoolean alive = new java.util.concurrent.atomic.AtomicBoolean(true);
+    /** Sends whose publisher's deadline passed, by body. */
+    private final java.util.Set<String> expired = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Lanes to subjects starting with "node." held to a window of {@code credit}; others not. */
+    private SendLanes credited(int credit) {
+        return new SendLanes(this::publish, timer, (subject, w, why) -> verdict.get(), () -> { }, "n-run", 60_000,
+                1_000, credit, new SendLanes.Room() {
+            @Override
+            public boolean flowControlled(String subject) {
+                return subject.startsWith("node.");
+            }
+
+            @Override
+            public boolean alive(String subject) {
+                return alive.get();
+            }
+
+            @Override
+            public boolean expired(SendLanes.Waiter waiter, long nowMillis) {
+                return expired.contains(((Named) waiter).body());
+            }
+        });
+    }
+
+    /** A waiter that knows its send's body. */
+    private interface Named extends SendLanes.Waiter {
+        String body();
+    }
 
     record Attempt(NatsMessage msg, CompletableFuture<PublishAck> ack) {
         String body() {
@@ -67,7 +97,16 @@ class SendLanesTest {
     }
 
     private void send(String subject, String body) {
-        lanes.send(subject, "id-" + body, null, body.getBytes(StandardCharsets.UTF_8), new SendLanes.Waiter() {
+        send(lanes, subject, body);
+    }
+
+    private void send(SendLanes lanes, String subject, String body) {
+        lanes.send(subject, "id-" + body, null, body.getBytes(StandardCharsets.UTF_8), new Named() {
+            @Override
+            public String body() {
+                return body;
+            }
+
             @Override
             public void sent() {
                 answers.add(body + " sent");
@@ -176,5 +215,128 @@ class SendLanesTest {
         send("s.b", "b1");
         assertEquals(List.of("a1", "b1"), bodies(0));
         assertTrue(out.get(1).order().startsWith("n-run-2 "), "a lane of its own");
+    }
+
+    @Test
+    void aLaneToANodeSendsAtMostItsWindowAheadOfThatNodesReportsAndGoesOnAtOnceWithOne() {
+        SendLanes w = credited(3);
+        try {
+            for (int i = 1; i <= 6; i++) {
+                send(w, "node.b", Integer.toString(i));
+            }
+            assertEquals(List.of("1", "2", "3"), bodies(0), "the window");
+            out.forEach(Attempt::take);
+            assertEquals(List.of("1 sent", "2 sent", "3 sent"), answers, "taken by JetStream: their publishers answered");
+            assertEquals(3, out.size(), "taken is not done: the node has not reported room");
+            w.room("n-run-1", 2);
+            assertEquals(List.of("1", "2", "3", "4", "5"), bodies(0), "two done at the node: two more, at once");
+            w.room("n-run-1", 1);
+            assertEquals(5, out.size(), "an older report (out of order) frees nothing");
+            w.room("n-run-9", 99);
+            assertEquals(5, out.size(), "another lane's report frees nothing here");
+            assertEquals("n-run-1 4 4", out.get(3).order());
+            send(w, "session.s", "k1");
+            assertEquals("k1", out.get(out.size() - 1).body(), "a kept session's lane has no window");
+            assertEquals(1, w.heldForRoom());
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
+    void aReportResumesALaneStoppedByARefusalWithoutWaitingOutItsBackoff() {
+        SendLanes w = credited(10);
+        try {
+            send(w, "node.b", "1");
+            send(w, "node.b", "2");
+            out.get(0).refuse(); // stopped; backoffs 20, 40, ... ms
+            out.get(1).refuse();
+            for (int attempt = 3; attempt <= 7; attempt++) {
+                int n = attempt;
+                await(() -> out.size() == n, "probe " + n);
+                out.get(n - 1).refuse();
+            }
+            // the next probe is due after 640 ms; a report of room sends it now
+            w.room("n-run-1", 0);
+            assertEquals(8, out.size(), "the probe went out with the report");
+            assertEquals("1", out.get(7).body());
+            out.get(7).take();
+            assertEquals(List.of("1", "2"), bodies(7), "resumed: 2 again");
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
+    void aSendGivenUpFreesItsRoom() {
+        SendLanes w = credited(2);
+        try {
+            for (String b : List.of("1", "2", "3")) {
+                send(w, "node.b", b);
+            }
+            verdict.set(SendLanes.Verdict.REFUSE);
+            out.get(0).refuse(); // refused to its publisher: never reaches the node, which never reports it
+            assertEquals(List.of("1", "2", "3"), bodies(0), "3 takes the room 1 had");
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
+    void withoutReportsALaneSendsOnePastItsWindowNowAndThen() {
+        SendLanes w = credited(2);
+        try {
+            for (int i = 1; i <= 4; i++) {
+                send(w, "node.b", Integer.toString(i));
+            }
+            out.forEach(Attempt::take);
+            await(() -> out.size() == 3, "one send past the window once no report came for a while");
+            assertEquals("3", out.get(2).body());
+            assertEquals(1, w.pastWindow());
+            out.get(2).take();
+            w.room("n-run-1", 3); // its report frees the lane
+            assertEquals(List.of("1", "2", "3", "4"), bodies(0));
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
+    void aLaneWhoseNodeIsDownIsNotHeldToItsWindow() {
+        SendLanes w = credited(2);
+        try {
+            for (int i = 1; i <= 5; i++) {
+                send(w, "node.b", Integer.toString(i));
+            }
+            assertEquals(2, out.size());
+            alive.set(false);
+            await(() -> out.size() == 5, "everything out: JetStream's bound and the node timeout decide");
+            alive.set(true);
+            w.room("n-run-1", 5);
+            send(w, "node.b", "6");
+            send(w, "node.b", "7");
+            send(w, "node.b", "8");
+            assertEquals(List.of("6", "7"), bodies(5), "its report puts the window back");
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
+    void aSendHeldForRoomPastItsPublishersDeadlineIsRefused() {
+        SendLanes w = credited(1);
+        try {
+            send(w, "node.b", "1");
+            send(w, "node.b", "2");
+            send(w, "node.b", "3");
+            expired.add("2");
+            await(() -> answers.contains("2 refused"), "2 refused while held");
+            assertEquals(1, out.size(), "nothing more out: 3 still waits for room");
+            out.get(0).take();
+            w.room("n-run-1", 1);
+            assertEquals(List.of("1", "3"), bodies(0));
+        } finally {
+            w.close();
+        }
     }
 }
