@@ -204,14 +204,19 @@ public final class Broker implements AutoCloseable {
 
     /**
      * A message the cluster keeps for a session connected here, into its queue as a publish matching its ordinary
-     * subscriptions would put it; {@code settled} runs once it is done with (acknowledged, expired, or not for the
+     * subscriptions would put it (or, {@code groups} not empty, its shared subscriptions to those groups); {@code settled} runs once it is done with (acknowledged, expired, or not for the
      * session at all), when the cluster may let its copy go. False when the queue is full: then {@code onRoom} runs
      * once it has room, and the caller offers the same message again.
      */
-    public boolean deliverKept(Session s, Message m, boolean redelivered, Runnable settled, Runnable onRoom) {
+    public boolean deliverKept(Session s, Message m, java.util.Set<String> groups, boolean redelivered, Runnable settled,
+                               Runnable onRoom) {
         List<Subscription> matching = new ArrayList<>(2);
         for (Subscription sub : s.subscriptions()) {
-            if (!matchedHere(sub) && TopicFilter.matches(sub.filter(), m.topic())) {
+            // a message a shared group gave the session (offline) names the group ("<group>/<filter>") and is
+            // for that subscription alone; any other is for its ordinary subscriptions
+            boolean forIt = groups.isEmpty() ? !matchedHere(sub)
+                    : sub.isShared() && groups.contains(sub.shareGroup() + "/" + sub.filter());
+            if (forIt && TopicFilter.matches(sub.filter(), m.topic())) {
                 matching.add(sub);
             }
         }

@@ -27,7 +27,8 @@ public interface ClusterBus {
      *
      * <p>A shared group with members on several nodes gets the message once in the cluster: the bus picks the node
      * (among those with a member; this one only when it has a connected member) and returns {@code local} without
-     * the groups another node serves, which is what the local fan-out delivers.
+     * the groups another node serves, which is what the local fan-out delivers. A group with no member on any node
+     * goes to one of its offline members among the persistent sessions the cluster keeps.
      */
     MatchResult route(Message message, MatchResult local, boolean canRefuse, RouteCallback done);
 

@@ -211,14 +211,23 @@ final class ClusterSessions implements AutoCloseable {
         }
     }
 
+    /**
+     * What a publish matches the session by: its ordinary filters, and while it is offline its shared ones
+     * ({@code $share/<group>/<filter>}), which a group with no member on any node falls back to.
+     */
     private static java.util.Set<String> filters(Kept k) {
         if (k == null) {
             return java.util.Set.of();
         }
         java.util.Set<String> out = new java.util.HashSet<>();
         for (KeptSubscription s : k.session().subscriptions()) {
-            // shared and $ subscriptions are matched on the node the session is connected to
-            if (s.shareGroup() == null && !s.filter().startsWith("$")) {
+            if (s.shareGroup() != null) {
+                // connected, it is a member of its groups in the trie of the node it is on
+                if (k.disconnectedAtMillis() > 0) {
+                    out.add("$share/" + s.shareGroup() + "/" + s.filter());
+                }
+            } else if (!s.filter().startsWith("$")) {
+                // $ subscriptions are matched on the node the session is connected to ($SYS is each node's own)
                 out.add(s.filter());
             }
         }
@@ -236,9 +245,21 @@ final class ClusterSessions implements AutoCloseable {
         return k == null ? null : k.session();
     }
 
-    /** The subjects of kept sessions a publish to {@code topic} goes to. */
-    List<String> subjectsFor(String topic) {
-        MatchResult match = routes.match(topic);
+    /**
+     * The kept sessions a publish to {@code topic} matches: {@code session(i).clientId()} is the hash of one whose
+     * ordinary filters match, {@code group(i)} a shared group with offline kept sessions as members.
+     */
+    MatchResult match(String topic) {
+        return routes.match(topic);
+    }
+
+    /** The subject of a kept session's queue, from the hash a {@link #match} names it by. */
+    static String subject(String hash) {
+        return SUBJECT + hash;
+    }
+
+    /** The subjects of the kept sessions whose ordinary filters {@code match} (of {@link #match}) found. */
+    static List<String> subjects(MatchResult match) {
         int n = match.sessionCount();
         if (n == 0) {
             return List.of();
@@ -655,7 +676,8 @@ final class ClusterSessions implements AutoCloseable {
                     continue;
                 }
                 boolean again = msg.isJetStream() && msg.metaData().deliveredCount() > 1;
-                if (!broker.deliverKept(session, m, again, msg::ack, this::pump)) {
+                // a message a shared group gave the session while it was offline names the group
+                if (!broker.deliverKept(session, m, NatsCluster.servedGroups(msg), again, msg::ack, this::pump)) {
                     return; // parked; pump() runs again once the queue has room
                 }
                 synchronized (this) {

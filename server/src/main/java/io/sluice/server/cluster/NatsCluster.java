@@ -590,8 +590,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     public MatchResult route(Message m, MatchResult local, boolean canRefuse, RouteCallback done) {
         MatchResult match = table.match(m.topic());
         // persistent sessions kept in JetStream, wherever they are connected (this node included)
-        List<String> kept = sessions.subjectsFor(m.topic());
-        if (match.sessionCount() == 0 && match.groupCount() == 0 && kept.isEmpty()) {
+        MatchResult keptMatch = sessions.match(m.topic());
+        List<String> kept = ClusterSessions.subjects(keptMatch);
+        if (match.sessionCount() == 0 && match.groupCount() == 0 && kept.isEmpty() && keptMatch.groupCount() == 0) {
             done.routed(0, true);
             return local;
         }
@@ -618,8 +619,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             targets.put(pick, groups);
         }
         MatchResult served = local.withGroups(i -> !servedElsewhere[i]);
+        Map<String, List<String>> keptGroups = offlineShares(keptMatch, local, match);
         int nodes = targets.size();
-        if (nodes == 0 && kept.isEmpty()) {
+        if (nodes == 0 && kept.isEmpty() && keptGroups.isEmpty()) {
             done.routed(0, true);
             return served;
         }
@@ -642,10 +644,17 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     droppedQos0.incrementAndGet();
                 }
             }
-            done.routed(nodes + kept.size(), true);
+            for (Map.Entry<String, List<String>> t : keptGroups.entrySet()) {
+                try {
+                    js.publishAsync(withGroups(t.getKey(), id + "g", t.getValue(), body));
+                } catch (RuntimeException e) {
+                    droppedQos0.incrementAndGet();
+                }
+            }
+            done.routed(nodes + kept.size() + keptGroups.size(), true);
             return served;
         }
-        Routing r = new Routing(nodes + kept.size(), done,
+        Routing r = new Routing(nodes + kept.size() + keptGroups.size(), done,
                 canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
         for (Map.Entry<String, List<String>> t : targets.entrySet()) {
             String subject = NODE_SUBJECT + t.getKey();
@@ -655,7 +664,40 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         for (String subject : kept) {
             lanes.send(subject, id + "-" + subject, null, body, r);
         }
+        for (Map.Entry<String, List<String>> t : keptGroups.entrySet()) {
+            // apart from what the session's ordinary filters get: an id of its own, so JetStream keeps both
+            lanes.send(t.getKey(), id + "g-" + t.getKey(), String.join(",", t.getValue()), body, r);
+        }
         return served;
+    }
+
+    /**
+     * The shared groups no node has a member of (here or in the route table) whose only members are kept sessions
+     * that are offline: one of those, round robin, keeps the message in its queue, as an offline member of a group
+     * does on one broker (MQTT 5 section 4.8.2). By subject of the chosen session's queue, the groups it serves
+     * there ({@code <group>/<filter>}, base64url). A group with a member on some node, connected or not, is that
+     * node's to serve.
+     */
+    private Map<String, List<String>> offlineShares(MatchResult keptMatch, MatchResult local, MatchResult remote) {
+        if (keptMatch.groupCount() == 0) {
+            return Map.of();
+        }
+        Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < keptMatch.groupCount(); i++) {
+            SharedGroup g = keptMatch.group(i);
+            if (localGroup(local, g) >= 0 || localGroup(remote, g) >= 0) {
+                continue;
+            }
+            io.sluice.server.broker.Subscription[] members = g.members();
+            if (members.length == 0) {
+                continue;
+            }
+            int n = Math.floorMod(groupCursors.computeIfAbsent(g.name() + "/" + g.filter(),
+                    k -> new AtomicInteger()).getAndIncrement(), members.length);
+            out.computeIfAbsent(ClusterSessions.subject(members[n].session().clientId()), k -> new ArrayList<>(1))
+                    .add(B64.encodeToString((g.name() + "/" + g.filter()).getBytes(StandardCharsets.UTF_8)));
+        }
+        return out;
     }
 
     /** Header naming the shared groups the receiving node serves for a message (base64url, comma separated). */
@@ -717,8 +759,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return withGroups(subject, id, List.of(), body);
     }
 
-    /** The shared groups a message from another node names for this node to serve. */
-    private static java.util.Set<String> servedGroups(io.nats.client.Message msg) {
+    /**
+     * The shared groups a message names for its receiver to serve ({@code <group>/<filter>}): a node's, from another
+     * node; a kept session's, given it while it was offline.
+     */
+    static java.util.Set<String> servedGroups(io.nats.client.Message msg) {
         String value = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(GROUPS_HEADER);
         if (value == null || value.isEmpty()) {
             return java.util.Set.of();

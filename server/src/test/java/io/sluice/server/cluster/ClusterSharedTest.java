@@ -1,9 +1,11 @@
 package io.sluice.server.cluster;
 
 import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import io.sluice.server.Sluice;
+import io.sluice.server.broker.SessionId;
 import io.sluice.server.security.StompWire;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -131,6 +133,78 @@ class ClusterSharedTest {
             r1.join(5000);
             r2.join(5000);
         }
+    }
+
+    /**
+     * A persistent session's shared subscription keeps receiving its share while the session is offline (MQTT 5
+     * section 4.8.2): with no member of the group on any node, offline kept sessions hold the group's messages in
+     * their queues, each message in one of them, and get them wherever they reconnect. While a member is connected
+     * somewhere, that member is served and the offline ones get nothing.
+     */
+    @Test
+    void offlineKeptSessionsKeepTheirShareOfAGroupWithNoMemberOnAnyNode() {
+        String group = "$share/keep/kept/+";
+        for (String[] k : new String[][] {{"keeper-a", "1"}, {"keeper-b", "2"}}) {
+            Mqtt5AsyncClient c = keeper(k[1].equals("1") ? n1 : n2, k[0], new CopyOnWriteArrayList<>());
+            c.subscribeWith().topicFilter(group).qos(MqttQos.AT_LEAST_ONCE).send().join();
+            c.subscribeWith().topicFilter("kept-marker/" + k[0]).qos(MqttQos.AT_LEAST_ONCE).send().join();
+            c.disconnect().join();
+        }
+        for (Sluice node : List.of(n1, n2)) {
+            await(() -> node.server().cluster().offlineSince(new SessionId("mqtt", "keeper-a")) > 0
+                    && node.server().cluster().offlineSince(new SessionId("mqtt", "keeper-b")) > 0
+                    && node.server().cluster().groupNodesFor("keep", "kept/x").isEmpty(),
+                    "both sessions offline, no node with a member, on " + node.server().cluster().nodeId());
+        }
+        Mqtt5BlockingClient pub = mqtt(n1, "keeper-pub");
+        int n = 10;
+        for (int i = 0; i < n; i++) {
+            // acknowledged once a kept session's queue in JetStream holds it
+            pub.publishWith().topic("kept/" + (i % 2)).qos(MqttQos.AT_LEAST_ONCE).payload(("k" + i).getBytes()).send();
+        }
+
+        // a connected member elsewhere takes the group's messages from now on; the offline ones get none of them
+        Mqtt5BlockingClient live = mqtt(n2, "keeper-live");
+        List<String> onLive = subscribe(live, group);
+        await(() -> n1.server().cluster().groupNodesFor("keep", "kept/x").contains("g2"), "the connected member known");
+        for (int i = 0; i < 4; i++) {
+            pub.publishWith().topic("kept/x").qos(MqttQos.AT_LEAST_ONCE).payload(("live" + i).getBytes()).send();
+        }
+        await(() -> onLive.size() == 4, "the connected member's messages, got " + onLive);
+        live.disconnect();
+
+        // back on the other node each: what each session's queue held for the group, then its marker behind it
+        List<String> onA = new CopyOnWriteArrayList<>();
+        List<String> onB = new CopyOnWriteArrayList<>();
+        Mqtt5AsyncClient a = keeper(n2, "keeper-a", onA);
+        Mqtt5AsyncClient b = keeper(n1, "keeper-b", onB);
+        pub.publishWith().topic("kept-marker/keeper-a").qos(MqttQos.AT_LEAST_ONCE).payload("end".getBytes()).send();
+        pub.publishWith().topic("kept-marker/keeper-b").qos(MqttQos.AT_LEAST_ONCE).payload("end".getBytes()).send();
+        await(() -> onA.contains("end") && onB.contains("end"), "both markers, got " + onA + " and " + onB);
+        List<String> union = new ArrayList<>(onA);
+        union.addAll(onB);
+        union.removeIf(p -> p.equals("end"));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            expected.add("k" + i);
+        }
+        union.sort(java.util.Comparator.comparing((String p) -> Integer.parseInt(p.substring(1))));
+        assertEquals(expected, union, "each of the group's messages in one offline session, none of the connected "
+                + "member's: " + onA + " and " + onB);
+        assertTrue(onA.size() > 1 && onB.size() > 1, "both offline sessions got a share: " + onA + " and " + onB);
+        a.disconnectWith().sessionExpiryInterval(0).send().join();
+        b.disconnectWith().sessionExpiryInterval(0).send().join();
+        pub.disconnect();
+    }
+
+    /** A persistent MQTT 5 session (expiry 60 s) on {@code node}, its payloads into {@code got}. */
+    private static Mqtt5AsyncClient keeper(Sluice node, String id, List<String> got) {
+        Mqtt5AsyncClient c = Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1")
+                .serverPort(node.urls().mqttPort()).buildAsync();
+        c.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
+                p -> got.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+        c.connectWith().cleanStart(false).sessionExpiryInterval(60).send().join();
+        return c;
     }
 
     /** Read MESSAGE frames into {@code into} until the connection closes. */
