@@ -9,6 +9,8 @@ import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.util.internal.PlatformDependent;
 
 import java.lang.invoke.MethodHandles;
@@ -57,7 +59,72 @@ final class GroupCommitWriter implements AutoCloseable {
     private static final long CLOCK_PERIOD_MILLIS = 1000;
 
     interface Op {
-        void apply(WriteBatch batch) throws RocksDBException;
+        void apply(Batch batch) throws RocksDBException;
+    }
+
+    /**
+     * The {@link WriteBatch} being built, with the writer's two reused direct buffers: the frequent operations (queue
+     * entries, payloads, history entries and their deletes) encode their key and value in place and hand them to
+     * RocksDB without an array of their own or a copy on the way in.
+     */
+    static final class Batch implements AutoCloseable {
+        private final WriteBatch batch = new WriteBatch();
+        private final ByteBuf key = Unpooled.directBuffer(256);
+        private final ByteBuf value = Unpooled.directBuffer(1024);
+
+        /** The key buffer, emptied: write the key, then {@link #put()} or {@link #delete()}. */
+        ByteBuf key() {
+            return key.clear();
+        }
+
+        /** The value buffer, emptied. */
+        ByteBuf value() {
+            return value.clear();
+        }
+
+        /** Put what {@link #key()} and {@link #value()} hold. */
+        void put() throws RocksDBException {
+            batch.put(key.internalNioBuffer(key.readerIndex(), key.readableBytes()),
+                    value.internalNioBuffer(value.readerIndex(), value.readableBytes()));
+        }
+
+        /** Delete the key {@link #key()} holds. */
+        void delete() throws RocksDBException {
+            batch.delete(key.internalNioBuffer(key.readerIndex(), key.readableBytes()));
+        }
+
+        void put(byte[] k, byte[] v) throws RocksDBException {
+            batch.put(k, v);
+        }
+
+        void delete(byte[] k) throws RocksDBException {
+            batch.delete(k);
+        }
+
+        void deleteRange(byte[] from, byte[] to) throws RocksDBException {
+            batch.deleteRange(from, to);
+        }
+
+        int count() {
+            return batch.count();
+        }
+
+        void clear() {
+            batch.clear();
+            if (key.capacity() > 64 << 10) {
+                key.capacity(256); // one huge key or value does not keep its buffer for good
+            }
+            if (value.capacity() > 1 << 20) {
+                value.capacity(1024);
+            }
+        }
+
+        @Override
+        public void close() {
+            batch.close();
+            key.release();
+            value.release();
+        }
     }
 
     /**
@@ -82,7 +149,7 @@ final class GroupCommitWriter implements AutoCloseable {
         private volatile int state;
 
         @Override
-        public final void apply(WriteBatch batch) throws RocksDBException {
+        public final void apply(Batch batch) throws RocksDBException {
             if (claim()) {
                 write(batch);
             }
@@ -94,7 +161,7 @@ final class GroupCommitWriter implements AutoCloseable {
         }
 
         /** Called once, by the writer, after it claimed the put: every change made before the claim is visible. */
-        abstract void write(WriteBatch batch) throws RocksDBException;
+        abstract void write(Batch batch) throws RocksDBException;
 
         /** True when the put will not be written: the caller skips the matching delete. */
         boolean cancel() {
@@ -112,7 +179,7 @@ final class GroupCommitWriter implements AutoCloseable {
 
     private record Barrier(WriteCallback callback) implements Op {
         @Override
-        public void apply(WriteBatch batch) {
+        public void apply(Batch batch) {
         }
     }
 
@@ -166,7 +233,7 @@ final class GroupCommitWriter implements AutoCloseable {
         List<Op> ops = new ArrayList<>(1024);
         List<WriteCallback> callbacks = new ArrayList<>(256);
         long parkNanos = TimeUnit.MILLISECONDS.toNanos(CLOCK_PERIOD_MILLIS);
-        try (WriteBatch batch = new WriteBatch()) {
+        try (Batch batch = new Batch()) {
             while (running || !queue.isEmpty()) {
                 Op op;
                 if (busy && lingerNanos > 0 && !queue.isEmpty()) {
@@ -207,7 +274,7 @@ final class GroupCommitWriter implements AutoCloseable {
         }
     }
 
-    private void write(List<Op> ops, List<WriteCallback> callbacks, WriteBatch batch) {
+    private void write(List<Op> ops, List<WriteCallback> callbacks, Batch batch) {
         long start = System.nanoTime();
         boolean ok;
         int count = 0;
@@ -237,7 +304,7 @@ final class GroupCommitWriter implements AutoCloseable {
                 lastClock = now;
             }
             if (batch.count() > 0) {
-                db.write(options, batch);
+                db.write(options, batch.batch);
             }
             ok = true;
             if (!writable) {

@@ -1,5 +1,8 @@
 package io.sluice.server.store;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -99,6 +102,20 @@ final class KeyLayout {
         return prefixed(HISTORY_IN_MEMORY, topic, 0).array();
     }
 
+    // ---- the same keys written into the writer's reused buffer
+
+    static void message(ByteBuf out, long id) {
+        out.writeByte(MESSAGE).writeLong(id);
+    }
+
+    static void queued(ByteBuf out, String sid, long seq) {
+        prefixed(out, QUEUED, sid).writeLong(seq);
+    }
+
+    static void history(ByteBuf out, String topic, long position) {
+        prefixed(out, HISTORY, topic).writeLong(position);
+    }
+
     /** The first key of a kind for one session or topic: {@code kind sid}. */
     static byte[] start(byte kind, String sidOrTopic) {
         return prefixed(kind, sidOrTopic, 0).array();
@@ -143,6 +160,16 @@ final class KeyLayout {
 
     static String restAt(byte[] key, int offset) {
         return new String(key, offset, key.length - offset, StandardCharsets.UTF_8);
+    }
+
+    private static ByteBuf prefixed(ByteBuf out, byte kind, String id) {
+        int len = ByteBufUtil.utf8Bytes(id);
+        if (len > 0xFFFF) {
+            throw new IllegalArgumentException("id longer than 65535 bytes");
+        }
+        out.writeByte(kind).writeShort(len);
+        ByteBufUtil.writeUtf8(out, id);
+        return out;
     }
 
     private static ByteBuffer prefixed(byte kind, String id, int extra) {

@@ -4,6 +4,10 @@ import io.sluice.server.broker.Message;
 import io.sluice.server.broker.MessageProperties;
 import io.sluice.server.broker.SubscriptionOptions;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -15,9 +19,11 @@ import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
- * The store's values, format version 1: {@link DataOutputStream} fields in a fixed order (docs/persistence.md).
+ * The store's values, format version 1: {@link DataOutputStream}'s big-endian fields in a fixed order
+ * (docs/persistence.md), written straight into a {@link ByteBuf} (the writer thread's reused buffer).
  * A field added later goes at the end of its record with a new format version; readers of version 1 never see
  * it. Strings are modified UTF-8 with a presence byte where they may be absent.
  */
@@ -27,13 +33,13 @@ final class Records {
 
     // ---- message: topic, payload, qos, retain, expiresAtMillis, publisherId?, properties
     static byte[] message(Message m) {
-        return write(out -> writeMessage(out, m), 40 + m.topic().length() + m.payload().length);
+        return bytes(out -> writeMessage(out, m), 40 + m.topic().length() + m.payload().length);
     }
 
-    static void writeMessage(DataOutputStream out, Message m) throws IOException {
-        out.writeUTF(m.topic());
+    static void writeMessage(ByteBuf out, Message m) {
+        writeUtf(out, m.topic());
         out.writeInt(m.payload().length);
-        out.write(m.payload());
+        out.writeBytes(m.payload());
         out.writeByte(m.qos());
         out.writeBoolean(m.retain());
         out.writeLong(m.expiresAtMillis());
@@ -44,12 +50,12 @@ final class Records {
         writeOptional(out, p.responseTopic());
         out.writeInt(p.correlationData() == null ? -1 : p.correlationData().length);
         if (p.correlationData() != null) {
-            out.write(p.correlationData());
+            out.writeBytes(p.correlationData());
         }
         out.writeInt(p.userProperties().size());
         for (Map.Entry<String, String> e : p.userProperties()) {
-            out.writeUTF(e.getKey());
-            out.writeUTF(e.getValue());
+            writeUtf(out, e.getKey());
+            writeUtf(out, e.getValue());
         }
     }
 
@@ -155,8 +161,8 @@ final class Records {
     }
 
     static byte[] subscription(String filter, String shareGroup, SubscriptionOptions o) {
-        return write(out -> {
-            out.writeUTF(filter);
+        return bytes(out -> {
+            writeUtf(out, filter);
             writeOptional(out, shareGroup);
             out.writeByte(o.qos());
             out.writeBoolean(o.noLocal());
@@ -178,17 +184,20 @@ final class Records {
 
     static byte[] entry(long messageId, int qos, boolean retainFlag, boolean released, int packetId,
                         int[] subscriptionIds, String groupKey) {
-        return write(out -> {
-            out.writeLong(messageId);
-            out.writeByte(qos);
-            out.writeByte((retainFlag ? 1 : 0) | (released ? 2 : 0));
-            out.writeShort(packetId);
-            out.writeShort(subscriptionIds.length);
-            for (int id : subscriptionIds) {
-                out.writeInt(id);
-            }
-            writeOptional(out, groupKey);
-        });
+        return bytes(out -> writeEntry(out, messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey));
+    }
+
+    static void writeEntry(ByteBuf out, long messageId, int qos, boolean retainFlag, boolean released, int packetId,
+                           int[] subscriptionIds, String groupKey) {
+        out.writeLong(messageId);
+        out.writeByte(qos);
+        out.writeByte((retainFlag ? 1 : 0) | (released ? 2 : 0));
+        out.writeShort(packetId);
+        out.writeShort(subscriptionIds.length);
+        for (int id : subscriptionIds) {
+            out.writeInt(id);
+        }
+        writeOptional(out, groupKey);
     }
 
     private static final int[] NO_IDS = new int[0];
@@ -209,7 +218,7 @@ final class Records {
 
     // ---- will: publishAtMillis, message
     static byte[] will(Message m, long publishAtMillis) {
-        return write(out -> {
+        return bytes(out -> {
             out.writeLong(publishAtMillis);
             writeMessage(out, m);
         });
@@ -229,10 +238,12 @@ final class Records {
     static final int HISTORY_REFERENCE_LENGTH = 16;
 
     static byte[] historyEntry(long appendedAtMillis, Message m) {
-        return write(out -> {
-            out.writeLong(appendedAtMillis);
-            writeMessage(out, m);
-        }, 48 + m.topic().length() + m.payload().length);
+        return bytes(out -> writeHistoryEntry(out, appendedAtMillis, m), 48 + m.topic().length() + m.payload().length);
+    }
+
+    static void writeHistoryEntry(ByteBuf out, long appendedAtMillis, Message m) {
+        out.writeLong(appendedAtMillis);
+        writeMessage(out, m);
     }
 
     static Message historyMessage(byte[] value) {
@@ -241,26 +252,19 @@ final class Records {
 
     // ---- plumbing
 
-    interface Writer {
-        void write(DataOutputStream out) throws IOException;
-    }
-
     interface Reader<T> {
         T read(DataInputStream in) throws IOException;
     }
 
-    static byte[] write(Writer w) {
-        return write(w, 64);
+    /** A record as its own array (tests, the cluster's codec, what is written rarely); the writer encodes in place. */
+    static byte[] bytes(Consumer<ByteBuf> w) {
+        return bytes(w, 64);
     }
 
-    static byte[] write(Writer w, int sizeHint) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(sizeHint);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            w.write(out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
+    static byte[] bytes(Consumer<ByteBuf> w, int sizeHint) {
+        ByteBuf out = Unpooled.buffer(sizeHint);
+        w.accept(out);
+        return ByteBufUtil.getBytes(out);
     }
 
     static <T> T read(byte[] value, Reader<T> r) {
@@ -271,10 +275,41 @@ final class Records {
         }
     }
 
-    private static void writeOptional(DataOutputStream out, String s) throws IOException {
+    /**
+     * {@link DataOutputStream#writeUTF}'s encoding (a 2-byte length, modified UTF-8), which the records have used
+     * from the start: ASCII without NUL, nearly every topic and id, is its own bytes; anything else goes through
+     * the JDK's encoder.
+     */
+    static void writeUtf(ByteBuf out, String s) {
+        int len = s.length();
+        if (len <= 0xFFFF && plainAscii(s)) {
+            out.writeShort(len);
+            ByteBufUtil.writeAscii(out, s);
+            return;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(len * 3 + 2);
+        try (DataOutputStream data = new DataOutputStream(bytes)) {
+            data.writeUTF(s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        out.writeBytes(bytes.toByteArray());
+    }
+
+    private static boolean plainAscii(String s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (c == 0 || c > 0x7F) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void writeOptional(ByteBuf out, String s) {
         out.writeBoolean(s != null);
         if (s != null) {
-            out.writeUTF(s);
+            writeUtf(out, s);
         }
     }
 

@@ -240,7 +240,10 @@ public final class RocksMessageStore implements MessageStore {
         Object handle = d.storeHandle();
         d.storeHandle(null);
         if (!(handle instanceof EntryPut pending && pending.cancel() && !pending.replacesWritten)) {
-            writer.submit(b -> b.delete(KeyLayout.queued(sessionId, seq)));
+            writer.submit(b -> {
+                KeyLayout.queued(b.key(), sessionId, seq);
+                b.delete();
+            });
         }
         release(d.message());
     }
@@ -270,9 +273,10 @@ public final class RocksMessageStore implements MessageStore {
         }
 
         @Override
-        void write(WriteBatch b) throws RocksDBException {
-            b.put(KeyLayout.queued(sessionId, seq),
-                    Records.entry(messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey));
+        void write(GroupCommitWriter.Batch b) throws RocksDBException {
+            KeyLayout.queued(b.key(), sessionId, seq);
+            Records.writeEntry(b.value(), messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey);
+            b.put();
         }
     }
 
@@ -287,8 +291,10 @@ public final class RocksMessageStore implements MessageStore {
         }
 
         @Override
-        void write(WriteBatch b) throws RocksDBException {
-            b.put(KeyLayout.message(id), Records.message(message));
+        void write(GroupCommitWriter.Batch b) throws RocksDBException {
+            KeyLayout.message(b.key(), id);
+            Records.writeMessage(b.value(), message);
+            b.put();
         }
     }
 
@@ -342,7 +348,11 @@ public final class RocksMessageStore implements MessageStore {
     @Override
     public void appendHistory(String topic, long position, long appendedAtMillis, Message message) {
         // the message inline, encoded by the writer: one put, and its trim needs no payload delete
-        writer.submit(b -> b.put(KeyLayout.history(topic, position), Records.historyEntry(appendedAtMillis, message)));
+        writer.submit(b -> {
+            KeyLayout.history(b.key(), topic, position);
+            Records.writeHistoryEntry(b.value(), appendedAtMillis, message);
+            b.put();
+        });
     }
 
     @Override
@@ -408,7 +418,10 @@ public final class RocksMessageStore implements MessageStore {
                 m.storeId(0);
                 m.storeHandle(null);
                 if (!(handle instanceof PayloadPut pending && pending.cancel())) {
-                    writer.submit(b -> b.delete(KeyLayout.message(id)));
+                    writer.submit(b -> {
+                        KeyLayout.message(b.key(), id);
+                        b.delete();
+                    });
                 }
             }
         }
