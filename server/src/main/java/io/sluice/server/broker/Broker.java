@@ -719,6 +719,45 @@ public final class Broker implements AutoCloseable {
      */
     public void holdsOnly(Session s) {
         s.holdsOnly = true;
+        holders.add(s);
+    }
+
+    /** The sessions that only hold shared groups' messages (STOMP queues' holders), at most one per queue. */
+    private final java.util.Set<Session> holders = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Another node of the cluster has a member of that shared group now: what a holder here kept for the group while
+     * the cluster had no member goes to the group again, through the cluster, so a consumer on another node gets it
+     * (a STOMP queue's messages do not wait for a consumer on the node they were sent to). Each one leaves the
+     * holder's store once the cluster took it; one the cluster could not take goes back to the group here.
+     */
+    public void groupMemberElsewhere(String group, String filter) {
+        String key = "$share/" + group + "/" + filter;
+        for (Session s : holders) {
+            if (s.isOnline() || !s.subscriptionMap().containsKey(key)) {
+                continue;
+            }
+            List<Delivery> taken = s.queue().takeUnacknowledged();
+            List<Delivery> kept = new ArrayList<>();
+            for (Delivery d : taken) {
+                if (d.group() == null || !d.group().name().equals(group) || !d.group().filter().equals(filter)) {
+                    s.queue().offer(new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag())
+                            .viaGroup(d.group()), false);
+                    kept.add(d);
+                    continue;
+                }
+                MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
+                MatchResult here = cluster.route(d.message(), only, false, (nodes, accepted) -> {
+                    if (!accepted) {
+                        toGroupAgain(d);
+                    }
+                    s.queue().forget(List.of(d));
+                });
+                // the group stays here when no other node serves it after all (its member left meanwhile)
+                new Fanout(d.message(), here, outcome -> { }, config, stats, false, null, store, false).run();
+            }
+            s.queue().forget(kept);
+        }
     }
 
     /** Join this broker to a cluster; before {@link #recover()} and before any client connects. */

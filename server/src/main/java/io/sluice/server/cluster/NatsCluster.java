@@ -567,6 +567,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
     }
 
+    private static final String SHARE = "$share/";
+
     private void routeChanged(String key, byte[] value) {
         int dot = key.indexOf('.');
         String owner = key.substring(0, dot);
@@ -576,8 +578,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         String filter = new String(B64D.decode(key.substring(dot + 1)), StandardCharsets.UTF_8);
         if (value != null) {
             liveness.met(owner, System.nanoTime());
-            remoteRoutes.put(key, Boolean.TRUE);
+            boolean fresh = remoteRoutes.put(key, Boolean.TRUE) == null;
             table.add(owner, filter);
+            int slash = filter.indexOf('/', SHARE.length());
+            if (fresh && filter.startsWith(SHARE) && slash > 0) {
+                // a member of a group on that node: what a queue here held while the cluster had none goes there
+                broker.groupMemberElsewhere(filter.substring(SHARE.length(), slash), filter.substring(slash + 1));
+            }
         } else {
             remoteRoutes.remove(key);
             table.remove(owner, filter);

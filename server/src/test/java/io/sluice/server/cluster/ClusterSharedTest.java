@@ -207,6 +207,40 @@ class ClusterSharedTest {
         return c;
     }
 
+    /**
+     * Orders sent to a queue while the cluster has no consumer of it are held on the node they were sent to; a
+     * consumer that then subscribes on another node gets them all, each once, and so does the next one.
+     */
+    @Test
+    void whatAStompQueueHeldWithNoConsumerReachesAConsumerOnAnotherNode() throws Exception {
+        try (StompWire sender = StompWire.open(n1.urls().stompPort()); StompWire c2 = StompWire.open(n2.urls().stompPort())) {
+            for (StompWire w : List.of(sender, c2)) {
+                assertEquals("CONNECTED", w.connect(null, null).command());
+            }
+            int n = 20;
+            Set<String> expected = new HashSet<>();
+            for (int i = 0; i < n; i++) {
+                sender.send("/queue/held", "held-" + i, "h" + i);
+                assertEquals("RECEIPT", sender.next().command());
+                expected.add("held-" + i);
+            }
+            c2.subscribe("/queue/held", "s2", "r2");
+            assertEquals("RECEIPT", c2.next().command());
+            List<String> on2 = new CopyOnWriteArrayList<>();
+            Thread r2 = reader(c2, on2);
+            await(() -> on2.size() >= n, "the held orders at the consumer on the other node, got " + on2.size());
+            // one sent now goes to the consumer as any other: after the held ones are all there, none twice
+            sender.send("/queue/held", "after", "h-after");
+            assertEquals("RECEIPT", sender.next().command());
+            await(() -> on2.contains("after"), "a later order");
+            assertEquals(n + 1, on2.size(), "each order once: " + on2);
+            expected.add("after");
+            assertEquals(expected, new HashSet<>(on2));
+            c2.close();
+            r2.join(5000);
+        }
+    }
+
     /** Read MESSAGE frames into {@code into} until the connection closes. */
     private static Thread reader(StompWire w, List<String> into) {
         Thread t = new Thread(() -> {
