@@ -98,6 +98,11 @@ final class Flow implements ClientConn.Listener {
     final List<Pub> pubs = new ArrayList<>();
     final List<Sub> subs = new ArrayList<>();
     final Histogram latencyMicros = new Histogram(60_000_000L, 3);
+    /**
+     * At a fixed rate, how late each message of the measured window left the generator after its send time: the
+     * part of the latency above that is the generator's own (a broker holding the publisher back adds to it too).
+     */
+    final Histogram sendLagMicros = new Histogram(60_000_000L, 3);
     /** The same latencies by 5-second segment of the measured window (by receipt), to see when a tail happened. */
     final Histogram[] latencyBySegment = new Histogram[64];
     static final long SEGMENT_NANOS = TimeUnit.SECONDS.toNanos(5);
@@ -108,6 +113,8 @@ final class Flow implements ClientConn.Listener {
     private long totalSent;
     private boolean publishing;
     private boolean pumpPending;
+    /** A pump is scheduled for the next message's send time (a fixed rate with nothing due now). */
+    private boolean timerPending;
     private int rotate;
     private ScheduledFuture<?> ticker;
 
@@ -297,6 +304,9 @@ final class Flow implements ClientConn.Listener {
             int batch = 0;
             while (batch < limit && budget > 0 && p.conn.canPublish() && totalSent < o.maxMessages) {
                 long stamp = o.rate > 0 ? t0 + (long) (totalSent * 1e9 / o.rate) : System.nanoTime();
+                if (o.rate > 0 && stamp >= windowStart && stamp < windowEnd) {
+                    sendLagMicros.recordValue(Math.min(Math.max(0, (now - stamp) / 1000), sendLagMicros.getHighestTrackableValue()));
+                }
                 ByteBuf payload = Payloads.stamp(p.conn.ctx.alloc(), o.payload, p.index, p.sent, stamp);
                 p.conn.publish(p.topic, payload, p.qos);
                 p.sent++;
@@ -315,8 +325,26 @@ final class Flow implements ClientConn.Listener {
         rotate++;
         if (more && budget > 0) {
             requestPump(); // yield to reads between batches
+        } else if (o.rate > 0 && budget <= 0) {
+            // Open loop: the next message goes at its own send time, not at whatever wakes the pump next (an
+            // acknowledgement, or the 10 ms tick when none is on its way: a broker that acknowledges before the next
+            // message is due would otherwise see it up to 10 ms late, and that lateness counted as its latency).
+            scheduleNextSend();
         }
-        // otherwise: writability, an acknowledgement or the 10 ms tick asks again
+        // otherwise: writability, an acknowledgement, a subscriber's receipt or the 10 ms tick asks again
+    }
+
+    private void scheduleNextSend() {
+        if (timerPending) {
+            return;
+        }
+        // the budget above lets message k go once (now - t0) * rate > k - 1
+        long due = t0 + (long) Math.ceil((totalSent - 1) * 1e9 / o.rate);
+        timerPending = true;
+        wire.loop.schedule(() -> {
+            timerPending = false;
+            requestPump();
+        }, Math.max(0, due - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 
     @Override

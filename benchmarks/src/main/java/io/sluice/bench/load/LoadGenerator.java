@@ -263,6 +263,9 @@ public final class LoadGenerator {
         r.put(prefix + "latency_p99_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99));
         r.put(prefix + "latency_p999_us", h.getTotalCount() == 0 ? -1 : h.getValueAtPercentile(99.9));
         r.put(prefix + "latency_max_us", h.getTotalCount() == 0 ? -1 : h.getMaxValue());
+        Histogram lag = f.sendLagMicros;
+        r.put(prefix + "send_lag_p50_us", lag.getTotalCount() == 0 ? -1 : lag.getValueAtPercentile(50));
+        r.put(prefix + "send_lag_p99_us", lag.getTotalCount() == 0 ? -1 : lag.getValueAtPercentile(99));
         StringBuilder bySegment = new StringBuilder();
         StringBuilder bySegmentMicros = new StringBuilder();
         int segments = f.latencyBySegment.length;
