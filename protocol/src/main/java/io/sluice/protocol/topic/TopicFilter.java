@@ -48,26 +48,45 @@ public final class TopicFilter {
         return filter.indexOf('+') >= 0 || filter.indexOf('#') >= 0;
     }
 
-    /** Reference matcher, level by level; the broker's trie must agree with it. */
+    /**
+     * Reference matcher, level by level; the broker's trie must agree with it. It walks both strings in place (no
+     * split, no substrings): the publish path asks it for every message (history filters, conflation), so it must
+     * not allocate.
+     */
     public static boolean matches(String filter, String topic) {
         if (TopicName.isSystemTopic(topic) && !filter.isEmpty()
                 && (filter.charAt(0) == '+' || filter.charAt(0) == '#')) {
             return false;
         }
-        String[] f = TopicLevels.split(filter);
-        String[] t = TopicLevels.split(topic);
-        int i = 0;
-        for (; i < f.length; i++) {
-            if (f[i].equals("#")) {
-                return true;
+        int filterLength = filter.length();
+        int topicLength = topic.length();
+        int f = 0; // start of the filter's current level
+        int t = 0; // start of the topic's current level; past topicLength once the topic has no more levels
+        while (true) {
+            int fEnd = filter.indexOf('/', f);
+            if (fEnd < 0) {
+                fEnd = filterLength;
             }
-            if (i >= t.length) {
+            int levelLength = fEnd - f;
+            if (levelLength == 1 && filter.charAt(f) == '#') {
+                return true; // the rest, including the parent level alone ("a/#" matches "a")
+            }
+            if (t > topicLength) {
+                return false; // the filter has levels left, the topic none
+            }
+            int tEnd = topic.indexOf('/', t);
+            if (tEnd < 0) {
+                tEnd = topicLength;
+            }
+            boolean plus = levelLength == 1 && filter.charAt(f) == '+';
+            if (!plus && (levelLength != tEnd - t || !filter.regionMatches(f, topic, t, levelLength))) {
                 return false;
             }
-            if (!f[i].equals("+") && !f[i].equals(t[i])) {
-                return false;
+            if (fEnd == filterLength) {
+                return tEnd == topicLength;
             }
+            f = fEnd + 1;
+            t = tEnd + 1; // past topicLength when this was the topic's last level
         }
-        return i == t.length;
     }
 }

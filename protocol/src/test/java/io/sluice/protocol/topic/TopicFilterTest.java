@@ -64,6 +64,62 @@ class TopicFilterTest {
         assertEquals(expected, TopicFilter.matches(filter, topic));
     }
 
+    /**
+     * The in-place matcher against the definition it replaces (split both at '/', compare level by level), for
+     * every filter and topic of up to four levels over an alphabet of empty, one-letter, two-letter (a prefix of
+     * another), '+', '#' and '$' levels: the rule class (empty levels, '#' anywhere, '+' against empty levels,
+     * '$' topics, trailing '/'), not examples.
+     */
+    @Test
+    void matchesAgreesWithLevelByLevelDefinition() {
+        String[] levels = {"", "a", "ab", "+", "#", "$SYS"};
+        java.util.List<String> strings = new java.util.ArrayList<>();
+        for (int n = 1; n <= 4; n++) {
+            int combinations = (int) Math.pow(levels.length, n);
+            for (int c = 0; c < combinations; c++) {
+                StringBuilder sb = new StringBuilder();
+                int rest = c;
+                for (int i = 0; i < n; i++) {
+                    sb.append(i == 0 ? "" : "/").append(levels[rest % levels.length]);
+                    rest /= levels.length;
+                }
+                strings.add(sb.toString());
+            }
+        }
+        int agreed = 0;
+        for (String filter : strings) {
+            for (String topic : strings) {
+                if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0) {
+                    continue; // a topic name has no wildcards
+                }
+                assertEquals(bySplitting(filter, topic), TopicFilter.matches(filter, topic), filter + " against " + topic);
+                agreed++;
+            }
+        }
+        assertTrue(agreed > 500_000, "compared " + agreed);
+    }
+
+    private static boolean bySplitting(String filter, String topic) {
+        if (topic.startsWith("$") && !filter.isEmpty() && (filter.charAt(0) == '+' || filter.charAt(0) == '#')) {
+            return false;
+        }
+        String[] f = filter.split("/", -1);
+        String[] t = topic.split("/", -1);
+        int i = 0;
+        for (; i < f.length; i++) {
+            if (f[i].equals("#")) {
+                return true;
+            }
+            if (i >= t.length) {
+                return false;
+            }
+            if (!f[i].equals("+") && !f[i].equals(t[i])) {
+                return false;
+            }
+        }
+        return i == t.length;
+    }
+
     @Test
     void parsesSharedSubscriptions() {
         SharedFilter s = SharedFilter.parse("$share/group1/sensors/+/temp");
