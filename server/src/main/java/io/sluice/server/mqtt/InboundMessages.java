@@ -3,7 +3,6 @@ package io.sluice.server.mqtt;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.sluice.protocol.mqtt.Properties;
 import io.sluice.server.broker.Message;
-import io.sluice.server.broker.SessionId;
 import io.sluice.server.broker.MessageProperties;
 
 /** Application messages as clients send them (PUBLISH, will) into the core's {@link Message}. */
@@ -14,10 +13,11 @@ final class InboundMessages {
     /**
      * @param payload copied once from the packet; the message owns it from now on
      * @param props   the PUBLISH or will properties, {@link MqttProperties#NO_PROPERTIES} before MQTT 5
+     * @param publisherKey the publishing session's {@code SessionId.key()} (No Local compares it)
      */
     static Message message(String topic, byte[] payload, int qos, boolean retain, MqttProperties props,
-                           SessionId publisher) {
-        Message.Builder b = Message.builder(topic).payload(payload).qos(qos).retain(retain).publisher(publisher);
+                           String publisherKey) {
+        Message.Builder b = Message.builder(topic).payload(payload).qos(qos).retain(retain).publisherId(publisherKey);
         if (props.isEmpty()) {
             return b.build();
         }

@@ -371,7 +371,7 @@ final class MqttConnectHandler extends ChannelInboundHandlerAdapter {
             return null;
         }
         Message message = InboundMessages.message(p.willTopic(), payload, h.willQos(), h.isWillRetain(), willProps,
-                MqttModule.sessionId(clientId));
+                MqttModule.sessionId(clientId).key());
         return new Will(message, Properties.integer(willProps, MqttProperties.WILL_DELAY_INTERVAL, 0));
     }
 

@@ -67,6 +67,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
     private final AtomicBoolean finishedScheduled = new AtomicBoolean();
     /** QoS 2 packet ids received on this connection and counted in {@link #unacknowledged}; made on the first. */
     private Set<Integer> countedQos2;
+    private String publisherKey;
 
     MqttPublishHandler(MqttConnection connection) {
         this.connection = connection;
@@ -158,7 +159,7 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        Message message = InboundMessages.message(topic, payload, qos, retain, props, MqttModule.sessionId(connection.clientId()));
+        Message message = InboundMessages.message(topic, payload, qos, retain, props, publisherKey());
         if (qos > 0) {
             unacknowledged++;
         }
@@ -213,6 +214,14 @@ final class MqttPublishHandler extends ChannelInboundHandlerAdapter {
             heldForRoom = completion;
             connection.gate.pause();
         }
+    }
+
+    /** The publisher's session key ({@code SessionId.key()}), made once per connection rather than per message. */
+    private String publisherKey() {
+        if (publisherKey == null) {
+            publisherKey = MqttModule.sessionId(connection.clientId()).key();
+        }
+        return publisherKey;
     }
 
     private void limitWindow() {
