@@ -188,10 +188,39 @@ final class ClusterSessions implements AutoCloseable {
     // ---- the mirror of the bucket
 
     /**
-     * A change of the bucket (from the follower, or this node's own write ahead of it); null: deleted. Only the
-     * filters that changed are touched in the route table: a publish meanwhile still finds the others.
+     * What this node put into its view ahead of the bucket (its own writes, not yet echoed back), by hash;
+     * {@link #DELETED} for a delete. Until the bucket says the same, what it says of this node's older writes must
+     * not undo them: a session that subscribed and went offline at once would otherwise look, for a moment, as
+     * before its subscription (and a publish in that moment would not be queued for it).
+     */
+    private final Map<String, byte[]> ahead = new ConcurrentHashMap<>();
+    private static final byte[] DELETED = new byte[0];
+
+    /**
+     * A change the bucket reports (the follower, or a read of the bucket); null: deleted. Another node's write is
+     * applied at once; one of this node's own is applied once the bucket has caught up with what this node put
+     * into its view ahead of it.
      */
     synchronized void changed(String hash, byte[] value) {
+        byte[] mine = ahead.get(hash);
+        if (mine != null) {
+            boolean same = value == null ? mine == DELETED : java.util.Arrays.equals(value, mine);
+            if (same) {
+                ahead.remove(hash, mine);
+            } else if (value == null || decode(value).node().equals(node)) {
+                return; // an older write of this node's, its latest still on the way
+            } else {
+                ahead.remove(hash, mine); // another node wrote it since: that is the session's record now
+            }
+        }
+        view(hash, value);
+    }
+
+    /**
+     * Put a record into the view (null: deleted). Only the filters that changed are touched in the route table: a
+     * publish meanwhile still finds the others.
+     */
+    private synchronized void view(String hash, byte[] value) {
         Kept now = value == null ? null : decode(value);
         if (now != null && now.disconnectedAtMillis() == 0 && !now.node().isEmpty() && !now.node().equals(node)) {
             holderSeen.accept(now.node());
@@ -452,7 +481,7 @@ final class ClusterSessions implements AutoCloseable {
             }
             byte[] record = encode(k.offlineSince(since));
             kv.update(hash, record, entry.getRevision());
-            changed(hash, record);
+            written(hash, record);
             log.info("session {} was connected to node {}, which is down: offline since it was last heard, it expires "
                     + "{} s after that unless its client comes back", k.key(), other,
                     k.session().expirySeconds() == Long.MAX_VALUE ? "never" : k.session().expirySeconds());
@@ -514,6 +543,7 @@ final class ClusterSessions implements AutoCloseable {
     private void reread(String hash) {
         try {
             KeyValueEntry entry = kv.get(hash);
+            ahead.remove(hash); // this node's write failed: what it put into its view ahead is not coming
             changed(hash, entry == null || entry.getOperation() != KeyValueOperation.PUT ? null : entry.getValue());
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             // NATS away: the follower reads the bucket again when it is back
@@ -559,13 +589,12 @@ final class ClusterSessions implements AutoCloseable {
             written.remove(hash);
             try {
                 KeyValueEntry entry = kv.get(hash);
-                if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
+                if (entry == null || entry.getOperation() != KeyValueOperation.PUT
+                        || !decode(entry.getValue()).expired(System.currentTimeMillis())) {
+                    ahead.remove(hash, DELETED); // nothing deleted: no echo of it is coming
                     return;
                 }
                 Kept k = decode(entry.getValue());
-                if (!k.expired(System.currentTimeMillis())) {
-                    return;
-                }
                 forgetMessages(hash, expiryMoment(k));
                 kv.delete(hash, entry.getRevision());
             } catch (JetStreamApiException e) {
@@ -582,9 +611,19 @@ final class ClusterSessions implements AutoCloseable {
         return k.disconnectedAtMillis() + k.session().expirySeconds() * 1000;
     }
 
+    /**
+     * A write of this node's that the bucket already holds, into the view at once. Not kept {@link #ahead}: its echo
+     * may have come already, and any older one that comes after it is followed by its own.
+     */
+    private synchronized void written(String hash, byte[] record) {
+        ahead.remove(hash);
+        view(hash, record);
+    }
+
     /** This node's own change, before the bucket echoes it: a publish here matches the new filters at once. */
-    private void applyLocally(String hash, byte[] record) {
-        changed(hash, record);
+    private synchronized void applyLocally(String hash, byte[] record) {
+        ahead.put(hash, record == null ? DELETED : record);
+        view(hash, record);
     }
 
     /** Put the record ({@code expected} non-null: only over that revision); false when it could not be written. */
@@ -765,7 +804,7 @@ final class ClusterSessions implements AutoCloseable {
                         // the compare-and-set is the claim: one node publishes it, and none once the client is back
                         byte[] record = encode(k.withoutWill());
                         kv.update(hash, record, entry.getRevision());
-                        changed(hash, record);
+                        written(hash, record);
                         publishWill(k);
                     }
                     continue;
@@ -776,7 +815,7 @@ final class ClusterSessions implements AutoCloseable {
                 kv.delete(hash, entry.getRevision());
                 log.info("session {} expired after {} s offline", k.key(), k.session().expirySeconds());
                 publishWill(k); // the session ended, which is when a will goes out at the latest
-                changed(hash, null); // only now: a node's view without the session means its queue is gone too
+                written(hash, null); // only now: a node's view without the session means its queue is gone too
             } catch (JetStreamApiException ex) {
                 // it came back, or another node ended it first
             } catch (IOException | RuntimeException ex) {
