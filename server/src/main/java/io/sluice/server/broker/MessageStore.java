@@ -13,9 +13,10 @@ package io.sluice.server.broker;
  * {@link #afterWrites}: its callback runs, on the store's writer thread, once every operation made before it
  * is written (to the write-ahead log, and fsynced with {@code --fsync batch}), or has failed.
  *
- * <p><b>Payloads once.</b> A message is written once however many queues hold it: queue entries and retained
- * entries refer to it by the id the store keeps on the {@link Message}, and the store deletes it when the
- * last reference goes. Fan-out to 1,000 persistent sessions writes one payload and 1,000 small references.
+ * <p><b>Payloads once.</b> A message is not written once per queue that holds it: queue entries and retained
+ * entries refer to it by the id the store keeps on the {@link Message} (a store may let one entry carry it
+ * instead), and the store deletes it when the last reference goes. Fan-out to 1,000 persistent sessions writes
+ * the payload once or twice and 1,000 small references.
  */
 public interface MessageStore extends AutoCloseable {
 

@@ -236,13 +236,7 @@ final class GroupCommitWriter implements AutoCloseable {
         try (Batch batch = new Batch()) {
             while (running || !queue.isEmpty()) {
                 Op op;
-                if (busy && lingerNanos > 0 && !queue.isEmpty()) {
-                    linger();
-                }
-                while (ops.size() < MAX_BATCH && (op = queue.poll()) != null) {
-                    ops.add(op);
-                }
-                if (ops.isEmpty()) {
+                if (queue.isEmpty()) {
                     sleeping = true;
                     if (queue.isEmpty() && running) {
                         LockSupport.parkNanos(this, parkNanos);
@@ -251,7 +245,13 @@ final class GroupCommitWriter implements AutoCloseable {
                     if (queue.isEmpty()) {
                         write(ops, callbacks, batch); // the clock, once a second
                     }
-                    continue;
+                    continue; // and a busy writer lingers from the first operation that woke it
+                }
+                if (busy && lingerNanos > 0) {
+                    linger();
+                }
+                while (ops.size() < MAX_BATCH && (op = queue.poll()) != null) {
+                    ops.add(op);
                 }
                 busy = ops.size() >= BUSY_BATCH;
                 write(ops, callbacks, batch);

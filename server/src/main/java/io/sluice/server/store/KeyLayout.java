@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The store's keys, format version 3 (docs/persistence.md has the same table). Every key starts with one kind
+ * The store's keys, format version 4 (docs/persistence.md has the same table). Every key starts with one kind
  * byte, so one scan in key order meets messages first, then sessions and what they hold, then retained
  * messages: recovery reads the database once, front to back. Session ids and topics are length-prefixed, so
  * no id is a prefix of another's keys; numbers are big-endian, so queue entries sort in queue order.
@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
  * 20 sid                         persistent session: expiry interval, disconnected at
  * 21 sid key                     subscription: filter, share group, options
  * 22 sid seq                     queue entry: message id, QoS, flags, packet id, subscription ids, group
+ *                                (format 4: flag 4, message id 0, then the message itself)
  * 23 sid packetId                inbound QoS 2 packet id received, not released (empty value)
  * 24 sid                         delayed will: publish at, message
  * 30 topic                       retained: message id
@@ -36,9 +37,11 @@ final class KeyLayout {
     /**
      * 2 added {@code 42}: a version 1 reader would not know that such a topic's history has gaps. 3 holds the message
      * inline in a history entry instead of its id (a start rewrites format 2 entries; a version 2 reader would take
-     * every inline entry for one whose payload is missing).
+     * every inline entry for one whose payload is missing). 4 lets a queue entry hold its message inline (flag 4)
+     * instead of a message id: a format 3 store is a format 4 store as it is, but a version 3 reader would drop every
+     * inline entry as one whose payload is missing.
      */
-    static final int FORMAT_VERSION = 3;
+    static final int FORMAT_VERSION = 4;
 
     static final byte META = 0x00;
     static final byte MESSAGE = 0x10;

@@ -177,27 +177,43 @@ final class Records {
                 new SubscriptionOptions(in.readByte(), in.readBoolean(), in.readBoolean(), in.readByte(), in.readInt())));
     }
 
-    // ---- queue entry: messageId, qos, flags (1 retain, 2 released), packetId, subscription ids, groupKey?
+    // ---- queue entry: messageId, qos, flags (1 retain, 2 released, 4 message inline), packetId, subscription ids,
+    // groupKey?, and (format 4, flag 4) the message itself, messageId then 0
+    private static final int RETAIN = 1;
+    private static final int RELEASED = 2;
+    private static final int INLINE = 4;
+
+    /** {@code message} is the entry's own copy of the message (flag 4), null when it refers to {@code messageId}. */
     record StoredEntry(long messageId, int qos, boolean retainFlag, boolean released, int packetId,
-                       int[] subscriptionIds, String groupKey) {
+                       int[] subscriptionIds, String groupKey, Message message) {
     }
 
     static byte[] entry(long messageId, int qos, boolean retainFlag, boolean released, int packetId,
                         int[] subscriptionIds, String groupKey) {
-        return bytes(out -> writeEntry(out, messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey));
+        return bytes(out -> writeEntry(out, messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey,
+                null));
     }
 
+    static byte[] inlineEntry(Message m, int qos, boolean retainFlag, boolean released, int packetId,
+                              int[] subscriptionIds, String groupKey) {
+        return bytes(out -> writeEntry(out, 0, qos, retainFlag, released, packetId, subscriptionIds, groupKey, m));
+    }
+
+    /** A queue entry referring to payload record {@code messageId}, or, when {@code inline} is given, carrying it. */
     static void writeEntry(ByteBuf out, long messageId, int qos, boolean retainFlag, boolean released, int packetId,
-                           int[] subscriptionIds, String groupKey) {
-        out.writeLong(messageId);
+                           int[] subscriptionIds, String groupKey, Message inline) {
+        out.writeLong(inline == null ? messageId : 0);
         out.writeByte(qos);
-        out.writeByte((retainFlag ? 1 : 0) | (released ? 2 : 0));
+        out.writeByte((retainFlag ? RETAIN : 0) | (released ? RELEASED : 0) | (inline != null ? INLINE : 0));
         out.writeShort(packetId);
         out.writeShort(subscriptionIds.length);
         for (int id : subscriptionIds) {
             out.writeInt(id);
         }
         writeOptional(out, groupKey);
+        if (inline != null) {
+            writeMessage(out, inline);
+        }
     }
 
     private static final int[] NO_IDS = new int[0];
@@ -213,7 +229,9 @@ final class Records {
         for (int i = 0; i < n; i++) {
             ids[i] = in.getInt();
         }
-        return new StoredEntry(id, qos, (flags & 1) != 0, (flags & 2) != 0, packetId, ids, optional(in));
+        String groupKey = optional(in);
+        return new StoredEntry(id, qos, (flags & RETAIN) != 0, (flags & RELEASED) != 0, packetId, ids, groupKey,
+                (flags & INLINE) != 0 ? readMessage(in) : null);
     }
 
     // ---- will: publishAtMillis, message

@@ -26,9 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@link MessageStore} on RocksDB, in the data directory's {@code db/}: the key layout of {@link KeyLayout}, the
- * values of {@link Records}, one {@link GroupCommitWriter} thread. Payloads are stored once and counted: a
- * message's record goes when its last queue entry or retained entry does, and a start-up deletes records that
- * lost every reference in a crash.
+ * values of {@link Records}, one {@link GroupCommitWriter} thread. A message's first queue entry carries it
+ * inline; other references share one payload record, counted: the record goes when its last queue entry or
+ * retained entry does, and a start-up deletes records that lost every reference in a crash.
  */
 public final class RocksMessageStore implements MessageStore {
     private static final Logger log = Logs.get(RocksMessageStore.class);
@@ -201,33 +201,56 @@ public final class RocksMessageStore implements MessageStore {
         writer.submit(b -> b.delete(KeyLayout.subscription(sessionId, key)));
     }
 
+    /**
+     * The message's first queue entry carries the message inline (one put, and one delete, instead of a payload
+     * record and an entry and their two deletes); from its second, while the first holds it, a payload record is
+     * written once and the others refer to it, so a fan-out writes the payload at most twice however wide it is.
+     */
     @Override
     public void putQueued(String sessionId, long seq, Delivery d) {
-        long id = reference(d.message(), true);
-        EntryPut put = new EntryPut(sessionId, seq, id, d);
+        Message m = d.message();
+        long id;
+        boolean inline;
+        synchronized (m) {
+            inline = m.storeId() == 0 && !hasInlineEntry(m);
+            if (inline) {
+                inlineEntry(m, true);
+                id = 0;
+            } else {
+                id = reference(m, false);
+            }
+        }
+        EntryPut put = new EntryPut(sessionId, seq, id, inline ? m : null, d);
         d.storeHandle(put);
         writer.submit(put);
     }
 
     @Override
     public void putInflight(String sessionId, long seq, Delivery d) {
+        Message m = d.message();
         long id;
-        synchronized (d.message()) {
-            id = d.message().storeId();
-        }
-        if (id == 0) {
-            return;
-        }
+        boolean inline;
         if (d.storeHandle() instanceof EntryPut pending) {
             pending.packetId = d.packetId();
             pending.released = d.released();
             if (pending.stillPending()) {
                 return; // one write of the entry, in its latest state
             }
+            id = pending.messageId;
+            inline = pending.inline != null;
+        } else {
+            // recovered: a message has one inline entry at most, and it is the one without a handle
+            synchronized (m) {
+                id = m.storeId();
+                inline = hasInlineEntry(m);
+            }
+            if (id == 0 && !inline) {
+                return;
+            }
         }
         // the entry was written: its new state is a put of its own, which the delivery's end may still cancel
         // (the delete is then written instead: the entry is on disk)
-        EntryPut put = new EntryPut(sessionId, seq, id, d);
+        EntryPut put = new EntryPut(sessionId, seq, inline ? 0 : id, inline ? m : null, d);
         put.packetId = d.packetId();
         put.released = d.released();
         put.replacesWritten = true;
@@ -245,14 +268,25 @@ public final class RocksMessageStore implements MessageStore {
                 b.delete();
             });
         }
-        release(d.message());
+        Message m = d.message();
+        synchronized (m) {
+            boolean inline = handle instanceof EntryPut e ? e.inline != null : hasInlineEntry(m);
+            if (inline) {
+                inlineEntry(m, false);
+            } else {
+                release(m);
+            }
+        }
     }
 
     /** A queue entry, built by the writer when it claims it; the in-flight state may change until then. */
     private static final class EntryPut extends GroupCommitWriter.Elidable {
         private final String sessionId;
         private final long seq;
+        /** The payload record the entry refers to; 0 when it carries the message itself. */
         private final long messageId;
+        /** The message, written in the entry; null when it refers to a payload record. */
+        private final Message inline;
         private final int qos;
         private final boolean retainFlag;
         private final int[] subscriptionIds;
@@ -262,10 +296,11 @@ public final class RocksMessageStore implements MessageStore {
         /** An update of an entry already written: cancelling it does not spare the delete. */
         boolean replacesWritten;
 
-        EntryPut(String sessionId, long seq, long messageId, Delivery d) {
+        EntryPut(String sessionId, long seq, long messageId, Message inline, Delivery d) {
             this.sessionId = sessionId;
             this.seq = seq;
             this.messageId = messageId;
+            this.inline = inline;
             this.qos = d.qos();
             this.retainFlag = d.retainFlag();
             this.subscriptionIds = d.subscriptionIds();
@@ -275,15 +310,23 @@ public final class RocksMessageStore implements MessageStore {
         @Override
         void write(GroupCommitWriter.Batch b) throws RocksDBException {
             KeyLayout.queued(b.key(), sessionId, seq);
-            Records.writeEntry(b.value(), messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey);
+            Records.writeEntry(b.value(), messageId, qos, retainFlag, released, packetId, subscriptionIds, groupKey,
+                    inline);
             b.put();
         }
     }
 
-    /** A payload record, encoded by the writer when it claims it. */
+    /**
+     * A payload record, encoded by the writer when it claims it; while it waits, the message's {@code storeHandle}
+     * (with what it says about the message's store presence, under the message's monitor).
+     */
     private static final class PayloadPut extends GroupCommitWriter.Elidable {
         private final long id;
         private final Message message;
+        /** A retained entry refers to it: written whatever happens to the queue entries. */
+        boolean pinned;
+        /** A queue entry also carries the message inline. */
+        boolean inlineEntry;
 
         PayloadPut(long id, Message message) {
             this.id = id;
@@ -322,11 +365,16 @@ public final class RocksMessageStore implements MessageStore {
 
     @Override
     public void putRetained(Message message, Message previous) {
-        long id = reference(message, false);
+        long id;
+        synchronized (message) {
+            id = reference(message, true);
+        }
         byte[] value = ByteBuffer.allocate(8).putLong(id).array();
         writer.submit(b -> b.put(KeyLayout.retained(message.topic()), value));
         if (previous != null) {
-            release(previous);
+            synchronized (previous) {
+                release(previous);
+            }
         }
     }
 
@@ -334,7 +382,9 @@ public final class RocksMessageStore implements MessageStore {
     public void deleteRetained(String topic, Message previous) {
         writer.submit(b -> b.delete(KeyLayout.retained(topic)));
         if (previous != null) {
-            release(previous);
+            synchronized (previous) {
+                release(previous);
+            }
         }
     }
 
@@ -382,47 +432,69 @@ public final class RocksMessageStore implements MessageStore {
 
     // ---- payloads once: reference counting on the message
 
-    /**
-     * One more reference to the message's payload record, written with the first one. A payload referred to only
-     * by queue entries may be cancelled with them (they are all submitted after it, so none of them is written
-     * without it); a retained entry is written whatever happens to it, so from its first such reference the payload
-     * is written too.
-     */
-    private long reference(Message m, boolean elidable) {
-        synchronized (m) {
-            if (m.storeRefs() == 0) {
-                long id = nextMessageId.incrementAndGet();
-                m.storeId(id);
-                PayloadPut put = new PayloadPut(id, m);
-                m.storeHandle(put);
-                writer.submit(put);
-            }
-            if (!elidable) {
-                m.storeHandle(null);
-            }
-            m.storeRefs(m.storeRefs() + 1);
-            return m.storeId();
+    /** The message's {@code storeHandle} while a queue entry carries it inline and no payload record is pending. */
+    private static final Object INLINE = new Object() {
+        @Override
+        public String toString() {
+            return "inline";
+        }
+    };
+
+    /** Under the message's monitor: a queue entry carries the message inline (one at most). */
+    private static boolean hasInlineEntry(Message m) {
+        Object h = m.storeHandle();
+        return h == INLINE || h instanceof PayloadPut p && p.inlineEntry;
+    }
+
+    private static void inlineEntry(Message m, boolean present) {
+        Object h = m.storeHandle();
+        if (h instanceof PayloadPut p) {
+            p.inlineEntry = present;
+        } else {
+            m.storeHandle(present ? INLINE : null);
         }
     }
 
+    /**
+     * Under the message's monitor: one more reference to the message's payload record, written with the first one.
+     * A payload referred to only by queue entries may be cancelled with them (they are all submitted after it, so
+     * none of them is written without it); a retained entry ({@code pin}) is written whatever happens to it, so from
+     * its first such reference the payload is written too.
+     */
+    private long reference(Message m, boolean pin) {
+        if (m.storeId() == 0) {
+            long id = nextMessageId.incrementAndGet();
+            PayloadPut put = new PayloadPut(id, m);
+            put.inlineEntry = hasInlineEntry(m);
+            m.storeId(id);
+            m.storeHandle(put);
+            writer.submit(put);
+        }
+        if (pin && m.storeHandle() instanceof PayloadPut p) {
+            p.pinned = true;
+        }
+        m.storeRefs(m.storeRefs() + 1);
+        return m.storeId();
+    }
+
+    /** Under the message's monitor: a reference to the payload record went; the record goes with the last one. */
     private void release(Message m) {
-        synchronized (m) {
-            int refs = m.storeRefs();
-            if (refs == 0) {
-                return;
-            }
-            m.storeRefs(refs - 1);
-            if (refs == 1) {
-                long id = m.storeId();
-                Object handle = m.storeHandle();
-                m.storeId(0);
-                m.storeHandle(null);
-                if (!(handle instanceof PayloadPut pending && pending.cancel())) {
-                    writer.submit(b -> {
-                        KeyLayout.message(b.key(), id);
-                        b.delete();
-                    });
-                }
+        int refs = m.storeRefs();
+        if (refs == 0) {
+            return;
+        }
+        m.storeRefs(refs - 1);
+        if (refs == 1) {
+            long id = m.storeId();
+            Object handle = m.storeHandle();
+            boolean inline = hasInlineEntry(m);
+            m.storeId(0);
+            m.storeHandle(inline ? INLINE : null);
+            if (!(handle instanceof PayloadPut pending && !pending.pinned && pending.cancel())) {
+                writer.submit(b -> {
+                    KeyLayout.message(b.key(), id);
+                    b.delete();
+                });
             }
         }
     }
@@ -517,14 +589,18 @@ public final class RocksMessageStore implements MessageStore {
                         String sid = KeyLayout.idAt(key);
                         long seq = KeyLayout.longAt(key, KeyLayout.afterId(key));
                         Records.StoredEntry e = Records.entry(value);
-                        Message m = messages.get(e.messageId());
+                        Message m = e.message() != null ? e.message() : messages.get(e.messageId());
                         if (m == null || !sessions.contains(sid)) {
                             cleanup.delete(key);
                             dropped++;
                             continue;
                         }
-                        m.storeId(e.messageId());
-                        m.storeRefs(m.storeRefs() + 1);
+                        if (e.message() != null) {
+                            m.storeHandle(INLINE); // its own copy: the entry's, no record refers to it
+                        } else {
+                            m.storeId(e.messageId());
+                            m.storeRefs(m.storeRefs() + 1);
+                        }
                         into.queued(sid, seq, m, e.qos(), e.retainFlag(), e.subscriptionIds(), e.packetId(),
                                 e.released(), e.groupKey());
                         entries++;

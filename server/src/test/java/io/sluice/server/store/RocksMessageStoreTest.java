@@ -86,8 +86,12 @@ class RocksMessageStoreTest {
         assertTrue(r.sessions.contains("session offline 60 1000"), r.sessions.toString());
     }
 
+    /**
+     * The first queue entry of a message carries it inline; the others refer to one payload record: a fan-out writes
+     * the payload twice at most, however wide, and the record goes with its last reference.
+     */
     @Test
-    void aPayloadFannedOutToManyQueuesIsWrittenOnceAndGoesWithItsLastReference(@TempDir Path dir) throws Exception {
+    void aPayloadFannedOutToManyQueuesIsWrittenTwiceAtMostAndGoesWithItsLastReference(@TempDir Path dir) throws Exception {
         Message m = Message.builder("fan/out").payload(new byte[1000]).qos(1).build();
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
             for (int i = 0; i < 1000; i++) {
@@ -98,22 +102,93 @@ class RocksMessageStoreTest {
         }
         assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
         assertEquals(1000, countKeys(dir, KeyLayout.QUEUED));
+        assertTrue(totalBytes(dir) < 2 * 1000 + 1000 * 100, "the payload twice, not 1,000 times: " + totalBytes(dir));
         Recorded r = recover(dir);
         assertEquals(1000, r.queued.size());
-        Message shared = r.messages.get(0);
-        for (Message other : r.messages) {
-            assertTrue(other == shared, "one Message object shared by every recovered queue entry");
-        }
+        assertEquals(2, r.messages.stream().distinct().count(),
+                "one Message shared by every entry referring to the record, and the inline entry's own");
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
-            store.recover(new Recorded());
+            Recorded again = new Recorded();
+            store.recover(again);
+            assertTrue(again.queued.get(0).startsWith("s0 "), "s0's entry first in key order: the inline one");
+            assertTrue(again.messages.get(0) != again.messages.get(1));
             for (int i = 0; i < 999; i++) {
-                store.deleteQueued("s" + i, 1, new Delivery(shared, 1, false, new int[0], null));
+                String sid = again.queued.get(i).split(" ")[0];
+                store.deleteQueued(sid, 1, new Delivery(again.messages.get(i), 1, false, new int[0], null));
             }
             awaitWrites(store);
             assertEquals(1, countKeysOpen(store, KeyLayout.MESSAGE), "one reference left holds the payload");
-            store.deleteQueued("s999", 1, new Delivery(shared, 1, false, new int[0], null));
+            String lastSid = again.queued.get(999).split(" ")[0];
+            store.deleteQueued(lastSid, 1, new Delivery(again.messages.get(999), 1, false, new int[0], null));
             awaitWrites(store);
             assertEquals(0, countKeysOpen(store, KeyLayout.MESSAGE), "the last reference took the payload along");
+            assertEquals(0, countKeysOpen(store, KeyLayout.QUEUED));
+        }
+    }
+
+    /**
+     * An entry that carries its message keeps it through an in-flight update written after it, whether the entry was
+     * put in this run or recovered; the record version is 4 from the first start on.
+     */
+    @Test
+    void anInlineEntryKeepsItsMessageThroughItsUpdates(@TempDir Path dir) throws Exception {
+        Message m = Message.builder("in/line").payload(bytes("own")).qos(2).build();
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            store.putSession("s", Long.MAX_VALUE, 0);
+            Delivery d = new Delivery(m, 2, false, new int[] {3}, null);
+            store.putQueued("s", 1, d);
+            awaitWrites(store);
+            store.putInflight("s", 1, d); // written: a put of its own
+            awaitWrites(store);
+            assertEquals(0, countKeysOpen(store, KeyLayout.MESSAGE), "no payload record: the entry carries it");
+        }
+        Recorded r = recover(dir);
+        assertEquals(List.of("s 1 in/line own 2 false [3] 0 false"), r.queued);
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            Recorded again = new Recorded();
+            store.recover(again);
+            Delivery d = new Delivery(again.messages.get(0), 2, false, new int[] {3}, null);
+            store.putInflight("s", 1, d); // a recovered entry: no handle, its message says it is the inline one
+            awaitWrites(store);
+            // queued again elsewhere while its inline entry stays: a payload record for the new one
+            store.putSession("t", Long.MAX_VALUE, 0);
+            store.putQueued("t", 1, new Delivery(again.messages.get(0), 2, false, new int[0], null));
+            awaitWrites(store);
+            assertEquals(1, countKeysOpen(store, KeyLayout.MESSAGE));
+        }
+        r = recover(dir);
+        assertEquals(List.of("s 1 in/line own 2 false [3] 0 false", "t 1 in/line own 2 false [] 0 false"), r.queued);
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            Recorded again = new Recorded();
+            store.recover(again);
+            store.deleteQueued("s", 1, new Delivery(again.messages.get(0), 2, false, new int[0], null));
+            awaitWrites(store);
+            assertEquals(1, countKeysOpen(store, KeyLayout.MESSAGE), "the inline entry's delete leaves the record");
+            store.deleteQueued("t", 1, new Delivery(again.messages.get(1), 2, false, new int[0], null));
+            awaitWrites(store);
+            assertEquals(0, countKeysOpen(store, KeyLayout.MESSAGE));
+        }
+    }
+
+    /** A format 3 store (every queue entry refers to a payload record) is read as it is and marked format 4. */
+    @Test
+    void aFormatThreeStoreIsReadAsItIsAndMarkedFormatFour(@TempDir Path dir) throws Exception {
+        RocksMessageStore.open(dir, false).close();
+        Message shared = Message.builder("f/3").payload(bytes("three")).qos(1).build();
+        try (Options o = new Options(); RocksDB db = RocksDB.open(o, dir.resolve("db").toString())) {
+            db.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(3).array());
+            db.put(KeyLayout.message(7), Records.message(shared));
+            db.put(KeyLayout.session("a"), Records.session(60, 0));
+            db.put(KeyLayout.session("b"), Records.session(60, 0));
+            db.put(KeyLayout.queued("a", 1), Records.entry(7, 1, false, false, 5, new int[0], null));
+            db.put(KeyLayout.queued("b", 1), Records.entry(7, 1, true, false, 0, new int[] {2}, null));
+        }
+        Recorded r = recover(dir);
+        assertEquals(List.of("a 1 f/3 three 1 false [] 5 false", "b 1 f/3 three 1 true [2] 0 false"), r.queued);
+        assertTrue(r.messages.get(0) == r.messages.get(1), "one payload record, one Message");
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString())) {
+            assertEquals(4, ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
+            assertNotNull(db.get(KeyLayout.message(7)));
         }
     }
 
@@ -160,12 +235,12 @@ class RocksMessageStoreTest {
             store.deleteQueued("s", 1, lateDelivery);
             release.countDown();
             awaitWrites(store);
-            assertEquals(3, store.elidedWrites(), "the entries of seq 2 and 4 and the payload of acked: never written");
+            assertEquals(2, store.elidedWrites(), "the entries of seq 2 (which carried its message) and 4: never written");
         }
         Recorded r = recover(dir);
         assertEquals(List.of("s 3 e/kept k 1 false [] 0 false"), r.queued, "only the unacknowledged entry");
         assertEquals(List.of("e/retained r"), r.retained);
-        assertEquals(2, countKeys(dir, KeyLayout.MESSAGE), "the payloads of 'kept' and the retained one");
+        assertEquals(1, countKeys(dir, KeyLayout.MESSAGE), "the retained one's payload; 'kept' is in its entry");
     }
 
     /**
@@ -189,7 +264,7 @@ class RocksMessageStoreTest {
             store.putInflight("s0", 1, d); // folds into the pending put
             store.deleteQueued("s0", 1, d);
             awaitWrites(store);
-            assertEquals(2, store.elidedWrites(), "the entry and its payload: never written");
+            assertEquals(1, store.elidedWrites(), "the entry, which carried its message: never written");
         }
         Recorded r = recover(dir);
         assertEquals(GroupCommitWriter.BUSY_BATCH, r.sessions.size());
@@ -222,8 +297,8 @@ class RocksMessageStoreTest {
             assertEquals(1, store.elidedWrites(), "the update of the acknowledged entry");
         }
         Recorded r = recover(dir);
-        assertEquals(List.of("s 2 u/o o 1 false [] 0 false"), r.queued);
-        assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
+        assertEquals(List.of("s 2 u/o o 1 false [] 0 false"), r.queued, "the update kept the message it carries");
+        assertEquals(0, countKeys(dir, KeyLayout.MESSAGE));
     }
 
     /** Hold the writer in a barrier's callback until the returned latch is counted down: what follows stays pending. */
@@ -307,8 +382,8 @@ class RocksMessageStoreTest {
             store.putQueued("s", 1, new Delivery(shared, 1, false, new int[0], null));
             store.appendHistory("h/q", p + 400, 4000, shared);
             awaitWrites(store);
-            // history entries hold their message: the only payload record is the queue entry's
-            assertEquals(1, countKeysOpen(store, KeyLayout.MESSAGE));
+            // history entries hold their message, and so does the queue entry: no payload record
+            assertEquals(0, countKeysOpen(store, KeyLayout.MESSAGE));
             assertEquals(3 + 10 + 1 + 1, countKeysOpen(store, KeyLayout.HISTORY), "h/t 8..10, h/tt 1..10, h/€ü, h/q");
         }
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
@@ -368,7 +443,7 @@ class RocksMessageStoreTest {
             assertEquals(300, forgotten[0]);
             assertEquals(List.of("s 1 h/q q 1 false [] 0 false"), r.queued);
             assertEquals("q", new String(shared[0].payload(), StandardCharsets.UTF_8));
-            assertEquals(1, r.messages.get(0).storeRefs(), "the queue entry refers to the payload, the history not");
+            assertEquals(0, r.messages.get(0).storeRefs(), "the queue entry carries the message, the history its own copy");
         }
         // nothing keeps the history: its entries go, and the payloads only they held with them
         try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
@@ -376,7 +451,8 @@ class RocksMessageStoreTest {
             awaitWrites(store);
         }
         assertEquals(0, countKeys(dir, KeyLayout.HISTORY));
-        assertEquals(1, countKeys(dir, KeyLayout.MESSAGE));
+        assertEquals(0, countKeys(dir, KeyLayout.MESSAGE));
+        assertEquals(List.of("s 1 h/q q 1 false [] 0 false"), recover(dir).queued, "the queue entry keeps its copy");
     }
 
     /**
@@ -429,7 +505,7 @@ class RocksMessageStoreTest {
         assertEquals(List.of("s 1 h/b b 1 false [] 0 false"), r.queued);
         try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString())) {
             assertEquals(KeyLayout.FORMAT_VERSION, java.nio.ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
-            assertEquals(3, KeyLayout.FORMAT_VERSION);
+            assertEquals(4, KeyLayout.FORMAT_VERSION);
             assertNull(db.get(KeyLayout.message(5)), "referred to by the history only: gone");
             assertNotNull(db.get(KeyLayout.message(6)), "the queue entry still refers to it");
             assertNull(db.get(KeyLayout.history("h/c", 72)));
@@ -491,6 +567,18 @@ class RocksMessageStoreTest {
             store.recover(r);
         }
         return r;
+    }
+
+    /** Bytes of every key and value in the store. */
+    static long totalBytes(Path dir) throws Exception {
+        long bytes = 0;
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString());
+             RocksIterator it = db.newIterator()) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                bytes += it.key().length + it.value().length;
+            }
+        }
+        return bytes;
     }
 
     static long countKeys(Path dir, byte kind) throws Exception {
