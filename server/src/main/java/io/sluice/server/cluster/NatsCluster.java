@@ -223,8 +223,16 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     }
 
                     @Override
-                    public boolean expired(SendLanes.Waiter waiter, long nowMillis) {
-                        return nowMillis >= ((Routing) waiter).deadlineMillis;
+                    public boolean expired(String subject, SendLanes.Waiter waiter, long nowMillis) {
+                        if (nowMillis < ((Routing) waiter).deadlineMillis) {
+                            return false;
+                        }
+                        if (refusals.refused(subject, System.nanoTime())) {
+                            log.warn("cluster: a QoS 1/2 message for {} waited {} ms for that node's room: refused to "
+                                    + "its publisher (MQTT 5 0x97); one line when it takes them again", subject,
+                                    publishTimeoutMillis);
+                        }
+                        return true;
                     }
                 });
         // fewer held than JetStream hands this node unacknowledged and keeps for it, so what a gap waits for gets in

@@ -54,12 +54,16 @@ final class RoomReports {
 
     /** This node has done {@code place} of {@code lane} (any thread). */
     void done(String lane, long place) {
-        String sender = SendLanes.senderOf(lane);
-        if (sender == null) {
-            return;
-        }
         synchronized (this) {
-            Done d = lanes.computeIfAbsent(lane, l -> new Done(sender));
+            Done d = lanes.get(lane);
+            if (d == null) {
+                String sender = SendLanes.senderOf(lane);
+                if (sender == null) {
+                    return;
+                }
+                d = new Done(sender);
+                lanes.put(lane, d);
+            }
             if (place > d.place) {
                 d.place = place;
                 d.moved = true;

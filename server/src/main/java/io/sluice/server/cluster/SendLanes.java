@@ -97,8 +97,8 @@ final class SendLanes {
         /** The node behind a flow-controlled {@code subject} is alive now (false: no report will come). */
         boolean alive(String subject);
 
-        /** Whether a send held for room has waited past its publisher's deadline (it is then refused). */
-        boolean expired(Waiter waiter, long nowMillis);
+        /** Whether a send to {@code subject} held for room waited past its publisher's deadline (it is then refused). */
+        boolean expired(String subject, Waiter waiter, long nowMillis);
     }
 
     private final Function<NatsMessage, CompletableFuture<PublishAck>> publish;
@@ -506,7 +506,7 @@ final class SendLanes {
                     continue;
                 }
                 for (Send s : lane.waiting) {
-                    if (!s.done && !s.owed && room.expired(s.waiter, nowMillis)) {
+                    if (!s.done && !s.owed && room.expired(lane.subject, s.waiter, nowMillis)) {
                         s.done = true;
                         after.add(s.waiter::refused);
                     }

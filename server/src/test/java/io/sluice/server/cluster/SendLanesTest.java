@@ -51,7 +51,7 @@ class SendLanesTest {
             }
 
             @Override
-            public boolean expired(SendLanes.Waiter waiter, long nowMillis) {
+            public boolean expired(String subject, SendLanes.Waiter waiter, long nowMillis) {
                 return expired.contains(((Named) waiter).body());
             }
         });
