@@ -20,6 +20,14 @@ class LaneOrderTest {
         order.arrived(lane + " " + place + " " + oldest, place, now, delivered::add);
     }
 
+    /** A lane "a" whose place 1 arrived and place 3 overtook place 2 (refused), holding at most {@code bound}. */
+    private LaneOrder<Integer> gapAtTwo(int bound) {
+        LaneOrder<Integer> order = new LaneOrder<>(HOLD, bound);
+        arrive(order, "a", 1, 1, 0);
+        arrive(order, "a", 3, 2, 0); // 2 was refused; 3 was stored before it
+        return order;
+    }
+
     @Test
     void inPlaceOrderEachIsDeliveredAtOnce() {
         LaneOrder<Integer> order = new LaneOrder<>(HOLD, 10);
@@ -32,9 +40,7 @@ class LaneOrderTest {
 
     @Test
     void whatOvertookAGapIsHeldUntilTheGapArrives() {
-        LaneOrder<Integer> order = new LaneOrder<>(HOLD, 10);
-        arrive(order, "a", 1, 1, 0);
-        arrive(order, "a", 3, 2, 0); // 2 was refused; 3 was stored before it
+        LaneOrder<Integer> order = gapAtTwo(10);
         arrive(order, "a", 4, 2, 0);
         assertEquals(List.of(1), delivered);
         assertEquals(2, order.held());
@@ -45,9 +51,7 @@ class LaneOrderTest {
 
     @Test
     void placesBelowTheOldestNotYetTakenAreNotWaitedFor() {
-        LaneOrder<Integer> order = new LaneOrder<>(HOLD, 10);
-        arrive(order, "a", 1, 1, 0);
-        arrive(order, "a", 3, 2, 0); // held for 2
+        LaneOrder<Integer> order = gapAtTwo(10); // 3 held for 2
         arrive(order, "a", 5, 4, 0); // sent once 2 and 3 were taken or given up: 2 is not coming (given up)
         assertEquals(List.of(1, 3), delivered);
         assertEquals(1, order.held()); // 5 waits for 4, which was not taken yet when 5 went out
@@ -57,9 +61,7 @@ class LaneOrderTest {
 
     @Test
     void lanesAreIndependent() {
-        LaneOrder<Integer> order = new LaneOrder<>(HOLD, 10);
-        arrive(order, "a", 1, 1, 0);
-        arrive(order, "a", 3, 2, 0);
+        LaneOrder<Integer> order = gapAtTwo(10);
         arrive(order, "b", 1, 1, 0);
         arrive(order, "b", 2, 1, 0);
         assertEquals(List.of(1, 1, 2), delivered);
@@ -83,9 +85,7 @@ class LaneOrderTest {
 
     @Test
     void neverHoldsMoreThanItsBound() {
-        LaneOrder<Integer> order = new LaneOrder<>(HOLD, 2);
-        arrive(order, "a", 1, 1, 0);
-        arrive(order, "a", 3, 2, 0);
+        LaneOrder<Integer> order = gapAtTwo(2);
         arrive(order, "a", 4, 2, 0);
         assertEquals(2, order.held());
         arrive(order, "a", 5, 2, 0); // a third would be one too many: the gap is given up
