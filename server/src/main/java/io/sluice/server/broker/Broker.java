@@ -463,7 +463,7 @@ public final class Broker implements AutoCloseable {
         s.queue().detach();
         for (Delivery d : s.queue().takeUnacknowledged()) {
             if (d.group() != null) {
-                toGroupAgain(d);
+                toGroupAnywhere(d, () -> { });
             }
         }
     }
@@ -490,7 +490,7 @@ public final class Broker implements AutoCloseable {
         List<Delivery> unacknowledged = s.queue().takeUnacknowledged();
         for (Delivery d : unacknowledged) {
             if (d.group() != null) {
-                toGroupAgain(d);
+                toGroupAnywhere(d, () -> { });
             }
         }
         if (s.isJournaled()) {
@@ -500,9 +500,28 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    private void toGroupAgain(Delivery d) {
+    /** To the group again, here. */
+    private void toGroupHere(Delivery d) {
         MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
         new Fanout(d.message(), only, outcome -> { }, config, stats, false, null, store, false).run();
+    }
+
+    /**
+     * To the group again, anywhere in the cluster: to the node that serves it now (this one included), or, when no
+     * node has a member, to an offline session the cluster keeps; {@code taken} runs once it is safe there (and the
+     * store may let its copy here go). One the cluster could not take goes to the group here.
+     */
+    private void toGroupAnywhere(Delivery d, Runnable taken) {
+        MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
+        MatchResult here = cluster.routeToGroup(d.message(), only, (nodes, accepted) -> {
+            if (!accepted) {
+                toGroupHere(d);
+            }
+            taken.run();
+        });
+        if (!here.isEmpty()) {
+            new Fanout(d.message(), here, outcome -> { }, config, stats, false, null, store, false).run();
+        }
     }
 
     /**
@@ -517,7 +536,7 @@ public final class Broker implements AutoCloseable {
         List<Delivery> taken = s.queue().takeUnacknowledged();
         for (Delivery d : taken) {
             if (d.group() != null) {
-                toGroupAgain(d);
+                toGroupHere(d);
             } else {
                 s.queue().offer(new Delivery(d.message(), d.qos(), d.retainFlag(), d.subscriptionIds(), d.tag()), false);
             }
@@ -662,6 +681,9 @@ public final class Broker implements AutoCloseable {
             answer = r.done();
             match = r.local();
         }
+        if (fromCluster && servedGroups.contains(ClusterBus.GROUPS_ONLY)) {
+            match = match.groupsOnly(); // handed on to a group: its ordinary subscribers had it already
+        }
         if (fromCluster && match.groupCount() > 0) {
             MatchResult all = match;
             match = all.withGroups(i -> servedGroups.contains(all.group(i).name() + "/" + all.group(i).filter()));
@@ -746,15 +768,8 @@ public final class Broker implements AutoCloseable {
                     kept.add(d);
                     continue;
                 }
-                MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
-                MatchResult here = cluster.route(d.message(), only, false, (nodes, accepted) -> {
-                    if (!accepted) {
-                        toGroupAgain(d);
-                    }
-                    s.queue().forget(List.of(d));
-                });
                 // the group stays here when no other node serves it after all (its member left meanwhile)
-                new Fanout(d.message(), here, outcome -> { }, config, stats, false, null, store, false).run();
+                toGroupAnywhere(d, () -> s.queue().forget(List.of(d)));
             }
             s.queue().forget(kept);
         }

@@ -32,6 +32,23 @@ public interface ClusterBus {
      */
     MatchResult route(Message message, MatchResult local, boolean canRefuse, RouteCallback done);
 
+    /**
+     * A message for the shared groups of {@code local} alone, handed on by a member that left or by a STOMP queue's
+     * holder (its ordinary subscribers everywhere had it when it was published): the bus picks the node serving each
+     * group as for {@link #route}, never at once refusable, and returns what this node serves. {@code done} runs
+     * once; {@code accepted} false: the cluster could not take it, and the caller gives it to the group here.
+     */
+    default MatchResult routeToGroup(Message message, MatchResult local, RouteCallback done) {
+        done.routed(0, true);
+        return local;
+    }
+
+    /**
+     * In the groups {@link Broker#publishFromCluster} is told to serve: the message is for those groups alone, not
+     * for the node's ordinary subscribers.
+     */
+    String GROUPS_ONLY = "";
+
     @FunctionalInterface
     interface RouteCallback {
         /** @param nodes other nodes the message went to; @param accepted false: it could not be routed */

@@ -55,6 +55,11 @@ public final class MatchResult {
         return new MatchResult(targets, kept, generation);
     }
 
+    /** The same match without its ordinary subscriptions. */
+    MatchResult groupsOnly() {
+        return targets.length == 0 ? this : new MatchResult(new Target[0], groups, generation);
+    }
+
     boolean isEmpty() {
         return targets.length == 0 && groups.length == 0;
     }

@@ -603,23 +603,39 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
 
     @Override
     public MatchResult route(Message m, MatchResult local, boolean canRefuse, RouteCallback done) {
+        return route(m, local, canRefuse, false, done);
+    }
+
+    @Override
+    public MatchResult routeToGroup(Message m, MatchResult local, RouteCallback done) {
+        return route(m, local, false, true, done);
+    }
+
+    /** Marks a message for its groups alone (a base64url alphabet has no '*'), see {@link ClusterBus#GROUPS_ONLY}. */
+    private static final String GROUPS_ONLY_MARK = "*";
+
+    /** {@code groupsOnly}: for the groups of {@code local} alone, no ordinary subscription anywhere. */
+    private MatchResult route(Message m, MatchResult local, boolean canRefuse, boolean groupsOnly, RouteCallback done) {
         MatchResult match = table.match(m.topic());
         // persistent sessions kept in JetStream, wherever they are connected (this node included)
         MatchResult keptMatch = sessions.match(m.topic());
-        List<String> kept = ClusterSessions.subjects(keptMatch);
+        List<String> kept = groupsOnly ? List.of() : ClusterSessions.subjects(keptMatch);
         if (match.sessionCount() == 0 && match.groupCount() == 0 && kept.isEmpty() && keptMatch.groupCount() == 0) {
             done.routed(0, true);
             return local;
         }
         // node -> the shared groups it serves for this message ("<group>/<filter>", base64url)
         Map<String, List<String>> targets = new java.util.LinkedHashMap<>();
-        for (int i = 0; i < match.sessionCount(); i++) {
+        for (int i = 0; i < match.sessionCount() && !groupsOnly; i++) {
             targets.put(match.session(i).clientId(), List.of());
         }
         boolean[] servedElsewhere = new boolean[local.groupCount()];
         for (int i = 0; i < match.groupCount(); i++) {
             SharedGroup remote = match.group(i);
             int here = localGroup(local, remote);
+            if (groupsOnly && here < 0) {
+                continue; // another group on the same topic: served when the message was published
+            }
             boolean liveHere = here >= 0 && hasConnectedMember(local.group(here));
             String pick = pickNode(remote, liveHere);
             if (pick == null) {
@@ -629,7 +645,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 servedElsewhere[here] = true;
             }
             List<String> groups = targets.get(pick);
-            groups = groups == null || groups.isEmpty() ? new ArrayList<>(1) : groups;
+            if (groups == null || groups.isEmpty()) {
+                groups = new ArrayList<>(2);
+                if (groupsOnly) {
+                    groups.add(GROUPS_ONLY_MARK);
+                }
+            }
             groups.add(B64.encodeToString((remote.name() + "/" + remote.filter()).getBytes(StandardCharsets.UTF_8)));
             targets.put(pick, groups);
         }
@@ -700,7 +721,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         Map<String, List<String>> out = new java.util.LinkedHashMap<>();
         for (int i = 0; i < keptMatch.groupCount(); i++) {
             SharedGroup g = keptMatch.group(i);
-            if (localGroup(local, g) >= 0 || localGroup(remote, g) >= 0) {
+            int here = localGroup(local, g);
+            // (a group handed on by its last member here is in the local match without members)
+            if ((here >= 0 && local.group(here).members().length > 0) || localGroup(remote, g) >= 0) {
                 continue;
             }
             io.sluice.server.broker.Subscription[] members = g.members();
@@ -785,7 +808,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
         java.util.Set<String> groups = new java.util.HashSet<>();
         for (String g : value.split(",")) {
-            groups.add(new String(B64D.decode(g), StandardCharsets.UTF_8));
+            groups.add(g.equals(GROUPS_ONLY_MARK) ? ClusterBus.GROUPS_ONLY
+                    : new String(B64D.decode(g), StandardCharsets.UTF_8));
         }
         return groups;
     }

@@ -4,6 +4,7 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import io.sluice.server.Sluice;
 import io.sluice.server.broker.SessionId;
 import io.sluice.server.security.StompWire;
@@ -195,6 +196,42 @@ class ClusterSharedTest {
         a.disconnectWith().sessionExpiryInterval(0).send().join();
         b.disconnectWith().sessionExpiryInterval(0).send().join();
         pub.disconnect();
+    }
+
+    /**
+     * A member that leaves with messages of its group unacknowledged hands them to the group in the whole cluster
+     * (MQTT 5 section 4.8.2): the only other member, on another node, gets them, while an ordinary subscriber there,
+     * which had them when they were published, does not get them again.
+     */
+    @Test
+    void aLeavingMembersUnacknowledgedShareGoesToAMemberOnAnotherNode() {
+        Mqtt5AsyncClient leaving = Mqtt5Client.builder().identifier("hand-leaving").serverHost("127.0.0.1")
+                .serverPort(n1.urls().mqttPort()).buildAsync();
+        List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
+        leaving.connect().join();
+        leaving.subscribeWith().topicFilter("$share/hand/hand/x").qos(MqttQos.AT_LEAST_ONCE).callback(held::add)
+                .manualAcknowledgement(true).send().join();
+        Mqtt5BlockingClient ordinary = mqtt(n2, "hand-ordinary");
+        List<String> onOrdinary = subscribe(ordinary, "hand/x");
+        await(() -> n1.server().cluster().nodesFor("hand/x").contains("g2"), "the ordinary subscriber's route");
+        Mqtt5BlockingClient pub = mqtt(n1, "hand-pub");
+        for (int i = 0; i < 3; i++) {
+            pub.publishWith().topic("hand/x").qos(MqttQos.AT_LEAST_ONCE).payload(("h" + i).getBytes()).send();
+        }
+        await(() -> held.size() == 3 && onOrdinary.size() == 3, "the share held unacknowledged, got " + held.size());
+
+        Mqtt5BlockingClient staying = mqtt(n2, "hand-staying");
+        List<String> onStaying = subscribe(staying, "$share/hand/hand/x");
+        await(() -> n1.server().cluster().groupNodesFor("hand", "hand/x").contains("g2"), "the other member's route");
+        leaving.disconnect().join();
+        await(() -> onStaying.size() == 3, "the leaving member's share at the other member, got " + onStaying);
+        pub.publishWith().topic("hand/x").qos(MqttQos.AT_LEAST_ONCE).payload("after".getBytes()).send();
+        await(() -> onOrdinary.contains("after") && onStaying.contains("after"), "a later message");
+        assertEquals(List.of("h0", "h1", "h2", "after"), onStaying, "each once");
+        assertEquals(List.of("h0", "h1", "h2", "after"), onOrdinary, "the ordinary subscriber: nothing twice");
+        for (Mqtt5BlockingClient c : List.of(ordinary, pub, staying)) {
+            c.disconnect();
+        }
     }
 
     /** A persistent MQTT 5 session (expiry 60 s) on {@code node}, its payloads into {@code got}. */
