@@ -78,6 +78,10 @@ public final class RocksMessageStore implements MessageStore {
                         CompressionType.LZ4_COMPRESSION, CompressionType.LZ4_COMPRESSION,
                         CompressionType.LZ4_COMPRESSION, CompressionType.LZ4_COMPRESSION,
                         CompressionType.LZ4_COMPRESSION))
+                // 8 MiB memtables, not 64: an insert into a smaller skip list costs the writer thread less (fewer
+                // levels, more of it in cache), the writer's largest cost; most entries are deleted within the
+                // memtable's life either way
+                .setWriteBufferSize(8L << 20)
                 // two memtables merged before a flush: a put and its delete meeting there are both dropped
                 .setMinWriteBufferNumberToMerge(2)
                 .setMaxWriteBufferNumber(4)

@@ -36,13 +36,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The data directory stops being writable while the broker runs (its service user loses the write permission).
  * RocksDB keeps appending to the write-ahead log it has open, so publishes are still acknowledged (and are safe:
- * that file is written); the next file it must create (a new log when the 64 MiB write buffer fills and is
+ * that file is written); the next file it must create (a new log when the 8 MiB write buffer fills and is
  * switched, or a table file for its flush) fails, and from then on the broker refuses QoS 1 publishes the way a
  * full disk does: one log line, MQTT 5 PUBACK 0x80, MQTT 3.1.1 closed, STOMP ERROR, HTTP 503. With the
  * permission back, a restart delivers every acknowledged message.
  */
 class ReadOnlyDataDirectoryTest {
-    /** 32 KiB: the 64 MiB write buffer fills after ~2,000 of them; 6,000 bounds the run if it never fails. */
+    /** 32 KiB: the 8 MiB write buffer fills after ~250 of them; 6,000 bounds the run if it never fails. */
     private static final int PAYLOAD = 32 * 1024;
     private static final int MAX_MESSAGES = 6_000;
 
