@@ -588,6 +588,7 @@ final class ClusterSessions implements AutoCloseable {
             stopFeed(hash, null);
             written.remove(hash);
             try {
+                long before = nextSequence();
                 KeyValueEntry entry = kv.get(hash);
                 if (entry == null || entry.getOperation() != KeyValueOperation.PUT
                         || !decode(entry.getValue()).expired(System.currentTimeMillis())) {
@@ -595,7 +596,7 @@ final class ClusterSessions implements AutoCloseable {
                     return;
                 }
                 Kept k = decode(entry.getValue());
-                forgetMessages(hash, expiryMoment(k));
+                forgetMessages(hash, expiryMoment(k), before);
                 kv.delete(hash, entry.getRevision());
             } catch (JetStreamApiException e) {
                 // written since: a new session of the id, or another node ended it first
@@ -642,11 +643,22 @@ final class ClusterSessions implements AutoCloseable {
     }
 
     private void forgetMessages(String hash) {
-        forgetMessages(hash, Long.MAX_VALUE);
+        forgetMessages(hash, Long.MAX_VALUE, Long.MAX_VALUE);
     }
 
-    /** Its consumer (unless made after {@code madeBeforeMillis}: a new session's) and its queued messages. */
-    private void forgetMessages(String hash, long madeBeforeMillis) {
+    /**
+     * The stream's next sequence now, read before an expired record is: purging below it leaves what is published
+     * later, which is a new session's once another node ended the old one meanwhile (and this node's delete fails).
+     */
+    private long nextSequence() throws IOException, JetStreamApiException {
+        return jsm.getStreamInfo(STREAM).getStreamState().getLastSequence() + 1;
+    }
+
+    /**
+     * Its consumer (unless made after {@code madeBeforeMillis}: a new session's) and its queued messages (those
+     * below the stream sequence {@code beforeSequence}).
+     */
+    private void forgetMessages(String hash, long madeBeforeMillis, long beforeSequence) {
         try {
             if (madeBeforeMillis == Long.MAX_VALUE
                     || jsm.getConsumerInfo(STREAM, durable(hash)).getCreationTime().toInstant().toEpochMilli()
@@ -657,7 +669,8 @@ final class ClusterSessions implements AutoCloseable {
             // none
         }
         try {
-            jsm.purgeStream(STREAM, PurgeOptions.subject(SUBJECT + hash));
+            jsm.purgeStream(STREAM, beforeSequence == Long.MAX_VALUE ? PurgeOptions.subject(SUBJECT + hash)
+                    : PurgeOptions.builder().subject(SUBJECT + hash).sequence(beforeSequence).build());
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             log.warn("cluster: the queued messages of an ended session were not deleted ({})", e.toString());
         }
@@ -793,6 +806,7 @@ final class ClusterSessions implements AutoCloseable {
             }
             String hash = e.getKey();
             try {
+                long before = seen.expired(now) ? nextSequence() : Long.MAX_VALUE;
                 KeyValueEntry entry = kv.get(hash);
                 if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
                     changed(hash, null);
@@ -811,7 +825,10 @@ final class ClusterSessions implements AutoCloseable {
                 }
                 // messages and consumer first, the record last (compare-and-set): a node that sees the record gone
                 // may start a new session of the id at once, and nothing of this cleanup may reach it
-                forgetMessages(hash, expiryMoment(k));
+                if (before == Long.MAX_VALUE) {
+                    continue; // expired since this look began: the next sweep ends it
+                }
+                forgetMessages(hash, expiryMoment(k), before);
                 kv.delete(hash, entry.getRevision());
                 log.info("session {} expired after {} s offline", k.key(), k.session().expirySeconds());
                 publishWill(k); // the session ended, which is when a will goes out at the latest
