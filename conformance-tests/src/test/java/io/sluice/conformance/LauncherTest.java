@@ -10,10 +10,13 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,6 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LauncherTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final Path JAR = ROOT.resolve("server/target/sluice.jar");
+    /** What the last broker run printed, for assertion messages. */
+    private static java.util.Queue<String> lastOutput = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private static final Pattern JAVA_VERSION = Pattern.compile("^JAVA_VERSION=\"(\\d+)");
 
     @Test
     void startsTheBrokerJvmWithItsSettingsAndSharesClassDataFromTheSecondRun(@TempDir Path dir) throws Exception {
@@ -55,6 +61,72 @@ class LauncherTest {
         });
     }
 
+    /**
+     * On Java 25 and later the launcher keeps an AOT cache instead of the class-data archive: the first run writes
+     * it when it stops, the next one starts with it. Runs where such a JDK is installed (JAVA25_HOME, or one under
+     * /usr/lib/jvm); the release file tells the launcher which Java it has.
+     */
+    @Test
+    void onJava25TheSecondRunStartsFromTheAotCacheTheFirstWrote(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isRegularFile(JAR), "server/target/sluice.jar is built by mvn package");
+        Path jdk = java25OrLater();
+        Assumptions.assumeTrue(jdk != null, "no JDK 25 or later installed (JAVA25_HOME or /usr/lib/jvm)");
+        Path jar = Files.createSymbolicLink(dir.resolve("sluice.jar"), JAR);
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString());
+
+        long first = runUntilReadyThenStop(jar, env, cmdline -> {
+            assertTrue(cmdline.stream().anyMatch(a -> a.startsWith("-XX:AOTCacheOutput=" + dir.resolve("sluice.aot."))),
+                    cmdline.toString());
+            assertFalse(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit")), cmdline.toString());
+        });
+        Path written = dir.resolve("sluice.aot." + first + ".tmp");
+        assertTrue(Files.isRegularFile(written), "no AOT cache written; the directory holds " + list(dir)
+                + ", the broker printed " + lastOutput);
+        assertTrue(Files.size(written) >= 16_000_000, "an AOT cache of a started broker: " + Files.size(written));
+
+        runUntilReadyThenStop(jar, env, cmdline -> assertTrue(
+                cmdline.contains("-XX:AOTCache=" + dir.resolve("sluice.aot")), cmdline.toString()));
+        assertFalse(Files.exists(written), "the cache was taken in place");
+        assertFalse(Files.exists(dir.resolve("sluice.jsa")), "no class-data archive beside it");
+    }
+
+    private static List<String> list(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).toList();
+        }
+    }
+
+    /** A JDK of feature version 25 or later: JAVA25_HOME, or the newest such under /usr/lib/jvm; null if none. */
+    private static Path java25OrLater() throws IOException {
+        String named = System.getenv("JAVA25_HOME");
+        if (named != null && Files.isExecutable(Path.of(named, "bin/java"))) {
+            return Path.of(named);
+        }
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) {
+            return null;
+        }
+        try (Stream<Path> all = Files.list(jvms)) {
+            return all.filter(d -> Files.isExecutable(d.resolve("bin/java")) && feature(d) >= 25)
+                    .max(Comparator.comparingInt(LauncherTest::feature)).orElse(null);
+        }
+    }
+
+    /** The feature version in a JDK's release file (JAVA_VERSION="25.0.1"), 0 when it has none. */
+    private static int feature(Path jdk) {
+        try {
+            for (String line : Files.readAllLines(jdk.resolve("release"))) {
+                Matcher m = JAVA_VERSION.matcher(line);
+                if (m.find()) {
+                    return Integer.parseInt(m.group(1));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
+    }
+
     /** Start bin/sluice, check the JVM it became, stop it with SIGTERM; returns its pid. */
     private static long runUntilReadyThenStop(Path jar, Map<String, String> env,
                                               java.util.function.Consumer<List<String>> check) throws Exception {
@@ -66,42 +138,43 @@ class LauncherTest {
         pb.environment().putAll(env);
         Process p = pb.start();
         try {
+            // one reader for the whole output, from the start: what the JVM prints when it stops (the archive or
+            // cache it writes) is kept for a failing assertion's message
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<String> ready = new CompletableFuture<>();
+            lastOutput = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.Queue<String> lines = lastOutput;
+            Thread reader = new Thread(() -> {
                 try {
                     for (String line; (line = out.readLine()) != null; ) {
+                        lines.add(line);
                         if (line.startsWith("Sluice ready:")) {
-                            return line;
+                            ready.complete(line);
                         }
                     }
-                    return null;
                 } catch (IOException e) {
-                    return null;
+                    // the process went away
                 }
-            });
+                ready.complete(null);
+            }, "launcher-output");
+            reader.setDaemon(true);
+            reader.start();
             String line = ready.get(90, TimeUnit.SECONDS);
-            assertTrue(line != null, "no ready line");
+            assertTrue(line != null, "no ready line: " + lines);
             // exec: the pid we started is the JVM, not a shell waiting for it
             assertEquals("java", Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/exe")).getFileName().toString());
             String raw = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline"));
             check.accept(Stream.of(raw.split("\0")).toList());
-            CompletableFuture.runAsync(() -> drain(out));
-            p.destroy();
+            // SIGTERM through the handle: Process.destroy() also closes our ends of its pipes, and a JVM that prints
+            // on its way out (the AOT cache is assembled by a second JVM at exit) must not meet a closed stdout
+            p.toHandle().destroy();
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "stopped on SIGTERM");
             assertEquals(0, p.exitValue());
+            reader.join(10_000);
             return p.pid();
         } finally {
             p.destroyForcibly();
         }
     }
 
-    private static void drain(BufferedReader out) {
-        try {
-            while (out.readLine() != null) {
-                // the broker's log after the ready line is not the test's business
-            }
-        } catch (IOException e) {
-            // the process went away
-        }
-    }
 }
