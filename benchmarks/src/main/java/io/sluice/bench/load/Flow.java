@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class Flow implements ClientConn.Listener {
     private static final int BATCH = 32;
+    /** At a fixed rate, the shortest wait for the next send time (see {@link #scheduleNextSend}). */
+    private static final long MIN_PUMP_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
     final class Pub {
         final int index;
@@ -338,13 +340,15 @@ final class Flow implements ClientConn.Listener {
         if (timerPending) {
             return;
         }
-        // the budget above lets message k go once (now - t0) * rate > k - 1
+        // the budget above lets message k go once (now - t0) * rate > k - 1; at the highest rates (a message every
+        // few microseconds) a pump per message would take the generator's own CPU, so a pump waits at least
+        // MIN_PUMP_NANOS and takes what is due by then (each of those leaves at most that much late)
         long due = t0 + (long) Math.ceil((totalSent - 1) * 1e9 / o.rate);
         timerPending = true;
         wire.loop.schedule(() -> {
             timerPending = false;
             requestPump();
-        }, Math.max(0, due - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }, Math.max(MIN_PUMP_NANOS, due - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 
     @Override
