@@ -37,7 +37,8 @@ import java.util.concurrent.locks.LockSupport;
  * connected subscriber takes at once.)
  *
  * <p><b>Linger.</b> While it is busy (its last batch was large: many connections publish at once), the writer lets
- * operations gather for {@code --store-linger} before it takes the next batch. The acknowledgements waiting for
+ * operations gather until {@code --store-linger} after it took the last batch before it takes the next one (a
+ * write that took that long, an fsync, needs no more). The acknowledgements waiting for
  * that batch wait that much longer (they are pipelined: a publisher's window, not its rate, bounds what waits),
  * and in exchange most queue entries of connected subscribers are cancelled before they are claimed: per message, no
  * write at all instead of a payload, an entry and their two deletes. A lightly loaded writer takes each batch at once.
@@ -197,6 +198,8 @@ final class GroupCommitWriter implements AutoCloseable {
     private final long lingerNanos;
     /** The last batch held {@link #BUSY_BATCH} operations or more; the writer's own. */
     private boolean busy;
+    /** When the writer took its last batch ({@link System#nanoTime}); the writer's own. */
+    private long taken;
 
     GroupCommitWriter(RocksDB db, boolean fsync, long lingerNanos, StoreMetrics metrics, String where) {
         this.db = db;
@@ -253,6 +256,7 @@ final class GroupCommitWriter implements AutoCloseable {
                 while (ops.size() < MAX_BATCH && (op = queue.poll()) != null) {
                     ops.add(op);
                 }
+                taken = System.nanoTime();
                 busy = ops.size() >= BUSY_BATCH;
                 write(ops, callbacks, batch);
                 ops.clear();
@@ -262,12 +266,13 @@ final class GroupCommitWriter implements AutoCloseable {
     }
 
     /**
-     * Let operations gather for {@code --store-linger} before taking a busy batch (stopping early when a full batch
-     * is there): a connected subscriber's acknowledgement that arrives meanwhile cancels its queue entry's put, the
-     * batch is larger, and no one needs to wake the writer while it waits.
+     * Let operations gather until {@code --store-linger} after the last batch was taken (stopping early when a full
+     * batch is there): a connected subscriber's acknowledgement that arrives meanwhile cancels its queue entry's put,
+     * the batch is larger, and no one needs to wake the writer while it waits. Counted from the last take, not from
+     * the end of its write: a write that took as long (an fsync) already let them gather.
      */
     private void linger() {
-        long until = System.nanoTime() + lingerNanos;
+        long until = taken + lingerNanos;
         long left;
         while (running && queue.size() < MAX_BATCH && (left = until - System.nanoTime()) > 0) {
             LockSupport.parkNanos(this, left);
