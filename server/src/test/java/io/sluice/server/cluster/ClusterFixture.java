@@ -206,6 +206,45 @@ final class ClusterFixture implements BeforeAllCallback, BeforeEachCallback, Aft
     }
 
     /**
+     * {@code connect} (a client's CONNECT, sent again on each try), retried as a client does while the broker answers
+     * that it is busy (MQTT 5 CONNACK 0x89, 3.1.1 0x03): a node refuses new connections while its I/O threads run
+     * later than --overload-lag, which a freshly started node process on a loaded two-core machine (or one paused
+     * with the whole machine for seconds) can be for a moment; the refusal is right then, and the client's part is
+     * to come back after a backoff. Any other answer, or busy past 30 s, fails.
+     */
+    static <T> T connectRetryingWhileBusy(java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> connect) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long backoffMillis = 50;
+        while (true) {
+            try {
+                return connect.get().join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (!busy(e.getCause()) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(backoffMillis);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            backoffMillis = Math.min(backoffMillis * 2, 1000);
+        }
+    }
+
+    private static boolean busy(Throwable t) {
+        if (t instanceof com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException e5) {
+            return e5.getMqttMessage().getReasonCode()
+                    == com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode.SERVER_BUSY;
+        }
+        if (t instanceof com.hivemq.client.mqtt.mqtt3.exceptions.Mqtt3ConnAckException e3) {
+            return e3.getMqttMessage().getReturnCode()
+                    == com.hivemq.client.mqtt.mqtt3.message.connect.connack.Mqtt3ConnAckReturnCode.SERVER_UNAVAILABLE;
+        }
+        return false;
+    }
+
+    /**
      * Publish "0".."n-1" to {@code topic} at QoS 1 from a thread of its own, at most {@code window} unacknowledged;
      * returns the acknowledged ones as they come.
      */

@@ -59,17 +59,17 @@ class ClusterWillTest {
         for (String name : List.of("v5", "delayed", "said-bye")) {
             Mqtt5AsyncClient c = Mqtt5Client.builder().identifier("wc-" + name).serverHost("127.0.0.1")
                     .serverPort(port).buildAsync();
-            c.connectWith().cleanStart(true).sessionExpiryInterval(0)
+            ClusterFixture.connectRetryingWhileBusy(() -> c.connectWith().cleanStart(true).sessionExpiryInterval(0)
                     .willPublish().topic("will/" + name).payload("gone".getBytes()).qos(MqttQos.AT_LEAST_ONCE)
-                    .delayInterval(name.equals("delayed") ? 60 : 0).applyWillPublish().send().join();
+                    .delayInterval(name.equals("delayed") ? 60 : 0).applyWillPublish().send());
             if (name.equals("said-bye")) {
                 c.disconnect().join();
             }
         }
         Mqtt3AsyncClient v3 = Mqtt3Client.builder().identifier("wc-v3").serverHost("127.0.0.1").serverPort(port)
                 .buildAsync();
-        v3.connectWith().cleanSession(true).willPublish().topic("will/v3").payload("gone".getBytes())
-                .qos(MqttQos.AT_LEAST_ONCE).applyWillPublish().send().join();
+        ClusterFixture.connectRetryingWhileBusy(() -> v3.connectWith().cleanSession(true).willPublish()
+                .topic("will/v3").payload("gone".getBytes()).qos(MqttQos.AT_LEAST_ONCE).applyWillPublish().send());
         KeyValue wills = keyValue(look);
         await(() -> keys(wills, node).size() == 3, "the three wills recorded, have " + keys(wills, node));
     }
