@@ -99,6 +99,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final ConcurrentHashMap<String, Integer> localFilters = new ConcurrentHashMap<>();
     /** Client ids this node holds in the registry, with the revision it wrote. */
     private final Map<SessionId, Long> owned = new ConcurrentHashMap<>();
+    /**
+     * The connection each registered client has on this node now, by a number per connect. A claim waits its turn
+     * on the registry's writer; one whose connection has ended by then (a writer held up by a slow JetStream) is
+     * not written: written late, it would take the client from the node it has since reconnected to.
+     */
+    private final Map<SessionId, Long> connectedHere = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong connects = new java.util.concurrent.atomic.AtomicLong();
     /** The route keys of other nodes in the table. */
     private final Map<String, Boolean> remoteRoutes = new ConcurrentHashMap<>();
     private final ExecutorService kvWriter;
@@ -1199,15 +1206,20 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     @Override
     public void connected(SessionId id) {
         if (registered(id)) {
-            kvWriter.execute(() -> claim(id));
+            long connect = connects.incrementAndGet();
+            connectedHere.put(id, connect);
+            kvWriter.execute(() -> claim(id, connect));
         }
     }
 
     /** Write this node as the owner with compare-and-set; the previous owner, another node, lets its client go. */
-    private void claim(SessionId id) {
+    private void claim(SessionId id, long connect) {
         String key = sessionKey(id);
         byte[] me = node.getBytes(StandardCharsets.UTF_8);
         for (int attempt = 0; attempt < 10; attempt++) {
+            if (!Long.valueOf(connect).equals(connectedHere.get(id))) {
+                return; // that connection has ended (or another connect here claims for it)
+            }
             try {
                 KeyValueEntry current = registry.get(key);
                 long revision;
@@ -1238,6 +1250,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     @Override
     public void disconnected(SessionId id) {
         if (registered(id)) {
+            connectedHere.remove(id);
             if (willsHere.remove(id)) {
                 // its will is published here (or not at all) from now on
                 kvWriter.execute(() -> dropWill(willKey(node, id)));
