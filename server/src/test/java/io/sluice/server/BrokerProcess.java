@@ -246,6 +246,11 @@ public final class BrokerProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** The process id, for signals Java has no call for (SIGSTOP, SIGCONT). */
+    public long pid() {
+        return process.pid();
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }

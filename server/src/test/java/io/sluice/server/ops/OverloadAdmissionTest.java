@@ -3,15 +3,18 @@ package io.sluice.server.ops;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAck;
 import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode;
 import io.netty.channel.Channel;
 import io.netty.channel.DefaultEventLoopGroup;
+import io.sluice.server.BrokerProcess;
 import io.sluice.server.config.Settings;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.Socket;
 import java.net.URI;
@@ -21,6 +24,7 @@ import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -78,6 +82,50 @@ class OverloadAdmissionTest {
         } finally {
             loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * A pause of the whole process is not a late loop: the broker (its own process, default settings) is stopped
+     * with SIGSTOP for 4 s, longer than the lag window, as a long collection or a frozen virtual machine would hold
+     * it, and a client connects meanwhile (its socket waits in the listen backlog, its CONNECT in the kernel's
+     * buffer). Accepted the moment the process resumes, while every loop's probe is 4 s overdue, it is admitted,
+     * not answered "server busy": the lag's own clock thread was held just as long. (A loop held while the rest of
+     * the process runs still counts as late: the two tests above.)
+     */
+    @Test
+    void aPauseOfTheWholeProcessIsNotOverload(@TempDir Path dir) throws Exception {
+        try (BrokerProcess broker = BrokerProcess.start(dir.resolve("broker.log"), "--mqtt-port", "0",
+                "--http-port", "-1", "--stomp-port", "-1", "--sys-interval", "0")) {
+            int port = broker.port("mqtt");
+            // one connection first, so what the resumed broker does is admission, not loading its first classes
+            Mqtt5BlockingClient first = Mqtt5Client.builder().identifier("before").serverHost("127.0.0.1")
+                    .serverPort(port).buildBlocking();
+            first.connect();
+            first.disconnect();
+
+            CompletableFuture<Mqtt5ConnAck> connect;
+            signal("STOP", broker.pid());
+            try {
+                connect = Mqtt5Client.builder().identifier("during").serverHost("127.0.0.1").serverPort(port)
+                        .buildAsync().connect();
+                Thread.sleep(4000); // the pause itself: past the 3 s window, so every loop's probe is overdue
+            } finally {
+                signal("CONT", broker.pid());
+            }
+            Mqtt5ConnAck ack;
+            try {
+                ack = connect.get(20, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                throw new AssertionError("the CONNECT sent during the pause was refused once it ended: " + e.getCause(), e);
+            }
+            assertEquals(Mqtt5ConnAckReasonCode.SUCCESS, ack.getReasonCode());
+            assertFalse(broker.log().contains("overloaded"), broker.log());
+        }
+    }
+
+    private static void signal(String signal, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+        assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal + " " + pid);
     }
 
     private static void awaitLag(EventLoopLag lag, boolean above, long threshold) throws InterruptedException {
