@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
 
 /**
  * What persistence costs, on this machine, in one run: QoS 1 persistent-session throughput of Sluice with
- * {@code --persistence none}, {@code rocksdb --fsync never} (with and without the HTTP fallback's history, which
- * it also writes) and {@code rocksdb --fsync batch}, and of Mosquitto with {@code persistence false} and
+ * {@code --persistence none}, {@code rocksdb --fsync never} (on a new store, and on one an HTTP fallback reader used
+ * before, whose history it then also writes) and {@code rocksdb --fsync batch}, and of Mosquitto with {@code persistence false} and
  * {@code persistence true} and of HiveMQ CE with its default file persistence (in its own JVM, through
  * {@code side.HiveMqPeer}, when {@code benchmarks/run-side-by-side.sh --dry-run} has resolved its classpath) on
  * the same load, alternated round by round so a busy machine weighs on each the same
@@ -34,8 +34,9 @@ import java.util.regex.Pattern;
  * message ({@code /proc/PID/io}); and the time a broker takes to read back a store holding many queued and
  * retained messages (written beforehand through the store's own API, the same calls a running broker makes).
  *
- * <pre>java -jar benchmarks/target/benchmarks.jar persistence [--rounds 3] [--duration 8] [--clients 4]
- *      [--queued 1000000] [--retained 100000] [--sluice-jar server/target/sluice.jar]
+ * <pre>java -jar benchmarks/target/benchmarks.jar persistence [--rounds 3] [--duration 8] [--warmup 10] [--clients 4]
+ *      [--queued 1000000] [--retained 100000] [--no-recovery] [--sluice-jar server/target/sluice.jar]
+ *      [--mode 'NAME|JAR|FLAG FLAG...' (another Sluice configuration or build, repeatable)]
  *      [--bench-jar benchmarks/target/benchmarks.jar] [--work target/persistence-bench] [--doc docs/benchmarks.md]
  *      [--no-mosquitto] [--hivemq-classpath benchmarks/target/hivemq.classpath] [--no-hivemq]</pre>
  * It prints the raw figures and writes its section of docs/benchmarks.md ("Persistence").
@@ -47,6 +48,13 @@ public final class PersistenceBenchmark {
 
     private int rounds = 3;
     private double duration = 8;
+    /**
+     * The warm-up run before the measured one, on the same broker: a fresh JVM compiles its hot paths for its first
+     * seconds under load (C2 spent 4 to 13 µs per message of a 5 s run after a 3 s warm-up), for every mode alike.
+     */
+    private double warmup = 10;
+    private boolean recovery = true;
+    private final List<Mode> extraModes = new ArrayList<>();
     private int clients = 4;
     private int queued = 1_000_000;
     private int retained = 100_000;
@@ -65,6 +73,16 @@ public final class PersistenceBenchmark {
             switch (args[i]) {
                 case "--rounds" -> b.rounds = Integer.parseInt(v);
                 case "--duration" -> b.duration = Double.parseDouble(v);
+                case "--warmup" -> b.warmup = Double.parseDouble(v);
+                case "--no-recovery" -> {
+                    b.recovery = false;
+                    i--;
+                }
+                case "--mode" -> {
+                    String[] parts = v.split("\\|", 3);
+                    b.extraModes.add(new Mode(parts[0], "sluice", Path.of(parts[1]),
+                            parts.length < 3 || parts[2].isBlank() ? new String[0] : parts[2].trim().split("\\s+")));
+                }
                 case "--clients" -> b.clients = Integer.parseInt(v);
                 case "--queued" -> b.queued = Integer.parseInt(v);
                 case "--retained" -> b.retained = Integer.parseInt(v);
@@ -93,30 +111,37 @@ public final class PersistenceBenchmark {
      * A broker configuration: Sluice with {@code flags}, Mosquitto with these lines in its configuration, or HiveMQ
      * CE with these {@code HiveMqPeer} flags.
      */
-    private record Mode(String name, String broker, String... flags) {
+    private record Mode(String name, String broker, Path jar, String... flags) {
         static Mode sluice(String name, String... flags) {
-            return new Mode(name, "sluice", flags);
+            return new Mode(name, "sluice", null, flags);
         }
 
         static Mode mosquitto(String name, String... confLines) {
-            return new Mode(name, "mosquitto", confLines);
+            return new Mode(name, "mosquitto", null, confLines);
         }
 
         static Mode hivemq(String name, String... flags) {
-            return new Mode(name, "hivemq", flags);
+            return new Mode(name, "hivemq", null, flags);
         }
     }
 
-    private record Result(double msgsPerSec, double p99Ms, double bytesPerMsg, long lost) {
+    /** {@code cpuMicrosPerMsg}: the broker process's CPU time (user and system, all threads) per delivered message. */
+    /**
+     * The same broker on a store an SSE or long-poll reader has used before: its history (on by default,
+     * {@code --history-filters #}) is written through from the first message, an entry per QoS 1 message.
+     */
+    private static final String HISTORY_READ = "Sluice, rocksdb, fsync never, history written (a reader came before)";
+
+    private record Result(double msgsPerSec, double p99Ms, double bytesPerMsg, long lost, double cpuMicrosPerMsg) {
     }
 
     private void run(String argLine) throws Exception {
         Files.createDirectories(work);
         List<Mode> modes = new ArrayList<>(List.of(Mode.sluice("Sluice, none", "--persistence", "none"),
                 Mode.sluice("Sluice, rocksdb, fsync never", "--persistence", "rocksdb", "--fsync", "never"),
-                Mode.sluice("Sluice, rocksdb, fsync never, no history", "--persistence", "rocksdb", "--fsync", "never",
-                        "--history-messages", "0"),
+                Mode.sluice(HISTORY_READ, "--persistence", "rocksdb", "--fsync", "never"),
                 Mode.sluice("Sluice, rocksdb, fsync batch", "--persistence", "rocksdb", "--fsync", "batch")));
+        modes.addAll(extraModes);
         if (mosquitto) {
             modes.add(Mode.mosquitto("Mosquitto, persistence false", "persistence false"));
             // Debian's defaults otherwise: the in-memory state is saved every autosave_interval (1800 s) and at exit
@@ -135,36 +160,43 @@ public final class PersistenceBenchmark {
             for (Mode m : modes) {
                 Result res = throughput(m, r);
                 results.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(res);
-                System.out.printf(Locale.ROOT, "round %d %-22s %,10.0f msg/s  p99 %6.1f ms  %,8.0f B/msg written  lost %d%n",
-                        r + 1, m.name(), res.msgsPerSec(), res.p99Ms(), res.bytesPerMsg(), res.lost());
+                System.out.printf(Locale.ROOT, "round %d %-22s %,10.0f msg/s  p99 %6.1f ms  %,8.0f B/msg written  "
+                        + "%5.1f CPU-us/msg  lost %d%n", r + 1, m.name(), res.msgsPerSec(), res.p99Ms(), res.bytesPerMsg(),
+                        res.cpuMicrosPerMsg(), res.lost());
             }
         }
-        long[] recovery = recovery();
+        long[] recovery = this.recovery ? recovery() : null;
 
         StringBuilder md = new StringBuilder();
         md.append(HEADING).append("\n\n");
         md.append("<!-- Generated by `java -jar benchmarks/target/benchmarks.jar persistence ").append(argLine)
                 .append("` (io.sluice.bench.store.PersistenceBenchmark); run it again to update. -->\n\n");
         md.append(String.format(Locale.ROOT, "QoS 1 to persistent sessions (MQTT 3.1.1 clean session 0), %d publisher/subscriber "
-                + "pairs over TCP, 64-byte payloads, %.0f s per run after a warm-up run on the same broker, the modes "
+                + "pairs over TCP, 64-byte payloads, %.0f s per run after a %.0f s warm-up run on the same broker (a fresh "
+                + "JVM compiles its hot paths for its first seconds under load), the modes "
                 + "alternated for %d rounds in one run (medians). Bytes written: what the broker process wrote to disk during the run (`/proc/PID/io` "
-                + "write_bytes: write-ahead log, memtable flushes and compactions) per delivered message. Sluice writes every "
-                + "message it acknowledges before the PUBACK (and, with the HTTP fallback's history on, as it is by default "
-                + "with `--history-filters #`, a history entry too); %s",
-                clients, duration, rounds, mosquitto ? "Mosquitto " + mosquittoVersion() + " with `persistence true` keeps "
+                + "write_bytes: write-ahead log, memtable flushes and compactions) per delivered message; CPU: the broker "
+                + "process's CPU time (user and system, every thread: `/proc/PID/stat`) per delivered message, which other "
+                + "work on the machine moves far less than the rate. Sluice writes every "
+                + "message it acknowledges before the PUBACK, unless its subscriber acknowledged it first (and, with the "
+                + "HTTP fallback's history on, as it is by default with `--history-filters #`, a history entry too once an "
+                + "SSE or long-poll reader has been given a position of the store's history: none is here, but the store of "
+                + "the \"history written\" row was used by one before); %s",
+                clients, duration, warmup, rounds, mosquitto ? "Mosquitto " + mosquittoVersion() + " with `persistence true` keeps "
                         + "its state in memory and writes all of it to `mosquitto.db` every `autosave_interval` (1800 s by "
                         + "default) and at exit: a kill -9 or a crash loses what came since the last save, acknowledged or not."
                         : "Mosquitto was not run.") + (withHivemq ? " HiveMQ CE " + hivemqVersion() + " runs embedded in its "
                         + "own JVM (JVM defaults, like Sluice) with its default file persistence (`<persistence><mode>file"
                         + "</mode>`: sessions and queued messages in its data folder)." : " HiveMQ CE was not run."));
         md.append("\n\n");
-        md.append("| broker, mode | delivered msg/s | share of Sluice `none` | p99 ms | bytes written per message | lost |\n");
-        md.append("|---|---:|---:|---:|---:|---:|\n");
+        md.append("| broker, mode | delivered msg/s | share of Sluice `none` | p99 ms | bytes written per message | CPU µs per message | lost |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|\n");
         double base = median(results.get("Sluice, none"), Result::msgsPerSec);
         for (Map.Entry<String, List<Result>> e : results.entrySet()) {
             double rate = median(e.getValue(), Result::msgsPerSec);
-            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %.0f%% | %.1f | %,.0f | %d |%n", e.getKey(), rate,
+            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %.0f%% | %.1f | %,.0f | %.1f | %d |%n", e.getKey(), rate,
                     100 * rate / base, median(e.getValue(), Result::p99Ms), median(e.getValue(), Result::bytesPerMsg),
+                    median(e.getValue(), Result::cpuMicrosPerMsg),
                     e.getValue().stream().mapToLong(Result::lost).max().orElse(0)));
         }
         md.append("\nEach round, delivered msg/s (share of Sluice `none` in the same round):\n\n");
@@ -179,10 +211,12 @@ public final class PersistenceBenchmark {
         }
         md.append(String.format(Locale.ROOT, "%nLoad average (1 min) at the end: %s, on %d cores: other work shares the "
                 + "machine, so compare within a round.%n", loadAverage(), Runtime.getRuntime().availableProcessors()));
-        md.append(String.format(Locale.ROOT, "%nRecovery: a store holding %,d queued QoS 1 deliveries (100 persistent "
+        if (recovery != null) {
+            md.append(String.format(Locale.ROOT, "%nRecovery: a store holding %,d queued QoS 1 deliveries (100 persistent "
                 + "sessions, 64-byte payloads) and %,d retained messages; the broker read it back in %,d ms (its own "
                 + "log line) and was ready for clients %,d ms after its process started.%n", queued, retained,
                 recovery[0], recovery[1]));
+        }
         System.out.println();
         System.out.println(md);
         Files.writeString(work.resolve("persistence.md"), md.toString());
@@ -234,21 +268,31 @@ public final class PersistenceBenchmark {
     private Result throughput(Mode mode, int round) throws Exception {
         Path data = work.resolve("data-" + round + "-" + mode.name().replaceAll("\\W+", "-"));
         deleteRecursively(data);
+        if (mode.name().equals(HISTORY_READ)) {
+            try (RocksMessageStore store = RocksMessageStore.open(data, false)) {
+                store.historyRead(); // what the first reader's start tells the store
+                awaitWrites(store);
+            }
+        }
         int port = freePort();
         try (Running broker = switch (mode.broker()) {
             case "mosquitto" -> Running.mosquitto(port, data, work.resolve("mosquitto.log"), mode.flags());
             case "hivemq" -> Running.hivemq(hivemqClasspath, port, data, work.resolve("hivemq.log"), mode.flags());
-            default -> Running.start(sluiceJar, port, data, work.resolve("sluice.log"), mode.flags());
+            default -> Running.start(mode.jar() == null ? sluiceJar : mode.jar(), port, data, work.resolve("sluice.log"),
+                    mode.flags());
         }) {
             // a fresh JVM is far from its compiled speed: one load to warm it up, then the measured one
-            load(port, mode, Math.max(3, duration / 2));
+            load(port, mode, warmup);
             long writtenBefore = broker.writeBytes();
+            long cpuBefore = broker.cpuTicks();
             Map<String, Object> j = load(port, mode, duration);
             long written = broker.writeBytes() - writtenBefore;
+            long cpu = broker.cpuTicks() - cpuBefore;
             double delivered = ((Number) j.get("delivered")).doubleValue();
+            // includes the load generator's connect and its 1 s warm-up, as the bytes do
             return new Result(((Number) j.get("msgs_per_s")).doubleValue(),
                     ((Number) j.get("latency_p99_us")).doubleValue() / 1000, delivered == 0 ? 0 : written / delivered,
-                    ((Number) j.get("lost")).longValue());
+                    ((Number) j.get("lost")).longValue(), delivered == 0 ? 0 : cpu * 1e6 / TICKS_PER_SECOND / delivered);
         }
     }
 
@@ -397,6 +441,13 @@ public final class PersistenceBenchmark {
             }
         }
 
+        /** User and system CPU time of the process, every thread, in clock ticks ({@code /proc/PID/stat}). */
+        long cpuTicks() throws IOException {
+            String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14 and 15)
+        }
+
         long writeBytes() throws IOException {
             for (String l : Files.readAllLines(Path.of("/proc/" + process.pid() + "/io"))) {
                 if (l.startsWith("write_bytes:")) {
@@ -414,6 +465,9 @@ public final class PersistenceBenchmark {
             }
         }
     }
+
+    /** {@code USER_HZ}: Linux reports process times in hundredths of a second on every common architecture. */
+    private static final double TICKS_PER_SECOND = 100;
 
     private static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -668,7 +668,7 @@ public final class Broker implements AutoCloseable {
         m.position(history.append(m));
         boolean stored = keep && retained.accept(m);
         // a durable history wrote it too: an acknowledgement waits for that write as for a retained or queued one
-        stored |= m.position() != 0 && store.isDurable();
+        stored |= m.position() != 0 && store.isDurable() && history.writesThrough();
         if (keep && !m.topic().startsWith("$SYS/")) {
             // $SYS topics are each node's own: retained cluster-wide, another node's values would replace them
             cluster.retained(m);

@@ -67,6 +67,24 @@ public interface MessageHistory {
     long head();
 
     /**
+     * A reader is about to be given positions (before it reads {@link #head} or {@link #since}): from now on a
+     * durable history writes every message through, since a reader may come back with a position after a restart.
+     * Until the first reader of a store's life nobody holds a position to resume from, and a message need not be
+     * written for the history.
+     */
+    default void readerStarting() {
+    }
+
+    /**
+     * Whether the history writes its messages through to a durable store (then a QoS 1/2 publish's acknowledgement
+     * waits for that write). Once true, true for good: a caller that reads it after {@link #append} sees true
+     * whenever that append wrote.
+     */
+    default boolean writesThrough() {
+        return false;
+    }
+
+    /**
      * Every kept message on a topic matching one of {@code filters} with a position after {@code position}, in
      * position order; {@code null} when some such message is no longer kept (a gap the reader must be told of).
      */

@@ -76,12 +76,22 @@ public interface MessageStore extends AutoCloseable {
     /**
      * Where this run's history positions begin: {@code epoch} names the store's positions for its whole life,
      * {@code firstPosition} is above every position an earlier run could have given out (written or not), so a
-     * position from before a restart is never given to another message. Null without a durable store.
+     * position from before a restart is never given to another message. {@code read}: a reader was given a position
+     * of this store's history in some earlier run (it may come back with it), so this run writes its history through
+     * from its first message; otherwise nobody holds a position to resume from, and the history is written only once
+     * a reader is given one ({@link #historyRead}). Null without a durable store.
      */
     HistoryOrigin historyOrigin();
 
-    record HistoryOrigin(long epoch, long firstPosition) {
+    record HistoryOrigin(long epoch, long firstPosition, boolean read) {
     }
+
+    /**
+     * A reader is about to be given a position of the history: the history is written through from now on (the
+     * caller calls {@link #appendHistory} for every later message), in this run and every later one. Recorded
+     * before any later operation, so once a later history entry is durable, so is this.
+     */
+    void historyRead();
 
     /**
      * A QoS 1 or 2 message entered a topic's history at {@code position} (increasing, chosen by the caller). The entry
@@ -238,6 +248,10 @@ public interface MessageStore extends AutoCloseable {
         @Override
         public HistoryOrigin historyOrigin() {
             return null;
+        }
+
+        @Override
+        public void historyRead() {
         }
 
         @Override

@@ -31,6 +31,12 @@ import java.util.function.LongSupplier;
  * message nobody was promised): a topic that held one in a run tells the store once, and after a restart its
  * history from before the restart is a gap (a reader resuming from there gets a reset, never a short answer). Reads are always served from memory: a
  * reader starting on an event loop never waits for the disk, and the memory held is the same bounded amount.
+ *
+ * <p>A history only a reader can ask for is written through only once some reader may ask: until the first reader of
+ * the store's life is given a position, nobody holds one to resume from, after a restart or otherwise, and the history
+ * is kept in memory alone (a broker whose clients never use the HTTP fallback writes no history at all). From the
+ * first reader on ({@link #readerStarting}: before it reads the head) every QoS 1/2 message is written, in this run
+ * and, since the store remembers it, in every later one.
  */
 public final class MemoryHistory implements MessageHistory {
     private final int perTopic;
@@ -49,6 +55,12 @@ public final class MemoryHistory implements MessageHistory {
      * start drops again by the same bounds.
      */
     private final int storeTrimChunk;
+    /**
+     * The history is written through to the store (a reader was given a position in this run or an earlier one);
+     * false without a durable store. Read by an append after it takes its position, set before a reader reads the
+     * head: every position above the head a reader is given belongs to a written message.
+     */
+    private volatile boolean writing;
 
     public MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters, MessageStore store) {
         this(perTopic, maxAgeMillis, maxTopics, filters, store, System::currentTimeMillis);
@@ -65,6 +77,7 @@ public final class MemoryHistory implements MessageHistory {
         MessageStore.HistoryOrigin origin = store.isDurable() ? store.historyOrigin() : null;
         this.epoch = origin == null ? clock.getAsLong() : origin.epoch();
         this.head.set(origin == null ? 0 : origin.firstPosition());
+        this.writing = origin != null && origin.read();
         this.topics = Caffeine.newBuilder()
                 .maximumSize(maxTopics)
                 .executor(Runnable::run)
@@ -81,8 +94,9 @@ public final class MemoryHistory implements MessageHistory {
             log.forgotten = true;
             long upTo = forgottenUpTo.accumulateAndGet(log.lastPosition, Math::max);
             // under the log's lock, so the store sees it after the log's last append; the eviction is atomic with
-            // the removal, so a new log of the same topic appends after it
-            if (store.isDurable()) {
+            // the removal, so a new log of the same topic appends after it. A history not yet written has nothing
+            // in the store to forget.
+            if (writing) {
                 store.forgetHistory(topic, log.lastPosition, upTo);
             }
         }
@@ -98,7 +112,7 @@ public final class MemoryHistory implements MessageHistory {
             public void entry(String topic, long position, long appendedAtMillis, Message message) {
                 TopicLog log = topics.get(topic, t -> new TopicLog());
                 synchronized (log) {
-                    log.entries.addLast(new Entry(position, appendedAtMillis, message));
+                    log.entries.addLast(new Entry(position, appendedAtMillis, message, true));
                     log.lastPosition = Math.max(log.lastPosition, position);
                 }
                 head.accumulateAndGet(position, Math::max);
@@ -145,11 +159,15 @@ public final class MemoryHistory implements MessageHistory {
                     continue;
                 }
                 long position = head.incrementAndGet();
-                log.entries.addLast(new Entry(position, now, m));
+                // after the position is taken: a reader that set it before reading the head is given no position
+                // at or above one of a message not written
+                boolean toStore = writing;
+                boolean stored = toStore && written(m);
+                log.entries.addLast(new Entry(position, now, m, stored));
                 log.lastPosition = position;
-                if (written(m)) {
+                if (stored) {
                     store.appendHistory(m.topic(), position, now, m);
-                } else if (!log.inMemoryToldStore && store.isDurable()) {
+                } else if (toStore && !written(m) && !log.inMemoryToldStore) {
                     log.inMemoryToldStore = true;
                     store.historyInMemory(m.topic());
                 }
@@ -157,6 +175,24 @@ public final class MemoryHistory implements MessageHistory {
                 return position;
             }
         }
+    }
+
+    @Override
+    public void readerStarting() {
+        if (!writing && store.isDurable()) {
+            synchronized (this) {
+                if (!writing) {
+                    // told before the flag is set: the store records it ahead of every append that sees the flag
+                    store.historyRead();
+                    writing = true;
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean writesThrough() {
+        return writing;
     }
 
     /** A quarter of the per-topic bound, at least 1, at most 1,024. */
@@ -240,7 +276,8 @@ public final class MemoryHistory implements MessageHistory {
         return n;
     }
 
-    private record Entry(long position, long appendedMillis, Message message) {
+    /** {@code stored}: written to the store (or read back from it). */
+    private record Entry(long position, long appendedMillis, Message message, boolean stored) {
     }
 
     /** One topic's recent messages; guarded by itself. */
@@ -271,7 +308,7 @@ public final class MemoryHistory implements MessageHistory {
                     && (entries.size() > max || first.appendedMillis < oldestMillis || first.position <= droppedUpTo)) {
                 entries.pollFirst();
                 droppedUpTo = Math.max(droppedUpTo, first.position);
-                if (store.isDurable() && written(first.message)) {
+                if (first.stored) {
                     droppedUnstored++;
                 }
             }

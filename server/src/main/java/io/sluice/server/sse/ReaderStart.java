@@ -39,6 +39,8 @@ final class ReaderStart {
     private ReaderStart(MessageHistory history, EventId requested) {
         this.history = history;
         this.requested = requested;
+        // before the head is read: every message after the position this reader gets is written through
+        history.readerStarting();
         this.headBefore = history.head();
         if (requested == ReaderRequest.BAD_ID) {
             resetReason = "the id is not one this broker gave out";

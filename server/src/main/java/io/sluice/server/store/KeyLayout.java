@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The store's keys, format version 4 (docs/persistence.md has the same table). Every key starts with one kind
+ * The store's keys, format version 5 (docs/persistence.md has the same table). Every key starts with one kind
  * byte, so one scan in key order meets messages first, then sessions and what they hold, then retained
  * messages: recovery reads the database once, front to back. Session ids and topics are length-prefixed, so
  * no id is a prefix of another's keys; numbers are big-endian, so queue entries sort in queue order.
@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
  * 00 'e'                         history epoch: chosen when the store was created (long)
  * 00 'g'                         history generation: starts so far, this one included (long)
  * 00 'f'                         history: positions up to this one may belong to a forgotten topic (long)
+ * 00 'r'                         history read: a reader was given a position; every start writes the history (empty)
  * 10 id                          message: topic, payload, QoS, retain, properties, publisher, expiry
  * 20 sid                         persistent session: expiry interval, disconnected at
  * 21 sid key                     subscription: filter, share group, options
@@ -39,9 +40,12 @@ final class KeyLayout {
      * inline in a history entry instead of its id (a start rewrites format 2 entries; a version 2 reader would take
      * every inline entry for one whose payload is missing). 4 lets a queue entry hold its message inline (flag 4)
      * instead of a message id: a format 3 store is a format 4 store as it is, but a version 3 reader would drop every
-     * inline entry as one whose payload is missing.
+     * inline entry as one whose payload is missing. 5 writes the history only from the first reader of the store's life
+     * on ({@code 00 'r'}): a version 4 reader would write it from its start but hand out positions without the mark,
+     * and a later version 5 start would then leave readers of them a silent gap; a format 4 store is marked read
+     * (it wrote its history from its first start, readers may hold its positions).
      */
-    static final int FORMAT_VERSION = 4;
+    static final int FORMAT_VERSION = 5;
 
     static final byte META = 0x00;
     static final byte MESSAGE = 0x10;
@@ -60,6 +64,7 @@ final class KeyLayout {
     static final byte[] HISTORY_EPOCH_KEY = {META, 'e'};
     static final byte[] HISTORY_GENERATION_KEY = {META, 'g'};
     static final byte[] HISTORY_FORGOTTEN_KEY = {META, 'f'};
+    static final byte[] HISTORY_READ_KEY = {META, 'r'};
 
     private KeyLayout() {
     }

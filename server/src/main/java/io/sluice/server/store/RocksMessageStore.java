@@ -125,12 +125,13 @@ public final class RocksMessageStore implements MessageStore {
             long epoch = e == null ? System.currentTimeMillis() : ByteBuffer.wrap(e).getLong();
             byte[] g = db.get(KeyLayout.HISTORY_GENERATION_KEY);
             long generation = (g == null ? 0 : ByteBuffer.wrap(g).getLong()) + 1;
+            boolean read = db.get(KeyLayout.HISTORY_READ_KEY) != null;
             if (e == null) {
                 batch.put(KeyLayout.HISTORY_EPOCH_KEY, ByteBuffer.allocate(8).putLong(epoch).array());
             }
             batch.put(KeyLayout.HISTORY_GENERATION_KEY, ByteBuffer.allocate(8).putLong(generation).array());
             db.write(sync, batch);
-            return new HistoryOrigin(epoch, generation << POSITIONS_PER_START_BITS);
+            return new HistoryOrigin(epoch, generation << POSITIONS_PER_START_BITS, read);
         } catch (RocksDBException e) {
             throw new StoreException("cannot write the message store in " + where + " (" + GroupCommitWriter.reason(e)
                     + "); make the data directory writable or free disk space", e);
@@ -151,8 +152,13 @@ public final class RocksMessageStore implements MessageStore {
                         + "that wrote it, or start with another --data-dir");
             }
             if (version < KeyLayout.FORMAT_VERSION) {
-                // every older layout is a subset of this one; from now on an older Sluice must refuse it
-                db.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(KeyLayout.FORMAT_VERSION).array());
+                // every older layout is a subset of this one; from now on an older Sluice must refuse it. Up to 4 the
+                // history was written from the first start on, and readers may hold its positions: it stays written
+                try (WriteBatch upgrade = new WriteBatch(); WriteOptions sync = new WriteOptions().setSync(true)) {
+                    upgrade.put(KeyLayout.HISTORY_READ_KEY, new byte[0]);
+                    upgrade.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(KeyLayout.FORMAT_VERSION).array());
+                    db.write(sync, upgrade);
+                }
             }
         } catch (RocksDBException e) {
             throw new StoreException("cannot read the message store in " + where + " (" + GroupCommitWriter.reason(e)
@@ -397,6 +403,11 @@ public final class RocksMessageStore implements MessageStore {
     @Override
     public HistoryOrigin historyOrigin() {
         return historyOrigin;
+    }
+
+    @Override
+    public void historyRead() {
+        writer.submit(b -> b.put(KeyLayout.HISTORY_READ_KEY, new byte[0]));
     }
 
     @Override

@@ -30,7 +30,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StoredHistoryTest {
     private final AtomicLong clock = new AtomicLong(1_000_000);
 
+    /** A history on the store after its recovery, with a reader given a position (it is written from then on). */
     private MemoryHistory open(RocksMessageStore store, int perTopic, long ageMillis, int topics) {
+        MemoryHistory h = unread(store, perTopic, ageMillis, topics);
+        h.readerStarting();
+        return h;
+    }
+
+    /** A history on the store after its recovery, as a start finds it before any reader. */
+    private MemoryHistory unread(RocksMessageStore store, int perTopic, long ageMillis, int topics) {
         MemoryHistory h = new MemoryHistory(perTopic, ageMillis, topics, List.of("#"), store, clock::get);
         // as a broker's start does: the store hands the history back in its recovery pass
         store.recover(new MessageStore.Recovery() {
@@ -136,6 +144,55 @@ class StoredHistoryTest {
             assertNull(h.since(List.of("c"), c1));
             assertEquals(0, h.size());
         }
+    }
+
+    /**
+     * Until the first reader of the store's life nobody holds a position, and nothing is written for the history (no
+     * entry, no trim, no mark of a QoS 0 topic); from the moment a reader is about to read the head, every QoS 1/2
+     * message above it is written, and every later start writes from its first message, reader or not.
+     */
+    @Test
+    void theHistoryIsWrittenFromTheFirstReaderOnInThisStartAndEveryLaterOne(@TempDir Path dir) throws Exception {
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = unread(store, 3, 60_000, 2);
+            for (int i = 1; i <= 12; i++) {
+                h.append(m("t" + (i % 3), "x" + i, i % 3)); // QoS 0, 1, 2; trims; a forgotten topic
+            }
+            assertTrue(h.size() > 0, "kept in memory");
+            assertTrue(!h.writesThrough());
+            awaitWrites(store);
+        }
+        assertEquals(0, keys(dir, 0x40));
+        assertEquals(0, keys(dir, 0x41));
+        assertEquals(0, keys(dir, 0x42));
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString())) {
+            assertNull(db.get(new byte[] {0, 'f'}), "no forgotten topic recorded");
+            assertNull(db.get(new byte[] {0, 'r'}), "no reader recorded");
+        }
+        long start;
+        long b1;
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = unread(store, 10, 60_000, 100);
+            h.append(m("b", "b0"));
+            h.readerStarting();
+            assertTrue(h.writesThrough());
+            start = h.head();
+            b1 = h.append(m("b", "b1"));
+            h.append(m("b", "b2", 0));
+            h.append(m("b", "b3", 2));
+            awaitWrites(store);
+        }
+        assertEquals(2, keys(dir, 0x40), "b1 and b3, the QoS 1/2 messages after the reader's head");
+        assertEquals(1, keys(dir, 0x42), "b's history held a QoS 0 message after it");
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            MemoryHistory h = unread(store, 10, 60_000, 100);
+            assertTrue(h.writesThrough(), "a reader may come back with a position: written from the first message");
+            assertNull(h.since(List.of("b"), b1), "b2 was in memory only: a gap, as before");
+            h.append(m("c", "c1"));
+            awaitWrites(store);
+        }
+        assertEquals(1, keys(dir, 0x40), "c1, written without a reader in this start; b1 and b3 left with b's gap");
+        assertTrue(start > 0);
     }
 
     @Test

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -170,9 +171,9 @@ class RocksMessageStoreTest {
         }
     }
 
-    /** A format 3 store (every queue entry refers to a payload record) is read as it is and marked format 4. */
+    /** A format 3 store (every queue entry refers to a payload record) is read as it is and marked current. */
     @Test
-    void aFormatThreeStoreIsReadAsItIsAndMarkedFormatFour(@TempDir Path dir) throws Exception {
+    void aFormatThreeStoreIsReadAsItIsAndMarkedCurrent(@TempDir Path dir) throws Exception {
         RocksMessageStore.open(dir, false).close();
         Message shared = Message.builder("f/3").payload(bytes("three")).qos(1).build();
         try (Options o = new Options(); RocksDB db = RocksDB.open(o, dir.resolve("db").toString())) {
@@ -187,8 +188,40 @@ class RocksMessageStoreTest {
         assertEquals(List.of("a 1 f/3 three 1 false [] 5 false", "b 1 f/3 three 1 true [2] 0 false"), r.queued);
         assertTrue(r.messages.get(0) == r.messages.get(1), "one payload record, one Message");
         try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString())) {
-            assertEquals(4, ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
+            assertEquals(KeyLayout.FORMAT_VERSION, ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
             assertNotNull(db.get(KeyLayout.message(7)));
+        }
+    }
+
+    /**
+     * Format 5 writes the history only from the first reader of a store's life on. A new store has had none; a
+     * reader's arrival is recorded and every later start writes from its first message; a format 4 store wrote its
+     * history from its first start (readers may hold its positions), so it is marked read when it is upgraded.
+     */
+    @Test
+    void theHistoryIsReadFromTheFirstReaderOnAndAFormatFourStoreCountsAsRead(@TempDir Path dir, @TempDir Path old)
+            throws Exception {
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            assertFalse(store.historyOrigin().read(), "a new store: nobody was given a position");
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            assertFalse(store.historyOrigin().read(), "still nobody");
+            store.historyRead();
+            awaitWrites(store);
+            assertFalse(store.historyOrigin().read(), "this start's origin is what the start found");
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(dir, false)) {
+            assertTrue(store.historyOrigin().read());
+        }
+        RocksMessageStore.open(old, false).close();
+        try (Options o = new Options(); RocksDB db = RocksDB.open(o, old.resolve("db").toString())) {
+            db.put(KeyLayout.VERSION_KEY, ByteBuffer.allocate(4).putInt(4).array());
+        }
+        try (RocksMessageStore store = RocksMessageStore.open(old, false)) {
+            assertTrue(store.historyOrigin().read(), "a format 4 store's history was written and read from the start");
+        }
+        try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, old.resolve("db").toString())) {
+            assertEquals(5, ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
         }
     }
 
@@ -505,7 +538,7 @@ class RocksMessageStoreTest {
         assertEquals(List.of("s 1 h/b b 1 false [] 0 false"), r.queued);
         try (Options o = new Options(); RocksDB db = RocksDB.openReadOnly(o, dir.resolve("db").toString())) {
             assertEquals(KeyLayout.FORMAT_VERSION, java.nio.ByteBuffer.wrap(db.get(KeyLayout.VERSION_KEY)).getInt());
-            assertEquals(4, KeyLayout.FORMAT_VERSION);
+            assertEquals(5, KeyLayout.FORMAT_VERSION);
             assertNull(db.get(KeyLayout.message(5)), "referred to by the history only: gone");
             assertNotNull(db.get(KeyLayout.message(6)), "the queue entry still refers to it");
             assertNull(db.get(KeyLayout.history("h/c", 72)));
