@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * NATS. Thread-safe; {@link #check} runs on one thread at a time.
  */
 final class NodeLiveness {
+    /** Told of one node's changes one at a time, in the order they happen (so it must not block). */
     interface Listener {
         /** Not heard for the timeout. */
         void down(String node, long silentMillis);
@@ -67,13 +68,15 @@ final class NodeLiveness {
         p.lastNanos = now;
         p.counters = counters;
         if (!p.alive) {
+            // under the peer's lock, as down() is: a heartbeat heard while the node is being declared down is told
+            // after that (told first, the table would end with the node's routes set aside while it counts as alive)
             synchronized (p) {
                 if (p.alive) {
                     return;
                 }
                 p.alive = true;
+                listener.up(node);
             }
-            listener.up(node);
         }
     }
 
@@ -106,8 +109,8 @@ final class NodeLiveness {
                         continue;
                     }
                     p.alive = false;
+                    listener.down(e.getKey(), silent / 1_000_000L);
                 }
-                listener.down(e.getKey(), silent / 1_000_000L);
             }
             if (!p.alive && silent >= forgetNanos && peers.remove(e.getKey(), p)) {
                 listener.gone(e.getKey(), silent / 1_000_000L);

@@ -78,7 +78,7 @@ class ClusterWillTest {
 
     /** Each will once on each node, none of the client that said goodbye, and their records gone. */
     private void assertEachWillOnce(Sluice publisherNode, List<List<String>> got, Connection look, String node) {
-        await(() -> got.stream().allMatch(g -> g.containsAll(WILLS)), "every will on every node, got " + got);
+        await(() -> got.stream().allMatch(g -> g.containsAll(WILLS)), "every will on every node, got " + got, 30);
         Mqtt5AsyncClient marker = Mqtt5Client.builder().serverHost("127.0.0.1")
                 .serverPort(publisherNode.urls().mqttPort()).buildAsync();
         marker.connect().join();
@@ -94,12 +94,17 @@ class ClusterWillTest {
         assertEquals(List.of(), keys(keyValue(look), node), "the claimed wills' records");
     }
 
+    /**
+     * The node timeout is 3 s, not the least (1 s): a node not heard for it is down, and a loaded two-core machine
+     * pauses the test's JVM (both surviving nodes) for a second now and then, in which one node judges the other down
+     * and a will it publishes then does not go there (as documented for a node that is down).
+     */
     @Test
     void theWillsOfAKilledNodesClientsArePublishedOnceByTheNodesThatFindItDown() throws Exception {
-        Sluice a = cluster.node("wa", "cluster-node-timeout", "1s");
-        Sluice b = cluster.node("wb", "cluster-node-timeout", "1s");
+        Sluice a = cluster.node("wa", "cluster-node-timeout", "3s");
+        Sluice b = cluster.node("wb", "cluster-node-timeout", "3s");
         int port = StablePorts.free();
-        BrokerProcess doomed = cluster.process("wd", port, "--cluster-node-timeout", "1s");
+        BrokerProcess doomed = cluster.process("wd", port, "--cluster-node-timeout", "3s");
         Connection look = cluster.closeLater(Nats.connect(cluster.nats().url()));
         List<List<String>> got = willSubscribers(a, b);
         await(() -> a.server().cluster().nodesFor("will/x").contains("wb")

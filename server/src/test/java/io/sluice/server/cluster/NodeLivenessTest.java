@@ -41,6 +41,52 @@ class NodeLivenessTest {
         assertEquals(List.of("down a 1000", "up a"), events);
     }
 
+    /**
+     * A heartbeat heard while the node is being declared down (another thread): the listener hears "down" and then
+     * "up", never "up" first, which would leave the node's routes set aside while it counts as alive.
+     */
+    @Test
+    void aHeartbeatHeardWhileTheNodeIsDeclaredDownIsToldAfterIt() throws Exception {
+        List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicReference<Thread> hearer = new java.util.concurrent.atomic.AtomicReference<>();
+        NodeLiveness l = new NodeLiveness("self", 1_000, new NodeLiveness.Listener() {
+            @Override
+            public void down(String node, long silentMillis) {
+                // the heartbeat comes now, on its own thread; down() (setting the routes aside) ends after it waited
+                // or was told
+                Thread t = new Thread(() -> {
+                    // (met: the peer exists; heard at a time after the check's)
+                    hearerHeard(node);
+                });
+                hearer.set(t);
+                t.start();
+                long deadline = System.nanoTime() + 10_000 * MS;
+                while (t.getState() != Thread.State.BLOCKED && !told.contains("up " + node)
+                        && t.isAlive() && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                told.add("down " + node);
+            }
+
+            @Override
+            public void up(String node) {
+                told.add("up " + node);
+            }
+
+            private void hearerHeard(String node) {
+                liveness[0].heard(node, Map.of(), 2_000 * MS);
+            }
+        });
+        liveness[0] = l;
+        l.heard("a", Map.of(), 0);
+        l.check(1_500 * MS);
+        hearer.get().join(10_000);
+        assertEquals(List.of("down a", "up a"), told);
+        assertTrue(l.isAlive("a"));
+    }
+
+    private final NodeLiveness[] liveness = new NodeLiveness[1];
+
     @Test
     void aNodeDownForTheForgetTimeIsGoneOnceAndJoinsAfreshWhenHeardAgain() {
         List<String> seen = new ArrayList<>();
