@@ -66,15 +66,25 @@ final class ClusterFixture implements BeforeAllCallback, BeforeEachCallback, Aft
 
     /** Another NATS server of its own, with its store in {@code name}. */
     NatsServer startNats(String name) throws IOException {
-        return closeLater(NatsServer.start(dir.resolve(name)));
+        NatsServer server = NatsServer.start(dir.resolve(name));
+        natsServers.put(server, name);
+        return closeLater(server);
     }
 
     /** A NATS cluster of {@code size} servers, JetStream on each, routed to each other. */
     List<NatsServer> startNatsCluster(String name, int size) throws IOException {
         List<NatsServer> servers = NatsServer.startCluster(dir.resolve(name), size);
+        for (int i = 0; i < servers.size(); i++) {
+            natsServers.put(servers.get(i), name + "-" + (i + 1));
+        }
         servers.forEach(this::closeLater);
         return servers;
     }
+
+    /** Every NATS server started, by name: what each logged is written next to the nodes' logs when a test fails. */
+    private final java.util.Map<NatsServer, String> natsServers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** A test failed: the directory (the node processes' logs, NATS's) is kept and its place printed. */
+    private volatile boolean failed;
 
     /** A node in this JVM on the fixture's NATS server; {@code settings}: pairs of setting name and value. */
     Sluice node(String id, String... settings) throws IOException {
@@ -131,6 +141,9 @@ final class ClusterFixture implements BeforeAllCallback, BeforeEachCallback, Aft
 
     @Override
     public void afterEach(ExtensionContext context) throws Exception {
+        if (context.getExecutionException().isPresent()) {
+            failed = true;
+        }
         List<AutoCloseable> these;
         synchronized (this) {
             these = new ArrayList<>(forTest);
@@ -145,6 +158,9 @@ final class ClusterFixture implements BeforeAllCallback, BeforeEachCallback, Aft
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
+        if (context.getExecutionException().isPresent()) {
+            failed = true;
+        }
         close();
     }
 
@@ -161,12 +177,28 @@ final class ClusterFixture implements BeforeAllCallback, BeforeEachCallback, Aft
         try {
             closeAll(all);
         } finally {
-            try (Stream<Path> tree = Files.walk(dir)) {
-                tree.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (IOException e) {
-                // a temporary directory left behind
+            if (failed) {
+                keepLogs();
+            } else {
+                try (Stream<Path> tree = Files.walk(dir)) {
+                    tree.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                } catch (IOException e) {
+                    // a temporary directory left behind
+                }
             }
         }
+    }
+
+    /** After a failure: NATS's logs written beside the nodes', and where they are said on stderr. */
+    private void keepLogs() {
+        for (java.util.Map.Entry<NatsServer, String> e : natsServers.entrySet()) {
+            try {
+                Files.write(dir.resolve(e.getValue() + "-nats.log"), e.getKey().lines());
+            } catch (IOException ex) {
+                // the nodes' logs are there still
+            }
+        }
+        System.err.println("cluster test failed: the node processes' and NATS servers' logs are kept in " + dir);
     }
 
     /** Close each, last first; every one is tried, and the first failure is thrown. */
