@@ -147,6 +147,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final AtomicLong receivedRemote = new AtomicLong();
     private final AtomicLong droppedQos0 = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
+    /** Sends to other nodes JetStream refused because the node's share of the stream was full. */
+    private final AtomicLong refusedAtBound = new AtomicLong();
     /** QoS 1/2 sends, in order per subject across JetStream's refusals. */
     private final SendLanes lanes;
     /** What other nodes sent, put back in their order when JetStream stored a retried send late (consumer thread). */
@@ -216,8 +218,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.lanes = new SendLanes(js::publishAsync, retries, this::judge, this::taken, node + "-" + runId,
                 ATTEMPT_MILLIS, Math.min(settings.get(Settings.CLUSTER_MAX_PENDING),
                         settings.get(Settings.MAX_QUEUED_MESSAGES)) / 4,
-                // another node's share of the stream is never filled by this one: it waits for that node's room
-                Math.min(settings.get(Settings.CLUSTER_SEND_WINDOW), settings.get(Settings.CLUSTER_MAX_PENDING)),
+                // another node's share of the stream is never filled by the nodes sending to it: each waits for that
+                // node's room, within its part of the bound (set again as nodes come and go)
+                window(settings.get(Settings.CLUSTER_SEND_WINDOW), settings.get(Settings.CLUSTER_MAX_PENDING), 1),
                 new SendLanes.Room() {
                     @Override
                     public boolean flowControlled(String subject) {
@@ -242,9 +245,74 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                         return true;
                     }
                 });
+        this.sendWindow = settings.get(Settings.CLUSTER_SEND_WINDOW);
+        this.streamBound = streamBound(settings.get(Settings.CLUSTER_MAX_PENDING));
+        if (sendWindow == 0 && replicas > 1) {
+            log.warn("cluster: --cluster-send-window 0 on a stream of {} replicas: only the stream's per-node bound "
+                    + "(--cluster-max-pending) holds publishers, and nats-server 2.9 on a NATS cluster may acknowledge a "
+                    + "publish at that bound and then not store it (nats-server issue 4247); give a window (the default "
+                    + "is 1000)", replicas);
+        }
+        updateWindow();
         // fewer held than JetStream hands this node unacknowledged and keeps for it, so what a gap waits for gets in
         this.order = new LaneOrder<>(TimeUnit.MILLISECONDS.toNanos(nodeTimeoutMillis),
                 Math.min(settings.get(Settings.CLUSTER_MAX_ACK_PENDING), settings.get(Settings.CLUSTER_MAX_PENDING)) - 1);
+    }
+
+    /** --cluster-send-window (0: no window). */
+    private final int sendWindow;
+    /** The stream's bound per destination node as JetStream has it (the last node started set it). */
+    private volatile int streamBound;
+    /** The window each lane to another node is held to now (see {@link #window}). */
+    private volatile int effectiveWindow = -1;
+
+    /**
+     * The window of each sender to one node, so that the windows of every node that may send to it stay under half
+     * the stream's bound for it: on a NATS cluster, nats-server 2.9 may acknowledge a publish at a per-subject bound
+     * with discard-new and then not store it (nats-server issue 4247), so the bound must never be what holds
+     * publishers. Half, because a node reports room once it acknowledged messages to JetStream, and JetStream removes
+     * them from the stream a moment later, after the sender may already have sent as many again. {@code senders}: the
+     * nodes that may send to one node (every node but that one); one message each is kept free for a send past the
+     * window when no report of room came.
+     */
+    static int window(int configured, int bound, int senders) {
+        if (configured <= 0) {
+            return 0;
+        }
+        int n = Math.max(1, senders);
+        return Math.max(1, Math.min(configured, (bound / 2 - n) / n));
+    }
+
+    /** The stream's per-subject bound as JetStream has it; {@code fallback} when it cannot be read. */
+    private int streamBound(int fallback) {
+        try {
+            long b = nats.jetStreamManagement().getStreamInfo(STREAM).getConfiguration().getMaxMsgsPerSubject();
+            return b > 0 && b <= Integer.MAX_VALUE ? (int) b : fallback;
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            return fallback;
+        }
+    }
+
+    /**
+     * Every second (and at start): the lanes' window from the nodes known now, each of which may send to any other
+     * (alive or down: a node that returns sends at once); logged when it changes.
+     */
+    private void updateWindow() {
+        int senders = Math.max(1, liveness.nodes().size());
+        int w = window(sendWindow, streamBound, senders);
+        if (w == effectiveWindow) {
+            return;
+        }
+        effectiveWindow = w;
+        if (lanes != null) {
+            lanes.credit(w);
+        }
+        if (sendWindow > 0 && w < sendWindow) {
+            log.info("cluster: this node sends another at most {} QoS 1/2 messages ahead of its reports of room, not "
+                    + "--cluster-send-window {}: with {} nodes that may send to one node, their windows together stay "
+                    + "under half the stream's bound of {} per node (--cluster-max-pending)", w, sendWindow, senders,
+                    streamBound);
+        }
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -391,6 +459,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             long third = Math.max(100, ackWaitMillis / 3);
             retries.scheduleWithFixedDelay(this::keepInHandAlive, third, third, TimeUnit.MILLISECONDS);
             retries.scheduleWithFixedDelay(this::checkRefusals, 1, 1, TimeUnit.SECONDS);
+            retries.scheduleWithFixedDelay(this::updateWindow, 1, 1, TimeUnit.SECONDS);
+            // another node started since may have set another bound (the last one started sets it)
+            retries.scheduleWithFixedDelay(() -> streamBound = streamBound(streamBound), 10, 10, TimeUnit.SECONDS);
         } catch (IOException | JetStreamApiException e) {
             throw new IllegalStateException("cannot start the cluster on NATS (" + e.getMessage() + ")", e);
         } catch (InterruptedException e) {
@@ -877,7 +948,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             // the node is down: its messages go no further for it, and their publishers are not held by it
             return SendLanes.Verdict.SKIP_LANE;
         }
-        if (target.startsWith(ClusterSessions.SUBJECT) && sessionQueueFull(why) && sessions.dropsWhenFull(target)) {
+        if (target.startsWith(NODE_SUBJECT) && atBound(why)) {
+            refusedAtBound.incrementAndGet();
+        }
+        if (target.startsWith(ClusterSessions.SUBJECT) && atBound(why) && sessions.dropsWhenFull(target)) {
             // an offline persistent session with a full queue: dropped for it alone, as on one node
             broker.stats().dropped(io.sluice.server.broker.BrokerStats.Drop.OFFLINE_QUEUE_FULL);
             return SendLanes.Verdict.SKIP;
@@ -899,8 +973,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return SendLanes.Verdict.RETRY;
     }
 
-    /** JetStream refused a message because its subject (a session's queue) holds its bound. */
-    private static boolean sessionQueueFull(Throwable why) {
+    /** JetStream refused a message because its subject (a node's share, a session's queue) holds its bound. */
+    private static boolean atBound(Throwable why) {
         // jnats wraps it (CompletionException, RuntimeException): look down the causes
         for (Throwable t = why; t != null; t = t.getCause()) {
             if (t instanceof JetStreamApiException e) {
@@ -1567,9 +1641,19 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return lanes.heldForRoom();
     }
 
+    /** The window each lane to another node is held to now (0: none). */
+    public int window() {
+        return effectiveWindow;
+    }
+
     /** Sends that went out past a lane's window because no report of room came (one may have been lost). */
     public long sentPastWindow() {
         return lanes.pastWindow();
+    }
+
+    /** Sends to other nodes JetStream refused because that node's share of the stream held its bound. */
+    public long refusedAtBound() {
+        return refusedAtBound.get();
     }
 
     /** QoS 1/2 sends JetStream did not take at once and that were tried again. */

@@ -112,7 +112,8 @@ final class SendLanes {
     private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
     /** The same lanes by name, for the receiving nodes' reports. */
     private final Map<String, Lane> byName = new ConcurrentHashMap<>();
-    private final int credit;
+    /** The window of a flow-controlled lane (0: none); changed at run time by {@link #credit(int)}. */
+    private volatile int credit;
     private final Room room;
     private final AtomicLong heldForRoom = new AtomicLong();
     private final AtomicLong pastWindow = new AtomicLong();
@@ -529,6 +530,21 @@ final class SendLanes {
                 r.run();
             }
         }
+    }
+
+    /**
+     * A new window for every flow-controlled lane (at least 1; ignored when the lanes were made without one): a
+     * smaller one holds lanes until enough of what they owe is reported done, a larger one lets them go on at the
+     * next report or check.
+     */
+    void credit(int window) {
+        if (credit > 0) {
+            credit = Math.max(1, window);
+        }
+    }
+
+    int credit() {
+        return credit;
     }
 
     /** Times a lane began to wait for room, and sends that went out past the window (no report came). */
