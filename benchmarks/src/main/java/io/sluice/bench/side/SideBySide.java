@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * rounds, with Sluice / best peer ratios and the targets, written to docs/benchmarks.md.
  *
  * <p>Phases, in this order: memory per idle WebSocket connection (read from each process's RSS while it is
- * fresh); peak throughput (flat out); a fixed rate at half the best peer's peak (latency percentiles and
+ * fresh; each broker is started again after it); peak throughput (flat out); a fixed rate at half the best peer's peak (latency percentiles and
  * broker CPU per delivered message, every broker at the same rate); the first minute after start (a fresh
  * process of each broker, the fixed rate for 60 s, no warm-up). Run through
  * {@code benchmarks/run-side-by-side.sh}, which builds the jars and fetches the peers first.
@@ -358,6 +358,9 @@ public final class SideBySide {
                 for (Broker b : brokers) {
                     if (!b.ceiling) {
                         runOne(IDLE, idle, b, 0, List.of("--duration", Double.toString(o.idleHold)));
+                        // a fresh process for the loads: a JVM keeps the heap it grew for the idle connections (and
+                        // Mosquitto its allocations), which would otherwise be read as the loads' peak RSS
+                        b.restart();
                     }
                 }
             }
@@ -1239,7 +1242,8 @@ public final class SideBySide {
             md.append("## Peak RSS\n\n");
             md.append("The largest resident set of each broker process sampled during any flat-out or fixed-rate run (default settings, ")
                     .append("started as shown under \"Machine and method\"), and the process's own high-water mark (VmHWM) at the end of its ")
-                    .append("last run (which includes the idle connections' phase).\n\n");
+                    .append("last run. The loads run on a process started after the idle connections' phase (whose RSS is in the table ")
+                    .append("above): a process keeps what it grew for those connections.\n\n");
             md.append("| broker | peak RSS under the loads MiB | VmHWM MiB |\n|---|---:|---:|\n");
             for (String n : brokersFixed) {
                 md.append("| ").append(n).append(" | ").append(f0(maxOver(n, "broker_peak_rss_kb", PEAK, FIXED) / 1024)).append(" | ")
