@@ -35,6 +35,7 @@ class LauncherTest {
     /** What the last broker run printed, for assertion messages. */
     private static java.util.Queue<String> lastOutput = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private static final Pattern JAVA_VERSION = Pattern.compile("^JAVA_VERSION=\"(\\d+)");
+    private static final Pattern FULL_VERSION = Pattern.compile("^JAVA_VERSION=\"(\\d+)(\\.(?:\\d+)\\.(\\d+))?");
 
     @Test
     void startsTheBrokerJvmWithItsSettingsAndSharesClassDataFromTheSecondRun(@TempDir Path dir) throws Exception {
@@ -42,11 +43,14 @@ class LauncherTest {
         // the archive is written next to the jar: a link in a directory of the test's own keeps it there
         Path jar = Files.createSymbolicLink(dir.resolve("sluice.jar"), JAR);
 
+        boolean trims = trimsNativeHeap(pathJava());
         long first = runUntilReadyThenStop(jar, Map.of(), cmdline -> {
             assertTrue(cmdline.contains("-XX:+UseSerialGC"), cmdline.toString());
             assertTrue(cmdline.contains("-Xmn32m"), cmdline.toString());
             assertTrue(cmdline.contains("-Dio.netty.leakDetection.level=disabled"), cmdline.toString());
             assertTrue(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit=")), cmdline.toString());
+            // the C heap's freed pages trimmed where the Java has the flag (17.0.9 on), never asked of one without it
+            assertEquals(trims, cmdline.contains("-XX:TrimNativeHeapInterval=2000"), cmdline.toString());
         });
         Path written = dir.resolve("sluice.jsa." + first + ".tmp");
         assertTrue(Files.size(written) >= 8_000_000, "a class-data archive of a started broker: " + Files.size(written));
@@ -78,6 +82,8 @@ class LauncherTest {
             assertTrue(cmdline.stream().anyMatch(a -> a.startsWith("-XX:AOTCacheOutput=" + dir.resolve("sluice.aot."))),
                     cmdline.toString());
             assertFalse(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit")), cmdline.toString());
+            // a Java this new trims the C heap it freed: the launcher asks for it
+            assertTrue(cmdline.contains("-XX:TrimNativeHeapInterval=2000"), cmdline.toString());
         });
         Path written = dir.resolve("sluice.aot." + first + ".tmp");
         assertTrue(Files.isRegularFile(written), "no AOT cache written; the directory holds " + list(dir)
@@ -110,6 +116,33 @@ class LauncherTest {
             return all.filter(d -> Files.isExecutable(d.resolve("bin/java")) && feature(d) >= 25)
                     .max(Comparator.comparingInt(LauncherTest::feature)).orElse(null);
         }
+    }
+
+    /** The JDK of the first java on the PATH (what the launcher runs without JAVA_HOME), null if none. */
+    private static Path pathJava() throws IOException {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            Path java = Path.of(dir, "java");
+            if (!dir.isEmpty() && Files.isExecutable(java)) {
+                return java.toRealPath().getParent().getParent();
+            }
+        }
+        return null;
+    }
+
+    /** Whether a JDK has -XX:TrimNativeHeapInterval: 17.0.9 and later 17s, 21.0.1 and later, 22 and later. */
+    private static boolean trimsNativeHeap(Path jdk) throws IOException {
+        if (jdk == null) {
+            return false;
+        }
+        for (String line : Files.readAllLines(jdk.resolve("release"))) {
+            Matcher m = FULL_VERSION.matcher(line);
+            if (m.find()) {
+                int feature = Integer.parseInt(m.group(1));
+                int update = m.group(3) == null ? 0 : Integer.parseInt(m.group(3));
+                return feature >= 22 || (feature == 21 && update >= 1) || (feature == 17 && update >= 9);
+            }
+        }
+        return false;
     }
 
     /** The feature version in a JDK's release file (JAVA_VERSION="25.0.1"), 0 when it has none. */
