@@ -119,6 +119,13 @@ final class Flow implements ClientConn.Listener {
     private boolean timerPending;
     private int rotate;
     private ScheduledFuture<?> ticker;
+    private ProcessStats proc;
+    /**
+     * The broker's CPU seconds and bytes written to disk at the measured window's start and end (-1 until read, or
+     * without {@code --broker-pid}), read by the 10 ms tick: what the broker spent on the window's messages alone.
+     */
+    final double[] windowCpu = {-1, -1};
+    final long[] windowWritten = {-1, -1};
 
     Flow(LoadOptions o, Wire wire) {
         this.o = o;
@@ -142,6 +149,7 @@ final class Flow implements ClientConn.Listener {
 
     /** Connect everyone, subscribe, publish for warm-up + duration, then wait for stragglers. */
     void run(String idPrefix, ProcessStats proc) throws Exception {
+        this.proc = proc;
         List<Future<ClientConn>> pending = new ArrayList<>();
         for (int i = 0; i < subs.size(); i++) {
             pending.add(wire.connect(idPrefix + "-sub-" + i, o.subPorts[i % o.subPorts.length]));
@@ -264,6 +272,12 @@ final class Flow implements ClientConn.Listener {
 
     /** Every 10 ms: the slow subscribers acknowledge their share, and a blocked pump checks the clock. */
     private void tick() {
+        long now = System.nanoTime();
+        int edge = now >= windowEnd ? 1 : now >= windowStart ? 0 : -1;
+        if (edge >= 0 && windowCpu[edge] < 0 && proc != null && proc.enabled()) {
+            windowCpu[edge] = proc.cpuSeconds();
+            windowWritten[edge] = proc.writeBytes();
+        }
         for (Sub s : subs) {
             if (s.slow && s.conn.manualAck) {
                 s.ackCredit += o.slowRate / 100.0;

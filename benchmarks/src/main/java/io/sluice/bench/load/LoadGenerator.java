@@ -255,6 +255,13 @@ public final class LoadGenerator {
         r.put(prefix + "expected", expected);
         r.put(prefix + "delivered", unique);
         r.put(prefix + "msgs_per_s", inWindow / o.duration);
+        r.put(prefix + "delivered_in_window", inWindow);
+        if (f.windowCpu[0] >= 0 && f.windowCpu[1] >= 0) {
+            r.put(prefix + "broker_window_cpu_s", f.windowCpu[1] - f.windowCpu[0]);
+        }
+        if (f.windowWritten[0] >= 0 && f.windowWritten[1] >= 0) {
+            r.put(prefix + "broker_window_write_bytes", f.windowWritten[1] - f.windowWritten[0]);
+        }
         r.put(prefix + "lost", lost);
         r.put(prefix + "not_arrived", Math.max(0, expected - unique));
         r.put(prefix + "unacknowledged", o.qos > 0 ? f.unacknowledged() : 0);

@@ -46,6 +46,23 @@ final class ProcessStats {
         }
     }
 
+    /** Bytes the process caused to be written to storage so far ({@code /proc/PID/io} write_bytes), -1 when unknown. */
+    long writeBytes() {
+        if (pid <= 0) {
+            return -1;
+        }
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/io"))) {
+                if (l.startsWith("write_bytes:")) {
+                    return Long.parseLong(l.substring(12).trim());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // unknown
+        }
+        return -1;
+    }
+
     long rssKb() {
         return status("VmRSS:");
     }
