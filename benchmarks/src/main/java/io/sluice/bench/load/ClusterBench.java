@@ -27,9 +27,11 @@ import java.util.stream.Stream;
  * load generator; delivered msg/s and the publish-to-deliver p99.
  * <pre>
  *   java -jar benchmarks.jar cluster [--nodes 1,2,3] [--qos 1] [--clients 10] [--duration 5] [--payload 64]
- *                                    [--nats-servers 1|3] [--send-window N]
+ *                                    [--nats-servers 1|3] [--send-window N] [--batch N] [--batches-in-flight N]
  * </pre>
- * {@code --send-window}: the nodes' {@code --cluster-send-window} (default: the server's default; 0: none).
+ * {@code --send-window}, {@code --batch}, {@code --batches-in-flight}: the nodes' {@code --cluster-send-window} (0:
+ * none), {@code --cluster-batch} (1: each message alone) and {@code --cluster-batches-in-flight} (default: the
+ * server's defaults).
  * Every node runs in this JVM (as does the generator): on a small machine the figures are ratios between the
  * rows, not a capacity.
  */
@@ -42,11 +44,11 @@ public final class ClusterBench {
     public static void main(String[] args) throws Exception {
         Map<String, String> flags = new LinkedHashMap<>(Map.of("nodes", "1,2,3", "qos", "1", "clients", "10",
                 "duration", "5", "payload", "64", "nats-server", "/usr/sbin/nats-server", "nats-servers", "1",
-                "send-window", ""));
+                "send-window", "", "batch", "", "batches-in-flight", ""));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !flags.containsKey(args[i].substring(2))) {
                 System.err.println("flags: --nodes 1,2,3 --qos 0|1 --clients N --duration S --payload B --nats-server PATH "
-                        + "--nats-servers 1|3 --send-window N");
+                        + "--nats-servers 1|3 --send-window N --batch N --batches-in-flight N");
                 System.exit(2);
             }
             flags.put(args[i].substring(2), args[i + 1]);
@@ -104,6 +106,12 @@ public final class ClusterBench {
                     if (!flags.get("send-window").isEmpty()) {
                         s = s.with(Settings.CLUSTER_SEND_WINDOW, Integer.parseInt(flags.get("send-window")));
                     }
+                    if (!flags.get("batch").isEmpty()) {
+                        s = s.with(Settings.CLUSTER_BATCH, Integer.parseInt(flags.get("batch")));
+                    }
+                    if (!flags.get("batches-in-flight").isEmpty()) {
+                        s = s.with(Settings.CLUSTER_BATCHES_IN_FLIGHT, Integer.parseInt(flags.get("batches-in-flight")));
+                    }
                 }
                 servers.add(SluiceServer.start(s));
             }
@@ -119,7 +127,8 @@ public final class ClusterBench {
                 var c = servers.get(0).cluster();
                 System.out.println("node 1: " + c.retried() + " sends refused by JetStream and tried again, "
                         + c.heldForRoom() + " waits for another node's room, " + c.sentPastWindow()
-                        + " sends past the window");
+                        + " sends past the window; " + c.sent() + " messages to other nodes in " + c.jetStreamSends()
+                        + " JetStream messages (" + c.packedSends() + " of them packed)");
             }
             return result;
         } finally {

@@ -18,6 +18,7 @@ import java.util.function.Consumer;
  * (the node timeout: its sender is down, or what is held blocks the room it needs), then what is held is delivered.
  * At most {@code maxHeld} messages are held over all lanes, fewer than JetStream hands this node unacknowledged and
  * keeps for it: what is held must never keep out the message it waits for (past it, a gap is given up at once).
+ * A unit of several places (a batch) counts as one held message, as it is one for JetStream.
  * A lane first met mid-way (this node started again) starts at the first message that arrives; a message older than
  * the next one expected (a repeat, or one that came after its gap was given up) is delivered at once.
  *
@@ -38,7 +39,7 @@ final class LaneOrder<T> {
 
     private final class In {
         long next;
-        final TreeMap<Long, T> held = new TreeMap<>();
+        final TreeMap<Long, Held<T>> held = new TreeMap<>();
         /** Since when the lane waits for {@link #next} while holding later ones (0: not waiting). */
         long waitingSince;
         long heardNanos;
@@ -53,20 +54,30 @@ final class LaneOrder<T> {
         this.maxHeld = maxHeld;
     }
 
-    /** A message arrived; {@code order} is its {@link SendLanes#ORDER_HEADER} (null: none, delivered at once). */
+    /**
+     * A message (or a batch of a lane's messages, {@link LaneBatch}) arrived; {@code order} is its
+     * {@link SendLanes#ORDER_HEADER} (null: none, delivered at once): {@code <lane> <first place> <oldest place not yet
+     * taken> [<last place>]}, the last place given for a unit covering several places.
+     */
     void arrived(String order, T item, long nowNanos, Consumer<T> deliver) {
         long place;
+        long last;
         long oldest;
         String name;
         try {
             String[] parts = order == null ? null : order.split(" ");
-            if (parts == null || parts.length != 3) {
+            if (parts == null || parts.length < 3 || parts.length > 4) {
                 deliver.accept(item);
                 return;
             }
             name = parts[0];
             place = Long.parseLong(parts[1]);
             oldest = Long.parseLong(parts[2]);
+            last = parts.length == 4 ? Long.parseLong(parts[3]) : place;
+            if (last < place) {
+                deliver.accept(item);
+                return;
+            }
         } catch (NumberFormatException e) {
             deliver.accept(item);
             return;
@@ -84,13 +95,13 @@ final class LaneOrder<T> {
             // nothing below the oldest place not yet taken is still coming
             releaseBelow(lane, oldest, deliver);
         }
-        if (place < lane.next) {
+        if (last < lane.next) {
             deliver.accept(item);
-        } else if (place == lane.next) {
+        } else if (place <= lane.next) {
             deliver.accept(item);
-            lane.next++;
+            lane.next = last + 1;
             drain(lane, deliver);
-        } else if (lane.held.putIfAbsent(place, item) != null) {
+        } else if (lane.held.putIfAbsent(place, new Held<>(item, last)) != null) {
             deliver.accept(item); // the same place twice (past JetStream's duplicate window): at least once
         } else if (++heldNow > maxHeld) {
             // holding more could keep out what this lane waits for: its gap is given up
@@ -108,6 +119,10 @@ final class LaneOrder<T> {
         } else if (lane.waitingSince == 0 || lane.next != before) {
             lane.waitingSince = nowNanos;
         }
+    }
+
+    /** What a lane holds at a place: the item and the last place it covers. */
+    private record Held<T>(T item, long last) {
     }
 
     /** Give up the gaps waited for longer than the hold, and forget lanes long idle. */
@@ -130,17 +145,20 @@ final class LaneOrder<T> {
     private void releaseBelow(In lane, long oldest, Consumer<T> deliver) {
         while (!lane.held.isEmpty() && lane.held.firstKey() < oldest) {
             heldNow--;
-            deliver.accept(lane.held.pollFirstEntry().getValue());
+            Held<T> h = lane.held.pollFirstEntry().getValue();
+            deliver.accept(h.item());
+            lane.next = Math.max(lane.next, h.last() + 1);
         }
-        lane.next = oldest;
+        lane.next = Math.max(lane.next, oldest);
         drain(lane, deliver);
     }
 
     private void drain(In lane, Consumer<T> deliver) {
-        while (!lane.held.isEmpty() && lane.held.firstKey() == lane.next) {
+        while (!lane.held.isEmpty() && lane.held.firstKey() <= lane.next) {
             heldNow--;
-            deliver.accept(lane.held.pollFirstEntry().getValue());
-            lane.next++;
+            Held<T> h = lane.held.pollFirstEntry().getValue();
+            deliver.accept(h.item());
+            lane.next = Math.max(lane.next, h.last() + 1);
         }
     }
 

@@ -77,6 +77,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private static final Base64.Decoder B64D = Base64.getUrlDecoder();
     /** A JetStream publish attempt gets this long before it is tried again. */
     private static final long ATTEMPT_MILLIS = 2_000;
+    /** Room kept in a NATS message for the headers of a batch. */
+    private static final int BATCH_HEADROOM = 4_096;
 
     private final String node;
     private final Broker broker;
@@ -154,7 +156,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** What other nodes sent, put back in their order when JetStream stored a retried send late (consumer thread). */
     private final LaneOrder<Arrived> order;
     /** One message at a time per sending lane and topic into the local fan-out. */
-    private final FanoutGates<Arrived> gates = new FanoutGates<>(this::fanOut);
+    private final FanoutGates<Gated> gates = new FanoutGates<>(this::fanOut);
 
     private NatsCluster(Settings settings, Broker broker, String node, Connection nats) throws IOException,
             JetStreamApiException {
@@ -238,13 +240,17 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                             return false;
                         }
                         if (refusals.refused(subject, System.nanoTime())) {
-                            log.warn("cluster: a QoS 1/2 message for {} waited {} ms for that node's room: refused to "
-                                    + "its publisher (MQTT 5 0x97); one line when it takes them again", subject,
+                            log.warn("cluster: a QoS 1/2 message for {} waited {} ms for that node's room or behind "
+                                    + "sends JetStream did not take: refused to its publisher (MQTT 5 0x97); one line "
+                                    + "when it takes them again", subject,
                                     publishTimeoutMillis);
                         }
                         return true;
                     }
-                });
+                }, settings.get(Settings.CLUSTER_BATCH),
+                // a batch must fit in one NATS message, whatever server of the cluster takes it
+                (int) Math.min(nats.getMaxPayload(), 1 << 20) - BATCH_HEADROOM,
+                settings.get(Settings.CLUSTER_BATCHES_IN_FLIGHT));
         this.sendWindow = settings.get(Settings.CLUSTER_SEND_WINDOW);
         this.streamBound = streamBound(settings.get(Settings.CLUSTER_MAX_PENDING));
         if (sendWindow == 0 && replicas > 1) {
@@ -880,7 +886,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      * node; a kept session's, given it while it was offline.
      */
     static java.util.Set<String> servedGroups(io.nats.client.Message msg) {
-        String value = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(GROUPS_HEADER);
+        return servedGroups(msg.getHeaders() == null ? null : msg.getHeaders().getFirst(GROUPS_HEADER));
+    }
+
+    /** The shared groups a {@value #GROUPS_HEADER} value names (null or empty: none). */
+    static java.util.Set<String> servedGroups(String value) {
         if (value == null || value.isEmpty()) {
             return java.util.Set.of();
         }
@@ -1008,24 +1018,22 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 Iterator<io.nats.client.Message> it = sub.iterate(batch, Duration.ofSeconds(1));
                 while (it.hasNext()) {
                     io.nats.client.Message msg = it.next();
-                    Message m;
+                    Arrived a;
                     try {
-                        m = MessageCodec.decode(msg.getData());
+                        a = Arrived.of(msg);
                     } catch (RuntimeException e) {
                         log.warn("cluster: dropping a malformed QoS 1/2 message ({})", e.toString());
                         msg.term();
                         continue;
                     }
-                    long seq = msg.metaData().streamSequence();
-                    InHand first = inHand.putIfAbsent(seq, new InHand(msg, System.nanoTime()));
+                    InHand first = inHand.putIfAbsent(a.seq(), new InHand(msg, System.nanoTime()));
                     if (first != null) {
                         // handed again while the first copy is still in the fan-out: that one acknowledges, on
                         // the latest delivery
                         first.msg = msg;
                         continue;
                     }
-                    String place = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(SendLanes.ORDER_HEADER);
-                    order.arrived(place, Arrived.of(msg, m, seq, place), System.nanoTime(), this::deliver);
+                    order.arrived(a.order(), a, System.nanoTime(), this::deliver);
                 }
                 order.expire(System.nanoTime(), this::deliver);
             } catch (RuntimeException e) {
@@ -1043,38 +1051,68 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     }
 
     /**
-     * A message JetStream handed this node, decoded; {@code seq}: its stream sequence; {@code lane} and {@code place}
-     * from its {@link SendLanes#ORDER_HEADER} ("" and 0 without one).
+     * A message JetStream handed this node, decoded: one message, or a batch of its sending lane's ({@link LaneBatch});
+     * {@code seq}: its stream sequence; {@code order}: its {@link SendLanes#ORDER_HEADER}, and from it {@code lane} and
+     * {@code last}, the last place it covers ("" and 0 without one). Acknowledged to JetStream, and reported done to its
+     * sender, once every part is in every local queue ({@code left}).
      */
-    private record Arrived(io.nats.client.Message msg, Message m, long seq, String lane, long place) {
-        static Arrived of(io.nats.client.Message msg, Message m, long seq, String order) {
-            int space = order == null ? -1 : order.indexOf(' ');
-            int next = space < 0 ? -1 : order.indexOf(' ', space + 1);
-            long place = 0;
-            if (next > space) {
-                try {
-                    place = Long.parseLong(order, space + 1, next, 10);
-                } catch (NumberFormatException e) {
-                    place = 0;
+    private record Arrived(io.nats.client.Message msg, List<Part> parts, long seq, String order, String lane, long last,
+                           AtomicInteger left) {
+        static Arrived of(io.nats.client.Message msg) {
+            Headers h = msg.getHeaders();
+            String order = h == null ? null : h.getFirst(SendLanes.ORDER_HEADER);
+            String count = h == null ? null : h.getFirst(LaneBatch.HEADER);
+            List<Part> parts;
+            if (count == null) {
+                parts = List.of(new Part(MessageCodec.decode(msg.getData()),
+                        servedGroups(h == null ? null : h.getFirst(GROUPS_HEADER))));
+            } else {
+                List<LaneBatch.Entry> entries = LaneBatch.unpack(msg.getData(), Integer.parseInt(count));
+                parts = new ArrayList<>(entries.size());
+                for (LaneBatch.Entry e : entries) {
+                    parts.add(new Part(MessageCodec.decode(e.body()), servedGroups(e.groups())));
                 }
             }
-            return new Arrived(msg, m, seq, space < 0 ? "" : order.substring(0, space), place);
+            String[] fields = order == null ? new String[0] : order.split(" ");
+            long last = 0;
+            if (fields.length >= 2) {
+                try {
+                    last = Long.parseLong(fields[fields.length == 4 ? 3 : 1]);
+                } catch (NumberFormatException e) {
+                    last = 0;
+                }
+            }
+            return new Arrived(msg, parts, msg.metaData().streamSequence(), order, fields.length >= 2 ? fields[0] : "",
+                    last, new AtomicInteger(parts.size()));
         }
     }
 
-    /** Into the local queues, behind what the same lane sent to the same topic before it. */
-    private void deliver(Arrived a) {
-        gates.submit(a.lane() + "\n" + a.m().topic(), a);
+    /** One message of what arrived, with the shared groups this node serves for it. */
+    private record Part(Message m, java.util.Set<String> groups) {
     }
 
-    /** Acknowledged to JetStream once every local queue holds it. */
-    private void fanOut(Arrived a, Runnable done) {
+    /** Into the local queues, each part behind what the same lane sent to the same topic before it. */
+    private void deliver(Arrived a) {
+        for (Part p : a.parts()) {
+            gates.submit(a.lane() + "\n" + p.m().topic(), new Gated(a, p));
+        }
+    }
+
+    /** A part on its way through the fan-out gates. */
+    private record Gated(Arrived a, Part p) {
+    }
+
+    /** Acknowledged to JetStream once every local queue holds every part of what arrived. */
+    private void fanOut(Gated g, Runnable done) {
         receivedRemote.incrementAndGet();
-        broker.publishFromCluster(a.m(), servedGroups(a.msg()), outcome -> {
-            InHand h = inHand.remove(a.seq());
-            (h == null ? a.msg() : h.msg).ack();
-            if (a.place() > 0) {
-                roomReports.done(a.lane(), a.place()); // its sender may send one more
+        Arrived a = g.a();
+        broker.publishFromCluster(g.p().m(), g.p().groups(), outcome -> {
+            if (a.left().decrementAndGet() == 0) {
+                InHand h = inHand.remove(a.seq());
+                (h == null ? a.msg() : h.msg).ack();
+                if (a.last() > 0) {
+                    roomReports.done(a.lane(), a.last()); // its sender may send as many more
+                }
             }
             done.run();
         });
@@ -1654,6 +1692,16 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** Sends to other nodes JetStream refused because that node's share of the stream held its bound. */
     public long refusedAtBound() {
         return refusedAtBound.get();
+    }
+
+    /** JetStream messages made for other nodes and kept sessions: a message alone, or several packed (a batch). */
+    public long jetStreamSends() {
+        return lanes.units();
+    }
+
+    /** Messages that went to JetStream packed with others. */
+    public long packedSends() {
+        return lanes.packed();
     }
 
     /** QoS 1/2 sends JetStream did not take at once and that were tried again. */

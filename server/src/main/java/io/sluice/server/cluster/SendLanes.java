@@ -44,6 +44,17 @@ import java.util.function.Function;
  * place done); if none comes for {@value #STALL_MILLIS} ms while a lane is held, one send goes out past the window
  * (JetStream's bound still refuses it if the node really is full), whose report then frees the lane; a lane whose node
  * is down is no longer held to the window (JetStream's bound and the node timeout decide, as without one).
+ *
+ * <p><b>Packing.</b> A lane to another node has at most {@code batchesInFlight} JetStream messages unanswered; what is
+ * sent meanwhile waits and goes out packed, up to {@code batch} messages in one JetStream message ({@link LaneBatch}),
+ * which JetStream stores, replicates, hands over and is acknowledged for once: the cost per message of a JetStream
+ * message (a stream write, its acknowledgement, a delivery and its acknowledgement) is shared by the batch, and an
+ * idle lane still sends each message at once. What goes out as one JetStream message (a unit) is sealed when it is
+ * made: every attempt carries the same messages under the same {@code Nats-Msg-Id} (its first message's), so a batch
+ * sent again is stored once; the stopping, probing and windows above count units in flight and messages against the
+ * window, and each publisher is answered once the unit holding its message is taken. A unit covers a range of places,
+ * the places of messages given up before it was made included, so units tile their lane without gaps. A kept
+ * session's lane never packs: its consumer acknowledges each message when its client does.
  */
 final class SendLanes {
     /** {@code <lane> <place> <oldest place not yet taken>}; a lane is named once per node life and subject. */
@@ -115,23 +126,42 @@ final class SendLanes {
     /** The window of a flow-controlled lane (0: none); changed at run time by {@link #credit(int)}. */
     private volatile int credit;
     private final Room room;
+    /** The most messages packed into one JetStream message on a lane to another node (1: none packed). */
+    private final int batch;
+    /** The most bytes of messages packed into one (a message larger goes alone). */
+    private final int batchBytes;
+    /** The most JetStream messages a packing lane has in flight: what waits meanwhile goes out packed. */
+    private final int batchesInFlight;
     private final AtomicLong heldForRoom = new AtomicLong();
     private final AtomicLong pastWindow = new AtomicLong();
+    private final AtomicLong units = new AtomicLong();
+    private final AtomicLong packed = new AtomicLong();
     private volatile boolean closed;
+
+    /** A lane of single messages, none packed (see the full constructor). */
+    SendLanes(Function<NatsMessage, CompletableFuture<PublishAck>> publish, ScheduledExecutorService timer, Judge judge,
+              Runnable taken, String prefix, long attemptMillis, int ceiling, int credit, Room room) {
+        this(publish, timer, judge, taken, prefix, attemptMillis, ceiling, credit, room, 1, Integer.MAX_VALUE,
+                Integer.MAX_VALUE);
+    }
 
     /**
      * @param publish  JetStream's asynchronous publish
      * @param timer    runs backoffs (one thread)
      * @param judge    decides what becomes of a send JetStream did not take
-     * @param taken    told once per send JetStream took
+     * @param taken    told once per message JetStream took
      * @param prefix   this node's life ({@code <node>-<run>}), which lane names start with
      * @param attemptMillis how long an attempt waits for JetStream's acknowledgement
      * @param ceiling  the most sends a lane has in flight after it stopped, until {@value #OPEN} in a row are taken
-     * @param credit   the window of a flow-controlled lane: sends gone out and not reported done (0: no window)
-     * @param room     which lanes are flow-controlled
+     * @param credit   the window of a flow-controlled lane: messages gone out and not reported done (0: no window)
+     * @param room     which lanes are flow-controlled (those lanes pack)
+     * @param batch    the most messages in one JetStream message on a flow-controlled lane (1: none packed)
+     * @param batchBytes the most bytes of messages in one
+     * @param batchesInFlight the most JetStream messages such a lane has in flight (unanswered)
      */
     SendLanes(Function<NatsMessage, CompletableFuture<PublishAck>> publish, ScheduledExecutorService timer, Judge judge,
-              Runnable taken, String prefix, long attemptMillis, int ceiling, int credit, Room room) {
+              Runnable taken, String prefix, long attemptMillis, int ceiling, int credit, Room room, int batch,
+              int batchBytes, int batchesInFlight) {
         this.ceiling = Math.max(1, ceiling);
         this.credit = Math.max(0, credit);
         this.room = room;
@@ -141,61 +171,95 @@ final class SendLanes {
         this.taken = taken;
         this.prefix = prefix;
         this.attemptMillis = attemptMillis;
+        this.batch = Math.max(1, batch); // a batch also never holds more than the window has room for (see make)
+        this.batchBytes = Math.max(1, batchBytes);
+        this.batchesInFlight = Math.max(1, batchesInFlight);
         timer.scheduleWithFixedDelay(this::forgetIdle, 1, 1, TimeUnit.MINUTES);
-        if (this.credit > 0) {
-            timer.scheduleWithFixedDelay(this::checkHeld, STALL_MILLIS / 4, STALL_MILLIS / 4, TimeUnit.MILLISECONDS);
-        }
+        timer.scheduleWithFixedDelay(this::checkHeld, STALL_MILLIS / 4, STALL_MILLIS / 4, TimeUnit.MILLISECONDS);
     }
 
-    /** One lane's sends not yet taken (nor given up), in the order they were made. */
+    /** One lane's messages not yet taken (nor given up), in the order they were made. */
     private static final class Lane {
         final String subject;
         final String name;
-        final ArrayDeque<Send> pending = new ArrayDeque<>();
-        /** Sends not gone out since the lane last stopped, in order (some may be done meanwhile). */
-        ArrayDeque<Send> waiting = new ArrayDeque<>();
-        /** Sends gone out since the lane last stopped and not answered yet. */
+        /** Messages not yet in a unit (never gone out), in order. */
+        final ArrayDeque<Msg> queued = new ArrayDeque<>();
+        /** Units gone out at least once and not yet taken nor given up, in order. */
+        final ArrayDeque<Unit> pending = new ArrayDeque<>();
+        /** Units to go out again since the lane last stopped, in order (some may be done meanwhile). */
+        ArrayDeque<Unit> waiting = new ArrayDeque<>();
+        /** Units gone out since the lane last stopped and not answered yet. */
         int inFlight;
         /** How many may be in flight (Integer.MAX_VALUE: any number). */
         int window = Integer.MAX_VALUE;
         long nextPlace = 1;
-        /** A send was not taken: nothing new goes out until {@link #probe} is taken. */
+        /** The last place a unit covers so far: the next unit starts right after it, so units tile the lane. */
+        long covered;
+        /** A unit was not taken: nothing new goes out until {@link #probe} is taken. */
         boolean stopped;
-        /** The send that went out alone while stopped (null: one is due after the backoff). */
-        Send probe;
+        /** The unit that went out alone while stopped (null: one is due after the backoff). */
+        Unit probe;
         int failures;
-        /** Sends taken in a row since the lane last stopped. */
+        /** Units taken in a row since the lane last stopped. */
         int streak;
         long usedNanos = System.nanoTime();
         boolean forgotten;
         /** Held to the window (another node's subject). */
         final boolean credited;
+        /** Packs what waits into one JetStream message (another node's subject). */
+        final boolean packs;
         /** Not held to it for now: its node is down (set back by the node's next report). */
         boolean creditOff;
         /** The highest place the receiving node reported done. */
         long done;
-        /** Sends gone out, not given up, above {@link #done}: what counts against the window. */
+        /** Messages gone out, not given up, above {@link #done}: what counts against the window. */
         int owed;
-        /** Those sends, in place order (some may have been given up since). */
-        final ArrayDeque<Send> owedSends = new ArrayDeque<>();
+        /** The units of those messages, in place order (some may have been given up since). */
+        final ArrayDeque<Unit> owedUnits = new ArrayDeque<>();
         /** Since when the lane waits for room (0: it does not), or since its last send past the window. */
         long heldNanos;
         /** Bumped to cancel a probe scheduled after a backoff (a report resumed the lane earlier). */
         long wakeGen;
 
-        Lane(String subject, String name, boolean credited) {
+        Lane(String subject, String name, boolean credited, boolean packs) {
             this.subject = subject;
             this.name = name;
             this.credited = credited;
+            this.packs = packs;
         }
     }
 
-    private static final class Send {
+    /** One message of a lane. */
+    private static final class Msg {
         final Waiter waiter;
         final String msgId;
         final String groups;
         final byte[] body;
         final long place;
+        /** Given up before it went out (its publisher's deadline passed while it waited for room). */
+        boolean done;
+
+        Msg(Waiter waiter, String msgId, String groups, byte[] body, long place) {
+            this.waiter = waiter;
+            this.msgId = msgId;
+            this.groups = groups;
+            this.body = body;
+            this.place = place;
+        }
+    }
+
+    /**
+     * What goes out as one JetStream message: one message, or several of a lane packed. Sealed once made: every
+     * attempt sends the same messages under the same {@code Nats-Msg-Id} (its first message's), so JetStream stores a
+     * unit sent again once. It covers places {@code first..last} (the places of messages given up before it was made
+     * included), and units tile their lane.
+     */
+    private static final class Unit {
+        final Msg[] members;
+        final long first;
+        final long last;
+        final String msgId;
+        final byte[] data;
         /** The attempt whose failure counts; an older attempt's failure is ignored. */
         int attempt;
         boolean done;
@@ -204,12 +268,25 @@ final class SendLanes {
         /** Counted in its lane's {@code owed}. */
         boolean owed;
 
-        Send(Waiter waiter, String msgId, String groups, byte[] body, long place) {
-            this.waiter = waiter;
-            this.msgId = msgId;
-            this.groups = groups;
-            this.body = body;
-            this.place = place;
+        Unit(Msg[] members, long first) {
+            this.members = members;
+            this.first = first;
+            this.last = members[members.length - 1].place;
+            this.msgId = members[0].msgId;
+            if (members.length == 1) {
+                this.data = members[0].body;
+            } else {
+                List<LaneBatch.Entry> entries = new ArrayList<>(members.length);
+                for (Msg m : members) {
+                    entries.add(new LaneBatch.Entry(m.groups, m.body));
+                }
+                this.data = LaneBatch.pack(entries);
+            }
+        }
+
+        /** The publisher that waits longest to be refused: a unit is refused only once all of its are due. */
+        Waiter youngest() {
+            return members[members.length - 1].waiter;
         }
     }
 
@@ -220,8 +297,9 @@ final class SendLanes {
     void send(String subject, String msgId, String groups, byte[] body, Waiter waiter) {
         while (true) {
             Lane lane = lanes.computeIfAbsent(subject, s -> {
-                Lane l = new Lane(s, prefix + "-" + laneNumbers.incrementAndGet(),
-                        credit > 0 && room != null && room.flowControlled(s));
+                boolean controlled = room != null && room.flowControlled(s);
+                Lane l = new Lane(s, prefix + "-" + laneNumbers.incrementAndGet(), credit > 0 && controlled,
+                        controlled && batch > 1);
                 byName.put(l.name, l);
                 return l;
             });
@@ -229,9 +307,7 @@ final class SendLanes {
                 if (lane.forgotten) {
                     continue; // forgotten meanwhile: a fresh lane is made
                 }
-                Send s = new Send(waiter, msgId, groups, body, lane.nextPlace++);
-                lane.pending.addLast(s);
-                lane.waiting.addLast(s);
+                lane.queued.addLast(new Msg(waiter, msgId, groups, body, lane.nextPlace++));
                 lane.usedNanos = System.nanoTime();
                 pump(lane);
                 return;
@@ -241,50 +317,117 @@ final class SendLanes {
 
     /** Under the lane's lock: what waits goes out, in order, as far as the windows allow. */
     private void pump(Lane lane) {
-        while (!lane.stopped && lane.inFlight < lane.window && !lane.waiting.isEmpty()) {
-            Send s = lane.waiting.peekFirst();
-            if (!s.done && needsRoom(lane, s) && lane.owed >= credit) {
-                if (lane.heldNanos == 0) {
-                    lane.heldNanos = System.nanoTime();
-                    heldForRoom.incrementAndGet();
+        int most = lane.packs ? Math.min(lane.window, batchesInFlight) : lane.window;
+        while (!lane.stopped && lane.inFlight < most) {
+            if (!lane.waiting.isEmpty()) {
+                Unit u = lane.waiting.peekFirst();
+                if (!u.done && needsRoom(lane, u) && lane.owed > 0 && lane.owed + u.members.length > credit) {
+                    held(lane);
+                    return; // the receiving node's next report lets it go
                 }
-                return; // the receiving node's next report lets it go
+                lane.waiting.pollFirst();
+                if (!u.done) {
+                    transmit(lane, u);
+                }
+                continue;
             }
-            lane.waiting.pollFirst();
-            if (!s.done) {
-                transmit(lane, s);
+            int free = lane.credited && !lane.creditOff ? credit - lane.owed : Integer.MAX_VALUE;
+            if (free <= 0 && hasQueued(lane)) {
+                held(lane);
+                return;
             }
+            Unit u = make(lane, free);
+            if (u == null) {
+                break;
+            }
+            transmit(lane, u);
         }
         lane.heldNanos = 0;
     }
 
-    /** Whether {@code s} going out would count against its lane's window (it is not counted yet). */
-    private static boolean needsRoom(Lane lane, Send s) {
-        return lane.credited && !lane.creditOff && !s.owed && s.place > lane.done;
+    private void held(Lane lane) {
+        if (lane.heldNanos == 0) {
+            lane.heldNanos = System.nanoTime();
+            heldForRoom.incrementAndGet();
+        }
     }
 
-    /** Under the lane's lock, so sends go out in lane order. */
-    private void transmit(Lane lane, Send s) {
+    private static boolean hasQueued(Lane lane) {
+        while (!lane.queued.isEmpty() && lane.queued.peekFirst().done) {
+            lane.queued.pollFirst();
+        }
+        return !lane.queued.isEmpty();
+    }
+
+    /**
+     * Under the lane's lock: the next unit from what is queued, at most {@code free} messages (at least one), packed
+     * on a packing lane; it joins the lane's pending units. Null when nothing is queued.
+     */
+    private Unit make(Lane lane, int free) {
+        if (!hasQueued(lane)) {
+            return null;
+        }
+        int most = lane.packs ? Math.max(1, Math.min(batch, free)) : 1;
+        List<Msg> members = new ArrayList<>(Math.min(most, lane.queued.size()));
+        long bytes = 0;
+        while (members.size() < most && !lane.queued.isEmpty()) {
+            Msg m = lane.queued.peekFirst();
+            if (m.done) {
+                lane.queued.pollFirst();
+                continue;
+            }
+            long size = m.body.length + LaneBatch.overhead(m.groups);
+            boolean alone = m.groups != null && m.groups.length() > 20_000; // past a batch entry's groups length
+            if (!members.isEmpty() && (bytes + size > batchBytes || alone)) {
+                break;
+            }
+            members.add(lane.queued.pollFirst());
+            bytes += size;
+            if (alone) {
+                break;
+            }
+        }
+        Unit u = new Unit(members.toArray(new Msg[0]), lane.covered + 1);
+        lane.covered = u.last;
+        lane.pending.addLast(u);
+        units.incrementAndGet();
+        if (members.size() > 1) {
+            packed.addAndGet(members.size());
+        }
+        return u;
+    }
+
+    /** Whether {@code u} going out would count against its lane's window (it is not counted yet). */
+    private static boolean needsRoom(Lane lane, Unit u) {
+        return lane.credited && !lane.creditOff && !u.owed && u.last > lane.done;
+    }
+
+    /** Under the lane's lock, so units go out in lane order. */
+    private void transmit(Lane lane, Unit u) {
         if (closed) {
             return; // never answered: the publisher sends it again after reconnecting
         }
-        if (!s.out) {
-            s.out = true;
+        if (!u.out) {
+            u.out = true;
             lane.inFlight++;
         }
-        if (lane.credited && !s.owed && s.place > lane.done) {
-            s.owed = true;
-            lane.owed++;
-            lane.owedSends.addLast(s); // first goes out in place order: the deque stays sorted
+        if (lane.credited && !u.owed && u.last > lane.done) {
+            u.owed = true;
+            lane.owed += u.members.length;
+            lane.owedUnits.addLast(u); // first goes out in place order: the deque stays sorted
         }
-        int attempt = ++s.attempt;
+        int attempt = ++u.attempt;
         Headers headers = new Headers();
-        headers.put("Nats-Msg-Id", s.msgId);
-        headers.put(ORDER_HEADER, lane.name + " " + s.place + " " + lane.pending.peekFirst().place);
-        if (s.groups != null) {
-            headers.put(GROUPS_HEADER, s.groups);
+        headers.put("Nats-Msg-Id", u.msgId);
+        long oldest = lane.pending.peekFirst().first;
+        headers.put(ORDER_HEADER, u.first == u.last ? lane.name + " " + u.first + " " + oldest
+                : lane.name + " " + u.first + " " + oldest + " " + u.last);
+        if (u.members.length > 1) {
+            headers.put(LaneBatch.HEADER, Integer.toString(u.members.length));
+        } else if (u.members[0].groups != null) {
+            headers.put(GROUPS_HEADER, u.members[0].groups);
         }
-        NatsMessage msg = NatsMessage.builder().subject(lane.subject).headers(headers).data(s.body).build();
+        NatsMessage msg = NatsMessage.builder().subject(lane.subject).headers(headers).data(u.data).build();
         CompletableFuture<PublishAck> ack;
         try {
             ack = publish.apply(msg).orTimeout(attemptMillis, TimeUnit.MILLISECONDS);
@@ -294,25 +437,27 @@ final class SendLanes {
         ack.whenComplete((a, err) -> {
             if (Thread.holdsLock(lane)) {
                 // completed within this call: handled once the lane is let go, not in the middle of a resend
-                timer.execute(() -> completed(lane, s, attempt, err));
+                timer.execute(() -> completed(lane, u, attempt, err));
             } else {
-                completed(lane, s, attempt, err);
+                completed(lane, u, attempt, err);
             }
         });
     }
 
-    private void completed(Lane lane, Send s, int attempt, Throwable err) {
+    private void completed(Lane lane, Unit u, int attempt, Throwable err) {
         List<Runnable> after = new ArrayList<>(1);
         synchronized (lane) {
             if (err == null) {
-                if (!s.done) {
-                    s.done = true;
-                    after.add(taken);
-                    after.add(s.waiter::sent);
+                if (!u.done) {
+                    u.done = true;
+                    for (Msg m : u.members) {
+                        after.add(taken);
+                        after.add(m.waiter::sent);
+                    }
                 }
-                boolean current = answered(lane, s);
+                boolean current = answered(lane, u);
                 dropDone(lane);
-                if (lane.stopped && lane.probe == s) {
+                if (lane.stopped && lane.probe == u) {
                     lane.stopped = false;
                     lane.probe = null;
                     lane.window = Math.min(2, ceiling);
@@ -321,37 +466,39 @@ final class SendLanes {
                     lane.window = ++lane.streak >= OPEN ? Integer.MAX_VALUE : Math.min(lane.window + 1, ceiling);
                 }
                 pump(lane);
-            } else if (!s.done && attempt == s.attempt) {
-                answered(lane, s);
-                failed(lane, s, err, after);
+            } else if (!u.done && attempt == u.attempt) {
+                answered(lane, u);
+                failed(lane, u, err, after);
             }
-            // else: an older attempt of a send that went out again, or one already taken
+            // else: an older attempt of a unit that went out again, or one already taken
         }
         for (Runnable r : after) {
             r.run();
         }
     }
 
-    /** {@code s} is answered; true if it went out since the lane last stopped. */
-    private static boolean answered(Lane lane, Send s) {
-        if (s.out) {
-            s.out = false;
+    /** {@code u} is answered; true if it went out since the lane last stopped. */
+    private static boolean answered(Lane lane, Unit u) {
+        if (u.out) {
+            u.out = false;
             lane.inFlight--;
             return true;
         }
         return false;
     }
 
-    /** Under the lane's lock: the latest attempt of {@code s} was not taken. */
-    private void failed(Lane lane, Send s, Throwable err, List<Runnable> after) {
-        Verdict v = judge.judge(lane.subject, s.waiter, err);
+    /** Under the lane's lock: the latest attempt of {@code u} was not taken. */
+    private void failed(Lane lane, Unit u, Throwable err, List<Runnable> after) {
+        Verdict v = judge.judge(lane.subject, u.youngest(), err);
         switch (v) {
             case SKIP, REFUSE -> {
-                s.done = true;
-                unowe(lane, s);
-                after.add(v == Verdict.SKIP ? s.waiter::sent : s.waiter::refused);
+                u.done = true;
+                unowe(lane, u);
+                for (Msg m : u.members) {
+                    after.add(v == Verdict.SKIP ? m.waiter::sent : m.waiter::refused);
+                }
                 dropDone(lane);
-                if (lane.probe == s) {
+                if (lane.probe == u) {
                     lane.probe = null;
                     long gen = ++lane.wakeGen;
                     timer.execute(() -> probe(lane, gen)); // the next one goes out alone now
@@ -360,15 +507,25 @@ final class SendLanes {
                 }
             }
             case SKIP_LANE -> {
-                for (Send p : lane.pending) {
+                for (Unit p : lane.pending) {
                     if (!p.done) {
                         p.done = true;
-                        after.add(p.waiter::sent);
+                        for (Msg m : p.members) {
+                            after.add(m.waiter::sent);
+                        }
                     }
                 }
+                for (Msg m : lane.queued) {
+                    if (!m.done) {
+                        m.done = true;
+                        after.add(m.waiter::sent);
+                    }
+                }
+                lane.queued.clear();
+                lane.covered = lane.nextPlace - 1;
                 lane.pending.clear();
                 lane.waiting.clear();
-                lane.owedSends.clear();
+                lane.owedUnits.clear();
                 lane.owed = 0;
                 lane.heldNanos = 0;
                 lane.inFlight = 0;
@@ -380,7 +537,7 @@ final class SendLanes {
                 if (!lane.stopped) {
                     stop(lane);
                     later(lane);
-                } else if (lane.probe == s) {
+                } else if (lane.probe == u) {
                     lane.probe = null;
                     later(lane);
                 }
@@ -390,8 +547,8 @@ final class SendLanes {
     }
 
     /**
-     * Nothing more goes out: every send not yet taken, those in flight included, waits to go out again in order
-     * (an answer to one in flight still counts if it comes).
+     * Nothing more goes out: every unit not yet taken, those in flight included, waits to go out again in order
+     * (an answer to one in flight still counts if it comes). What is queued behind them stays queued.
      */
     private static void stop(Lane lane) {
         lane.stopped = true;
@@ -400,8 +557,8 @@ final class SendLanes {
         lane.streak = 0;
         lane.window = 1;
         lane.inFlight = 0;
-        ArrayDeque<Send> again = new ArrayDeque<>(lane.pending.size());
-        for (Send p : lane.pending) {
+        ArrayDeque<Unit> again = new ArrayDeque<>(lane.pending.size());
+        for (Unit p : lane.pending) {
             p.out = false;
             if (!p.done) {
                 again.addLast(p);
@@ -418,7 +575,7 @@ final class SendLanes {
         }
     }
 
-    /** The oldest send not yet taken goes out alone, unless a report sent it out already ({@code gen} is old). */
+    /** The oldest unit not yet taken goes out alone, unless a report sent it out already ({@code gen} is old). */
     private void probe(Lane lane, long gen) {
         synchronized (lane) {
             if (gen != lane.wakeGen || lane.probe != null) {
@@ -432,11 +589,13 @@ final class SendLanes {
     private void probeNow(Lane lane) {
         dropDone(lane);
         if (lane.pending.isEmpty()) {
+            // everything that went out is answered: what is queued goes out as after a stop, a few at first
             lane.stopped = false;
             lane.probe = null;
+            pump(lane);
             return;
         }
-        Send head = lane.pending.peekFirst();
+        Unit head = lane.pending.peekFirst();
         while (lane.waiting.peekFirst() != null && lane.waiting.peekFirst().done) {
             lane.waiting.pollFirst();
         }
@@ -447,17 +606,17 @@ final class SendLanes {
         transmit(lane, head);
     }
 
-    /** Under the lane's lock: a send given up no longer counts against the window. */
-    private static void unowe(Lane lane, Send s) {
-        if (s.owed) {
-            s.owed = false;
-            lane.owed--;
+    /** Under the lane's lock: a unit given up no longer counts against the window. */
+    private static void unowe(Lane lane, Unit u) {
+        if (u.owed) {
+            u.owed = false;
+            lane.owed -= u.members.length;
         }
     }
 
     /**
-     * The receiving node has done every send of lane {@code name} up to {@code place} it got (reported on core NATS):
-     * room for as many more. A lane stopped by a refusal tries again at once instead of after its backoff.
+     * The receiving node has done every message of lane {@code name} up to {@code place} it got (reported on core
+     * NATS): room for as many more. A lane stopped by a refusal tries again at once instead of after its backoff.
      */
     void room(String name, long place) {
         Lane lane = byName.get(name);
@@ -468,8 +627,8 @@ final class SendLanes {
             lane.creditOff = false;
             if (place > lane.done) {
                 lane.done = place;
-                while (!lane.owedSends.isEmpty() && lane.owedSends.peekFirst().place <= place) {
-                    unowe(lane, lane.owedSends.pollFirst());
+                while (!lane.owedUnits.isEmpty() && lane.owedUnits.peekFirst().last <= place) {
+                    unowe(lane, lane.owedUnits.pollFirst());
                 }
             }
             lane.heldNanos = lane.heldNanos == 0 ? 0 : System.nanoTime();
@@ -485,51 +644,68 @@ final class SendLanes {
     }
 
     /**
-     * Every quarter of {@value #STALL_MILLIS} ms: a lane held for room whose node is down is let go (JetStream's bound
-     * decides); one held that long without a report sends its next send past the window; sends held past their
-     * publishers' deadlines are refused.
+     * Every quarter of {@value #STALL_MILLIS} ms: messages that never went out and waited past their publishers'
+     * deadlines (held for room, or queued behind a lane stopped by JetStream) are refused; a lane held for room whose
+     * node is down is let go (JetStream's bound decides); one held that long without a report sends its next message
+     * past the window.
      */
     private void checkHeld() {
         long now = System.nanoTime();
         long nowMillis = System.currentTimeMillis();
         for (Lane lane : byName.values()) {
-            if (!lane.credited) {
-                continue;
-            }
             List<Runnable> after = new ArrayList<>(0);
             synchronized (lane) {
-                if (lane.heldNanos == 0 || lane.stopped) {
-                    continue;
-                }
-                if (!room.alive(lane.subject)) {
-                    lane.creditOff = true;
-                    pump(lane);
-                    continue;
-                }
-                for (Send s : lane.waiting) {
-                    if (!s.done && !s.owed && room.expired(lane.subject, s.waiter, nowMillis)) {
-                        s.done = true;
-                        after.add(s.waiter::refused);
+                if (room != null && (lane.stopped || lane.heldNanos != 0)) {
+                    for (Iterator<Msg> it = lane.queued.iterator(); it.hasNext(); ) {
+                        Msg m = it.next();
+                        if (!m.done && room.expired(lane.subject, m.waiter, nowMillis)) {
+                            m.done = true;
+                            it.remove(); // its place is covered by the next unit made
+                            after.add(m.waiter::refused);
+                        }
                     }
                 }
-                dropDone(lane);
-                if (now - lane.heldNanos >= TimeUnit.MILLISECONDS.toNanos(STALL_MILLIS)) {
-                    Send next = null;
-                    while (!lane.waiting.isEmpty() && (next = lane.waiting.pollFirst()).done) {
-                        next = null;
-                    }
-                    if (next != null) {
-                        pastWindow.incrementAndGet();
-                        transmit(lane, next);
-                    }
-                    lane.heldNanos = now;
+                if (lane.credited && lane.heldNanos != 0 && !lane.stopped) {
+                    checkHeld(lane, now, nowMillis, after);
                 }
-                pump(lane);
             }
             for (Runnable r : after) {
                 r.run();
             }
         }
+    }
+
+    /** Under the lane's lock: a lane held for room. */
+    private void checkHeld(Lane lane, long now, long nowMillis, List<Runnable> after) {
+        if (!room.alive(lane.subject)) {
+            lane.creditOff = true;
+            pump(lane);
+            return;
+        }
+        for (Unit u : lane.waiting) {
+            if (!u.done && !u.owed && room.expired(lane.subject, u.youngest(), nowMillis)) {
+                u.done = true;
+                for (Msg m : u.members) {
+                    after.add(m.waiter::refused);
+                }
+            }
+        }
+        dropDone(lane);
+        if (now - lane.heldNanos >= TimeUnit.MILLISECONDS.toNanos(STALL_MILLIS)) {
+            Unit next = null;
+            while (!lane.waiting.isEmpty() && (next = lane.waiting.pollFirst()).done) {
+                next = null;
+            }
+            if (next == null) {
+                next = make(lane, 1);
+            }
+            if (next != null) {
+                pastWindow.incrementAndGet();
+                transmit(lane, next);
+            }
+            lane.heldNanos = now;
+        }
+        pump(lane);
     }
 
     /**
@@ -556,6 +732,15 @@ final class SendLanes {
         return pastWindow.get();
     }
 
+    /** JetStream messages made (a message alone, or several packed), and the messages that went in packed ones. */
+    long units() {
+        return units.get();
+    }
+
+    long packed() {
+        return packed.get();
+    }
+
     private static void dropDone(Lane lane) {
         while (!lane.pending.isEmpty() && lane.pending.peekFirst().done) {
             lane.pending.pollFirst();
@@ -567,7 +752,7 @@ final class SendLanes {
         for (Iterator<Lane> it = lanes.values().iterator(); it.hasNext(); ) {
             Lane lane = it.next();
             synchronized (lane) {
-                if (lane.pending.isEmpty() && !lane.stopped && now - lane.usedNanos > IDLE_NANOS) {
+                if (lane.pending.isEmpty() && !hasQueued(lane) && !lane.stopped && now - lane.usedNanos > IDLE_NANOS) {
                     lane.forgotten = true;
                     it.remove();
                     byName.remove(lane.name);
@@ -576,12 +761,17 @@ final class SendLanes {
         }
     }
 
-    /** Sends not yet taken by JetStream nor given up, over every lane. */
+    /** Messages not yet taken by JetStream nor given up, over every lane. */
     int pending() {
         int n = 0;
         for (Lane lane : lanes.values()) {
             synchronized (lane) {
-                n += lane.pending.size();
+                for (Unit u : lane.pending) {
+                    n += u.done ? 0 : u.members.length;
+                }
+                for (Msg m : lane.queued) {
+                    n += m.done ? 0 : 1;
+                }
             }
         }
         return n;

@@ -66,7 +66,8 @@ class ClusterFailureTest {
     @Test
     void aSlowSubscriberOnOneNodeHoldsThePublisherOnAnotherWithinTheBound() throws Exception {
         NatsServer nats = cluster.nats();
-        Sluice n1 = cluster.node("bp1", "cluster-max-pending", "10");
+        // each message alone: the bound counts JetStream messages, a batch once
+        Sluice n1 = cluster.node("bp1", "cluster-max-pending", "10", "cluster-batch", "1");
         Sluice n2 = cluster.node("bp2", "cluster-max-pending", "10", "cluster-max-ack-pending", "5",
                 "max-queued-messages", "5", "cluster-ack-wait", "500ms");
         Mqtt5AsyncClient sub = Mqtt5Client.builder().identifier("bp-sub").serverHost("127.0.0.1")
@@ -351,7 +352,8 @@ class ClusterFailureTest {
     @Test
     void aDeadNodeHoldsPublishersOnlyUntilTheNodeTimeout() throws Exception {
         NatsServer nats = cluster.nats();
-        String[] common = {"cluster-max-pending", "10", "cluster-node-timeout", "2s"};
+        // each message alone: the bound counts JetStream messages, a batch once
+        String[] common = {"cluster-max-pending", "10", "cluster-node-timeout", "2s", "cluster-batch", "1"};
         Sluice n1 = cluster.node("lv1", common);
         Sluice n2 = cluster.node("lv2", common);
         // the node restarts on the same port: one below the ephemeral range, which a client socket cannot take meanwhile

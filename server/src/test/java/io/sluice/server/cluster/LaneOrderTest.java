@@ -115,4 +115,35 @@ class LaneOrderTest {
         order.arrived("a x y", 9, 0, delivered::add);
         assertEquals(List.of(7, 8, 9), delivered);
     }
+
+    /** A batch covering places {@code first..last} (its item is its first place). */
+    private void arriveBatch(LaneOrder<Integer> order, String lane, int first, int oldest, int last) {
+        order.arrived(lane + " " + first + " " + oldest + " " + last, first, 0, delivered::add);
+    }
+
+    @Test
+    void aBatchCoversItsRangeOfPlacesAndCountsAsOneHeld() {
+        LaneOrder<Integer> order = new LaneOrder<>(HOLD, 1);
+        arriveBatch(order, "a", 1, 1, 3);
+        arriveBatch(order, "a", 7, 4, 9); // 4..6 refused and sent again later: 7..9 stored first
+        assertEquals(List.of(1), delivered);
+        assertEquals(1, order.held(), "a batch is one held message, as it is one for JetStream");
+        arriveBatch(order, "a", 4, 4, 6);
+        assertEquals(List.of(1, 4, 7), delivered, "the gap's batch, then what it overtook");
+        arrive(order, "a", 10, 10, 0);
+        assertEquals(List.of(1, 4, 7, 10), delivered, "the place after the last batch's last is next");
+        arriveBatch(order, "a", 4, 4, 6); // past the duplicate window: a repeat, delivered (at least once)
+        assertEquals(List.of(1, 4, 7, 10, 4), delivered);
+        assertEquals(0, order.held());
+    }
+
+    @Test
+    void aBatchBelowTheOldestNotYetTakenReleasesWhatWaitsBehindIt() {
+        LaneOrder<Integer> order = new LaneOrder<>(HOLD, 10);
+        arriveBatch(order, "a", 1, 1, 2);
+        arriveBatch(order, "a", 6, 3, 8); // waits for 3..5
+        arriveBatch(order, "a", 9, 6, 10); // 3..5 were given up: not waited for
+        assertEquals(List.of(1, 6, 9), delivered);
+        assertEquals(0, order.held());
+    }
 }

@@ -339,4 +339,176 @@ class SendLanesTest {
             w.close();
         }
     }
+
+    /** Lanes to "node." subjects packing up to {@code batch} messages, {@code inFlight} JetStream messages unanswered. */
+    private SendLanes packing(int credit, int batch, int inFlight) {
+        return new SendLanes(this::publish, timer, (subject, w, why) -> verdict.get(), () -> { }, "n-run", 60_000,
+                1_000, credit, new SendLanes.Room() {
+            @Override
+            public boolean flowControlled(String subject) {
+                return subject.startsWith("node.");
+            }
+
+            @Override
+            public boolean alive(String subject) {
+                return alive.get();
+            }
+
+            @Override
+            public boolean expired(String subject, SendLanes.Waiter waiter, long nowMillis) {
+                return expired.contains(((Named) waiter).body());
+            }
+        }, batch, 1 << 20, inFlight);
+    }
+
+    /** The messages one attempt carries, each message's body. */
+    private static List<String> carried(Attempt a) {
+        String count = a.msg.getHeaders().getFirst(LaneBatch.HEADER);
+        if (count == null) {
+            return List.of(a.body());
+        }
+        List<String> bodies = new ArrayList<>();
+        for (LaneBatch.Entry e : LaneBatch.unpack(a.msg.getData(), Integer.parseInt(count))) {
+            bodies.add(new String(e.body(), StandardCharsets.UTF_8));
+        }
+        return bodies;
+    }
+
+    @Test
+    void whatIsSentWhileALanesBatchesAreInFlightGoesOutPackedAndIsAnsweredWhenItsBatchIsTaken() {
+        SendLanes p = packing(0, 3, 2);
+        try {
+            for (int i = 1; i <= 6; i++) {
+                send(p, "node.b", Integer.toString(i));
+            }
+            assertEquals(2, out.size(), "two in flight, each alone: an idle lane does not wait to pack");
+            out.get(0).take();
+            assertEquals(3, out.size());
+            assertEquals(List.of("3", "4", "5"), carried(out.get(2)), "the next three, packed, in order");
+            assertEquals("n-run-1 3 2 5", out.get(2).order(), "places 3 to 5, the oldest not yet taken 2");
+            assertEquals("id-3", out.get(2).id(), "named by its first message");
+            out.get(2).take();
+            assertEquals(List.of("1 sent", "3 sent", "4 sent", "5 sent"), answers, "each publisher of the batch answered");
+            assertEquals(List.of("6"), carried(out.get(3)));
+            send(p, "session.s", "k1");
+            send(p, "session.s", "k2");
+            assertEquals(List.of("k1"), carried(out.get(4)), "a kept session's lane never packs");
+            assertEquals(List.of("k2"), carried(out.get(5)));
+            assertEquals(4, p.packed() + 1, "three messages went out packed");
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void aRefusedBatchGoesOutAgainWholeUnderTheSameIdAndNothingJoinsIt() {
+        SendLanes p = packing(0, 10, 1);
+        try {
+            send(p, "node.b", "1");
+            send(p, "node.b", "2");
+            send(p, "node.b", "3");
+            out.get(0).take();
+            assertEquals(List.of("2", "3"), carried(out.get(1)));
+            out.get(1).refuse(); // stopped
+            send(p, "node.b", "4");
+            await(() -> out.size() == 3, "the batch probed again after the backoff");
+            assertEquals(List.of("2", "3"), carried(out.get(2)), "the same messages: JetStream stores it once");
+            assertEquals(out.get(1).id(), out.get(2).id());
+            assertEquals(out.get(1).order(), out.get(2).order());
+            out.get(2).take();
+            assertEquals(List.of("4"), carried(out.get(3)), "then what waited behind it");
+            assertEquals("n-run-1 4 4", out.get(3).order());
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void aPackingLaneCountsMessagesAgainstItsWindow() {
+        SendLanes p = packing(4, 10, 1);
+        try {
+            for (int i = 1; i <= 9; i++) {
+                send(p, "node.b", Integer.toString(i));
+            }
+            out.get(0).take();
+            assertEquals(List.of("2", "3", "4"), carried(out.get(1)), "the window has room for three more");
+            out.get(1).take();
+            assertEquals(2, out.size(), "four out, none reported done: held");
+            p.room("n-run-1", 3); // the node reported up to 3, inside the batch 2..4: only 1 is freed
+            assertEquals(List.of("5"), carried(out.get(2)));
+            out.get(2).take();
+            p.room("n-run-1", 5);
+            assertEquals(List.of("6", "7", "8", "9"), carried(out.get(3)), "2..5 done: four more");
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void aMessageHeldForRoomPastItsDeadlineIsLeftOutOfTheNextBatchWhichCoversItsPlace() {
+        SendLanes p = packing(1, 10, 1);
+        try {
+            for (int i = 1; i <= 4; i++) {
+                send(p, "node.b", Integer.toString(i));
+            }
+            expired.add("2");
+            await(() -> answers.contains("2 refused"), "2 refused while held");
+            out.get(0).take();
+            p.room("n-run-1", 1);
+            assertEquals(List.of("3"), carried(out.get(1)), "the window of one");
+            assertEquals("n-run-1 2 2 3", out.get(1).order(), "covering 2, which never goes out: no gap to wait for");
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void aBatchHoldsNoMoreBytesThanItsBound() {
+        SendLanes p = new SendLanes(this::publish, timer, (subject, w, why) -> verdict.get(), () -> { }, "n-run", 60_000,
+                1_000, 0, new SendLanes.Room() {
+            @Override
+            public boolean flowControlled(String subject) {
+                return true;
+            }
+
+            @Override
+            public boolean alive(String subject) {
+                return true;
+            }
+
+            @Override
+            public boolean expired(String subject, SendLanes.Waiter waiter, long nowMillis) {
+                return false;
+            }
+        }, 100, 20, 1);
+        try {
+            for (int i = 10; i <= 16; i++) {
+                send(p, "node.b", Integer.toString(i)); // 2 bytes and 6 of overhead each
+            }
+            out.get(0).take();
+            assertEquals(List.of("11", "12"), carried(out.get(1)), "16 bytes fit in 20, 24 do not");
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void aMessageQueuedBehindAStoppedLanePastItsDeadlineIsRefusedWithoutGoingOut() {
+        SendLanes p = packing(0, 10, 1);
+        try {
+            send(p, "node.b", "1");
+            out.get(0).refuse(); // stopped: 1 is probed again and again
+            send(p, "node.b", "2");
+            send(p, "node.b", "3");
+            expired.add("2");
+            await(() -> answers.contains("2 refused"), "2 refused while the lane is stopped");
+            assertTrue(out.stream().noneMatch(a -> carried(a).contains("2")), "2 never went out");
+            await(() -> out.size() >= 2, "the probe of 1");
+            out.get(out.size() - 1).take();
+            await(() -> carried(out.get(out.size() - 1)).equals(List.of("3")), "3 after 1");
+            assertEquals("n-run-1 2 2 3", out.get(out.size() - 1).order(), "covering 2's place");
+        } finally {
+            p.close();
+        }
+    }
 }

@@ -1,0 +1,140 @@
+package io.sluice.server.cluster;
+
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3Client;
+import io.nats.client.Connection;
+import io.nats.client.Dispatcher;
+import io.nats.client.Nats;
+import io.sluice.server.BrokerProcess;
+import io.sluice.server.Sluice;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.sluice.server.cluster.ClusterFixture.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Messages of a lane packed into one JetStream message: a batch is stored whole or not at all, once, so what its
+ * publishers were acknowledged for arrives whatever dies on the way, and nothing arrives twice unless a node that had
+ * it in hand dies before acknowledging it (at least once).
+ */
+class ClusterBatchTest {
+    @RegisterExtension
+    final ClusterFixture cluster = new ClusterFixture();
+
+    /**
+     * Four pipelined publishers on a node run as a process of its own, their subscriber on a second node; the batches
+     * going to the second node are watched on NATS (a core subscription to its subject sees each JetStream publish).
+     * Once batches of several messages went out and the subscriber got some, the publishers' node is killed with
+     * SIGKILL: every message a publisher was acknowledged for reaches the subscriber, each message once, in each
+     * publisher's order.
+     */
+    @Test
+    void theSendersNodeKilledWhileItsBatchesAreOnTheirWayLosesNoAcknowledgedMessageAndRepeatsNone() throws Exception {
+        NatsServer nats = cluster.nats();
+        Sluice receiver = cluster.node("bk2");
+        Map<String, List<Integer>> got = subscriber(receiver, "batch/+");
+        AtomicInteger batches = new AtomicInteger();
+        AtomicInteger packed = new AtomicInteger();
+        try (Connection tap = Nats.connect(nats.url())) {
+            // the sender reads the routes as it starts: node 2's must be there by then
+            await(() -> routeAnnounced(tap, "bk2."), "node 2's route in the bucket");
+            BrokerProcess sender = cluster.process("bk1", 0);
+            int port = sender.port("mqtt");
+            Dispatcher d = tap.createDispatcher(msg -> {
+                String count = msg.getHeaders() == null ? null : msg.getHeaders().getFirst(LaneBatch.HEADER);
+                if (count != null) {
+                    batches.incrementAndGet();
+                    packed.addAndGet(Integer.parseInt(count));
+                }
+            });
+            d.subscribe(NatsCluster.NODE_SUBJECT + "bk2");
+            tap.flush(java.time.Duration.ofSeconds(5));
+
+            int n = 3000;
+            List<String> topics = List.of("batch/a", "batch/b", "batch/c", "batch/d");
+            List<Set<Integer>> acked = new ArrayList<>();
+            for (String topic : topics) {
+                Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("bk-pub-" + topic.substring(6))
+                        .serverHost("127.0.0.1").serverPort(port).buildAsync();
+                ClusterFixture.connectRetryingWhileBusy(pub::connect);
+                acked.add(ClusterFixture.publishInBackground(pub, topic, n, 64));
+            }
+            await(() -> batches.get() >= 3 && total(got) >= 400, "batches of several messages on their way and the "
+                    + "first deliveries (batches " + batches.get() + ", delivered " + total(got) + ")", 60);
+            sender.kill();
+            List<Set<Integer>> ackedAtKill = new ArrayList<>();
+            for (Set<Integer> a : acked) {
+                ackedAtKill.add(new HashSet<>(a));
+            }
+            assertTrue(ackedAtKill.stream().allMatch(a -> a.size() < n), "the publishers were done before the kill: "
+                    + "the test did not test");
+            for (int i = 0; i < topics.size(); i++) {
+                String topic = topics.get(i);
+                Set<Integer> mustArrive = ackedAtKill.get(i);
+                await(() -> new HashSet<>(got.getOrDefault(topic, List.of())).containsAll(mustArrive),
+                        "every acknowledged message of " + topic + " (" + mustArrive.size() + ")", 30);
+            }
+            // everything JetStream took for node 2 is in its subscriber's queue and acknowledged: nothing more comes
+            await(() -> streamEmpty(tap), "JetStream to hold nothing more for node 2", 30);
+            assertTrue(packed.get() > batches.get(), "no batch went out: the test did not test");
+            for (String topic : topics) {
+                List<Integer> seen = got.getOrDefault(topic, List.of());
+                assertEquals(new HashSet<>(seen).size(), seen.size(), topic + " got a message twice: " + seen);
+                for (int j = 1; j < seen.size(); j++) {
+                    assertTrue(seen.get(j) > seen.get(j - 1), topic + " out of publish order at " + j + ": "
+                            + seen.subList(Math.max(0, j - 3), Math.min(seen.size(), j + 3)));
+                }
+            }
+        }
+    }
+
+    private static boolean routeAnnounced(Connection c, String prefix) {
+        try {
+            return c.keyValue(NatsCluster.ROUTES).keys().stream().anyMatch(k -> k.startsWith(prefix));
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static boolean streamEmpty(Connection c) {
+        try {
+            var jsm = c.jetStreamManagement();
+            return jsm.getStreamInfo(NatsCluster.STREAM).getStreamState().getMsgCount() == 0
+                    && jsm.getConsumerInfo(NatsCluster.STREAM, "node-bk2").getNumAckPending() == 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static int total(Map<String, List<Integer>> got) {
+        return got.values().stream().mapToInt(List::size).sum();
+    }
+
+    /** A clean-session subscriber on {@code node} (QoS 1): the payloads it gets per topic, in order. */
+    private Map<String, List<Integer>> subscriber(Sluice node, String filter) {
+        Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("batch-sub").serverHost("127.0.0.1")
+                .serverPort(node.urls().mqttPort()).buildAsync();
+        sub.connect().join();
+        cluster.closeLater(() -> sub.disconnect().get(5, TimeUnit.SECONDS));
+        Map<String, List<Integer>> got = new ConcurrentHashMap<>();
+        sub.subscribeWith().topicFilter(filter).qos(MqttQos.AT_LEAST_ONCE)
+                .callback(p -> got.computeIfAbsent(p.getTopic().toString(), t -> new CopyOnWriteArrayList<>())
+                        .add(Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))))
+                .send().join();
+        return got;
+    }
+}
