@@ -645,7 +645,7 @@ final class SendLanes {
 
     /**
      * Every quarter of {@value #STALL_MILLIS} ms: messages that never went out and waited past their publishers'
-     * deadlines (held for room, or queued behind a lane stopped by JetStream) are refused; a lane held for room whose
+     * deadlines (held for room, behind a lane stopped by JetStream, or behind its batches in flight) are refused; a lane held for room whose
      * node is down is let go (JetStream's bound decides); one held that long without a report sends its next message
      * past the window.
      */
@@ -655,7 +655,7 @@ final class SendLanes {
         for (Lane lane : byName.values()) {
             List<Runnable> after = new ArrayList<>(0);
             synchronized (lane) {
-                if (room != null && (lane.stopped || lane.heldNanos != 0)) {
+                if (room != null && !lane.queued.isEmpty()) {
                     for (Iterator<Msg> it = lane.queued.iterator(); it.hasNext(); ) {
                         Msg m = it.next();
                         if (!m.done && room.expired(lane.subject, m.waiter, nowMillis)) {
