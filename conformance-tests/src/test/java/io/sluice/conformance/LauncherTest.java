@@ -51,6 +51,8 @@ class LauncherTest {
             assertTrue(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit=")), cmdline.toString());
             // the C heap's freed pages trimmed where the Java has the flag (17.0.9 on), never asked of one without it
             assertEquals(trims, cmdline.contains("-XX:TrimNativeHeapInterval=2000"), cmdline.toString());
+            // before Java 25 (no AOT cache with method profiles) the broker warms up before it serves
+            assertTrue(cmdline.contains("-Dsluice.warm-up=10s"), cmdline.toString());
         });
         Path written = dir.resolve("sluice.jsa." + first + ".tmp");
         assertTrue(Files.size(written) >= 8_000_000, "a class-data archive of a started broker: " + Files.size(written));
@@ -84,6 +86,7 @@ class LauncherTest {
             assertFalse(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit")), cmdline.toString());
             // a Java this new trims the C heap it freed: the launcher asks for it
             assertTrue(cmdline.contains("-XX:TrimNativeHeapInterval=2000"), cmdline.toString());
+            assertFalse(cmdline.stream().anyMatch(a -> a.startsWith("-Dsluice.warm-up")), cmdline.toString());
         });
         Path written = dir.resolve("sluice.aot." + first + ".tmp");
         assertTrue(Files.isRegularFile(written), "no AOT cache written; the directory holds " + list(dir)
