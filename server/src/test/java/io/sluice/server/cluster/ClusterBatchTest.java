@@ -102,6 +102,68 @@ class ClusterBatchTest {
         }
     }
 
+    /**
+     * The receiving node (its sessions in its own store) killed with SIGKILL while batches are in its fan-out, and
+     * started again: JetStream hands it again every batch it had not acknowledged, whole, so every message the
+     * publisher was acknowledged for reaches the persistent subscriber, in publish order; a message of a batch the node
+     * had partly queued may come twice (at least once), nothing more.
+     */
+    @Test
+    void theReceiversNodeKilledMidBatchGetsEveryAcknowledgedMessageAgain() throws Exception {
+        NatsServer nats = cluster.nats();
+        Sluice sender = cluster.node("br1", "cluster-node-timeout", "2m");
+        // the node restarts on the same port: one below the ephemeral range, which a client socket cannot take meanwhile
+        int port = io.sluice.server.StablePorts.free();
+        // the session is offline from the node's start until its client is back: its queue holds the whole stream
+        String[] flags = {"--cluster-sessions", "node", "--persistence", "rocksdb", "--max-queued-messages", "10000",
+                "--data-dir", cluster.dir().resolve("br2").toString()};
+        BrokerProcess receiver = cluster.process("br2", port, flags);
+        List<Integer> got = new CopyOnWriteArrayList<>();
+        Mqtt3AsyncClient sub = persistentSubscriber(port, got);
+        sub.subscribeWith().topicFilter("rbatch/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        await(() -> sender.server().cluster().nodesFor("rbatch/x").contains("br2"), "the route to br2");
+
+        AtomicInteger batches = new AtomicInteger();
+        try (Connection tap = Nats.connect(nats.url())) {
+            Dispatcher d = tap.createDispatcher(msg -> {
+                if (msg.getHeaders() != null && msg.getHeaders().getFirst(LaneBatch.HEADER) != null) {
+                    batches.incrementAndGet();
+                }
+            });
+            d.subscribe(NatsCluster.NODE_SUBJECT + "br2");
+            tap.flush(java.time.Duration.ofSeconds(5));
+            Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier("br-pub").serverHost("127.0.0.1")
+                    .serverPort(sender.urls().mqttPort()).buildAsync();
+            pub.connect().join();
+            cluster.closeLater(() -> pub.disconnect().get(5, TimeUnit.SECONDS));
+            int n = 3000;
+            Set<Integer> acked = ClusterFixture.publishInBackground(pub, "rbatch/x", n, 64);
+            await(() -> batches.get() >= 3 && got.size() >= 300, "batches on their way and the first deliveries "
+                    + "(batches " + batches.get() + ", delivered " + got.size() + ")", 60);
+            receiver.kill();
+            assertTrue(acked.size() < n, "the publisher was done before the kill: the test did not test");
+            cluster.process("br2", port, flags);
+            Mqtt3AsyncClient back = persistentSubscriber(port, got);
+            cluster.closeLater(() -> back.disconnect().get(5, TimeUnit.SECONDS));
+            await(() -> acked.size() == n, "every PUBACK once node 2 is back, got " + acked.size(), 60);
+            await(() -> new HashSet<>(got).size() == n, "every message on node 2, got " + new HashSet<>(got).size(), 60);
+            List<Integer> first = new ArrayList<>(new java.util.LinkedHashSet<>(got));
+            for (int j = 0; j < n; j++) {
+                assertEquals(j, first.get(j), "out of publish order at " + j);
+            }
+        }
+    }
+
+    /** A client with a persistent session (clean session 0) on {@code port} that acknowledges what it gets. */
+    private Mqtt3AsyncClient persistentSubscriber(int port, List<Integer> got) {
+        Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("br-sub").serverHost("127.0.0.1").serverPort(port)
+                .buildAsync();
+        c.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
+                p -> got.add(Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))));
+        ClusterFixture.connectRetryingWhileBusy(() -> c.connectWith().cleanSession(false).send());
+        return c;
+    }
+
     private static boolean routeAnnounced(Connection c, String prefix) {
         try {
             return c.keyValue(NatsCluster.ROUTES).keys().stream().anyMatch(k -> k.startsWith(prefix));
