@@ -92,7 +92,8 @@ public final class SluiceServer implements AutoCloseable {
         this.testkit = testkit;
         this.store = openStore(settings);
         try {
-            this.loops = new EventLoops(settings.get(Settings.IO_THREADS), settings.get(Settings.NATIVE_TRANSPORT));
+            this.loops = new EventLoops(settings.get(Settings.IO_THREADS), settings.get(Settings.NATIVE_TRANSPORT),
+                    settings.get(Settings.IO_COALESCE));
             this.security = Security.from(settings);
             this.broker = new Broker(brokerConfig(settings), store, FallbackConfig.history(settings, store));
             this.ops = Operations.start(settings, broker, loops.workers());

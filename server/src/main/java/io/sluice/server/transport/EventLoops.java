@@ -5,6 +5,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SelectStrategyFactory;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -14,6 +15,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.NettyRuntime;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
+import java.nio.channels.spi.SelectorProvider;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -54,11 +56,25 @@ public final class EventLoops {
     }
 
     public EventLoops(int ioThreads, boolean nativeTransport) {
+        this(ioThreads, nativeTransport, 0);
+    }
+
+    /**
+     * {@code coalesceMicros}: how long a busy worker loop naps before it waits for more work, so that one wake-up
+     * serves what came meanwhile ({@link CoalescedWakeups}; 0: Netty's default, wait at once).
+     */
+    public EventLoops(int ioThreads, boolean nativeTransport, int coalesceMicros) {
         boolean epoll = nativeTransport && Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory workerIo = io;
+        if (coalesceMicros > 0) {
+            SelectStrategyFactory coalesce = CoalescedWakeups.factory(coalesceMicros);
+            workerIo = epoll ? EpollIoHandler.newFactory(0, coalesce)
+                    : NioIoHandler.newFactory(SelectorProvider.provider(), coalesce);
+        }
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept"), io);
         this.workers = new MultiThreadIoEventLoopGroup(ioThreads > 0 ? ioThreads : defaultThreads(),
-                new DefaultThreadFactory("sluice-io"), io);
+                new DefaultThreadFactory("sluice-io"), workerIo);
         this.refusals = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-refuse"), io);
         this.serverChannelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }

@@ -6,7 +6,8 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import io.sluice.server.config.Settings;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,12 +26,20 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * Deliveries handed from the publishers' event loops to the subscribers' (batched per iteration of the sender,
  * {@link io.sluice.server.transport.LoopHandoff}): with two loops, connections alternate between them, so
  * publishers on both loops reach subscribers on both. Every message arrives, each publisher's in the order it
- * was sent (MQTT 3.1.1 section 4.6), through a queue small enough that publishers are held and resumed.
+ * was sent (MQTT 3.1.1 section 4.6), through a queue small enough that publishers are held and resumed. The
+ * same with the loops' wake-ups coalesced at the default and at the longest nap ({@code --io-coalesce}, on epoll
+ * and on NIO, whose wake-ups differ), where every hand-over and packet waits for a nap to end.
  */
 class MqttCrossLoopDeliveryTest {
-    @Test
-    void pipelinedQos1FromPublishersOnBothLoopsArriveInEachPublishersOrder() throws Exception {
-        Settings settings = MqttTestServer.tinyQueues(8, 16).with(Settings.IO_THREADS, 2);
+    @ParameterizedTest(name = "native transport {0}, io-coalesce {1} us")
+    @CsvSource({"true, -1", "true, 10000", "false, 10000"})
+    void pipelinedQos1FromPublishersOnBothLoopsArriveInEachPublishersOrder(boolean nativeTransport, int coalesce)
+            throws Exception {
+        Settings settings = MqttTestServer.tinyQueues(8, 16).with(Settings.IO_THREADS, 2)
+                .with(Settings.NATIVE_TRANSPORT, nativeTransport);
+        if (coalesce >= 0) {
+            settings = settings.with(Settings.IO_COALESCE, coalesce);
+        }
         try (MqttTestServer server = new MqttTestServer(settings)) {
             List<MqttClient> subs = new ArrayList<>();
             List<BlockingQueue<String>> got = new ArrayList<>();
