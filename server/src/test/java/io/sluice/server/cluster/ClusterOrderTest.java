@@ -64,6 +64,35 @@ class ClusterOrderTest {
     }
 
     /**
+     * The same with node 1 packing (the default): JetStream keeps 10 JetStream messages for node 2 and hands it 10, so
+     * batches are refused again and again, a later batch stored before an earlier refused one is held by node 2 until
+     * the earlier arrives, and each publisher's messages reach the subscriber all, in publish order.
+     */
+    @Test
+    void aBatchJetStreamRefusedIsNotOvertakenByTheSamePublishersLaterOnes() throws Exception {
+        Sluice n1 = cluster.node("ob1", "cluster-max-pending", "10", "cluster-send-window", "0");
+        Sluice n2 = cluster.node("ob2", "cluster-max-pending", "10", "cluster-max-ack-pending", "10",
+                "max-queued-messages", "5");
+        Map<String, List<Integer>> got = subscriber(n2, "border/+");
+        await(() -> n1.server().cluster().nodesFor("border/a").contains("ob2"), "the route to ob2");
+
+        int n = 1000;
+        List<Set<Integer>> acked = new ArrayList<>();
+        for (String topic : List.of("border/a", "border/b")) {
+            acked.add(ClusterFixture.publishInBackground(publisher(n1, "ob-pub-" + topic.substring(7)), topic, n, 64));
+        }
+        await(() -> acked.stream().allMatch(a -> a.size() == n), "every PUBACK, got "
+                + acked.stream().map(Set::size).toList(), 60);
+        await(() -> firstSeen(got, "border/a").size() == n && firstSeen(got, "border/b").size() == n,
+                "every message on node 2", 30);
+        assertTrue(n1.server().cluster().retried() > 0, "JetStream never refused a publish: the test did not test");
+        assertTrue(n1.server().cluster().packedSends() > 0, "nothing went out packed: the test did not test");
+        for (String topic : List.of("border/a", "border/b")) {
+            assertInOrder(n, firstSeen(got, topic), topic);
+        }
+    }
+
+    /**
      * The same two publishers with node 1's window of 20 ahead of node 2's reports of room: node 1 waits for node 2's
      * room instead of filling its share of the stream, so JetStream refuses nothing, holds for node 2 at most the window
      * and what node 2 has been handed (its max-ack-pending, 10) and not yet put into the subscriber's queue, and each
