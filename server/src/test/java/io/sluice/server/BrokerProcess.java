@@ -236,6 +236,23 @@ public final class BrokerProcess implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP: the process stands still (its connections open, as in a long pause of the whole machine). */
+    public void pause() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #pause}. */
+    public void resume() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+        }
+    }
+
     /** SIGTERM; the exit code. */
     public int stop() throws InterruptedException {
         process.destroy();

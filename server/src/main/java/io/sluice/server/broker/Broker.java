@@ -370,7 +370,17 @@ public final class Broker implements AutoCloseable {
             long keptWillAt = 0;
             if (publishWill && will != null) {
                 if (will.delaySeconds() <= 0 || !s.isPersistent()) {
-                    publish(will.message(), outcome -> { });
+                    Message message = will.message();
+                    if (s.clusterKept && !s.movedAway) {
+                        // the session's record holds the will: published once the record says the session is
+                        // offline, by this node, unless another node that found this node down did so first
+                        keptWill = message;
+                        keptWillAt = System.currentTimeMillis();
+                    } else if (s.clusterKept) {
+                        publish(message, outcome -> { }); // taken over by another node: the record is that node's
+                    } else {
+                        cluster.willDue(s.id(), () -> publish(message, outcome -> { }));
+                    }
                 } else {
                     long delay = Math.min(will.delaySeconds(), s.expiryIntervalSeconds());
                     long at = System.currentTimeMillis() + delay * 1000;
@@ -383,6 +393,8 @@ public final class Broker implements AutoCloseable {
                     }
                     // (moved away: its client is connected on another node already, so a delayed will never goes)
                 }
+            } else if (will != null && !s.clusterKept) {
+                cluster.willDue(s.id(), null); // said goodbye: the cluster's record of its will goes
             }
             if (s.clusterKept && s.movedAway) {
                 dropHere(s);
@@ -420,7 +432,7 @@ public final class Broker implements AutoCloseable {
                 }
                 s.pendingWill = null;
             }
-            publish(will, outcome -> { });
+            cluster.willDue(s.id(), () -> publish(will, outcome -> { }));
         }, delay, TimeUnit.MILLISECONDS);
     }
 

@@ -70,6 +70,20 @@ public interface ClusterBus {
     default void connectionWill(SessionId id, Will will, long expirySeconds) {
     }
 
+    /**
+     * The connection of that id here, whose will the cluster recorded ({@link #connectionWill}), ended and its will is
+     * due now (its delay passed): the bus runs {@code publish} only if the record is still this node's to claim, so
+     * that a will another node already published (it found this node down: NATS was away longer than the node
+     * timeout) is not published a second time. {@code publish} may run later, on a thread of the bus's (NATS away:
+     * once it is back), or never. {@code publish} null: the will is not published (a normal DISCONNECT, or a
+     * delayed will cancelled), and the bus lets its record go.
+     */
+    default void willDue(SessionId id, Runnable publish) {
+        if (publish != null) {
+            publish.run();
+        }
+    }
+
     /** The retained message of a topic changed here (an empty payload clears it): every node keeps the same. */
     void retained(Message message);
 
@@ -122,8 +136,9 @@ public interface ClusterBus {
 
     /**
      * Its connection here ended and it lives on offline (until its expiry) in the cluster. {@code will}, when not
-     * null, is a will with a delay: the cluster publishes it once, at {@code willAtMillis}, unless the client
-     * connected again (on any node) before that.
+     * null, is its will: the cluster publishes it once, at {@code willAtMillis} (at once when that is not after
+     * {@code disconnectedAtMillis}), unless the client connected again (on any node) before that, or another node,
+     * which found this node down, published it already.
      */
     default void sessionOffline(Session s, long disconnectedAtMillis, Message will, long willAtMillis) {
     }

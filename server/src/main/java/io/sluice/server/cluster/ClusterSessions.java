@@ -506,10 +506,17 @@ final class ClusterSessions implements AutoCloseable {
         }
     }
 
-    /** Offline now: stop feeding it; the record says since when, unless another node wrote it since. */
+    /**
+     * Offline now: stop feeding it; the record says since when, unless another node wrote it since. A will due at
+     * once is published by this node only when that write wins: the record of a connected session holds its will, and
+     * a node that found this one down (NATS away past the node timeout) marked the session offline and published the
+     * will itself, which makes this node's compare-and-set fail.
+     */
     void offline(Session s, long disconnectedAtMillis, Message will, long willAtMillis) {
         String hash = hash(s.id());
-        byte[] record = encode(s, disconnectedAtMillis, will, willAtMillis);
+        boolean dueNow = will != null && willAtMillis <= disconnectedAtMillis;
+        byte[] record = dueNow ? encode(s, disconnectedAtMillis, null, 0)
+                : encode(s, disconnectedAtMillis, will, willAtMillis);
         // this node's view changes at once, as online() makes it: a publish made here right after the disconnect
         // already meets an offline session (its full queue drops instead of holding the publisher), and the feed
         // hands the session nothing more
@@ -521,10 +528,55 @@ final class ClusterSessions implements AutoCloseable {
         worker.execute(() -> {
             stopFeed(hash, s);
             Long mine = written.remove(hash);
-            if (mine == null || !write(hash, record, mine)) {
-                reread(hash); // another node wrote it since (its client is there now): its record, not ours
+            if (!dueNow) {
+                if (mine == null || !write(hash, record, mine)) {
+                    reread(hash); // another node wrote it since (its client is there now): its record, not ours
+                }
+                return;
             }
+            offlineWithWill(s, hash, record, mine, will);
         });
+    }
+
+    /**
+     * On the worker: the offline record of a session whose will is due at once, written by compare-and-set on the
+     * revision this node wrote last ({@code mine}); the will is published if it wins. NATS away: tried again every
+     * 2 s, the will waiting (the node that finds this one down publishes it if this node never gets back).
+     */
+    private void offlineWithWill(Session s, String hash, byte[] record, Long mine, Message will) {
+        if (mine == null) {
+            // this connection's record never reached the cluster: no other node knows its will
+            reread(hash);
+            publishDueWill(s, will);
+            return;
+        }
+        try {
+            long revision = kv.update(hash, record, mine);
+            written.put(hash, revision);
+            publishDueWill(s, will);
+        } catch (JetStreamApiException e) {
+            reread(hash);
+            log.info("session {}: its record was written by another node since (it found this node down while NATS "
+                    + "was away, and published the will, or the client is there now): its will is not published here",
+                    s.id());
+        } catch (IOException | RuntimeException e) {
+            if (closed) {
+                return;
+            }
+            worker.schedule(() -> {
+                if (written.containsKey(hash)) {
+                    // connected here again meanwhile: the will of the connection that ended is still this node's
+                    publishDueWill(s, will);
+                } else {
+                    offlineWithWill(s, hash, record, mine, will);
+                }
+            }, 2, TimeUnit.SECONDS);
+        }
+    }
+
+    private void publishDueWill(Session s, Message will) {
+        log.info("session {}: its connection ended without a DISCONNECT: its will is published", s.id());
+        broker.publish(will, outcome -> { });
     }
 
     /** The record as this node's view has it, expired or not (never ends it, unlike {@link #kept}). */

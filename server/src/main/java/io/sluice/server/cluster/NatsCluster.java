@@ -89,8 +89,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final KeyValue retainedKv;
     /** The wills of connections here whose sessions the cluster does not keep: published by others if this node dies. */
     private final KeyValue willsKv;
-    /** Client ids connected here with a will recorded in {@link #willsKv}. */
-    private final java.util.Set<SessionId> willsHere = ConcurrentHashMap.newKeySet();
+    /** Client ids connected here with a will recorded in {@link #willsKv}: the revision written (on the writer). */
+    private final Map<SessionId, WillRecord> willsHere = new ConcurrentHashMap<>();
+    /**
+     * Connections that ended here with a will recorded: whether this node won its record back (a compare-and-set
+     * delete on the revision it wrote) and so publishes the will, until {@link #willDue} takes it.
+     */
+    private final Map<SessionId, java.util.concurrent.CompletableFuture<Boolean>> willClaims = new ConcurrentHashMap<>();
     private final RouteTable table;
     /** Persistent sessions kept in JetStream, resumable on any node. */
     private final ClusterSessions sessions;
@@ -184,6 +189,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             public void up(String other) {
                 table.restore(other);
                 log.info("cluster: node {} is heard again: its routes are back", other);
+                // its members of shared groups are back with them: what a STOMP queue here held while the cluster had
+                // no consumer goes to them now, as when a consumer subscribes (their routes are restored, not new)
+                kvWriter.execute(() -> membersBack(other));
             }
 
             @Override
@@ -680,6 +688,23 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         } else {
             remoteRoutes.remove(key);
             table.remove(owner, filter);
+        }
+    }
+
+    /** Node {@code other} is heard again: each of its shared groups' members counts as a member that just subscribed. */
+    private void membersBack(String other) {
+        if (!liveness.isAlive(other)) {
+            return; // down again meanwhile
+        }
+        for (String key : remoteRoutes.keySet()) {
+            if (!key.startsWith(other + ".")) {
+                continue;
+            }
+            String filter = new String(B64D.decode(key.substring(other.length() + 1)), StandardCharsets.UTF_8);
+            int slash = filter.indexOf('/', SHARE.length());
+            if (filter.startsWith(SHARE) && slash > 0) {
+                broker.groupMemberElsewhere(filter.substring(SHARE.length(), slash), filter.substring(slash + 1));
+            }
         }
     }
 
@@ -1318,6 +1343,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     @Override
     public void connected(SessionId id) {
         if (registered(id)) {
+            willClaims.remove(id); // a will of its previous connection here that never fell due (cancelled)
             long connect = connects.incrementAndGet();
             connectedHere.put(id, connect);
             kvWriter.execute(() -> claim(id, connect));
@@ -1363,9 +1389,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     public void disconnected(SessionId id) {
         if (registered(id)) {
             connectedHere.remove(id);
-            if (willsHere.remove(id)) {
-                // its will is published here (or not at all) from now on
-                kvWriter.execute(() -> dropWill(willKey(node, id)));
+            WillRecord record = willsHere.remove(id);
+            if (record != null) {
+                // its will is this node's to publish (or not at all) from now on, unless another node claimed it
+                java.util.concurrent.CompletableFuture<Boolean> won = new java.util.concurrent.CompletableFuture<>();
+                willClaims.put(id, won);
+                kvWriter.execute(() -> claimOwnWill(id, willKey(node, id), record, won));
             }
             kvWriter.execute(() -> {
                 Long revision = owned.remove(id);
@@ -1394,21 +1423,72 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
         String key = willKey(node, id);
         if (will == null) {
-            if (willsHere.remove(id)) {
+            if (willsHere.remove(id) != null) {
                 kvWriter.execute(() -> dropWill(key));
             }
             return;
         }
-        willsHere.add(id);
+        WillRecord record = new WillRecord();
+        willsHere.put(id, record);
         // due when the session ends or the delay passes, whichever is first (MQTT 5 section 3.1.3.2.2)
         long delayMillis = Math.min(Math.max(0, will.delaySeconds()), expirySeconds) * 1000;
         byte[] value = OrphanWill.encode(id, will.message(), delayMillis);
         kvWriter.execute(() -> {
             try {
-                willsKv.put(key, value);
+                record.revision = willsKv.put(key, value);
             } catch (IOException | JetStreamApiException | RuntimeException e) {
                 log.warn("cluster: the will of client {} is not recorded in the cluster ({}); it is lost if this node "
                         + "dies while the client is connected", id.clientId(), e.toString());
+            }
+        });
+    }
+
+    /** The revision of a will record this node wrote (0: not written), read and written on the writer thread. */
+    private static final class WillRecord {
+        long revision;
+    }
+
+    /**
+     * On the writer thread, when the connection ended: the record of its will is taken back by a compare-and-set
+     * delete on the revision this node wrote. Won: this node publishes the will (if due). Lost: another node found this
+     * node down (NATS away past the node timeout) and claimed it, so it published the will already. Not written at
+     * all: no one else knows the will, this node publishes it. NATS away: tried again every 2 s, the will waiting.
+     */
+    private void claimOwnWill(SessionId id, String key, WillRecord record,
+                              java.util.concurrent.CompletableFuture<Boolean> won) {
+        if (record.revision == 0) {
+            won.complete(true);
+            return;
+        }
+        try {
+            willsKv.delete(key, record.revision);
+            won.complete(true);
+        } catch (JetStreamApiException e) {
+            log.info("client {}: its will was claimed by another node, which found this node down while NATS was away "
+                    + "(and published it): not published here again", id.clientId());
+            won.complete(false);
+        } catch (IOException | RuntimeException e) {
+            if (closed.get()) {
+                won.complete(false); // the record stays: the node that finds this one down publishes it
+                return;
+            }
+            retryLater(() -> claimOwnWill(id, key, record, won));
+        }
+    }
+
+    @Override
+    public void willDue(SessionId id, Runnable publish) {
+        java.util.concurrent.CompletableFuture<Boolean> won = willClaims.remove(id);
+        if (publish == null) {
+            return;
+        }
+        if (won == null) {
+            publish.run(); // never recorded in the cluster
+            return;
+        }
+        won.thenAccept(mine -> {
+            if (mine) {
+                publish.run();
             }
         });
     }

@@ -5,6 +5,7 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5Client;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import io.sluice.server.BrokerProcess;
 import io.sluice.server.Sluice;
 import io.sluice.server.broker.SessionId;
 import io.sluice.server.security.StompWire;
@@ -275,6 +276,58 @@ class ClusterSharedTest {
             assertEquals(expected, new HashSet<>(on2));
             c2.close();
             r2.join(5000);
+        }
+    }
+
+    /**
+     * The node with a queue's only consumer stands still (SIGSTOP) past the node timeout, so the sender's node finds it
+     * down and holds what is sent to the queue meanwhile; when the node goes on (SIGCONT) and is heard again, its
+     * consumer, still connected, gets every held order once, with no new subscription to set it off.
+     */
+    @Test
+    void whatAStompQueueHeldWhileItsConsumersNodeWasDownReachesItWhenTheNodeIsBack() throws Exception {
+        Sluice sender = cluster.node("gb1", "cluster-node-timeout", "3s");
+        BrokerProcess back = cluster.process("gb2", io.sluice.server.StablePorts.free(), "--cluster-node-timeout", "3s",
+                "--stomp-port", "0");
+        try (StompWire s = StompWire.open(sender.urls().stompPort()); StompWire c = StompWire.open(back.port("stomp"))) {
+            for (StompWire w : List.of(s, c)) {
+                assertEquals("CONNECTED", w.connect(null, null).command());
+            }
+            c.subscribe("/queue/back", "s2", "r2");
+            assertEquals("RECEIPT", c.next().command());
+            List<String> got = new CopyOnWriteArrayList<>();
+            Thread reader = reader(c, got);
+            await(() -> sender.server().cluster().groupNodesFor("stomp", "$stomp/queue/back").contains("gb2"),
+                    "the consumer's node in the sender's route table");
+            s.send("/queue/back", "before", "b");
+            assertEquals("RECEIPT", s.next().command());
+            await(() -> got.contains("before"), "an order while the node is there");
+
+            back.pause();
+            try {
+                await(() -> Boolean.FALSE.equals(sender.server().cluster().otherNodes().get("gb2")),
+                        "the consumer's node found down", 30);
+                int n = 10;
+                for (int i = 0; i < n; i++) {
+                    s.send("/queue/back", "held-" + i, "h" + i);
+                    assertEquals("RECEIPT", s.next().command());
+                }
+                assertEquals(List.of("before"), got, "nothing reaches a node that stands still");
+            } finally {
+                back.resume();
+            }
+            await(() -> got.size() >= 11, "the held orders at the consumer once its node is back, got " + got, 30);
+            s.send("/queue/back", "after", "a");
+            assertEquals("RECEIPT", s.next().command());
+            await(() -> got.contains("after"), "a later order");
+            Set<String> expected = new HashSet<>(List.of("before", "after"));
+            for (int i = 0; i < 10; i++) {
+                expected.add("held-" + i);
+            }
+            assertEquals(12, got.size(), "each order once: " + got);
+            assertEquals(expected, new HashSet<>(got));
+            c.close();
+            reader.join(5000);
         }
     }
 

@@ -134,6 +134,79 @@ class ClusterWillTest {
         assertEquals(Boolean.TRUE, a.server().cluster().otherNodes().get("rd"), "never found down");
     }
 
+    /**
+     * A node cut off from NATS for longer than the node timeout, its clients still connected to it: the other node
+     * finds it down and publishes their wills (a session that ends with its connection, and a session the cluster
+     * keeps), as it must for a node that died. When the clients' connections then end without a DISCONNECT (one of
+     * each while the node is still cut off, one of each once it is back), the node does not publish those wills
+     * again: it claims each will's record first (sluice-wills, the kept session's record), and the other node's claim
+     * came first. The other node's subscriber gets each will once.
+     */
+    @Test
+    void aNodeCutOffFromNatsPastTheTimeoutDoesNotPublishAWillTheOthersPublished() throws Exception {
+        NatsServer nats = cluster.nats();
+        Sluice a = cluster.node("ca", "cluster-node-timeout", "3s");
+        int natsPort = Integer.parseInt(nats.url().substring(nats.url().lastIndexOf(':') + 1));
+        TcpCut natsCut = cluster.closeLater(new TcpCut(natsPort));
+        int port = StablePorts.free();
+        BrokerProcess x = cluster.process("cx", port, "--cluster-node-timeout", "3s",
+                "--cluster-nats", "nats://127.0.0.1:" + natsCut.port());
+        List<List<String>> got = willSubscribers(a);
+        await(() -> a.server().cluster().nodesFor("will/x").isEmpty()
+                && Boolean.TRUE.equals(a.server().cluster().otherNodes().get("cx")), "the node heard");
+        List<String> names = List.of("gone-during", "gone-after", "kept-during", "kept-after");
+        java.util.Map<String, TcpCut> links = new java.util.HashMap<>();
+        for (String name : names) {
+            TcpCut link = cluster.closeLater(new TcpCut(port));
+            links.put(name, link);
+            Mqtt5AsyncClient c = Mqtt5Client.builder().identifier("cw-" + name).serverHost("127.0.0.1")
+                    .serverPort(link.port()).buildAsync();
+            boolean kept = name.startsWith("kept");
+            ClusterFixture.connectRetryingWhileBusy(() -> c.connectWith().cleanStart(true)
+                    .sessionExpiryInterval(kept ? 300 : 0).willPublish().topic("will/" + name)
+                    .payload("gone".getBytes()).qos(MqttQos.AT_LEAST_ONCE).applyWillPublish().send());
+        }
+        KeyValue wills = keyValue(cluster.closeLater(Nats.connect(nats.url())));
+        await(() -> keys(wills, "cx").size() == 2, "the wills of the two sessions that end with their connections");
+        await(() -> names.stream().filter(n -> n.startsWith("kept")).allMatch(n ->
+                a.server().cluster().offlineSince(new io.sluice.server.broker.SessionId(io.sluice.server.mqtt.MqttModule.NAMESPACE, "cw-" + n)) == 0),
+                "the kept sessions recorded connected");
+
+        natsCut.cut();
+        await(() -> Boolean.FALSE.equals(a.server().cluster().otherNodes().get("cx")), "the node found down", 30);
+        List<String> all = names.stream().map(n -> "will/" + n + "=gone").sorted().toList();
+        await(() -> got.get(0).containsAll(all), "the other node to publish every will, got " + got, 30);
+        links.get("gone-during").cut();
+        links.get("kept-during").cut();
+        natsCut.heal();
+        await(() -> Boolean.TRUE.equals(a.server().cluster().otherNodes().get("cx")), "the node heard again", 30);
+        links.get("gone-after").cut();
+        links.get("kept-after").cut();
+        // the node decides each will once it can read the cluster: claimed by the other node, so not published (a
+        // will it published anyway shows at the other node as a second copy)
+        await(() -> (count(x, "its will was claimed by another node") == 2
+                && count(x, "its will is not published here") == 2)
+                || got.get(0).size() > new java.util.HashSet<>(got.get(0)).size(), "the node's four decisions", 30);
+
+        Mqtt5AsyncClient marker = Mqtt5Client.builder().serverHost("127.0.0.1").serverPort(port).buildAsync();
+        ClusterFixture.connectRetryingWhileBusy(() -> marker.connectWith().send());
+        marker.publishWith().topic("will/marker").qos(MqttQos.AT_LEAST_ONCE).payload("m".getBytes()).send().join();
+        marker.disconnect().join();
+        await(() -> got.get(0).contains("will/marker=m"), "the marker from the node that was cut off");
+        List<String> seen = new ArrayList<>(got.get(0));
+        seen.remove("will/marker=m");
+        seen.sort(null);
+        assertEquals(all, seen, "each will once");
+    }
+
+    private static long count(BrokerProcess p, String text) {
+        try {
+            return p.logLines().stream().filter(l -> l.contains(text)).count();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static KeyValue keyValue(Connection look) {
         try {
             return look.keyValue(NatsCluster.WILLS);
