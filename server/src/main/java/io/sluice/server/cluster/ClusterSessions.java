@@ -591,6 +591,12 @@ final class ClusterSessions implements AutoCloseable {
         return k == null ? -1 : k.disconnectedAtMillis();
     }
 
+    /** Whether the node's view of a kept session's record holds a will. */
+    boolean recordsWill(SessionId id) {
+        Kept k = mirror.get(hash(id));
+        return k != null && k.will() != null;
+    }
+
     /** The record as the bucket has it, into this node's view (a local change of ours that lost a race undone). */
     private void reread(String hash) {
         try {
@@ -897,7 +903,11 @@ final class ClusterSessions implements AutoCloseable {
         if (k.will() != null) {
             log.info("session {}: its will is published, due {} ms after its connection ended", k.key(),
                     k.willAtMillis() - k.disconnectedAtMillis());
-            broker.publish(k.will(), outcome -> { });
+            try {
+                broker.publish(k.will(), outcome -> { });
+            } catch (RuntimeException e) {
+                log.error("cluster: the will of session {} was claimed but could not be published", k.key(), e);
+            }
         }
     }
 

@@ -239,7 +239,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
 
                     @Override
                     public boolean alive(String subject) {
-                        return liveness.isAlive(subject.substring(NODE_SUBJECT.length()));
+                        String to = subject.substring(NODE_SUBJECT.length());
+                        return liveness.isAlive(to) && !reportsNoRoom.contains(to);
                     }
 
                     @Override
@@ -800,7 +801,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             return served;
         }
         Routing r = new Routing(nodes + kept.size() + keptGroups.size(), done,
-                canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE);
+                canRefuse ? System.currentTimeMillis() + publishTimeoutMillis : Long.MAX_VALUE, canRefuse);
         for (Map.Entry<String, List<String>> t : targets.entrySet()) {
             String subject = NODE_SUBJECT + t.getKey();
             lanes.send(subject, id + "-" + subject, t.getValue().isEmpty() ? null : String.join(",", t.getValue()),
@@ -811,7 +812,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         }
         for (Map.Entry<String, List<String>> t : keptGroups.entrySet()) {
             // apart from what the session's ordinary filters get: an id of its own, so JetStream keeps both
-            lanes.send(t.getKey(), id + "g-" + t.getKey(), String.join(",", t.getValue()), body, r);
+            lanes.send(t.getKey(), id + "g-" + t.getKey(), String.join(",", t.getValue()), body, new GroupShare(r));
         }
         return served;
     }
@@ -928,19 +929,23 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     }
 
     /** One QoS 1/2 publish on its way to every matching node; the callback runs once all took it (or one refused). */
-    private static final class Routing implements SendLanes.Waiter {
+    private static class Routing implements SendLanes.Waiter {
         final AtomicInteger left;
         final int nodes;
         final RouteCallback done;
         final long deadlineMillis;
+        /** Its publisher can be told the message was not taken (MQTT 5 0x97). */
+        final boolean canRefuse;
         final AtomicBoolean failed = new AtomicBoolean();
 
-        Routing(int nodes, RouteCallback done, long deadlineMillis) {
+        Routing(int nodes, RouteCallback done, long deadlineMillis, boolean canRefuse) {
             this.nodes = nodes;
             this.left = new AtomicInteger(nodes);
             this.done = done;
             this.deadlineMillis = deadlineMillis;
+            this.canRefuse = canRefuse;
         }
+
 
         @Override
         public void sent() {
@@ -953,6 +958,30 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         public void refused() {
             failed.set(true);
             sent();
+        }
+    }
+
+    /**
+     * The send of a publish to the one offline kept session chosen to keep a shared group's message (no member on any
+     * node): the only taker of that message, as a group's offline member is on one node.
+     */
+    private static final class GroupShare extends Routing {
+        private final Routing of;
+
+        GroupShare(Routing of) {
+            super(0, null, of.deadlineMillis, of.canRefuse);
+            this.of = of;
+        }
+
+
+        @Override
+        public void sent() {
+            of.sent();
+        }
+
+        @Override
+        public void refused() {
+            of.refused();
         }
     }
 
@@ -989,6 +1018,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         if (target.startsWith(ClusterSessions.SUBJECT) && atBound(why) && sessions.dropsWhenFull(target)) {
             // an offline persistent session with a full queue: dropped for it alone, as on one node
             broker.stats().dropped(io.sluice.server.broker.BrokerStats.Drop.OFFLINE_QUEUE_FULL);
+            if (waiter instanceof GroupShare g && g.canRefuse) {
+                // a shared group's message it alone was to keep goes nowhere: a publisher that can be told is refused
+                // (MQTT 5 0x97), as one node refuses it when the group's offline member it picked is full
+                log.debug("cluster: a message of a shared group whose only members are offline sessions went to {}, "
+                        + "whose queue is full: refused to its publisher (MQTT 5 0x97)", target);
+                return SendLanes.Verdict.REFUSE;
+            }
             return SendLanes.Verdict.SKIP;
         }
         if (System.currentTimeMillis() >= ((Routing) waiter).deadlineMillis) {
@@ -1186,8 +1222,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         if (closed.get()) {
             return;
         }
+        byte[] counters = NodeLiveness.encode(ownCounters());
+        byte[] heartbeat = java.util.Arrays.copyOf(counters, counters.length + REPORTS_ROOM_LINE.length);
+        System.arraycopy(REPORTS_ROOM_LINE, 0, heartbeat, counters.length, REPORTS_ROOM_LINE.length);
         try {
-            nats.publish(ALIVE_SUBJECT + node, NodeLiveness.encode(ownCounters()));
+            nats.publish(ALIVE_SUBJECT + node, heartbeat);
         } catch (RuntimeException e) {
             // NATS away or the outgoing queue full: the others hear the next one
         }
@@ -1258,9 +1297,35 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         });
     }
 
+    /**
+     * The line a heartbeat ends with when its node reports room to the nodes sending to it. Not {@code name=value}: a
+     * node of an older version, which sends no reports, skips it, and sends heartbeats without it.
+     */
+    private static final byte[] REPORTS_ROOM_LINE = "reports-room\n".getBytes(StandardCharsets.US_ASCII);
+    /**
+     * Nodes whose last heartbeat did not say they report room (an older version during a rolling upgrade): lanes to
+     * them are not held to a window, which their reports would never open; the stream's bound alone holds publishers,
+     * as it did before the windows. A node not heard yet is taken to report.
+     */
+    private final java.util.Set<String> reportsNoRoom = ConcurrentHashMap.newKeySet();
+
     private void aliveMessage(io.nats.client.Message msg) {
         String other = msg.getSubject().substring(ALIVE_SUBJECT.length());
-        liveness.heard(other, NodeLiveness.decode(msg.getData()), System.nanoTime());
+        byte[] data = msg.getData();
+        if (endsWith(data, REPORTS_ROOM_LINE)) {
+            reportsNoRoom.remove(other);
+        } else if (reportsNoRoom.add(other)) {
+            log.warn("cluster: node {} does not report room (an older version): this node sends it without a window, "
+                    + "the stream's bound for it (--cluster-max-pending) holding publishers; upgrade it", other);
+        }
+        liveness.heard(other, NodeLiveness.decode(data), System.nanoTime());
+    }
+
+    private static boolean endsWith(byte[] data, byte[] end) {
+        if (data == null || data.length < end.length) {
+            return false;
+        }
+        return java.util.Arrays.equals(data, data.length - end.length, data.length, end, 0, end.length);
     }
 
     /** What this node's heartbeat carries besides the cluster's own counters; called on the cluster's timer. */
@@ -1561,7 +1626,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             }
         }
         log.info("client {} was connected to node {}, which went away: its will is published", w.id().clientId(), of);
-        broker.publish(w.message(), outcome -> { });
+        try {
+            broker.publish(w.message(), outcome -> { });
+        } catch (RuntimeException e) {
+            log.error("cluster: the will of client {} was claimed but could not be published", w.id().clientId(), e);
+        }
     }
 
     /** A will as the cluster records it: its client, its message, its delay after the connection ended. */
@@ -1623,6 +1692,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** A kept session as this node's view has it, without ending an expired one as a connect does. */
     KeptSession recordedSession(SessionId id) {
         return sessions.recorded(id);
+    }
+
+    /** Whether this node's view of a kept session's record holds a will (for tests). */
+    boolean recordsWill(SessionId id) {
+        return sessions.recordsWill(id);
     }
 
     /** Since when this node sees a kept session offline: 0 while connected somewhere, -1 when none is kept. */

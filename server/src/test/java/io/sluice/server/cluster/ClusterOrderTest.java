@@ -192,6 +192,35 @@ class ClusterOrderTest {
         }
     }
 
+    /**
+     * A rolling upgrade: a node of a version without reports of room (played here by a NATS client that speaks its
+     * part: a route, heartbeats without the line that says it reports, no reports) would hold a sender's lane at its
+     * window for good, one send past it a second. Its heartbeat says what it is, so the sender sends it without a window
+     * (the stream's bound holding publishers, as before windows): 200 messages acknowledged at once, all in the stream.
+     */
+    @Test
+    void aNodeThatReportsNoRoomIsSentToWithoutAWindow() throws Exception {
+        NatsServer nats = cluster.nats();
+        Sluice n1 = cluster.node("up1", "cluster-send-window", "20");
+        java.util.concurrent.ScheduledExecutorService beats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try (io.nats.client.Connection old = io.nats.client.Nats.connect(nats.url())) {
+            old.keyValue(NatsCluster.ROUTES).put("old1." + java.util.Base64.getUrlEncoder().withoutPadding()
+                    .encodeToString("old/x".getBytes(StandardCharsets.UTF_8)), "old/x".getBytes(StandardCharsets.UTF_8));
+            beats.scheduleAtFixedRate(() -> old.publish("sluice.alive.old1",
+                    "clients/connected=0\n".getBytes(StandardCharsets.UTF_8)), 0, 500, TimeUnit.MILLISECONDS);
+            await(() -> n1.server().cluster().nodesFor("old/x").contains("old1")
+                    && Boolean.TRUE.equals(n1.server().cluster().otherNodes().get("old1")), "the older node known");
+            int n = 200;
+            Set<Integer> acked = ClusterFixture.publishInBackground(publisher(n1, "up-pub"), "old/x", n, 64);
+            await(() -> acked.size() == n, "every PUBACK, got " + acked.size(), 20);
+            // (the only node with routes: all the stream holds is for it)
+            long held = old.jetStreamManagement().getStreamInfo(NatsCluster.STREAM).getStreamState().getMsgCount();
+            assertEquals(n, held, "what JetStream holds for the older node");
+        } finally {
+            beats.shutdownNow();
+        }
+    }
+
     /** The rule for every bound, number of senders and setting: within the setting, at least 1, together under the bound. */
     @Test
     void eachSendersWindowIsItsPartOfTheBound() {

@@ -200,6 +200,48 @@ class ClusterSharedTest {
     }
 
     /**
+     * The one offline kept session a group's message went to (no member on any node) has a full queue: the message is
+     * not dropped in silence, its MQTT 5 publisher is refused with 0x97 Quota exceeded, as a single broker refuses it
+     * when the offline member it picked is full; what the queue took is delivered when the session resumes. (Its own
+     * NATS server: the stream's bound per session is the last node's --max-queued-messages.)
+     */
+    @Test
+    void aGroupMessageForAnOfflineKeptSessionWithAFullQueueIsRefusedToItsPublisher() throws Exception {
+        NatsServer own = cluster.startNats("nats-full");
+        Sluice f1 = cluster.node(own, "gf1", "max-queued-messages", "3");
+        Sluice f2 = cluster.node(own, "gf2", "max-queued-messages", "3");
+        Mqtt5AsyncClient member = keeper(f1, "full-member", new CopyOnWriteArrayList<>());
+        member.subscribeWith().topicFilter("$share/full/full/+").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        member.disconnect().join();
+        SessionId id = new SessionId("mqtt", "full-member");
+        await(() -> f2.server().cluster().offlineSince(id) > 0
+                && f2.server().cluster().groupNodesFor("full", "full/x").isEmpty(), "the member offline, seen on gf2");
+        Mqtt5BlockingClient pub = mqtt(f2, "full-pub");
+        List<com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode> codes = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            try {
+                com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5PublishResult.Mqtt5Qos1Result r =
+                        (com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5PublishResult.Mqtt5Qos1Result) pub
+                                .publishWith().topic("full/x").qos(MqttQos.AT_LEAST_ONCE)
+                                .payload(("f" + i).getBytes()).send();
+                codes.add(r.getPubAck().getReasonCode());
+            } catch (com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException e) {
+                codes.add(e.getMqttMessage().getReasonCode()); // the client raises an error code
+            }
+        }
+        var refused = com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode.QUOTA_EXCEEDED;
+        assertEquals(3, codes.stream().filter(c -> !c.isError()).count(), "the queue's 3 taken: " + codes);
+        assertEquals(List.of(refused, refused), codes.subList(3, 5), "the rest refused: " + codes);
+        pub.disconnect();
+
+        List<String> got = new CopyOnWriteArrayList<>();
+        Mqtt5AsyncClient back = keeper(f2, "full-member", got);
+        await(() -> got.size() == 3, "the kept share on resuming, got " + got);
+        assertEquals(List.of("f0", "f1", "f2"), got);
+        back.disconnectWith().sessionExpiryInterval(0).send().join();
+    }
+
+    /**
      * A member that leaves with messages of its group unacknowledged hands them to the group in the whole cluster
      * (MQTT 5 section 4.8.2): the only other member, on another node, gets them, while an ordinary subscriber there,
      * which had them when they were published, does not get them again.
@@ -289,7 +331,9 @@ class ClusterSharedTest {
         Sluice sender = cluster.node("gb1", "cluster-node-timeout", "3s");
         BrokerProcess back = cluster.process("gb2", io.sluice.server.StablePorts.free(), "--cluster-node-timeout", "3s",
                 "--stomp-port", "0");
-        try (StompWire s = StompWire.open(sender.urls().stompPort()); StompWire c = StompWire.open(back.port("stomp"))) {
+        // a receipt waits for JetStream, which a loaded two-core machine can make take longer than the usual 10 s
+        try (StompWire s = StompWire.open(sender.urls().stompPort()).readTimeout(60_000);
+             StompWire c = StompWire.open(back.port("stomp")).readTimeout(60_000)) {
             for (StompWire w : List.of(s, c)) {
                 assertEquals("CONNECTED", w.connect(null, null).command());
             }

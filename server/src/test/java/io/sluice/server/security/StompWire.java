@@ -29,6 +29,12 @@ public final class StompWire implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
+    /** How long {@link #next} waits for a frame (10 s unless set). */
+    public StompWire readTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+        return this;
+    }
+
     public static StompWire open(int port) throws IOException {
         return new StompWire(new Socket("127.0.0.1", port));
     }
