@@ -475,8 +475,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             retries.scheduleWithFixedDelay(this::keepInHandAlive, third, third, TimeUnit.MILLISECONDS);
             retries.scheduleWithFixedDelay(this::checkRefusals, 1, 1, TimeUnit.SECONDS);
             retries.scheduleWithFixedDelay(this::updateWindow, 1, 1, TimeUnit.SECONDS);
-            // another node started since may have set another bound (the last one started sets it)
-            retries.scheduleWithFixedDelay(() -> streamBound = streamBound(streamBound), 10, 10, TimeUnit.SECONDS);
+            // another node started since may have set another bound (the last one started sets it); read on the
+            // key-value thread: a JetStream call on the retry thread would hold up lanes' timers and "in progress"
+            retries.scheduleWithFixedDelay(() -> kvWriter.execute(() -> streamBound = streamBound(streamBound)),
+                    10, 10, TimeUnit.SECONDS);
         } catch (IOException | JetStreamApiException e) {
             throw new IllegalStateException("cannot start the cluster on NATS (" + e.getMessage() + ")", e);
         } catch (InterruptedException e) {
