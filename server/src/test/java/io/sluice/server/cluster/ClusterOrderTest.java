@@ -196,7 +196,8 @@ class ClusterOrderTest {
      * A rolling upgrade: a node of a version without reports of room (played here by a NATS client that speaks its
      * part: a route, heartbeats without the line that says it reports, no reports) would hold a sender's lane at its
      * window for good, one send past it a second. Its heartbeat says what it is, so the sender sends it without a window
-     * (the stream's bound holding publishers, as before windows): 200 messages acknowledged at once, all in the stream.
+     * (the stream's bound holding publishers, as before windows): 200 messages acknowledged at once, all in the stream
+     * (packed: fewer JetStream messages).
      */
     @Test
     void aNodeThatReportsNoRoomIsSentToWithoutAWindow() throws Exception {
@@ -213,9 +214,9 @@ class ClusterOrderTest {
             int n = 200;
             Set<Integer> acked = ClusterFixture.publishInBackground(publisher(n1, "up-pub"), "old/x", n, 64);
             await(() -> acked.size() == n, "every PUBACK, got " + acked.size(), 20);
-            // (the only node with routes: all the stream holds is for it)
+            // (the only node with routes: all the stream holds is for it; packed, fewer JetStream messages than sent)
             long held = old.jetStreamManagement().getStreamInfo(NatsCluster.STREAM).getStreamState().getMsgCount();
-            assertEquals(n, held, "what JetStream holds for the older node");
+            assertTrue(held > 0 && held <= n, "what JetStream holds for the older node: " + held);
         } finally {
             beats.shutdownNow();
         }
