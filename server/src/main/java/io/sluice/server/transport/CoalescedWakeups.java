@@ -19,7 +19,8 @@ import java.util.concurrent.locks.LockSupport;
  * task offered during a nap writes no eventfd: Netty wakes only a loop waiting in epoll_wait, and looks for
  * tasks again before it waits). Once a nap finds nothing, the loop
  * waits in epoll_wait again, so a quiet loop wakes per packet as before and an idle one sleeps until there is
- * work. A loop with tasks queued never naps. The price is latency: at most about {@code coalesce} (plus the
+ * work. A loop with tasks queued never naps, nor one whose last nap brought it more work than a nap is long
+(flat out, a nap would only idle the busiest loop). The price is latency: at most about {@code coalesce} (plus the
  * kernel's timer slack, 50 µs by default) per loop a message passes, and only while the loop is busy.
  *
  * <p>Netty's {@link SelectStrategy} is the hook for this: it decides, before each wait, whether to wait, and may
@@ -31,6 +32,8 @@ final class CoalescedWakeups implements SelectStrategy {
     private long waitedAt;
     /** The last nap found work: nap again rather than wait. */
     private boolean napping;
+    /** When the last nap that found work ended. */
+    private long napEndedAt;
 
     private CoalescedWakeups(long coalesceNanos) {
         this.coalesceNanos = coalesceNanos;
@@ -47,11 +50,15 @@ final class CoalescedWakeups implements SelectStrategy {
         if (hasTasks) {
             return selectSupplier.get(); // Netty's default: tasks are due, look at the sockets without waiting
         }
-        if (napping || System.nanoTime() - waitedAt < coalesceNanos) {
+        long now = System.nanoTime();
+        // a loop whose last nap brought more work than a nap is long is saturated: a nap would only idle it
+        boolean saturated = napping && now - napEndedAt >= coalesceNanos;
+        if (!saturated && (napping || now - waitedAt < coalesceNanos)) {
             LockSupport.parkNanos(coalesceNanos);
             int ready = selectSupplier.get();
             if (ready > 0) {
                 napping = true;
+                napEndedAt = System.nanoTime();
                 return ready;
             }
             // nothing came during the nap (a task may have: Netty looks for tasks again before it waits)
