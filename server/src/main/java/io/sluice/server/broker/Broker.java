@@ -833,8 +833,8 @@ public final class Broker implements AutoCloseable {
         List<Object[]> wills = new ArrayList<>();
         store.recover(new MessageStore.Recovery() {
             @Override
-            public void retained(Message message) {
-                retained.restore(message);
+            public boolean retained(Message message) {
+                return retained.restore(message);
             }
 
             @Override

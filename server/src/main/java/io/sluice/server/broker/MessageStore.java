@@ -156,7 +156,8 @@ public interface MessageStore extends AutoCloseable {
 
     /** What {@link #recover} hands back. Sessions come before their subscriptions, queue entries and wills. */
     interface Recovery {
-        void retained(Message message);
+        /** False: the broker does not keep it (the $SYS figures an older version wrote), and the store drops it. */
+        boolean retained(Message message);
 
         /**
          * {@code onlineAtStop}: the session had a connection when the broker stopped (then

@@ -47,7 +47,15 @@ public final class RetainedStore {
             return remove(m.topic());
         }
         put(m, true);
-        return store.isDurable();
+        return writes(m.topic());
+    }
+
+    /**
+     * Whether the topic's retained message goes to the message store: not the broker's own {@code $SYS} figures,
+     * which describe the running process (a restart starts them again) and would cost a write every interval.
+     */
+    private boolean writes(String topic) {
+        return store.isDurable() && !topic.startsWith("$SYS/");
     }
 
     /**
@@ -94,9 +102,13 @@ public final class RetainedStore {
         return bytes;
     }
 
-    /** Recovery: a retained message read back from the store. */
-    void restore(Message m) {
+    /** Recovery: a retained message read back from the store; false if it is not one to keep (see {@link #writes}). */
+    boolean restore(Message m) {
+        if (!writes(m.topic())) {
+            return false;
+        }
         put(m, false);
+        return true;
     }
 
     private synchronized void put(Message m, boolean write) {
@@ -118,7 +130,7 @@ public final class RetainedStore {
             node.expiry = new Expiry(m.expiresAtMillis(), ++expirySeq, m.topic());
             expiries.add(node.expiry);
         }
-        if (write && store.isDurable()) {
+        if (write && writes(m.topic())) {
             store.putRetained(m, previous);
         }
     }
@@ -146,7 +158,7 @@ public final class RetainedStore {
         for (int i = levels.length; i > 0 && path[i].isEmpty(); i--) {
             path[i - 1].children.remove(levels[i - 1], path[i]);
         }
-        if (previous != null && store.isDurable()) {
+        if (previous != null && writes(topic)) {
             store.deleteRetained(topic, previous);
             return true;
         }

@@ -635,13 +635,13 @@ public final class RocksMessageStore implements MessageStore {
                     case KeyLayout.RETAINED -> {
                         long id = ByteBuffer.wrap(value).getLong();
                         Message m = messages.get(id);
-                        if (m == null) {
+                        if (m == null || !into.retained(m)) {
+                            // a payload left alone here goes with the unreferenced ones below
                             cleanup.delete(key);
                             continue;
                         }
                         m.storeId(id);
                         m.storeRefs(m.storeRefs() + 1);
-                        into.retained(m);
                         retained++;
                     }
                     case KeyLayout.HISTORY -> {

@@ -43,7 +43,8 @@ class StoredHistoryTest {
         // as a broker's start does: the store hands the history back in its recovery pass
         store.recover(new MessageStore.Recovery() {
             @Override
-            public void retained(Message message) {
+            public boolean retained(Message message) {
+                return true;
             }
 
             @Override

@@ -178,6 +178,47 @@ class RestartSurvivalTest {
         }
     }
 
+    @Test
+    void theBrokersOwnSysFiguresAreNotKeptAcrossARestart(@TempDir Path dir) throws Exception {
+        BrokerProcess.Ports ports = BrokerProcess.Ports.free();
+        Path data = dir.resolve("data");
+        Path log = dir.resolve("broker.log");
+        try (BrokerProcess first = BrokerProcess.start(ports, data, log, "--sys-interval", "100")) {
+            Mqtt5BlockingClient pub = client(ports, "sys-pub");
+            pub.connect();
+            pub.publishWith().topic("r/kept").payload(bytes("K")).qos(MqttQos.AT_LEAST_ONCE).retain(true).send();
+            // the $SYS figures are out, retained, before the kill
+            Mqtt5BlockingClient watcher = client(ports, "sys-watcher");
+            watcher.connect();
+            try (Mqtt5BlockingClient.Mqtt5Publishes in = watcher.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
+                watcher.subscribeWith().topicFilter("$SYS/broker/uptime").qos(MqttQos.AT_MOST_ONCE).send();
+                assertTrue(in.receive(10, TimeUnit.SECONDS).isPresent(), "no $SYS figure published");
+            }
+            watcher.disconnect();
+            // written in order: this PUBACK means every retained write before it is in the log
+            pub.publishWith().topic("r/barrier").payload(bytes("x")).qos(MqttQos.AT_LEAST_ONCE).retain(true).send();
+            pub.disconnect();
+            first.kill();
+        }
+        // no $SYS figures this time: whatever is retained under $SYS came from the store
+        try (BrokerProcess second = BrokerProcess.start(ports, data, log, "--sys-interval", "0")) {
+            Mqtt5BlockingClient reader = client(ports, "sys-reader");
+            reader.connect();
+            Map<String, String> retained = new HashMap<>();
+            try (Mqtt5BlockingClient.Mqtt5Publishes in = reader.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
+                reader.subscribeWith().topicFilter("$SYS/#").qos(MqttQos.AT_LEAST_ONCE).send();
+                reader.subscribeWith().topicFilter("r/#").qos(MqttQos.AT_LEAST_ONCE).send();
+                for (Optional<Mqtt5Publish> p = in.receive(3, TimeUnit.SECONDS); p.isPresent();
+                     p = in.receive(1, TimeUnit.SECONDS)) {
+                    retained.put(p.get().getTopic().toString(), text(p.get()));
+                }
+            }
+            assertEquals(Map.of("r/kept", "K", "r/barrier", "x"), retained, "an earlier run's $SYS figures came back");
+            reader.disconnect();
+            assertTrue(second.log().contains(" 2 retained messages"), second.log());
+        }
+    }
+
     private static Mqtt5BlockingClient client(BrokerProcess.Ports ports, String id) {
         return Mqtt5Client.builder().identifier(id).serverHost("127.0.0.1").serverPort(ports.mqtt()).buildBlocking();
     }

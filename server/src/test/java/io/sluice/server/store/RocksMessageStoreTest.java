@@ -650,8 +650,9 @@ class RocksMessageStoreTest {
         final List<String> retained = new ArrayList<>();
 
         @Override
-        public void retained(Message m) {
+        public boolean retained(Message m) {
             retained.add(m.topic() + " " + new String(m.payload(), StandardCharsets.UTF_8));
+            return true;
         }
 
         @Override
