@@ -132,13 +132,17 @@ final class ClusterSessions implements AutoCloseable {
             return will != null && disconnectedAtMillis > 0 && now >= willAtMillis;
         }
 
-        /** Offline since {@code since} without having said goodbye (its node died): its will is due after its delay. */
-        Kept offlineSince(long since) {
+        /**
+         * Offline without having said goodbye (its node died, last heard at {@code lastHeard}), counted as offline
+         * since {@code since}, when the cluster found that out: its expiry runs from then, its will is due its delay
+         * (or the expiry, if sooner) after the node was last heard.
+         */
+        Kept offlineSince(long since, long lastHeard) {
             if (will == null || disconnectedAtMillis != 0) {
                 return new Kept(key, session, since, node, will, willAtMillis);
             }
             long expiry = session.expirySeconds() == Long.MAX_VALUE ? Long.MAX_VALUE : session.expirySeconds() * 1000;
-            return new Kept(key, session, since, node, will, since + Math.min(willAtMillis, expiry));
+            return new Kept(key, session, since, node, will, lastHeard + Math.min(willAtMillis, expiry));
         }
 
         Kept withoutWill() {
@@ -463,12 +467,19 @@ final class ClusterSessions implements AutoCloseable {
 
     /**
      * A session connected to a node that is down (not heard for the node timeout, {@code silentMillis} ago it was
-     * last) is offline since then, so its expiry runs on the nodes that are left instead of waiting for the node or
+     * last) is offline from now, so its expiry runs on the nodes that are left instead of waiting for the node or
      * the client to come back. Written once, by compare-and-set on its revision: whichever node writes it first,
      * the others (and a client that came back elsewhere meanwhile) make theirs fail. On the worker, from the sweep.
+     *
+     * <p>Offline from when the cluster found out, not from the node's last heartbeat: the connection ended somewhere
+     * in between, and a finding that comes late (a loaded machine starves the thread that judges liveness, or this
+     * worker) must not expire the session in the moment it is found offline, its queued messages deleted before any
+     * node ever had it offline. It lives up to the node timeout longer than its client asked; its will, which the
+     * client wants soon, is due its delay after the last heartbeat.
      */
     private void markOffline(String hash, String other, long silentMillis) {
-        long since = Math.max(1, System.currentTimeMillis() - silentMillis);
+        long now = System.currentTimeMillis();
+        long lastHeard = Math.max(1, now - silentMillis);
         try {
             KeyValueEntry entry = kv.get(hash);
             if (entry == null || entry.getOperation() != KeyValueOperation.PUT) {
@@ -479,11 +490,11 @@ final class ClusterSessions implements AutoCloseable {
                 changed(hash, entry.getValue());
                 return;
             }
-            byte[] record = encode(k.offlineSince(since));
+            byte[] record = encode(k.offlineSince(now, lastHeard));
             kv.update(hash, record, entry.getRevision());
             written(hash, record);
-            log.info("session {} was connected to node {}, which is down: offline since it was last heard, it expires "
-                    + "{} s after that unless its client comes back", k.key(), other,
+            log.info("session {} was connected to node {}, which is down (last heard {} ms ago): offline from now, it "
+                    + "expires {} s after this unless its client comes back", k.key(), other, silentMillis,
                     k.session().expirySeconds() == Long.MAX_VALUE ? "never" : k.session().expirySeconds());
         } catch (JetStreamApiException ex) {
             // another node wrote it first, or its client is back

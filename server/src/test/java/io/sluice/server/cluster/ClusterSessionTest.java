@@ -367,8 +367,8 @@ class ClusterSessionTest {
 
     /**
      * A node killed with SIGKILL does not take the expiry of its sessions with it: once the others see it down
-     * (--cluster-node-timeout), a session that was connected there is offline since the node was last heard, and it
-     * expires on the nodes that are left, its record and queued messages deleted, without the node or the client
+     * (--cluster-node-timeout), a session that was connected there is offline from then, and it
+     * expires on the nodes that are left (its expiry after that, however late the finding came), its record and queued messages deleted, without the node or the client
      * coming back. Once it has been gone for --cluster-forget-node-after, the nodes left forget it: its routes, the
      * client ids the registry gives it, what the stream holds for it and its consumer are deleted.
      */
@@ -376,8 +376,9 @@ class ClusterSessionTest {
     void theSessionsOfAKilledNodeExpireOnTheNodesLeftWhichForgetItLater() throws Exception {
         NatsServer own = cluster.startNats("nats-dead");
         // a node timeout a loaded two-core machine's scheduling does not reach (its heartbeats, every quarter of it,
-        // can be starved for well over a second), and a session expiry past it, so the node is found down before
-        // its session could expire; everything after the kill waits by deadline
+        // can be starved for well over a second); the session's expiry counts from when the node is found down, so
+        // it leaves the test that long to see its messages queued, however late the finding; everything after the
+        // kill waits by deadline
         Sluice a = cluster.node(own, "left-a", "cluster-node-timeout", "3000ms", "cluster-forget-node-after", "8000ms");
         Sluice b = cluster.node(own, "left-b", "cluster-node-timeout", "3000ms", "cluster-forget-node-after", "8000ms");
         io.nats.client.Connection look = io.nats.client.Nats.connect(own.url());
@@ -402,7 +403,7 @@ class ClusterSessionTest {
                 && b.server().cluster().nodesFor("orphan/will").contains("left-a"), "both nodes to route the will");
         Mqtt5AsyncClient orphan = Mqtt5Client.builder().identifier("orphan").serverHost("127.0.0.1")
                 .serverPort(ports.mqtt()).buildAsync();
-        ClusterFixture.connectRetryingWhileBusy(() -> orphan.connectWith().cleanStart(false).sessionExpiryInterval(6)
+        ClusterFixture.connectRetryingWhileBusy(() -> orphan.connectWith().cleanStart(false).sessionExpiryInterval(8)
                 .willPublish().topic("orphan/will").payload("orphaned".getBytes()).qos(MqttQos.AT_LEAST_ONCE)
                 .applyWillPublish().send());
         orphan.subscribeWith().topicFilter("orphan/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
@@ -431,9 +432,10 @@ class ClusterSessionTest {
         for (Sluice node : new Sluice[] {a, b}) {
             await(() -> node.server().cluster().offlineSince(id) > 0, "the session offline once its node is down");
             long since = node.server().cluster().offlineSince(id);
-            // since the last heartbeat heard (one every quarter of the timeout), not since it was found down
-            assertTrue(since <= killedAt && since >= killedAt - 3000,
-                    "offline since the node was last heard: " + (killedAt - since) + " ms before the kill");
+            // from when the cluster found the node down, however late a loaded machine let it look: the expiry counts
+            // from then, so the session cannot expire in the moment it is found offline
+            assertTrue(since >= killedAt, "offline from when its node was found down, after the kill: "
+                    + (killedAt - since) + " ms before it");
         }
         Mqtt5AsyncClient pub = Mqtt5Client.builder().identifier("orphan-pub").serverHost("127.0.0.1")
                 .serverPort(a.urls().mqttPort()).buildAsync();
