@@ -13,6 +13,7 @@ import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.KeyValueEntry;
 import io.nats.client.api.KeyValueOperation;
+import io.nats.client.impl.Headers;
 import io.sluice.server.broker.Broker;
 import io.sluice.server.broker.ClusterBus.KeptSession;
 import io.sluice.server.broker.ClusterBus.KeptSubscription;
@@ -80,6 +81,8 @@ final class ClusterSessions implements AutoCloseable {
      * (a stuck client is closed long before this by --stuck-consumer-timeout).
      */
     private static final Duration ACK_WAIT = Duration.ofHours(1);
+    /** Sending lanes a feed remembers the furthest place of (the most recently heard). */
+    private static final int LANES_REMEMBERED = 64;
     /** How often each node looks for kept sessions whose expiry passed while offline. */
     private static final long SWEEP_MILLIS = 1000;
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
@@ -92,6 +95,8 @@ final class ClusterSessions implements AutoCloseable {
     private final KeyValue kv;
     private final Broker broker;
     private final int maxQueued;
+    /** How long a feed waits for a place of a lane before giving it up (the node timeout: its sender is down). */
+    private final long holdNanos;
     private final ScheduledExecutorService worker;
     private final Dispatcher dispatcher;
     /** Every kept session of the cluster, by hash, as the bucket says. */
@@ -150,9 +155,10 @@ final class ClusterSessions implements AutoCloseable {
         }
     }
 
-    ClusterSessions(Connection nats, String node, Broker broker, int replicas, int maxQueued, long matchCacheSize)
-            throws IOException, JetStreamApiException {
+    ClusterSessions(Connection nats, String node, Broker broker, int replicas, int maxQueued, long matchCacheSize,
+                    long holdNanos) throws IOException, JetStreamApiException {
         this.nats = nats;
+        this.holdNanos = holdNanos;
         this.node = node;
         this.broker = broker;
         this.js = nats.jetStream();
@@ -753,7 +759,27 @@ final class ClusterSessions implements AutoCloseable {
     private final class Feed {
         final String hash;
         final Session session;
-        final ArrayDeque<io.nats.client.Message> waiting = new ArrayDeque<>();
+        final ArrayDeque<Handed> waiting = new ArrayDeque<>();
+        /**
+         * Per sending lane, the furthest place this feed put into the queue. A message at or below it came before,
+         * though JetStream may not count it as handed again: after NATS restarts, a consumer whose state had not
+         * reached the disk hands out again what it had handed, and a send whose acknowledgement was lost with NATS,
+         * sent once more, is stored again once the message was taken from the stream (a restarted server knows the
+         * message ids of what its streams still hold, not of what was taken).
+         */
+        private final Map<String, Long> furthest = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                return size() > LANES_REMEMBERED; // a sender's lane idle long enough is never used again
+            }
+        };
+        /**
+         * Each sending lane's messages by place, as a node's consumer has them ({@link LaneOrder}): what a send that
+         * was stored late (JetStream refused it for a moment, or it was lost with NATS while jnats kept later ones for
+         * the next connection) overtook waits for it. Held messages are unacknowledged, so at most one fewer than the
+         * session's max-ack-pending, which leaves room for the one waited for.
+         */
+        private final LaneOrder<io.nats.client.Message> order = new LaneOrder<>(holdNanos, Math.max(0, maxQueued - 1));
         JetStreamSubscription sub;
         boolean pumping;
         volatile boolean stopped;
@@ -765,8 +791,10 @@ final class ClusterSessions implements AutoCloseable {
 
         void arrived(io.nats.client.Message msg) {
             synchronized (this) {
-                waiting.addLast(msg);
-                if (pumping) {
+                Headers h = msg.getHeaders();
+                order.arrived(h == null ? null : h.getFirst(SendLanes.ORDER_HEADER), msg, System.nanoTime(),
+                        this::inOrder);
+                if (pumping || waiting.isEmpty()) {
                     return;
                 }
                 pumping = true;
@@ -774,17 +802,63 @@ final class ClusterSessions implements AutoCloseable {
             pump();
         }
 
+        /** On the sweep: a gap waited for past the hold is given up, and what it held back goes into the queue. */
+        void expire(long nowNanos) {
+            synchronized (this) {
+                order.expire(nowNanos, this::inOrder);
+                if (pumping || waiting.isEmpty()) {
+                    return;
+                }
+                pumping = true;
+            }
+            pump();
+        }
+
+        private void inOrder(io.nats.client.Message msg) {
+            waiting.addLast(new Handed(msg, handedBefore(msg)));
+        }
+
+        /**
+         * Whether this feed was handed the message before (a repeat, delivered with DUP): JetStream says so, or its
+         * place in its sending lane is not beyond the furthest one handed (which a message delivered after its gap was
+         * given up also flags, harmlessly). Under the feed's lock, in lane order.
+         */
+        private boolean handedBefore(io.nats.client.Message msg) {
+            boolean again = msg.isJetStream() && msg.metaData().deliveredCount() > 1;
+            Headers h = msg.getHeaders();
+            String order = h == null ? null : h.getFirst(SendLanes.ORDER_HEADER);
+            if (order == null) {
+                return again;
+            }
+            String[] f = order.split(" ");
+            if (f.length < 3) {
+                return again;
+            }
+            try {
+                long last = Long.parseLong(f[f.length == 4 ? 3 : 1]);
+                Long before = furthest.put(f[0], last);
+                if (before != null && before >= last) {
+                    furthest.put(f[0], before);
+                    return true;
+                }
+            } catch (NumberFormatException e) {
+                // not a place: nothing to compare
+            }
+            return again;
+        }
+
         /** Into the queue in order; a full queue parks the rest until it has room (at most max-ack-pending). */
         void pump() {
             while (true) {
-                io.nats.client.Message msg;
+                Handed handed;
                 synchronized (this) {
-                    msg = waiting.peekFirst();
-                    if (msg == null || stopped) {
+                    handed = waiting.peekFirst();
+                    if (handed == null || stopped) {
                         pumping = false;
                         return;
                     }
                 }
+                io.nats.client.Message msg = handed.msg();
                 Message m;
                 try {
                     m = MessageCodec.decode(msg.getData());
@@ -796,9 +870,9 @@ final class ClusterSessions implements AutoCloseable {
                     }
                     continue;
                 }
-                boolean again = msg.isJetStream() && msg.metaData().deliveredCount() > 1;
                 // a message a shared group gave the session while it was offline names the group
-                if (!broker.deliverKept(session, m, NatsCluster.servedGroups(msg), again, msg::ack, this::pump)) {
+                if (!broker.deliverKept(session, m, NatsCluster.servedGroups(msg), handed.again(), msg::ack,
+                        this::pump)) {
                     return; // parked; pump() runs again once the queue has room
                 }
                 synchronized (this) {
@@ -806,6 +880,10 @@ final class ClusterSessions implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A message JetStream handed a feed, and whether it was handed it before. */
+    private record Handed(io.nats.client.Message msg, boolean again) {
     }
 
     private void startFeed(String hash, Session s) {
@@ -860,6 +938,8 @@ final class ClusterSessions implements AutoCloseable {
         if (closed) {
             return;
         }
+        long nowNanos = System.nanoTime();
+        feeds.values().forEach(f -> f.expire(nowNanos));
         long now = System.currentTimeMillis();
         for (Map.Entry<String, Kept> e : mirror.entrySet()) {
             Kept seen = e.getValue();

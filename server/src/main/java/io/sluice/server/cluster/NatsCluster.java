@@ -210,10 +210,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         this.willsKv = JetStreamSetup.ensureBucket(nats, WILLS, replicas);
         this.keepsSessions = settings.get(Settings.CLUSTER_SESSIONS).equals("cluster");
         this.sessions = new ClusterSessions(nats, node, broker, replicas, settings.get(Settings.MAX_QUEUED_MESSAGES),
-                settings.get(Settings.MATCH_CACHE_SIZE));
+                settings.get(Settings.MATCH_CACHE_SIZE), TimeUnit.MILLISECONDS.toNanos(nodeTimeoutMillis));
         // a node that holds only kept sessions has no routes to meet it by: its sessions' records do
         sessions.onHolderSeen(holder -> liveness.met(holder, System.nanoTime()));
-        // the sessions connected to a node that is down are offline since it was last heard (see ClusterSessions)
+        // the sessions connected to a node that is down are offline from when it is found down (see ClusterSessions)
         sessions.downFor(other -> liveness.silentMillisIfDown(other, System.nanoTime()));
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));

@@ -268,6 +268,92 @@ class ClusterOrderTest {
         assertInOrder(n, firstSeen(got, "kill/a"), "kill/a");
     }
 
+    /**
+     * A persistent session connected to node 2 (the cluster keeps it: its messages go through JetStream on the session's
+     * own subject, and node 2 feeds them from its consumer) and two pipelined QoS 1 publishers on node 1, NATS killed
+     * with SIGKILL mid-stream and started again: every message a publisher was acknowledged for reaches the session,
+     * each publisher's in publish order, and a message that comes twice comes again with DUP (Paho shows the flag).
+     */
+    @Test
+    void aKeptSessionsMessagesStayInOrderWhenNatsRestarts() throws Exception {
+        NatsServer nats = cluster.nats();
+        Sluice n1 = cluster.node("kr1");
+        Sluice n2 = cluster.node("kr2");
+        Arrivals arrivals = new Arrivals();
+        org.eclipse.paho.client.mqttv3.MqttAsyncClient sub = new org.eclipse.paho.client.mqttv3.MqttAsyncClient(
+                "tcp://127.0.0.1:" + n2.urls().mqttPort(), "kept-reader",
+                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+        sub.setCallback(arrivals);
+        org.eclipse.paho.client.mqttv3.MqttConnectOptions options = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+        options.setCleanSession(false);
+        options.setMqttVersion(org.eclipse.paho.client.mqttv3.MqttConnectOptions.MQTT_VERSION_3_1_1);
+        sub.connect(options).waitForCompletion(10_000);
+        cluster.closeLater(() -> {
+            sub.disconnectForcibly(2_000);
+            sub.close();
+        });
+        sub.subscribe("kept/+", 1).waitForCompletion(10_000);
+        io.sluice.server.broker.SessionId id = new io.sluice.server.broker.SessionId("mqtt", "kept-reader");
+        await(() -> n1.server().cluster().recordedSession(id) != null
+                && !n1.server().cluster().recordedSession(id).subscriptions().isEmpty(), "node 1 to know the session");
+
+        int n = 600;
+        List<Set<Integer>> acked = new ArrayList<>();
+        for (String topic : List.of("kept/a", "kept/b")) {
+            acked.add(ClusterFixture.publishInBackground(publisher(n1, "kr-pub-" + topic.substring(5)), topic, n, 64));
+        }
+        await(() -> arrivals.firstSeen("kept/a").size() >= 100 && arrivals.firstSeen("kept/b").size() >= 100,
+                "the first 100 deliveries of each publisher");
+        long before = n1.server().cluster().retried();
+        nats.kill();
+        await(() -> n1.server().cluster().retried() > before, "a send to the session to be tried again");
+        nats.restart();
+        await(() -> acked.stream().allMatch(a -> a.size() == n), "every PUBACK after NATS came back, got "
+                + acked.stream().map(Set::size).toList(), 60);
+        await(() -> arrivals.firstSeen("kept/a").size() == n && arrivals.firstSeen("kept/b").size() == n,
+                "every message in the session, got " + arrivals.firstSeen("kept/a").size() + " and "
+                + arrivals.firstSeen("kept/b").size(), 30);
+        for (String topic : List.of("kept/a", "kept/b")) {
+            assertInOrder(n, arrivals.firstSeen(topic), topic);
+            arrivals.assertRepeatsFlagged(topic);
+        }
+    }
+
+    /** What a Paho subscriber got, per topic, in arrival order, each with its DUP flag. */
+    private static final class Arrivals implements org.eclipse.paho.client.mqttv3.MqttCallback {
+        private final Map<String, List<int[]>> got = new ConcurrentHashMap<>();
+
+        @Override
+        public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage m) {
+            got.computeIfAbsent(topic, t -> new CopyOnWriteArrayList<>()).add(new int[] {
+                    Integer.parseInt(new String(m.getPayload(), StandardCharsets.UTF_8)), m.isDuplicate() ? 1 : 0});
+        }
+
+        List<Integer> firstSeen(String topic) {
+            LinkedHashSet<Integer> first = new LinkedHashSet<>();
+            got.getOrDefault(topic, List.of()).forEach(a -> first.add(a[0]));
+            return new ArrayList<>(first);
+        }
+
+        /** A message delivered again (at least once) carries DUP; its first delivery need not. */
+        void assertRepeatsFlagged(String topic) {
+            Set<Integer> seen = new java.util.HashSet<>();
+            for (int[] a : got.getOrDefault(topic, List.of())) {
+                if (!seen.add(a[0])) {
+                    assertEquals(1, a[1], topic + ": message " + a[0] + " delivered again without DUP");
+                }
+            }
+        }
+
+        @Override
+        public void connectionLost(Throwable cause) {
+        }
+
+        @Override
+        public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
+        }
+    }
+
     /** A clean-session subscriber on {@code node} (HiveMQ client, QoS 1): the payloads it gets per topic, in order. */
     private Map<String, List<Integer>> subscriber(Sluice node, String filter) {
         Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("order-sub-" + node.server().cluster().nodeId())
