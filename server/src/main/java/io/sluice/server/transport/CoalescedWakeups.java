@@ -17,11 +17,11 @@ import java.util.concurrent.locks.LockSupport;
  * for {@code coalesce} before it looks for more work, and naps again while each nap finds some. One wake-up then
  * serves everything that came meanwhile: the packets of all its sockets, and the tasks other loops handed it (a
  * task offered during a nap writes no eventfd: Netty wakes only a loop waiting in epoll_wait, and looks for
- * tasks again before it waits). Once a nap finds nothing, the loop
- * waits in epoll_wait again, so a quiet loop wakes per packet as before and an idle one sleeps until there is
- * work. A loop with tasks queued never naps, nor one whose last nap brought it more work than a nap is long
-(flat out, a nap would only idle the busiest loop). The price is latency: at most about {@code coalesce} (plus the
- * kernel's timer slack, 50 µs by default) per loop a message passes, and only while the loop is busy.
+ * tasks again before it waits). Once a nap finds nothing, the loop waits in epoll_wait again, so a quiet loop wakes
+ * per packet as before and an idle one sleeps until there is work. A loop with tasks queued never naps, nor one
+ * whose last nap brought it more work than a nap is long (flat out, a nap would only idle the busiest loop). The
+ * price is latency: at most about {@code coalesce} (plus the kernel's timer slack, 50 µs by default) per loop a
+ * message passes, and only while the loop is busy.
  *
  * <p>Netty's {@link SelectStrategy} is the hook for this: it decides, before each wait, whether to wait, and may
  * look for ready sockets without waiting ({@code selectSupplier}).
