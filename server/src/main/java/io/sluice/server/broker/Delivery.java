@@ -22,6 +22,8 @@ public final class Delivery {
     /** Runs once the delivery is done with (acknowledged or expired): a message kept in the cluster is let go then. */
     private Runnable settled;
     private Object storeHandle;
+    /** Runs once its client acknowledges it (PUBACK, PUBCOMP, STOMP ACK): a publisher may wait for that. */
+    private Runnable acknowledged;
 
     public Delivery(Message message, int qos, boolean retainFlag, int[] subscriptionIds, Object tag) {
         this.message = message;
@@ -93,6 +95,20 @@ public final class Delivery {
         Runnable r = settled;
         if (r != null) {
             settled = null;
+            r.run();
+        }
+    }
+
+    /** Run {@code r} once this delivery's client acknowledges it; set before it is offered to a queue. */
+    void whenAcknowledged(Runnable r) {
+        this.acknowledged = r;
+    }
+
+    /** Its client acknowledged it: what waits for that (a publisher's acknowledgement) may go on. */
+    void acknowledgedByClient() {
+        Runnable r = acknowledged;
+        if (r != null) {
+            acknowledged = null;
             r.run();
         }
     }

@@ -7,6 +7,8 @@ import org.slf4j.Logger;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -33,6 +35,17 @@ final class Fanout implements Runnable {
     private final MessageStore store;
     /** Something of this publish went to the store: the publisher is answered once it is written. */
     private boolean stored;
+    /**
+     * Something other than queue entries (a retained or history entry) went to the store: only its write answers the
+     * publisher, never the subscribers' acknowledgements.
+     */
+    private final boolean storedBeyondQueues;
+    /**
+     * Counts the clients' acknowledgements of this message's reliable deliveries, to answer the publisher when the
+     * last comes before the write; null once a delivery went to a session that is offline (its acknowledgement would
+     * come too late to matter, and it should not hold on to this publish) or when nothing may answer early.
+     */
+    private EarlyAnswer early;
     private int next;
     private int matched;
     private boolean quotaExceeded;
@@ -53,6 +66,8 @@ final class Fanout implements Runnable {
            boolean publisherCanRefuse, ScheduledExecutorService timer, MessageStore store, boolean stored) {
         this.store = store;
         this.stored = stored;
+        this.storedBeyondQueues = stored;
+        this.early = !stored && store.isDurable() && message.qos() > 0 ? new EarlyAnswer(done) : null;
         this.message = message;
         this.match = match;
         this.done = done;
@@ -139,13 +154,98 @@ final class Fanout implements Runnable {
         }
         PublishOutcome outcome = new PublishOutcome(matched, quotaExceeded);
         if (stored && message.qos() > 0) {
-            // the acknowledgement says the message is safe: only once its payload and entries are written
+            // the acknowledgement says the message is safe: only once its payload and entries are written, or for
+            // queue entries alone, once every client that owes one has acknowledged the message (a delivered and
+            // acknowledged message needs no copy on disk; the store cancels the entries' writes then too)
             if (done instanceof PublishCallback c) {
                 c.awaitingStore();
             }
-            store.afterWrites(ok -> done.accept(ok ? outcome : outcome.withStoreFailed()));
+            if (storedBeyondQueues) {
+                store.afterWrites(ok -> done.accept(ok ? outcome : outcome.withStoreFailed()));
+                return;
+            }
+            EarlyAnswer e = early;
+            if (e == null) {
+                store.afterWrites(ok -> done.accept(ok ? outcome : outcome.withStoreFailed()));
+            } else if (!e.fanoutDone(outcome)) {
+                store.afterWrites(ok -> e.answer(ok ? outcome : outcome.withStoreFailed()));
+            }
         } else {
             done.accept(outcome);
+        }
+    }
+
+    /**
+     * Before a reliable delivery is offered to {@code session}'s queue: its client's acknowledgement counts towards
+     * answering the publisher early. Every reliable delivery counts, a journaled session's or not, so a session that
+     * becomes journaled meanwhile is never left out; one that is not taken is {@link #notTaken}.
+     */
+    private void counting(Session session, Delivery d) {
+        EarlyAnswer e = early;
+        if (e == null || d.qos() == 0) {
+            return;
+        }
+        if (!session.isOnline()) {
+            early = null; // only the write answers this publish
+            return;
+        }
+        e.unacknowledged.incrementAndGet();
+        d.whenAcknowledged(e);
+    }
+
+    /** A delivery {@link #counting} counted did not enter the queue: no acknowledgement will come for it. */
+    private void notTaken(Delivery d) {
+        EarlyAnswer e = early;
+        if (e != null && d.qos() > 0) {
+            d.whenAcknowledged(null);
+            e.unacknowledged.decrementAndGet(); // the fan-out's own count keeps it above zero
+        }
+    }
+
+    /**
+     * The publisher's answer for a publish whose only writes are queue entries: it goes with the group commit that
+     * writes them, or as soon as every client the message reached has acknowledged it, whichever comes first. An
+     * acknowledged delivery needs no copy on disk (the store cancels its entry's write if it has not made it), so the
+     * rule stays: every persistent session's entry is written, or its client has the message and acknowledged it.
+     * Small on purpose: a delivery holds it until its client acknowledges.
+     */
+    private static final class EarlyAnswer implements Runnable {
+        /** Deliveries in queues not yet acknowledged, plus one until the fan-out is done. */
+        final AtomicInteger unacknowledged = new AtomicInteger(1);
+        private final AtomicBoolean answered = new AtomicBoolean();
+        /** Dropped once answered, so deliveries acknowledged later do not keep the publisher's connection. */
+        private volatile Consumer<PublishOutcome> done;
+        /** Set before the fan-out's own count is released, read after the last one (the counter orders the two). */
+        private PublishOutcome outcome;
+
+        EarlyAnswer(Consumer<PublishOutcome> done) {
+            this.done = done;
+        }
+
+        /** The fan-out is done with {@code o}: true when every delivery was already acknowledged and it answered. */
+        boolean fanoutDone(PublishOutcome o) {
+            outcome = o;
+            if (unacknowledged.decrementAndGet() == 0) {
+                answer(o);
+                return true;
+            }
+            return false;
+        }
+
+        /** A client acknowledged a delivery of this message: the last one answers, if the write has not. */
+        @Override
+        public void run() {
+            if (unacknowledged.decrementAndGet() == 0) {
+                answer(outcome);
+            }
+        }
+
+        void answer(PublishOutcome o) {
+            Consumer<PublishOutcome> d = done;
+            if (d != null && answered.compareAndSet(false, true)) {
+                done = null;
+                d.accept(o);
+            }
         }
     }
 
@@ -211,11 +311,14 @@ final class Fanout implements Runnable {
             if (firstOnline == null) {
                 firstOnline = s;
             }
-            if (s.session().queue().offer(groupDelivery(g, s), conflate(Math.min(s.options().qos(), message.qos()))) == SubscriberQueue.Offer.ACCEPTED) {
+            Delivery d = groupDelivery(g, s);
+            counting(s.session(), d);
+            if (s.session().queue().offer(d, conflate(Math.min(s.options().qos(), message.qos()))) == SubscriberQueue.Offer.ACCEPTED) {
                 matched++;
                 stored |= s.session().queue().journal() != null;
                 return false;
             }
+            notTaken(d);
         }
         if (firstOnline != null) {
             // every live member is full: wait for the first; if it frees up later, any member may take it
@@ -252,11 +355,13 @@ final class Fanout implements Runnable {
             if (offline && d.qos() > 0 && overTotalBound()) {
                 return dropForOffline(session, onlyTaker, "past --max-total-queued-bytes, messages for it are dropped");
             }
+            counting(session, d);
             if (q.offer(d, conflate(d.qos())) == SubscriberQueue.Offer.ACCEPTED) {
                 matched++;
                 stored |= d.qos() > 0 && q.journal() != null;
                 return false;
             }
+            notTaken(d);
             if (offline && withholds() && !publisherCanRefuse && !withholdExpired) {
                 // opt-in: hold the publisher until the session comes back (or ends), within the bound
                 withheldOn = q;

@@ -500,6 +500,7 @@ public final class SubscriberQueue {
         }
         if (d != null) {
             d.settle();
+            d.acknowledgedByClient();
         }
         if (wake != null) {
             // a task, not a call: the acknowledgements of one read share one drain and one flush

@@ -526,6 +526,14 @@ public final class RocksMessageStore implements MessageStore {
         return writer.isWritable();
     }
 
+    /**
+     * Run {@code r} on the writer thread as an operation of the group commit, in order with every other: a test holds
+     * the writer there to see what waits for the next commit and what does not.
+     */
+    void onWriterThread(Runnable r) {
+        writer.submit(b -> r.run());
+    }
+
     /** Puts cancelled before they were written (each with the delete it spared), since the store opened. */
     long elidedWrites() {
         return metrics.elidedTotal();
