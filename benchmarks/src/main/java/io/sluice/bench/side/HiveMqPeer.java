@@ -55,6 +55,7 @@ public final class HiveMqPeer {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
+                System.out.println(DROPPED + dropped(hivemq));
                 hivemq.stop().get(20, TimeUnit.SECONDS);
             } catch (Exception e) {
                 System.err.println("HiveMQ did not stop cleanly: " + e);
@@ -65,6 +66,40 @@ public final class HiveMqPeer {
         hivemq.start().join();
         System.out.println("HiveMQ CE listening on 127.0.0.1: tcp " + tcp + ", ws " + ws + " /mqtt");
         stopped.await();
+    }
+
+    /** How the line with HiveMQ's own dropped-message counters begins (printed as it stops). */
+    public static final String DROPPED = "HiveMQ CE dropped messages: ";
+
+    /**
+     * HiveMQ's own count of the PUBLISH messages it dropped ({@code com.hivemq.messages.dropped.count}), then each
+     * reason's non-zero counter ({@code com.hivemq.messages.dropped.REASON.count}, e.g. {@code queue-full}): what a
+     * load generator counts as acknowledged and never delivered is either here or its own miscount. Read through
+     * reflection: the Dropwizard registry is on HiveMQ's classpath only.
+     */
+    static String dropped(EmbeddedHiveMQ hivemq) {
+        try {
+            Object registry = EmbeddedHiveMQ.class.getMethod("getMetricRegistry").invoke(hivemq);
+            java.util.Map<?, ?> counters = (java.util.Map<?, ?>) registry.getClass().getMethod("getCounters").invoke(registry);
+            long total = -1;
+            StringBuilder reasons = new StringBuilder();
+            for (java.util.Map.Entry<?, ?> e : new java.util.TreeMap<>(counters).entrySet()) {
+                String name = e.getKey().toString();
+                if (!name.startsWith("com.hivemq.messages.dropped.")) {
+                    continue;
+                }
+                long n = ((Number) e.getValue().getClass().getMethod("getCount").invoke(e.getValue())).longValue();
+                if (name.equals("com.hivemq.messages.dropped.count")) {
+                    total = n;
+                } else if (n != 0) {
+                    reasons.append(' ').append(name.substring("com.hivemq.messages.dropped.".length(),
+                            name.length() - ".count".length())).append('=').append(n);
+                }
+            }
+            return total + reasons.toString();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return "-1 (not readable: " + e + ")";
+        }
     }
 
     /** Defaults but for the listeners, the persistence mode and no usage statistics (nothing leaves loopback). */

@@ -132,7 +132,9 @@ public final class PersistenceBenchmark {
      */
     private static final String HISTORY_READ = "Sluice, rocksdb, fsync never, history written (a reader came before)";
 
-    private record Result(double msgsPerSec, double p99Ms, double bytesPerMsg, long lost, double cpuMicrosPerMsg) {
+    /** {@code brokerDropped}: what the broker itself counted as dropped in the run (HiveMQ CE), null when it says nothing. */
+    private record Result(double msgsPerSec, double p99Ms, double bytesPerMsg, long lost, double cpuMicrosPerMsg,
+                          String brokerDropped) {
     }
 
     private void run(String argLine) throws Exception {
@@ -161,8 +163,9 @@ public final class PersistenceBenchmark {
                 Result res = throughput(m, r);
                 results.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(res);
                 System.out.printf(Locale.ROOT, "round %d %-22s %,10.0f msg/s  p99 %6.1f ms  %,8.0f B/msg written  "
-                        + "%5.1f CPU-us/msg  lost %d%n", r + 1, m.name(), res.msgsPerSec(), res.p99Ms(), res.bytesPerMsg(),
-                        res.cpuMicrosPerMsg(), res.lost());
+                        + "%5.1f CPU-us/msg  lost %d%s%n", r + 1, m.name(), res.msgsPerSec(), res.p99Ms(), res.bytesPerMsg(),
+                        res.cpuMicrosPerMsg(), res.lost(),
+                        res.brokerDropped() == null ? "" : " (the broker's own count of dropped: " + res.brokerDropped() + ")");
             }
         }
         long[] recovery = this.recovery ? recovery() : null;
@@ -195,11 +198,24 @@ public final class PersistenceBenchmark {
         double base = median(results.get("Sluice, none"), Result::msgsPerSec);
         for (Map.Entry<String, List<Result>> e : results.entrySet()) {
             double rate = median(e.getValue(), Result::msgsPerSec);
-            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %.0f%% | %.1f | %,.0f | %.1f | %d |%n", e.getKey(), rate,
+            String dropped = e.getValue().stream().map(Result::brokerDropped).filter(java.util.Objects::nonNull)
+                    .collect(java.util.stream.Collectors.joining("; "));
+            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %.0f%% | %.1f | %,.0f | %.1f | %d%s |%n", e.getKey(), rate,
                     100 * rate / base, median(e.getValue(), Result::p99Ms), median(e.getValue(), Result::bytesPerMsg),
                     median(e.getValue(), Result::cpuMicrosPerMsg),
-                    e.getValue().stream().mapToLong(Result::lost).max().orElse(0)));
+                    e.getValue().stream().mapToLong(Result::lost).max().orElse(0),
+                    dropped.isEmpty() ? "" : " (dropped by its own count, per round: " + dropped + ")"));
         }
+        md.append("\nLost: messages the broker acknowledged to their publisher (PUBACK) that never reached the subscriber "
+                + "by the end of the run and its drain (the load generator's count, from the sequence numbers it sent and "
+                + "received); the largest of the rounds.");
+        if (withHivemq) {
+            md.append(" For HiveMQ CE, its own dropped-message counters (`com.hivemq.messages.dropped.count`, then each "
+                    + "non-zero reason), read as it stopped, stand beside it: messages HiveMQ itself dropped after "
+                    + "acknowledging them (its default `<queued-messages>` bound is `max-queue-size` 1000 per client, "
+                    + "strategy `discard`), not a miscount of the generator's.");
+        }
+        md.append('\n');
         md.append("\nEach round, delivered msg/s (share of Sluice `none` in the same round):\n\n");
         for (int r = 0; r < rounds; r++) {
             double none = results.get("Sluice, none").get(r).msgsPerSec();
@@ -276,6 +292,7 @@ public final class PersistenceBenchmark {
             }
         }
         int port = freePort();
+        Result result;
         try (Running broker = switch (mode.broker()) {
             case "mosquitto" -> Running.mosquitto(port, data, work.resolve("mosquitto.log"), mode.flags());
             case "hivemq" -> Running.hivemq(hivemqClasspath, port, data, work.resolve("hivemq.log"), mode.flags());
@@ -288,10 +305,20 @@ public final class PersistenceBenchmark {
             double delivered = ((Number) j.get("delivered_in_window")).doubleValue();
             double written = ((Number) j.get("broker_window_write_bytes")).doubleValue();
             double cpu = ((Number) j.get("broker_window_cpu_s")).doubleValue();
-            return new Result(((Number) j.get("msgs_per_s")).doubleValue(),
+            result = new Result(((Number) j.get("msgs_per_s")).doubleValue(),
                     ((Number) j.get("latency_p99_us")).doubleValue() / 1000, delivered == 0 ? 0 : written / delivered,
-                    ((Number) j.get("lost")).longValue(), delivered == 0 ? 0 : cpu * 1e6 / delivered);
+                    ((Number) j.get("lost")).longValue(), delivered == 0 ? 0 : cpu * 1e6 / delivered, null);
         }
+        if (mode.broker().equals("hivemq")) {
+            // stopped now: its peer printed HiveMQ's own dropped-message counters as it stopped (the log's last such line)
+            String dropped = Files.readAllLines(work.resolve("hivemq.log")).stream()
+                    .filter(l -> l.startsWith(io.sluice.bench.side.HiveMqPeer.DROPPED))
+                    .reduce((a, b) -> b).map(l -> l.substring(io.sluice.bench.side.HiveMqPeer.DROPPED.length()).trim())
+                    .orElse(null);
+            result = new Result(result.msgsPerSec(), result.p99Ms(), result.bytesPerMsg(), result.lost(),
+                    result.cpuMicrosPerMsg(), dropped);
+        }
+        return result;
     }
 
     /** One run of the load generator: QoS 1 pairs on persistent sessions; its JSON figures. */
