@@ -244,6 +244,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     }
 
                     @Override
+                    public boolean down(String subject) {
+                        return !liveness.isAlive(subject.substring(NODE_SUBJECT.length()));
+                    }
+
+                    @Override
                     public boolean expired(String subject, SendLanes.Waiter waiter, long nowMillis) {
                         if (nowMillis < ((Routing) waiter).deadlineMillis) {
                             return false;
@@ -262,12 +267,6 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 settings.get(Settings.CLUSTER_BATCHES_IN_FLIGHT));
         this.sendWindow = settings.get(Settings.CLUSTER_SEND_WINDOW);
         this.streamBound = streamBound(settings.get(Settings.CLUSTER_MAX_PENDING));
-        if (sendWindow == 0 && replicas > 1) {
-            log.warn("cluster: --cluster-send-window 0 on a stream of {} replicas: only the stream's per-node bound "
-                    + "(--cluster-max-pending) holds publishers, and nats-server 2.9 on a NATS cluster may acknowledge a "
-                    + "publish at that bound and then not store it (nats-server issue 4247); give a window (the default "
-                    + "is 1000)", replicas);
-        }
         updateWindow();
         // fewer held than JetStream hands this node unacknowledged and keeps for it, so what a gap waits for gets in
         this.order = new LaneOrder<>(TimeUnit.MILLISECONDS.toNanos(nodeTimeoutMillis),
@@ -341,6 +340,13 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      * what to do, when NATS cannot be reached or has no JetStream.
      */
     public static NatsCluster connect(Settings settings, Broker broker, String node) {
+        if (settings.get(Settings.CLUSTER_SEND_WINDOW) == 0 && settings.get(Settings.CLUSTER_REPLICAS) > 1) {
+            // without a window only the stream's per-node bound holds publishers, and at that bound nats-server 2.9
+            // on a NATS cluster acknowledges publishes it then does not keep: refused here, not run lossy
+            throw new IllegalArgumentException("--cluster-send-window 0 needs --cluster-replicas 1: on a replicated "
+                    + "stream nats-server 2.9 may lose acknowledged messages refused at the per-node bound "
+                    + "(--cluster-max-pending); give a window (the default is 1000)");
+        }
         List<String> urls = settings.get(Settings.CLUSTER_NATS);
         Holder holder = new Holder();
         Options.Builder options = new Options.Builder()
@@ -1843,6 +1849,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** Sends that went out past a lane's window because no report of room came (one may have been lost). */
     public long sentPastWindow() {
         return lanes.pastWindow();
+    }
+
+    /** Messages held for a node's room and given up for it because it went down (never put into JetStream for it). */
+    public long gaveUpForDownNodes() {
+        return lanes.gaveUpForDown();
     }
 
     /** Sends to other nodes JetStream refused because that node's share of the stream held its bound. */

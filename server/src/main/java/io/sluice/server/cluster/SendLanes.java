@@ -42,8 +42,10 @@ import java.util.function.Function;
  * node holds its publishers without JetStream refusing anything, and what waits between nodes (and so the latency) is
  * one window, not the stream's whole bound. A report lost on the way is made good by the next (each says the highest
  * place done); if none comes for {@value #STALL_MILLIS} ms while a lane is held, one send goes out past the window
- * (JetStream's bound still refuses it if the node really is full), whose report then frees the lane; a lane whose node
- * is down is no longer held to the window (JetStream's bound and the node timeout decide, as without one).
+ * (JetStream's bound still refuses it if the node really is full), whose report then frees the lane. A lane whose node
+ * is down gives up what it holds for room (answered as sent: publishers go on without that node), so JetStream never
+ * holds more than the windows for a dead node; a lane whose node does not report room (an older version) is no longer
+ * held to the window (JetStream's bound decides, as without one).
  *
  * <p><b>Packing.</b> A lane to another node has at most {@code batchesInFlight} JetStream messages unanswered; what is
  * sent meanwhile waits and goes out packed, up to {@code batch} messages in one JetStream message ({@link LaneBatch}),
@@ -108,6 +110,14 @@ final class SendLanes {
         /** The node behind a flow-controlled {@code subject} is alive now (false: no report will come). */
         boolean alive(String subject);
 
+        /**
+         * The node behind a flow-controlled {@code subject} is down (not heard for the node timeout): what its lane holds
+         * for room and never sent is given up for it, as sent.
+         */
+        default boolean down(String subject) {
+            return false;
+        }
+
         /** Whether a send to {@code subject} held for room waited past its publisher's deadline (it is then refused). */
         boolean expired(String subject, Waiter waiter, long nowMillis);
     }
@@ -134,6 +144,7 @@ final class SendLanes {
     private final int batchesInFlight;
     private final AtomicLong heldForRoom = new AtomicLong();
     private final AtomicLong pastWindow = new AtomicLong();
+    private final AtomicLong gaveUpForDown = new AtomicLong();
     private final AtomicLong units = new AtomicLong();
     private final AtomicLong packed = new AtomicLong();
     private volatile boolean closed;
@@ -208,7 +219,7 @@ final class SendLanes {
         final boolean credited;
         /** Packs what waits into one JetStream message (another node's subject). */
         final boolean packs;
-        /** Not held to it for now: its node is down (set back by the node's next report). */
+        /** Not held to it for now: its node reports no room (set back by the node's next report). */
         boolean creditOff;
         /** The highest place the receiving node reported done. */
         long done;
@@ -646,7 +657,8 @@ final class SendLanes {
     /**
      * Every quarter of {@value #STALL_MILLIS} ms: messages that never went out and waited past their publishers'
      * deadlines (held for room, behind a lane stopped by JetStream, or behind its batches in flight) are refused; a lane held for room whose
-     * node is down is let go (JetStream's bound decides); one held that long without a report sends its next message
+     * node is down gives up what it holds (as sent), one whose node reports no room is let go (JetStream's bound
+     * decides); one held that long without a report sends its next message
      * past the window.
      */
     private void checkHeld() {
@@ -677,6 +689,22 @@ final class SendLanes {
 
     /** Under the lane's lock: a lane held for room. */
     private void checkHeld(Lane lane, long now, long nowMillis, List<Runnable> after) {
+        if (room.down(lane.subject)) {
+            // Its node is down: what never went out is given up for it (its publishers go on without it, as when
+            // JetStream refuses a down node's send), not let into JetStream past the window. So a dead node's share of
+            // the stream stays within the windows and never reaches its bound, where nats-server 2.9 on a NATS cluster
+            // may acknowledge a publish it then does not keep (or drop one it had kept for the node).
+            for (Msg m : lane.queued) {
+                if (!m.done) {
+                    m.done = true;
+                    after.add(m.waiter::sent);
+                    gaveUpForDown.incrementAndGet();
+                }
+            }
+            lane.queued.clear(); // their places are covered by the next unit made
+            lane.heldNanos = 0;
+            return;
+        }
         if (!room.alive(lane.subject)) {
             lane.creditOff = true;
             pump(lane);
@@ -730,6 +758,11 @@ final class SendLanes {
 
     long pastWindow() {
         return pastWindow.get();
+    }
+
+    /** Messages held for a node's room and given up because that node is down (never sent to it). */
+    long gaveUpForDown() {
+        return gaveUpForDown.get();
     }
 
     /** JetStream messages made (a message alone, or several packed), and the messages that went in packed ones. */

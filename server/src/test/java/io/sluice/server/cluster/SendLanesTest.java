@@ -33,6 +33,8 @@ class SendLanesTest {
             "n-run", 60_000, 4, 0, null);
     /** The receiving node is alive, as the credited lanes' tests say. */
     private final java.util.concurrent.atomic.AtomicBoolean alive = new java.util.concurrent.atomic.AtomicBoolean(true);
+    /** The receiving node is down (not heard for the node timeout); alive is then false too. */
+    private final java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean(false);
     /** Sends whose publisher's deadline passed, by body. */
     private final java.util.Set<String> expired = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -48,6 +50,11 @@ class SendLanesTest {
             @Override
             public boolean alive(String subject) {
                 return alive.get();
+            }
+
+            @Override
+            public boolean down(String subject) {
+                return down.get();
             }
 
             @Override
@@ -304,7 +311,37 @@ class SendLanesTest {
     }
 
     @Test
-    void aLaneWhoseNodeIsDownIsNotHeldToItsWindow() {
+    void aLaneWhoseNodeIsDownGivesUpWhatItHoldsForRoomAndSendsItNothingMore() {
+        SendLanes w = credited(2);
+        try {
+            for (int i = 1; i <= 5; i++) {
+                send(w, "node.b", Integer.toString(i));
+            }
+            assertEquals(2, out.size());
+            alive.set(false);
+            down.set(true);
+            await(() -> answers.containsAll(List.of("3 sent", "4 sent", "5 sent")),
+                    "what waited for a dead node's room answered without it");
+            assertEquals(List.of("1", "2"), bodies(0), "nothing past the window went into JetStream for it");
+            assertEquals(3, w.gaveUpForDown());
+            out.get(0).take();
+            out.get(1).take();
+            await(() -> answers.containsAll(List.of("1 sent", "2 sent")), "what JetStream took answered");
+            // it comes back: its report puts the lane to work again, the places given up skipped
+            alive.set(true);
+            down.set(false);
+            w.room("n-run-1", 2);
+            send(w, "node.b", "6");
+            assertEquals(List.of("1", "2", "6"), bodies(0));
+            assertEquals("n-run-1 3 3 6", out.get(2).msg().getHeaders().getFirst(SendLanes.ORDER_HEADER),
+                    "the next unit covers the places given up (3 to 6), so the receiving node waits for none of them");
+        } finally {
+            w.close();
+        }
+    }
+
+    @Test
+    void aLaneWhoseNodeReportsNoRoomIsNotHeldToItsWindow() {
         SendLanes w = credited(2);
         try {
             for (int i = 1; i <= 5; i++) {
@@ -354,6 +391,11 @@ class SendLanesTest {
             @Override
             public boolean alive(String subject) {
                 return alive.get();
+            }
+
+            @Override
+            public boolean down(String subject) {
+                return down.get();
             }
 
             @Override
