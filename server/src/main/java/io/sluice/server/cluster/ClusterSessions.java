@@ -781,6 +781,8 @@ final class ClusterSessions implements AutoCloseable {
          */
         private final LaneOrder<io.nats.client.Message> order = new LaneOrder<>(holdNanos, Math.max(0, maxQueued - 1));
         JetStreamSubscription sub;
+        /** The stream sequence up to which the session's previous consumer handed messages out (0: none). */
+        volatile long handedUpTo;
         boolean pumping;
         volatile boolean stopped;
 
@@ -819,12 +821,14 @@ final class ClusterSessions implements AutoCloseable {
         }
 
         /**
-         * Whether this feed was handed the message before (a repeat, delivered with DUP): JetStream says so, or its
+         * Whether the session was handed the message before (a repeat, delivered with DUP): JetStream says so, the
+         * session's previous consumer had handed it out (its previous connection, here or on a node that died), or its
          * place in its sending lane is not beyond the furthest one handed (which a message delivered after its gap was
          * given up also flags, harmlessly). Under the feed's lock, in lane order.
          */
         private boolean handedBefore(io.nats.client.Message msg) {
-            boolean again = msg.isJetStream() && msg.metaData().deliveredCount() > 1;
+            boolean again = msg.isJetStream() && (msg.metaData().deliveredCount() > 1
+                    || msg.metaData().streamSequence() <= handedUpTo);
             Headers h = msg.getHeaders();
             String order = h == null ? null : h.getFirst(SendLanes.ORDER_HEADER);
             if (order == null) {
@@ -891,6 +895,9 @@ final class ClusterSessions implements AutoCloseable {
         Feed feed = new Feed(hash, s);
         try {
             try {
+                // what the previous consumer handed out (to this session's previous connection, on any node): the
+                // fresh one counts its deliveries from one, so the feed flags these as repeats itself
+                feed.handedUpTo = jsm.getConsumerInfo(STREAM, durable).getDelivered().getStreamSequence();
                 // a fresh consumer: on a work-queue stream it starts from every message not yet acknowledged, which
                 // is exactly what the session still has to get (a previous holder's in-flight ones first)
                 jsm.deleteConsumer(STREAM, durable);
