@@ -779,7 +779,8 @@ final class ClusterSessions implements AutoCloseable {
          * the next connection) overtook waits for it. Held messages are unacknowledged, so at most one fewer than the
          * session's max-ack-pending, which leaves room for the one waited for.
          */
-        private final LaneOrder<io.nats.client.Message> order = new LaneOrder<>(holdNanos, Math.max(0, maxQueued - 1));
+        private final LaneOrder<io.nats.client.Message> order = new LaneOrder<>(holdNanos, Math.max(0, maxQueued - 1),
+                "for one persistent session: below --max-queued-messages; raise it");
         JetStreamSubscription sub;
         /** The stream sequence up to which the session's previous consumer handed messages out (0: none). */
         volatile long handedUpTo;

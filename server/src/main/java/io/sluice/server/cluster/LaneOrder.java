@@ -33,6 +33,7 @@ final class LaneOrder<T> {
 
     private final long holdNanos;
     private final int maxHeld;
+    private final String bound;
     private int heldNow;
     private final Map<String, In> lanes = new HashMap<>();
     private long gapsGivenUp;
@@ -50,8 +51,14 @@ final class LaneOrder<T> {
     }
 
     LaneOrder(long holdNanos, int maxHeld) {
+        this(holdNanos, maxHeld, "below --cluster-max-ack-pending and --cluster-max-pending; raise both settings");
+    }
+
+    /** {@code bound}: what sets {@code maxHeld} and what to do about it, for the log line when it is reached. */
+    LaneOrder(long holdNanos, int maxHeld, String bound) {
         this.holdNanos = holdNanos;
         this.maxHeld = maxHeld;
+        this.bound = bound;
     }
 
     /**
@@ -107,9 +114,8 @@ final class LaneOrder<T> {
             // holding more could keep out what this lane waits for: its gap is given up
             if (gapsGivenUp++ == 0) {
                 log.warn("cluster: {} messages from other nodes wait for earlier ones JetStream has not handed over yet, "
-                        + "the most this node may hold (below --cluster-max-ack-pending and --cluster-max-pending): "
-                        + "lane {} goes on without its place {}, out of publish order (logged once; raise both "
-                        + "settings if this recurs)", heldNow - 1, name, lane.next);
+                        + "the most this node may hold ({}, if this recurs): lane {} goes on without its place {}, "
+                        + "out of publish order (logged once)", heldNow - 1, bound, name, lane.next);
             }
             lane.next = lane.held.firstKey();
             drain(lane, deliver);
