@@ -211,9 +211,10 @@ public final class PersistenceBenchmark {
                 + "received); the largest of the rounds.");
         if (withHivemq) {
             md.append(" For HiveMQ CE, its own dropped-message counters (`com.hivemq.messages.dropped.count`, then each "
-                    + "non-zero reason), read as it stopped, stand beside it: messages HiveMQ itself dropped after "
-                    + "acknowledging them (its default `<queued-messages>` bound is `max-queue-size` 1000 per client, "
-                    + "strategy `discard`), not a miscount of the generator's.");
+                    + "non-zero reason), read as it stopped, stand beside it: lost messages it counted itself it "
+                    + "dropped after acknowledging them (its default `<queued-messages>` bound is `max-queue-size` 1000 per "
+                    + "client, strategy `discard`); lost ones beyond its count are either a loss it does not count or "
+                    + "messages still on their way after the 10 s drain (the generator cannot tell these two apart).");
         }
         md.append('\n');
         md.append("\nEach round, delivered msg/s (share of Sluice `none` in the same round):\n\n");
