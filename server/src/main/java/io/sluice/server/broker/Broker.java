@@ -515,7 +515,7 @@ public final class Broker implements AutoCloseable {
     /** To the group again, here. */
     private void toGroupHere(Delivery d) {
         MatchResult only = new MatchResult(new Target[0], new SharedGroup[] {d.group()}, 0);
-        new Fanout(d.message(), only, outcome -> { }, config, stats, false, null, store, false).run();
+        new Fanout(d.message(), only, outcome -> { }, config, stats, false, null, store, false, false).run();
     }
 
     /**
@@ -532,7 +532,7 @@ public final class Broker implements AutoCloseable {
             taken.run();
         });
         if (!here.isEmpty()) {
-            new Fanout(d.message(), here, outcome -> { }, config, stats, false, null, store, false).run();
+            new Fanout(d.message(), here, outcome -> { }, config, stats, false, null, store, false, false).run();
         }
     }
 
@@ -713,7 +713,9 @@ public final class Broker implements AutoCloseable {
             }
             return;
         }
-        new Fanout(m, match, answer, config, stats, canRefuse, timer, store, stored).start();
+        // a single broker answers a publisher at its subscribers' acknowledgements when they come before the commit; a
+        // cluster node answers once the commit and the other nodes hold it, as its windows to them are paced by that
+        new Fanout(m, match, answer, config, stats, canRefuse, timer, store, stored, cluster == ClusterBus.NONE).start();
     }
 
     /**

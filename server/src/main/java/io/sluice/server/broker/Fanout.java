@@ -61,13 +61,15 @@ final class Fanout implements Runnable {
      * @param timer              runs the withhold bound; null: neither bound nor withholding
      * @param store              where journaled sessions' queues are written
      * @param stored             something of this publish (its retained entry) already went to the store
+     * @param answerEarly        the publisher may be answered at its subscribers' acknowledgements, before the commit
      */
     Fanout(Message message, MatchResult match, Consumer<PublishOutcome> done, BrokerConfig config, BrokerStats stats,
-           boolean publisherCanRefuse, ScheduledExecutorService timer, MessageStore store, boolean stored) {
+           boolean publisherCanRefuse, ScheduledExecutorService timer, MessageStore store, boolean stored,
+           boolean answerEarly) {
         this.store = store;
         this.stored = stored;
         this.storedBeyondQueues = stored;
-        this.early = !stored && store.isDurable() && message.qos() > 0 ? new EarlyAnswer(done) : null;
+        this.early = answerEarly && !stored && store.isDurable() && message.qos() > 0 ? new EarlyAnswer(done) : null;
         this.message = message;
         this.match = match;
         this.done = done;
