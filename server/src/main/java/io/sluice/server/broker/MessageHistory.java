@@ -67,10 +67,10 @@ public interface MessageHistory {
     long head();
 
     /**
-     * A reader is about to be given positions (before it reads {@link #head} or {@link #since}): from now on a
-     * durable history writes every message through, since a reader may come back with a position after a restart.
-     * Until the first reader of a store's life nobody holds a position to resume from, and a message need not be
-     * written for the history.
+     * A reader is about to be given positions (before it reads {@link #head} or {@link #since}): from now on the
+     * history keeps every message, and a durable one writes it through, since a reader may come back with a position
+     * after a restart. Until the first reader (of a store's life, with a durable one) nobody holds a position to
+     * resume from, and a message need not be kept: the positions given out until then are a gap.
      */
     default void readerStarting() {
     }

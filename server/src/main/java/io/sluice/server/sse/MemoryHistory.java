@@ -32,11 +32,13 @@ import java.util.function.LongSupplier;
  * history from before the restart is a gap (a reader resuming from there gets a reset, never a short answer). Reads are always served from memory: a
  * reader starting on an event loop never waits for the disk, and the memory held is the same bounded amount.
  *
- * <p>A history only a reader can ask for is written through only once some reader may ask: until the first reader of
- * the store's life is given a position, nobody holds one to resume from, after a restart or otherwise, and the history
- * is kept in memory alone (a broker whose clients never use the HTTP fallback writes no history at all). From the
- * first reader on ({@link #readerStarting}: before it reads the head) every QoS 1/2 message is written, in this run
- * and, since the store remembers it, in every later one.
+ * <p>A history only a reader can ask for is kept only once some reader may ask: until the first reader is given a
+ * position (in this run, or with a durable store in any earlier one), nobody holds one to resume from, and a message
+ * only takes a position, in memory as in the store (a broker whose clients never use the HTTP fallback keeps no
+ * history at all, and its publishes pay no history entry). From the first reader on ({@link #readerStarting}: before
+ * it reads the head) every message is kept and every QoS 1/2 one written, in this run and, since the store remembers
+ * it, in every later one. Every position given out before that is a gap: an id from then gets a reset, never a short
+ * answer.
  */
 public final class MemoryHistory implements MessageHistory {
     private final int perTopic;
@@ -55,12 +57,17 @@ public final class MemoryHistory implements MessageHistory {
      * start drops again by the same bounds.
      */
     private final int storeTrimChunk;
+    private final boolean durable;
     /**
-     * The history is written through to the store (a reader was given a position in this run or an earlier one);
-     * false without a durable store. Read by an append after it takes its position, set before a reader reads the
-     * head: every position above the head a reader is given belongs to a written message.
+     * Messages are kept (and, with a durable store, written through): a reader was given a position in this run or,
+     * with a durable store, an earlier one. Read by an append after it takes a position, set before a reader reads
+     * the head: every position above the head a reader is given belongs to a kept message.
      */
-    private volatile boolean writing;
+    private volatile boolean recording;
+    /** Set once {@link #recording} is and the positions given out before it are marked as a gap. */
+    private volatile boolean readerSeen;
+    /** The head this instance started from: positions above it were given out by this instance. */
+    private final long startHead;
 
     public MemoryHistory(int perTopic, long maxAgeMillis, int maxTopics, List<String> filters, MessageStore store) {
         this(perTopic, maxAgeMillis, maxTopics, filters, store, System::currentTimeMillis);
@@ -74,10 +81,13 @@ public final class MemoryHistory implements MessageHistory {
         this.clock = clock;
         this.store = store;
         this.storeTrimChunk = storeTrimChunk(perTopic);
-        MessageStore.HistoryOrigin origin = store.isDurable() ? store.historyOrigin() : null;
+        this.durable = store.isDurable();
+        MessageStore.HistoryOrigin origin = durable ? store.historyOrigin() : null;
         this.epoch = origin == null ? clock.getAsLong() : origin.epoch();
         this.head.set(origin == null ? 0 : origin.firstPosition());
-        this.writing = origin != null && origin.read();
+        this.recording = origin != null && origin.read();
+        this.readerSeen = recording;
+        this.startHead = head.get();
         this.topics = Caffeine.newBuilder()
                 .maximumSize(maxTopics)
                 .executor(Runnable::run)
@@ -96,7 +106,7 @@ public final class MemoryHistory implements MessageHistory {
             // under the log's lock, so the store sees it after the log's last append; the eviction is atomic with
             // the removal, so a new log of the same topic appends after it. A history not yet written has nothing
             // in the store to forget.
-            if (writing) {
+            if (durable && recording) {
                 store.forgetHistory(topic, log.lastPosition, upTo);
             }
         }
@@ -151,6 +161,15 @@ public final class MemoryHistory implements MessageHistory {
         if (!kept(m.topic())) {
             return 0;
         }
+        if (!recording) {
+            long position = head.incrementAndGet();
+            // read after the position is taken: a first reader starting meanwhile reads a head at or above it, and
+            // marks it a gap
+            if (!recording) {
+                return position;
+            }
+            // that reader may have read the head below it: keep the message, under a position taken as below
+        }
         long now = clock.getAsLong();
         while (true) {
             TopicLog log = topics.get(m.topic(), t -> new TopicLog());
@@ -159,9 +178,8 @@ public final class MemoryHistory implements MessageHistory {
                     continue;
                 }
                 long position = head.incrementAndGet();
-                // after the position is taken: a reader that set it before reading the head is given no position
-                // at or above one of a message not written
-                boolean toStore = writing;
+                // recording was seen before the position was taken: a durable store is written from here on
+                boolean toStore = durable;
                 boolean stored = toStore && written(m);
                 log.entries.addLast(new Entry(position, now, m, stored));
                 log.lastPosition = position;
@@ -179,12 +197,20 @@ public final class MemoryHistory implements MessageHistory {
 
     @Override
     public void readerStarting() {
-        if (!writing && store.isDurable()) {
+        if (!readerSeen) {
             synchronized (this) {
-                if (!writing) {
-                    // told before the flag is set: the store records it ahead of every append that sees the flag
-                    store.historyRead();
-                    writing = true;
+                if (!readerSeen) {
+                    if (durable) {
+                        // told before the flag is set: the store records it ahead of every append that sees the flag
+                        store.historyRead();
+                    }
+                    recording = true;
+                    // every position an append took before it saw the flag is at or below the head now: not kept
+                    long given = head.get();
+                    if (given > startHead) {
+                        forgottenUpTo.accumulateAndGet(given, Math::max);
+                    }
+                    readerSeen = true;
                 }
             }
         }
@@ -192,7 +218,7 @@ public final class MemoryHistory implements MessageHistory {
 
     @Override
     public boolean writesThrough() {
-        return writing;
+        return durable && recording;
     }
 
     /** A quarter of the per-topic bound, at least 1, at most 1,024. */

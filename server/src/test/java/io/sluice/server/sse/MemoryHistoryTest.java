@@ -15,7 +15,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class MemoryHistoryTest {
     private final AtomicLong clock = new AtomicLong(1_000_000);
 
+    /** A history some reader was given a position by (it keeps messages from then on). */
     private MemoryHistory history(int perTopic, long ageMillis, int topics, List<String> filters) {
+        MemoryHistory h = unread(perTopic, ageMillis, topics, filters);
+        h.readerStarting();
+        return h;
+    }
+
+    /** A history no reader has asked anything of yet. */
+    private MemoryHistory unread(int perTopic, long ageMillis, int topics, List<String> filters) {
         return new MemoryHistory(perTopic, ageMillis, topics, filters, io.sluice.server.broker.MessageStore.NONE, clock::get);
     }
 
@@ -87,6 +95,34 @@ class MemoryHistoryTest {
         // far more topics than it may keep: some histories were forgotten, and what they held is unknown now
         assertNull(h.since(List.of("t1"), 0));
         assertNotNull(h.since(List.of("t52"), h.head() - 1));
+    }
+
+    /**
+     * Until a reader is given a position nobody holds one: messages take positions but are not kept. From the first
+     * reader on every message is, and every position from before it is a gap, never a short (here: empty) answer.
+     */
+    @Test
+    void untilTheFirstReaderNothingIsKeptAndEveryEarlierPositionIsAGap() {
+        MemoryHistory h = unread(10, 60_000, 100, List.of("#"));
+        assertEquals(1, h.append(m("a")));
+        assertEquals(2, h.append(m("b")));
+        assertEquals(0, h.append(m("$SYS/x")), "a topic that keeps no history still gets no position");
+        assertEquals(0, h.size());
+        h.readerStarting();
+        long start = h.head();
+        assertEquals(2, start);
+        assertEquals(3, h.append(m("a")));
+        assertEquals(4, h.append(m("b")));
+        assertEquals(List.of(3L, 4L), positions(h.since(List.of("#"), start)));
+        assertEquals(List.of(4L), positions(h.since(List.of("b"), 3)));
+        for (long before = 0; before < start; before++) {
+            assertNull(h.since(List.of("#"), before), "position " + before + " was given out before any reader");
+            assertNull(h.since(List.of("a"), before));
+        }
+        assertEquals(2, h.size());
+        // a later reader changes nothing
+        h.readerStarting();
+        assertEquals(List.of(3L, 4L), positions(h.since(List.of("#"), start)));
     }
 
     @Test

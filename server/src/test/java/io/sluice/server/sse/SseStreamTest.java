@@ -109,6 +109,61 @@ class SseStreamTest {
         }
     }
 
+    /**
+     * The history keeps messages only from the first reader on: one published before any reader is in nobody's
+     * history, the first reader's position and every later one resume with everything after them, and an id from
+     * before the first reader is a reset, never a short answer.
+     */
+    @Test
+    void theHistoryStartsWithTheFirstReaderAndEveryPositionAReaderWasGivenResumes() throws Exception {
+        broker = new FallbackBroker();
+        MqttClient pub = broker.mqtt("pub");
+        for (int i = 1; i <= 3; i++) {
+            pub.publish("feed/" + (i % 2), ("early" + i).getBytes(StandardCharsets.UTF_8), 1, false);
+        }
+        String startId;
+        String lastId;
+        try (SseClient sse = broker.sse("feed/#", null)) {
+            awaitSubscribed(sse);
+            startId = sse.lastEventId();
+            for (int i = 1; i <= 3; i++) {
+                pub.publish("feed/" + (i % 2), ("m" + i).getBytes(StandardCharsets.UTF_8), 1, false);
+            }
+            for (int i = 1; i <= 3; i++) {
+                assertEquals("m" + i, json(sse.next(WAIT)).get("payload").asText());
+            }
+            lastId = sse.lastEventId();
+        }
+        for (int i = 4; i <= 6; i++) {
+            pub.publish("feed/" + (i % 2), ("m" + i).getBytes(StandardCharsets.UTF_8), 1, false);
+        }
+        try (SseClient sse = broker.sse("feed/#", lastId)) {
+            for (int i = 4; i <= 6; i++) {
+                assertEquals("m" + i, json(sse.next(WAIT)).get("payload").asText());
+            }
+            assertEquals(List.of(), sse.drain(Duration.ofMillis(200)));
+        }
+        try (SseClient sse = broker.sse("feed/#", startId)) {
+            for (int i = 1; i <= 6; i++) {
+                assertEquals("m" + i, json(sse.next(WAIT)).get("payload").asText());
+            }
+            assertEquals(List.of(), sse.drain(Duration.ofMillis(200)));
+        }
+        // the early messages took positions 1 to 3 and were kept by nobody: resuming from one of them is a gap
+        String epoch = startId.substring(0, startId.indexOf('-'));
+        assertTrue(Long.parseLong(startId.substring(startId.indexOf('-') + 1)) >= 3, startId);
+        for (String early : List.of(epoch + "-0", epoch + "-2")) {
+            try (SseClient sse = broker.sse("feed/#", early)) {
+                SseClient.Event reset = sse.next(WAIT);
+                assertEquals("reset", reset.type(), early + ": " + reset.data());
+                assertTrue(json(reset).get("reason").asText().contains("no longer holds"), reset.data());
+            }
+            JsonNode poll = broker.poll("feed/#", early);
+            assertTrue(poll.path("reset").asText().contains("no longer holds"), early + ": " + poll);
+        }
+        pub.disconnect();
+    }
+
     /** The stream is subscribed once its first block (retry, then its position) has arrived. */
     private static void awaitSubscribed(SseClient sse) throws InterruptedException {
         while (sse.nextRaw(WAIT).id().isEmpty()) {
