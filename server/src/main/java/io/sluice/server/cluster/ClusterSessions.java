@@ -165,8 +165,10 @@ final class ClusterSessions implements AutoCloseable {
         this.jsm = nats.jetStreamManagement();
         this.maxQueued = maxQueued;
         this.routes = new RouteTable(matchCacheSize);
-        // a session's queue, bounded as on one node: past it publishers wait (or, offline, it drops)
-        JetStreamSetup.ensureStream(jsm, STREAM, SUBJECT + "*", replicas, maxQueued);
+        // a session's queue is bounded as on one node by each sending node's count (KeptQueueBounds); the stream's
+        // own bound per session is set well above it and never reached
+        JetStreamSetup.ensureStream(jsm, STREAM, SUBJECT + "*", replicas, streamBound(maxQueued));
+        this.queueBound = readQueueBound(streamBound(maxQueued));
         this.kv = JetStreamSetup.ensureBucket(nats, BUCKET, replicas);
         this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-cluster-sessions");
@@ -308,6 +310,60 @@ final class ClusterSessions implements AutoCloseable {
             subjects.add(SUBJECT + match.session(i).clientId());
         }
         return subjects;
+    }
+
+    /** The stream's bound per session as JetStream has it (the last node started set it). */
+    private volatile int queueBound;
+
+    /**
+     * The stream's bound per session subject this node sets: twice the queue bound and a thousand more, room for every
+     * sending node's share past what one node counted (see {@link KeptQueueBounds}). At the bound nats-server 2.9 on
+     * a NATS cluster may acknowledge a publish it then does not keep (nats-server issue 4247): it must never be met.
+     */
+    static int streamBound(int maxQueued) {
+        return (int) Math.min(Integer.MAX_VALUE, 2L * maxQueued + 1000);
+    }
+
+    /** What this node counts a session's queue to: its --max-queued-messages, at most half the stream's bound. */
+    static int countedLimit(int maxQueued, int streamBound) {
+        return Math.max(1, Math.min(maxQueued, streamBound / 2));
+    }
+
+    /**
+     * The sends to one session this node lets through unsettled before it reads the queue's count again: half of what
+     * the stream's bound leaves over the counted limit, split among the {@code senders} nodes that may send to it, so
+     * that their shares together never bring a queue near the stream's bound.
+     */
+    static int share(int maxQueued, int streamBound, int senders) {
+        return Math.max(1, (streamBound - countedLimit(maxQueued, streamBound)) / (2 * Math.max(1, senders)));
+    }
+
+    int queueBound() {
+        return queueBound;
+    }
+
+    /** The stream's bound per session as JetStream has it now ({@code fallback} when it cannot be read). */
+    int readQueueBound(int fallback) {
+        try {
+            long b = jsm.getStreamInfo(STREAM).getConfiguration().getMaxMsgsPerSubject();
+            queueBound = b > 0 && b <= Integer.MAX_VALUE ? (int) b : fallback;
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            queueBound = fallback;
+        }
+        return queueBound;
+    }
+
+    /** How many messages JetStream holds in the queue of the session {@code subject} names (a JetStream request). */
+    long count(String subject) throws IOException, JetStreamApiException {
+        Long n = jsm.getStreamInfo(STREAM, io.nats.client.api.StreamInfoOptions.filterSubjects(subject))
+                .getStreamState().getSubjectMap().get(subject);
+        return n == null ? 0 : n;
+    }
+
+    /** Whether this node's view has the session {@code subject} names offline. */
+    boolean offline(String subject) {
+        Kept k = mirror.get(subject.substring(SUBJECT.length()));
+        return k != null && k.disconnectedAtMillis() > 0;
     }
 
     /**

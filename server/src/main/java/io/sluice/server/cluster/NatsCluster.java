@@ -158,6 +158,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     private final AtomicLong refusedAtBound = new AtomicLong();
     /** QoS 1/2 sends, in order per subject across JetStream's refusals. */
     private final SendLanes lanes;
+    /** Kept sessions' queue bounds as this node counts them, and the thread that reads their counts. */
+    private final KeptQueueBounds keptBounds;
+    private final ScheduledExecutorService keptCounts;
     /** What other nodes sent, put back in their order when JetStream stored a retried send late (consumer thread). */
     private final LaneOrder<Arrived> order;
     /** One message at a time per sending lane and topic into the local fan-out. */
@@ -215,6 +218,12 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         sessions.onHolderSeen(holder -> liveness.met(holder, System.nanoTime()));
         // the sessions connected to a node that is down are offline from when it is found down (see ClusterSessions)
         sessions.downFor(other -> liveness.silentMillisIfDown(other, System.nanoTime()));
+        this.keptCounts = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-kept-count"));
+        int maxQueued = settings.get(Settings.MAX_QUEUED_MESSAGES);
+        this.keptBounds = new KeptQueueBounds(sessions::count, keptCounts,
+                () -> ClusterSessions.countedLimit(maxQueued, sessions.queueBound()),
+                () -> ClusterSessions.share(maxQueued, sessions.queueBound(), liveness.nodes().size() + 1),
+                this::keptFull);
         this.kvWriter = Executors.newSingleThreadExecutor(r -> daemon(r, "sluice-cluster-kv"));
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-retry"));
         this.beats = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "sluice-cluster-heartbeat"));
@@ -483,8 +492,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             retries.scheduleWithFixedDelay(this::updateWindow, 1, 1, TimeUnit.SECONDS);
             // another node started since may have set another bound (the last one started sets it); read on the
             // key-value thread: a JetStream call on the retry thread would hold up lanes' timers and "in progress"
-            retries.scheduleWithFixedDelay(() -> kvWriter.execute(() -> streamBound = streamBound(streamBound)),
-                    10, 10, TimeUnit.SECONDS);
+            retries.scheduleWithFixedDelay(() -> kvWriter.execute(() -> {
+                streamBound = streamBound(streamBound);
+                sessions.readQueueBound(sessions.queueBound());
+            }), 10, 10, TimeUnit.SECONDS);
         } catch (IOException | JetStreamApiException e) {
             throw new IllegalStateException("cannot start the cluster on NATS (" + e.getMessage() + ")", e);
         } catch (InterruptedException e) {
@@ -791,19 +802,11 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
             for (String subject : kept) {
-                try {
-                    // kept in order with the session's QoS 1/2 messages; not waited for: QoS 0 may be lost
-                    js.publishAsync(jetStreamMessage(subject, id, body));
-                } catch (RuntimeException e) {
-                    droppedQos0.incrementAndGet();
-                }
+                // within the session's queue bound as this node counts it; not waited for: QoS 0 may be lost
+                keptQos0(subject, jetStreamMessage(subject, id, body));
             }
             for (Map.Entry<String, List<String>> t : keptGroups.entrySet()) {
-                try {
-                    js.publishAsync(withGroups(t.getKey(), id + "g", t.getValue(), body));
-                } catch (RuntimeException e) {
-                    droppedQos0.incrementAndGet();
-                }
+                keptQos0(t.getKey(), withGroups(t.getKey(), id + "g", t.getValue(), body));
             }
             done.routed(nodes + kept.size() + keptGroups.size(), true);
             return served;
@@ -816,13 +819,73 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                     body, r);
         }
         for (String subject : kept) {
-            lanes.send(subject, id + "-" + subject, null, body, r);
+            keptSend(subject, id + "-" + subject, null, body, new KeptShare(r, false));
         }
         for (Map.Entry<String, List<String>> t : keptGroups.entrySet()) {
             // apart from what the session's ordinary filters get: an id of its own, so JetStream keeps both
-            lanes.send(t.getKey(), id + "g-" + t.getKey(), String.join(",", t.getValue()), body, new GroupShare(r));
+            keptSend(t.getKey(), id + "g-" + t.getKey(), String.join(",", t.getValue()), body, new KeptShare(r, true));
         }
         return served;
+    }
+
+    /**
+     * A QoS 1/2 send to a kept session's queue, once this node's count of that queue lets it through (see
+     * {@link KeptQueueBounds}): the stream's per-session bound is never what refuses it.
+     */
+    private void keptSend(String subject, String msgId, String groups, byte[] body, KeptShare waiter) {
+        keptBounds.send(subject, new KeptQueueBounds.Send(false, waiter.canRefuse, waiter.deadlineMillis, waiter.group,
+                answered -> {
+                    waiter.answered = answered;
+                    lanes.send(subject, msgId, groups, body, waiter);
+                },
+                () -> {
+                    // an offline session's full queue: dropped for it alone, as on one node
+                    broker.stats().dropped(io.sluice.server.broker.BrokerStats.Drop.OFFLINE_QUEUE_FULL);
+                    waiter.of.sent();
+                },
+                () -> {
+                    if (refusals.refused(subject, System.nanoTime())) {
+                        log.warn("cluster: a QoS 1/2 message for the kept session queue {} was refused to its "
+                                + "publisher (MQTT 5 0x97): the queue is full (--max-queued-messages) or its count "
+                                + "could not be read within {} ms; one line when it takes them again", subject,
+                                publishTimeoutMillis);
+                    }
+                    waiter.of.refused();
+                }));
+    }
+
+    /** A QoS 0 send to a kept session's queue: dropped when the queue is full as this node counts it. */
+    private void keptQos0(String subject, NatsMessage msg) {
+        keptBounds.send(subject, new KeptQueueBounds.Send(true, false, Long.MAX_VALUE, false, answered -> {
+            try {
+                js.publishAsync(msg).whenComplete((a, e) -> answered.run());
+            } catch (RuntimeException e) {
+                droppedQos0.incrementAndGet();
+                answered.run();
+            }
+        }, droppedQos0::incrementAndGet, droppedQos0::incrementAndGet));
+    }
+
+    /**
+     * What a send that meets a kept session's full queue does, as a full queue does on one node: an offline session's
+     * drops it for itself alone (--offline-queue-full drop), or refuses a publisher that can be told and holds the
+     * others for at most --offline-withhold-timeout (withhold); a shared group's message it alone was to take is refused
+     * to a publisher that can be told under either policy; a connected session's holds its publishers (MQTT 5: 0x97
+     * after --cluster-publish-timeout), losslessly. {@code full} false: a send waiting for a read (NATS away).
+     */
+    private KeptQueueBounds.Full keptFull(String subject, KeptQueueBounds.Send s, boolean full, long nowMillis) {
+        boolean late = s.canRefuse && nowMillis >= s.deadlineMillis;
+        if (!full || !sessions.offline(subject)) {
+            return late ? KeptQueueBounds.Full.REFUSE : KeptQueueBounds.Full.HOLD;
+        }
+        if (broker.config().offlineQueuePolicy() == io.sluice.server.broker.OfflineQueuePolicy.DROP) {
+            return s.onlyTaker && s.canRefuse ? KeptQueueBounds.Full.REFUSE : KeptQueueBounds.Full.DROP;
+        }
+        if (s.canRefuse) {
+            return KeptQueueBounds.Full.REFUSE;
+        }
+        return nowMillis - s.fullSinceMillis >= broker.config().limits().offlineWithholdMillis()
+                ? KeptQueueBounds.Full.DROP : KeptQueueBounds.Full.HOLD;
     }
 
     /**
@@ -970,26 +1033,39 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     }
 
     /**
-     * The send of a publish to the one offline kept session chosen to keep a shared group's message (no member on any
-     * node): the only taker of that message, as a group's offline member is on one node.
+     * The send of a publish to one kept session's queue, which tells this node's count of the queue when JetStream
+     * answered it; {@code group}: to the one offline kept session chosen to keep a shared group's message (no member
+     * on any node), the only taker of that message, as a group's offline member is on one node.
      */
-    private static final class GroupShare extends Routing {
+    private static final class KeptShare extends Routing {
         private final Routing of;
+        final boolean group;
+        volatile Runnable answered;
 
-        GroupShare(Routing of) {
+        KeptShare(Routing of, boolean group) {
             super(0, null, of.deadlineMillis, of.canRefuse);
             this.of = of;
+            this.group = group;
         }
-
 
         @Override
         public void sent() {
+            tell();
             of.sent();
         }
 
         @Override
         public void refused() {
+            tell();
             of.refused();
+        }
+
+        private void tell() {
+            Runnable a = answered;
+            if (a != null) {
+                answered = null;
+                a.run();
+            }
         }
     }
 
@@ -1026,7 +1102,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         if (target.startsWith(ClusterSessions.SUBJECT) && atBound(why) && sessions.dropsWhenFull(target)) {
             // an offline persistent session with a full queue: dropped for it alone, as on one node
             broker.stats().dropped(io.sluice.server.broker.BrokerStats.Drop.OFFLINE_QUEUE_FULL);
-            if (waiter instanceof GroupShare g && g.canRefuse) {
+            if (waiter instanceof KeptShare g && g.group && g.canRefuse) {
                 // a shared group's message it alone was to keep goes nowhere: a publisher that can be told is refused
                 // (MQTT 5 0x97), as one node refuses it when the group's offline member it picked is full
                 log.debug("cluster: a message of a shared group whose only members are offline sessions went to {}, "
@@ -1893,6 +1969,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             Thread.currentThread().interrupt();
         }
         lanes.close();
+        keptBounds.close();
+        keptCounts.shutdownNow();
         reporter.shutdownNow();
         beats.shutdownNow();
         retries.shutdownNow();
