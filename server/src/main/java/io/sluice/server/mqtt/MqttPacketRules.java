@@ -381,6 +381,16 @@ public final class MqttPacketRules {
             }
         }
 
+        /** Two bytes, the length of {@code field}; its name is made only for the error (every PUBLISH passes here). */
+        private int length(String field) {
+            if (2 > end - pos) {
+                need(2, field + " length");
+            }
+            int v = buf.getUnsignedShort(pos);
+            pos += 2;
+            return v;
+        }
+
         int u8(String field) {
             need(1, field);
             return buf.getUnsignedByte(pos++);
@@ -415,7 +425,7 @@ public final class MqttPacketRules {
 
         /** Two-byte length, then that many bytes, all inside the bound. */
         int lengthPrefixed(String field) {
-            int length = u16(field + " length");
+            int length = length(field);
             if (length > end - pos) {
                 throw new Overrun(field + " length " + length + " runs past the end of the "
                         + (inProperties ? "property list" : "packet") + " (" + (end - pos) + " bytes left)");
