@@ -55,7 +55,10 @@ final class KeptQueueBounds {
         final long deadlineMillis;
         /** The only taker of its message (a shared group's, no member on any node but this offline session). */
         final boolean onlyTaker;
-        /** Sends it; runs its argument once JetStream answered (took it, or it was given up). */
+        /**
+         * Sends it, under the subject's lock (so sends reach the lanes in order): it must not block, and runs its
+         * argument once JetStream answered (took it, or it was given up).
+         */
         final Consumer<Runnable> out;
         /** Tells its publisher that it was dropped for the session (as if it went). */
         final Runnable dropped;
@@ -191,7 +194,9 @@ final class KeptQueueBounds {
             if (q.known >= 0 && q.known + unsettled < most && unsettled < each) {
                 take(q);
                 q.admitted++;
-                after.add(() -> s.out.accept(() -> answered(q)));
+                // under the lock: sends to one subject reach the lanes in the order they came, whichever thread drains
+                // (the publisher's, or the reads'); a lane never calls its waiters back from within a send
+                s.out.accept(() -> answered(q));
                 continue;
             }
             long nowMillis = System.currentTimeMillis();

@@ -76,6 +76,32 @@ class KeptQueueBoundsTest {
         assertEquals(0, bounds.waiting());
     }
 
+    /** A publisher's sends go out in its order while reads come back on their own thread and let earlier ones go. */
+    @Test
+    void sendsGoOutInTheOrderTheyCameWhileReadsComeBackOnTheirOwnThread() {
+        Stream stream = new Stream();
+        List<Integer> out = new CopyOnWriteArrayList<>();
+        List<String> told = new CopyOnWriteArrayList<>();
+        KeptQueueBounds bounds = new KeptQueueBounds(s -> {
+            Thread.sleep(1); // a JetStream round trip
+            return 0;
+        }, thread(), () -> 1_000_000, () -> 500, (s, send, full, now) -> KeptQueueBounds.Full.HOLD);
+        int n = 2000;
+        for (int i = 0; i < n; i++) {
+            int seq = i;
+            bounds.send(SUBJECT, send(false, answered -> {
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000); // a send takes its time
+                out.add(seq);
+                answered.run();
+            }, told, "m" + i));
+        }
+        await(() -> out.size() == n, "every send out, got " + out.size());
+        for (int i = 0; i < n; i++) {
+            assertEquals(i, out.get(i), "in the order they came, at " + i);
+        }
+        assertTrue(bounds.reads() > 1, "reads came back in between: " + bounds.reads());
+    }
+
     @Test
     void aHeldSendGoesOnceAReadFindsRoomAndWhatCameAfterItWaitsBehindIt() {
         Stream stream = new Stream();
