@@ -838,6 +838,11 @@ final class ClusterSessions implements AutoCloseable {
         private final LaneOrder<io.nats.client.Message> order = new LaneOrder<>(holdNanos, Math.max(0, maxQueued - 1),
                 "for one persistent session: below --max-queued-messages; raise it");
         JetStreamSubscription sub;
+        /**
+         * The stream sequences of the messages this feed has and has not yet acknowledged (held, waiting for room, or in
+         * the session's queue): a consumer made anew hands them again, and the feed passes over them.
+         */
+        final java.util.Set<Long> inHand = ConcurrentHashMap.newKeySet();
         /** The stream sequence up to which the session's previous consumer handed messages out (0: none). */
         volatile long handedUpTo;
         boolean pumping;
@@ -849,6 +854,11 @@ final class ClusterSessions implements AutoCloseable {
         }
 
         void arrived(io.nats.client.Message msg) {
+            if (msg.isJetStream() && !inHand.add(msg.metaData().streamSequence())) {
+                // handed again (a consumer made anew when NATS came back) while this feed has it: its first copy is
+                // the one acknowledged, by stream sequence, when the client acknowledges it
+                return;
+            }
             synchronized (this) {
                 Headers h = msg.getHeaders();
                 order.arrived(h == null ? null : h.getFirst(SendLanes.ORDER_HEADER), msg, System.nanoTime(),
@@ -926,14 +936,17 @@ final class ClusterSessions implements AutoCloseable {
                 } catch (RuntimeException e) {
                     log.warn("cluster: dropping a malformed message of session {} ({})", session.clientId(), e.toString());
                     msg.term();
+                    done(msg);
                     synchronized (this) {
                         waiting.pollFirst();
                     }
                     continue;
                 }
                 // a message a shared group gave the session while it was offline names the group
-                if (!broker.deliverKept(session, m, NatsCluster.servedGroups(msg), handed.again(), msg::ack,
-                        this::pump)) {
+                if (!broker.deliverKept(session, m, NatsCluster.servedGroups(msg), handed.again(), () -> {
+                    msg.ack();
+                    done(msg);
+                }, this::pump)) {
                     return; // parked; pump() runs again once the queue has room
                 }
                 synchronized (this) {
@@ -941,20 +954,23 @@ final class ClusterSessions implements AutoCloseable {
                 }
             }
         }
-    }
 
-    /** A message JetStream handed a feed, and whether it was handed it before. */
-    private record Handed(io.nats.client.Message msg, boolean again) {
-    }
+        /** The feed no longer has {@code msg}: acknowledged (or ended) to JetStream. */
+        private void done(io.nats.client.Message msg) {
+            if (msg.isJetStream()) {
+                inHand.remove(msg.metaData().streamSequence());
+            }
+        }
 
-    private void startFeed(String hash, Session s) {
-        String durable = durable(hash);
-        Feed feed = new Feed(hash, s);
-        try {
+        /** Its consumer, made anew: what it hands that this feed already has is passed over ({@link #inHand}). */
+        void subscribe() throws IOException, JetStreamApiException {
+            String durable = durable(hash);
             try {
-                // what the previous consumer handed out (to this session's previous connection, on any node): the
-                // fresh one counts its deliveries from one, so the feed flags these as repeats itself
-                feed.handedUpTo = jsm.getConsumerInfo(STREAM, durable).getDelivered().getStreamSequence();
+                // what the previous consumer handed out (to this session's previous connection, on any node, or to this
+                // one before NATS went away): the fresh one counts its deliveries from one, so the feed flags these as
+                // repeats itself
+                handedUpTo = Math.max(handedUpTo,
+                        jsm.getConsumerInfo(STREAM, durable).getDelivered().getStreamSequence());
                 // a fresh consumer: on a work-queue stream it starts from every message not yet acknowledged, which
                 // is exactly what the session still has to get (a previous holder's in-flight ones first)
                 jsm.deleteConsumer(STREAM, durable);
@@ -967,16 +983,63 @@ final class ClusterSessions implements AutoCloseable {
                     .ackWait(ACK_WAIT)
                     .maxAckPending(maxQueued)
                     .build();
-            feeds.put(hash, feed);
             // jnats subscribes to the consumer's deliver subject before it creates the consumer: a push consumer
             // created first would push into a subject nobody listens to yet, and what it pushed there would only
             // come again after the ack wait
-            feed.sub = js.subscribe(SUBJECT + hash, dispatcher, feed::arrived, false,
+            sub = js.subscribe(SUBJECT + hash, dispatcher, this::arrived, false,
                     PushSubscribeOptions.builder().stream(STREAM).configuration(config).build());
+        }
+    }
+
+    /** A message JetStream handed a feed, and whether it was handed it before. */
+    private record Handed(io.nats.client.Message msg, boolean again) {
+    }
+
+    private void startFeed(String hash, Session s) {
+        Feed feed = new Feed(hash, s);
+        try {
+            feeds.put(hash, feed);
+            feed.subscribe();
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             feeds.remove(hash, feed);
             log.warn("cluster: client {} is connected but its kept messages cannot be read from JetStream ({}); they "
                     + "are delivered when it reconnects", s.clientId(), e.toString());
+        }
+    }
+
+    /**
+     * NATS is back: every feed's consumer is made anew. A message JetStream pushed to a feed in the moment NATS went
+     * away, and that never arrived, counts as handed out: the old consumer would hand it again only after the ack wait
+     * (an hour), while the feed held what follows it in its lane. A fresh consumer on a work-queue stream starts from
+     * every message not yet acknowledged, so it comes at once; what the feed already has is passed over by stream
+     * sequence, and acknowledged when its client acknowledges it.
+     */
+    void natsBack() {
+        for (Feed f : feeds.values()) {
+            worker.execute(() -> refeed(f));
+        }
+    }
+
+    /** On the worker: {@code f}'s consumer made anew, tried again every 2 s while JetStream does not answer. */
+    private void refeed(Feed f) {
+        if (closed || f.stopped || feeds.get(f.hash) != f) {
+            return;
+        }
+        try {
+            if (f.sub != null) {
+                try {
+                    dispatcher.unsubscribe(f.sub);
+                } catch (RuntimeException e) {
+                    // gone with the connection already
+                }
+            }
+            f.subscribe();
+            log.info("client {}: its kept messages are read through a consumer made anew now that NATS is back",
+                    f.session.clientId());
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            if (!closed) {
+                worker.schedule(() -> refeed(f), 2, TimeUnit.SECONDS);
+            }
         }
     }
 

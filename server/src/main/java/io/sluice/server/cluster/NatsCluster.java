@@ -449,6 +449,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 natsAway.set(false);
                 log.info("cluster: NATS is back at {}; catching up", shown(List.of(String.valueOf(nats.getConnectedUrl()))));
                 kvWriter.execute(this::catchUp);
+                // a kept session's message pushed as NATS went away would otherwise wait for its consumer's ack wait
+                sessions.natsBack();
             }
             default -> {
             }

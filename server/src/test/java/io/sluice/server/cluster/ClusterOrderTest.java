@@ -319,6 +319,54 @@ class ClusterOrderTest {
         }
     }
 
+    /**
+     * A parked session's queue (3,000 QoS 1 messages kept in JetStream) fed to it on the other node when it resumes, and
+     * NATS killed with SIGKILL and started again mid-feed: every message arrives within 30 s of NATS being back, well
+     * under the session consumer's ack wait (an hour), each in publish order, a repeat with DUP. A message JetStream
+     * pushed to the feed as NATS went away counts as handed out and would come again only after the ack wait: the
+     * node makes the feed's consumer anew when NATS is back, passing over what the feed already has.
+     */
+    @Test
+    void aParkedSessionFedWhileNatsRestartsGetsEveryMessageWellBeforeTheAckWait() throws Exception {
+        NatsServer nats = cluster.nats();
+        Sluice n1 = cluster.node("pf1", "max-queued-messages", "5000");
+        Sluice n2 = cluster.node("pf2", "max-queued-messages", "5000");
+        org.eclipse.paho.client.mqttv3.MqttConnectOptions options = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+        options.setCleanSession(false);
+        options.setMqttVersion(org.eclipse.paho.client.mqttv3.MqttConnectOptions.MQTT_VERSION_3_1_1);
+        org.eclipse.paho.client.mqttv3.MqttAsyncClient first = new org.eclipse.paho.client.mqttv3.MqttAsyncClient(
+                "tcp://127.0.0.1:" + n2.urls().mqttPort(), "parked-feed",
+                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+        first.connect(options).waitForCompletion(10_000);
+        first.subscribe("parked/x", 1).waitForCompletion(10_000);
+        first.disconnect().waitForCompletion(10_000);
+        first.close();
+        io.sluice.server.broker.SessionId id = new io.sluice.server.broker.SessionId("mqtt", "parked-feed");
+        await(() -> n1.server().cluster().offlineSince(id) > 0, "node 1 to see the session offline");
+
+        int n = 3000;
+        Set<Integer> acked = ClusterFixture.publishInBackground(publisher(n1, "pf-pub"), "parked/x", n, 64);
+        await(() -> acked.size() == n, "every PUBACK, got " + acked.size(), 60);
+
+        Arrivals arrivals = new Arrivals();
+        org.eclipse.paho.client.mqttv3.MqttAsyncClient back = new org.eclipse.paho.client.mqttv3.MqttAsyncClient(
+                "tcp://127.0.0.1:" + n1.urls().mqttPort(), "parked-feed",
+                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+        back.setCallback(arrivals);
+        back.connect(options).waitForCompletion(10_000);
+        cluster.closeLater(() -> {
+            back.disconnectForcibly(2_000);
+            back.close();
+        });
+        await(() -> arrivals.firstSeen("parked/x").size() >= 300, "the first 300 of the queue");
+        nats.kill();
+        nats.restart();
+        await(() -> arrivals.firstSeen("parked/x").size() == n, "every message within 30 s of NATS being back, got "
+                + arrivals.firstSeen("parked/x").size(), 30);
+        assertInOrder(n, arrivals.firstSeen("parked/x"), "parked/x");
+        arrivals.assertRepeatsFlagged("parked/x");
+    }
+
     /** What a Paho subscriber got, per topic, in arrival order, each with its DUP flag. */
     private static final class Arrivals implements org.eclipse.paho.client.mqttv3.MqttCallback {
         private final Map<String, List<int[]>> got = new ConcurrentHashMap<>();
