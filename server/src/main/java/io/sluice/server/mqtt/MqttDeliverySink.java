@@ -50,6 +50,9 @@ import java.util.concurrent.Executor;
  * buffer would pass {@link #BATCH_BYTES}: one buffer, one pass down the pipeline and one entry in the socket's
  * outbound buffer per drain instead of one per delivery. A delivery with properties, a PUBREL, and every
  * delivery to a connection with permessage-deflate or a test probe (which sees each packet) goes on its own.
+ * A drain that carries one QoS 0 delivery of a message's own topic and payload (a fan-out's, at a steady rate)
+ * writes the bytes the other subscribers of the message on this event loop write too, encoded once
+ * ({@link SharedPublishes}).
  *
  * <p>Until the CONNACK is out, deliveries (the resent window of a resumed session) wait here, so the client
  * sees CONNACK first; they are bounded by the in-flight window because the queue drains nothing more while
@@ -72,6 +75,14 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     /** Deliveries encoded back to back ({@link #encodedOut}) and not yet written to the pipeline; null when none. */
     private ByteBuf pending;
     private int pendingHeadroom;
+    /**
+     * The drain's first delivery while it is its only one, when its bytes are every subscriber's
+     * ({@link SharedPublishes}): a duplicate of the loop's one encoding, framed over WebSocket; null otherwise.
+     * A second delivery copies its packet into {@link #pending} and goes behind it.
+     */
+    private ByteBuf shared;
+    /** The MQTT packet's bytes at the end of {@link #shared} (behind the frame header over WebSocket). */
+    private int sharedPacketBytes;
 
     /**
      * Bytes of encoded deliveries held at most before they go down the pipeline, where the channel's writability
@@ -206,6 +217,16 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         boolean v5 = connection.isV5();
         int topicBytes = ByteBufUtil.utf8Bytes(topic);
         int size = MqttPublishEncoder.size(topicBytes, d.qos(), v5, payload.length);
+        if (shared == null && pending == null && d.qos() == 0 && !d.duplicate() && topic == d.message().topic()
+                && payload == d.message().payload() && size <= BATCH_BYTES && connection.channel.eventLoop().inEventLoop()) {
+            int headroom = encodedOut.handler() instanceof FramePayloadCodec ? FramePayloadCodec.HEADROOM : 0;
+            shared = SharedPublishes.get(encodedOut.alloc(), d.message(), d.retainFlag(), v5, headroom, topicBytes, size);
+            sharedPacketBytes = size;
+            return;
+        }
+        if (shared != null) {
+            unshare();
+        }
         if (pending != null && pending.writerIndex() - pendingHeadroom + size > BATCH_BYTES) {
             writePending();
         }
@@ -229,6 +250,11 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     private void writePending() {
         ByteBuf b = pending;
         if (b == null) {
+            if (shared != null) {
+                b = shared;
+                shared = null;
+                encodedOut.write(b);
+            }
             return;
         }
         pending = null;
@@ -238,11 +264,34 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         encodedOut.write(b);
     }
 
+    /**
+     * A second delivery follows the {@link #shared} one in this drain: its packet is copied into {@link #pending}
+     * (without the frame header), so the drain's deliveries still go as one buffer and one frame.
+     */
+    private void unshare() {
+        ByteBuf s = shared;
+        shared = null;
+        try {
+            pendingHeadroom = encodedOut.handler() instanceof FramePayloadCodec ? FramePayloadCodec.HEADROOM : 0;
+            int packet = sharedPacketBytes;
+            pending = encodedOut.alloc().ioBuffer(pendingHeadroom + Math.max(FIRST_BUFFER_BYTES, 2 * packet));
+            pending.writerIndex(pendingHeadroom);
+            pending.readerIndex(pendingHeadroom);
+            pending.writeBytes(s, s.writerIndex() - packet, packet);
+        } finally {
+            s.release();
+        }
+    }
+
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         if (pending != null) {
             pending.release();
             pending = null;
+        }
+        if (shared != null) {
+            shared.release();
+            shared = null;
         }
     }
 
