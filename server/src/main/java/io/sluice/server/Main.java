@@ -73,7 +73,7 @@ public final class Main {
         if (warmUp && settings.get(Settings.WARM_UP) > 0) {
             WarmUp.Result w = WarmUp.run(settings, java.time.Duration.ofMillis(settings.get(Settings.WARM_UP)));
             io.sluice.server.events.Logs.get(Main.class).info("warmed up in {} ms: {} messages through a private broker{}",
-                    w.millis(), w.messages(), w.settled() ? "" : " (the time ran out before its rate settled)");
+                    w.millis(), w.messages(), w.settled() ? "" : " (the time ran out before the JIT settled)");
         }
         Sluice sluice;
         try {

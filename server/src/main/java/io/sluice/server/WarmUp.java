@@ -39,6 +39,8 @@ import io.netty.handler.codec.mqtt.MqttVersion;
 import io.sluice.server.config.Settings;
 import io.sluice.server.events.Logs;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,20 +52,29 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Runs the publish path before the broker serves: a private broker on ephemeral loopback ports (memory only,
  * nobody else can reach it) carries MQTT traffic from clients in this JVM, over WebSocket and TCP, QoS 1 point to
- * point and QoS 0 through a wildcard, until the rate it delivers stops rising or the time is up; then it is closed
- * and the real broker starts. The JIT's code is the JVM's, so the real broker's first clients find part of the
- * publish path compiled instead of starting in the interpreter while the compiler threads take the same cores.
+ * point and QoS 0 through a wildcard, in rounds of new clients on new topics, until the JIT's compiler threads are
+ * nearly idle or the time is up; then it is closed and the real broker starts. The JIT's code is the JVM's, so the
+ * real broker's first clients find the publish path compiled instead of starting in the interpreter while the
+ * compiler threads take the same cores.
  *
- * <p>Only part: the clients here are not the real ones (their own codecs run in this JVM, their sockets are NIO),
- * so some compiled methods meet other types and paths when the real traffic comes and are compiled again; on the
- * 2-core test machine the JIT went on compiling for about 14 s of this traffic before it settled (figures:
- * benchmarks/analysis.md). Opt-in ({@code --warm-up}), for the command line's start only: an embedded broker's
- * start stays fast, and a test's JVM warms up on the tests.
+ * <p>Rounds of new clients, because compiled code is specialised to what it has seen: a warm-up whose few clients
+ * stayed connected left compiled code in which a new connection's and a new topic's first-use branches had never
+ * been taken, and the real broker's first clients, all new, threw that code away in their first milliseconds
+ * (benchmarks/analysis.md). The clients here are still not the real ones (their own codecs run in this JVM, their
+ * sockets are NIO), so some compiled methods meet other paths when the real traffic comes. Opt-in
+ * ({@code --warm-up}), for the command line's start only: an embedded broker's start stays fast, and a test's JVM
+ * warms up on the tests.
  */
 final class WarmUp {
     private static final String TOPIC = "sluice-warm-up/";
-    /** QoS 1 messages a publisher has unacknowledged at most. */
-    private static final int WINDOW = 32;
+    /** QoS 1 messages a publisher has unacknowledged at most, by publisher: single messages to batches. */
+    private static final int[] WINDOWS = {32, 1, 8, 32};
+    /** Point-to-point pairs per round. */
+    private static final int PAIRS = 4;
+    /** How long one round's clients publish before they go and new ones come. */
+    private static final long ROUND = 1_000;
+    /** The compiler threads' share of one core, in percent, under which an interval counts as quiet. */
+    private static final long JIT_QUIET_PERCENT = 10;
     /** How often the rate of delivery is read. */
     private static final long INTERVAL = 500;
     /** Messages a warm-up carries at least before it may end (thresholds of the optimising compiler passed). */
@@ -116,48 +127,50 @@ final class WarmUp {
     private boolean traffic(Settings settings, Duration budget) {
         long deadline = System.nanoTime() + budget.toNanos();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
         try (SluiceServer server = SluiceServer.start(settings)) {
-            List<Channel> channels = new ArrayList<>();
             int ws = server.port("http");
             int tcp = server.port("mqtt");
-            // point to point over WebSocket and TCP at QoS 1; a wildcard subscriber gets everything at QoS 0
-            int pairs = 4;
-            CountDownLatch subscribed = new CountDownLatch(pairs + 1);
-            channels.add(connect(group, tcp, -1, "wild", TOPIC + "#", MqttQoS.AT_MOST_ONCE, subscribed));
-            for (int i = 0; i < pairs; i++) {
-                int port = i % 2 == 0 ? ws : tcp;
-                boolean webSocket = i % 2 == 0;
-                channels.add(connect(group, port, webSocket ? 1 : -1, "s" + i, TOPIC + i, MqttQoS.AT_LEAST_ONCE, subscribed));
-            }
-            if (!subscribed.await(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())), TimeUnit.MILLISECONDS)) {
-                return false;
-            }
-            for (int i = 0; i < pairs; i++) {
-                int port = i % 2 == 0 ? ws : tcp;
-                channels.add(connect(group, port, i % 2 == 0 ? 1 : -1, "p" + i, TOPIC + i, null, null));
-            }
-            // settled: the rate of delivery has stopped rising (the hot path runs compiled code), two intervals running
             long last = delivered.get();
+            long lastJit = watchJit ? jit.getTotalCompilationTime() : 0;
             long best = 0;
-            int flat = 0;
-            boolean settled = false;
-            while (System.nanoTime() < deadline) {
-                Thread.sleep(Math.min(INTERVAL, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
-                long now = delivered.get();
-                long rate = now - last;
-                last = now;
-                flat = rate * 10 <= best * 11 ? flat + 1 : 0;
-                best = Math.max(best, rate);
-                if (flat >= 2 && now >= MIN_MESSAGES) {
-                    settled = true;
-                    break;
+            int quiet = 0;
+            for (int round = 0; System.nanoTime() < deadline; round++) {
+                List<Channel> channels = connectRound(group, ws, tcp, round, deadline);
+                if (channels == null) {
+                    return false;
+                }
+                long roundEnd = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ROUND));
+                try {
+                    while (System.nanoTime() < roundEnd) {
+                        Thread.sleep(Math.min(INTERVAL, Math.max(1, TimeUnit.NANOSECONDS.toMillis(roundEnd - System.nanoTime()))));
+                        long now = delivered.get();
+                        long rate = now - last;
+                        last = now;
+                        boolean flat;
+                        if (watchJit) {
+                            // settled: the compiler threads are nearly idle (the publish path runs compiled code)
+                            long compiled = jit.getTotalCompilationTime();
+                            flat = (compiled - lastJit) * 100 <= INTERVAL * JIT_QUIET_PERCENT;
+                            lastJit = compiled;
+                        } else {
+                            // without the JIT's clock: the rate of delivery has stopped rising
+                            flat = rate * 10 <= best * 11;
+                            best = Math.max(best, rate);
+                        }
+                        quiet = flat ? quiet + 1 : 0;
+                        if (quiet >= 2 && now >= MIN_MESSAGES) {
+                            return true;
+                        }
+                    }
+                } finally {
+                    for (Channel ch : channels) {
+                        ch.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+                    }
                 }
             }
-            stopping = true;
-            for (Channel ch : channels) {
-                ch.close();
-            }
-            return settled;
+            return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -168,19 +181,49 @@ final class WarmUp {
     }
 
     /**
-     * One client: a subscriber to {@code filter} when {@code qos} is given, else a publisher to {@code topic}
-     * keeping {@link #WINDOW} QoS 1 messages unacknowledged. {@code webSocket} 1 goes over WebSocket.
+     * One round's clients, all new: point-to-point pairs over WebSocket and TCP at QoS 1 on topics no earlier round
+     * used, publishers with different windows (one message at a time to 32), and a wildcard subscriber
+     * that gets everything at QoS 0. New clients and topics every round, because a real broker's first clients are
+     * new connections on new topics: the first-use branches (a session's first queue, a topic's first counter, a
+     * pipeline's first read) are then in the compiled code's profile instead of traps that throw it away.
+     * Null when the subscriptions were not confirmed in time.
      */
-    private Channel connect(EventLoopGroup group, int port, int webSocket, String id, String topic, MqttQoS qos,
-                            CountDownLatch subscribed) throws InterruptedException {
-        Client client = new Client("sluice-warm-up-" + id, topic, qos, subscribed);
+    private List<Channel> connectRound(EventLoopGroup group, int ws, int tcp, int round, long deadline) throws InterruptedException {
+        List<Channel> channels = new ArrayList<>();
+        String prefix = TOPIC + round + "/";
+        CountDownLatch subscribed = new CountDownLatch(PAIRS + 1);
+        channels.add(connect(group, tcp, false, "w" + round, TOPIC + "#", MqttQoS.AT_MOST_ONCE, 0, subscribed));
+        for (int i = 0; i < PAIRS; i++) {
+            channels.add(connect(group, i % 2 == 0 ? ws : tcp, i % 2 == 0, "s" + round + "-" + i, prefix + i,
+                    MqttQoS.AT_LEAST_ONCE, 0, subscribed));
+        }
+        if (!subscribed.await(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())), TimeUnit.MILLISECONDS)) {
+            for (Channel ch : channels) {
+                ch.close();
+            }
+            return null;
+        }
+        for (int i = 0; i < PAIRS; i++) {
+            int window = WINDOWS[(i + round) % WINDOWS.length];
+            channels.add(connect(group, i % 2 == 0 ? ws : tcp, i % 2 == 0, "p" + round + "-" + i, prefix + i, null, window, null));
+        }
+        return channels;
+    }
+
+    /**
+     * One client: a subscriber to {@code filter} when {@code qos} is given, else a publisher to {@code topic}
+     * keeping {@code window} QoS 1 messages unacknowledged.
+     */
+    private Channel connect(EventLoopGroup group, int port, boolean webSocket, String id, String topic, MqttQoS qos,
+                            int window, CountDownLatch subscribed) throws InterruptedException {
+        Client client = new Client("sluice-warm-up-" + id, topic, qos, window, subscribed);
         Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline p = ch.pipeline();
-                        if (webSocket > 0) {
+                        if (webSocket) {
                             p.addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
                                     new WebSocketClientProtocolHandler(URI.create("ws://127.0.0.1:" + port + "/mqtt"),
                                             WebSocketVersion.V13, "mqtt", false, new DefaultHttpHeaders(), 65536),
@@ -197,12 +240,14 @@ final class WarmUp {
         private final String topic;
         private final MqttQoS subscribeQos;
         private final CountDownLatch subscribed;
+        private final int window;
         private final ByteBuf payload = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(new byte[64]));
         private int packetId;
         private int unacknowledged;
 
-        Client(String clientId, String topic, MqttQoS subscribeQos, CountDownLatch subscribed) {
+        Client(String clientId, String topic, MqttQoS subscribeQos, int window, CountDownLatch subscribed) {
             this.clientId = clientId;
+            this.window = window;
             this.topic = topic;
             this.subscribeQos = subscribeQos;
             this.subscribed = subscribed;
@@ -265,7 +310,7 @@ final class WarmUp {
             if (stopping) {
                 return;
             }
-            while (unacknowledged < WINDOW) {
+            while (unacknowledged < window) {
                 packetId = packetId % 65_535 + 1;
                 unacknowledged++;
                 ctx.write(MqttMessageBuilders.publish().topicName(topic).qos(MqttQoS.AT_LEAST_ONCE).messageId(packetId)
