@@ -367,6 +367,71 @@ class ClusterOrderTest {
         arrivals.assertRepeatsFlagged("parked/x");
     }
 
+    /**
+     * Messages JetStream pushed to a kept session's feed in the moment its node's link to NATS broke, and that never
+     * arrived, count as handed out: the session's consumer would hand them again only after its ack wait (an hour).
+     * Node 1's link to NATS drops what NATS sends (a proxy swallows it) while 50 messages for the session, connected
+     * there, are published on node 2 and pushed into the hole; then the link breaks and comes back: all 50 reach the
+     * client within 30 s, in publish order, because the node makes the feed's consumer anew when NATS is back.
+     */
+    @Test
+    void whatAKeptSessionsFeedLostAsNatsWentAwayComesWhenItIsBack() throws Exception {
+        NatsServer nats = cluster.nats();
+        int natsPort = Integer.parseInt(nats.url().substring(nats.url().lastIndexOf(':') + 1));
+        TcpCut link = cluster.closeLater(new TcpCut(natsPort));
+        Sluice n1 = cluster.node(List.of("nats://127.0.0.1:" + link.port()), "sw1");
+        Sluice n2 = cluster.node("sw2");
+        Arrivals arrivals = new Arrivals();
+        org.eclipse.paho.client.mqttv3.MqttAsyncClient sub = new org.eclipse.paho.client.mqttv3.MqttAsyncClient(
+                "tcp://127.0.0.1:" + n1.urls().mqttPort(), "swallowed-feed",
+                new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+        sub.setCallback(arrivals);
+        org.eclipse.paho.client.mqttv3.MqttConnectOptions options = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+        options.setCleanSession(false);
+        options.setMqttVersion(org.eclipse.paho.client.mqttv3.MqttConnectOptions.MQTT_VERSION_3_1_1);
+        sub.connect(options).waitForCompletion(10_000);
+        cluster.closeLater(() -> {
+            sub.disconnectForcibly(2_000);
+            sub.close();
+        });
+        sub.subscribe("swallowed/x", 1).waitForCompletion(10_000);
+        io.sluice.server.broker.SessionId id = new io.sluice.server.broker.SessionId("mqtt", "swallowed-feed");
+        String durable = "s-" + ClusterSessions.hash(id);
+        try (io.nats.client.Connection watch = io.nats.client.Nats.connect(nats.url())) {
+            io.nats.client.JetStreamManagement jsm = watch.jetStreamManagement();
+            await(() -> n2.server().cluster().recordedSession(id) != null
+                    && !n2.server().cluster().recordedSession(id).subscriptions().isEmpty()
+                    && pushBound(jsm, durable), "node 2 to know the session, its feed's consumer bound on node 1");
+            link.swallow();
+            int n = 50;
+            Set<Integer> acked = ClusterFixture.publishInBackground(publisher(n2, "sw-pub"), "swallowed/x", n, 64);
+            await(() -> acked.size() == n, "every PUBACK, got " + acked.size());
+            await(() -> ackPending(jsm, durable) == n, "JetStream to push all " + n + " into the hole");
+            assertEquals(List.of(), arrivals.firstSeen("swallowed/x"), "none through the hole");
+            link.cut();
+            link.heal();
+            await(() -> arrivals.firstSeen("swallowed/x").size() == n, "every message within 30 s of NATS being "
+                    + "back (the ack wait is an hour), got " + arrivals.firstSeen("swallowed/x").size(), 30);
+            assertInOrder(n, arrivals.firstSeen("swallowed/x"), "swallowed/x");
+        }
+    }
+
+    private static boolean pushBound(io.nats.client.JetStreamManagement jsm, String durable) {
+        try {
+            return jsm.getConsumerInfo(ClusterSessions.STREAM, durable).isPushBound();
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static long ackPending(io.nats.client.JetStreamManagement jsm, String durable) {
+        try {
+            return jsm.getConsumerInfo(ClusterSessions.STREAM, durable).getNumAckPending();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
     /** What a Paho subscriber got, per topic, in arrival order, each with its DUP flag. */
     private static final class Arrivals implements org.eclipse.paho.client.mqttv3.MqttCallback {
         private final Map<String, List<int[]>> got = new ConcurrentHashMap<>();

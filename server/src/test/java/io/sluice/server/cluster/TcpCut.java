@@ -19,6 +19,7 @@ final class TcpCut implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile boolean cut;
+    private volatile boolean swallow;
     private volatile boolean closed;
 
     TcpCut(int targetPort) throws IOException {
@@ -44,6 +45,15 @@ final class TcpCut implements AutoCloseable {
 
     void heal() {
         cut = false;
+        swallow = false;
+    }
+
+    /**
+     * What the target sends is read and dropped, the connections left open, until {@link #cut} (or {@link #heal}): a
+     * link that loses what is on its way to the client in the moment before it breaks.
+     */
+    void swallow() {
+        swallow = true;
     }
 
     private void accept() {
@@ -62,19 +72,22 @@ final class TcpCut implements AutoCloseable {
                 Socket out = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 open.add(in);
                 open.add(out);
-                pipe(in, out);
-                pipe(out, in);
+                pipe(in, out, false);
+                pipe(out, in, true);
             } catch (IOException e) {
                 closeQuietly(in);
             }
         }
     }
 
-    private void pipe(Socket from, Socket to) {
+    private void pipe(Socket from, Socket to, boolean fromTarget) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16 * 1024];
             try (InputStream i = from.getInputStream(); OutputStream o = to.getOutputStream()) {
                 for (int n; (n = i.read(buf)) >= 0; ) {
+                    if (fromTarget && swallow) {
+                        continue;
+                    }
                     o.write(buf, 0, n);
                     o.flush();
                 }
