@@ -344,6 +344,9 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         return t;
     }
 
+    /** How long a start waits for NATS to answer, and then for JetStream to take the stream and buckets. */
+    private static final int START_SECONDS = 30;
+
     /**
      * Connect to NATS and create (or join) the stream and buckets; the broker hears of nothing yet. Throws, saying
      * what to do, when NATS cannot be reached or has no JetStream.
@@ -370,14 +373,30 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 .connectionListener((conn, event) -> holder.event(event));
         NatsAuth.apply(settings, options);
         Connection nats;
-        try {
-            nats = Nats.connect(options.build());
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot reach NATS at " + shown(urls) + " (" + e.getMessage()
-                    + "); start nats-server with JetStream (nats-server -js) or correct --cluster-nats", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while connecting to NATS", e);
+        // a NATS server starting, or a machine busy for a moment, may not answer within one connection timeout: tried
+        // again for as long as the stream and buckets are waited for (below), then the start fails saying why
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
+        while (true) {
+            try {
+                nats = Nats.connect(options.build());
+                break;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot reach NATS at " + shown(urls) + " (" + e.getMessage()
+                            + "); start nats-server with JetStream (nats-server -js) or correct --cluster-nats", e);
+                }
+                log.info("cluster: NATS at {} not reachable yet ({}); trying again for up to {} s", shown(urls),
+                        e.getMessage(), START_SECONDS);
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while connecting to NATS", ie);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while connecting to NATS", e);
+            }
         }
         try {
             NatsCluster cluster = create(settings, broker, node, nats);
@@ -398,7 +417,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      */
     private static NatsCluster create(Settings settings, Broker broker, String node, Connection nats)
             throws IOException, JetStreamApiException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
         while (true) {
             try {
                 return new NatsCluster(settings, broker, node, nats);

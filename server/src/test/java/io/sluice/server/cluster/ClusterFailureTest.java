@@ -276,6 +276,30 @@ class ClusterFailureTest {
         }
     }
 
+    /**
+     * A node whose NATS does not answer as it starts (its link cut, as a NATS server still starting or a machine busy
+     * for a moment would) keeps trying and joins the cluster once NATS answers, instead of failing its start.
+     */
+    @Test
+    void aNodeStartedWhileNatsDoesNotAnswerJoinsOnceItDoes() throws Exception {
+        NatsServer nats = cluster.nats();
+        TcpCut link = cluster.closeLater(new TcpCut(Integer.parseInt(nats.url().substring(nats.url().lastIndexOf(':') + 1))));
+        link.cut();
+        java.util.concurrent.CompletableFuture<Sluice> starting = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> cluster.node(List.of("nats://127.0.0.1:" + link.port()), "late1"));
+        await(() -> link.turnedAway() >= 2, "the starting node to try NATS twice");
+        assertTrue(!starting.isDone(), "the start waits for NATS");
+        link.heal();
+        Sluice late = starting.get(60, TimeUnit.SECONDS);
+        Sluice other = cluster.node("late2");
+        Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("late-sub").serverHost("127.0.0.1")
+                .serverPort(late.urls().mqttPort()).buildAsync();
+        sub.connect().join();
+        sub.subscribeWith().topicFilter("late/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
+        await(() -> other.server().cluster().nodesFor("late/x").contains("late1"), "the late node's route on node 2");
+        sub.disconnect().join();
+    }
+
     /** A node back within the node timeout (long here) misses nothing: JetStream kept what was routed to it. */
     @Test
     void aSubscribersNodeKilledMidStreamLosesNoAcknowledgedMessage() throws Exception {

@@ -20,6 +20,7 @@ final class TcpCut implements AutoCloseable {
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile boolean cut;
     private volatile boolean swallow;
+    private final java.util.concurrent.atomic.AtomicInteger turnedAway = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     TcpCut(int targetPort) throws IOException {
@@ -41,6 +42,11 @@ final class TcpCut implements AutoCloseable {
             closeQuietly(s);
         }
         open.clear();
+    }
+
+    /** Connections closed as they came while cut. */
+    int turnedAway() {
+        return turnedAway.get();
     }
 
     void heal() {
@@ -66,6 +72,7 @@ final class TcpCut implements AutoCloseable {
             }
             if (cut) {
                 closeQuietly(in);
+                turnedAway.incrementAndGet();
                 continue;
             }
             try {
