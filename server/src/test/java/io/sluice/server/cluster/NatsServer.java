@@ -53,6 +53,7 @@ public final class NatsServer implements AutoCloseable {
     public static NatsServer start(Path storeDir) throws IOException {
         NatsServer s = new NatsServer(storeDir, List.of());
         s.launch(-1);
+        s.awaitJetStream();
         return s;
     }
 
@@ -79,6 +80,10 @@ public final class NatsServer implements AutoCloseable {
                     "sluice-test", "--cluster", "nats://127.0.0.1:" + route[i], "--routes", String.join(",", routes)));
             s.launch(client[i]);
             servers.add(s);
+        }
+        // JetStream answers once the servers elected a leader among themselves, which takes all of them started
+        for (NatsServer s : servers) {
+            s.awaitJetStream();
         }
         return servers;
     }
@@ -125,6 +130,35 @@ public final class NatsServer implements AutoCloseable {
         // ready for clients once JetStream is up: its log says so before the client port opens
         this.port = got;
         this.process = p;
+    }
+
+    /**
+     * Until JetStream answers a client (a request of the account's JetStream statistics): the client port opens a
+     * moment before, and on a busy machine a node started at once could meet a server that does not answer yet.
+     */
+    private void awaitJetStream() throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            io.nats.client.Options options = new io.nats.client.Options.Builder().server(url())
+                    .connectionTimeout(java.time.Duration.ofSeconds(5)).build();
+            try (io.nats.client.Connection c = io.nats.client.Nats.connect(options)) {
+                c.jetStreamManagement().getAccountStatistics();
+                return;
+            } catch (IOException | io.nats.client.JetStreamApiException | RuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("nats-server's JetStream did not answer within 30 s: " + lines(), e);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
     }
 
     public String url() {
