@@ -68,6 +68,39 @@ class LauncherTest {
     }
 
     /**
+     * A new jar makes a new archive: an archive older than the jar is not mapped (its classes would not match);
+     * that run writes a fresh one when it stops, and the run after it maps that. The jar here is a copy whose
+     * time is set, so the build's jar is left as it is.
+     */
+    @Test
+    void aNewJarGetsANewClassDataArchive(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isRegularFile(JAR), "server/target/sluice.jar is built by mvn package");
+        Assumptions.assumeTrue(feature(pathJava()) < 25, "Java 25 and later keep an AOT cache instead");
+        Path jar = Files.copy(JAR, dir.resolve("sluice.jar"));
+        Path archive = dir.resolve("sluice.jsa");
+        // no warm-up: the archive is of the classes a started broker loaded, which is what this is about
+        Map<String, String> quick = Map.of("JAVA_OPTS", "-Dsluice.warm-up=0");
+        long first = runUntilReadyThenStop(jar, quick, cmdline -> { });
+        runUntilReadyThenStop(jar, quick, cmdline -> assertTrue(
+                cmdline.contains("-XX:SharedArchiveFile=" + archive), cmdline.toString()));
+        assertFalse(Files.exists(dir.resolve("sluice.jsa." + first + ".tmp")), "the first run's archive was taken in place");
+
+        // the jar is replaced (a new build): now newer than the archive
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        long third = runUntilReadyThenStop(jar, quick, cmdline -> {
+            assertFalse(cmdline.stream().anyMatch(a -> a.startsWith("-XX:SharedArchiveFile=")), cmdline.toString());
+            assertTrue(cmdline.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit=" + archive + ".")), cmdline.toString());
+        });
+        Path rewritten = dir.resolve("sluice.jsa." + third + ".tmp");
+        assertTrue(Files.size(rewritten) >= 8_000_000, "a new archive for the new jar: " + Files.size(rewritten));
+
+        runUntilReadyThenStop(jar, quick, cmdline -> assertTrue(
+                cmdline.contains("-XX:SharedArchiveFile=" + archive), cmdline.toString()));
+        assertFalse(Files.exists(rewritten), "the new archive was taken in place");
+        assertTrue(Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) > 0, "the archive in place is the new jar's");
+    }
+
+    /**
      * On Java 25 and later the launcher keeps an AOT cache instead of the class-data archive: the first run writes
      * it when it stops, the next one starts with it. Runs where such a JDK is installed (JAVA25_HOME, or one under
      * /usr/lib/jvm); the release file tells the launcher which Java it has.
