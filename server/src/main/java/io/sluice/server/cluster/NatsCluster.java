@@ -143,6 +143,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
      * published twice.
      */
     private final Map<Long, InHand> inHand = new ConcurrentHashMap<>();
+    /** What JetStream handed this node, so a copy handed again after the first was done is not published twice. */
+    private final HandedSequences handed = new HandedSequences();
     private final String runId = Long.toHexString(System.nanoTime() ^ Double.doubleToLongBits(Math.random()));
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -1184,6 +1186,10 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 Iterator<io.nats.client.Message> it = sub.iterate(batch, Duration.ofSeconds(1));
                 while (it.hasNext()) {
                     io.nats.client.Message msg = it.next();
+                    if (handedAgainAfterDone(msg)) {
+                        msg.ack(); // the first copy's acknowledgement came too late or was lost
+                        continue;
+                    }
                     Arrived a;
                     try {
                         a = Arrived.of(msg);
@@ -1192,6 +1198,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                         msg.term();
                         continue;
                     }
+                    handed.mark(a.seq());
                     InHand first = inHand.putIfAbsent(a.seq(), new InHand(msg, System.nanoTime()));
                     if (first != null) {
                         // handed again while the first copy is still in the fan-out: that one acknowledges, on
@@ -1214,6 +1221,19 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * A copy JetStream handed again (its ack wait ran out) of a message this node already put in every local queue:
+     * handed before and no longer in hand. The fan-out only ever removes from {@link #inHand}, so a copy found not in
+     * hand here cannot be put back there by a first copy still on its way.
+     */
+    private boolean handedAgainAfterDone(io.nats.client.Message msg) {
+        if (!msg.isJetStream() || msg.metaData().deliveredCount() <= 1) {
+            return false;
+        }
+        long seq = msg.metaData().streamSequence();
+        return !inHand.containsKey(seq) && handed.contains(seq);
     }
 
     /**
