@@ -201,7 +201,20 @@ final class KeptQueueBounds {
             }
             long nowMillis = System.currentTimeMillis();
             boolean fullByCount = q.known >= 0 && q.known + unsettled >= most;
-            if (fullByCount && (q.readAskedNanos - s.cameNanos >= 0 || nowNanos - q.readAskedNanos <= FRESH_NANOS)) {
+            // A read counts what JetStream stored, and a send stored but not yet answered is in it and in the
+            // unsettled too: only JetStream's own count at the limit says the queue is full. Short of it, the count
+            // may be sends in flight counted twice, so nothing is dropped or refused by it: their answers and a
+            // new read settle it first.
+            boolean fullAtRead = q.known >= most;
+            if (fullByCount && !fullAtRead) {
+                if (q.answered > q.answeredAtAsk) {
+                    read(q);
+                } else {
+                    q.readOnAnswer = true;
+                }
+                return;
+            }
+            if (fullAtRead && (q.readAskedNanos - s.cameNanos >= 0 || nowNanos - q.readAskedNanos <= FRESH_NANOS)) {
                 if (s.fullSinceMillis == 0) {
                     s.fullSinceMillis = nowMillis;
                     full.incrementAndGet();
