@@ -3,6 +3,8 @@ package io.sluice.bench.side;
 import io.sluice.bench.load.Json;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -983,8 +985,19 @@ public final class SideBySide {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f", v);
     }
 
+    /**
+     * a / b as "1.23x"; under 0.1x with two significant digits ("0.0014x"), since a peer's multi-second stall
+     * against a few milliseconds would otherwise read as "0.00x", as if Sluice had taken no time at all.
+     */
     static String ratio(double a, double b) {
-        return Double.isNaN(a) || Double.isNaN(b) || b <= 0 ? "-" : String.format(Locale.ROOT, "%.2fx", a / b);
+        if (Double.isNaN(a) || Double.isNaN(b) || b <= 0) {
+            return "-";
+        }
+        double r = a / b;
+        if (r > 0 && r < 0.1) {
+            return new BigDecimal(r).round(new MathContext(2)).stripTrailingZeros().toPlainString() + "x";
+        }
+        return String.format(Locale.ROOT, "%.2fx", r);
     }
 
     private static String verdict(boolean measured, boolean met) {

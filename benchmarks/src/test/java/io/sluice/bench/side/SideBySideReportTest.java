@@ -85,6 +85,17 @@ class SideBySideReportTest {
         assertFalse(md.contains("old figures"), md);
     }
 
+    /** A ratio far under 1 keeps two significant digits instead of reading "0.00x". */
+    @Test
+    void aSmallRatioKeepsTwoSignificantDigits() {
+        assertEquals("0.0014x", SideBySide.ratio(3.0, 2218.0));
+        assertEquals("0.05x", SideBySide.ratio(1.0, 20.0));
+        assertEquals("0.86x", SideBySide.ratio(1.9, 2.2));
+        assertEquals("2.00x", SideBySide.ratio(4.0, 2.0));
+        assertEquals("0.00x", SideBySide.ratio(0.0, 2.0));
+        assertEquals("-", SideBySide.ratio(1.0, 0.0));
+    }
+
     @Test
     void aFanOutPublisherIsPacedAtTheDeliveredRateOverItsSubscribers() {
         SideBySide.Load fanout = SideBySide.allLoads().stream().filter(l -> l.id().equals("fanout-ws-qos1")).findFirst().orElseThrow();
