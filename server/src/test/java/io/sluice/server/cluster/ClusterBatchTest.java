@@ -121,7 +121,7 @@ class ClusterBatchTest {
         List<Integer> got = new CopyOnWriteArrayList<>();
         Mqtt3AsyncClient sub = persistentSubscriber(port, got);
         sub.subscribeWith().topicFilter("rbatch/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
-        await(() -> sender.server().cluster().nodesFor("rbatch/x").contains("br2"), "the route to br2");
+        await(() -> sender.server().cluster().nodesFor("rbatch/x").contains("br2"), "the route to br2", 60);
 
         AtomicInteger batches = new AtomicInteger();
         try (Connection tap = Nats.connect(nats.url())) {
@@ -138,20 +138,35 @@ class ClusterBatchTest {
             cluster.closeLater(() -> pub.disconnect().get(5, TimeUnit.SECONDS));
             int n = 3000;
             Set<Integer> acked = ClusterFixture.publishInBackground(pub, "rbatch/x", n, 64);
-            await(() -> batches.get() >= 3 && got.size() >= 300, "batches on their way and the first deliveries "
-                    + "(batches " + batches.get() + ", delivered " + got.size() + ")", 60);
+            await(() -> batches.get() >= 3 && got.size() >= 300, () -> "batches on their way and the first deliveries "
+                    + "(batches " + batches.get() + ", delivered " + got.size() + ", acknowledged " + acked.size() + ")", 60);
             receiver.kill();
-            assertTrue(acked.size() < n, "the publisher was done before the kill: the test did not test");
+            int ackedAtKill = acked.size();
+            assertTrue(ackedAtKill < n, "the publisher was done before the kill: the test did not test");
             cluster.process("br2", port, flags);
             Mqtt3AsyncClient back = persistentSubscriber(port, got);
             cluster.closeLater(() -> back.disconnect().get(5, TimeUnit.SECONDS));
-            await(() -> acked.size() == n, "every PUBACK once node 2 is back, got " + acked.size(), 60);
-            await(() -> new HashSet<>(got).size() == n, "every message on node 2, got " + new HashSet<>(got).size(), 60);
+            await(() -> acked.size() == n, () -> "every PUBACK once node 2 is back, got " + acked.size() + " (at the kill "
+                    + ackedAtKill + "), delivered " + new HashSet<>(got).size(), 60);
+            await(() -> new HashSet<>(got).size() == n, () -> "every message on node 2, got " + new HashSet<>(got).size()
+                    + ", missing " + missing(got, n), 60);
             List<Integer> first = new ArrayList<>(new java.util.LinkedHashSet<>(got));
             for (int j = 0; j < n; j++) {
                 assertEquals(j, first.get(j), "out of publish order at " + j);
             }
         }
+    }
+
+    /** The first few of 0..n-1 not in {@code got}. */
+    private static List<Integer> missing(List<Integer> got, int n) {
+        Set<Integer> seen = new HashSet<>(got);
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < n && out.size() < 20; i++) {
+            if (!seen.contains(i)) {
+                out.add(i);
+            }
+        }
+        return out;
     }
 
     /** A client with a persistent session (clean session 0) on {@code port} that acknowledges what it gets. */

@@ -224,10 +224,15 @@ final class ClusterFixture implements BeforeAllCallback, BeforeEachCallback, Aft
     }
 
     static void await(BooleanSupplier condition, String what, int seconds) {
+        await(condition, () -> what, seconds);
+    }
+
+    /** As above, {@code what} told as it stands when the time is up (counts then, not when the wait began). */
+    static void await(BooleanSupplier condition, java.util.function.Supplier<String> what, int seconds) {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
+                throw new AssertionError("timed out after " + seconds + " s waiting for " + what.get());
             }
             try {
                 Thread.sleep(10);
