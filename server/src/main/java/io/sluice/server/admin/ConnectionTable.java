@@ -151,6 +151,14 @@ public final class ConnectionTable implements ConnectionEvents {
         }
     }
 
+    @Override
+    public void messagesOut(String protocol, ConnectionInfo info, int qos, int count, long bytes) {
+        Entry e = byInfo.get(info);
+        if (e != null) {
+            Entry.OUT.addAndGet(e, count);
+        }
+    }
+
     public int size() {
         return byNumber.size();
     }

@@ -1,6 +1,7 @@
 package io.sluice.server.broker;
 
 import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.util.ArrayDeque;
 import java.util.Comparator;
@@ -9,6 +10,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * One session's outbound side: the bounded queue of QoS 1/2 messages waiting for the in-flight window, the
@@ -66,7 +68,16 @@ public final class SubscriberQueue {
     private DeliverySink sink;
     private boolean drainScheduled;
     /** The sink a drain is running for, on its executor: a drain called from inside it (its flush) returns. */
-    private DeliverySink drainingFor;
+    private volatile DeliverySink drainingFor;
+    private static final AtomicReferenceFieldUpdater<SubscriberQueue, DeliverySink> DRAINING_FOR =
+            AtomicReferenceFieldUpdater.newUpdater(SubscriberQueue.class, DeliverySink.class, "drainingFor");
+    /** Each event loop's list for the batch a drain hands over; see {@link #loopBatch}. */
+    private static final FastThreadLocal<ArrayList<Delivery>> BATCHES = new FastThreadLocal<>() {
+        @Override
+        protected ArrayList<Delivery> initialValue() {
+            return new ArrayList<>(DRAIN_BATCH);
+        }
+    };
     /**
      * The subscriber cannot keep up: the last drain found its connection unwritable (or there is none). Only then
      * does the QoS 0 bound drop messages; see {@link #HANDOFF_FACTOR}.
@@ -307,33 +318,38 @@ public final class SubscriberQueue {
      * flushing once at the end (or when the channel's unflushed bytes reach its high-water mark). On the sink's
      * executor. For a journaled session, QoS 2 deliveries entering the window are sent once their packet ids are
      * written: a restart then resends them with DUP and the same id, never as new ones.
+     *
+     * <p>At a steady rate most drains carry one delivery, so what a drain costs besides its deliveries is paid per
+     * message: the first batch is taken in the same pass of the lock that claims the drain, the batch list is the
+     * event loop's own ({@link #BATCHES}), the wall clock is read only for a message that can expire, and the
+     * end of the drain is one compare-and-set ({@link #DRAINING_FOR}) instead of another pass of the lock.
      */
     public void drain() {
-        DeliverySink out;
-        synchronized (this) {
-            if (drainingFor != null && drainingFor == sink) {
-                // called back from this drain's own flush (the channel turned writable again): it looks again itself
-                return;
-            }
-            drainScheduled = false;
-            out = sink;
-            if (out == null) {
-                return;
-            }
-            drainingFor = out;
-        }
+        DeliverySink out = null;
+        ArrayList<Delivery> batch = null;
         int handed = 0;
         int unflushed = 0;
         boolean reschedule = false;
         try {
             while (true) {
-                List<Delivery> batch = null;
                 List<Runnable> waiters = null;
                 SessionJournal waitFor = null;
                 boolean more = false;
                 boolean writable;
                 synchronized (this) {
-                    if (sink != out) {
+                    if (out == null) {
+                        if (drainingFor != null && drainingFor == sink) {
+                            // called back from this drain's own flush (the channel turned writable again): it looks
+                            // again itself
+                            return;
+                        }
+                        drainScheduled = false;
+                        if (sink == null) {
+                            return;
+                        }
+                        out = sink;
+                        DRAINING_FOR.lazySet(this, out); // read under the lock, cleared by a compare-and-set
+                    } else if (sink != out) {
                         break;
                     }
                     writable = out.isWritable();
@@ -343,11 +359,12 @@ public final class SubscriberQueue {
                     }
                     if (writable) {
                         behind = false;
-                        batch = new ArrayList<>(Math.min(DRAIN_BATCH, qos0Size() + reliableSize() + conflatedSize()));
-                        long now = System.currentTimeMillis();
+                        if (batch == null) {
+                            batch = loopBatch();
+                        }
                         long assignedBefore = assignedInDrain;
                         while (batch.size() < DRAIN_BATCH) {
-                            Delivery d = nextDeliverable(now);
+                            Delivery d = nextDeliverable();
                             if (d == null) {
                                 break;
                             }
@@ -379,13 +396,16 @@ public final class SubscriberQueue {
                 }
                 if (waitFor != null) {
                     DeliverySink target = out;
-                    List<Delivery> stored = batch;
+                    List<Delivery> stored = new ArrayList<>(batch);
+                    batch.clear();
                     waitFor.afterWrites(ok -> target.executor().execute(() -> sendAfterStore(target, stored)));
                     break;
                 }
+                int n = batch.size();
                 write(out, batch);
-                handed += batch.size();
-                unflushed += batch.size();
+                batch.clear();
+                handed += n;
+                unflushed += n;
                 if (!more || reschedule) {
                     break;
                 }
@@ -394,15 +414,26 @@ public final class SubscriberQueue {
                 out.flush();
             }
         } finally {
-            synchronized (this) {
-                if (drainingFor == out) {
-                    drainingFor = null;
-                }
+            if (batch != null) {
+                batch.clear();
+            }
+            if (out != null) {
+                // a drain for a newer sink (on another loop) may have begun meanwhile: only our own mark is cleared
+                DRAINING_FOR.compareAndSet(this, out, null);
             }
         }
         if (reschedule) {
             out.executor().execute(this::drain);
         }
+    }
+
+    /**
+     * The event loop's batch list, empty; a new one when a drain further up this thread's stack holds it (a drain
+     * started from inside another's hand-over), so no two drains ever share one.
+     */
+    private static ArrayList<Delivery> loopBatch() {
+        ArrayList<Delivery> list = BATCHES.get();
+        return list.isEmpty() ? list : new ArrayList<>(DRAIN_BATCH);
     }
 
     private void sendAfterStore(DeliverySink out, List<Delivery> batch) {
@@ -424,17 +455,20 @@ public final class SubscriberQueue {
     }
 
     private void write(DeliverySink out, List<Delivery> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
         long now = System.nanoTime();
-        for (Delivery d : batch) {
+        for (int i = 0, n = batch.size(); i < n; i++) {
+            Delivery d = batch.get(i);
             out.send(d);
             stats.delivered(d, now);
         }
-        if (!batch.isEmpty()) {
-            stats.delivered.add(batch.size());
-        }
+        stats.delivered.add(batch.size());
     }
 
-    private Delivery nextDeliverable(long now) {
+    private Delivery nextDeliverable() {
+        long now = 0;
         while (true) {
             Delivery d = qos0 == null ? null : qos0.pollFirst();
             if (d == null && conflatedSize() > 0) {
@@ -458,6 +492,9 @@ public final class SubscriberQueue {
             }
             if (d == null) {
                 return null;
+            }
+            if (d.message().expiresAtMillis() != 0 && now == 0) {
+                now = System.currentTimeMillis();
             }
             if (d.message().isExpired(now)) {
                 stats.dropped(BrokerStats.Drop.EXPIRED);

@@ -70,6 +70,18 @@ public interface ConnectionEvents {
         messageOut(protocol, qos, bytes);
     }
 
+    /**
+     * {@code count} application messages of one QoS, {@code bytes} of payload together, written to one connection
+     * at once: an adapter that writes a drain's deliveries in one flush reports them in one event, so what the
+     * metrics and the admin table count costs per flush, not per message. A listener that does not count in bulk
+     * hears each message, the bytes with the first.
+     */
+    default void messagesOut(String protocol, ConnectionInfo info, int qos, int count, long bytes) {
+        for (int i = 0; i < count; i++) {
+            messageOut(protocol, info, qos, i == 0 ? (int) Math.min(bytes, Integer.MAX_VALUE) : 0);
+        }
+    }
+
     /** A keep-alive exchange: WebSocket ping/pong, MQTT PINGREQ, STOMP heart-beat. */
     default void heartbeat(String protocol, Heartbeat kind) {
     }
@@ -176,6 +188,13 @@ public interface ConnectionEvents {
             public void messageOut(String protocol, ConnectionInfo info, int qos, int bytes) {
                 for (ConnectionEvents l : list) {
                     l.messageOut(protocol, info, qos, bytes);
+                }
+            }
+
+            @Override
+            public void messagesOut(String protocol, ConnectionInfo info, int qos, int count, long bytes) {
+                for (ConnectionEvents l : list) {
+                    l.messagesOut(protocol, info, qos, count, bytes);
                 }
             }
 

@@ -83,6 +83,13 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
     private ByteBuf shared;
     /** The MQTT packet's bytes at the end of {@link #shared} (behind the frame header over WebSocket). */
     private int sharedPacketBytes;
+    /**
+     * Deliveries of QoS {@link #sentQos} written since the last flush and their payload bytes, reported together
+     * when it comes ({@link #reportSent}), or sooner when a delivery of another QoS follows them.
+     */
+    private int sentCount;
+    private int sentQos;
+    private long sentBytes;
 
     /**
      * Bytes of encoded deliveries held at most before they go down the pipeline, where the channel's writability
@@ -114,6 +121,7 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
                 send((Delivery) o);
             }
         }
+        reportSent();
         writePending();
         connection.channel.flush();
         connection.session().queue().drain();
@@ -196,8 +204,12 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
         if (newAlias != 0) {
             aliases.set(topic, newAlias);
         }
-        stats.deliveredBytes.add(m.payload().length);
-        connection.events.messageOut("mqtt", connection.info, d.qos(), m.payload().length);
+        if (sentCount != 0 && sentQos != d.qos()) {
+            reportSent();
+        }
+        sentQos = d.qos();
+        sentCount++;
+        sentBytes += m.payload().length;
         if (d.tag() == DeltaFormat.FOSSIL) {
             connection.events.deltaSent("mqtt", m.payload().length, payload.length);
         }
@@ -397,8 +409,20 @@ final class MqttDeliverySink extends ChannelInboundHandlerAdapter implements Del
                 new MqttPubReplyMessageVariableHeader(packetId, reason.code(), MqttProperties.NO_PROPERTIES));
     }
 
+    /** What was written since the last report goes to the metrics and the admin table, in one event. */
+    private void reportSent() {
+        if (sentCount == 0) {
+            return;
+        }
+        stats.deliveredBytes.add(sentBytes);
+        connection.events.messagesOut("mqtt", connection.info, sentQos, sentCount, sentBytes);
+        sentCount = 0;
+        sentBytes = 0;
+    }
+
     @Override
     public void flush() {
+        reportSent();
         writePending();
         if (!connection.gate.inRead()) {
             connection.channel.flush();

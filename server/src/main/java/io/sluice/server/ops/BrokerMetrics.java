@@ -309,6 +309,14 @@ public final class BrokerMetrics implements ConnectionEvents, AutoCloseable {
     }
 
     @Override
+    public void messagesOut(String protocol, ConnectionInfo info, int qos, int count, long bytes) {
+        ProtocolMeters m = meters(protocol);
+        int q = clampQos(qos);
+        m.messagesOut[q].add(count);
+        m.bytesOut[q].add(bytes);
+    }
+
+    @Override
     public void heartbeat(String protocol, Heartbeat kind) {
         counter("sluice.heartbeats", "keep-alive exchanges: WebSocket ping/pong, MQTT PINGREQ, STOMP heart-beats",
                 "protocol", protocol, "kind", kind.label()).increment();
