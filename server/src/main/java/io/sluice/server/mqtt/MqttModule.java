@@ -29,7 +29,8 @@ import java.util.List;
  * MQTT 3.1, 3.1.1 and 5.0 for the transport: Netty's MQTT codec plus one handler per concern, over TCP or
  * WebSocket alike. Pipeline, inbound order:
  * <pre>
- *   MqttDecoder -> InboundGate (flow control)
+ *   MqttPacketCheck (whole packets, their rules; PUBLISH and its acknowledgements decoded at once)
+ *   -> MqttDecoder (every other packet) -> InboundGate (flow control)
  *   -> MqttProtocolGuard (decode failures, packet order) -> MqttConnectHandler (CONNECT, PINGREQ, DISCONNECT;
  *      keep-alive, watched by the event loop's {@link io.sluice.server.transport.IdleSweep} rather than a handler)
  *   -> MqttPublishHandler (PUBLISH, PUBREL) -> MqttSubscribeHandler (SUBSCRIBE, UNSUBSCRIBE)

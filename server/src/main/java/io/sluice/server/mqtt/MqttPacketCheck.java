@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageFactory;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttQoS;
@@ -22,6 +23,11 @@ import java.util.List;
  * at once instead of reading into the next packet or waiting for bytes that belong to no packet, and the
  * CONNECT flag and MQTT 5 property rules Netty leaves unchecked are enforced. A packet over
  * {@code --max-packet-size} is refused as soon as its fixed header arrives, without buffering it.
+ *
+ * <p>The packets a connection sends most (PUBLISH and its acknowledgements, without properties) are decoded here
+ * at once by {@link CommonPacketDecoder}, in the same pass that finds the packet's end, and go on as the message
+ * objects Netty's decoder would have made; {@code MqttDecoder} passes them through untouched. Everything else,
+ * and anything that decoder declines, is checked and handed to Netty's decoder as the whole packet's bytes.
  *
  * <p>A broken rule goes on as an invalid message whose cause is a {@link Violation}, so {@link MqttProtocolGuard}
  * answers it as it answers every decoding failure (MQTT 5: CONNACK or DISCONNECT with the rule's reason code;
@@ -52,6 +58,7 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
     private static final AttributeKey<MqttVersion> NETTY_CODEC_VERSION = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 
     private final int maxPacketSize;
+    private final CommonPacketDecoder commonPackets = new CommonPacketDecoder();
     private int level;
     private boolean failed;
 
@@ -99,8 +106,16 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
             if (in.readableBytes() < total) {
                 return;
             }
-            ByteBuf packet = in.slice(start, (int) total);
             Probe.inbound(ctx.channel(), in, start, (int) total);
+            if (level != 0) {
+                MqttMessage common = commonPackets.decode(in, start, headerBytes, remaining, level);
+                if (common != null) {
+                    in.skipBytes((int) total);
+                    out.add(common);
+                    return;
+                }
+            }
+            ByteBuf packet = in.slice(start, (int) total);
             boolean connect = type == MqttMessageType.CONNECT.value() && level == 0;
             int packetLevel = connect ? MqttPacketRules.connectLevel(packet) : level;
             MqttPacketRules.Violation v = MqttPacketRules.check(packet, packetLevel);
