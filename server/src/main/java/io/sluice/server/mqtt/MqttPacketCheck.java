@@ -58,12 +58,18 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
     private static final AttributeKey<MqttVersion> NETTY_CODEC_VERSION = AttributeKey.valueOf("NETTY_CODEC_MQTT_VERSION");
 
     private final int maxPacketSize;
-    private final CommonPacketDecoder commonPackets = new CommonPacketDecoder();
+    /** Null: every packet goes to Netty's decoder (the tests compare both ways). */
+    private final CommonPacketDecoder commonPackets;
     private int level;
     private boolean failed;
 
     MqttPacketCheck(int maxPacketSize) {
+        this(maxPacketSize, true);
+    }
+
+    MqttPacketCheck(int maxPacketSize, boolean decodeCommonPackets) {
         this.maxPacketSize = maxPacketSize;
+        this.commonPackets = decodeCommonPackets ? new CommonPacketDecoder() : null;
     }
 
     /**
@@ -107,7 +113,7 @@ final class MqttPacketCheck extends ByteToMessageDecoder {
                 return;
             }
             Probe.inbound(ctx.channel(), in, start, (int) total);
-            if (level != 0) {
+            if (level != 0 && commonPackets != null) {
                 MqttMessage common = commonPackets.decode(in, start, headerBytes, remaining, level);
                 if (common != null) {
                     in.skipBytes((int) total);

@@ -7,6 +7,7 @@ import io.sluice.server.config.Settings;
 import io.sluice.server.transport.ProtocolModule;
 
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The whole broker as users run it ({@link SluiceServer}), MQTT over TCP and WebSocket on ephemeral ports of
@@ -21,13 +22,18 @@ final class MqttTestServer implements AutoCloseable {
     }
 
     MqttTestServer(Settings settings) {
-        this(settings, null);
+        this(settings, (Security) null);
     }
 
     /** With an MQTT module that asks {@code security} (null: the standard modules). */
     MqttTestServer(Settings settings, Security security) {
-        server = SluiceServer.start(testSettings(settings), security == null ? null
+        this(settings, security == null ? null
                 : (broker, s) -> List.<ProtocolModule>of(new MqttModule(broker, s, security)));
+    }
+
+    /** With the protocols {@code modules} makes (null: the standard modules). */
+    MqttTestServer(Settings settings, BiFunction<Broker, Settings, List<ProtocolModule>> modules) {
+        server = SluiceServer.start(testSettings(settings), modules);
         broker = server.broker();
     }
 
