@@ -32,7 +32,10 @@ import java.nio.charset.StandardCharsets;
  * a topic that is not well-formed UTF-8 [MQTT-1.5.3-1], holds U+0000 [MQTT-1.5.3-2] or a wildcard
  * [MQTT-3.3.2-2], packet identifier 0, flags other than the ones the packet type must carry. A declined packet
  * goes through {@link MqttPacketRules} and Netty's decoder as before, so every broken rule gets the answer it
- * always got; what this class accepts breaks none of them.
+ * always got; what this class accepts breaks none of them. Netty's decoder discards everything after a packet it
+ * failed, which this one does not see: a common packet behind such a failure is still decoded, and then dropped
+ * by {@link MqttProtocolGuard} once the failure has closed the connection (an acknowledgement the paused
+ * {@code InboundGate} lets ahead of the failure is one the client did send).
  *
  * <p>One instance per connection, on its event loop: the topic cache is not shared.
  */
