@@ -151,6 +151,8 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
     /** Episodes of JetStream not taking QoS 1/2 sends, logged once each. */
     private final RefusalEpisodes refusals = new RefusalEpisodes();
     private final AtomicBoolean natsAway = new AtomicBoolean();
+    /** A route of this node's could not be written or deleted: the bucket may not say what this node holds. */
+    private final AtomicBoolean routesUnwritten = new AtomicBoolean();
     private volatile Thread consumerThread;
     private final AtomicLong sentRemote = new AtomicLong();
     private final AtomicLong receivedRemote = new AtomicLong();
@@ -194,6 +196,15 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
             public void up(String other) {
                 table.restore(other);
                 log.info("cluster: node {} is heard again: its routes are back", other);
+                // out of reach without either connection to NATS breaking (a split of a NATS cluster): neither heard
+                // the other's route changes meanwhile, and this node's own writes may have failed
+                kvWriter.execute(() -> readRoutesOf(other));
+                kvWriter.execute(() -> {
+                    // behind every write asked for before (one thread): a failed one has set the flag by now
+                    if (routesUnwritten.get()) {
+                        reconcileRoutes();
+                    }
+                });
                 // its members of shared groups are back with them: what a STOMP queue here held while the cluster had
                 // no consumer goes to them now, as when a consumer subscribes (their routes are restored, not new)
                 kvWriter.execute(() -> membersBack(other));
@@ -623,6 +634,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         try {
             routes.put(routeKey(filter), filter.getBytes(StandardCharsets.UTF_8));
         } catch (IOException | JetStreamApiException | RuntimeException e) {
+            routesUnwritten.set(true);
             log.warn("cluster: route {} not announced yet ({}); announced when NATS is back", filter, e.toString());
         }
     }
@@ -631,6 +643,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
         try {
             routes.delete(routeKey(filter));
         } catch (IOException | JetStreamApiException | RuntimeException e) {
+            routesUnwritten.set(true);
             log.debug("cluster: route {} not withdrawn yet ({}); withdrawn when NATS is back", filter, e.toString());
         }
     }
@@ -691,6 +704,7 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
 
     /** Make the bucket say what this node holds: announce every local filter, withdraw every other of its keys. */
     private void reconcileRoutes() {
+        routesUnwritten.set(false); // a write failing from here on sets it again
         try {
             String prefix = node + ".";
             for (String key : routes.keys(prefix + ">")) {
@@ -703,8 +717,40 @@ public final class NatsCluster implements ClusterBus, AutoCloseable {
                 routes.put(routeKey(filter), filter.getBytes(StandardCharsets.UTF_8));
             }
         } catch (IOException | JetStreamApiException | RuntimeException e) {
+            routesUnwritten.set(true);
             log.info("cluster: this node's routes not brought up to date yet ({}); trying again in 2 s", e.toString());
             retryLater(this::reconcileRoutes);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Read one node's routes from the bucket again and make the table say them: the changes it made while out of this
+     * node's reach were not heard (the bucket is followed through core NATS, which a split of the NATS cluster keeps
+     * apart, while both nodes stay connected).
+     */
+    private void readRoutesOf(String other) {
+        try {
+            String prefix = other + ".";
+            java.util.Set<String> present = new java.util.HashSet<>();
+            for (String key : routes.keys(prefix + ">")) {
+                KeyValueEntry e = routes.get(key);
+                if (e != null && e.getOperation() == KeyValueOperation.PUT) {
+                    present.add(key);
+                    if (!remoteRoutes.containsKey(key)) {
+                        apply(this::routeChanged, ROUTES, key, e.getValue());
+                    }
+                }
+            }
+            for (String key : new ArrayList<>(remoteRoutes.keySet())) {
+                if (key.startsWith(prefix) && !present.contains(key)) {
+                    apply(this::routeChanged, ROUTES, key, null);
+                }
+            }
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            log.info("cluster: node {}'s routes not read again yet ({}); trying again in 2 s", other, e.toString());
+            retryLater(() -> readRoutesOf(other));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -36,8 +36,10 @@ class ClusterRedeliveryTest {
     void aMessageHandedAgainAfterItWasDoneReachesTheSubscriberOnce() throws Exception {
         NatsServer nats = cluster.nats();
         int natsPort = Integer.parseInt(nats.url().substring(nats.url().lastIndexOf(':') + 1));
-        NatsAckLoss link = cluster.closeLater(new NatsAckLoss(natsPort, "node-rd2"));
-        Sluice receiver = cluster.node(List.of("nats://127.0.0.1:" + link.port()), "rd2", "cluster-ack-wait", "500ms");
+        NatsProxy link = cluster.closeLater(new NatsProxy(natsPort));
+        AckLoss loss = new AckLoss("node-rd2");
+        link.rule(loss);
+        Sluice receiver = cluster.node(List.of(link.url()), "rd2", "cluster-ack-wait", "500ms");
         Sluice sender = cluster.node("rd1");
 
         List<String> got = new CopyOnWriteArrayList<>();
@@ -56,25 +58,67 @@ class ClusterRedeliveryTest {
 
         int n = 20;
         List<String> expected = new ArrayList<>();
-        link.lose(true);
+        loss.lose = true;
         for (int i = 0; i < n; i++) {
             pub.publishWith().topic("redo/x").qos(MqttQos.AT_LEAST_ONCE).payload(Integer.toString(i).getBytes())
                     .send().get(15, TimeUnit.SECONDS);
             expected.add(Integer.toString(i));
         }
-        await(() -> link.lost() >= n, "node 2's acknowledgement of each first delivery lost (" + link.lost() + ")");
+        await(() -> loss.lost.get() >= n, "node 2's acknowledgement of each first delivery lost (" + loss.lost.get() + ")");
         // each handed again after its ack wait, and that copy acknowledged: JetStream holds nothing more for node 2
-        await(() -> link.againAcked() >= n, "each message handed to node 2 again and acknowledged ("
-                + link.againAcked() + ")", 30);
+        await(() -> loss.againAcked.get() >= n, "each message handed to node 2 again and acknowledged ("
+                + loss.againAcked.get() + ")", 30);
         try (Connection tap = Nats.connect(nats.url())) {
             await(() -> nothingHeldFor(tap, "rd2"), "JetStream to hold nothing more for node 2", 30);
         }
-        link.lose(false);
+        loss.lose = false;
         pub.publishWith().topic("redo/x").qos(MqttQos.AT_LEAST_ONCE).payload("end".getBytes())
                 .send().get(15, TimeUnit.SECONDS);
         expected.add("end");
         await(() -> got.contains("end"), "the marker");
         assertEquals(expected, got, "each message once, in publish order, before the marker");
+    }
+
+    /**
+     * Drops, while {@link #lose} is on, the acknowledgement a node sends for the first delivery of a JetStream message
+     * to its consumer: a {@code PUB} of {@code +ACK} (or nothing) to the reply subject JetStream gave the delivery,
+     * {@code $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...} (with a domain and an account hash after
+     * {@code ACK} in the newer form). The acknowledgement of a copy handed again passes, so each is handed twice at most.
+     */
+    private static final class AckLoss implements NatsProxy.Rule {
+        private final String consumer;
+        volatile boolean lose;
+        final java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger againAcked = new java.util.concurrent.atomic.AtomicInteger();
+
+        AckLoss(String consumer) {
+            this.consumer = consumer;
+        }
+
+        @Override
+        public boolean drop(boolean toServer, String subject, byte[] payload) {
+            if (!toServer || !subject.startsWith("$JS.ACK.")) {
+                return false;
+            }
+            String body = new String(payload, StandardCharsets.US_ASCII);
+            if (!body.isEmpty() && !body.equals("+ACK")) {
+                return false; // in progress, not wanted, terminated: not an acknowledgement
+            }
+            String[] t = subject.split("\\.");
+            int at = t.length == 9 ? 3 : 5; // the consumer's token, in the older and the newer form
+            if (t.length < 9 || !t[at].equals(consumer)) {
+                return false;
+            }
+            if (Long.parseLong(t[at + 1]) > 1) {
+                againAcked.incrementAndGet();
+                return false;
+            }
+            if (!lose) {
+                return false;
+            }
+            lost.incrementAndGet();
+            return true;
+        }
     }
 
     private static boolean nothingHeldFor(Connection c, String node) {
