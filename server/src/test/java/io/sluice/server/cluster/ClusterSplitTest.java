@@ -37,8 +37,8 @@ class ClusterSplitTest {
         NatsServer nats = cluster.nats();
         int natsPort = Integer.parseInt(nats.url().substring(nats.url().lastIndexOf(':') + 1));
         NatsProxy link = cluster.closeLater(new NatsProxy(natsPort));
-        Sluice n1 = cluster.node("sp1", "cluster-node-timeout", "1s");
-        Sluice n2 = cluster.node(List.of(link.url()), "sp2", "cluster-node-timeout", "1s");
+        Sluice n1 = cluster.node("sp1", "cluster-node-timeout", "3s");
+        Sluice n2 = cluster.node(List.of(link.url()), "sp2", "cluster-node-timeout", "3s");
 
         List<String> got = new CopyOnWriteArrayList<>();
         Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier("sp-sub").serverHost("127.0.0.1")
