@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,13 +87,13 @@ class DeliveryCountsTest {
             }
             CompletableFuture.allOf(sent.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
 
-            awaitValue(() -> scrape(http, "sluice_messages_sent_total", "protocol", "mqtt", "qos", "0"), 2.0 * qos0);
-            awaitValue(() -> scrape(http, "sluice_messages_sent_total", "protocol", "mqtt", "qos", "1"), 2.0 * qos1);
-            awaitValue(() -> scrape(http, "sluice_sent_bytes_total", "protocol", "mqtt"), 2.0 * bytes);
-            awaitValue(() -> scrape(http, "sluice_delivered_bytes_total"), 2.0 * bytes);
-            awaitValue(() -> messagesOut(http, "count-ws"), MESSAGES);
-            awaitValue(() -> messagesOut(http, "count-tcp"), MESSAGES);
-            awaitValue(() -> messagesOut(http, "count-pub"), 0);
+            Scrape.awaitValue(() -> scrape(http, "sluice_messages_sent_total", "protocol", "mqtt", "qos", "0"), 2.0 * qos0);
+            Scrape.awaitValue(() -> scrape(http, "sluice_messages_sent_total", "protocol", "mqtt", "qos", "1"), 2.0 * qos1);
+            Scrape.awaitValue(() -> scrape(http, "sluice_sent_bytes_total", "protocol", "mqtt"), 2.0 * bytes);
+            Scrape.awaitValue(() -> scrape(http, "sluice_delivered_bytes_total"), 2.0 * bytes);
+            Scrape.awaitValue(() -> messagesOut(http, "count-ws"), MESSAGES);
+            Scrape.awaitValue(() -> messagesOut(http, "count-tcp"), MESSAGES);
+            Scrape.awaitValue(() -> messagesOut(http, "count-pub"), 0);
         } finally {
             pub.disconnect();
             overWs.disconnect();
@@ -120,14 +119,5 @@ class DeliveryCountsTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
-    }
-
-    private static void awaitValue(DoubleSupplier value, double expected) throws InterruptedException {
-        double last = value.getAsDouble();
-        for (int i = 0; i < 200 && last != expected; i++) {
-            TimeUnit.MILLISECONDS.sleep(50);
-            last = value.getAsDouble();
-        }
-        assertEquals(expected, last);
     }
 }

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.TimeUnit;
-import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -96,10 +95,10 @@ class MetricsEndpointTest {
         assertEquals(6, latency.getSampleCount(), "one latency sample per first delivery");
         assertTrue(latency.getBuckets().size() >= 10, "latency buckets exported");
         // sent counts move when the subscriber's connection writes: eventually all 6
-        awaitValue(() -> scrapeValue("sluice_messages_sent_total", "protocol", "mqtt"), 6.0);
+        Scrape.awaitValue(() -> scrapeValue("sluice_messages_sent_total", "protocol", "mqtt"), 6.0);
 
         pub.disconnect();
-        awaitValue(() -> scrapeValue("sluice_disconnects_total", "reason", "client_disconnect"), 1.0);
+        Scrape.awaitValue(() -> scrapeValue("sluice_disconnects_total", "reason", "client_disconnect"), 1.0);
         assertEquals(1.0, Scrape.of(server.httpPort()).value("sluice_connections", "protocol", "mqtt"));
         sub.disconnect();
     }
@@ -125,7 +124,7 @@ class MetricsEndpointTest {
         }
         tcp.disconnect();
         ws.disconnect();
-        awaitValue(() -> scrapeValue("sluice_connections"), 0.0);
+        Scrape.awaitValue(() -> scrapeValue("sluice_connections"), 0.0);
         assertEquals(3.0, Scrape.of(server.httpPort()).value("sluice_disconnects_total"));
     }
 
@@ -157,15 +156,6 @@ class MetricsEndpointTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
-    }
-
-    private static void awaitValue(DoubleSupplier value, double expected) throws InterruptedException {
-        double last = value.getAsDouble();
-        for (int i = 0; i < 200 && last != expected; i++) {
-            TimeUnit.MILLISECONDS.sleep(50);
-            last = value.getAsDouble();
-        }
-        assertEquals(expected, last);
     }
 
     private Mqtt5BlockingClient client(String id) {

@@ -17,6 +17,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -93,5 +95,15 @@ final class Scrape {
             }
             return true;
         }).toList();
+    }
+
+    /** Waits up to 10 s for a figure that counts asynchronously to reach {@code expected}, then asserts it. */
+    static void awaitValue(DoubleSupplier value, double expected) throws InterruptedException {
+        double last = value.getAsDouble();
+        for (int i = 0; i < 200 && last != expected; i++) {
+            TimeUnit.MILLISECONDS.sleep(50);
+            last = value.getAsDouble();
+        }
+        assertEquals(expected, last);
     }
 }
