@@ -289,8 +289,12 @@ class RocksMessageStoreTest {
             for (int i = 0; i < GroupCommitWriter.BUSY_BATCH; i++) {
                 store.putSession("s" + i, Long.MAX_VALUE, 0);
             }
+            // the barrier is queued behind them before the writer goes on, so all 64 and it are one batch: awaited
+            // after the release, the barrier could come as a batch of its own, which leaves the writer not busy
+            CompletableFuture<Boolean> written = new CompletableFuture<>();
+            store.afterWrites(written::complete);
             release.countDown();
-            awaitWrites(store); // one batch of them all: the writer is busy now
+            assertTrue(written.get(10, TimeUnit.SECONDS), "store write failed"); // the writer is busy now
             assertEquals(0, store.elidedWrites());
             Delivery d = new Delivery(m, 1, false, new int[0], null);
             store.putQueued("s0", 1, d);
