@@ -3,8 +3,13 @@ package io.sluice.server.transport;
 import io.netty.channel.SelectStrategy;
 import io.netty.channel.SelectStrategyFactory;
 import io.netty.util.IntSupplier;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
 
 /**
  * When an event loop sleeps: a loop with nothing to do waits in epoll_wait, and every packet or task from another
@@ -23,26 +28,51 @@ import java.util.concurrent.locks.LockSupport;
  * price is latency: at most about {@code coalesce} (plus the kernel's timer slack, 50 µs by default) per loop a
  * message passes, and only while the loop is busy.
  *
+ * <p>A nap pays only when it gathers work that would otherwise have woken the loop several times. A client in
+ * lockstep (a request, its answer, the next request) sends nothing until the loop has answered, so whatever a nap
+ * finds of it came at once and one wake-up in epoll_wait would have served it as well: the nap only held it back,
+ * on every round trip. Such a client holds one or two connections (a publisher, a subscriber), and a delivery
+ * between loops adds a task: at most two sources on one loop that answer the same round trip (both connections
+ * on it, or one and the hand-over). So a nap that finds fewer than {@value #WORTH_NAPPING} sources (ready sockets,
+ * and the tasks other loops handed over as one) ends the napping, and the loop tries a nap again only on every
+ * {@value #PROBE_EVERY}th early wake-up while its naps keep finding so little; a loop whose naps gather many
+ * sockets' packets (steady traffic from many clients) keeps napping.
+ *
  * <p>Netty's {@link SelectStrategy} is the hook for this: it decides, before each wait, whether to wait, and may
  * look for ready sockets without waiting ({@code selectSupplier}).
  */
 final class CoalescedWakeups implements SelectStrategy {
+    /** Sources a nap must find for the loop to keep napping. */
+    static final int WORTH_NAPPING = 3;
+    /** While naps find too little, one early wake-up in this many tries a nap again. */
+    static final int PROBE_EVERY = 64;
+
     private final long coalesceNanos;
+    /** Sleeps this thread for the given nanoseconds: {@link LockSupport#parkNanos(long)}. */
+    private final LongConsumer nap;
+    /** Whether this loop has tasks queued: other loops' hand-overs that came during a nap. */
+    private final BooleanSupplier tasksQueued;
     /** When this loop last went to wait in epoll_wait. */
     private long waitedAt;
     /** The last nap found work: nap again rather than wait. */
     private boolean napping;
     /** When the last nap that found work ended. */
     private long napEndedAt;
+    /** The last nap found fewer than {@link #WORTH_NAPPING} sources: naps here only delay, until a probe finds more. */
+    private boolean lockstep;
+    /** Early wake-ups since the last probe, while in lockstep. */
+    private int sinceProbe;
 
-    private CoalescedWakeups(long coalesceNanos) {
+    CoalescedWakeups(long coalesceNanos, LongConsumer nap, BooleanSupplier tasksQueued) {
         this.coalesceNanos = coalesceNanos;
+        this.nap = nap;
+        this.tasksQueued = tasksQueued;
     }
 
     /** One per event loop (the strategy keeps the loop's state); {@code coalesceMicros} > 0. */
     static SelectStrategyFactory factory(int coalesceMicros) {
         long nanos = coalesceMicros * 1_000L;
-        return () -> new CoalescedWakeups(nanos);
+        return () -> new CoalescedWakeups(nanos, LockSupport::parkNanos, new LoopTasks());
     }
 
     @Override
@@ -53,11 +83,16 @@ final class CoalescedWakeups implements SelectStrategy {
         long now = System.nanoTime();
         // a loop whose last nap brought more work than a nap is long is saturated: a nap would only idle it
         boolean saturated = napping && now - napEndedAt >= coalesceNanos;
-        if (!saturated && (napping || now - waitedAt < coalesceNanos)) {
-            LockSupport.parkNanos(coalesceNanos);
+        if (!saturated && (napping || now - waitedAt < coalesceNanos) && (!lockstep || ++sinceProbe >= PROBE_EVERY)) {
+            sinceProbe = 0;
+            nap.accept(coalesceNanos);
             int ready = selectSupplier.get();
+            int sources = ready + (tasksQueued.getAsBoolean() ? 1 : 0);
+            if (sources > 0) {
+                lockstep = sources < WORTH_NAPPING; // nothing at all says nothing of how the work comes
+            }
             if (ready > 0) {
-                napping = true;
+                napping = !lockstep;
                 napEndedAt = System.nanoTime();
                 return ready;
             }
@@ -66,5 +101,22 @@ final class CoalescedWakeups implements SelectStrategy {
         napping = false;
         waitedAt = System.nanoTime();
         return SelectStrategy.SELECT;
+    }
+
+    /** The calling event loop's queued tasks; the loop is found on the first call, made on the loop's own thread. */
+    private static final class LoopTasks implements BooleanSupplier {
+        private SingleThreadEventExecutor loop;
+
+        @Override
+        public boolean getAsBoolean() {
+            if (loop == null) {
+                EventExecutor current = ThreadExecutorMap.currentExecutor();
+                if (!(current instanceof SingleThreadEventExecutor single)) {
+                    return false;
+                }
+                loop = single;
+            }
+            return loop.pendingTasks() > 0;
+        }
     }
 }
