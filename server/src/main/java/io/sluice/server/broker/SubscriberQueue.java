@@ -2,6 +2,7 @@ package io.sluice.server.broker;
 
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.sluice.server.events.HeldWork;
 
 import java.util.ArrayDeque;
 import java.util.Comparator;
@@ -375,6 +376,9 @@ public final class SubscriberQueue {
                             roomWaiters = null;
                         }
                         more = batch.size() == DRAIN_BATCH;
+                        if (!more && reliableSize() > 0 && inflightSize() >= window) {
+                            HeldWork.mark(); // the next acknowledgement opens the window: read it without a nap
+                        }
                         if (journal != null && assignedInDrain != assignedBefore) {
                             // no other drain until these are out, so deliveries leave in order
                             waitFor = journal;

@@ -6,10 +6,12 @@ import io.netty.util.IntSupplier;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.util.internal.ThreadExecutorMap;
+import io.sluice.server.events.HeldWork;
 
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
 
 /**
  * When an event loop sleeps: a loop with nothing to do waits in epoll_wait, and every packet or task from another
@@ -38,6 +40,11 @@ import java.util.function.LongConsumer;
  * {@value #PROBE_EVERY}th early wake-up while its naps keep finding so little; a loop whose naps gather many
  * sockets' packets (steady traffic from many clients) keeps napping.
  *
+ * <p>Nor does a loop nap while work on it is held until something arrives ({@link HeldWork}): a subscriber's
+ * deliveries queued behind its full in-flight window, whose next acknowledgement lets them go (a nap would hold it
+ * to one window of messages per nap, whatever its client could take), or a publisher paused until another loop's
+ * task resumes it.
+ *
  * <p>Netty's {@link SelectStrategy} is the hook for this: it decides, before each wait, whether to wait, and may
  * look for ready sockets without waiting ({@code selectSupplier}).
  */
@@ -52,6 +59,10 @@ final class CoalescedWakeups implements SelectStrategy {
     private final LongConsumer nap;
     /** Whether this loop has tasks queued: other loops' hand-overs that came during a nap. */
     private final BooleanSupplier tasksQueued;
+    /** When work on this loop was last found held until something arrives: {@link HeldWork} (0: never). */
+    private final LongSupplier heldMarked;
+    /** Whether work on this loop is held now (a paused publisher): {@link HeldWork#holding()}. */
+    private final BooleanSupplier holding;
     /** When this loop last went to wait in epoll_wait. */
     private long waitedAt;
     /** The last nap found work: nap again rather than wait. */
@@ -63,16 +74,20 @@ final class CoalescedWakeups implements SelectStrategy {
     /** Early wake-ups since the last probe, while in lockstep. */
     private int sinceProbe;
 
-    CoalescedWakeups(long coalesceNanos, LongConsumer nap, BooleanSupplier tasksQueued) {
+    CoalescedWakeups(long coalesceNanos, LongConsumer nap, BooleanSupplier tasksQueued, LongSupplier heldMarked,
+                     BooleanSupplier holding) {
         this.coalesceNanos = coalesceNanos;
         this.nap = nap;
         this.tasksQueued = tasksQueued;
+        this.heldMarked = heldMarked;
+        this.holding = holding;
     }
 
     /** One per event loop (the strategy keeps the loop's state); {@code coalesceMicros} > 0. */
     static SelectStrategyFactory factory(int coalesceMicros) {
         long nanos = coalesceMicros * 1_000L;
-        return () -> new CoalescedWakeups(nanos, LockSupport::parkNanos, new LoopTasks());
+        return () -> new CoalescedWakeups(nanos, LockSupport::parkNanos, new LoopTasks(), HeldWork::markedAt,
+                HeldWork::holding);
     }
 
     @Override
@@ -82,8 +97,12 @@ final class CoalescedWakeups implements SelectStrategy {
         }
         long now = System.nanoTime();
         // a loop whose last nap brought more work than a nap is long is saturated: a nap would only idle it
-        boolean saturated = napping && now - napEndedAt >= coalesceNanos;
-        if (!saturated && (napping || now - waitedAt < coalesceNanos) && (!lockstep || ++sinceProbe >= PROBE_EVERY)) {
+        boolean saturated = napping && now - napEndedAt >= coalesceNanos / 2;
+        // nor does work held here until something arrives wait out a nap: marked within a nap's length, it is
+        // still held (a held subscriber's drains mark it after each acknowledgement, a paused publisher each pause)
+        long marked = heldMarked.getAsLong();
+        boolean held = marked != 0 && now - marked < coalesceNanos || holding.getAsBoolean();
+        if (!saturated && !held && (napping || now - waitedAt < coalesceNanos) && (!lockstep || ++sinceProbe >= PROBE_EVERY)) {
             sinceProbe = 0;
             nap.accept(coalesceNanos);
             int ready = selectSupplier.get();

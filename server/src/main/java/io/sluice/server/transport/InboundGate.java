@@ -1,5 +1,6 @@
 package io.sluice.server.transport;
 
+import io.sluice.server.events.HeldWork;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
@@ -48,6 +49,8 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
     private boolean draining;
     private boolean discarding;
     private boolean inRead;
+    /** Counted in {@link HeldWork} on the event loop while paused. */
+    private boolean holding;
 
     /**
      * @param maxHeld           messages held while paused before the channel stops reading (at least 1)
@@ -115,12 +118,17 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
     /** Hold what arrives from now on (and stop reading once the bound is reached) until {@link #resume()}. */
     public void pause() {
         paused = true;
+        if (!holding && ctx.executor().inEventLoop()) {
+            holding = true;
+            HeldWork.hold(); // this loop wakes for the resuming task at once rather than nap (CoalescedWakeups)
+        }
         stopReadingIfFull();
     }
 
     /** Replay what is held, in order (one of them may pause again), then read again. */
     public void resume() {
         paused = false;
+        releaseHold();
         drain();
         ctx.flush();
         if (!paused && !throttled && !discarding && ctx.channel().isActive()) {
@@ -160,9 +168,21 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
     /** The connection is closing: drop what is held and whatever still arrives; reading is never resumed. */
     public void discardAll() {
         discarding = true;
+        releaseHold();
         Object o;
         while ((o = held.pollFirst()) != null) {
             ReferenceCountUtil.release(o);
+        }
+    }
+
+    private void releaseHold() {
+        if (holding) {
+            holding = false;
+            if (ctx.executor().inEventLoop()) {
+                HeldWork.release();
+            } else {
+                ctx.executor().execute(HeldWork::release); // counted on the loop's thread, so released there
+            }
         }
     }
 

@@ -17,10 +17,12 @@ class CoalescedWakeupsTest {
 
     private int naps;
     private boolean tasks;
+    private long heldMarked;
+    private boolean holding;
     private final CoalescedWakeups strategy = new CoalescedWakeups(COALESCE, nanos -> {
         assertEquals(COALESCE, nanos);
         naps++;
-    }, () -> tasks);
+    }, () -> tasks, () -> heldMarked, () -> holding);
 
     /** One decision with nothing queued; the sockets a nap would find ready: {@code ready}. */
     private int decide(int ready) throws Exception {
@@ -86,6 +88,33 @@ class CoalescedWakeupsTest {
         assertEquals(2, naps);
         assertEquals(worth(), decide(worth()), "woken early again after that wait: the next nap");
         assertEquals(3, naps);
+    }
+
+    @Test
+    void work_held_until_something_arrives_keeps_its_loop_from_napping() throws Exception {
+        sleptOnce();
+        assertEquals(worth(), decide(worth()));
+        assertEquals(1, naps);
+        heldMarked = System.nanoTime(); // a drain stopped at a full window with deliveries queued
+        assertEquals(SelectStrategy.SELECT, decide(worth()), "the acknowledgement is read as soon as it comes");
+        assertEquals(SelectStrategy.SELECT, decide(worth()), "and the next, while the mark is fresh");
+        assertEquals(1, naps);
+        heldMarked = System.nanoTime() - 2 * COALESCE; // marked longer than a nap ago: no longer held
+        assertEquals(worth(), decide(worth()));
+        assertEquals(2, naps);
+    }
+
+    @Test
+    void a_paused_publisher_keeps_its_loop_from_napping_while_it_is_paused() throws Exception {
+        sleptOnce();
+        holding = true;
+        for (int i = 0; i < 3; i++) {
+            assertEquals(SelectStrategy.SELECT, decide(worth()), "the task that resumes it wakes the loop at once");
+        }
+        assertEquals(0, naps);
+        holding = false;
+        assertEquals(worth(), decide(worth()));
+        assertEquals(1, naps);
     }
 
     @Test
