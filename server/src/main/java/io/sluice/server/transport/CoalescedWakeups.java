@@ -26,7 +26,7 @@ import java.util.function.LongSupplier;
  * task offered during a nap writes no eventfd: Netty wakes only a loop waiting in epoll_wait, and looks for
  * tasks again before it waits). Once a nap finds nothing, the loop waits in epoll_wait again, so a quiet loop wakes
  * per packet as before and an idle one sleeps until there is work. A loop with tasks queued never naps, nor one
- * whose last nap brought it more work than a nap is long (flat out, a nap would only idle the busiest loop). The
+ * whose last nap brought it work for half a nap's length or more (flat out, a nap would only idle a busy loop). The
  * price is latency: at most about {@code coalesce} (plus the kernel's timer slack, 50 µs by default) per loop a
  * message passes, and only while the loop is busy.
  *
@@ -96,13 +96,14 @@ final class CoalescedWakeups implements SelectStrategy {
             return selectSupplier.get(); // Netty's default: tasks are due, look at the sockets without waiting
         }
         long now = System.nanoTime();
-        // a loop whose last nap brought more work than a nap is long is saturated: a nap would only idle it
+        // a loop whose last nap brought work for half a nap's length is saturated: a nap would only idle it
         boolean saturated = napping && now - napEndedAt >= coalesceNanos / 2;
-        // nor does work held here until something arrives wait out a nap: marked within a nap's length, it is
-        // still held (a held subscriber's drains mark it after each acknowledgement, a paused publisher each pause)
+        // nor does work held here until something arrives wait out a nap: a subscriber marked within a nap's length
+        // is still held (its drains mark it after each acknowledgement); a paused publisher is counted while paused
         long marked = heldMarked.getAsLong();
         boolean held = marked != 0 && now - marked < coalesceNanos || holding.getAsBoolean();
-        if (!saturated && !held && (napping || now - waitedAt < coalesceNanos) && (!lockstep || ++sinceProbe >= PROBE_EVERY)) {
+        boolean early = napping || now - waitedAt < coalesceNanos;
+        if (!saturated && !held && early && (!lockstep || ++sinceProbe >= PROBE_EVERY)) {
             sinceProbe = 0;
             nap.accept(coalesceNanos);
             int ready = selectSupplier.get();
