@@ -2,6 +2,7 @@ package io.sluice.server.broker;
 
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.sluice.server.events.HandledMessages;
 import io.sluice.server.events.HeldWork;
 
 import java.util.ArrayDeque;
@@ -469,6 +470,7 @@ public final class SubscriberQueue {
             stats.delivered(d, now);
         }
         stats.delivered.add(batch.size());
+        HandledMessages.add(batch.size());
     }
 
     private Delivery nextDeliverable() {

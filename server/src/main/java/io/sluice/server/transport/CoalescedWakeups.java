@@ -6,6 +6,7 @@ import io.netty.util.IntSupplier;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.util.internal.ThreadExecutorMap;
+import io.sluice.server.events.HandledMessages;
 import io.sluice.server.events.HeldWork;
 
 import java.util.concurrent.locks.LockSupport;
@@ -33,12 +34,13 @@ import java.util.function.LongSupplier;
  * <p>A nap pays only when it gathers work that would otherwise have woken the loop several times. A client in
  * lockstep (a request, its answer, the next request) sends nothing until the loop has answered, so whatever a nap
  * finds of it came at once and one wake-up in epoll_wait would have served it as well: the nap only held it back,
- * on every round trip. Such a client holds one or two connections (a publisher, a subscriber), and a delivery
- * between loops adds a task: at most two sources on one loop that answer the same round trip (both connections
- * on it, or one and the hand-over). So a nap that finds fewer than {@value #WORTH_NAPPING} sources (ready sockets,
- * and the tasks other loops handed over as one) ends the napping, and the loop tries a nap again only on every
- * {@value #PROBE_EVERY}th early wake-up while its naps keep finding so little; a loop whose naps gather many
- * sockets' packets (steady traffic from many clients) keeps napping.
+ * on every round trip. Such a client has at most two messages on one loop per round trip (its publish and the
+ * delivery of it, or the delivery and its acknowledgement), whatever sockets and hand-overs they come by; a stream
+ * brings several per nap even from one publisher. So a loop counts the messages the work a nap found came to
+ * ({@link HandledMessages}: every message an inbound gate passed on, every delivery written), and a nap that
+ * gathered fewer than {@value #WORTH_NAPPING} ends the napping; the loop tries a nap again only on every
+ * {@value #PROBE_EVERY}th early wake-up while its naps keep gathering so little. (Counting sockets instead read a
+ * lone publisher's stream as lockstep: its loop's naps find one socket, its subscribers' loop's one hand-over.)
  *
  * <p>Nor does a loop nap while work on it is held until something arrives ({@link HeldWork}): a subscriber's
  * deliveries queued behind its full in-flight window, whose next acknowledgement lets them go (a nap would hold it
@@ -49,7 +51,7 @@ import java.util.function.LongSupplier;
  * look for ready sockets without waiting ({@code selectSupplier}).
  */
 final class CoalescedWakeups implements SelectStrategy {
-    /** Sources a nap must find for the loop to keep napping. */
+    /** Messages a nap's work must come to for the loop to keep napping. */
     static final int WORTH_NAPPING = 3;
     /** While naps find too little, one early wake-up in this many tries a nap again. */
     static final int PROBE_EVERY = 64;
@@ -59,6 +61,8 @@ final class CoalescedWakeups implements SelectStrategy {
     private final LongConsumer nap;
     /** Whether this loop has tasks queued: other loops' hand-overs that came during a nap. */
     private final BooleanSupplier tasksQueued;
+    /** Messages this loop has handled so far: {@link HandledMessages#onThisThread()}. */
+    private final LongSupplier handled;
     /** When work on this loop was last found held until something arrives: {@link HeldWork} (0: never). */
     private final LongSupplier heldMarked;
     /** Whether work on this loop is held now (a paused publisher): {@link HeldWork#holding()}. */
@@ -69,16 +73,22 @@ final class CoalescedWakeups implements SelectStrategy {
     private boolean napping;
     /** When the last nap that found work ended. */
     private long napEndedAt;
-    /** The last nap found fewer than {@link #WORTH_NAPPING} sources: naps here only delay, until a probe finds more. */
+    /** The last nap found work, not yet counted: it is handled between that decision and the next. */
+    private boolean counting;
+    /** {@link #handled} when the last nap ended. */
+    private long handledAtNapEnd;
+    /** The last nap's work came to fewer than {@link #WORTH_NAPPING} messages: naps here only delay, until a probe
+     * gathers more. */
     private boolean lockstep;
     /** Early wake-ups since the last probe, while in lockstep. */
     private int sinceProbe;
 
-    CoalescedWakeups(long coalesceNanos, LongConsumer nap, BooleanSupplier tasksQueued, LongSupplier heldMarked,
-                     BooleanSupplier holding) {
+    CoalescedWakeups(long coalesceNanos, LongConsumer nap, BooleanSupplier tasksQueued, LongSupplier handled,
+                     LongSupplier heldMarked, BooleanSupplier holding) {
         this.coalesceNanos = coalesceNanos;
         this.nap = nap;
         this.tasksQueued = tasksQueued;
+        this.handled = handled;
         this.heldMarked = heldMarked;
         this.holding = holding;
     }
@@ -86,12 +96,19 @@ final class CoalescedWakeups implements SelectStrategy {
     /** One per event loop (the strategy keeps the loop's state); {@code coalesceMicros} > 0. */
     static SelectStrategyFactory factory(int coalesceMicros) {
         long nanos = coalesceMicros * 1_000L;
-        return () -> new CoalescedWakeups(nanos, LockSupport::parkNanos, new LoopTasks(), HeldWork::markedAt,
-                HeldWork::holding);
+        return () -> new CoalescedWakeups(nanos, LockSupport::parkNanos, new LoopTasks(),
+                HandledMessages::onThisThread, HeldWork::markedAt, HeldWork::holding);
     }
 
     @Override
     public int calculateStrategy(IntSupplier selectSupplier, boolean hasTasks) throws Exception {
+        if (counting) {
+            // the last nap's work has been handled since (its sockets read, the tasks it found run): what did it
+            // come to?
+            counting = false;
+            lockstep = handled.getAsLong() - handledAtNapEnd < WORTH_NAPPING;
+            napping &= !lockstep;
+        }
         if (hasTasks) {
             return selectSupplier.get(); // Netty's default: tasks are due, look at the sockets without waiting
         }
@@ -107,16 +124,17 @@ final class CoalescedWakeups implements SelectStrategy {
             sinceProbe = 0;
             nap.accept(coalesceNanos);
             int ready = selectSupplier.get();
-            int sources = ready + (tasksQueued.getAsBoolean() ? 1 : 0);
-            if (sources > 0) {
-                lockstep = sources < WORTH_NAPPING; // nothing at all says nothing of how the work comes
+            if (ready > 0 || tasksQueued.getAsBoolean()) {
+                // nothing at all says nothing of how the work comes: only a nap that found some is counted
+                counting = true;
+                handledAtNapEnd = handled.getAsLong();
             }
             if (ready > 0) {
-                napping = !lockstep;
+                napping = true;
                 napEndedAt = System.nanoTime();
                 return ready;
             }
-            // nothing came during the nap (a task may have: Netty looks for tasks again before it waits)
+            // no socket is ready (a task may be queued: Netty looks for tasks again before it waits)
         }
         napping = false;
         waitedAt = System.nanoTime();

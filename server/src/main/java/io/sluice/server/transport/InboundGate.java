@@ -1,5 +1,6 @@
 package io.sluice.server.transport;
 
+import io.sluice.server.events.HandledMessages;
 import io.sluice.server.events.HeldWork;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -72,6 +73,7 @@ public final class InboundGate extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         inRead = true;
+        HandledMessages.add(1);
         if (discarding) {
             ReferenceCountUtil.release(msg);
             return;

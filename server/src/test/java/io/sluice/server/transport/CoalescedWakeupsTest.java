@@ -17,90 +17,108 @@ class CoalescedWakeupsTest {
 
     private int naps;
     private boolean tasks;
+    private long handled;
     private long heldMarked;
     private boolean holding;
     private final CoalescedWakeups strategy = new CoalescedWakeups(COALESCE, nanos -> {
         assertEquals(COALESCE, nanos);
         naps++;
-    }, () -> tasks, () -> heldMarked, () -> holding);
+    }, () -> tasks, () -> handled, () -> heldMarked, () -> holding);
 
     /** One decision with nothing queued; the sockets a nap would find ready: {@code ready}. */
     private int decide(int ready) throws Exception {
         return strategy.calculateStrategy(() -> ready, false);
     }
 
+    /**
+     * One decision that naps and finds {@code ready} sockets (served at once), then the loop handling what they and
+     * any hand-overs brought: {@code messages}.
+     */
+    private void napGathers(int ready, int messages) throws Exception {
+        int napsBefore = naps;
+        assertEquals(ready == 0 ? SelectStrategy.SELECT : ready, decide(ready));
+        assertEquals(napsBefore + 1, naps, "the loop napped");
+        handled += messages;
+    }
+
+    /** One decision that does not nap: the loop waits in epoll_wait, then handles {@code messages}. */
+    private void waits(int messages) throws Exception {
+        int napsBefore = naps;
+        assertEquals(SelectStrategy.SELECT, decide(9));
+        assertEquals(napsBefore, naps, "the loop waited in epoll_wait");
+        handled += messages;
+    }
+
     /** A loop that slept: its first wake-up is not early, the next one (right after it went to wait) is. */
     private void sleptOnce() throws Exception {
-        assertEquals(SelectStrategy.SELECT, decide(9));
-        assertEquals(0, naps, "a loop that was not woken early waits in epoll_wait");
+        waits(1);
     }
 
     @Test
-    void naps_go_on_while_each_gathers_several_sockets() throws Exception {
+    void naps_go_on_while_each_gathers_several_messages() throws Exception {
         sleptOnce();
         for (int i = 1; i <= 100; i++) {
-            assertEquals(worth(), decide(worth()));
-            assertEquals(i, naps);
+            napGathers(2, worth());
         }
+        assertEquals(100, naps);
     }
 
     @Test
-    void a_nap_that_finds_a_lockstep_clients_sockets_ends_the_napping_until_a_probe() throws Exception {
+    void one_publishers_stream_is_worth_napping_on_its_socket_and_on_its_subscribers_loop() throws Exception {
         sleptOnce();
-        assertEquals(2, decide(2), "what the nap found is served");
-        assertEquals(1, naps);
+        for (int i = 0; i < 100; i++) {
+            napGathers(1, worth()); // the publisher's loop: one socket, several publishes in it
+        }
+        tasks = true;
+        for (int i = 0; i < 100; i++) {
+            napGathers(0, worth()); // a subscribers' loop: no socket, one hand-over of several deliveries
+        }
+        assertEquals(200, naps);
+    }
+
+    @Test
+    void a_nap_that_gathers_a_lockstep_clients_messages_ends_the_napping_until_a_probe() throws Exception {
+        sleptOnce();
+        napGathers(2, worth() - 1); // a publish and its delivery, or a delivery and its acknowledgement
         // early wake-ups now wait in epoll_wait, as without naps, until every PROBE_EVERY-th
         for (int i = 1; i < CoalescedWakeups.PROBE_EVERY; i++) {
-            assertEquals(SelectStrategy.SELECT, decide(2));
+            waits(1);
         }
-        assertEquals(1, naps);
-        assertEquals(2, decide(2), "the probe naps");
-        assertEquals(2, naps);
-        // the probe found as little: another PROBE_EVERY early wake-ups without a nap
+        napGathers(2, worth() - 1); // the probe gathers as little
         for (int i = 1; i < CoalescedWakeups.PROBE_EVERY; i++) {
-            assertEquals(SelectStrategy.SELECT, decide(worth()));
+            waits(worth());
         }
-        assertEquals(2, naps);
-        assertEquals(worth(), decide(worth()), "this probe finds many sockets ready");
-        assertEquals(3, naps);
-        assertEquals(worth(), decide(worth()), "so the loop naps again at once");
+        napGathers(2, worth()); // this probe gathers a stream's worth
+        napGathers(2, worth()); // so the loop naps again at once
         assertEquals(4, naps);
     }
 
     @Test
-    void other_loops_hand_overs_count_as_one_source() throws Exception {
+    void a_nap_that_finds_nothing_goes_back_to_epoll_wait_and_changes_no_count() throws Exception {
         sleptOnce();
-        tasks = true;
-        assertEquals(worth() - 1, decide(worth() - 1));
-        assertEquals(worth() - 1, decide(worth() - 1), "sockets and the hand-overs together are worth a nap");
-        assertEquals(2, naps);
-        assertEquals(worth() - 2, decide(worth() - 2), "one socket fewer is not");
-        assertEquals(3, naps);
-        assertEquals(SelectStrategy.SELECT, decide(worth()));
-        assertEquals(3, naps);
-    }
-
-    @Test
-    void a_nap_that_finds_nothing_goes_back_to_epoll_wait() throws Exception {
-        sleptOnce();
-        assertEquals(worth(), decide(worth()));
-        assertEquals(SelectStrategy.SELECT, decide(0));
-        assertEquals(2, naps);
-        assertEquals(worth(), decide(worth()), "woken early again after that wait: the next nap");
-        assertEquals(3, naps);
+        napGathers(2, worth());
+        napGathers(0, 0); // nothing came: the loop waits in epoll_wait
+        napGathers(2, worth()); // woken early after that wait, it naps again
+        napGathers(2, worth() - 1);
+        for (int i = 1; i < CoalescedWakeups.PROBE_EVERY; i++) {
+            waits(1);
+        }
+        napGathers(0, 0); // a probe that finds nothing at all says nothing of how the work comes
+        for (int i = 1; i < CoalescedWakeups.PROBE_EVERY; i++) {
+            waits(1); // still in lockstep until a probe gathers a stream's worth
+        }
+        assertEquals(5, naps);
     }
 
     @Test
     void work_held_until_something_arrives_keeps_its_loop_from_napping() throws Exception {
         sleptOnce();
-        assertEquals(worth(), decide(worth()));
-        assertEquals(1, naps);
+        napGathers(2, worth());
         heldMarked = System.nanoTime(); // a drain stopped at a full window with deliveries queued
-        assertEquals(SelectStrategy.SELECT, decide(worth()), "the acknowledgement is read as soon as it comes");
-        assertEquals(SelectStrategy.SELECT, decide(worth()), "and the next, while the mark is fresh");
-        assertEquals(1, naps);
+        waits(worth()); // the acknowledgement is read as soon as it comes
+        waits(worth()); // and the next, while the mark is fresh
         heldMarked = System.nanoTime() - 2 * COALESCE; // marked longer than a nap ago: no longer held
-        assertEquals(worth(), decide(worth()));
+        napGathers(2, worth());
         assertEquals(2, naps);
     }
 
@@ -109,11 +127,10 @@ class CoalescedWakeupsTest {
         sleptOnce();
         holding = true;
         for (int i = 0; i < 3; i++) {
-            assertEquals(SelectStrategy.SELECT, decide(worth()), "the task that resumes it wakes the loop at once");
+            waits(worth()); // the task that resumes it wakes the loop at once
         }
-        assertEquals(0, naps);
         holding = false;
-        assertEquals(worth(), decide(worth()));
+        napGathers(2, worth());
         assertEquals(1, naps);
     }
 
