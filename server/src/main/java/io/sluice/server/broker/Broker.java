@@ -206,18 +206,28 @@ public final class Broker implements AutoCloseable {
      * A message the cluster keeps for a session connected here, into its queue as a publish matching its ordinary
      * subscriptions would put it (or, {@code groups} not empty, its shared subscriptions to those groups); {@code settled} runs once it is done with (acknowledged, expired, or not for the
      * session at all), when the cluster may let its copy go. False when the queue is full: then {@code onRoom} runs
-     * once it has room, and the caller offers the same message again.
+     * once it has room, and the caller offers the same message again. A session that has left this node (its
+     * connection ended, or another node has it) takes nothing and settles nothing: true, and the cluster's copy stays
+     * for its next consumer.
      */
     public boolean deliverKept(Session s, Message m, java.util.Set<String> groups, boolean redelivered, Runnable settled,
                                Runnable onRoom) {
         List<Subscription> matching = new ArrayList<>(2);
-        for (Subscription sub : s.subscriptions()) {
-            // a message a shared group gave the session (offline) names the group ("<group>/<filter>") and is
-            // for that subscription alone; any other is for its ordinary subscriptions
-            boolean forIt = groups.isEmpty() ? !matchedHere(sub)
-                    : sub.isShared() && groups.contains(sub.shareGroup() + "/" + sub.filter());
-            if (forIt && TopicFilter.matches(sub.filter(), m.topic())) {
-                matching.add(sub);
+        synchronized (s) {
+            if (sessions.get(s.id()) != s) {
+                // Its feed may still hand it a message in the moment it goes offline. Its subscriptions are cleared
+                // by then (dropHere), and "matches none" would settle the message: acknowledged to the cluster and
+                // gone, though its publisher was told it is kept.
+                return true;
+            }
+            for (Subscription sub : s.subscriptions()) {
+                // a message a shared group gave the session (offline) names the group ("<group>/<filter>") and is
+                // for that subscription alone; any other is for its ordinary subscriptions
+                boolean forIt = groups.isEmpty() ? !matchedHere(sub)
+                        : sub.isShared() && groups.contains(sub.shareGroup() + "/" + sub.filter());
+                if (forIt && TopicFilter.matches(sub.filter(), m.topic())) {
+                    matching.add(sub);
+                }
             }
         }
         Delivery d = matching.isEmpty() ? null

@@ -496,7 +496,9 @@ final class ClusterSessions implements AutoCloseable {
         byte[] record = encode(s, 0);
         applyLocally(hash, record);
         worker.execute(() -> {
-            if (write(hash, record, null) && !feeds.containsKey(hash)) {
+            // a connection that ended before its feed started gets none: the worker stops it later, and meanwhile it
+            // would take the session's messages off to a session that is not here
+            if (write(hash, record, null) && !feeds.containsKey(hash) && broker.session(s.id()) == s) {
                 startFeed(hash, s);
             }
         });
