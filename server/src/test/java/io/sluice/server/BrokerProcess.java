@@ -74,6 +74,16 @@ public final class BrokerProcess implements AutoCloseable {
     }
 
     /**
+     * As {@link #start(Ports, Path, Path, String...)}, with an open-files limit of {@code files} (the shell's
+     * {@code ulimit -n}, soft and hard: the JVM cannot raise it).
+     */
+    public static BrokerProcess startWithOpenFilesLimit(int files, Ports ports, Path dataDir, Path log,
+                                                        String... extra) throws IOException {
+        List<String> prefix = List.of("bash", "-c", "ulimit -n " + files + " && exec \"$0\" \"$@\"");
+        return launch(0, prefix, System.getProperty("java.class.path"), log, storeFlags(ports, dataDir, extra));
+    }
+
+    /**
      * RocksDB unpacks its native library (larger than a small file limit) at start; one unpacked beforehand and
      * named by java.library.path is loaded from there instead.
      */

@@ -71,9 +71,55 @@ public final class Admission {
     }
 
     public static Admission from(Settings s, LongSupplier lagNanos) {
-        return new Admission(s.get(Settings.MAX_CONNECTIONS), s.get(Settings.MAX_CONNECTIONS_PER_ADDRESS),
+        int max = s.get(Settings.MAX_CONNECTIONS);
+        if (max == 0) {
+            long files = openFilesLimit();
+            max = connectionsWithin(files);
+            if (files < 0) {
+                log.info("connections: the open-files limit cannot be read here; at most {} (--max-connections)", max);
+            } else if (max < FEW_CONNECTIONS) {
+                log.warn("connections: at most {}, the open-files limit ({}) less {} for the broker's own files; raise "
+                        + "the limit for more (ulimit -Hn, or LimitNOFILE= for a service) or set --max-connections",
+                        max, files, OWN_FILES);
+            } else {
+                log.info("connections: at most {}, the open-files limit ({}) less {} for the broker's own files "
+                        + "(--max-connections)", max, files, OWN_FILES);
+            }
+        }
+        return new Admission(max, s.get(Settings.MAX_CONNECTIONS_PER_ADDRESS),
                 s.get(Settings.CONNECT_RATE), s.get(Settings.CONNECT_BURST), System::nanoTime, lagNanos,
                 TimeUnit.MILLISECONDS.toNanos(s.get(Settings.OVERLOAD_LAG)));
+    }
+
+    /**
+     * File descriptors kept for the broker's own files when {@code --max-connections} follows the open-files limit:
+     * the JVM's jars, its event loops' selectors, the store's files, the cluster's connection, log files.
+     */
+    public static final int OWN_FILES = 512;
+    /** Fewer connections than this from the open-files limit is worth a warning: a limit left at a shell's default. */
+    private static final int FEW_CONNECTIONS = 10_000;
+    /** The bound when the open-files limit cannot be read. */
+    private static final int UNKNOWN_LIMIT_CONNECTIONS = 1_000_000;
+
+    /**
+     * The default connection bound under an open-files limit of {@code files} (-1: unknown). Past the limit a socket
+     * cannot even be accepted: it waits in the listen backlog, its client gets no answer, and the acceptor pauses.
+     * Under the bound it is accepted and refused in its own protocol.
+     */
+    static int connectionsWithin(long files) {
+        if (files < 0) {
+            return UNKNOWN_LIMIT_CONNECTIONS;
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, files - OWN_FILES));
+    }
+
+    /** The process's open-files limit as the JVM has it (which raises its soft limit to the hard one), -1 unknown. */
+    private static long openFilesLimit() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            return unix.getMaxFileDescriptorCount();
+        }
+        return -1;
     }
 
     /**
