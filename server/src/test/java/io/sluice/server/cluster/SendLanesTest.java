@@ -24,7 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * again in order within a window; what is given up is answered as such.
  */
 class SendLanesTest {
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private static final String TIMER_THREAD = "lanes-test-timer";
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            r -> new Thread(r, TIMER_THREAD));
     /** Every attempt, in the order it went out, with the future the test completes. */
     private final List<Attempt> out = new CopyOnWriteArrayList<>();
     private final AtomicReference<SendLanes.Verdict> verdict = new AtomicReference<>(SendLanes.Verdict.RETRY);
@@ -69,7 +71,12 @@ class SendLanesTest {
         String body();
     }
 
-    record Attempt(NatsMessage msg, CompletableFuture<PublishAck> ack) {
+    /**
+     * One attempt; {@code onTimer}: it went out on the lanes' timer thread (a probe, or a resumed lane), which may
+     * still be in the middle of that send when the test answers it, and then handles the answer a moment later.
+     * Such an answer is given on the timer's thread, after that send, and waited for: the test reads what it did.
+     */
+    record Attempt(NatsMessage msg, CompletableFuture<PublishAck> ack, ScheduledExecutorService onTimer) {
         String body() {
             return new String(msg.getData(), StandardCharsets.UTF_8);
         }
@@ -83,17 +90,29 @@ class SendLanesTest {
         }
 
         void take() {
-            ack.complete(null);
+            answer(() -> ack.complete(null));
         }
 
         void refuse() {
-            ack.completeExceptionally(new IllegalStateException("maximum messages per subject exceeded"));
+            answer(() -> ack.completeExceptionally(new IllegalStateException("maximum messages per subject exceeded")));
+        }
+
+        private void answer(Runnable complete) {
+            if (onTimer == null) {
+                complete.run();
+                return;
+            }
+            try {
+                onTimer.submit(complete).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new AssertionError("the timer's thread did not take the answer", e);
+            }
         }
     }
 
     private CompletableFuture<PublishAck> publish(NatsMessage msg) {
         CompletableFuture<PublishAck> f = new CompletableFuture<>();
-        out.add(new Attempt(msg, f));
+        out.add(new Attempt(msg, f, Thread.currentThread().getName().equals(TIMER_THREAD) ? timer : null));
         return f;
     }
 
