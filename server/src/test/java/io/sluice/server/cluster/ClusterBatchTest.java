@@ -119,7 +119,9 @@ class ClusterBatchTest {
                 "--data-dir", cluster.dir().resolve("br2").toString()};
         BrokerProcess receiver = cluster.process("br2", port, flags);
         List<Integer> got = new CopyOnWriteArrayList<>();
-        Mqtt3AsyncClient sub = persistentSubscriber(port, got);
+        // each delivery as the client saw it, for the message of a failure: the connection (before or after the kill)
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Mqtt3AsyncClient sub = persistentSubscriber(port, got, seen, "before");
         sub.subscribeWith().topicFilter("rbatch/x").qos(MqttQos.AT_LEAST_ONCE).send().join();
         await(() -> sender.server().cluster().nodesFor("rbatch/x").contains("br2"), "the route to br2", 60);
 
@@ -144,7 +146,7 @@ class ClusterBatchTest {
             int ackedAtKill = acked.size();
             assertTrue(ackedAtKill < n, "the publisher was done before the kill: the test did not test");
             cluster.process("br2", port, flags);
-            Mqtt3AsyncClient back = persistentSubscriber(port, got);
+            Mqtt3AsyncClient back = persistentSubscriber(port, got, seen, "after");
             cluster.closeLater(() -> back.disconnect().get(5, TimeUnit.SECONDS));
             await(() -> acked.size() == n, () -> "every PUBACK once node 2 is back, got " + acked.size() + " (at the kill "
                     + ackedAtKill + "), delivered " + new HashSet<>(got).size(), 60);
@@ -152,9 +154,38 @@ class ClusterBatchTest {
                     + ", missing " + missing(got, n), 60);
             List<Integer> first = new ArrayList<>(new java.util.LinkedHashSet<>(got));
             for (int j = 0; j < n; j++) {
-                assertEquals(j, first.get(j), "out of publish order at " + j);
+                if (first.get(j) != j) {
+                    int at = j;
+                    int where = 0;
+                    while (where < seen.size() - 1 && !seen.get(where).startsWith(first.get(at) + " ")) {
+                        where++;
+                    }
+                    List<String> around = seen.subList(Math.max(0, where - 12), Math.min(seen.size(), where + 12));
+                    throw new AssertionError("out of publish order at " + at + ": " + first.get(at) + " came before "
+                            + at + " (the kill after " + ackedAtKill + " PUBACKs); deliveries around it: " + around
+                            + "; what the receiving node warned of: " + warnings("br2") + "; the nodes' logs: "
+                            + cluster.dir());
+                }
             }
         }
+    }
+
+    /** The warnings and errors in the logs of the node processes named {@code id} (at most 40 lines). */
+    private List<String> warnings(String id) {
+        List<String> out = new ArrayList<>();
+        try (var files = java.nio.file.Files.list(cluster.dir())) {
+            for (java.nio.file.Path f : files.filter(f -> f.getFileName().toString().startsWith(id + "-")).sorted()
+                    .toList()) {
+                for (String line : java.nio.file.Files.readAllLines(f)) {
+                    if ((line.contains(" WARN ") || line.contains(" ERROR ")) && out.size() < 40) {
+                        out.add(f.getFileName() + ": " + line);
+                    }
+                }
+            }
+        } catch (java.io.IOException e) {
+            out.add("(the logs could not be read: " + e + ")");
+        }
+        return out;
     }
 
     /** The first few of 0..n-1 not in {@code got}. */
@@ -171,10 +202,19 @@ class ClusterBatchTest {
 
     /** A client with a persistent session (clean session 0) on {@code port} that acknowledges what it gets. */
     private Mqtt3AsyncClient persistentSubscriber(int port, List<Integer> got) {
+        return persistentSubscriber(port, got, new CopyOnWriteArrayList<>(), "");
+    }
+
+    /** ... noting each delivery in {@code seen} as "{@code <number> <connection>}". */
+    private Mqtt3AsyncClient persistentSubscriber(int port, List<Integer> got, List<String> seen, String connection) {
         Mqtt3AsyncClient c = Mqtt3Client.builder().identifier("br-sub").serverHost("127.0.0.1").serverPort(port)
                 .buildAsync();
         c.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
-                p -> got.add(Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))));
+                p -> {
+                    int number = Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8));
+                    seen.add(number + " " + connection);
+                    got.add(number);
+                });
         ClusterFixture.connectRetryingWhileBusy(() -> c.connectWith().cleanSession(false).send());
         return c;
     }
