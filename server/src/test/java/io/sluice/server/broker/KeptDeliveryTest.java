@@ -22,33 +22,7 @@ class KeptDeliveryTest {
 
     KeptDeliveryTest() {
         // a cluster that keeps every persistent session (its messages are fed through deliverKept, not the trie)
-        broker.cluster(new ClusterBus() {
-            @Override
-            public void subscribed(String key) {
-            }
-
-            @Override
-            public void unsubscribed(String key) {
-            }
-
-            @Override
-            public MatchResult route(Message message, MatchResult local, boolean canRefuse, RouteCallback done) {
-                done.routed(0, true);
-                return local;
-            }
-
-            @Override
-            public void connected(SessionId id) {
-            }
-
-            @Override
-            public void disconnected(SessionId id) {
-            }
-
-            @Override
-            public void retained(Message message) {
-            }
-
+        broker.cluster(new ClusterBus.Single() {
             @Override
             public boolean keepsSessions(SessionId id) {
                 return true;
